@@ -1,0 +1,56 @@
+# falkorsync: short wrapper around CMake + ctest and the project's scripts.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+SIZE ?=
+
+.PHONY: all build deps test unit demo servers servers-stop servers-status asan fuzz lint bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test:
+	@scripts/test.sh
+
+unit: build
+	cd $(BUILD) && ctest -L unit --output-on-failure
+
+servers:
+	@scripts/servers.sh start
+
+servers-stop:
+	@scripts/servers.sh stop
+
+servers-status:
+	@scripts/servers.sh status
+
+demo:
+	@scripts/demo.sh
+
+asan:
+	cmake -S . -B build-asan -G Ninja -DFALKORSYNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure $(CTEST_ARGS)
+
+fuzz:
+	CC=clang cmake -S . -B build-fuzz -G Ninja -DFALKORSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DFUZZ_SECONDS=$(or $(FUZZ_SECONDS),30)
+	cmake --build build-fuzz -j $(JOBS)
+	cd build-fuzz && ctest -L fuzz --output-on-failure
+
+lint:
+	@scripts/lint.sh
+
+bench: build
+	@scripts/bench.sh $(SIZE)
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz
