@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates unzip
   libssl-dev libhiredis-dev libjansson-dev libyaml-dev libcivetweb-dev libcmocka-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format cppcheck shellcheck
   openjdk-17-jdk-headless maven
   python3 python3-venv python3-pip
   libgomp1 redis-tools

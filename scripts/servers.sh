@@ -5,6 +5,7 @@
 #   scripts/servers.sh start|stop|status
 #
 # Environment: NEO4J_PORT (7687), NEO4J_PASSWORD (graphiti123), NEO4J_HEAP (2g),
+# NEO4J_TLS_DIR (a folder with private.key and public.crt: Bolt requires TLS),
 # FALKORDB_PORT (6379), FALKORDB_PASSWORD (none), FALKORSYNC_CACHE
 # (${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync), FALKORSYNC_RUN (<repo>/.run).
 set -euo pipefail
@@ -136,6 +137,7 @@ neo4j_start() {
   nohup java -Xms512m -Xmx"$NEO4J_HEAP" -XX:+UseG1GC \
     -cp "$dir/neo4j-server.jar:$dir/lib/*" dev.falkorsync.neo4j.Server \
     --home "$RUN/neo4j" --port "$NEO4J_PORT" --password "$NEO4J_PASSWORD" \
+    ${NEO4J_TLS_DIR:+--tls-dir "$NEO4J_TLS_DIR"} \
     >"$logf" 2>&1 </dev/null &
   echo $! >"$pidf"
   local i

@@ -1,26 +1,136 @@
 /* The falkorsync command line: parses argv and runs one command. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bolt/bolt.h"
+#include "config/config.h"
+#include "falkor/fdb.h"
+#include "sync/connect.h"
 #include "version.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: falkorsync [--help] [--version] <command> [options]\n"
+            "usage: falkorsync [--help] [--version] <command> [--config FILE] [options]\n"
             "\n"
             "Keeps a FalkorDB graph cache in step with a Neo4j primary.\n"
             "\n"
+            "Commands:\n"
+            "  ping            connect to Neo4j and FalkorDB and report their versions\n"
+            "  config          print the effective settings (secrets masked)\n"
+            "\n"
             "Options:\n"
-            "  -h, --help      show this help and exit\n"
-            "  -V, --version   print the version and exit\n"
+            "  -c, --config FILE  YAML configuration; environment variables override it\n"
+            "  -h, --help         show this help and exit\n"
+            "  -V, --version      print the version and exit\n"
             "\n"
-            "Environment:\n"
-            "  NEO4J_URI (bolt://127.0.0.1:7687), NEO4J_USER (neo4j), NEO4J_PASSWORD,\n"
-            "  NEO4J_DATABASE, FALKORDB_HOST (127.0.0.1), FALKORDB_PORT (6379),\n"
-            "  FALKORDB_PASSWORD\n"
+            "Environment (defaults in brackets; see 'falkorsync config' for all):\n"
+            "  NEO4J_URI [bolt://127.0.0.1:7687]  NEO4J_USER [neo4j]  NEO4J_PASSWORD\n"
+            "  NEO4J_DATABASE [neo4j]  FALKORDB_HOST [127.0.0.1]  FALKORDB_PORT [6379]\n"
+            "  FALKORDB_PASSWORD  FALKORDB_DATABASE [graphiti_cache]  SYNC_BATCH_SIZE [1000]\n"
             "\n"
-            "Exit status: 0 success, 1 failure, 2 usage error.\n");
+            "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n");
+}
+
+struct cli {
+    const char *config_path;
+    struct cfg cfg;
+};
+
+/* Parses the options after the command name and loads the configuration. */
+static int cli_load(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            cli->config_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return 2;
+        }
+    }
+    if (optind < argc && !cli->config_path)
+        cli->config_path = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "falkorsync: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    char err[512];
+    if (cfg_load(&cli->cfg, cli->config_path, err, sizeof err)) {
+        fprintf(stderr, "falkorsync: configuration error: %s\n", err);
+        cfg_deinit(&cli->cfg);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_ping(struct cli *cli)
+{
+    int failed = 0;
+    struct bolt_config bc = sync_bolt_config(&cli->cfg);
+    struct bolt_session s;
+    bolt_init(&s);
+    if (bolt_connect(&s, &bc)) {
+        printf("neo4j: FAILED %s (%s)\n", s.errstr, bc.uri);
+        failed = 1;
+    } else {
+        printf("neo4j: ok %s, Bolt %d.%d, %s\n", s.server_agent, s.version_major, s.version_minor,
+               bc.uri);
+    }
+    bolt_close(&s);
+
+    struct fdb_config fc = sync_fdb_config(&cli->cfg);
+    struct fdb_conn f;
+    fdb_init(&f);
+    redisReply *r = NULL;
+    const char *info[] = {"INFO", "server"};
+    if (fdb_connect(&f, &fc) || fdb_commandv(&f, &r, 2, info)) {
+        printf("falkordb: FAILED %s (%s:%d)\n", f.errstr, fc.host, fc.port);
+        failed = 1;
+    } else {
+        const char *v = r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
+        int vlen = v ? (int)strcspn(v + 14, "\r\n") : 0;
+        freeReplyObject(r);
+        r = NULL;
+        const char *mod[] = {"GRAPH.QUERY", "falkorsync_ping", "RETURN 1"};
+        if (fdb_commandv(&f, &r, 3, mod)) {
+            printf("falkordb: FAILED %s (is the FalkorDB module loaded?)\n", f.errstr);
+            failed = 1;
+        } else {
+            printf("falkordb: ok Redis %.*s with the graph module, %s:%d\n", vlen,
+                   v ? v + 14 : "?", fc.host, fc.port);
+        }
+        freeReplyObject(r);
+    }
+    fdb_close(&f);
+    return failed;
+}
+
+static void print_setting(void *ud, const char *path, const char *env, const char *value,
+                          const char *def, const char *doc)
+{
+    (void)ud;
+    (void)def;
+    (void)doc;
+    printf("%-34s %-28s %s\n", path, env ? env : "-", value);
+}
+
+static int cmd_config(struct cli *cli)
+{
+    cfg_visit(&cli->cfg, print_setting, NULL);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -37,6 +147,24 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
         printf("falkorsync %s\n", FALKORSYNC_VERSION);
         return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(struct cli *);
+    } commands[] = {
+        {"ping", cmd_ping},
+        {"config", cmd_config},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name))
+            continue;
+        struct cli cli = {0};
+        int rc = cli_load(&cli, argc - 1, argv + 1);
+        if (rc)
+            return rc;
+        rc = commands[i].run(&cli);
+        cfg_deinit(&cli.cfg);
+        return rc;
     }
     fprintf(stderr, "falkorsync: unknown command '%s' (try --help)\n", cmd);
     return 2;

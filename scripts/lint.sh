@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make lint`: banned calls, cppcheck, shellcheck. Exits non-zero on any finding.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+rc=0
+
+# Calls we never use (STYLE.md): unbounded or unchecked.
+if grep -nE '\b(sprintf|strcpy|strcat|atoi|atol|strtok|gets)\s*\(' $(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c'); then
+  echo "lint: banned call above (use snprintf, memcpy with a length, strtol, strtok_r)" >&2
+  rc=1
+fi
+
+if command -v cppcheck >/dev/null; then
+  cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
+    --inline-suppr --suppress=missingIncludeSystem -I src src || rc=1
+fi
+
+if command -v shellcheck >/dev/null; then
+  shellcheck -S warning scripts/*.sh .ci/run tests/integration/*.sh 2>/dev/null || rc=1
+fi
+
+if [[ $rc -eq 0 ]]; then echo "lint: clean"; fi
+exit $rc

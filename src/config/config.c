@@ -1,0 +1,433 @@
+/* The settings table and its one parser, shared by defaults, YAML and environment. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+enum cfg_type { T_STR, T_SECRET, T_INT, T_BOOL, T_ENUM };
+
+struct cfg_param {
+    const char *path; /* YAML path: section.key */
+    const char *env;  /* environment variable, or NULL */
+    enum cfg_type type;
+    size_t offset;    /* into struct cfg */
+    const char *def;  /* default, as text: parsed like any other value */
+    int min, max;     /* T_INT bounds */
+    const char *const *choices; /* T_ENUM names, index = value */
+    const char *doc;
+};
+
+static const char *const layouts[] = {"single", "per_group", NULL};
+static const char *const profiles[] = {"graphiti", "generic", NULL};
+static const char *const temporals[] = {"iso", "native", NULL};
+static const char *const formats[] = {"json", "text", NULL};
+static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", NULL};
+
+#define O(f) offsetof(struct cfg, f)
+#define S(path, env, f, def, doc) {path, env, T_STR, O(f), def, 0, 0, NULL, doc}
+#define SECRET(path, env, f, doc) {path, env, T_SECRET, O(f), "", 0, 0, NULL, doc}
+#define I(path, env, f, def, lo, hi, doc) {path, env, T_INT, O(f), def, lo, hi, NULL, doc}
+#define B(path, env, f, def, doc) {path, env, T_BOOL, O(f), def, 0, 0, NULL, doc}
+#define E(path, env, f, def, ch, doc) {path, env, T_ENUM, O(f), def, 0, 0, ch, doc}
+
+static const struct cfg_param params[] = {
+    S("neo4j.uri", "NEO4J_URI", neo4j.uri, "bolt://127.0.0.1:7687",
+      "Bolt URI: bolt, bolt+s, bolt+ssc, neo4j, neo4j+s, neo4j+ssc (neo4j* connect directly)"),
+    S("neo4j.user", "NEO4J_USER", neo4j.user, "neo4j", "user for basic auth (empty: no auth)"),
+    {"neo4j.password", "NEO4J_PASSWORD", T_SECRET, O(neo4j.password), "graphiti123", 0, 0, NULL,
+     "password for basic auth (the seed's default)"},
+    S("neo4j.database", "NEO4J_DATABASE", neo4j.database, "neo4j", "database to read"),
+    S("neo4j.ca_file", "NEO4J_CA_FILE", neo4j.ca_file, "", "extra trusted CA bundle (PEM) for +s"),
+    I("neo4j.pool_size", "NEO4J_POOL_SIZE", neo4j.pool_size, "10", 1, 256,
+      "most Bolt connections open at once"),
+    I("neo4j.connect_timeout_seconds", "NEO4J_CONNECT_TIMEOUT", neo4j.connect_timeout_seconds,
+      "10", 1, 3600, "TCP + TLS connect timeout"),
+    I("neo4j.read_timeout_seconds", "NEO4J_READ_TIMEOUT", neo4j.read_timeout_seconds, "300", 1,
+      86400, "longest wait for a reply from Neo4j"),
+    I("neo4j.fetch_size", "NEO4J_FETCH_SIZE", neo4j.fetch_size, "10000", -1, 10000000,
+      "records per PULL (-1: all)"),
+    S("falkordb.host", "FALKORDB_HOST", falkordb.host, "127.0.0.1", "FalkorDB host"),
+    I("falkordb.port", "FALKORDB_PORT", falkordb.port, "6379", 1, 65535, "FalkorDB port"),
+    S("falkordb.username", "FALKORDB_USERNAME", falkordb.username, "", "ACL user (empty: default)"),
+    SECRET("falkordb.password", "FALKORDB_PASSWORD", falkordb.password, "password (AUTH)"),
+    S("falkordb.database", "FALKORDB_DATABASE", falkordb.database, "graphiti_cache",
+      "graph name (single layout) or name prefix (per_group)"),
+    I("falkordb.pool_size", "FALKORDB_POOL_SIZE", falkordb.pool_size, "5", 1, 256,
+      "most FalkorDB connections open at once"),
+    B("falkordb.tls", "FALKORDB_TLS", falkordb.tls, "false", "connect with TLS"),
+    B("falkordb.tls_insecure", "FALKORDB_TLS_INSECURE", falkordb.tls_insecure, "false",
+      "with tls: accept any certificate"),
+    S("falkordb.ca_file", "FALKORDB_CA_FILE", falkordb.ca_file, "", "extra trusted CA bundle (PEM)"),
+    I("falkordb.connect_timeout_seconds", "FALKORDB_CONNECT_TIMEOUT",
+      falkordb.connect_timeout_seconds, "10", 1, 3600, "connect timeout"),
+    I("falkordb.read_timeout_seconds", "FALKORDB_READ_TIMEOUT", falkordb.read_timeout_seconds,
+      "300", 1, 86400, "longest wait for a reply from FalkorDB"),
+    E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "single", layouts,
+      "single: one graph; per_group: one graph per group_id"),
+    I("sync.interval_seconds", "SYNC_INTERVAL_SECONDS", sync.interval_seconds, "300", 1, 86400 * 7,
+      "seconds between incremental runs"),
+    I("sync.batch_size", "SYNC_BATCH_SIZE", sync.batch_size, "1000", 1, 1000000,
+      "items per FalkorDB write"),
+    B("sync.full_sync_on_startup", "SYNC_FULL_ON_STARTUP", sync.full_sync_on_startup, "false",
+      "run a full sync when the service starts"),
+    B("sync.enable_incremental", "SYNC_ENABLE_INCREMENTAL", sync.enable_incremental, "true",
+      "run incremental syncs"),
+    B("sync.enable_continuous", "SYNC_ENABLE_CONTINUOUS", sync.enable_continuous, "true",
+      "sync every interval_seconds"),
+    I("sync.max_retries", "SYNC_MAX_RETRIES", sync.max_retries, "3", 0, 1000,
+      "retries of a failed run before giving up until the next interval"),
+    I("sync.retry_delay_seconds", "SYNC_RETRY_DELAY_SECONDS", sync.retry_delay_seconds, "30", 0,
+      86400, "first retry delay; doubles each retry, with jitter"),
+    I("sync.retry_max_delay_seconds", "SYNC_RETRY_MAX_DELAY_SECONDS",
+      sync.retry_max_delay_seconds, "600", 0, 86400, "cap on one retry delay"),
+    I("sync.reconcile_every", "SYNC_RECONCILE_EVERY", sync.reconcile_every, "12", 0, 1000000,
+      "reconcile every N incremental runs (0: never)"),
+    I("sync.overlap_seconds", "SYNC_OVERLAP_SECONDS", sync.overlap_seconds, "60", 0, 86400,
+      "incremental re-reads this many seconds before the watermark"),
+    I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
+      "FalkorDB batches in flight"),
+    E("sync.profile", "SYNC_PROFILE", sync.profile, "graphiti", profiles,
+      "mapping profile: graphiti or generic"),
+    E("sync.temporal", "SYNC_TEMPORAL", sync.temporal, "iso", temporals,
+      "generic profile: temporal values as ISO text or native FalkorDB temporals"),
+    S("sync.key_property", "SYNC_KEY_PROPERTY", sync.key_property, "",
+      "generic profile: key property (empty: element id kept as _neo4j_id)"),
+    S("sync.embedding_properties", "SYNC_EMBEDDING_PROPERTIES", sync.embedding_properties,
+      "name_embedding,fact_embedding", "list properties stored as vecf32 (comma-separated)"),
+    S("sync.state_dir", "SYNC_STATE_DIR", sync.state_dir, "",
+      "where checkpoints live (empty: in FalkorDB next to the graph)"),
+    E("logging.level", "LOG_LEVEL", logging.level, "INFO", levels, "DEBUG, INFO, WARNING, ERROR"),
+    E("logging.format", "LOG_FORMAT", logging.format, "json", formats, "json or text"),
+    S("logging.file_path", "LOG_FILE", logging.file_path, "", "log file (empty: stderr)"),
+    I("logging.max_file_size_mb", "LOG_MAX_FILE_SIZE_MB", logging.max_file_size_mb, "100", 1,
+      100000, "rotate the log file at this size"),
+    I("logging.backup_count", "LOG_BACKUP_COUNT", logging.backup_count, "5", 0, 1000,
+      "rotated files kept"),
+    I("monitoring.health_port", "SYNC_HEALTH_PORT", monitoring.health_port, "8080", 0, 65535,
+      "HTTP API, WebSocket and dashboard port (0: off)"),
+    I("monitoring.metrics_port", "SYNC_METRICS_PORT", monitoring.metrics_port, "8081", 0, 65535,
+      "Prometheus /metrics port"),
+    B("monitoring.metrics_enabled", "SYNC_METRICS_ENABLED", monitoring.metrics_enabled, "true",
+      "serve /metrics"),
+    S("monitoring.bind_address", "SYNC_BIND_ADDRESS", monitoring.bind_address, "127.0.0.1",
+      "address the HTTP ports bind"),
+    SECRET("monitoring.api_token", "SYNC_API_TOKEN", monitoring.api_token,
+           "bearer token required by POST routes"),
+    B("monitoring.allow_public_bind", "SYNC_ALLOW_PUBLIC_BIND", monitoring.allow_public_bind,
+      "false", "allow a non-loopback bind without an API token"),
+};
+
+#define NPARAMS (sizeof params / sizeof params[0])
+
+static void *field(struct cfg *c, const struct cfg_param *p)
+{
+    return (char *)c + p->offset;
+}
+
+static const void *cfield(const struct cfg *c, const struct cfg_param *p)
+{
+    return (const char *)c + p->offset;
+}
+
+/* Parses text into the setting. where: "line 12 of x.yaml" / "environment variable X". */
+static int set_value(struct cfg *c, const struct cfg_param *p, const char *text, const char *where,
+                     char *err, size_t errlen)
+{
+    switch (p->type) {
+    case T_STR:
+    case T_SECRET: {
+        char *dup = strdup(text);
+        if (!dup)
+            return FS_ENOMEM;
+        char **slot = field(c, p);
+        free(*slot);
+        *slot = dup;
+        return 0;
+    }
+    case T_INT: {
+        errno = 0;
+        char *end;
+        long v = strtol(text, &end, 10);
+        if (errno || end == text || *end || v < p->min || v > p->max) {
+            snprintf(err, errlen, "%s: %s = '%s': expected an integer from %d to %d", where,
+                     p->path, text, p->min, p->max);
+            return FS_ECONFIG;
+        }
+        *(int *)field(c, p) = (int)v;
+        return 0;
+    }
+    case T_BOOL: {
+        static const char *const yes[] = {"true", "yes", "on", "1"};
+        static const char *const no[] = {"false", "no", "off", "0"};
+        for (size_t i = 0; i < 4; i++) {
+            if (!strcasecmp(text, yes[i])) {
+                *(bool *)field(c, p) = true;
+                return 0;
+            }
+            if (!strcasecmp(text, no[i])) {
+                *(bool *)field(c, p) = false;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "%s: %s = '%s': expected true or false", where, p->path, text);
+        return FS_ECONFIG;
+    }
+    case T_ENUM: {
+        for (int i = 0; p->choices[i]; i++) {
+            if (!strcasecmp(text, p->choices[i])) {
+                if (p->choices == levels) { /* the level stays text, normalised */
+                    char **slot = field(c, p);
+                    free(*slot);
+                    *slot = strdup(p->choices[i]);
+                    return *slot ? 0 : FS_ENOMEM;
+                }
+                *(int *)field(c, p) = i;
+                return 0;
+            }
+        }
+        char choices[160] = "";
+        size_t n = 0;
+        for (int i = 0; p->choices[i]; i++)
+            n += (size_t)snprintf(choices + n, sizeof choices - n, "%s%s", i ? ", " : "",
+                                  p->choices[i]);
+        snprintf(err, errlen, "%s: %s = '%s': expected one of %s", where, p->path, text, choices);
+        return FS_ECONFIG;
+    }
+    }
+    return FS_EINVAL;
+}
+
+int cfg_init_defaults(struct cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    char err[256];
+    for (size_t i = 0; i < NPARAMS; i++) {
+        int rc = set_value(c, &params[i], params[i].def, "default", err, sizeof err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+void cfg_deinit(struct cfg *c)
+{
+    for (size_t i = 0; i < NPARAMS; i++) {
+        const struct cfg_param *p = &params[i];
+        bool is_text = p->type == T_STR || p->type == T_SECRET ||
+                       (p->type == T_ENUM && p->choices == levels);
+        if (is_text) {
+            char **slot = field(c, p);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+static const struct cfg_param *find_param(const char *path)
+{
+    for (size_t i = 0; i < NPARAMS; i++)
+        if (!strcmp(params[i].path, path))
+            return &params[i];
+    return NULL;
+}
+
+static bool section_known(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < NPARAMS; i++)
+        if (!strncmp(params[i].path, name, n) && params[i].path[n] == '.')
+            return true;
+    return false;
+}
+
+int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return FS_ECONFIG;
+    }
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(err, errlen, "%s line %zu: YAML error: %s", path,
+                 parser.problem_mark.line + 1, parser.problem ? parser.problem : "unknown");
+        yaml_parser_delete(&parser);
+        fclose(f);
+        return FS_ECONFIG;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) /* an empty file: nothing to apply */
+        goto out;
+    if (root->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "%s line %zu: expected a mapping of sections (neo4j, falkordb, ...)",
+                 path, root->start_mark.line + 1);
+        rc = FS_ECONFIG;
+        goto out;
+    }
+    for (yaml_node_pair_t *sp = root->data.mapping.pairs.start;
+         !rc && sp < root->data.mapping.pairs.top; sp++) {
+        yaml_node_t *sk = yaml_document_get_node(&doc, sp->key);
+        yaml_node_t *sv = yaml_document_get_node(&doc, sp->value);
+        const char *sname = sk->type == YAML_SCALAR_NODE ? (const char *)sk->data.scalar.value : "?";
+        if (sk->type != YAML_SCALAR_NODE || !section_known(sname)) {
+            snprintf(err, errlen,
+                     "%s line %zu: unknown section '%s' (expected neo4j, falkordb, sync, logging, "
+                     "monitoring)",
+                     path, sk->start_mark.line + 1, sname);
+            rc = FS_ECONFIG;
+            break;
+        }
+        if (sv->type == YAML_SCALAR_NODE && sv->data.scalar.length == 0)
+            continue; /* "section:" with nothing under it */
+        if (sv->type != YAML_MAPPING_NODE) {
+            snprintf(err, errlen, "%s line %zu: section '%s' must be a mapping", path,
+                     sv->start_mark.line + 1, sname);
+            rc = FS_ECONFIG;
+            break;
+        }
+        for (yaml_node_pair_t *kp = sv->data.mapping.pairs.start;
+             kp < sv->data.mapping.pairs.top; kp++) {
+            yaml_node_t *k = yaml_document_get_node(&doc, kp->key);
+            yaml_node_t *v = yaml_document_get_node(&doc, kp->value);
+            char full[128];
+            snprintf(full, sizeof full, "%s.%s", sname,
+                     k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?");
+            const struct cfg_param *p = find_param(full);
+            if (!p) {
+                snprintf(err, errlen, "%s line %zu: unknown setting '%s'", path,
+                         k->start_mark.line + 1, full);
+                rc = FS_ECONFIG;
+                break;
+            }
+            if (v->type != YAML_SCALAR_NODE) {
+                snprintf(err, errlen, "%s line %zu: %s must be a single value", path,
+                         v->start_mark.line + 1, full);
+                rc = FS_ECONFIG;
+                break;
+            }
+            char where[300];
+            snprintf(where, sizeof where, "%s line %zu", path, v->start_mark.line + 1);
+            const char *text = (const char *)v->data.scalar.value;
+            bool is_null = v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                           (!strcmp(text, "~") || !strcmp(text, "null") || !*text);
+            if (is_null && (p->type == T_STR || p->type == T_SECRET))
+                text = "";
+            rc = set_value(c, p, text, where, err, errlen);
+            if (rc)
+                break;
+        }
+    }
+out:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}
+
+int cfg_load_env(struct cfg *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NPARAMS; i++) {
+        const struct cfg_param *p = &params[i];
+        if (!p->env)
+            continue;
+        const char *v = getenv(p->env);
+        if (!v)
+            continue;
+        if (!*v && p->type != T_STR && p->type != T_SECRET)
+            continue; /* an empty variable leaves numbers and switches alone */
+        char where[96];
+        snprintf(where, sizeof where, "environment variable %s", p->env);
+        int rc = set_value(c, p, v, where, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static bool is_loopback(const char *addr)
+{
+    return !strcmp(addr, "127.0.0.1") || !strcmp(addr, "::1") || !strcmp(addr, "localhost") ||
+           !strncmp(addr, "127.", 4);
+}
+
+int cfg_validate(const struct cfg *c, char *err, size_t errlen)
+{
+    if (!*c->neo4j.uri) {
+        snprintf(err, errlen, "neo4j.uri (NEO4J_URI) must not be empty");
+        return FS_ECONFIG;
+    }
+    if (!*c->falkordb.host) {
+        snprintf(err, errlen, "falkordb.host (FALKORDB_HOST) must not be empty");
+        return FS_ECONFIG;
+    }
+    if (!*c->falkordb.database) {
+        snprintf(err, errlen, "falkordb.database (FALKORDB_DATABASE) must not be empty");
+        return FS_ECONFIG;
+    }
+    if (!is_loopback(c->monitoring.bind_address) && !*c->monitoring.api_token &&
+        !c->monitoring.allow_public_bind) {
+        snprintf(err, errlen,
+                 "monitoring.bind_address is %s (not loopback) but no API token is set: set "
+                 "SYNC_API_TOKEN, or monitoring.allow_public_bind: true to accept the risk",
+                 c->monitoring.bind_address);
+        return FS_ECONFIG;
+    }
+    if (c->monitoring.health_port && c->monitoring.health_port == c->monitoring.metrics_port) {
+        snprintf(err, errlen, "monitoring.health_port and monitoring.metrics_port are both %d",
+                 c->monitoring.health_port);
+        return FS_ECONFIG;
+    }
+    return 0;
+}
+
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+    int rc = cfg_init_defaults(c);
+    if (!rc && path)
+        rc = cfg_load_yaml(c, path, err, errlen);
+    if (!rc)
+        rc = cfg_load_env(c, err, errlen);
+    if (!rc)
+        rc = cfg_validate(c, err, errlen);
+    return rc;
+}
+
+void cfg_visit(const struct cfg *c, cfg_visit_fn fn, void *ud)
+{
+    for (size_t i = 0; i < NPARAMS; i++) {
+        const struct cfg_param *p = &params[i];
+        char text[512];
+        const void *f = cfield(c, p);
+        switch (p->type) {
+        case T_STR:
+            snprintf(text, sizeof text, "%s", *(char *const *)f);
+            break;
+        case T_SECRET:
+            snprintf(text, sizeof text, "%s", **(char *const *)f ? "***" : "");
+            break;
+        case T_INT:
+            snprintf(text, sizeof text, "%d", *(const int *)f);
+            break;
+        case T_BOOL:
+            snprintf(text, sizeof text, "%s", *(const bool *)f ? "true" : "false");
+            break;
+        case T_ENUM:
+            if (p->choices == levels)
+                snprintf(text, sizeof text, "%s", *(char *const *)f);
+            else
+                snprintf(text, sizeof text, "%s", p->choices[*(const int *)f]);
+            break;
+        }
+        fn(ud, p->path, p->env, text, p->def, p->doc);
+    }
+}

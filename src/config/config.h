@@ -1,0 +1,68 @@
+/* Settings: one table (YAML path, env name, type, default, check); defaults, YAML and env share one parser. */
+#ifndef FALKORSYNC_CONFIG_H
+#define FALKORSYNC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+enum cfg_layout { CFG_LAYOUT_SINGLE, CFG_LAYOUT_PER_GROUP };
+enum cfg_profile { CFG_PROFILE_GRAPHITI, CFG_PROFILE_GENERIC };
+enum cfg_temporal { CFG_TEMPORAL_ISO, CFG_TEMPORAL_NATIVE };
+enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
+
+struct cfg {
+    struct {
+        char *uri, *user, *password, *database, *ca_file;
+        int pool_size, connect_timeout_seconds, read_timeout_seconds, fetch_size;
+    } neo4j;
+    struct {
+        char *host, *password, *username, *database, *ca_file;
+        int port, pool_size, connect_timeout_seconds, read_timeout_seconds;
+        bool tls, tls_insecure;
+        int layout; /* enum cfg_layout */
+    } falkordb;
+    struct {
+        int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
+        int reconcile_every, overlap_seconds, pipeline_depth;
+        bool full_sync_on_startup, enable_incremental, enable_continuous;
+        int profile;          /* enum cfg_profile */
+        int temporal;         /* enum cfg_temporal (generic profile) */
+        char *key_property;   /* generic profile; "" = element id as _neo4j_id */
+        char *embedding_properties; /* comma-separated */
+        char *state_dir;
+    } sync;
+    struct {
+        char *level; /* DEBUG, INFO, WARNING, ERROR */
+        char *file_path;
+        int format; /* enum cfg_log_format */
+        int max_file_size_mb, backup_count;
+    } logging;
+    struct {
+        int health_port, metrics_port;
+        bool metrics_enabled, allow_public_bind;
+        char *bind_address, *api_token;
+    } monitoring;
+};
+
+/* Fills c with the defaults. Free with cfg_deinit. */
+int cfg_init_defaults(struct cfg *c) FS_WARN_UNUSED;
+/* Applies a YAML file over c. On a bad key/value: FS_ECONFIG and a one-line
+ * message in err naming the key, the line and what was expected. */
+int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen) FS_WARN_UNUSED;
+/* Applies environment variables over c (env wins over YAML). */
+int cfg_load_env(struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
+/* Cross-field checks (e.g. a public bind needs a token). */
+int cfg_validate(const struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
+/* defaults + optional YAML file (path may be NULL) + env + validate. */
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen) FS_WARN_UNUSED;
+void cfg_deinit(struct cfg *c);
+
+/* Visits every setting: yaml path, env name (may be NULL), value as text
+ * (secrets as "***" when set), default text, description. For docs and --help. */
+typedef void (*cfg_visit_fn)(void *ud, const char *path, const char *env, const char *value,
+                             const char *def, const char *doc);
+void cfg_visit(const struct cfg *c, cfg_visit_fn fn, void *ud);
+
+#endif
