@@ -1,0 +1,893 @@
+/* Full sync: Neo4j -> shadow graph (pipelined UNWIND batches) -> indexes -> atomic RENAME swap. */
+#include "sync/full.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bolt/bolt.h"
+#include "falkor/fdb.h"
+#include "falkor/param.h"
+#include "sync/connect.h"
+#include "sync/schema.h"
+
+#define MAX_EMB 8
+#define MAX_GROUPS_OPEN 16                 /* label-set batches built at once */
+#define BATCH_BYTES_CAP ((size_t)4 << 20) /* flush when a batch's text passes this */
+#define KEY_CAP 512
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- Loader: pipelined GRAPH.QUERY batches with in-order reply checks ---- */
+
+enum pend_kind { PEND_BATCH, PEND_CKPT };
+
+struct pending {
+    enum pend_kind kind;
+    uint32_t rows;
+    bool edge;
+    int type;
+    char first_key[80];
+    bool ckpt;           /* on success, record (ckpt_type, ckpt_after) */
+    int ckpt_type;
+    char ckpt_after[KEY_CAP];
+};
+
+#define RING_CAP(l) ((l)->depth * 2 + 4)
+
+struct loader {
+    struct fdb_conn fdb;
+    const char *graph;
+    const char *ckpt_key;
+    int depth;
+    struct pending *ring;
+    int head, count;
+    struct sync_report *rep;
+};
+
+static int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
+    __attribute__((format(printf, 2, 0)));
+static int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(l->rep->error, sizeof l->rep->error, fmt, a, b);
+#pragma GCC diagnostic pop
+    return FS_ESERVER;
+}
+
+static int64_t reply_count(const redisReply *r)
+{
+    /* [header, rows, stats]; rows[0][0] is the count */
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+        return -1;
+    const redisReply *rows = r->element[1];
+    if (rows->type != REDIS_REPLY_ARRAY || rows->elements < 1)
+        return -1;
+    const redisReply *row = rows->element[0];
+    if (row->type != REDIS_REPLY_ARRAY || row->elements < 1)
+        return -1;
+    const redisReply *v = row->element[0];
+    if (v->type == REDIS_REPLY_INTEGER)
+        return v->integer;
+    if (v->type == REDIS_REPLY_STRING)
+        return strtoll(v->str, NULL, 10);
+    return -1;
+}
+
+/* Reads the oldest reply and checks it against what was sent. */
+static int loader_reap(struct loader *l)
+{
+    struct pending *p = &l->ring[l->head];
+    redisReply *r = NULL;
+    int rc = fdb_read_reply(&l->fdb, &r);
+    if (rc)
+        return loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
+    char why[400];
+    if (fdb_reply_error(r, why, sizeof why)) {
+        freeReplyObject(r);
+        char where[200];
+        snprintf(where, sizeof where, "%s batch starting at key %s",
+                 sync_graphiti_types[p->type].name, p->first_key);
+        return loader_fail(l, "FalkorDB rejected the %s: %s", where, why);
+    }
+    if (p->kind == PEND_BATCH) {
+        int64_t n = reply_count(r);
+        if (n < 0) {
+            freeReplyObject(r);
+            return loader_fail(l, "FalkorDB: unexpected reply to a %s batch%s",
+                               sync_graphiti_types[p->type].name, "");
+        }
+        if (p->edge) {
+            l->rep->relationships += (uint64_t)n;
+            l->rep->edges_missing_endpoint += p->rows - (uint64_t)n;
+        } else {
+            l->rep->nodes += (uint64_t)n;
+        }
+        l->rep->batches++;
+    }
+    freeReplyObject(r);
+    if (p->kind == PEND_BATCH && p->ckpt) {
+        /* Every batch before this one was acknowledged: the checkpoint may advance. */
+        char t[16];
+        snprintf(t, sizeof t, "%d", p->ckpt_type);
+        const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", p->ckpt_after};
+        if (fdb_append(&l->fdb, 6, argv, NULL))
+            return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
+        int slot = (l->head + l->count) % RING_CAP(l);
+        l->ring[slot] = (struct pending){.kind = PEND_CKPT, .type = p->type};
+        l->count++;
+    }
+    l->head = (l->head + 1) % RING_CAP(l);
+    l->count--;
+    return 0;
+}
+
+static int loader_push(struct loader *l, const struct pending *p)
+{
+    while (l->count >= l->depth) {
+        int rc = loader_reap(l);
+        if (rc)
+            return rc;
+    }
+    int slot = (l->head + l->count) % RING_CAP(l);
+    l->ring[slot] = *p;
+    l->count++;
+    return 0;
+}
+
+static int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
+{
+    const char *argv[3] = {"GRAPH.QUERY", l->graph, text};
+    size_t lens[3] = {11, strlen(l->graph), len};
+    int rc = loader_push(l, p);
+    if (rc)
+        return rc;
+    if (fdb_append(&l->fdb, 3, argv, lens) || fdb_flush(&l->fdb))
+        return loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
+    return 0;
+}
+
+/* Waits for every reply in flight. */
+static int loader_drain(struct loader *l)
+{
+    while (l->count > 0) {
+        int rc = loader_reap(l);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Records progress: the next type to load and the last key fully written.
+ * Sent only after every batch before it was acknowledged. */
+static int loader_checkpoint(struct loader *l, int type, const char *after)
+{
+    int rc = loader_drain(l);
+    if (rc)
+        return rc;
+    char t[16];
+    snprintf(t, sizeof t, "%d", type);
+    const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", after};
+    if (fdb_commandv(&l->fdb, NULL, 6, argv))
+        return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
+    return 0;
+}
+
+/* ---- Batch building: one open batch per label set (nodes) or endpoint pair (edges) ---- */
+
+struct group_batch {
+    char *key;      /* label set "A\x1fB" or "src\x1fdst" */
+    struct buf text; /* "CYPHER rows=[...," being built */
+    uint32_t rows;
+    char first_key[80];
+};
+
+struct builder {
+    struct group_batch g[MAX_GROUPS_OPEN];
+    int n;
+    uint32_t total_rows;
+    size_t total_bytes;
+    const struct xc_rules *rules;
+    char **emb_names;
+};
+
+static void builder_deinit(struct builder *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        free(b->g[i].key);
+        buf_deinit(&b->g[i].text);
+    }
+    b->n = 0;
+}
+
+/* Query text after the rows for a node batch with the labels in key. */
+static int node_query_tail(struct buf *q, const char *key, const struct xc_rules *rules,
+                           struct xc_stats *st)
+{
+    int rc = buf_append_str(q, "] UNWIND $rows AS r CREATE (n");
+    const char *p = key;
+    while (!rc && *p) {
+        size_t len = strcspn(p, "\x1f");
+        rc = buf_append_byte(q, ':');
+        int x = rc ? rc : xc_ident(q, p, len);
+        if (x == 1) { /* unrepresentable label: left out, counted */
+            q->len--;
+            st->dropped_label++;
+        } else if (x) {
+            rc = x;
+        }
+        p += len + (p[len] ? 1 : 0);
+    }
+    rc = rc ? rc : buf_append_str(q, ") SET n = r.p");
+    for (int i = 0; !rc && i < rules->nembeddings; i++) {
+        rc = buf_append_str(q, ", n.");
+        rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
+        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
+    }
+    rc = rc ? rc : buf_append_str(q, " RETURN count(n)");
+    return rc;
+}
+
+static int edge_query_tail(struct buf *q, const char *key, const char *type,
+                           const struct xc_rules *rules, struct xc_stats *st)
+{
+    size_t slen = strcspn(key, "\x1f");
+    const char *dst = key + slen + 1;
+    int rc = buf_append_str(q, "] UNWIND $rows AS r MATCH (a:");
+    rc = rc ? rc : xc_ident(q, key, slen);
+    rc = rc ? rc : buf_append_str(q, " {uuid: r.s}) MATCH (b:");
+    rc = rc ? rc : xc_ident(q, dst, strlen(dst));
+    rc = rc ? rc : buf_append_str(q, " {uuid: r.t}) CREATE (a)-[e:");
+    int x = rc ? rc : xc_ident(q, type, strlen(type));
+    if (x == 1) {
+        st->dropped_label++;
+        return 1;
+    }
+    rc = x;
+    rc = rc ? rc : buf_append_str(q, "]->(b) SET e = r.p");
+    for (int i = 0; !rc && i < rules->nembeddings; i++) {
+        rc = buf_append_str(q, ", e.");
+        rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
+        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
+    }
+    rc = rc ? rc : buf_append_str(q, " RETURN count(e)");
+    return rc;
+}
+
+static int flush_group(struct builder *b, int i, struct loader *l, int type,
+                       struct sync_report *rep, const char *ckpt_after)
+{
+    struct group_batch *g = &b->g[i];
+    if (!g->rows)
+        return 0;
+    const struct sync_type *t = &sync_graphiti_types[type];
+    g->text.len--; /* the trailing comma */
+    int rc = t->edge ? edge_query_tail(&g->text, g->key, t->name, b->rules, &rep->dropped)
+                     : node_query_tail(&g->text, g->key, b->rules, &rep->dropped);
+    if (rc == 1) { /* a relationship type we cannot name: the whole batch is dropped */
+        rc = 0;
+    } else if (!rc) {
+        struct pending p = {.kind = PEND_BATCH, .rows = g->rows, .edge = t->edge, .type = type};
+        snprintf(p.first_key, sizeof p.first_key, "%s", g->first_key);
+        if (ckpt_after) {
+            p.ckpt = true;
+            p.ckpt_type = type;
+            snprintf(p.ckpt_after, sizeof p.ckpt_after, "%s", ckpt_after);
+        }
+        rc = loader_send(l, g->text.data, g->text.len, &p);
+    }
+    b->total_rows -= g->rows;
+    b->total_bytes -= g->text.len < b->total_bytes ? g->text.len : b->total_bytes;
+    buf_reset(&g->text);
+    g->rows = 0;
+    return rc;
+}
+
+/* Sends every open batch; the last one carries the checkpoint "all of type up
+ * to and including key after are written". */
+static int flush_all(struct builder *b, struct loader *l, int type, struct sync_report *rep,
+                     const char *after)
+{
+    int last = -1;
+    for (int i = 0; i < b->n; i++)
+        if (b->g[i].rows)
+            last = i;
+    for (int i = 0; i < b->n; i++) {
+        int rc = flush_group(b, i, l, type, rep, i == last ? after : NULL);
+        if (rc)
+            return rc;
+    }
+    b->total_rows = 0;
+    b->total_bytes = 0;
+    return 0;
+}
+
+/* The open batch for key, creating it (flushing an old one when all slots are used). */
+static int group_for(struct builder *b, const char *key, size_t klen, struct loader *l, int type,
+                     struct sync_report *rep, struct group_batch **out)
+{
+    for (int i = 0; i < b->n; i++)
+        if (strlen(b->g[i].key) == klen && !memcmp(b->g[i].key, key, klen)) {
+            *out = &b->g[i];
+            return 0;
+        }
+    if (b->n == MAX_GROUPS_OPEN) { /* reuse the slot of the smallest batch */
+        int victim = 0;
+        for (int i = 1; i < b->n; i++)
+            if (b->g[i].rows < b->g[victim].rows)
+                victim = i;
+        int rc = flush_group(b, victim, l, type, rep, NULL);
+        if (rc)
+            return rc;
+        free(b->g[victim].key);
+        buf_deinit(&b->g[victim].text);
+        b->g[victim] = b->g[--b->n];
+    }
+    struct group_batch *g = &b->g[b->n];
+    memset(g, 0, sizeof *g);
+    g->key = strndup(key, klen);
+    if (!g->key)
+        return FS_ENOMEM;
+    buf_init(&g->text, 0);
+    b->n++;
+    *out = g;
+    return 0;
+}
+
+/* ---- Extract: one keyset-ordered streamed query per type ------------------- */
+
+static int extract_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    if (!t->edge)
+        return buf_printf(q,
+                          "MATCH (n:`%s`) WHERE n.uuid > $after%s RETURN n, n.uuid ORDER BY n.uuid",
+                          t->name, by_group ? " AND n.group_id = $g" : "");
+    return buf_printf(q,
+                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid > $after%s "
+                      "RETURN r, a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
+                      t->src_label, t->name, t->dst_label ? ":" : "",
+                      t->dst_label ? t->dst_label : "",
+                      by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+}
+
+static int extract_params(struct buf *p, const char *after, const char *group)
+{
+    int rc = pack_write_map_header(p, group ? 2 : 1);
+    rc = rc ? rc : pack_write_cstr(p, "after");
+    rc = rc ? rc : pack_write_cstr(p, after);
+    if (group) {
+        rc = rc ? rc : pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, group);
+    }
+    return rc;
+}
+
+struct run {
+    const struct cfg *cfg;
+    const struct sync_opts *opts;
+    struct sync_report *rep;
+    struct bolt_session bolt;
+    struct loader ld;
+    struct xc_rules rules;
+    char *emb_store;
+    const char *embv[MAX_EMB + 1];
+    uint64_t total_items, done_items;
+    double t0, last_progress;
+};
+
+static void progress(struct run *R, bool final)
+{
+    if (!R->opts->progress)
+        return;
+    double t = now_s();
+    if (!final && t - R->last_progress < 0.5)
+        return;
+    R->last_progress = t;
+    uint64_t done = R->rep->nodes + R->rep->relationships;
+    double rate = done / (t - R->t0 + 1e-9);
+    double eta = rate > 0 && R->total_items > done ? (R->total_items - done) / rate : 0;
+    fprintf(stderr, "\rfull sync: %" PRIu64 "/%" PRIu64 " items, %.0f items/s, ETA %.0f s   %s",
+            done, R->total_items, rate, eta, final ? "\n" : "");
+}
+
+
+static int copy_str_item(struct pack_reader *r, char *out, size_t cap)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_STRING || it.size >= cap)
+        return FS_EMALFORMED;
+    memcpy(out, it.data, it.size);
+    out[it.size] = '\0';
+    return 0;
+}
+
+/* Transcodes one record into its batch. */
+static int add_record(struct run *R, struct builder *b, int type, const struct bolt_record *rec,
+                      struct buf *key, struct buf *row, struct buf *emb, char *uuid)
+{
+    const struct sync_type *t = &sync_graphiti_types[type];
+    struct pack_reader r;
+    struct pack_item it, f;
+    pack_reader_init(&r, rec->data, rec->len);
+    int rc = pack_read_item(&r, &it); /* the record's list */
+    rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
+    if (rc || it.kind != PACK_STRUCT)
+        return rc ? rc : FS_EPROTOCOL;
+    uint32_t nfields = it.size;
+    buf_reset(key);
+    buf_reset(row);
+    rc = pack_skip(&r, 4); /* id */
+    if (!t->edge) {
+        rc = rc ? rc : pack_read_item(&r, &f); /* labels */
+        for (uint32_t i = 0; !rc && f.kind == PACK_LIST && i < f.size; i++) {
+            struct pack_item l;
+            rc = pack_read_item(&r, &l);
+            if (!rc && l.kind == PACK_STRING) {
+                if (key->len)
+                    rc = buf_append_byte(key, 0x1f);
+                rc = rc ? rc : buf_append(key, l.data, l.size);
+            }
+        }
+    } else {
+        for (int i = 0; !rc && i < 3; i++) /* start, end, type */
+            rc = pack_skip(&r, 4);
+    }
+    rc = rc ? rc : xc_props(&r, &R->rules, row, emb, &R->rep->dropped);
+    for (uint32_t i = (t->edge ? 5 : 3); !rc && i < nfields; i++)
+        rc = pack_skip(&r, 4);
+    char src[KEY_CAP] = "", dst[KEY_CAP] = "", dl[KEY_CAP] = "";
+    if (!rc && t->edge) {
+        rc = copy_str_item(&r, src, sizeof src);
+        rc = rc ? rc : copy_str_item(&r, dst, sizeof dst);
+        rc = rc ? rc : copy_str_item(&r, dl, sizeof dl);
+        buf_reset(key);
+        rc = rc ? rc : buf_append_str(key, t->src_label);
+        rc = rc ? rc : buf_append_byte(key, 0x1f);
+        rc = rc ? rc : buf_append_str(key, dl);
+    }
+    rc = rc ? rc : copy_str_item(&r, uuid, KEY_CAP);
+    if (rc)
+        return rc;
+    struct group_batch *g = NULL;
+    rc = group_for(b, key->data ? key->data : "", key->len, &R->ld, type, R->rep, &g);
+    if (rc)
+        return rc;
+    struct buf *x = &g->text;
+    size_t before = x->len;
+    if (!g->rows) {
+        rc = buf_append_str(x, "CYPHER rows=[");
+        snprintf(g->first_key, sizeof g->first_key, "%s", uuid);
+    }
+    rc = rc ? rc : buf_append_str(x, "{p:");
+    rc = rc ? rc : buf_append(x, row->data, row->len);
+    for (int i = 0; !rc && i < R->rules.nembeddings; i++) {
+        rc = buf_printf(x, ",e%d:", i);
+        rc = rc ? rc : buf_append(x, emb[i].data, emb[i].len);
+    }
+    if (!rc && t->edge) {
+        rc = buf_append_str(x, ",s:");
+        rc = rc ? rc : fdb_param_write_string(x, src, strlen(src));
+        rc = rc ? rc : buf_append_str(x, ",t:");
+        rc = rc ? rc : fdb_param_write_string(x, dst, strlen(dst));
+    }
+    rc = rc ? rc : buf_append_str(x, "},");
+    if (rc) {
+        x->len = before;
+        return rc;
+    }
+    g->rows++;
+    b->total_rows++;
+    b->total_bytes += x->len - before;
+    return 0;
+}
+
+/* Streams one type, from key after on, into the shadow graph. */
+static int load_type(struct run *R, int type, const char *after, const char *group)
+{
+    const struct sync_type *t = &sync_graphiti_types[type];
+    struct buf q, p, key, row;
+    buf_init(&q, 0);
+    buf_init(&p, 0);
+    buf_init(&key, 0);
+    buf_init(&row, 0);
+    struct buf emb[MAX_EMB];
+    for (int i = 0; i < MAX_EMB; i++)
+        buf_init(&emb[i], 0);
+    struct builder b = {.rules = &R->rules};
+    char uuid[KEY_CAP] = "";
+    int rc = extract_query(&q, t, group != NULL);
+    rc = rc ? rc : extract_params(&p, after, group);
+    rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+    if (rc) {
+        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+        goto out;
+    }
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(&R->bolt, &rec)) == 1) {
+        if (R->opts->stop && *R->opts->stop) {
+            rc = FS_ECANCELLED;
+            snprintf(R->rep->error, sizeof R->rep->error, "stopped by a signal");
+            goto out;
+        }
+        rc = add_record(R, &b, type, &rec, &key, &row, emb, uuid);
+        if (rc)
+            break;
+        R->done_items++;
+        if (b.total_rows >= (uint32_t)R->cfg->sync.batch_size ||
+            b.total_bytes >= BATCH_BYTES_CAP) {
+            rc = flush_all(&b, &R->ld, type, R->rep, uuid);
+            if (rc)
+                break;
+        }
+        progress(R, false);
+    }
+    if (more < 0 && !rc) {
+        rc = more;
+        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+    }
+    if (!rc)
+        rc = flush_all(&b, &R->ld, type, R->rep, NULL);
+    if (!rc)
+        rc = loader_checkpoint(&R->ld, type + 1, "");
+out:
+    builder_deinit(&b);
+    for (int i = 0; i < MAX_EMB; i++)
+        buf_deinit(&emb[i]);
+    buf_deinit(&q);
+    buf_deinit(&p);
+    buf_deinit(&key);
+    buf_deinit(&row);
+    if (rc && !R->rep->error[0])
+        snprintf(R->rep->error, sizeof R->rep->error, "loading %s: %s", t->name, fs_strerror(rc));
+    return rc;
+}
+
+/* ---- Per graph: resume or start, load, index, swap -------------------------- */
+
+static int fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
+                      redisReply **out)
+{
+    if (fdb_commandv(&R->ld.fdb, out, argc, argv)) {
+        snprintf(R->rep->error, sizeof R->rep->error, "%s: %s", what, R->ld.fdb.errstr);
+        return R->ld.fdb.err ? R->ld.fdb.err : FS_ESERVER;
+    }
+    return 0;
+}
+
+static bool key_exists(struct run *R, const char *key)
+{
+    const char *argv[2] = {"EXISTS", key};
+    redisReply *r = NULL;
+    if (fdb_commandv(&R->ld.fdb, &r, 2, argv))
+        return false;
+    bool yes = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return yes;
+}
+
+static int graph_query(struct run *R, const char *graph, const char *q)
+{
+    const char *argv[3] = {"GRAPH.QUERY", graph, q};
+    return fdb_simple(R, q, 3, argv, NULL);
+}
+
+/* Polls CALL db.indexes() until every index of graph is OPERATIONAL. */
+static int wait_indexes(struct run *R, const char *graph)
+{
+    for (int tries = 0; tries < 6000; tries++) {
+        const char *argv[3] = {"GRAPH.QUERY", graph,
+                               "CALL db.indexes() YIELD status WHERE status <> 'OPERATIONAL' "
+                               "RETURN count(status)"};
+        redisReply *r = NULL;
+        int rc = fdb_simple(R, "waiting for indexes", 3, argv, &r);
+        if (rc)
+            return rc;
+        int64_t pending = reply_count(r);
+        freeReplyObject(r);
+        if (pending == 0)
+            return 0;
+        usleep(100000);
+    }
+    snprintf(R->rep->error, sizeof R->rep->error, "indexes of %s not operational after 10 min",
+             graph);
+    return FS_ETIMEOUT;
+}
+
+static int sync_one_graph(struct run *R, const char *live, const char *group)
+{
+    char shadow[300], old[300], ckpt[320];
+    snprintf(shadow, sizeof shadow, "%s__falkorsync_shadow", live);
+    snprintf(old, sizeof old, "%s__falkorsync_old", live);
+    snprintf(ckpt, sizeof ckpt, "falkorsync:ckpt:%s", live);
+    R->ld.graph = shadow;
+    R->ld.ckpt_key = ckpt;
+    int rc;
+
+    if (key_exists(R, old)) { /* a crash between swap and cleanup */
+        const char *del[2] = {"GRAPH.DELETE", old};
+        if ((rc = fdb_simple(R, "deleting a stale old graph", 2, del, NULL)))
+            return rc;
+    }
+    int start_type = 0;
+    char after[KEY_CAP] = "";
+    const char *hg[2] = {"HGETALL", ckpt};
+    redisReply *r = NULL;
+    if ((rc = fdb_simple(R, "reading the checkpoint", 2, hg, &r)))
+        return rc;
+    bool have_ckpt = r->type == REDIS_REPLY_ARRAY && r->elements >= 4;
+    for (size_t i = 0; have_ckpt && i + 1 < r->elements; i += 2) {
+        if (!strcmp(r->element[i]->str, "type"))
+            start_type = (int)strtol(r->element[i + 1]->str, NULL, 10);
+        else if (!strcmp(r->element[i]->str, "after"))
+            snprintf(after, sizeof after, "%s", r->element[i + 1]->str);
+    }
+    freeReplyObject(r);
+    if (have_ckpt && key_exists(R, shadow) && start_type >= 0 &&
+        start_type <= sync_graphiti_ntypes) {
+        R->rep->resumed = true;
+        /* Items past the checkpoint may have been written before the crash: remove them. */
+        if (start_type < sync_graphiti_ntypes) {
+            const struct sync_type *t = &sync_graphiti_types[start_type];
+            struct buf q;
+            buf_init(&q, 0);
+            int e = fdb_param_prefix_begin(&q);
+            e = e ? e : fdb_param_name(&q, "after");
+            e = e ? e : fdb_param_write_string(&q, after, strlen(after));
+            e = e ? e : fdb_param_prefix_end(&q);
+            e = e ? e
+                  : buf_printf(&q,
+                               t->edge ? "MATCH ()-[e:`%s`]->() WHERE e.uuid > $after DELETE e"
+                                       : "MATCH (n:`%s`) WHERE n.uuid > $after DETACH DELETE n",
+                               t->name);
+            rc = e ? e : graph_query(R, shadow, q.data);
+            buf_deinit(&q);
+            if (rc)
+                return rc;
+        }
+    } else {
+        start_type = 0;
+        after[0] = '\0';
+        if (key_exists(R, shadow)) {
+            const char *del[2] = {"GRAPH.DELETE", shadow};
+            if ((rc = fdb_simple(R, "deleting an old shadow graph", 2, del, NULL)))
+                return rc;
+        }
+        /* Range indexes first: endpoint lookups of relationships use them. */
+        for (int i = 0; sync_range_indexes[i]; i++)
+            if ((rc = graph_query(R, shadow, sync_range_indexes[i])))
+                return rc;
+        const char *hs[6] = {"HSET", ckpt, "type", "0", "after", ""};
+        if ((rc = fdb_simple(R, "writing the checkpoint", 6, hs, NULL)))
+            return rc;
+    }
+
+    for (int t = start_type; t < sync_graphiti_ntypes; t++) {
+        rc = load_type(R, t, t == start_type ? after : "", group);
+        if (rc)
+            return rc;
+    }
+    if (!R->rep->resumed || start_type <= sync_graphiti_ntypes) {
+        for (int i = 0; sync_fulltext_indexes[i]; i++) {
+            rc = graph_query(R, shadow, sync_fulltext_indexes[i]);
+            if (rc && strstr(R->rep->error, "already")) { /* resumed after it was made */
+                R->rep->error[0] = '\0';
+                rc = 0;
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    if ((rc = wait_indexes(R, shadow)))
+        return rc;
+
+    /* The swap: readers see the old graph, then the new one, never anything between. */
+    bool live_exists = key_exists(R, live);
+    const char *multi[1] = {"MULTI"};
+    const char *ren1[3] = {"RENAME", live, old};
+    const char *ren2[3] = {"RENAME", shadow, live};
+    const char *delck[2] = {"DEL", ckpt};
+    const char *exec[1] = {"EXEC"};
+    rc = fdb_simple(R, "MULTI", 1, multi, NULL);
+    if (!rc && live_exists)
+        rc = fdb_simple(R, "RENAME live", 3, ren1, NULL);
+    rc = rc ? rc : fdb_simple(R, "RENAME shadow", 3, ren2, NULL);
+    rc = rc ? rc : fdb_simple(R, "DEL checkpoint", 2, delck, NULL);
+    r = NULL;
+    rc = rc ? rc : fdb_simple(R, "EXEC", 1, exec, &r);
+    if (!rc) {
+        char why[300];
+        if (!r || r->type != REDIS_REPLY_ARRAY || fdb_reply_error(r, why, sizeof why)) {
+            snprintf(R->rep->error, sizeof R->rep->error, "swap failed: %s",
+                     r ? why : "no reply");
+            rc = FS_ESERVER;
+        }
+        freeReplyObject(r);
+    }
+    if (rc)
+        return rc;
+    if (live_exists) {
+        const char *del[2] = {"GRAPH.DELETE", old};
+        if ((rc = fdb_simple(R, "deleting the previous graph", 2, del, NULL)))
+            return rc;
+    }
+    R->rep->graphs++;
+    return 0;
+}
+
+void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
+{
+    if (!group || !*group)
+        snprintf(out, cap, "%s", c->falkordb.database);
+    else
+        snprintf(out, cap, "%s_%s", c->falkordb.database, group);
+}
+
+static int count_items(struct run *R)
+{
+    struct buf q;
+    buf_init(&q, 0);
+    int rc = buf_append_str(&q, "CALL { ");
+    for (int i = 0; !rc && i < sync_graphiti_ntypes; i++) {
+        const struct sync_type *t = &sync_graphiti_types[i];
+        if (i)
+            rc = buf_append_str(&q, " UNION ALL ");
+        rc = rc ? rc
+                : buf_printf(&q, t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x) AS c"
+                                         : "MATCH (x:`%s`) RETURN count(x) AS c",
+                             t->name);
+    }
+    rc = rc ? rc : buf_append_str(&q, " } RETURN sum(c)");
+    rc = rc ? rc : bolt_run(&R->bolt, q.data, NULL, 0, BOLT_MODE_READ);
+    struct bolt_record rec;
+    if (!rc && bolt_next(&R->bolt, &rec) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_INT)
+            R->total_items = (uint64_t)it.i;
+        struct bolt_record end;
+        while (bolt_next(&R->bolt, &end) == 1)
+            ;
+    }
+    buf_deinit(&q);
+    return 0;
+}
+
+/* The distinct group_ids of every synced type, for the per_group layout. */
+static int list_groups(struct run *R, char ***groups, int *n)
+{
+    *groups = NULL;
+    *n = 0;
+    const char *q = "MATCH (x) WHERE x:Entity OR x:Episodic OR x:Community OR x:Saga "
+                    "RETURN DISTINCT coalesce(x.group_id, '') AS g ORDER BY g";
+    int rc = bolt_run(&R->bolt, q, NULL, 0, BOLT_MODE_READ);
+    if (rc) {
+        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+        return rc;
+    }
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(&R->bolt, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING)
+            continue;
+        char **g = realloc(*groups, sizeof(char *) * (size_t)(*n + 1));
+        if (!g)
+            return FS_ENOMEM;
+        *groups = g;
+        g[*n] = strndup((const char *)it.data, it.size);
+        (*n)++;
+    }
+    return more < 0 ? more : 0;
+}
+
+static int parse_embeddings(struct run *R)
+{
+    R->emb_store = strdup(R->cfg->sync.embedding_properties);
+    if (!R->emb_store)
+        return FS_ENOMEM;
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(R->emb_store, ", ", &save); tok && n < MAX_EMB;
+         tok = strtok_r(NULL, ", ", &save))
+        R->embv[n++] = tok;
+    R->embv[n] = NULL;
+    R->rules.embeddings = R->embv;
+    R->rules.nembeddings = n;
+    return 0;
+}
+
+int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    struct run R = {.cfg = c, .opts = o, .rep = rep};
+    R.t0 = now_s();
+    bolt_init(&R.bolt);
+    fdb_init(&R.ld.fdb);
+    R.ld.depth = c->sync.pipeline_depth;
+    R.ld.rep = rep;
+    R.ld.ring = calloc((size_t)RING_CAP(&R.ld), sizeof *R.ld.ring);
+    char **groups = NULL;
+    int ngroups = 0;
+    int rc = R.ld.ring ? parse_embeddings(&R) : FS_ENOMEM;
+    if (rc)
+        goto out;
+    struct bolt_config bc = sync_bolt_config(c);
+    if ((rc = bolt_connect(&R.bolt, &bc))) {
+        snprintf(rep->error, sizeof rep->error, "%s", R.bolt.errstr);
+        goto out;
+    }
+    struct fdb_config fc = sync_fdb_config(c);
+    if ((rc = fdb_connect(&R.ld.fdb, &fc))) {
+        snprintf(rep->error, sizeof rep->error, "%s", R.ld.fdb.errstr);
+        goto out;
+    }
+    count_items(&R);
+    if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+        rc = sync_one_graph(&R, c->falkordb.database, NULL);
+    } else {
+        rc = list_groups(&R, &groups, &ngroups);
+        for (int i = 0; !rc && i < ngroups; i++) {
+            char name[300];
+            sync_group_graph_name(c, groups[i], name, sizeof name);
+            rc = sync_one_graph(&R, name, groups[i]);
+        }
+    }
+    progress(&R, true);
+out:
+    for (int i = 0; i < ngroups; i++)
+        free(groups[i]);
+    free(groups);
+    bolt_close(&R.bolt);
+    fdb_close(&R.ld.fdb);
+    free(R.ld.ring);
+    free(R.emb_store);
+    rep->seconds = now_s() - R.t0;
+    if (rc && !rep->error[0])
+        snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
+}
+
+void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out)
+{
+    uint64_t items = rep->nodes + rep->relationships;
+    const struct xc_stats *d = &rep->dropped;
+    fprintf(out,
+            "{\"mode\":\"%s\",\"ok\":%s,\"nodes\":%" PRIu64 ",\"relationships\":%" PRIu64
+            ",\"seconds\":%.3f,\"items_per_second\":%.1f,\"batches\":%" PRIu64
+            ",\"graphs\":%d,\"resumed\":%s,\"edges_missing_endpoint\":%" PRIu64
+            ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"nul_in_string\":%" PRIu64
+            ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64 ",\"backtick_in_label\":%" PRIu64
+            ",\"other\":%" PRIu64 "}",
+            mode, rep->error[0] ? "false" : "true", rep->nodes, rep->relationships, rep->seconds,
+            rep->seconds > 0 ? items / rep->seconds : 0.0, rep->batches, rep->graphs,
+            rep->resumed ? "true" : "false", rep->edges_missing_endpoint, d->dropped_nan,
+            d->dropped_bytes, d->dropped_nul, d->dropped_point, d->dropped_key, d->dropped_label,
+            d->dropped_other);
+    if (rep->error[0]) {
+        fputs(",\"error\":\"", out);
+        for (const char *p = rep->error; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                fputc('\\', out);
+            if ((unsigned char)*p >= 0x20)
+                fputc(*p, out);
+        }
+        fputc('"', out);
+    }
+    fputs("}\n", out);
+}

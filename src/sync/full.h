@@ -1,0 +1,42 @@
+/* Full sync: streams every type into a shadow graph, builds indexes, swaps it in atomically; resumable. */
+#ifndef FALKORSYNC_FULL_H
+#define FALKORSYNC_FULL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config.h"
+#include "sync/transcode.h"
+
+struct sync_report {
+    uint64_t nodes;
+    uint64_t relationships;
+    uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
+    uint64_t batches;
+    int graphs;                      /* graphs swapped in */
+    bool resumed;
+    double seconds;
+    struct xc_stats dropped;
+    char error[512];                 /* empty on success */
+};
+
+struct sync_opts {
+    bool progress;                 /* progress line on stderr */
+    volatile sig_atomic_t *stop;   /* set by a signal: abandon cleanly (checkpoint kept) */
+};
+
+/* Runs a full sync with the settings in c. Returns 0 or an error (detail in
+ * rep->error). On failure or stop the checkpoint stays: run again to resume. */
+int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
+    FS_WARN_UNUSED;
+
+/* Prints rep as one JSON object (one line) to out. */
+void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out);
+
+/* The FalkorDB graph that holds group g in layout per_group (prefix_group,
+ * "prefix" itself for the empty group); writes into out (cap bytes). */
+void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap);
+
+#endif

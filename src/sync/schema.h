@@ -1,0 +1,24 @@
+/* What the graphiti profile syncs: node and relationship types, their Neo4j extract queries and FalkorDB indexes. */
+#ifndef FALKORSYNC_SCHEMA_H
+#define FALKORSYNC_SCHEMA_H
+
+#include <stdbool.h>
+
+struct sync_type {
+    const char *name;      /* node label or relationship type */
+    bool edge;
+    const char *src_label; /* edges: label of the start node */
+    const char *dst_label; /* edges: label of the end node, or NULL when it varies */
+    const char *dst_expr;  /* edges: Cypher expression of the end node's key label */
+};
+
+/* The graphiti profile's types, nodes first (edges need their endpoints). */
+extern const struct sync_type sync_graphiti_types[];
+extern const int sync_graphiti_ntypes;
+
+/* Range indexes created on an empty graph before loading (endpoint lookups use them),
+ * and full-text indexes created after loading; both as Graphiti's FalkorDB driver creates them. */
+extern const char *const sync_range_indexes[];
+extern const char *const sync_fulltext_indexes[];
+
+#endif

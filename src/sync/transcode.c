@@ -1,0 +1,364 @@
+/* PackStream -> FalkorDB parameter text in one pass, applying the documented mapping rules. */
+#include "sync/transcode.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "falkor/param.h"
+
+uint64_t xc_stats_total(const struct xc_stats *s)
+{
+    return s->dropped_nan + s->dropped_bytes + s->dropped_nul + s->dropped_point +
+           s->dropped_duration + s->dropped_key + s->dropped_label + s->dropped_other;
+}
+
+static void rollback(struct buf *b, size_t mark)
+{
+    b->len = mark;
+    if (b->data)
+        b->data[mark] = '\0';
+}
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+int xc_format_date(int64_t days, char *out, size_t cap)
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    return snprintf(out, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
+}
+
+/* HH:MM:SS plus the fraction rule (micro when whole, else nanos). */
+static int format_clock(int64_t secs_of_day, int64_t nanos, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%02d:%02d:%02d", (int)(secs_of_day / 3600),
+                     (int)(secs_of_day / 60 % 60), (int)(secs_of_day % 60));
+    if (nanos % 1000 == 0 && nanos)
+        n += snprintf(out + n, cap - (size_t)n, ".%06d", (int)(nanos / 1000));
+    else if (nanos)
+        n += snprintf(out + n, cap - (size_t)n, ".%09d", (int)nanos);
+    return n;
+}
+
+static int format_local_datetime(int64_t seconds, int64_t nanos, char *out, size_t cap)
+{
+    int64_t days = floor_div(seconds, 86400);
+    int64_t sod = seconds - days * 86400;
+    int n = xc_format_date(days, out, cap);
+    out[n++] = 'T';
+    return n + format_clock(sod, nanos, out + n, cap - (size_t)n);
+}
+
+int xc_format_datetime_utc(int64_t seconds, int64_t nanos, char *out, size_t cap)
+{
+    int n = format_local_datetime(seconds, nanos, out, cap);
+    return n + snprintf(out + n, cap - (size_t)n, "+00:00");
+}
+
+static int format_offset(int64_t off, char *out, size_t cap)
+{
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    int n = snprintf(out, cap, "%c%02d:%02d", sign, (int)(off / 3600), (int)(off / 60 % 60));
+    if (off % 60)
+        n += snprintf(out + n, cap - (size_t)n, ":%02d", (int)(off % 60));
+    return n;
+}
+
+static int read_int(struct pack_reader *r, int64_t *v)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_INT)
+        return FS_EMALFORMED;
+    *v = it.i;
+    return 0;
+}
+
+/* Temporal structures become ISO-8601 text; others are dropped by rule. */
+static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct buf *b,
+                     struct xc_stats *st)
+{
+    char text[96];
+    int64_t a = 0, c = 0, d = 0, e = 0;
+    int rc = 0;
+    int n = -1;
+    switch (it->tag) {
+    case PACK_TAG_DATE_TIME: /* UTC seconds, nanos, offset: Graphiti's zoned datetimes */
+        if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
+            (rc = read_int(r, &d)))
+            return rc ? rc : FS_EMALFORMED;
+        n = xc_format_datetime_utc(a, c, text, sizeof text);
+        break;
+    case PACK_TAG_DATE_TIME_ZONE_ID: { /* UTC seconds, nanos, zone name */
+        if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
+            return rc ? rc : FS_EMALFORMED;
+        struct pack_item z;
+        if ((rc = pack_read_item(r, &z)) || z.kind != PACK_STRING)
+            return rc ? rc : FS_EMALFORMED;
+        n = xc_format_datetime_utc(a, c, text, sizeof text);
+        break;
+    }
+    case PACK_TAG_LEGACY_DATE_TIME: /* local seconds, nanos, offset (Bolt 4.4 without utc) */
+        if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
+            (rc = read_int(r, &d)))
+            return rc ? rc : FS_EMALFORMED;
+        n = xc_format_datetime_utc(a - d, c, text, sizeof text);
+        break;
+    case PACK_TAG_LOCAL_DATE_TIME:
+        if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
+            return rc ? rc : FS_EMALFORMED;
+        n = format_local_datetime(a, c, text, sizeof text);
+        break;
+    case PACK_TAG_DATE:
+        if (it->size != 1 || (rc = read_int(r, &a)))
+            return rc ? rc : FS_EMALFORMED;
+        n = xc_format_date(a, text, sizeof text);
+        break;
+    case PACK_TAG_LOCAL_TIME:
+        if (it->size != 1 || (rc = read_int(r, &a)))
+            return rc ? rc : FS_EMALFORMED;
+        n = format_clock(a / 1000000000, a % 1000000000, text, sizeof text);
+        break;
+    case PACK_TAG_TIME:
+        if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
+            return rc ? rc : FS_EMALFORMED;
+        n = format_clock(a / 1000000000, a % 1000000000, text, sizeof text);
+        n += format_offset(c, text + n, sizeof text - (size_t)n);
+        break;
+    case PACK_TAG_DURATION:
+        if (it->size != 4 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
+            (rc = read_int(r, &d)) || (rc = read_int(r, &e)))
+            return rc ? rc : FS_EMALFORMED;
+        n = snprintf(text, sizeof text, "P%" PRId64 "M%" PRId64 "DT%" PRId64 ".%09" PRId64 "S",
+                     a, c, d, e);
+        break;
+    default:
+        for (uint32_t i = 0; i < it->size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        if (it->tag == PACK_TAG_POINT_2D || it->tag == PACK_TAG_POINT_3D)
+            st->dropped_point++;
+        else
+            st->dropped_other++;
+        return 1;
+    }
+    if (n < 0 || (size_t)n >= sizeof text)
+        return FS_EMALFORMED;
+    return fdb_param_write_string(b, text, (size_t)n);
+}
+
+int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    struct pack_item it;
+    size_t mark = b->len;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    switch (it.kind) {
+    case PACK_NULL:
+        return fdb_param_write_null(b);
+    case PACK_BOOL:
+        return fdb_param_write_bool(b, it.b);
+    case PACK_INT:
+        return fdb_param_write_int(b, it.i);
+    case PACK_FLOAT:
+        if (!isfinite(it.f)) {
+            st->dropped_nan++;
+            return 1;
+        }
+        return fdb_param_write_double(b, it.f);
+    case PACK_STRING:
+        if (memchr(it.data, 0, it.size)) {
+            st->dropped_nul++;
+            return 1;
+        }
+        return fdb_param_write_string(b, (const char *)it.data, it.size);
+    case PACK_BYTES:
+        st->dropped_bytes++;
+        return 1;
+    case PACK_LIST: {
+        rc = fdb_param_list_begin(b);
+        int dropped = 0;
+        for (uint32_t i = 0; !rc && i < it.size; i++) {
+            if (i)
+                rc = fdb_param_write_sep(b);
+            if (!rc) {
+                size_t before = st->dropped_nan + st->dropped_nul + st->dropped_bytes;
+                (void)before;
+                rc = xc_value(r, b, st);
+                if (rc == 1) { /* one bad element: the whole list goes, by rule */
+                    dropped = 1;
+                    rc = 0;
+                    for (uint32_t j = i + 1; !rc && j < it.size; j++)
+                        rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+                    break;
+                }
+            }
+        }
+        if (!rc && !dropped)
+            rc = fdb_param_list_end(b);
+        if (rc || dropped) {
+            rollback(b, mark);
+            return rc ? rc : 1;
+        }
+        return 0;
+    }
+    case PACK_MAP: /* not a Neo4j property type; dropped by rule */
+        for (uint32_t i = 0; i < 2 * it.size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        st->dropped_other++;
+        return 1;
+    case PACK_STRUCT:
+        rc = xc_struct(r, &it, b, st);
+        if (rc)
+            rollback(b, mark);
+        return rc;
+    }
+    return FS_EMALFORMED;
+}
+
+/* A list of numbers written as doubles, for vecf32(). */
+static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    size_t mark = b->len;
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_LIST) { /* not a vector: keep it as an ordinary value? no: drop */
+        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        if (it.kind == PACK_NULL)
+            return fdb_param_write_null(b);
+        st->dropped_other++;
+        return 1;
+    }
+    rc = fdb_param_list_begin(b);
+    for (uint32_t i = 0; !rc && i < it.size; i++) {
+        struct pack_item v;
+        if (i)
+            rc = fdb_param_write_sep(b);
+        if (!rc)
+            rc = pack_read_item(r, &v);
+        if (rc)
+            break;
+        if (v.kind == PACK_FLOAT && isfinite(v.f))
+            rc = fdb_param_write_double(b, v.f);
+        else if (v.kind == PACK_INT)
+            rc = fdb_param_write_int(b, v.i);
+        else {
+            rc = 1;
+            st->dropped_other++;
+            for (uint32_t j = i + 1; j < it.size; j++)
+                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
+                    return FS_EMALFORMED;
+        }
+    }
+    if (!rc)
+        rc = fdb_param_list_end(b);
+    if (rc)
+        rollback(b, mark);
+    return rc;
+}
+
+int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
+             struct buf *emb, struct xc_stats *st)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_MAP)
+        return FS_EMALFORMED;
+    bool seen[8] = {false};
+    rc = fdb_param_map_begin(b);
+    bool first = true;
+    for (uint32_t i = 0; !rc && i < it.size; i++) {
+        struct pack_item k;
+        if ((rc = pack_read_item(r, &k)))
+            break;
+        if (k.kind != PACK_STRING) {
+            rc = FS_EMALFORMED;
+            break;
+        }
+        int e = -1;
+        for (int j = 0; j < rules->nembeddings && j < 8; j++)
+            if (strlen(rules->embeddings[j]) == k.size &&
+                !memcmp(rules->embeddings[j], k.data, k.size))
+                e = j;
+        if (e >= 0) {
+            buf_reset(&emb[e]);
+            rc = xc_embedding(r, &emb[e], st);
+            if (rc == 1) {
+                rc = fdb_param_write_null(&emb[e]);
+            }
+            seen[e] = rc == 0;
+            continue;
+        }
+        size_t mark = b->len;
+        if (!first)
+            rc = fdb_param_write_sep(b);
+        if (!rc)
+            rc = fdb_param_map_key(b, (const char *)k.data, k.size);
+        if (rc == FS_EUNSUPPORTED) { /* a backtick in the name */
+            rollback(b, mark);
+            st->dropped_key++;
+            rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+            continue;
+        }
+        if (!rc)
+            rc = xc_value(r, b, st);
+        if (rc == 1) {
+            rollback(b, mark);
+            rc = 0;
+            continue;
+        }
+        first = false;
+    }
+    if (!rc)
+        rc = fdb_param_map_end(b);
+    for (int j = 0; !rc && j < rules->nembeddings && j < 8; j++)
+        if (!seen[j]) {
+            buf_reset(&emb[j]);
+            rc = fdb_param_write_null(&emb[j]);
+        }
+    return rc;
+}
+
+int xc_ident(struct buf *b, const char *name, size_t len)
+{
+    if (memchr(name, '`', len) || memchr(name, 0, len))
+        return 1;
+    int rc = buf_append_byte(b, '`');
+    rc = rc ? rc : buf_append(b, name, len);
+    rc = rc ? rc : buf_append_byte(b, '`');
+    return rc;
+}

@@ -1,0 +1,215 @@
+/* libFuzzer target for falkor/param: encode -> decode round trips of fuzz-built values, and raw decoding. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "falkor/param.h"
+
+struct source {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint8_t take(struct source *s)
+{
+    if (!s->n)
+        return 0;
+    s->n--;
+    return *s->p++;
+}
+
+static uint64_t take64(struct source *s)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | take(s);
+    return v;
+}
+
+/* Bytes for a string or key: raw fuzz bytes, often the ones that need care. */
+static void take_text(struct source *s, struct pack_value *out, size_t max)
+{
+    static const char tricky[] = "'\"\\`{}[],:$ \n\0a\xC3\xA9\xFF";
+    size_t len = take(s) % (max + 1);
+    out->kind = PACK_STRING;
+    out->u.str.data = malloc(len + 1);
+    if (!out->u.str.data)
+        abort();
+    uint8_t mode = take(s);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = take(s);
+        if (mode & 1)
+            c = (uint8_t)tricky[c % (sizeof tricky - 1)];
+        else if (mode & 2)
+            c = (uint8_t)('a' + c % 26);
+        out->u.str.data[i] = (char)c;
+    }
+    out->u.str.data[len] = '\0';
+    out->u.str.len = (uint32_t)len;
+}
+
+/* Builds a value tree from the fuzz bytes (up to a few levels past the
+ * encoder's depth limit, so that limit is exercised too). */
+static void build(struct source *s, int depth, struct pack_value *out)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t op = take(s);
+    if (depth > FDB_PARAM_MAX_DEPTH + 2 && op % 10 >= 6)
+        op = 0;
+    switch (op % 10) {
+    case 0:
+        out->kind = PACK_NULL;
+        break;
+    case 1:
+        out->kind = PACK_BOOL;
+        out->u.b = take(s) & 1;
+        break;
+    case 2:
+        out->kind = PACK_INT;
+        out->u.i = (int64_t)take64(s);
+        break;
+    case 3: {
+        out->kind = PACK_FLOAT;
+        uint64_t bits = take64(s);
+        memcpy(&out->u.f, &bits, sizeof bits);
+        break;
+    }
+    case 4: { /* a float32 widened, as embeddings are */
+        out->kind = PACK_FLOAT;
+        uint32_t bits = (uint32_t)take64(s);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        out->u.f = f;
+        break;
+    }
+    case 5:
+        take_text(s, out, 200);
+        break;
+    case 6:
+    case 7: {
+        uint32_t n = take(s) % 6;
+        out->kind = PACK_LIST;
+        out->u.list.items = calloc(n ? n : 1, sizeof(struct pack_value));
+        if (!out->u.list.items)
+            abort();
+        for (uint32_t i = 0; i < n; i++, out->u.list.len++)
+            build(s, depth + 1, &out->u.list.items[i]);
+        break;
+    }
+    case 8: {
+        uint32_t n = take(s) % 5;
+        out->kind = PACK_MAP;
+        out->u.map.items = calloc(n ? n : 1, sizeof(struct pack_pair));
+        if (!out->u.map.items)
+            abort();
+        for (uint32_t i = 0; i < n; i++, out->u.map.len++) {
+            take_text(s, &out->u.map.items[i].key, 12);
+            build(s, depth + 1, &out->u.map.items[i].value);
+        }
+        break;
+    }
+    default:
+        take_text(s, out, 8);
+        out->kind = (take(s) & 1) ? PACK_BYTES : PACK_STRING;
+        break;
+    }
+}
+
+/* Brackets pair up outside strings and backtick keys, every string ends,
+ * and no NUL byte is anywhere. */
+static bool balanced(const char *t, size_t n)
+{
+    char stack[FDB_PARAM_MAX_DEPTH + 1];
+    int top = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c == '\0')
+            return false;
+        if (c == '\'' || c == '"') {
+            for (i++; i < n && t[i] != c; i++)
+                if (t[i] == '\\')
+                    i++;
+            if (i >= n)
+                return false;
+        } else if (c == '`') {
+            const char *close = memchr(t + i + 1, '`', n - i - 1);
+            if (!close)
+                return false;
+            i = (size_t)(close - t);
+        } else if (c == '[' || c == '{') {
+            if (top > FDB_PARAM_MAX_DEPTH)
+                return false;
+            stack[top++] = c;
+        } else if (c == ']' || c == '}') {
+            if (top == 0 || stack[--top] != (c == ']' ? '[' : '{'))
+                return false;
+        }
+    }
+    return top == 0;
+}
+
+static void check(bool ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_param: %s\n", what);
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* 1. Raw bytes into the strict decoder: no crash, and whatever it
+     *    accepts re-encodes to exactly the same bytes. */
+    struct pack_value v;
+    int rc = fdb_param_decode((const char *)data, size, &v);
+    if (rc == 0) {
+        struct buf b;
+        buf_init(&b, 0);
+        check(fdb_param_encode(&b, &v) == 0, "decoded value does not encode");
+        check(b.len == size && memcmp(b.data, data, size) == 0, "decode is not canonical");
+        buf_deinit(&b);
+        pack_value_deinit(&v);
+    } else {
+        check(v.kind == PACK_NULL, "failed decode left a value");
+        check(rc == FS_EMALFORMED || rc == FS_ETRUNCATED || rc == FS_ETOO_DEEP,
+              "unexpected decode error");
+    }
+
+    /* 2. A value built from the bytes: encode, check the text, decode back. */
+    struct source s = {data, size};
+    build(&s, 0, &v);
+    struct buf b;
+    buf_init(&b, 0);
+    check(buf_append_str(&b, "v=") == 0, "buf");
+    rc = fdb_param_encode(&b, &v);
+    if (rc) {
+        check(rc == FS_EUNSUPPORTED || rc == FS_EINVAL || rc == FS_ETOO_DEEP,
+              "unexpected encode error");
+        check(b.len == 2 && strcmp(b.data, "v=") == 0, "failed encode changed the buffer");
+    } else {
+        const char *t = b.data + 2;
+        size_t n = b.len - 2;
+        check(balanced(t, n), "unbalanced output");
+        struct pack_value back;
+        rc = fdb_param_decode(t, n, &back);
+        if (rc)
+            fprintf(stderr, "decode: %s on %.*s\n", fs_errname(rc), (int)(n < 300 ? n : 300), t);
+        check(rc == 0, "encoded text does not decode");
+        check(pack_value_equal(&v, &back), "round trip changed the value");
+        pack_value_deinit(&back);
+
+        /* The piecewise prefix agrees with the tree encoder. */
+        struct fdb_param p = {"v", &v};
+        struct buf pre;
+        buf_init(&pre, 0);
+        check(fdb_param_prefix(&pre, &p, 1) == 0, "prefix failed where encode worked");
+        check(pre.len == 7 + b.len + 1 && memcmp(pre.data, "CYPHER ", 7) == 0 &&
+                  memcmp(pre.data + 7, b.data, b.len) == 0 && pre.data[pre.len - 1] == ' ',
+              "prefix differs from encode");
+        buf_deinit(&pre);
+    }
+    buf_deinit(&b);
+    pack_value_deinit(&v);
+    return 0;
+}
