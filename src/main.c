@@ -1,5 +1,6 @@
 /* The falkorsync command line: parses argv and runs one command. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "falkor/fdb.h"
 #include "sync/connect.h"
 #include "sync/full.h"
+#include "sync/verify.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -23,6 +25,7 @@ static void usage(FILE *out)
             "Commands:\n"
             "  full            copy every Graphiti type into a shadow graph, index it, swap it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
+            "  verify [--json] compare Neo4j and FalkorDB item by item; exit 1 on any difference\n"
             "  ping            connect to Neo4j and FalkorDB and report their versions\n"
             "  config          print the effective settings (secrets masked)\n"
             "\n"
@@ -41,6 +44,7 @@ static void usage(FILE *out)
 
 struct cli {
     const char *config_path;
+    bool json;
     struct cfg cfg;
 };
 
@@ -49,6 +53,7 @@ static int cli_load(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -58,6 +63,9 @@ static int cli_load(struct cli *cli, int argc, char **argv)
         switch (ch) {
         case 'c':
             cli->config_path = optarg;
+            break;
+        case 'j':
+            cli->json = true;
             break;
         case 'h':
             usage(stdout);
@@ -163,6 +171,16 @@ static int cmd_full(struct cli *cli)
     return rc ? 1 : 0;
 }
 
+static int cmd_verify(struct cli *cli)
+{
+    struct verify_report rep;
+    int rc = sync_verify(&cli->cfg, &rep);
+    verify_print(&rep, cli->json, stdout);
+    if (rc)
+        return 1;
+    return verify_differences(&rep) ? 1 : 0;
+}
+
 static int cmd_config(struct cli *cli)
 {
     cfg_visit(&cli->cfg, print_setting, NULL);
@@ -189,6 +207,7 @@ int main(int argc, char **argv)
         int (*run)(struct cli *);
     } commands[] = {
         {"full", cmd_full},
+        {"verify", cmd_verify},
         {"ping", cmd_ping},
         {"config", cmd_config},
     };

@@ -12,6 +12,7 @@
 #include "falkor/fdb.h"
 #include "falkor/param.h"
 #include "sync/connect.h"
+#include "sync/common.h"
 #include "sync/schema.h"
 
 #define MAX_EMB 8
@@ -19,13 +20,7 @@
 #define BATCH_BYTES_CAP ((size_t)4 << 20) /* flush when a batch's text passes this */
 #define KEY_CAP 512
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+#define now_s sync_now
 /* ---- Loader: pipelined GRAPH.QUERY batches with in-order reply checks ---- */
 
 enum pend_kind { PEND_BATCH, PEND_CKPT };
@@ -378,8 +373,7 @@ struct run {
     struct bolt_session bolt;
     struct loader ld;
     struct xc_rules rules;
-    char *emb_store;
-    const char *embv[MAX_EMB + 1];
+    struct sync_rules rules_store;
     uint64_t total_items, done_items;
     double t0, last_progress;
 };
@@ -766,52 +760,6 @@ static int count_items(struct run *R)
     return 0;
 }
 
-/* The distinct group_ids of every synced type, for the per_group layout. */
-static int list_groups(struct run *R, char ***groups, int *n)
-{
-    *groups = NULL;
-    *n = 0;
-    const char *q = "MATCH (x) WHERE x:Entity OR x:Episodic OR x:Community OR x:Saga "
-                    "RETURN DISTINCT coalesce(x.group_id, '') AS g ORDER BY g";
-    int rc = bolt_run(&R->bolt, q, NULL, 0, BOLT_MODE_READ);
-    if (rc) {
-        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
-        return rc;
-    }
-    struct bolt_record rec;
-    int more;
-    while ((more = bolt_next(&R->bolt, &rec)) == 1) {
-        struct pack_reader r;
-        struct pack_item it;
-        pack_reader_init(&r, rec.data, rec.len);
-        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING)
-            continue;
-        char **g = realloc(*groups, sizeof(char *) * (size_t)(*n + 1));
-        if (!g)
-            return FS_ENOMEM;
-        *groups = g;
-        g[*n] = strndup((const char *)it.data, it.size);
-        (*n)++;
-    }
-    return more < 0 ? more : 0;
-}
-
-static int parse_embeddings(struct run *R)
-{
-    R->emb_store = strdup(R->cfg->sync.embedding_properties);
-    if (!R->emb_store)
-        return FS_ENOMEM;
-    int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(R->emb_store, ", ", &save); tok && n < MAX_EMB;
-         tok = strtok_r(NULL, ", ", &save))
-        R->embv[n++] = tok;
-    R->embv[n] = NULL;
-    R->rules.embeddings = R->embv;
-    R->rules.nembeddings = n;
-    return 0;
-}
-
 int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -824,7 +772,8 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     R.ld.ring = calloc((size_t)RING_CAP(&R.ld), sizeof *R.ld.ring);
     char **groups = NULL;
     int ngroups = 0;
-    int rc = R.ld.ring ? parse_embeddings(&R) : FS_ENOMEM;
+    int rc = R.ld.ring ? sync_rules_init(&R.rules_store, c) : FS_ENOMEM;
+    R.rules = R.rules_store.rules;
     if (rc)
         goto out;
     struct bolt_config bc = sync_bolt_config(c);
@@ -841,7 +790,9 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
         rc = sync_one_graph(&R, c->falkordb.database, NULL);
     } else {
-        rc = list_groups(&R, &groups, &ngroups);
+        rc = sync_list_groups(&R.bolt, &groups, &ngroups);
+        if (rc)
+            snprintf(rep->error, sizeof rep->error, "Neo4j: %s", R.bolt.errstr);
         for (int i = 0; !rc && i < ngroups; i++) {
             char name[300];
             sync_group_graph_name(c, groups[i], name, sizeof name);
@@ -850,13 +801,11 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     }
     progress(&R, true);
 out:
-    for (int i = 0; i < ngroups; i++)
-        free(groups[i]);
-    free(groups);
+    sync_groups_free(groups, ngroups);
     bolt_close(&R.bolt);
     fdb_close(&R.ld.fdb);
     free(R.ld.ring);
-    free(R.emb_store);
+    sync_rules_deinit(&R.rules_store);
     rep->seconds = now_s() - R.t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));

@@ -1,0 +1,72 @@
+/* Shared sync helpers: embedding rules, group listing, monotonic clock. */
+#include "sync/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double sync_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sync_rules_init(struct sync_rules *r, const struct cfg *c)
+{
+    memset(r, 0, sizeof *r);
+    r->store = strdup(c->sync.embedding_properties);
+    if (!r->store)
+        return FS_ENOMEM;
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(r->store, ", ", &save); tok && n < SYNC_MAX_EMBEDDINGS;
+         tok = strtok_r(NULL, ", ", &save))
+        r->names[n++] = tok;
+    r->names[n] = NULL;
+    r->rules.embeddings = r->names;
+    r->rules.nembeddings = n;
+    return 0;
+}
+
+void sync_rules_deinit(struct sync_rules *r)
+{
+    free(r->store);
+    r->store = NULL;
+}
+
+void sync_groups_free(char **groups, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(groups[i]);
+    free(groups);
+}
+
+int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
+{
+    *groups = NULL;
+    *n = 0;
+    const char *q = "MATCH (x) WHERE x:Entity OR x:Episodic OR x:Community OR x:Saga "
+                    "RETURN DISTINCT coalesce(x.group_id, '') AS g ORDER BY g";
+    int rc = bolt_run(s, q, NULL, 0, BOLT_MODE_READ);
+    if (rc)
+        return rc;
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(s, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING)
+            continue;
+        char **g = realloc(*groups, sizeof(char *) * (size_t)(*n + 1));
+        if (!g)
+            return FS_ENOMEM;
+        *groups = g;
+        g[*n] = strndup((const char *)it.data, it.size);
+        if (!g[*n])
+            return FS_ENOMEM;
+        (*n)++;
+    }
+    return more < 0 ? more : 0;
+}

@@ -1,0 +1,29 @@
+/* Small pieces every sync mode shares: mapping rules from the configuration, group listing, clock. */
+#ifndef FALKORSYNC_SYNC_COMMON_H
+#define FALKORSYNC_SYNC_COMMON_H
+
+#include "bolt/bolt.h"
+#include "config/config.h"
+#include "sync/transcode.h"
+
+#define SYNC_MAX_EMBEDDINGS 8
+
+struct sync_rules {
+    struct xc_rules rules;
+    char *store;
+    const char *names[SYNC_MAX_EMBEDDINGS + 1];
+};
+
+/* Parses sync.embedding_properties into rules. Free with sync_rules_deinit. */
+int sync_rules_init(struct sync_rules *r, const struct cfg *c) FS_WARN_UNUSED;
+void sync_rules_deinit(struct sync_rules *r);
+
+/* The distinct group_ids ("" for none) of Graphiti's node types in Neo4j, sorted.
+ * *groups is the caller's to free with sync_groups_free. */
+int sync_list_groups(struct bolt_session *s, char ***groups, int *n) FS_WARN_UNUSED;
+void sync_groups_free(char **groups, int n);
+
+/* Monotonic seconds. */
+double sync_now(void);
+
+#endif

@@ -1,0 +1,687 @@
+/* Verify: merge-join of both sides in key order, comparing a canonical fingerprint of each item. */
+#include "sync/verify.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bolt/bolt.h"
+#include "falkor/fdb.h"
+#include "falkor/param.h"
+#include "sync/common.h"
+#include "sync/connect.h"
+#include "sync/full.h"
+
+#define PAGE 2000
+#define KEY_CAP 512
+
+/* ---- Canonical text, the same from both sides ---------------------------
+ * s:<bytes> i:<int> d:<%.15g> b:<0|1> l[...] v[<%.17g of each float32>]
+ * FalkorDB prints doubles with 15 significant digits, so both sides are
+ * compared at that precision; vectors are exact (float32). */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int canon_double(struct buf *b, double d)
+{
+    return buf_printf(b, "d:%.15g", d);
+}
+
+static int canon_value(struct buf *b, const struct pack_value *v)
+{
+    switch (v->kind) {
+    case PACK_NULL:
+        return buf_append_str(b, "n");
+    case PACK_BOOL:
+        return buf_append_str(b, v->u.b ? "b:1" : "b:0");
+    case PACK_INT:
+        return buf_printf(b, "i:%" PRId64, v->u.i);
+    case PACK_FLOAT:
+        return canon_double(b, v->u.f);
+    case PACK_STRING: {
+        int rc = buf_printf(b, "s%u:", v->u.str.len);
+        return rc ? rc : buf_append(b, v->u.str.data, v->u.str.len);
+    }
+    case PACK_LIST: {
+        int rc = buf_append_str(b, "l[");
+        for (uint32_t i = 0; !rc && i < v->u.list.len; i++) {
+            rc = canon_value(b, &v->u.list.items[i]);
+            rc = rc ? rc : buf_append_byte(b, ',');
+        }
+        return rc ? rc : buf_append_str(b, "]");
+    }
+    default:
+        return buf_append_str(b, "?");
+    }
+}
+
+static int canon_vector_from_list(struct buf *b, const struct pack_value *v)
+{
+    if (v->kind == PACK_NULL)
+        return 0;
+    int rc = buf_append_str(b, "v[");
+    for (uint32_t i = 0; !rc && v->kind == PACK_LIST && i < v->u.list.len; i++) {
+        const struct pack_value *e = &v->u.list.items[i];
+        double d = e->kind == PACK_FLOAT ? e->u.f : (double)e->u.i;
+        rc = buf_printf(b, "%.17g,", (double)(float)d);
+    }
+    return rc ? rc : buf_append_str(b, "]");
+}
+
+/* A property: name plus canonical value, collected then sorted by name. */
+struct prop {
+    char *name;
+    char *text;
+    size_t len;
+};
+
+static int cmp_prop(const void *a, const void *b)
+{
+    return strcmp(((const struct prop *)a)->name, ((const struct prop *)b)->name);
+}
+
+struct props {
+    struct prop *v;
+    int n, cap;
+};
+
+static int props_add(struct props *p, const char *name, size_t nlen, const struct buf *text)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 16;
+        struct prop *v = realloc(p->v, sizeof *v * (size_t)cap);
+        if (!v)
+            return FS_ENOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    struct prop *x = &p->v[p->n];
+    x->name = strndup(name, nlen);
+    x->text = malloc(text->len + 1);
+    if (!x->name || !x->text) {
+        free(x->name);
+        free(x->text);
+        return FS_ENOMEM;
+    }
+    memcpy(x->text, text->data ? text->data : "", text->len);
+    x->len = text->len;
+    p->n++;
+    return 0;
+}
+
+static void props_clear(struct props *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        free(p->v[i].text);
+    }
+    p->n = 0;
+}
+
+/* Fingerprint of head (labels/type/endpoints) plus the sorted properties. */
+static uint64_t fingerprint(const char *head, struct props *p)
+{
+    qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_prop);
+    uint64_t h = fnv(14695981039346656037ULL, head, strlen(head) + 1);
+    for (int i = 0; i < p->n; i++) {
+        h = fnv(h, p->v[i].name, strlen(p->v[i].name) + 1);
+        h = fnv(h, p->v[i].text, p->v[i].len);
+        h = fnv(h, "\x1e", 1);
+    }
+    return h;
+}
+
+/* ---- Neo4j side: stream, map with the transcoder, canonicalise ---------- */
+
+struct item {
+    char key[KEY_CAP];
+    uint64_t hash;
+    bool dropped; /* held something the mapping leaves out */
+};
+
+struct src_cursor {
+    struct bolt_session *bolt;
+    const struct sync_type *t;
+    const struct xc_rules *rules;
+    struct props props;
+    struct buf row, tmp, head;
+    struct buf emb[SYNC_MAX_EMBEDDINGS];
+    bool done;
+};
+
+static int sorted_labels(struct buf *head, struct pack_reader *r)
+{
+    struct pack_item l;
+    int rc = pack_read_item(r, &l);
+    if (rc || l.kind != PACK_LIST)
+        return rc ? rc : FS_EMALFORMED;
+    char *names[64];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < l.size; i++) {
+        struct pack_item s;
+        if ((rc = pack_read_item(r, &s)))
+            break;
+        if (s.kind == PACK_STRING && n < 64 && !memchr(s.data, '`', s.size))
+            names[n++] = strndup((const char *)s.data, s.size);
+    }
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *x = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = x;
+        }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!rc)
+            rc = buf_printf(head, "%s\x1f", names[i]);
+        free(names[i]);
+    }
+    return rc;
+}
+
+/* Turns transcoded property text "{k:v,...}" into canonical props. */
+static int props_from_param(struct props *p, const struct buf *row, struct buf *tmp)
+{
+    struct pack_value m = {0};
+    int rc = fdb_param_decode(row->data, row->len, &m);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; !rc && i < m.u.map.len; i++) {
+        buf_reset(tmp);
+        rc = canon_value(tmp, &m.u.map.items[i].value);
+        rc = rc ? rc
+                : props_add(p, m.u.map.items[i].key.u.str.data, m.u.map.items[i].key.u.str.len,
+                            tmp);
+    }
+    pack_value_deinit(&m);
+    return rc;
+}
+
+static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
+{
+    struct bolt_record rec;
+    int more = bolt_next(c->bolt, &rec);
+    if (more <= 0) {
+        c->done = true;
+        return more;
+    }
+    struct pack_reader r;
+    struct pack_item it;
+    pack_reader_init(&r, rec.data, rec.len);
+    int rc = pack_read_item(&r, &it);
+    rc = rc ? rc : pack_read_item(&r, &it);
+    if (rc || it.kind != PACK_STRUCT)
+        return rc ? rc : FS_EPROTOCOL;
+    uint32_t nfields = it.size;
+    props_clear(&c->props);
+    buf_reset(&c->head);
+    buf_reset(&c->row);
+    rc = pack_skip(&r, 4);
+    if (!c->t->edge) {
+        rc = rc ? rc : buf_append_str(&c->head, "N:");
+        rc = rc ? rc : sorted_labels(&c->head, &r);
+    } else {
+        for (int i = 0; !rc && i < 3; i++)
+            rc = pack_skip(&r, 4);
+    }
+    uint64_t before = xc_stats_total(st);
+    rc = rc ? rc : xc_props(&r, c->rules, &c->row, c->emb, st);
+    out->dropped = xc_stats_total(st) != before;
+    for (uint32_t i = (c->t->edge ? 5 : 3); !rc && i < nfields; i++)
+        rc = pack_skip(&r, 4);
+    if (!rc && c->t->edge) {
+        struct pack_item s, d, dl;
+        rc = pack_read_item(&r, &s);
+        rc = rc ? rc : pack_read_item(&r, &d);
+        rc = rc ? rc : pack_read_item(&r, &dl);
+        if (!rc && (s.kind != PACK_STRING || d.kind != PACK_STRING))
+            rc = FS_EMALFORMED;
+        rc = rc ? rc
+                : buf_printf(&c->head, "E:%s\x1f%.*s\x1f%.*s", c->t->name, (int)s.size,
+                             (const char *)s.data, (int)d.size, (const char *)d.data);
+    }
+    struct pack_item k;
+    rc = rc ? rc : pack_read_item(&r, &k);
+    if (!rc && (k.kind != PACK_STRING || k.size >= KEY_CAP))
+        rc = FS_EMALFORMED;
+    if (rc)
+        return rc;
+    memcpy(out->key, k.data, k.size);
+    out->key[k.size] = '\0';
+    rc = props_from_param(&c->props, &c->row, &c->tmp);
+    for (int i = 0; !rc && i < c->rules->nembeddings; i++) {
+        struct pack_value v = {0};
+        rc = fdb_param_decode(c->emb[i].data, c->emb[i].len, &v);
+        if (!rc && v.kind == PACK_LIST) {
+            buf_reset(&c->tmp);
+            rc = canon_vector_from_list(&c->tmp, &v);
+            rc = rc ? rc
+                    : props_add(&c->props, c->rules->embeddings[i],
+                                strlen(c->rules->embeddings[i]), &c->tmp);
+        }
+        pack_value_deinit(&v);
+    }
+    if (rc)
+        return rc;
+    out->hash = fingerprint(c->head.data ? c->head.data : "", &c->props);
+    return 1;
+}
+
+/* ---- FalkorDB side: pages in key order, compact replies ----------------- */
+
+enum { CT_NULL = 1, CT_STRING, CT_INT, CT_BOOL, CT_DOUBLE, CT_ARRAY, CT_EDGE, CT_NODE, CT_PATH,
+       CT_MAP, CT_POINT, CT_VECTOR };
+
+static int canon_compact(struct buf *b, const redisReply *cell);
+
+static double reply_double(const redisReply *v)
+{
+    if (v->type == REDIS_REPLY_STRING)
+        return strtod(v->str, NULL);
+    if (v->type == REDIS_REPLY_INTEGER)
+        return (double)v->integer;
+    return NAN;
+}
+
+static int canon_compact(struct buf *b, const redisReply *cell)
+{
+    if (cell->type != REDIS_REPLY_ARRAY || cell->elements != 2)
+        return buf_append_str(b, "?");
+    int type = (int)cell->element[0]->integer;
+    const redisReply *v = cell->element[1];
+    switch (type) {
+    case CT_NULL:
+        return buf_append_str(b, "n");
+    case CT_STRING: {
+        int rc = buf_printf(b, "s%zu:", v->len);
+        return rc ? rc : buf_append(b, v->str, v->len);
+    }
+    case CT_INT:
+        return buf_printf(b, "i:%lld", v->type == REDIS_REPLY_INTEGER ? v->integer
+                                                                      : strtoll(v->str, NULL, 10));
+    case CT_BOOL:
+        return buf_append_str(b, (v->type == REDIS_REPLY_STRING && !strcmp(v->str, "true")) ||
+                                         (v->type == REDIS_REPLY_INTEGER && v->integer)
+                                     ? "b:1"
+                                     : "b:0");
+    case CT_DOUBLE:
+        return canon_double(b, reply_double(v));
+    case CT_ARRAY: {
+        int rc = buf_append_str(b, "l[");
+        for (size_t i = 0; !rc && i < v->elements; i++) {
+            rc = canon_compact(b, v->element[i]);
+            rc = rc ? rc : buf_append_byte(b, ',');
+        }
+        return rc ? rc : buf_append_str(b, "]");
+    }
+    case CT_VECTOR: {
+        int rc = buf_append_str(b, "v[");
+        for (size_t i = 0; !rc && i < v->elements; i++)
+            rc = buf_printf(b, "%.17g,", (double)(float)reply_double(v->element[i]));
+        return rc ? rc : buf_append_str(b, "]");
+    }
+    default:
+        return buf_printf(b, "?%d", type);
+    }
+}
+
+struct cache_cursor {
+    struct fdb_conn *fdb;
+    const char *graph;
+    const struct sync_type *t;
+    struct item *page;
+    int n, pos;
+    char after[KEY_CAP];
+    bool done;
+    struct props props;
+    struct buf tmp, head, q;
+};
+
+static int cache_fill(struct cache_cursor *c, char *err, size_t errlen)
+{
+    c->n = c->pos = 0;
+    buf_reset(&c->q);
+    int rc = fdb_param_prefix_begin(&c->q);
+    rc = rc ? rc : fdb_param_name(&c->q, "after");
+    rc = rc ? rc : fdb_param_write_string(&c->q, c->after, strlen(c->after));
+    rc = rc ? rc : fdb_param_prefix_end(&c->q);
+    if (!c->t->edge)
+        rc = rc ? rc
+                : buf_printf(&c->q,
+                             "MATCH (n:`%s`) WHERE n.uuid > $after RETURN n.uuid, labels(n), "
+                             "properties(n) ORDER BY n.uuid LIMIT %d",
+                             c->t->name, PAGE);
+    else
+        rc = rc ? rc
+                : buf_printf(&c->q,
+                             "MATCH (a)-[r:`%s`]->(b) WHERE r.uuid > $after RETURN r.uuid, "
+                             "a.uuid, b.uuid, properties(r) ORDER BY r.uuid LIMIT %d",
+                             c->t->name, PAGE);
+    if (rc)
+        return rc;
+    const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
+    redisReply *r = NULL;
+    rc = fdb_commandv(c->fdb, &r, 4, argv);
+    if (rc) {
+        if (strstr(c->fdb->errstr, "Invalid graph operation on empty key") ||
+            strstr(c->fdb->errstr, "does not exist")) { /* no such graph: nothing cached */
+            c->done = true;
+            return 0;
+        }
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+        return rc;
+    }
+    const redisReply *rows = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
+    for (size_t i = 0; rows && i < rows->elements && c->n < PAGE; i++) {
+        const redisReply *row = rows->element[i];
+        const redisReply *kc = row->element[0];
+        struct item *it = &c->page[c->n];
+        if (kc->element[1]->type != REDIS_REPLY_STRING) /* a null uuid cannot match */
+            continue;
+        snprintf(it->key, sizeof it->key, "%s", kc->element[1]->str);
+        it->dropped = false;
+        props_clear(&c->props);
+        buf_reset(&c->head);
+        const redisReply *pm;
+        if (!c->t->edge) {
+            const redisReply *lv = row->element[1]->element[1];
+            char *names[64];
+            size_t n = 0;
+            for (size_t j = 0; j < lv->elements && n < 64; j++)
+                names[n++] = lv->element[j]->element[1]->str;
+            for (size_t a = 1; a < n; a++)
+                for (size_t b2 = a; b2 > 0 && strcmp(names[b2 - 1], names[b2]) > 0; b2--) {
+                    char *x = names[b2];
+                    names[b2] = names[b2 - 1];
+                    names[b2 - 1] = x;
+                }
+            rc = buf_append_str(&c->head, "N:");
+            for (size_t j = 0; !rc && j < n; j++)
+                rc = buf_printf(&c->head, "%s\x1f", names[j]);
+            pm = row->element[2]->element[1];
+        } else {
+            const redisReply *s = row->element[1]->element[1];
+            const redisReply *d = row->element[2]->element[1];
+            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->t->name,
+                            s->type == REDIS_REPLY_STRING ? s->str : "",
+                            d->type == REDIS_REPLY_STRING ? d->str : "");
+            pm = row->element[3]->element[1];
+        }
+        for (size_t j = 0; !rc && j + 1 < pm->elements; j += 2) {
+            buf_reset(&c->tmp);
+            /* map entries: key string, then a [type, value] cell */
+            rc = canon_compact(&c->tmp, pm->element[j + 1]);
+            rc = rc ? rc : props_add(&c->props, pm->element[j]->str, pm->element[j]->len, &c->tmp);
+        }
+        if (rc)
+            break;
+        it->hash = fingerprint(c->head.data ? c->head.data : "", &c->props);
+        c->n++;
+    }
+    freeReplyObject(r);
+    if (rc)
+        return rc;
+    if (c->n > 0)
+        snprintf(c->after, sizeof c->after, "%s", c->page[c->n - 1].key);
+    if (c->n < PAGE)
+        c->done = c->n == 0;
+    return 0;
+}
+
+/* Next cached item: 1 with *out, 0 at the end. */
+static int cache_next(struct cache_cursor *c, struct item *out, char *err, size_t errlen)
+{
+    if (c->pos >= c->n) {
+        if (c->done)
+            return 0;
+        int rc = cache_fill(c, err, errlen);
+        if (rc)
+            return rc;
+        if (c->n == 0) {
+            c->done = true;
+            return 0;
+        }
+    }
+    *out = c->page[c->pos++];
+    return 1;
+}
+
+static void sample(struct verify_count *vc, const char *what, const char *key)
+{
+    if (vc->nsamples < VERIFY_SAMPLES)
+        snprintf(vc->samples[vc->nsamples++], sizeof vc->samples[0], "%s:%s", what, key);
+}
+
+static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const char *graph,
+                       const char *group, int type, const struct xc_rules *rules,
+                       struct verify_count *vc, char *err, size_t errlen)
+{
+    const struct sync_type *t = &sync_graphiti_types[type];
+    struct buf q, p;
+    buf_init(&q, 0);
+    buf_init(&p, 0);
+    int rc;
+    if (!t->edge)
+        rc = buf_printf(&q, "MATCH (n:`%s`) WHERE n.uuid IS NOT NULL%s RETURN n, n.uuid "
+                            "ORDER BY n.uuid",
+                        t->name, group ? " AND n.group_id = $g" : "");
+    else
+        rc = buf_printf(&q,
+                        "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid IS NOT NULL%s RETURN r, "
+                        "a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
+                        t->src_label, t->name, t->dst_label ? ":" : "",
+                        t->dst_label ? t->dst_label : "",
+                        group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+    rc = rc ? rc : pack_write_map_header(&p, group ? 1 : 0);
+    if (group) {
+        rc = rc ? rc : pack_write_cstr(&p, "g");
+        rc = rc ? rc : pack_write_cstr(&p, group);
+    }
+    rc = rc ? rc : bolt_run(bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+    buf_deinit(&q);
+    buf_deinit(&p);
+    if (rc) {
+        snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
+        return rc;
+    }
+    struct src_cursor sc = {.bolt = bolt, .t = t, .rules = rules};
+    struct cache_cursor cc = {.fdb = fdb, .graph = graph, .t = t};
+    buf_init(&sc.row, 0);
+    buf_init(&sc.tmp, 0);
+    buf_init(&sc.head, 0);
+    for (int i = 0; i < SYNC_MAX_EMBEDDINGS; i++)
+        buf_init(&sc.emb[i], 0);
+    buf_init(&cc.tmp, 0);
+    buf_init(&cc.head, 0);
+    buf_init(&cc.q, 0);
+    cc.page = calloc(PAGE, sizeof *cc.page);
+    struct xc_stats st = {0};
+    struct item a, b, prevb = {.key = ""};
+    bool have_prev = false;
+    int ra = cc.page ? src_next(&sc, &a, &st) : FS_ENOMEM;
+    int rb = ra < 0 ? 0 : cache_next(&cc, &b, err, errlen);
+    while (ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
+        if (rb == 1 && have_prev && !strcmp(prevb.key, b.key)) {
+            vc->duplicate++;
+            vc->cache++;
+            sample(vc, "duplicate", b.key);
+            rb = cache_next(&cc, &b, err, errlen);
+            continue;
+        }
+        int cmp = ra != 1 ? 1 : rb != 1 ? -1 : strcmp(a.key, b.key);
+        if (cmp <= 0) {
+            vc->source++;
+            if (a.dropped)
+                vc->unrepresentable++;
+        }
+        if (cmp >= 0) {
+            vc->cache++;
+            prevb = b;
+            have_prev = true;
+        }
+        if (cmp < 0) {
+            vc->missing++;
+            sample(vc, "missing", a.key);
+        } else if (cmp > 0) {
+            vc->extra++;
+            sample(vc, "extra", b.key);
+        } else if (a.hash != b.hash) {
+            vc->different++;
+            sample(vc, "different", a.key);
+        }
+        if (cmp <= 0)
+            ra = src_next(&sc, &a, &st);
+        if (cmp >= 0)
+            rb = cache_next(&cc, &b, err, errlen);
+    }
+    rc = ra < 0 ? ra : rb < 0 ? rb : 0;
+    if (ra < 0 && !err[0])
+        snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
+    if (ra >= 0 && !sc.done)
+        if (bolt_discard(bolt)) {
+            /* the session is reset or defunct; the next run reports it */
+        }
+    props_clear(&sc.props);
+    free(sc.props.v);
+    props_clear(&cc.props);
+    free(cc.props.v);
+    buf_deinit(&sc.row);
+    buf_deinit(&sc.tmp);
+    buf_deinit(&sc.head);
+    for (int i = 0; i < SYNC_MAX_EMBEDDINGS; i++)
+        buf_deinit(&sc.emb[i]);
+    buf_deinit(&cc.tmp);
+    buf_deinit(&cc.head);
+    buf_deinit(&cc.q);
+    free(cc.page);
+    return rc;
+}
+
+int sync_verify(const struct cfg *c, struct verify_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = sync_now();
+    rep->ntypes = sync_graphiti_ntypes;
+    struct bolt_session bolt;
+    struct fdb_conn fdb;
+    struct sync_rules rules;
+    bolt_init(&bolt);
+    fdb_init(&fdb);
+    char **groups = NULL;
+    int ngroups = 0;
+    int rc = sync_rules_init(&rules, c);
+    struct bolt_config bc = sync_bolt_config(c);
+    struct fdb_config fc = sync_fdb_config(c);
+    if (!rc && (rc = bolt_connect(&bolt, &bc)))
+        snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
+    if (!rc && (rc = fdb_connect(&fdb, &fc)))
+        snprintf(rep->error, sizeof rep->error, "%s", fdb.errstr);
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+        rc = sync_list_groups(&bolt, &groups, &ngroups);
+        if (rc)
+            snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
+    }
+    int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
+    for (int g = 0; !rc && g < nruns; g++) {
+        char graph[300];
+        const char *group = NULL;
+        if (c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+            group = groups[g];
+            sync_group_graph_name(c, group, graph, sizeof graph);
+        } else {
+            snprintf(graph, sizeof graph, "%s", c->falkordb.database);
+        }
+        for (int t = 0; !rc && t < sync_graphiti_ntypes; t++)
+            rc = verify_type(&bolt, &fdb, graph, group, t, &rules.rules, &rep->types[t],
+                             rep->error, sizeof rep->error);
+        rep->graphs++;
+    }
+    sync_groups_free(groups, ngroups);
+    sync_rules_deinit(&rules);
+    bolt_close(&bolt);
+    fdb_close(&fdb);
+    rep->seconds = sync_now() - t0;
+    if (rc && !rep->error[0])
+        snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
+}
+
+uint64_t verify_differences(const struct verify_report *rep)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < rep->ntypes; i++)
+        n += rep->types[i].missing + rep->types[i].extra + rep->types[i].different +
+             rep->types[i].duplicate;
+    return n;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void verify_print(const struct verify_report *rep, bool json, FILE *out)
+{
+    uint64_t diff = verify_differences(rep);
+    if (json) {
+        fprintf(out, "{\"ok\":%s,\"differences\":%" PRIu64 ",\"graphs\":%d,\"seconds\":%.3f",
+                !diff && !rep->error[0] ? "true" : "false", diff, rep->graphs, rep->seconds);
+        if (rep->error[0]) {
+            fputs(",\"error\":", out);
+            json_str(out, rep->error);
+        }
+        fputs(",\"types\":{", out);
+        for (int i = 0; i < rep->ntypes; i++) {
+            const struct verify_count *v = &rep->types[i];
+            fprintf(out,
+                    "%s\"%s\":{\"source\":%" PRIu64 ",\"cache\":%" PRIu64 ",\"missing\":%" PRIu64
+                    ",\"extra\":%" PRIu64 ",\"different\":%" PRIu64 ",\"duplicate\":%" PRIu64
+                    ",\"unrepresentable\":%" PRIu64 ",\"samples\":[",
+                    i ? "," : "", sync_graphiti_types[i].name, v->source, v->cache, v->missing,
+                    v->extra, v->different, v->duplicate, v->unrepresentable);
+            for (int s = 0; s < v->nsamples; s++) {
+                if (s)
+                    fputc(',', out);
+                json_str(out, v->samples[s]);
+            }
+            fputs("]}", out);
+        }
+        fputs("}}\n", out);
+        return;
+    }
+    fprintf(out, "%-13s %10s %10s %8s %8s %9s %9s %7s\n", "type", "neo4j", "falkordb", "missing",
+            "extra", "different", "duplicate", "unrepr");
+    for (int i = 0; i < rep->ntypes; i++) {
+        const struct verify_count *v = &rep->types[i];
+        fprintf(out, "%-13s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
+                     " %9" PRIu64 " %7" PRIu64 "%s",
+                sync_graphiti_types[i].name, v->source, v->cache, v->missing, v->extra,
+                v->different, v->duplicate, v->unrepresentable, v->nsamples ? "  e.g." : "");
+        for (int s = 0; s < v->nsamples; s++)
+            fprintf(out, " %s", v->samples[s]);
+        fputc('\n', out);
+    }
+    if (rep->error[0])
+        fprintf(out, "verify failed: %s\n", rep->error);
+    else
+        fprintf(out, "%s: %" PRIu64 " difference%s in %d graph%s (%.1f s)\n",
+                diff ? "DIFFERENT" : "IN SYNC", diff, diff == 1 ? "" : "s", rep->graphs,
+                rep->graphs == 1 ? "" : "s", rep->seconds);
+}
