@@ -1,4 +1,4 @@
-/* falkorsync-gen: writes a deterministic Graphiti-shaped graph into Neo4j over Bolt, the way Graphiti does. */
+/* falkorsync-gen: writes a deterministic Graphiti-shaped graph into Neo4j, as Graphiti does. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -52,8 +52,8 @@ enum gen_type {
 };
 
 static const char *const type_names[T_COUNT] = {
-    "Entity",     "Episodic", "Community",   "Saga",         "RELATES_TO",
-    "MENTIONS",   "HAS_MEMBER", "HAS_EPISODE", "NEXT_EPISODE",
+    "Entity",   "Episodic",   "Community",   "Saga",         "RELATES_TO",
+    "MENTIONS", "HAS_MEMBER", "HAS_EPISODE", "NEXT_EPISODE",
 };
 
 struct gen_opts {
@@ -75,9 +75,9 @@ struct app {
     struct gen_opts o;
     struct bolt_session s;
     struct buf params;
-    double *emb;          /* scratch for one embedding */
+    double *emb; /* scratch for one embedding */
     char group[GEN_MAX_GROUPS][GEN_GROUP_NAME];
-    uint64_t n_episodes;  /* N/5 */
+    uint64_t n_episodes;    /* N/5 */
     uint64_t n_communities; /* N/50 */
     uint64_t counts[T_COUNT];
 };
@@ -103,7 +103,8 @@ static uint64_t rng_next(struct rng *r)
 
 static struct rng rng_for(const struct app *a, uint32_t kind, uint64_t index)
 {
-    struct rng r = {mix64(a->o.seed ^ mix64(((uint64_t)kind << 48) ^ index ^ 0x5851F42D4C957F2DULL))};
+    struct rng r = {
+        mix64(a->o.seed ^ mix64(((uint64_t)kind << 48) ^ index ^ 0x5851F42D4C957F2DULL))};
     return r;
 }
 
@@ -120,7 +121,8 @@ static double rng_unit(struct rng *r)
 }
 
 /* A v4-looking uuid for (kind, index), lowercase 8-4-4-4-12. */
-static void make_uuid(const struct app *a, uint32_t kind, uint64_t index, char out[GEN_UUID_LEN + 1])
+static void make_uuid(const struct app *a, uint32_t kind, uint64_t index,
+                      char out[GEN_UUID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     struct rng r = rng_for(a, kind | K_UUID_SALT, index);
@@ -167,11 +169,11 @@ static uint64_t edge_key(uint32_t g, uint64_t m)
  * are patched at the end, so rows can skip optional keys without counting
  * them first. PackStream readers accept any size marker for any size. */
 
-#define TRY(x)                \
-    do {                      \
-        int rc_ = (x);        \
-        if (rc_)              \
-            return rc_;       \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        int rc_ = (x);                                                                             \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
     } while (0)
 
 struct open_container {
@@ -280,7 +282,7 @@ static const char *const first_names[] = {
     "Ines",  "Jun",   "Kofi",  "Lena",   "Mateo", "Noor",   "Olga",    "Pavel",
 };
 static const char *const last_names[] = {
-    "Novak", "Okafor", "Silva", "Tanaka", "Müller", "Haddad", "Larsen", "Ivanova",
+    "Novak", "Okafor", "Silva", "Tanaka",   "Müller",   "Haddad",  "Larsen", "Ivanova",
     "Chen",  "Dubois", "Rossi", "Kowalski", "Nakamura", "O'Brien", "García", "Singh",
 };
 static const char *const org_words[] = {
@@ -291,8 +293,8 @@ static const char *const places[] = {
     "Lisbon", "Nairobi", "Kyoto", "Montréal", "Reykjavík", "São Paulo", "Tbilisi", "Perth",
 };
 static const char *const things[] = {
-    "Project Atlas", "the Q3 budget", "Kubernetes", "the merger", "a sourdough recipe",
-    "the marathon", "PostgreSQL", "the offsite",
+    "Project Atlas",      "the Q3 budget", "Kubernetes", "the merger",
+    "a sourdough recipe", "the marathon",  "PostgreSQL", "the offsite",
 };
 static const char *const relations[] = {
     "WORKS_AT", "KNOWS", "LIVES_IN", "MANAGES", "LIKES", "VISITED", "OWNS", "MENTORS",
@@ -301,7 +303,8 @@ static const char *const verbs[] = {
     "works at", "knows", "lives in", "manages", "likes", "visited", "owns", "mentors",
 };
 static const char *const industries[] = {"finance", "biotech", "retail", "energy", "media"};
-static const char *const tag_words[] = {"coastal", "capital", "historic", "rainy", "sunny", "hilly"};
+static const char *const tag_words[] = {"coastal", "capital", "historic",
+                                        "rainy",   "sunny",   "hilly"};
 static const char *const sources[] = {"message", "text", "json"};
 
 #define PICK(arr, r) (arr[rng_below((r), sizeof(arr) / sizeof((arr)[0]))])
@@ -434,8 +437,11 @@ static int run_phase(struct app *a, const struct phase *p, uint64_t n)
         TRY(list_begin(b, &list));
         for (uint64_t i = start; i < end; i++) {
             int rc = p->row(a, b, i);
-            if (rc < 0)
-                return report(a, rc, "encoding a batch");
+            if (rc < 0) {
+                fprintf(stderr, "falkorsync-gen: encoding %s: %s\n", type_names[p->type],
+                        fs_strerror(rc));
+                return rc;
+            }
             if (rc == 0)
                 list.n++;
         }
@@ -573,8 +579,8 @@ static int row_entity(struct app *a, struct buf *b, uint64_t i)
     rc = rc ? rc : kv_str(b, &m, "group_id", a->group[i % a->o.groups]);
     if (!rc) {
         buf_reset(&name);
-        rc = buf_printf(&name, "Summary of %s: %s. Mentioned alongside %s in %s.",
-                        uuid, PICK(things, &r), PICK(first_names, &r), PICK(places, &r));
+        rc = buf_printf(&name, "Summary of %s: %s. Mentioned alongside %s in %s.", uuid,
+                        PICK(things, &r), PICK(first_names, &r), PICK(places, &r));
     }
     rc = rc ? rc : kv_strn(b, &m, "summary", name.data, name.len);
     buf_deinit(&name);
@@ -601,15 +607,14 @@ static const char Q_ENTITIES[] =
     "UNWIND $nodes AS node\n"
     "MERGE (n:Entity {uuid: node.uuid})\n"
     "SET n:$(node.labels)\n"
-    "SET n = node\n"
+    "SET n = node {.*, name_embedding: null}\n"
     "WITH n, node CALL db.create.setNodeVectorProperty(n, 'name_embedding', node.name_embedding)\n"
     "RETURN count(*)";
-static const char Q_ENTITIES_NOEMB[] =
-    "UNWIND $nodes AS node\n"
-    "MERGE (n:Entity {uuid: node.uuid})\n"
-    "SET n:$(node.labels)\n"
-    "SET n = node\n"
-    "RETURN count(*)";
+static const char Q_ENTITIES_NOEMB[] = "UNWIND $nodes AS node\n"
+                                       "MERGE (n:Entity {uuid: node.uuid})\n"
+                                       "SET n:$(node.labels)\n"
+                                       "SET n = node\n"
+                                       "RETURN count(*)";
 
 /* ---- Episodes ------------------------------------------------------------ */
 
@@ -640,8 +645,7 @@ static int row_episode(struct app *a, struct buf *b, uint64_t j)
                         PICK(things, &r), PICK(first_names, &r));
     else
         rc = buf_printf(&text, "Report %" PRIu64 ": %s %s %s. It happened in %s.", j,
-                        PICK(first_names, &r), PICK(verbs, &r), PICK(things, &r),
-                        PICK(places, &r));
+                        PICK(first_names, &r), PICK(verbs, &r), PICK(things, &r), PICK(places, &r));
     struct open_container m;
     rc = rc ? rc : map_begin(b, &m);
     rc = rc ? rc : kv_str(b, &m, "uuid", uuid);
@@ -669,8 +673,9 @@ static int row_episode(struct app *a, struct buf *b, uint64_t j)
         end32(b, &l);
     int64_t valid = BASE_TIME + (int64_t)jl * 600;
     rc = rc ? rc : kv_datetime(b, &m, "valid_at", valid, micros_of(&r));
-    rc = rc ? rc : kv_datetime(b, &m, "created_at", valid + 5 + (int64_t)rng_below(&r, 300),
-                               micros_of(&r));
+    rc = rc ? rc
+            : kv_datetime(b, &m, "created_at", valid + 5 + (int64_t)rng_below(&r, 300),
+                          micros_of(&r));
     if (!rc)
         end32(b, &m);
     return rc;
@@ -754,7 +759,8 @@ static int row_relates(struct app *a, struct buf *b, uint64_t index)
             rc = pack_write_string(b, epu, GEN_UUID_LEN);
         }
     }
-    int64_t created = BASE_TIME + (int64_t)(m % (eg ? eg : 1)) * 600 + 30 + (int64_t)rng_below(&r, 500);
+    int64_t created =
+        BASE_TIME + (int64_t)(m % (eg ? eg : 1)) * 600 + 30 + (int64_t)rng_below(&r, 500);
     rc = rc ? rc : kv_datetime(b, &mp, "created_at", created, micros_of(&r));
     uint64_t fate = rng_below(&r, 100);
     if (!rc && fate < 90)
@@ -783,23 +789,22 @@ static const char Q_RELATES[] =
     "MATCH (source:Entity {uuid: edge.source_node_uuid})\n"
     "MATCH (target:Entity {uuid: edge.target_node_uuid})\n"
     "MERGE (source)-[e:RELATES_TO {uuid: edge.uuid}]->(target)\n"
-    "SET e = edge\n"
+    "SET e = edge {.*, fact_embedding: null}\n"
     "WITH e, edge CALL db.create.setRelationshipVectorProperty(e, 'fact_embedding', "
     "edge.fact_embedding)\n"
     "RETURN count(*)";
-static const char Q_RELATES_NOEMB[] =
-    "UNWIND $entity_edges AS edge\n"
-    "MATCH (source:Entity {uuid: edge.source_node_uuid})\n"
-    "MATCH (target:Entity {uuid: edge.target_node_uuid})\n"
-    "MERGE (source)-[e:RELATES_TO {uuid: edge.uuid}]->(target)\n"
-    "SET e = edge\n"
-    "RETURN count(*)";
+static const char Q_RELATES_NOEMB[] = "UNWIND $entity_edges AS edge\n"
+                                      "MATCH (source:Entity {uuid: edge.source_node_uuid})\n"
+                                      "MATCH (target:Entity {uuid: edge.target_node_uuid})\n"
+                                      "MERGE (source)-[e:RELATES_TO {uuid: edge.uuid}]->(target)\n"
+                                      "SET e = edge\n"
+                                      "RETURN count(*)";
 
 /* ---- MENTIONS: up to 3 per episode, distinct entities of its group ------ */
 
 static int simple_edge(struct app *a, struct buf *b, uint32_t kind, uint64_t key_index,
-                       const char *src_key, const char *src, const char *dst_key,
-                       const char *dst, uint32_t g, int64_t created, int64_t micros)
+                       const char *src_key, const char *src, const char *dst_key, const char *dst,
+                       uint32_t g, int64_t created, int64_t micros)
 {
     char uuid[GEN_UUID_LEN + 1];
     make_uuid(a, kind, key_index, uuid);
@@ -830,17 +835,16 @@ static int row_mentions(struct app *a, struct buf *b, uint64_t index)
     make_uuid(a, K_EPISODE, j, eu);
     make_uuid(a, K_ENTITY, target, tu);
     int64_t created = BASE_TIME + (int64_t)(j / a->o.groups) * 600 + 400;
-    return simple_edge(a, b, K_MENTIONS, index, "source_node_uuid", eu, "target_node_uuid", tu,
-                       g, created, micros_of(&r));
+    return simple_edge(a, b, K_MENTIONS, index, "source_node_uuid", eu, "target_node_uuid", tu, g,
+                       created, micros_of(&r));
 }
 
-static const char Q_MENTIONS[] =
-    "UNWIND $episodic_edges AS edge\n"
-    "MATCH (episode:Episodic {uuid: edge.source_node_uuid})\n"
-    "MATCH (node:Entity {uuid: edge.target_node_uuid})\n"
-    "MERGE (episode)-[e:MENTIONS {uuid: edge.uuid}]->(node)\n"
-    "SET e.group_id = edge.group_id, e.created_at = edge.created_at\n"
-    "RETURN count(*)";
+static const char Q_MENTIONS[] = "UNWIND $episodic_edges AS edge\n"
+                                 "MATCH (episode:Episodic {uuid: edge.source_node_uuid})\n"
+                                 "MATCH (node:Entity {uuid: edge.target_node_uuid})\n"
+                                 "MERGE (episode)-[e:MENTIONS {uuid: edge.uuid}]->(node)\n"
+                                 "SET e.group_id = edge.group_id, e.created_at = edge.created_at\n"
+                                 "RETURN count(*)";
 
 /* ---- Communities and HAS_MEMBER ------------------------------------------ */
 
@@ -1021,9 +1025,8 @@ static int hostile_text(struct buf *out, int which)
         return 0;
     }
     if (which == 1)
-        return buf_append_str(out,
-                              "h\xC3\xA9llo \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80 "
-                              "\xF0\x90\x8D\x88 \xF4\x8F\xBF\xBF end");
+        return buf_append_str(out, "h\xC3\xA9llo \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80 "
+                                   "\xF0\x90\x8D\x88 \xF4\x8F\xBF\xBF end");
     return buf_append_str(out, "'}) MATCH (n) DETACH DELETE n // \" ` \\' \\\" $param ${x} }\n"
                                "\r\tRETURN 1; CALL db.labels() YIELD label UNION MERGE");
 }

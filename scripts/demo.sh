@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# `make demo`: build, start the real servers, and show that falkorsync talks to both.
-# (The sync itself arrives with the full-sync issue; until then this is what runs.)
+# `make demo`: build, start the real servers, load a sample Graphiti graph into
+# Neo4j, run a full sync into FalkorDB, verify it, and show how to look at it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+ENTITIES="${DEMO_ENTITIES:-2000}"
 scripts/deps.sh
 cmake -S . -B build -G Ninja >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
 scripts/servers.sh start
 echo
-echo "demo: Neo4j 5.26 listens on bolt://127.0.0.1:${NEO4J_PORT:-7687} (neo4j / ${NEO4J_PASSWORD:-graphiti123})"
-echo "demo: FalkorDB listens on 127.0.0.1:${FALKORDB_PORT:-6379}"
 build/falkorsync ping
 echo
-echo "demo: the sync commands are not built yet; stop the servers with 'make servers-stop'."
+echo "demo: loading a Graphiti-shaped graph ($ENTITIES entities, 1024-float embeddings) into Neo4j"
+build/falkorsync-gen --clear --entities "$ENTITIES" --seed 1
+echo
+echo "demo: full sync Neo4j -> FalkorDB graph '${FALKORDB_DATABASE:-graphiti_cache}'"
+build/falkorsync full
+echo
+echo "demo: verify, item by item"
+build/falkorsync verify
+cat <<MSG
+
+demo: done. Look at the cache with, for example:
+  redis-cli -p ${FALKORDB_PORT:-6379} GRAPH.QUERY ${FALKORDB_DATABASE:-graphiti_cache} "MATCH (e:Entity)-[r:RELATES_TO]->(f:Entity) RETURN e.name, r.fact, f.name LIMIT 5"
+Run 'build/falkorsync --help' for the other commands; stop the servers with 'make servers-stop'.
+MSG

@@ -79,8 +79,8 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
     size_t avail = r->len - r->pos;
     uint8_t m = p[0];
     uint8_t hi = m >> 4;
-    size_t head = 1;      /* marker + fixed payload or size field */
-    size_t width = 0;     /* bytes of the size field, 0 for tiny forms */
+    size_t head = 1;       /* marker + fixed payload or size field */
+    size_t width = 0;      /* bytes of the size field, 0 for tiny forms */
     bool has_data = false; /* STRING/BYTES: size bytes follow the head */
 
     if (m <= 0x7F || m >= 0xF0) {
@@ -192,8 +192,7 @@ static bool is_container(enum pack_kind k)
  * reject the same inputs with the same code. Every child takes at least one
  * byte, so a count larger than the bytes left is a truncation, found before
  * anything is allocated for it. */
-static int check_container(const struct pack_reader *r, const struct pack_item *it,
-                           int depth_left)
+static int check_container(const struct pack_reader *r, const struct pack_item *it, int depth_left)
 {
     if (depth_left <= 0)
         return FS_ETOO_DEEP;
@@ -247,7 +246,7 @@ int pack_skip(struct pack_reader *r, int max_depth)
 
 struct decoder {
     struct pack_reader *r;
-    size_t used;      /* bytes charged so far */
+    size_t used; /* bytes charged so far */
     size_t max_alloc;
 };
 

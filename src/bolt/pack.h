@@ -57,9 +57,12 @@ struct pack_item {
 
 void pack_reader_init(struct pack_reader *r, const void *p, size_t len);
 /* Reads one marker (+ scalar payload). FS_ETRUNCATED if the input ends,
- * FS_EMALFORMED on a reserved marker. Thread-safe on distinct readers. */
+ * FS_EMALFORMED on a reserved marker. Thread-safe on distinct readers.
+ * On any error r->pos is unchanged (also for pack_skip and pack_decode). */
 int pack_read_item(struct pack_reader *r, struct pack_item *it) FS_WARN_UNUSED;
-/* Skips one whole value, containers included, up to max_depth levels. */
+/* Skips one whole value, containers included, up to max_depth levels.
+ * Rejects what pack_decode rejects (same codes) except the allocation cap;
+ * allocates nothing. */
 int pack_skip(struct pack_reader *r, int max_depth) FS_WARN_UNUSED;
 
 /* ---- Value tree (slow paths: verify, tests, API) ------------------------ */
@@ -86,14 +89,17 @@ struct pack_pair {
 
 /* Decodes one value from r into *out (caller storage; free with
  * pack_value_deinit). On error *out is left empty (PACK_NULL) and nothing
- * leaks. Map keys that are not strings are FS_EMALFORMED. */
+ * leaks. Map keys that are not strings are FS_EMALFORMED. lim NULL means
+ * pack_default_limits(). STRING and BYTES data are never NULL. */
 int pack_decode(struct pack_reader *r, const struct pack_limits *lim,
                 struct pack_value *out) FS_WARN_UNUSED;
 /* Frees everything a decoded or built value owns; leaves it PACK_NULL. */
 void pack_value_deinit(struct pack_value *v);
-/* Looks up a key in a MAP value; NULL when absent or v is not a map. */
+/* Looks up a key in a MAP value; NULL when absent or v is not a map.
+ * With duplicate keys the last one wins (as the spec says). */
 const struct pack_value *pack_map_get(const struct pack_value *v, const char *key);
-/* Deep equality (floats compared bit-for-bit, so NaN == the same NaN). */
+/* Deep equality (floats compared bit-for-bit, so NaN == the same NaN; map
+ * entries compared in order). */
 bool pack_value_equal(const struct pack_value *a, const struct pack_value *b);
 
 /* ---- Encoder (appends to a buf; the smallest marker for each value) ----- */
@@ -108,7 +114,8 @@ int pack_write_list_header(struct buf *b, uint32_t n) FS_WARN_UNUSED;
 int pack_write_map_header(struct buf *b, uint32_t n) FS_WARN_UNUSED;
 /* n fields, at most 15 (PackStream structs have a tiny header only). */
 int pack_write_struct_header(struct buf *b, uint8_t tag, uint32_t n) FS_WARN_UNUSED;
-/* Encodes a whole value tree. */
+/* Encodes a whole value tree. FS_EINVAL for a non-string map key or a
+ * struct of more than 15 fields; on error b is as it was before the call. */
 int pack_encode(struct buf *b, const struct pack_value *v) FS_WARN_UNUSED;
 
 /* ---- Bolt structure tags (Bolt 5) --------------------------------------- */
@@ -131,7 +138,9 @@ enum {
 };
 
 /* Checks that a STRUCT value has the field count and field kinds its tag
- * requires (unknown tags pass). FS_EMALFORMED otherwise. */
+ * requires (unknown tags pass). FS_EMALFORMED otherwise; FS_EINVAL when v is
+ * not a STRUCT. Bolt 4.4 field counts are accepted too. A Path's nodes,
+ * relationships and indices (even count, in range) are checked as well. */
 int pack_struct_check(const struct pack_value *v) FS_WARN_UNUSED;
 
 #endif

@@ -723,10 +723,11 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
 
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
 {
+    /* Graphiti 0.23+ reads group g from the graph named g (no prefix). */
     if (!group || !*group)
         snprintf(out, cap, "%s", c->falkordb.database);
     else
-        snprintf(out, cap, "%s_%s", c->falkordb.database, group);
+        snprintf(out, cap, "%s", group);
 }
 
 static int count_items(struct run *R)

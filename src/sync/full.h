@@ -35,8 +35,9 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
 /* Prints rep as one JSON object (one line) to out. */
 void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out);
 
-/* The FalkorDB graph that holds group g in layout per_group (prefix_group,
- * "prefix" itself for the empty group); writes into out (cap bytes). */
+/* The FalkorDB graph that holds group g in layout per_group: the group_id
+ * itself, as Graphiti 0.23+ reads it; the empty group goes to
+ * falkordb.database. Writes into out (cap bytes). */
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap);
 
 #endif

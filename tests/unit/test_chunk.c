@@ -80,17 +80,40 @@ static void test_write_vectors(void **state)
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(bolt_chunk_write(&b, "ABC", 3, BOLT_MAX_CHUNK), 0);
-    assert_bytes(&b, (const uint8_t *)"\x00\x03" "ABC" "\x00\x00", 7);
+    assert_bytes(&b,
+                 (const uint8_t *)"\x00\x03"
+                                  "ABC"
+                                  "\x00\x00",
+                 7);
     buf_reset(&b);
     assert_int_equal(bolt_chunk_write(&b, "ABC", 3, 2), 0);
-    assert_bytes(&b, (const uint8_t *)"\x00\x02" "AB" "\x00\x01" "C" "\x00\x00", 9);
+    assert_bytes(&b,
+                 (const uint8_t *)"\x00\x02"
+                                  "AB"
+                                  "\x00\x01"
+                                  "C"
+                                  "\x00\x00",
+                 9);
     buf_reset(&b);
     assert_int_equal(bolt_chunk_write(&b, "ABCD", 4, 2), 0);
-    assert_bytes(&b, (const uint8_t *)"\x00\x02" "AB" "\x00\x02" "CD" "\x00\x00", 10);
+    assert_bytes(&b,
+                 (const uint8_t *)"\x00\x02"
+                                  "AB"
+                                  "\x00\x02"
+                                  "CD"
+                                  "\x00\x00",
+                 10);
     buf_reset(&b);
     assert_int_equal(bolt_chunk_write(&b, "ABCD", 4, 1), 0);
     assert_bytes(&b,
-                 (const uint8_t *)"\x00\x01" "A" "\x00\x01" "B" "\x00\x01" "C" "\x00\x01" "D"
+                 (const uint8_t *)"\x00\x01"
+                                  "A"
+                                  "\x00\x01"
+                                  "B"
+                                  "\x00\x01"
+                                  "C"
+                                  "\x00\x01"
+                                  "D"
                                   "\x00\x00",
                  14);
     /* An empty message is a lone 00 00, which peers read as a NOOP. */
@@ -293,12 +316,9 @@ static void test_oversize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_write_vectors),
-        cmocka_unit_test(test_every_split),
-        cmocka_unit_test(test_all_chunk_sizes),
-        cmocka_unit_test(test_noops_only),
-        cmocka_unit_test(test_large_message),
-        cmocka_unit_test(test_oversize),
+        cmocka_unit_test(test_write_vectors),   cmocka_unit_test(test_every_split),
+        cmocka_unit_test(test_all_chunk_sizes), cmocka_unit_test(test_noops_only),
+        cmocka_unit_test(test_large_message),   cmocka_unit_test(test_oversize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,7 +260,8 @@ static void test_null_bool_float(void **state)
     v = v_float(INFINITY);
     assert_both_ways(&v, "C1 7F F0 00 00 00 00 00 00");
     /* NaN payloads survive bit for bit, and -0.0 differs from 0.0. */
-    assert_both_ways(&(struct pack_value){.kind = PACK_FLOAT, .u.f = 0.0}, "C1 00 00 00 00 00 00 00 00");
+    assert_both_ways(&(struct pack_value){.kind = PACK_FLOAT, .u.f = 0.0},
+                     "C1 00 00 00 00 00 00 00 00");
     struct pack_value nan;
     assert_int_equal(decode_hex("C1 7F F8 00 00 00 00 00 01", &nan), 0);
     assert_true(isnan(nan.u.f));
@@ -460,9 +461,8 @@ static void test_map_vectors(void **state)
     pack_value_deinit(&v);
 
     /* Duplicate keys: the last one wins (spec). */
-    assert_int_equal(decode_hex("A3 85 6B 65 79 5F 31 01 85 6B 65 79 5F 32 02 85 6B 65 79 5F 31 03",
-                                &v),
-                     0);
+    assert_int_equal(
+        decode_hex("A3 85 6B 65 79 5F 31 01 85 6B 65 79 5F 32 02 85 6B 65 79 5F 31 03", &v), 0);
     assert_int_equal(pack_map_get(&v, "key_1")->u.i, 3);
     assert_int_equal(pack_map_get(&v, "key_2")->u.i, 2);
     assert_null(pack_map_get(&v.u.map.items[0].value, "key_1"));
@@ -763,11 +763,11 @@ static void test_read_item(void **state)
 /* A message with every kind and size class in it. */
 static void build_sample(struct buf *b)
 {
-    static const int64_t ints[] = {0,         1,         -1,        127,
-                                   -16,       -17,       128,       -128,
-                                   -129,      32767,     32768,     -32769,
-                                   INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1,
-                                   INT64_MAX, INT64_MIN};
+    static const int64_t ints[] = {
+        0,         1,        -1,        127,       -16,
+        -17,       128,      -128,      -129,      32767,
+        32768,     -32769,   INT32_MAX, INT32_MIN, (int64_t)INT32_MAX + 1,
+        INT64_MAX, INT64_MIN};
     char s300[300];
     memset(s300, 's', sizeof s300);
     int rc = pack_write_struct_header(b, 0x71, 3);
@@ -822,13 +822,13 @@ static void test_oversized_lengths(void **state)
         "D0 05 41 41 41 41",
         "CE FF FF FF FF 00 00 00 00",
         "CD FF FF 00",
-        "D6 FF FF FF FF",                 /* list32 of 2^32-1 items in 5 bytes */
-        "DA FF FF FF FF 81 41 01",        /* map32 */
-        "D5 00 04 01 02 03",              /* one item short */
-        "D8 02 81 41 01 81 42",           /* one value short */
-        "A1 81 41",                       /* map value missing */
-        "BF 4E 01 02",                    /* struct of 15 fields, 2 present */
-        "91 D6 7F FF FF FF 01 01",        /* nested list claiming too much */
+        "D6 FF FF FF FF",          /* list32 of 2^32-1 items in 5 bytes */
+        "DA FF FF FF FF 81 41 01", /* map32 */
+        "D5 00 04 01 02 03",       /* one item short */
+        "D8 02 81 41 01 81 42",    /* one value short */
+        "A1 81 41",                /* map value missing */
+        "BF 4E 01 02",             /* struct of 15 fields, 2 present */
+        "91 D6 7F FF FF FF 01 01", /* nested list claiming too much */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         struct buf b;
@@ -983,16 +983,19 @@ static void expect_struct_check(const char *hex, int want)
 #define NODE4 "B3 4E 01 91 81 41 A0"
 #define UNB5 "B4 72 05 84 4B 4E 4F 57 A0 81 72"
 #define UNB4 "B3 72 05 84 4B 4E 4F 57 A0"
+/* A path of two Bolt 5 nodes and one relationship, before its indices. */
+#define PATH2 "B3 50 92 " NODE5 " " NODE5 " 91 " UNB5
+#define INT64_MIN_HEX "CB 80 00 00 00 00 00 00 00"
 
 static void test_struct_check(void **state)
 {
     expect_struct_check(NODE5, 0);
     expect_struct_check(NODE4, 0);
-    expect_struct_check("B4 4E 01 90 A0 C0", FS_EMALFORMED);          /* element_id null */
-    expect_struct_check("B4 4E 01 91 01 A0 81 61", FS_EMALFORMED);    /* label not a string */
-    expect_struct_check("B2 4E 01 90", FS_EMALFORMED);                /* too few fields */
-    expect_struct_check("B5 4E 01 90 A0 81 61 01", FS_EMALFORMED);    /* too many */
-    expect_struct_check("B3 4E 81 31 90 A0", FS_EMALFORMED);          /* id a string */
+    expect_struct_check("B4 4E 01 90 A0 C0", FS_EMALFORMED);       /* element_id null */
+    expect_struct_check("B4 4E 01 91 01 A0 81 61", FS_EMALFORMED); /* label not a string */
+    expect_struct_check("B2 4E 01 90", FS_EMALFORMED);             /* too few fields */
+    expect_struct_check("B5 4E 01 90 A0 81 61 01", FS_EMALFORMED); /* too many */
+    expect_struct_check("B3 4E 81 31 90 A0", FS_EMALFORMED);       /* id a string */
 
     expect_struct_check("B8 52 01 02 03 81 54 A0 81 72 81 73 81 65", 0);
     expect_struct_check("B5 52 01 02 03 81 54 A0", 0);
@@ -1006,23 +1009,22 @@ static void test_struct_check(void **state)
     expect_struct_check("B4 72 05 84 4B 4E 4F 57 90 81 72", FS_EMALFORMED);
 
     /* Path (n0)-[r1]->(n1)<-[r1]-(n0), Bolt 5 and 4.4 members. */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 94 01 01 FF 00", 0);
+    expect_struct_check(PATH2 " 94 01 01 FF 00", 0);
     expect_struct_check("B3 50 92 " NODE4 " " NODE4 " 91 " UNB4 " 94 01 01 FF 00", 0);
-    expect_struct_check("B3 50 91 " NODE5 " 90 90", 0);                                  /* one node */
-    expect_struct_check("B3 50 90 90 90", FS_EMALFORMED);                                /* no node */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 93 01 01 FF", FS_EMALFORMED); /* odd */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 02 01", FS_EMALFORMED); /* rel 2 */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 FE 01", FS_EMALFORMED); /* rel -2 */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 00 01", FS_EMALFORMED); /* rel 0 */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 01 02", FS_EMALFORMED); /* node 2 */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 01 FF", FS_EMALFORMED); /* node -1 */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5 " 92 01 C0", FS_EMALFORMED); /* null */
-    expect_struct_check("B3 50 92 " NODE5 " " NODE5 " 91 " UNB5
-                 " 92 CB 80 00 00 00 00 00 00 00 01", FS_EMALFORMED);                  /* INT64_MIN */
-    expect_struct_check("B3 50 91 " UNB5 " 90 90", FS_EMALFORMED);                       /* not a node */
-    expect_struct_check("B3 50 91 B2 4E 01 90 90 90", FS_EMALFORMED);                    /* bad node */
-    expect_struct_check("B3 50 91 " NODE5 " 91 " NODE5 " 92 01 00", FS_EMALFORMED);      /* rel a node */
-    expect_struct_check("B3 50 91 " NODE5 " 90 A0", FS_EMALFORMED);                      /* map */
+    expect_struct_check("B3 50 91 " NODE5 " 90 90", 0);       /* one node */
+    expect_struct_check("B3 50 90 90 90", FS_EMALFORMED);     /* no node */
+    expect_struct_check(PATH2 " 93 01 01 FF", FS_EMALFORMED); /* odd count */
+    expect_struct_check(PATH2 " 92 02 01", FS_EMALFORMED);    /* rel 2 of 1 */
+    expect_struct_check(PATH2 " 92 FE 01", FS_EMALFORMED);    /* rel -2 of 1 */
+    expect_struct_check(PATH2 " 92 00 01", FS_EMALFORMED);    /* rel 0 */
+    expect_struct_check(PATH2 " 92 01 02", FS_EMALFORMED);    /* node 2 of 0..1 */
+    expect_struct_check(PATH2 " 92 01 FF", FS_EMALFORMED);    /* node -1 */
+    expect_struct_check(PATH2 " 92 01 C0", FS_EMALFORMED);    /* null index */
+    expect_struct_check(PATH2 " 92 " INT64_MIN_HEX " 01", FS_EMALFORMED);
+    expect_struct_check("B3 50 91 " UNB5 " 90 90", FS_EMALFORMED);                  /* not a node */
+    expect_struct_check("B3 50 91 B2 4E 01 90 90 90", FS_EMALFORMED);               /* bad node */
+    expect_struct_check("B3 50 91 " NODE5 " 91 " NODE5 " 92 01 00", FS_EMALFORMED); /* rel a node */
+    expect_struct_check("B3 50 91 " NODE5 " 90 A0", FS_EMALFORMED);                 /* map */
     expect_struct_check("B2 50 90 90", FS_EMALFORMED);
 
     expect_struct_check("B1 44 C9 4A 38", 0);
@@ -1047,10 +1049,10 @@ static void test_struct_check(void **state)
     expect_struct_check("B3 58 C9 10 E6 C1 3F F0 00 00 00 00 00 00 C1 40 00 00 00 00 00 00 00", 0);
     expect_struct_check("B3 58 C9 10 E6 01 02", FS_EMALFORMED);
     expect_struct_check("B4 59 01 C1 00 00 00 00 00 00 00 00 C1 00 00 00 00 00 00 00 00 "
-                 "C1 00 00 00 00 00 00 00 00",
-                 0);
+                        "C1 00 00 00 00 00 00 00 00",
+                        0);
     expect_struct_check("B3 59 01 C1 00 00 00 00 00 00 00 00 C1 00 00 00 00 00 00 00 00",
-                 FS_EMALFORMED);
+                        FS_EMALFORMED);
 
     /* Unknown tags pass; non-structs are a caller error. */
     expect_struct_check("B2 7E 01 C0", 0);
@@ -1062,24 +1064,15 @@ static void test_struct_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int_vectors),
-        cmocka_unit_test(test_null_bool_float),
-        cmocka_unit_test(test_string_vectors),
-        cmocka_unit_test(test_sized_boundaries),
-        cmocka_unit_test(test_list_vectors),
-        cmocka_unit_test(test_list_boundaries),
-        cmocka_unit_test(test_map_vectors),
-        cmocka_unit_test(test_map_boundaries),
-        cmocka_unit_test(test_struct_vectors),
-        cmocka_unit_test(test_roundtrip_nested),
-        cmocka_unit_test(test_encode_errors),
-        cmocka_unit_test(test_every_marker),
-        cmocka_unit_test(test_read_item),
-        cmocka_unit_test(test_truncated_every_prefix),
-        cmocka_unit_test(test_oversized_lengths),
-        cmocka_unit_test(test_bad_map_keys),
-        cmocka_unit_test(test_too_deep),
-        cmocka_unit_test(test_max_alloc),
+        cmocka_unit_test(test_int_vectors),       cmocka_unit_test(test_null_bool_float),
+        cmocka_unit_test(test_string_vectors),    cmocka_unit_test(test_sized_boundaries),
+        cmocka_unit_test(test_list_vectors),      cmocka_unit_test(test_list_boundaries),
+        cmocka_unit_test(test_map_vectors),       cmocka_unit_test(test_map_boundaries),
+        cmocka_unit_test(test_struct_vectors),    cmocka_unit_test(test_roundtrip_nested),
+        cmocka_unit_test(test_encode_errors),     cmocka_unit_test(test_every_marker),
+        cmocka_unit_test(test_read_item),         cmocka_unit_test(test_truncated_every_prefix),
+        cmocka_unit_test(test_oversized_lengths), cmocka_unit_test(test_bad_map_keys),
+        cmocka_unit_test(test_too_deep),          cmocka_unit_test(test_max_alloc),
         cmocka_unit_test(test_struct_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
