@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "Commands:\n"
             "  full            copy every Graphiti type into a shadow graph, index it, swap it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
+            "  reconcile       compare item by item and fix: upsert what differs, delete what\n"
+            "                  Neo4j no longer has (prints what it found, then a JSON summary)\n"
             "  verify [--json] compare Neo4j and FalkorDB item by item; exit 1 on any difference\n"
             "  ping            connect to Neo4j and FalkorDB and report their versions\n"
             "  config          print the effective settings (secrets masked)\n"
@@ -181,6 +183,19 @@ static int cmd_verify(struct cli *cli)
     return verify_differences(&rep) ? 1 : 0;
 }
 
+static int cmd_reconcile(struct cli *cli)
+{
+    struct verify_report found;
+    struct sync_report done;
+    int rc = sync_reconcile(&cli->cfg, &found, &done);
+    if (!cli->json)
+        verify_print(&found, false, stderr);
+    sync_report_json(&done, "reconcile", stdout);
+    if (rc)
+        fprintf(stderr, "falkorsync: reconcile failed: %s\n", found.error);
+    return rc ? 1 : 0;
+}
+
 static int cmd_config(struct cli *cli)
 {
     cfg_visit(&cli->cfg, print_setting, NULL);
@@ -208,6 +223,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"full", cmd_full},
         {"verify", cmd_verify},
+        {"reconcile", cmd_reconcile},
         {"ping", cmd_ping},
         {"config", cmd_config},
     };

@@ -2,11 +2,35 @@
 #ifndef FALKORSYNC_SYNC_COMMON_H
 #define FALKORSYNC_SYNC_COMMON_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "bolt/bolt.h"
 #include "config/config.h"
 #include "sync/transcode.h"
 
 #define SYNC_MAX_EMBEDDINGS 8
+
+struct sync_report {
+    uint64_t nodes;
+    uint64_t relationships;
+    uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
+    uint64_t batches;
+    uint64_t deleted;                /* items removed from the cache (reconcile, incremental) */
+    uint64_t upserted;               /* items written by MERGE (reconcile, incremental) */
+    int graphs;                      /* graphs swapped in */
+    bool resumed;
+    double seconds;
+    struct xc_stats dropped;
+    char error[512];                 /* empty on success */
+};
+
+struct sync_opts {
+    bool progress;                 /* progress line on stderr */
+    volatile sig_atomic_t *stop;   /* set by a signal: abandon cleanly (checkpoint kept) */
+};
+
 
 struct sync_rules {
     struct xc_rules rules;

@@ -13,170 +13,15 @@
 #include "falkor/param.h"
 #include "sync/connect.h"
 #include "sync/common.h"
+#include "sync/loader.h"
 #include "sync/schema.h"
 
 #define MAX_EMB 8
 #define MAX_GROUPS_OPEN 16                 /* label-set batches built at once */
 #define BATCH_BYTES_CAP ((size_t)4 << 20) /* flush when a batch's text passes this */
-#define KEY_CAP 512
+#define KEY_CAP LOADER_KEY_CAP
 
 #define now_s sync_now
-/* ---- Loader: pipelined GRAPH.QUERY batches with in-order reply checks ---- */
-
-enum pend_kind { PEND_BATCH, PEND_CKPT };
-
-struct pending {
-    enum pend_kind kind;
-    uint32_t rows;
-    bool edge;
-    int type;
-    char first_key[80];
-    bool ckpt;           /* on success, record (ckpt_type, ckpt_after) */
-    int ckpt_type;
-    char ckpt_after[KEY_CAP];
-};
-
-#define RING_CAP(l) ((l)->depth * 2 + 4)
-
-struct loader {
-    struct fdb_conn fdb;
-    const char *graph;
-    const char *ckpt_key;
-    int depth;
-    struct pending *ring;
-    int head, count;
-    struct sync_report *rep;
-};
-
-static int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
-    __attribute__((format(printf, 2, 0)));
-static int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(l->rep->error, sizeof l->rep->error, fmt, a, b);
-#pragma GCC diagnostic pop
-    return FS_ESERVER;
-}
-
-static int64_t reply_count(const redisReply *r)
-{
-    /* [header, rows, stats]; rows[0][0] is the count */
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
-        return -1;
-    const redisReply *rows = r->element[1];
-    if (rows->type != REDIS_REPLY_ARRAY || rows->elements < 1)
-        return -1;
-    const redisReply *row = rows->element[0];
-    if (row->type != REDIS_REPLY_ARRAY || row->elements < 1)
-        return -1;
-    const redisReply *v = row->element[0];
-    if (v->type == REDIS_REPLY_INTEGER)
-        return v->integer;
-    if (v->type == REDIS_REPLY_STRING)
-        return strtoll(v->str, NULL, 10);
-    return -1;
-}
-
-/* Reads the oldest reply and checks it against what was sent. */
-static int loader_reap(struct loader *l)
-{
-    struct pending *p = &l->ring[l->head];
-    redisReply *r = NULL;
-    int rc = fdb_read_reply(&l->fdb, &r);
-    if (rc)
-        return loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
-    char why[400];
-    if (fdb_reply_error(r, why, sizeof why)) {
-        freeReplyObject(r);
-        char where[200];
-        snprintf(where, sizeof where, "%s batch starting at key %s",
-                 sync_graphiti_types[p->type].name, p->first_key);
-        return loader_fail(l, "FalkorDB rejected the %s: %s", where, why);
-    }
-    if (p->kind == PEND_BATCH) {
-        int64_t n = reply_count(r);
-        if (n < 0) {
-            freeReplyObject(r);
-            return loader_fail(l, "FalkorDB: unexpected reply to a %s batch%s",
-                               sync_graphiti_types[p->type].name, "");
-        }
-        if (p->edge) {
-            l->rep->relationships += (uint64_t)n;
-            l->rep->edges_missing_endpoint += p->rows - (uint64_t)n;
-        } else {
-            l->rep->nodes += (uint64_t)n;
-        }
-        l->rep->batches++;
-    }
-    freeReplyObject(r);
-    if (p->kind == PEND_BATCH && p->ckpt) {
-        /* Every batch before this one was acknowledged: the checkpoint may advance. */
-        char t[16];
-        snprintf(t, sizeof t, "%d", p->ckpt_type);
-        const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", p->ckpt_after};
-        if (fdb_append(&l->fdb, 6, argv, NULL))
-            return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
-        int slot = (l->head + l->count) % RING_CAP(l);
-        l->ring[slot] = (struct pending){.kind = PEND_CKPT, .type = p->type};
-        l->count++;
-    }
-    l->head = (l->head + 1) % RING_CAP(l);
-    l->count--;
-    return 0;
-}
-
-static int loader_push(struct loader *l, const struct pending *p)
-{
-    while (l->count >= l->depth) {
-        int rc = loader_reap(l);
-        if (rc)
-            return rc;
-    }
-    int slot = (l->head + l->count) % RING_CAP(l);
-    l->ring[slot] = *p;
-    l->count++;
-    return 0;
-}
-
-static int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
-{
-    const char *argv[3] = {"GRAPH.QUERY", l->graph, text};
-    size_t lens[3] = {11, strlen(l->graph), len};
-    int rc = loader_push(l, p);
-    if (rc)
-        return rc;
-    if (fdb_append(&l->fdb, 3, argv, lens) || fdb_flush(&l->fdb))
-        return loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
-    return 0;
-}
-
-/* Waits for every reply in flight. */
-static int loader_drain(struct loader *l)
-{
-    while (l->count > 0) {
-        int rc = loader_reap(l);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* Records progress: the next type to load and the last key fully written.
- * Sent only after every batch before it was acknowledged. */
-static int loader_checkpoint(struct loader *l, int type, const char *after)
-{
-    int rc = loader_drain(l);
-    if (rc)
-        return rc;
-    char t[16];
-    snprintf(t, sizeof t, "%d", type);
-    const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", after};
-    if (fdb_commandv(&l->fdb, NULL, 6, argv))
-        return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
-    return 0;
-}
-
 /* ---- Batch building: one open batch per label set (nodes) or endpoint pair (edges) ---- */
 
 struct group_batch {
@@ -589,7 +434,7 @@ static int wait_indexes(struct run *R, const char *graph)
         int rc = fdb_simple(R, "waiting for indexes", 3, argv, &r);
         if (rc)
             return rc;
-        int64_t pending = reply_count(r);
+        int64_t pending = loader_reply_count(r);
         freeReplyObject(r);
         if (pending == 0)
             return 0;
@@ -820,13 +665,15 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     fprintf(out,
             "{\"mode\":\"%s\",\"ok\":%s,\"nodes\":%" PRIu64 ",\"relationships\":%" PRIu64
             ",\"seconds\":%.3f,\"items_per_second\":%.1f,\"batches\":%" PRIu64
-            ",\"graphs\":%d,\"resumed\":%s,\"edges_missing_endpoint\":%" PRIu64
+            ",\"graphs\":%d,\"resumed\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
+            ",\"edges_missing_endpoint\":%" PRIu64
             ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"nul_in_string\":%" PRIu64
             ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64 ",\"backtick_in_label\":%" PRIu64
             ",\"other\":%" PRIu64 "}",
             mode, rep->error[0] ? "false" : "true", rep->nodes, rep->relationships, rep->seconds,
             rep->seconds > 0 ? items / rep->seconds : 0.0, rep->batches, rep->graphs,
-            rep->resumed ? "true" : "false", rep->edges_missing_endpoint, d->dropped_nan,
+            rep->resumed ? "true" : "false", rep->upserted, rep->deleted,
+            rep->edges_missing_endpoint, d->dropped_nan,
             d->dropped_bytes, d->dropped_nul, d->dropped_point, d->dropped_key, d->dropped_label,
             d->dropped_other);
     if (rep->error[0]) {

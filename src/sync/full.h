@@ -8,24 +8,9 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "sync/common.h"
 #include "sync/transcode.h"
 
-struct sync_report {
-    uint64_t nodes;
-    uint64_t relationships;
-    uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
-    uint64_t batches;
-    int graphs;                      /* graphs swapped in */
-    bool resumed;
-    double seconds;
-    struct xc_stats dropped;
-    char error[512];                 /* empty on success */
-};
-
-struct sync_opts {
-    bool progress;                 /* progress line on stderr */
-    volatile sig_atomic_t *stop;   /* set by a signal: abandon cleanly (checkpoint kept) */
-};
 
 /* Runs a full sync with the settings in c. Returns 0 or an error (detail in
  * rep->error). On failure or stop the checkpoint stays: run again to resume. */

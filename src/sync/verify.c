@@ -12,6 +12,7 @@
 #include "sync/common.h"
 #include "sync/connect.h"
 #include "sync/full.h"
+#include "sync/loader.h"
 
 #define PAGE 2000
 #define KEY_CAP 512
@@ -145,7 +146,8 @@ static uint64_t fingerprint(const char *head, struct props *p)
 struct item {
     char key[KEY_CAP];
     uint64_t hash;
-    bool dropped; /* held something the mapping leaves out */
+    bool dropped;      /* held something the mapping leaves out */
+    char labels[256];  /* cache side, nodes: sorted labels joined by \x1f */
 };
 
 struct src_cursor {
@@ -156,6 +158,8 @@ struct src_cursor {
     struct buf row, tmp, head;
     struct buf emb[SYNC_MAX_EMBEDDINGS];
     bool done;
+    /* What an upsert needs, of the current item. */
+    char src[KEY_CAP], dst[KEY_CAP], dst_label[64];
 };
 
 static int sorted_labels(struct buf *head, struct pack_reader *r)
@@ -244,6 +248,17 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         rc = rc ? rc : pack_read_item(&r, &dl);
         if (!rc && (s.kind != PACK_STRING || d.kind != PACK_STRING))
             rc = FS_EMALFORMED;
+        if (!rc && (s.size >= KEY_CAP || d.size >= KEY_CAP || dl.kind != PACK_STRING ||
+                    dl.size >= sizeof c->dst_label))
+            rc = FS_EMALFORMED;
+        if (!rc) {
+            memcpy(c->src, s.data, s.size);
+            c->src[s.size] = '\0';
+            memcpy(c->dst, d.data, d.size);
+            c->dst[d.size] = '\0';
+            memcpy(c->dst_label, dl.data, dl.size);
+            c->dst_label[dl.size] = '\0';
+        }
         rc = rc ? rc
                 : buf_printf(&c->head, "E:%s\x1f%.*s\x1f%.*s", c->t->name, (int)s.size,
                              (const char *)s.data, (int)d.size, (const char *)d.data);
@@ -406,6 +421,7 @@ static int cache_fill(struct cache_cursor *c, char *err, size_t errlen)
             rc = buf_append_str(&c->head, "N:");
             for (size_t j = 0; !rc && j < n; j++)
                 rc = buf_printf(&c->head, "%s\x1f", names[j]);
+            snprintf(it->labels, sizeof it->labels, "%s", c->head.data ? c->head.data + 2 : "");
             pm = row->element[2]->element[1];
         } else {
             const redisReply *s = row->element[1]->element[1];
@@ -460,9 +476,230 @@ static void sample(struct verify_count *vc, const char *what, const char *key)
         snprintf(vc->samples[vc->nsamples++], sizeof vc->samples[0], "%s:%s", what, key);
 }
 
+
+/* ---- Reconcile: upserts for missing/different items, deletes for extra ones ---- */
+
+#define FIX_GROUPS 16
+
+struct fix_group {
+    char *key;        /* node: label set; edge: dst label */
+    struct buf rows;  /* "{u:..,p:..,e0:..,s:..,t:..}," */
+    struct buf keys;  /* edges: "'k1','k2'," to delete before re-creating */
+    uint32_t n;
+};
+
+struct fixer {
+    struct loader *ld;
+    const struct xc_rules *rules;
+    int batch;
+    int type;
+    struct fix_group g[FIX_GROUPS];
+    int ng;
+    struct buf del;   /* keys to delete, param text */
+    uint32_t ndel;
+    struct buf q;
+};
+
+static int fix_send(struct fixer *fx, struct buf *q, enum pend_kind kind, uint32_t rows)
+{
+    struct pending p = {.kind = kind, .rows = rows, .edge = sync_graphiti_types[fx->type].edge,
+                        .type = fx->type};
+    snprintf(p.first_key, sizeof p.first_key, "(reconcile)");
+    return loader_send(fx->ld, q->data, q->len, &p);
+}
+
+static int fix_flush_group(struct fixer *fx, struct fix_group *g)
+{
+    if (!g->n)
+        return 0;
+    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    struct buf *q = &fx->q;
+    int rc = 0;
+    if (t->edge) { /* endpoints may have changed: remove the old copy, then create */
+        buf_reset(q);
+        g->keys.len--;
+        rc = buf_append_str(q, "CYPHER keys=[");
+        rc = rc ? rc : buf_append(q, g->keys.data, g->keys.len);
+        rc = rc ? rc : buf_printf(q, "] UNWIND $keys AS k MATCH ()-[e:`%s` {uuid: k}]->() DELETE e",
+                                  t->name);
+        rc = rc ? rc : fix_send(fx, q, PEND_WRITE, 0);
+    }
+    buf_reset(q);
+    g->rows.len--;
+    rc = rc ? rc : buf_append_str(q, "CYPHER rows=[");
+    rc = rc ? rc : buf_append(q, g->rows.data, g->rows.len);
+    if (!t->edge) {
+        rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MERGE (n:`%s` {uuid: r.u}) SET n = r.p",
+                                  t->name);
+        const char *l = g->key;
+        while (!rc && *l) {
+            size_t len = strcspn(l, "\x1f");
+            if (len && (len != strlen(t->name) || memcmp(l, t->name, len))) {
+                rc = buf_append_str(q, ", n:");
+                rc = rc ? rc : xc_ident(q, l, len);
+            }
+            l += len + (l[len] ? 1 : 0);
+        }
+    } else {
+        rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MATCH (a:`%s` {uuid: r.s}) MATCH (b:",
+                                  t->src_label);
+        rc = rc ? rc : xc_ident(q, g->key, strlen(g->key));
+        rc = rc ? rc : buf_printf(q, " {uuid: r.t}) CREATE (a)-[n:`%s`]->(b) SET n = r.p", t->name);
+    }
+    for (int i = 0; !rc && i < fx->rules->nembeddings; i++) {
+        rc = buf_append_str(q, ", n.");
+        rc = rc ? rc : xc_ident(q, fx->rules->embeddings[i], strlen(fx->rules->embeddings[i]));
+        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
+    }
+    rc = rc ? rc : buf_append_str(q, " RETURN count(n)");
+    rc = rc ? rc : fix_send(fx, q, PEND_BATCH, g->n);
+    fx->ld->rep->upserted += g->n;
+    buf_reset(&g->rows);
+    buf_reset(&g->keys);
+    g->n = 0;
+    return rc;
+}
+
+static int fix_flush_deletes(struct fixer *fx)
+{
+    if (!fx->ndel)
+        return 0;
+    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    struct buf *q = &fx->q;
+    buf_reset(q);
+    fx->del.len--;
+    int rc = buf_append_str(q, "CYPHER keys=[");
+    rc = rc ? rc : buf_append(q, fx->del.data, fx->del.len);
+    rc = rc ? rc
+            : buf_printf(q,
+                         t->edge ? "] UNWIND $keys AS k MATCH ()-[e:`%s` {uuid: k}]->() DELETE e"
+                                 : "] UNWIND $keys AS k MATCH (n:`%s` {uuid: k}) DETACH DELETE n",
+                         t->name);
+    rc = rc ? rc : fix_send(fx, q, PEND_WRITE, 0);
+    fx->ld->rep->deleted += fx->ndel;
+    buf_reset(&fx->del);
+    fx->ndel = 0;
+    return rc;
+}
+
+static int fix_flush(struct fixer *fx)
+{
+    int rc = fix_flush_deletes(fx);
+    for (int i = 0; !rc && i < fx->ng; i++)
+        rc = fix_flush_group(fx, &fx->g[i]);
+    return rc ? rc : loader_drain(fx->ld);
+}
+
+static int fix_delete(struct fixer *fx, const char *key)
+{
+    int rc = fdb_param_write_string(&fx->del, key, strlen(key));
+    rc = rc ? rc : buf_append_byte(&fx->del, ',');
+    if (!rc && ++fx->ndel >= (uint32_t)fx->batch)
+        rc = fix_flush_deletes(fx);
+    return rc;
+}
+
+static struct fix_group *fix_group_for(struct fixer *fx, const char *key, int *rc)
+{
+    for (int i = 0; i < fx->ng; i++)
+        if (!strcmp(fx->g[i].key, key))
+            return &fx->g[i];
+    if (fx->ng == FIX_GROUPS) {
+        *rc = fix_flush_group(fx, &fx->g[0]);
+        return &fx->g[0]; /* reuse: same type, any key is fine once flushed */
+    }
+    struct fix_group *g = &fx->g[fx->ng++];
+    memset(g, 0, sizeof *g);
+    g->key = strdup(key);
+    buf_init(&g->rows, 0);
+    buf_init(&g->keys, 0);
+    *rc = g->key ? 0 : FS_ENOMEM;
+    return g;
+}
+
+/* Queues the current source item for an upsert; removes labels the cache has
+ * and the source does not (nodes). */
+static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
+                      const char *cache_labels)
+{
+    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    const char *labels = sc->head.data ? sc->head.data + 2 : "";
+    int rc = 0;
+    struct fix_group *g = fix_group_for(fx, t->edge ? sc->dst_label : labels, &rc);
+    if (rc)
+        return rc;
+    if (g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, t->edge ? sc->dst_label : labels)) {
+        free(g->key);
+        g->key = strdup(t->edge ? sc->dst_label : labels);
+        if (!g->key)
+            return FS_ENOMEM;
+    }
+    struct buf *x = &g->rows;
+    rc = buf_append_str(x, "{u:");
+    rc = rc ? rc : fdb_param_write_string(x, key, strlen(key));
+    rc = rc ? rc : buf_append_str(x, ",p:");
+    rc = rc ? rc : buf_append(x, sc->row.data, sc->row.len);
+    for (int i = 0; !rc && i < fx->rules->nembeddings; i++) {
+        rc = buf_printf(x, ",e%d:", i);
+        rc = rc ? rc : buf_append(x, sc->emb[i].data, sc->emb[i].len);
+    }
+    if (!rc && t->edge) {
+        rc = buf_append_str(x, ",s:");
+        rc = rc ? rc : fdb_param_write_string(x, sc->src, strlen(sc->src));
+        rc = rc ? rc : buf_append_str(x, ",t:");
+        rc = rc ? rc : fdb_param_write_string(x, sc->dst, strlen(sc->dst));
+        rc = rc ? rc : fdb_param_write_string(&g->keys, key, strlen(key));
+        rc = rc ? rc : buf_append_byte(&g->keys, ',');
+    }
+    rc = rc ? rc : buf_append_str(x, "},");
+    if (rc)
+        return rc;
+    g->n++;
+    if (!t->edge && cache_labels && *cache_labels) { /* stale labels */
+        const char *l = cache_labels;
+        while (!rc && *l) {
+            size_t len = strcspn(l, "\x1f");
+            bool keep = false;
+            const char *m = labels;
+            while (*m) {
+                size_t ml = strcspn(m, "\x1f");
+                if (ml == len && !memcmp(m, l, len))
+                    keep = true;
+                m += ml + (m[ml] ? 1 : 0);
+            }
+            if (len && !keep) {
+                buf_reset(&fx->q);
+                rc = fdb_param_prefix_begin(&fx->q);
+                rc = rc ? rc : fdb_param_name(&fx->q, "k");
+                rc = rc ? rc : fdb_param_write_string(&fx->q, key, strlen(key));
+                rc = rc ? rc : fdb_param_prefix_end(&fx->q);
+                rc = rc ? rc : buf_printf(&fx->q, "MATCH (n:`%s` {uuid: $k}) REMOVE n:", t->name);
+                rc = rc ? rc : xc_ident(&fx->q, l, len);
+                rc = rc ? rc : fix_send(fx, &fx->q, PEND_WRITE, 0);
+            }
+            l += len + (l[len] ? 1 : 0);
+        }
+    }
+    if (!rc && g->n >= (uint32_t)fx->batch)
+        rc = fix_flush_group(fx, g);
+    return rc;
+}
+
+static void fix_deinit(struct fixer *fx)
+{
+    for (int i = 0; i < fx->ng; i++) {
+        free(fx->g[i].key);
+        buf_deinit(&fx->g[i].rows);
+        buf_deinit(&fx->g[i].keys);
+    }
+    fx->ng = 0;
+    buf_deinit(&fx->del);
+    buf_deinit(&fx->q);
+}
+
 static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const char *graph,
                        const char *group, int type, const struct xc_rules *rules,
-                       struct verify_count *vc, char *err, size_t errlen)
+                       struct verify_count *vc, struct fixer *fx, char *err, size_t errlen)
 {
     const struct sync_type *t = &sync_graphiti_types[type];
     struct buf q, p;
@@ -506,6 +743,9 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     struct xc_stats st = {0};
     struct item a, b, prevb = {.key = ""};
     bool have_prev = false;
+    int fix_rc = 0;
+    if (fx)
+        fx->type = type;
     int ra = cc.page ? src_next(&sc, &a, &st) : FS_ENOMEM;
     int rb = ra < 0 ? 0 : cache_next(&cc, &b, err, errlen);
     while (ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
@@ -513,6 +753,8 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
             vc->duplicate++;
             vc->cache++;
             sample(vc, "duplicate", b.key);
+            if (fx) /* every copy goes; the next reconcile (or this item's upsert) restores one */
+                fix_rc = fix_delete(fx, b.key);
             rb = cache_next(&cc, &b, err, errlen);
             continue;
         }
@@ -530,19 +772,29 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
         if (cmp < 0) {
             vc->missing++;
             sample(vc, "missing", a.key);
+            if (fx)
+                fix_rc = fix_upsert(fx, &sc, a.key, NULL);
         } else if (cmp > 0) {
             vc->extra++;
             sample(vc, "extra", b.key);
+            if (fx)
+                fix_rc = fix_delete(fx, b.key);
         } else if (a.hash != b.hash) {
             vc->different++;
             sample(vc, "different", a.key);
+            if (fx)
+                fix_rc = fix_upsert(fx, &sc, a.key, b.labels);
         }
+        if (fix_rc)
+            break;
         if (cmp <= 0)
             ra = src_next(&sc, &a, &st);
         if (cmp >= 0)
             rb = cache_next(&cc, &b, err, errlen);
     }
-    rc = ra < 0 ? ra : rb < 0 ? rb : 0;
+    rc = ra < 0 ? ra : rb < 0 ? rb : fix_rc;
+    if (!rc && fx)
+        rc = fix_flush(fx);
     if (ra < 0 && !err[0])
         snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
     if (ra >= 0 && !sc.done)
@@ -565,7 +817,60 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     return rc;
 }
 
-int sync_verify(const struct cfg *c, struct verify_report *rep)
+/* Creates the range and full-text indexes on graph unless they exist already. */
+static int ensure_indexes(struct fdb_conn *fdb, const char *graph)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *list = pass ? sync_fulltext_indexes : sync_range_indexes;
+        for (int i = 0; list[i]; i++) {
+            const char *argv[3] = {"GRAPH.QUERY", graph, list[i]};
+            int rc = fdb_commandv(fdb, NULL, 3, argv);
+            if (rc && rc != FS_ESERVER)
+                return rc; /* "already indexed" and friends are fine */
+        }
+    }
+    return 0;
+}
+
+/* In per_group layout: graphs of groups that no longer exist in Neo4j go. */
+static int drop_vanished_groups(const struct cfg *c, struct fdb_conn *fdb, char **groups,
+                                int ngroups, struct sync_report *srep)
+{
+    char set[320];
+    snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+    const char *sm[2] = {"SMEMBERS", set};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, sm);
+    if (rc)
+        return rc;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *g = r->element[i]->str;
+        bool alive = false;
+        for (int j = 0; j < ngroups && !alive; j++)
+            alive = !strcmp(groups[j], g);
+        if (alive)
+            continue;
+        char graph[300];
+        sync_group_graph_name(c, g, graph, sizeof graph);
+        const char *del[2] = {"GRAPH.DELETE", graph};
+        if (fdb_commandv(fdb, NULL, 2, del) == 0 && srep)
+            srep->deleted++;
+        const char *srem[3] = {"SREM", set, g};
+        if (fdb_commandv(fdb, NULL, 3, srem)) {
+            /* retried next time */
+        }
+    }
+    freeReplyObject(r);
+    for (int j = 0; j < ngroups; j++) {
+        const char *sadd[3] = {"SADD", set, groups[j]};
+        if ((rc = fdb_commandv(fdb, NULL, 3, sadd)))
+            return rc;
+    }
+    return 0;
+}
+
+/* verify (srep == NULL) or reconcile (srep != NULL: fix what differs). */
+static int compare(const struct cfg *c, struct verify_report *rep, struct sync_report *srep)
 {
     memset(rep, 0, sizeof *rep);
     double t0 = sync_now();
@@ -573,8 +878,11 @@ int sync_verify(const struct cfg *c, struct verify_report *rep)
     struct bolt_session bolt;
     struct fdb_conn fdb;
     struct sync_rules rules;
+    struct loader ld = {0};
+    struct fixer fx = {0};
     bolt_init(&bolt);
     fdb_init(&fdb);
+    fdb_init(&ld.fdb);
     char **groups = NULL;
     int ngroups = 0;
     int rc = sync_rules_init(&rules, c);
@@ -584,10 +892,26 @@ int sync_verify(const struct cfg *c, struct verify_report *rep)
         snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
     if (!rc && (rc = fdb_connect(&fdb, &fc)))
         snprintf(rep->error, sizeof rep->error, "%s", fdb.errstr);
+    if (!rc && srep) {
+        ld.depth = c->sync.pipeline_depth;
+        ld.rep = srep;
+        ld.ring = calloc((size_t)RING_CAP(&ld), sizeof *ld.ring);
+        if (!ld.ring)
+            rc = FS_ENOMEM;
+        else if ((rc = fdb_connect(&ld.fdb, &fc)))
+            snprintf(rep->error, sizeof rep->error, "%s", ld.fdb.errstr);
+        fx.ld = &ld;
+        fx.rules = &rules.rules;
+        fx.batch = c->sync.batch_size;
+        buf_init(&fx.del, 0);
+        buf_init(&fx.q, 0);
+    }
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
         rc = sync_list_groups(&bolt, &groups, &ngroups);
         if (rc)
             snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
+        if (!rc && srep && (rc = drop_vanished_groups(c, &fdb, groups, ngroups, srep)))
+            snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fdb.errstr);
     }
     int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
     for (int g = 0; !rc && g < nruns; g++) {
@@ -599,18 +923,57 @@ int sync_verify(const struct cfg *c, struct verify_report *rep)
         } else {
             snprintf(graph, sizeof graph, "%s", c->falkordb.database);
         }
-        for (int t = 0; !rc && t < sync_graphiti_ntypes; t++)
+        if (srep) {
+            ld.graph = graph;
+            if ((rc = ensure_indexes(&ld.fdb, graph))) {
+                snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
+                break;
+            }
+        }
+        for (int t = 0; !rc && t < sync_graphiti_ntypes; t++) {
+            uint64_t dups = rep->types[t].duplicate;
             rc = verify_type(&bolt, &fdb, graph, group, t, &rules.rules, &rep->types[t],
-                             rep->error, sizeof rep->error);
+                             srep ? &fx : NULL, rep->error, sizeof rep->error);
+            if (!rc && srep && rep->types[t].duplicate > dups) {
+                /* The duplicates' copies were all deleted: a second pass restores one. */
+                struct verify_count again = {0};
+                rc = verify_type(&bolt, &fdb, graph, group, t, &rules.rules, &again, &fx,
+                                 rep->error, sizeof rep->error);
+            }
+        }
         rep->graphs++;
+    }
+    if (srep) {
+        fix_deinit(&fx);
+        if (rc && !srep->error[0])
+            snprintf(srep->error, sizeof srep->error, "%s", rep->error);
+        else if (srep->error[0] && !rep->error[0])
+            snprintf(rep->error, sizeof rep->error, "%s", srep->error);
     }
     sync_groups_free(groups, ngroups);
     sync_rules_deinit(&rules);
     bolt_close(&bolt);
     fdb_close(&fdb);
+    fdb_close(&ld.fdb);
+    free(ld.ring);
     rep->seconds = sync_now() - t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
+}
+
+int sync_verify(const struct cfg *c, struct verify_report *rep)
+{
+    return compare(c, rep, NULL);
+}
+
+int sync_reconcile(const struct cfg *c, struct verify_report *found, struct sync_report *done)
+{
+    memset(done, 0, sizeof *done);
+    double t0 = sync_now();
+    int rc = compare(c, found, done);
+    done->seconds = sync_now() - t0;
+    done->graphs = found->graphs;
     return rc;
 }
 

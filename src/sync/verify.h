@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "sync/common.h"
 #include "sync/schema.h"
 
 #define VERIFY_SAMPLES 3
@@ -36,6 +37,11 @@ struct verify_report {
  * (detail in rep->error). Memory stays bounded: both sides are streamed in
  * key order and merged. */
 int sync_verify(const struct cfg *c, struct verify_report *rep) FS_WARN_UNUSED;
+/* Reconcile: the same comparison, fixing as it goes: upserts what is missing
+ * or different, deletes what Neo4j no longer has (and, per group, graphs of
+ * vanished groups). found says what differed, done what was written. */
+int sync_reconcile(const struct cfg *c, struct verify_report *found, struct sync_report *done)
+    FS_WARN_UNUSED;
 /* Total missing + extra + different + duplicate. */
 uint64_t verify_differences(const struct verify_report *rep);
 void verify_print(const struct verify_report *rep, bool json, FILE *out);

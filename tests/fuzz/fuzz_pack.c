@@ -33,7 +33,8 @@ static void walk(const struct pack_value *v)
             const struct pack_value *key = &v->u.map.items[k].key;
             CHECK(key->kind == PACK_STRING);
             CHECK(key->u.str.data[key->u.str.len] == '\0');
-            if (strlen(key->u.str.data) == key->u.str.len)
+            /* the first keys only: a lookup per key would make big maps quadratic */
+            if (k < 16 && strlen(key->u.str.data) == key->u.str.len)
                 CHECK(pack_map_get(v, key->u.str.data) != NULL);
             walk(&v->u.map.items[k].value);
         }
