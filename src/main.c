@@ -12,7 +12,7 @@
 #include "falkor/fdb.h"
 #include "sync/connect.h"
 #include "sync/full.h"
-#include "sync/verify.h"
+#include "sync/compare.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "Commands:\n"
             "  full            copy every Graphiti type into a shadow graph, index it, swap it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
+            "  incremental     apply what changed since the last run (watermarks from the data,\n"
+            "                  with an overlap window); an empty cache gets a full sync\n"
             "  reconcile       compare item by item and fix: upsert what differs, delete what\n"
             "                  Neo4j no longer has (prints what it found, then a JSON summary)\n"
             "  verify [--json] compare Neo4j and FalkorDB item by item; exit 1 on any difference\n"
@@ -183,6 +185,21 @@ static int cmd_verify(struct cli *cli)
     return verify_differences(&rep) ? 1 : 0;
 }
 
+static int cmd_incremental(struct cli *cli)
+{
+    install_signals();
+    struct sync_opts o = {.progress = false, .stop = &stop_flag};
+    struct sync_report rep;
+    double lag = 0;
+    int rc = sync_incremental(&cli->cfg, &o, &rep, &lag);
+    sync_report_json(&rep, rep.did_full ? "full" : "incremental", stdout);
+    if (rc)
+        fprintf(stderr, "falkorsync: incremental sync failed: %s\n", rep.error);
+    else if (lag > 0)
+        fprintf(stderr, "falkorsync: lag %.3f s (age of the oldest change applied)\n", lag);
+    return rc ? 1 : 0;
+}
+
 static int cmd_reconcile(struct cli *cli)
 {
     struct verify_report found;
@@ -224,6 +241,7 @@ int main(int argc, char **argv)
         {"full", cmd_full},
         {"verify", cmd_verify},
         {"reconcile", cmd_reconcile},
+        {"incremental", cmd_incremental},
         {"ping", cmd_ping},
         {"config", cmd_config},
     };

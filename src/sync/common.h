@@ -21,6 +21,7 @@ struct sync_report {
     uint64_t upserted;               /* items written by MERGE (reconcile, incremental) */
     int graphs;                      /* graphs swapped in */
     bool resumed;
+    bool did_full;                   /* incremental found an empty cache and ran a full sync */
     double seconds;
     struct xc_stats dropped;
     char error[512];                 /* empty on success */

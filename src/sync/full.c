@@ -13,6 +13,7 @@
 #include "falkor/param.h"
 #include "sync/connect.h"
 #include "sync/common.h"
+#include "sync/compare.h"
 #include "sync/loader.h"
 #include "sync/schema.h"
 
@@ -445,6 +446,62 @@ static int wait_indexes(struct run *R, const char *graph)
     return FS_ETIMEOUT;
 }
 
+static int record_watermarks(struct run *R, const char *ckpt, const char *group)
+{
+    struct buf q, p;
+    buf_init(&q, 0);
+    buf_init(&p, 0);
+    int rc = 0;
+    for (int i = 0; !rc && i < sync_wm_nfamilies; i++) {
+        const struct sync_wm_family *f = &sync_wm_families[i];
+        char gf[200] = "";
+        if (group)
+            snprintf(gf, sizeof gf, " AND %s = $g", f->group);
+        buf_reset(&q);
+        buf_reset(&p);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        rc = buf_printf(&q, f->max_query, gf);
+#pragma GCC diagnostic pop
+        rc = rc ? rc : pack_write_map_header(&p, group ? 1 : 0);
+        if (group) {
+            rc = rc ? rc : pack_write_cstr(&p, "g");
+            rc = rc ? rc : pack_write_cstr(&p, group);
+        }
+        rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+        if (rc) {
+            snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+            break;
+        }
+        struct bolt_record rec;
+        int more;
+        char v[64] = "";
+        while ((more = bolt_next(&R->bolt, &rec)) == 1) {
+            struct pack_reader r;
+            struct pack_item it, a, b;
+            pack_reader_init(&r, rec.data, rec.len);
+            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_STRUCT &&
+                it.size == 3 && !pack_read_item(&r, &a) && !pack_read_item(&r, &b) &&
+                a.kind == PACK_INT && b.kind == PACK_INT)
+                snprintf(v, sizeof v, "%lld %lld", (long long)a.i, (long long)b.i);
+        }
+        if (more < 0) {
+            rc = more;
+            snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+            break;
+        }
+        if (!v[0])
+            continue;
+        char field[80];
+        snprintf(field, sizeof field, "wm:%s", f->name);
+        const char *hs[4] = {"HSET", ckpt, field, v};
+        rc = fdb_simple(R, "recording watermarks", 4, hs, NULL);
+    }
+    buf_deinit(&q);
+    buf_deinit(&p);
+    return rc;
+}
+
 static int sync_one_graph(struct run *R, const char *live, const char *group)
 {
     char shadow[300], old[300], ckpt[320];
@@ -511,6 +568,10 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
         const char *hs[6] = {"HSET", ckpt, "type", "0", "after", ""};
         if ((rc = fdb_simple(R, "writing the checkpoint", 6, hs, NULL)))
             return rc;
+        /* Where incremental will start once this graph is live: the newest
+         * change timestamps now (changes during the load are newer). */
+        if ((rc = record_watermarks(R, ckpt, group)))
+            return rc;
     }
 
     for (int t = start_type; t < sync_graphiti_ntypes; t++) {
@@ -532,6 +593,18 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     if ((rc = wait_indexes(R, shadow)))
         return rc;
 
+    /* The watermarks recorded when this load began. */
+    char wmv[16][64];
+    memset(wmv, 0, sizeof wmv);
+    for (int i = 0; i < sync_wm_nfamilies && i < 16; i++) {
+        char field[80];
+        snprintf(field, sizeof field, "wm:%s", sync_wm_families[i].name);
+        const char *hgt[3] = {"HGET", ckpt, field};
+        redisReply *v = NULL;
+        if (fdb_simple(R, "reading watermarks", 3, hgt, &v) == 0 && v->type == REDIS_REPLY_STRING)
+            snprintf(wmv[i], sizeof wmv[i], "%s", v->str);
+        freeReplyObject(v);
+    }
     /* The swap: readers see the old graph, then the new one, never anything between. */
     bool live_exists = key_exists(R, live);
     const char *multi[1] = {"MULTI"};
@@ -543,6 +616,16 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     if (!rc && live_exists)
         rc = fdb_simple(R, "RENAME live", 3, ren1, NULL);
     rc = rc ? rc : fdb_simple(R, "RENAME shadow", 3, ren2, NULL);
+    char wmkey[320];
+    snprintf(wmkey, sizeof wmkey, "falkorsync:wm:%s", live);
+    const char *delwm[2] = {"DEL", wmkey};
+    rc = rc ? rc : fdb_simple(R, "DEL watermarks", 2, delwm, NULL);
+    for (int i = 0; !rc && i < sync_wm_nfamilies; i++) {
+        if (!wmv[i][0])
+            continue;
+        const char *hs[4] = {"HSET", wmkey, sync_wm_families[i].name, wmv[i]};
+        rc = fdb_simple(R, "HSET watermark", 4, hs, NULL);
+    }
     rc = rc ? rc : fdb_simple(R, "DEL checkpoint", 2, delck, NULL);
     r = NULL;
     rc = rc ? rc : fdb_simple(R, "EXEC", 1, exec, &r);
@@ -644,6 +727,8 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
             sync_group_graph_name(c, groups[i], name, sizeof name);
             rc = sync_one_graph(&R, name, groups[i]);
         }
+        if (!rc && (rc = sync_track_groups(c, &R.ld.fdb, groups, ngroups, rep)))
+            snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", R.ld.fdb.errstr);
     }
     progress(&R, true);
 out:
@@ -665,14 +750,14 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     fprintf(out,
             "{\"mode\":\"%s\",\"ok\":%s,\"nodes\":%" PRIu64 ",\"relationships\":%" PRIu64
             ",\"seconds\":%.3f,\"items_per_second\":%.1f,\"batches\":%" PRIu64
-            ",\"graphs\":%d,\"resumed\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
+            ",\"graphs\":%d,\"resumed\":%s,\"did_full\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
             ",\"edges_missing_endpoint\":%" PRIu64
             ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"nul_in_string\":%" PRIu64
             ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64 ",\"backtick_in_label\":%" PRIu64
             ",\"other\":%" PRIu64 "}",
             mode, rep->error[0] ? "false" : "true", rep->nodes, rep->relationships, rep->seconds,
             rep->seconds > 0 ? items / rep->seconds : 0.0, rep->batches, rep->graphs,
-            rep->resumed ? "true" : "false", rep->upserted, rep->deleted,
+            rep->resumed ? "true" : "false", rep->did_full ? "true" : "false", rep->upserted, rep->deleted,
             rep->edges_missing_endpoint, d->dropped_nan,
             d->dropped_bytes, d->dropped_nul, d->dropped_point, d->dropped_key, d->dropped_label,
             d->dropped_other);

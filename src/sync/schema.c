@@ -39,3 +39,26 @@ const char *const sync_fulltext_indexes[] = {
     "CREATE FULLTEXT INDEX FOR ()-[e:RELATES_TO]-() ON (e.name, e.fact, e.group_id)",
     NULL,
 };
+
+const struct sync_wm_family sync_wm_families[] = {
+    {"Entity", "MATCH (n:Entity) WHERE true%s RETURN max(n.created_at)", "n.group_id"},
+    {"Episodic", "MATCH (n:Episodic) WHERE true%s RETURN max(n.created_at)", "n.group_id"},
+    {"Community", "MATCH (n:Community) WHERE true%s RETURN max(n.created_at)", "n.group_id"},
+    {"Saga", "MATCH (n:Saga) WHERE true%s RETURN max(n.created_at)", "n.group_id"},
+    {"RELATES_TO",
+     "MATCH (a)-[r:RELATES_TO]->() WHERE true%s WITH max(r.created_at) AS c, "
+     "max(r.expired_at) AS e RETURN CASE WHEN e IS NULL OR c > e THEN c ELSE e END",
+     "coalesce(r.group_id, a.group_id)"},
+    {"MENTIONS", "MATCH (a:Episodic)-[r:MENTIONS]->() WHERE true%s RETURN max(a.created_at)",
+     "coalesce(r.group_id, a.group_id)"},
+    {"HAS_MEMBER",
+     "MATCH (a:Community)-[r:HAS_MEMBER]->() WHERE true%s "
+     "RETURN max(coalesce(r.created_at, a.created_at))",
+     "coalesce(r.group_id, a.group_id)"},
+    {"HAS_EPISODE", "MATCH (a)-[r:HAS_EPISODE]->(b:Episodic) WHERE true%s RETURN max(b.created_at)",
+     "coalesce(r.group_id, a.group_id)"},
+    {"NEXT_EPISODE",
+     "MATCH (a)-[r:NEXT_EPISODE]->(b:Episodic) WHERE true%s RETURN max(b.created_at)",
+     "coalesce(r.group_id, a.group_id)"},
+};
+const int sync_wm_nfamilies = sizeof sync_wm_families / sizeof sync_wm_families[0];

@@ -21,4 +21,14 @@ extern const int sync_graphiti_ntypes;
 extern const char *const sync_range_indexes[];
 extern const char *const sync_fulltext_indexes[];
 
+/* Incremental watermark families and, for each, a Neo4j query returning the
+ * largest change timestamp now (%s: group filter), read when a full sync starts. */
+struct sync_wm_family {
+    const char *name;
+    const char *max_query;
+    const char *group; /* expression compared with $g */
+};
+extern const struct sync_wm_family sync_wm_families[];
+extern const int sync_wm_nfamilies;
+
 #endif

@@ -1,10 +1,11 @@
 /* Verify: merge-join of both sides in key order, comparing a canonical fingerprint of each item. */
-#include "sync/verify.h"
+#include "sync/compare.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bolt/bolt.h"
 #include "falkor/fdb.h"
@@ -160,6 +161,10 @@ struct src_cursor {
     bool done;
     /* What an upsert needs, of the current item. */
     char src[KEY_CAP], dst[KEY_CAP], dst_label[64];
+    /* incremental: a trailing DateTime column (the change's timestamp) */
+    bool has_ts;
+    int64_t ts_s, ts_ns;
+    bool sparse; /* skip the canonical fingerprint */
 };
 
 static int sorted_labels(struct buf *head, struct pack_reader *r)
@@ -271,6 +276,25 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         return rc;
     memcpy(out->key, k.data, k.size);
     out->key[k.size] = '\0';
+    c->has_ts = false;
+    if (r.pos < r.len) {
+        struct pack_item ts;
+        int64_t f[3];
+        if (!pack_read_item(&r, &ts) && ts.kind == PACK_STRUCT && ts.size == 3 &&
+            (ts.tag == PACK_TAG_DATE_TIME || ts.tag == PACK_TAG_DATE_TIME_ZONE_ID)) {
+            struct pack_item x;
+            int ok = 1;
+            for (int i = 0; i < 2 && ok; i++)
+                ok = !pack_read_item(&r, &x) && x.kind == PACK_INT && ((f[i] = x.i), 1);
+            if (ok) {
+                c->has_ts = true;
+                c->ts_s = f[0];
+                c->ts_ns = f[1];
+            }
+        }
+    }
+    if (c->sparse) /* incremental: the fingerprint is not needed */
+        return 1;
     rc = props_from_param(&c->props, &c->row, &c->tmp);
     for (int i = 0; !rc && i < c->rules->nembeddings; i++) {
         struct pack_value v = {0};
@@ -833,8 +857,8 @@ static int ensure_indexes(struct fdb_conn *fdb, const char *graph)
 }
 
 /* In per_group layout: graphs of groups that no longer exist in Neo4j go. */
-static int drop_vanished_groups(const struct cfg *c, struct fdb_conn *fdb, char **groups,
-                                int ngroups, struct sync_report *srep)
+int sync_track_groups(const struct cfg *c, struct fdb_conn *fdb, char **groups, int ngroups,
+                      struct sync_report *srep)
 {
     char set[320];
     snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
@@ -910,7 +934,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         rc = sync_list_groups(&bolt, &groups, &ngroups);
         if (rc)
             snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
-        if (!rc && srep && (rc = drop_vanished_groups(c, &fdb, groups, ngroups, srep)))
+        if (!rc && srep && (rc = sync_track_groups(c, &fdb, groups, ngroups, srep)))
             snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fdb.errstr);
     }
     int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
@@ -1047,4 +1071,295 @@ void verify_print(const struct verify_report *rep, bool json, FILE *out)
         fprintf(out, "%s: %" PRIu64 " difference%s in %d graph%s (%.1f s)\n",
                 diff ? "DIFFERENT" : "IN SYNC", diff, diff == 1 ? "" : "s", rep->graphs,
                 rep->graphs == 1 ? "" : "s", rep->seconds);
+}
+
+/* ---- Incremental: what changed since durable watermarks, upserted ------- */
+
+/* One change query: %s is replaced by the group filter (or nothing). Node
+ * queries return (n, n.uuid, ts); relationship queries (r, a.uuid, b.uuid,
+ * end label, r.uuid, ts), the same shape the upsert path reads. */
+struct change_query {
+    int type;           /* index in sync_graphiti_types */
+    const char *family; /* watermark advanced by ts; NULL: touch query (ts is an episode's) */
+    const char *since;  /* watermark the query starts from */
+    const char *group;  /* expression compared with $g in per_group layout */
+    const char *cypher;
+};
+
+static const struct change_query change_queries[] = {
+    {0, "Entity", "Entity", "n.group_id",
+     "MATCH (n:Entity) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {0, NULL, "Episodic", "n.group_id",
+     "MATCH (ep:Episodic)-[:MENTIONS]->(n:Entity) WHERE ep.created_at > $since%s "
+     "WITH n, max(ep.created_at) AS ts RETURN n, n.uuid, ts"},
+    {1, "Episodic", "Episodic", "n.group_id",
+     "MATCH (n:Episodic) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {2, "Community", "Community", "n.group_id",
+     "MATCH (n:Community) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {3, "Saga", "Saga", "n.group_id",
+     "MATCH (n:Saga) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.created_at"},
+    {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.expired_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.expired_at"},
+    {4, NULL, "Episodic", "coalesce(r.group_id, a.group_id)",
+     "MATCH (ep:Episodic)-[:MENTIONS]->(:Entity)-[r:RELATES_TO]-(:Entity) "
+     "WHERE ep.created_at > $since AND ep.uuid IN r.episodes "
+     "WITH r, max(ep.created_at) AS ts, startNode(r) AS a, endNode(r) AS b "
+     "WHERE a:Entity AND b:Entity%s RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, ts"},
+    {5, "MENTIONS", "MENTIONS", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Episodic)-[r:MENTIONS]->(b:Entity) WHERE a.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, a.created_at"},
+    {6, "HAS_MEMBER", "HAS_MEMBER", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Community)-[r:HAS_MEMBER]->(b) WHERE coalesce(r.created_at, a.created_at) > "
+     "$since%s RETURN r, a.uuid, b.uuid, CASE WHEN b:Community THEN 'Community' ELSE 'Entity' "
+     "END, r.uuid, coalesce(r.created_at, a.created_at)"},
+    {7, "HAS_EPISODE", "HAS_EPISODE", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Saga)-[r:HAS_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+    {8, "NEXT_EPISODE", "NEXT_EPISODE", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Episodic)-[r:NEXT_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+};
+#define NCHANGE ((int)(sizeof change_queries / sizeof change_queries[0]))
+
+struct wm {
+    const char *family;
+    int64_t s, ns; /* the largest change timestamp applied; s = INT64_MIN: none */
+    int64_t new_s, new_ns;
+};
+
+static const char *const families[] = {"Entity",     "Episodic", "Community",   "Saga",
+                                       "RELATES_TO", "MENTIONS", "HAS_MEMBER",  "HAS_EPISODE",
+                                       "NEXT_EPISODE"};
+#define NFAMILIES ((int)(sizeof families / sizeof families[0]))
+
+static struct wm *wm_find(struct wm *w, const char *family)
+{
+    for (int i = 0; i < NFAMILIES; i++)
+        if (!strcmp(w[i].family, family))
+            return &w[i];
+    return NULL;
+}
+
+static bool ts_after(int64_t s, int64_t ns, int64_t ref_s, int64_t ref_ns)
+{
+    return s > ref_s || (s == ref_s && ns > ref_ns);
+}
+
+static int write_datetime(struct buf *b, int64_t s, int64_t ns)
+{
+    int rc = pack_write_struct_header(b, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(b, s);
+    rc = rc ? rc : pack_write_int(b, ns);
+    return rc ? rc : pack_write_int(b, 0);
+}
+
+static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
+                             const char *graph, const char *group, struct sync_report *rep,
+                             double *oldest_change)
+{
+    char wmkey[320];
+    snprintf(wmkey, sizeof wmkey, "falkorsync:wm:%s", graph);
+    struct wm w[NFAMILIES];
+    for (int i = 0; i < NFAMILIES; i++)
+        w[i] = (struct wm){.family = families[i], .s = INT64_MIN, .new_s = INT64_MIN};
+    const char *hg[2] = {"HGETALL", wmkey};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(&fx->ld->fdb, &r, 2, hg);
+    if (rc) {
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fx->ld->fdb.errstr);
+        return rc;
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        struct wm *x = wm_find(w, r->element[i]->str);
+        long long s, ns;
+        if (x && sscanf(r->element[i + 1]->str, "%lld %lld", &s, &ns) == 2) {
+            x->s = x->new_s = s;
+            x->ns = x->new_ns = ns;
+        }
+    }
+    freeReplyObject(r);
+    if ((rc = ensure_indexes(&fx->ld->fdb, graph)))
+        return rc;
+    fx->ld->graph = graph;
+
+    struct src_cursor sc = {.bolt = bolt, .rules = fx->rules, .sparse = true};
+    buf_init(&sc.row, 0);
+    buf_init(&sc.tmp, 0);
+    buf_init(&sc.head, 0);
+    for (int i = 0; i < SYNC_MAX_EMBEDDINGS; i++)
+        buf_init(&sc.emb[i], 0);
+    struct buf q, p;
+    buf_init(&q, 0);
+    buf_init(&p, 0);
+    for (int qi = 0; !rc && qi < NCHANGE; qi++) {
+        const struct change_query *cq = &change_queries[qi];
+        const struct wm *since = wm_find(w, cq->since);
+        char gf[200] = "";
+        if (group)
+            snprintf(gf, sizeof gf, " AND %s = $g", cq->group);
+        buf_reset(&q);
+        buf_reset(&p);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        rc = buf_printf(&q, cq->cypher, gf);
+#pragma GCC diagnostic pop
+        /* since = watermark - overlap; no watermark: everything */
+        int64_t ss = since->s == INT64_MIN ? -62135596800LL : since->s - c->sync.overlap_seconds;
+        rc = rc ? rc : pack_write_map_header(&p, group ? 2 : 1);
+        rc = rc ? rc : pack_write_cstr(&p, "since");
+        rc = rc ? rc : write_datetime(&p, ss, since->s == INT64_MIN ? 0 : since->ns);
+        if (group) {
+            rc = rc ? rc : pack_write_cstr(&p, "g");
+            rc = rc ? rc : pack_write_cstr(&p, group);
+        }
+        rc = rc ? rc : bolt_run(bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+        if (rc) {
+            snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt->errstr);
+            break;
+        }
+        fx->type = cq->type;
+        sc.t = &sync_graphiti_types[cq->type];
+        struct item it;
+        int more;
+        while ((more = src_next(&sc, &it, &rep->dropped)) == 1) {
+            if ((rc = fix_upsert(fx, &sc, it.key, NULL)))
+                break;
+            if (!sc.has_ts)
+                continue;
+            if (cq->family) {
+                struct wm *x = wm_find(w, cq->family);
+                if (ts_after(sc.ts_s, sc.ts_ns, x->new_s, x->new_ns)) {
+                    x->new_s = sc.ts_s;
+                    x->new_ns = sc.ts_ns;
+                }
+                /* a change the cache had not seen yet: its age is the lag */
+                if (ts_after(sc.ts_s, sc.ts_ns, x->s, x->ns)) {
+                    double t = (double)sc.ts_s + (double)sc.ts_ns / 1e9;
+                    if (*oldest_change == 0 || t < *oldest_change)
+                        *oldest_change = t;
+                }
+            }
+        }
+        if (!rc && more < 0) {
+            rc = more;
+            snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt->errstr);
+        }
+        if (!rc)
+            rc = fix_flush(fx); /* per query: the next type's edges need these endpoints */
+    }
+    /* Watermarks advance only after FalkorDB acknowledged everything above. */
+    for (int i = 0; !rc && i < NFAMILIES; i++) {
+        if (w[i].new_s == INT64_MIN ||
+            (w[i].new_s == w[i].s && w[i].new_ns == w[i].ns))
+            continue;
+        char v[64];
+        snprintf(v, sizeof v, "%lld %lld", (long long)w[i].new_s, (long long)w[i].new_ns);
+        const char *hs[4] = {"HSET", wmkey, w[i].family, v};
+        if ((rc = fdb_commandv(&fx->ld->fdb, NULL, 4, hs)))
+            snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fx->ld->fdb.errstr);
+    }
+    buf_deinit(&q);
+    buf_deinit(&p);
+    buf_deinit(&sc.row);
+    buf_deinit(&sc.tmp);
+    buf_deinit(&sc.head);
+    for (int i = 0; i < SYNC_MAX_EMBEDDINGS; i++)
+        buf_deinit(&sc.emb[i]);
+    props_clear(&sc.props);
+    free(sc.props.v);
+    return rc;
+}
+
+int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep,
+                     double *lag_seconds)
+{
+    memset(rep, 0, sizeof *rep);
+    *lag_seconds = 0;
+    double t0 = sync_now();
+    struct bolt_session bolt;
+    struct sync_rules rules;
+    struct loader ld = {0};
+    struct fixer fx = {0};
+    bolt_init(&bolt);
+    fdb_init(&ld.fdb);
+    char **groups = NULL;
+    int ngroups = 0;
+    double oldest = 0;
+    int rc = sync_rules_init(&rules, c);
+    struct bolt_config bc = sync_bolt_config(c);
+    struct fdb_config fc = sync_fdb_config(c);
+    ld.depth = c->sync.pipeline_depth;
+    ld.rep = rep;
+    ld.ring = calloc((size_t)RING_CAP(&ld), sizeof *ld.ring);
+    if (!rc && !ld.ring)
+        rc = FS_ENOMEM;
+    if (!rc && (rc = bolt_connect(&bolt, &bc)))
+        snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
+    if (!rc && (rc = fdb_connect(&ld.fdb, &fc)))
+        snprintf(rep->error, sizeof rep->error, "%s", ld.fdb.errstr);
+    fx.ld = &ld;
+    fx.rules = &rules.rules;
+    fx.batch = c->sync.batch_size;
+    buf_init(&fx.del, 0);
+    buf_init(&fx.q, 0);
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+        rc = sync_list_groups(&bolt, &groups, &ngroups);
+        if (rc)
+            snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
+    }
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+        const char *ex[2] = {"EXISTS", c->falkordb.database};
+        redisReply *r = NULL;
+        if ((rc = fdb_commandv(&ld.fdb, &r, 2, ex)))
+            snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
+        bool exists = !rc && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+        if (!rc && !exists) { /* an empty cache: a full sync fills it and sets watermarks */
+            fix_deinit(&fx);
+            sync_rules_deinit(&rules);
+            bolt_close(&bolt);
+            fdb_close(&ld.fdb);
+            free(ld.ring);
+            rc = sync_full(c, o, rep);
+            rep->did_full = true;
+            return rc;
+        }
+    }
+    int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
+    for (int g = 0; !rc && g < nruns; g++) {
+        if (o && o->stop && *o->stop) {
+            rc = FS_ECANCELLED;
+            snprintf(rep->error, sizeof rep->error, "stopped by a signal");
+            break;
+        }
+        char graph[300];
+        const char *group = NULL;
+        if (c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+            group = groups[g];
+            sync_group_graph_name(c, group, graph, sizeof graph);
+        } else {
+            snprintf(graph, sizeof graph, "%s", c->falkordb.database);
+        }
+        rc = incremental_graph(c, &bolt, &fx, graph, group, rep, &oldest);
+        rep->graphs++;
+    }
+    if (!rc && oldest > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        *lag_seconds = (double)now.tv_sec + now.tv_nsec / 1e9 - oldest;
+    }
+    fix_deinit(&fx);
+    sync_groups_free(groups, ngroups);
+    sync_rules_deinit(&rules);
+    bolt_close(&bolt);
+    fdb_close(&ld.fdb);
+    free(ld.ring);
+    rep->seconds = sync_now() - t0;
+    if (rc && !rep->error[0])
+        snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
 }

@@ -1,12 +1,13 @@
-/* Verify: compares Neo4j and FalkorDB item by item (key + canonical content) per type and group; read-only. */
-#ifndef FALKORSYNC_VERIFY_H
-#define FALKORSYNC_VERIFY_H
+/* Item-level compare and apply: verify (read-only), reconcile (fix differences), incremental (apply changes). */
+#ifndef FALKORSYNC_COMPARE_H
+#define FALKORSYNC_COMPARE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "config/config.h"
+#include "falkor/fdb.h"
 #include "sync/common.h"
 #include "sync/schema.h"
 
@@ -42,6 +43,16 @@ int sync_verify(const struct cfg *c, struct verify_report *rep) FS_WARN_UNUSED;
  * vanished groups). found says what differed, done what was written. */
 int sync_reconcile(const struct cfg *c, struct verify_report *found, struct sync_report *done)
     FS_WARN_UNUSED;
+/* Incremental: reads what changed since the durable watermarks (minus the
+ * overlap window) and upserts it; watermarks come from the data and advance
+ * only after FalkorDB acknowledged. *lag_seconds is the age of the oldest
+ * change this run applied (0 when none). Deletes are left to reconcile. */
+int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep,
+                     double *lag_seconds) FS_WARN_UNUSED;
+/* per_group layout: records the current groups in falkorsync:groups:<database>
+ * and deletes the graphs of groups that are gone from Neo4j. */
+int sync_track_groups(const struct cfg *c, struct fdb_conn *fdb, char **groups, int ngroups,
+                      struct sync_report *srep) FS_WARN_UNUSED;
 /* Total missing + extra + different + duplicate. */
 uint64_t verify_differences(const struct verify_report *rep);
 void verify_print(const struct verify_report *rep, bool json, FILE *out);
