@@ -98,8 +98,8 @@ void pack_value_deinit(struct pack_value *v);
 /* Looks up a key in a MAP value; NULL when absent or v is not a map.
  * With duplicate keys the last one wins (as the spec says). */
 const struct pack_value *pack_map_get(const struct pack_value *v, const char *key);
-/* Deep equality (floats compared bit-for-bit, so NaN == the same NaN; map
- * entries compared in order). */
+/* Deep equality (floats compared bit-for-bit, so NaN == the same NaN; maps
+ * are equal when they hold the same entries in any order). */
 bool pack_value_equal(const struct pack_value *a, const struct pack_value *b);
 
 /* ---- Encoder (appends to a buf; the smallest marker for each value) ----- */

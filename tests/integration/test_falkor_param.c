@@ -180,15 +180,15 @@ static bool same(const struct pack_value *v, const redisReply *cell, char *why, 
 /* Lists/maps inside each other; 0 for a scalar. */
 static int nesting(const struct pack_value *v)
 {
-    int n = 0;
+    int n = 0, k;
     if (v->kind == PACK_LIST)
         for (uint32_t i = 0; i < v->u.list.len; i++)
-            if (nesting(&v->u.list.items[i]) > n)
-                n = nesting(&v->u.list.items[i]);
+            if ((k = nesting(&v->u.list.items[i])) > n)
+                n = k;
     if (v->kind == PACK_MAP)
         for (uint32_t i = 0; i < v->u.map.len; i++)
-            if (nesting(&v->u.map.items[i].value) > n)
-                n = nesting(&v->u.map.items[i].value);
+            if ((k = nesting(&v->u.map.items[i].value)) > n)
+                n = k;
     return v->kind == PACK_LIST || v->kind == PACK_MAP ? n + 1 : 0;
 }
 
