@@ -618,9 +618,11 @@ static const char Q_ENTITIES_NOEMB[] = "UNWIND $nodes AS node\n"
 
 /* ---- Episodes ------------------------------------------------------------ */
 
+/* 2 RELATES_TO per entity; none in a group of one entity (no self-loops). */
 static uint64_t edges_in_group(const struct app *a, uint32_t g)
 {
-    return 2 * in_group(a->o.entities, a->o.groups, g);
+    uint64_t ng = in_group(a->o.entities, a->o.groups, g);
+    return ng > 1 ? 2 * ng : 0;
 }
 
 static int row_episode(struct app *a, struct buf *b, uint64_t j)
