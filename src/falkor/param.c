@@ -1,6 +1,7 @@
 /* FalkorDB parameter text: an exact, allocation-free encoder and a strict decoder. */
 #include "falkor/param.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,7 @@ static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, 
     bool vr_trailing_zeros = false;
     if (e2 >= 0) {
         const uint32_t q = log10_pow2(e2) - (e2 > 3);
+        assert(q < POW5_INV_COUNT);
         e10 = (int32_t)q;
         const int32_t k = POW5_INV_BITS + pow5bits((int32_t)q) - 1;
         const int32_t i = -e2 + (int32_t)q + k;
@@ -169,12 +171,15 @@ static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, 
     } else {
         const uint32_t q = log10_pow5(-e2) - (-e2 > 1);
         e10 = (int32_t)q + e2;
-        const int32_t i = -e2 - (int32_t)q;
+        const int32_t i = -e2 - (int32_t)q; /* 1..325: q < -e2 since log10(5) < 1 */
+        assert(i >= 1 && i < POW5_COUNT);
         const int32_t k = pow5bits(i) - POW5_BITS;
         const int32_t j = (int32_t)q - k;
-        vr = mul_shift(4 * m2, pow5[i], j);
-        vp = mul_shift(4 * m2 + 2, pow5[i], j);
-        vm = mul_shift(4 * m2 - 1 - mm_shift, pow5[i], j);
+        /* cppcheck-suppress negativeIndex ; i >= 1, asserted above */
+        const uint64_t *mul = pow5[i];
+        vr = mul_shift(4 * m2, mul, j);
+        vp = mul_shift(4 * m2 + 2, mul, j);
+        vm = mul_shift(4 * m2 - 1 - mm_shift, mul, j);
         if (q <= 1) {
             /* mv = 4*m2 has at least two trailing zero bits. */
             vr_trailing_zeros = true;
