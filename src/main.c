@@ -12,6 +12,8 @@
 #include "falkor/fdb.h"
 #include "sync/connect.h"
 #include "sync/full.h"
+#include "sync/orchestrator.h"
+#include "log/log.h"
 #include "sync/compare.h"
 #include "version.h"
 
@@ -23,6 +25,9 @@ static void usage(FILE *out)
             "Keeps a FalkorDB graph cache in step with a Neo4j primary.\n"
             "\n"
             "Commands:\n"
+            "  serve [FILE]    run continuously: full sync on startup or empty cache, then\n"
+            "                  incremental every sync.interval_seconds, reconcile every\n"
+            "                  sync.reconcile_every runs; SIGTERM stops cleanly (exit 0)\n"
             "  full            copy every Graphiti type into a shadow graph, index it, swap it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
             "  incremental     apply what changed since the last run (watermarks from the data,\n"
@@ -146,10 +151,14 @@ static void print_setting(void *ud, const char *path, const char *env, const cha
 
 static volatile sig_atomic_t stop_flag;
 
+static volatile sig_atomic_t hup_flag;
+
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    if (sig == SIGHUP)
+        hup_flag = 1;
+    else
+        stop_flag = 1;
 }
 
 static void install_signals(void)
@@ -160,6 +169,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -183,6 +193,44 @@ static int cmd_verify(struct cli *cli)
     if (rc)
         return 1;
     return verify_differences(&rep) ? 1 : 0;
+}
+
+static int setup_logging(const struct cfg *c)
+{
+    if (log_setup(c->logging.level, c->logging.format == CFG_LOG_JSON, c->logging.file_path,
+                  (size_t)c->logging.max_file_size_mb << 20, c->logging.backup_count)) {
+        fprintf(stderr, "falkorsync: cannot open log file %s\n", c->logging.file_path);
+        return 2;
+    }
+    return 0;
+}
+
+static void serve_hooks_finished(void *ud, enum sync_mode mode, int rc,
+                                 const struct sync_report *rep, double lag)
+{
+    (void)ud;
+    (void)mode;
+    (void)rc;
+    (void)rep;
+    (void)lag;
+    if (hup_flag) {
+        hup_flag = 0;
+        log_reopen();
+    }
+}
+
+static int cmd_serve(struct cli *cli)
+{
+    int rc = setup_logging(&cli->cfg);
+    if (rc)
+        return rc;
+    install_signals();
+    log_event(LOG_INFO, "falkorsync starting",
+              "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\"",
+              FALKORSYNC_VERSION, cli->cfg.sync.interval_seconds,
+              cli->cfg.falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group");
+    struct orch_hooks hooks = {.run_finished = serve_hooks_finished};
+    return orch_loop(&cli->cfg, &stop_flag, &hooks);
 }
 
 static int cmd_incremental(struct cli *cli)
@@ -239,6 +287,7 @@ int main(int argc, char **argv)
         int (*run)(struct cli *);
     } commands[] = {
         {"full", cmd_full},
+        {"serve", cmd_serve},
         {"verify", cmd_verify},
         {"reconcile", cmd_reconcile},
         {"incremental", cmd_incremental},

@@ -1,4 +1,4 @@
-/* FalkorDB parameter text: an exact, allocation-free encoder and a strict decoder. */
+/* FalkorDB parameter text: an exact, fast encoder (shortest round-trip doubles) and a strict decoder. */
 #include "falkor/param.h"
 
 #include <assert.h>
@@ -534,7 +534,7 @@ int fdb_param_map_key(struct buf *b, const char *key, size_t len)
         grow_commit(b, len + 1);
         return 0;
     }
-    if (memchr(key, '`', len) || memchr(key, '\0', len))
+    if (len && (memchr(key, '`', len) || memchr(key, '\0', len)))
         return FS_EUNSUPPORTED; /* no escape exists inside backticks */
     if (len > SIZE_MAX - 3)
         return FS_ETOO_BIG;

@@ -1,0 +1,165 @@
+/* The continuous loop: which mode runs when, retries with backoff and jitter, clean stops. */
+#include "sync/orchestrator.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "falkor/fdb.h"
+#include "log/log.h"
+#include "sync/compare.h"
+#include "sync/connect.h"
+#include "sync/full.h"
+#include "sync/schema.h"
+
+const char *orch_mode_name(enum sync_mode m)
+{
+    return m == MODE_FULL ? "full" : m == MODE_INCREMENTAL ? "incremental" : "reconcile";
+}
+
+void orch_sleep(double seconds, volatile sig_atomic_t *stop)
+{
+    double end = sync_now() + seconds;
+    while (!(stop && *stop)) {
+        double left = end - sync_now();
+        if (left <= 0)
+            return;
+        double step = left < 0.1 ? left : 0.1;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
+                    struct sync_report *rep, double *lag)
+{
+    struct sync_opts o = {.progress = false, .stop = stop};
+    *lag = 0;
+    if (mode == MODE_FULL)
+        return sync_full(c, &o, rep);
+    if (mode == MODE_INCREMENTAL)
+        return sync_incremental(c, &o, rep, lag);
+    struct verify_report found;
+    int rc = sync_reconcile(c, &found, rep);
+    for (int i = 0; i < found.ntypes; i++) {
+        const struct verify_count *v = &found.types[i];
+        if (v->missing + v->extra + v->different + v->duplicate)
+            log_event(LOG_INFO, "reconcile fixed drift",
+                      "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
+                      "\"duplicate\":%llu,\"sample\":\"%s\"",
+                      sync_graphiti_types[i].name, (unsigned long long)v->missing,
+                      (unsigned long long)v->extra, (unsigned long long)v->different,
+                      (unsigned long long)v->duplicate, v->nsamples ? v->samples[0] : "");
+    }
+    return rc;
+}
+
+int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
+             const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
+{
+    int rc = 0;
+    for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
+        if (stop && *stop)
+            return FS_ECANCELLED;
+        if (hooks && hooks->run_started)
+            hooks->run_started(hooks->ud, mode, attempt);
+        rc = run_once(c, mode, stop, rep, lag);
+        if (hooks && hooks->run_finished)
+            hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
+        char err[700];
+        log_json_escape(err, sizeof err, rep->error);
+        if (!rc) {
+            log_event(LOG_INFO, "sync completed",
+                      "\"mode\":\"%s\",\"nodes\":%llu,\"relationships\":%llu,\"upserted\":%llu,"
+                      "\"deleted\":%llu,\"duration_ms\":%.0f,\"lag_seconds\":%.3f",
+                      rep->did_full ? "full" : orch_mode_name(mode),
+                      (unsigned long long)rep->nodes, (unsigned long long)rep->relationships,
+                      (unsigned long long)rep->upserted, (unsigned long long)rep->deleted,
+                      rep->seconds * 1000, *lag);
+            return 0;
+        }
+        if (rc == FS_ECANCELLED || (stop && *stop))
+            return FS_ECANCELLED;
+        if (attempt == c->sync.max_retries) {
+            log_event(LOG_ERROR, "sync failed, giving up until the next interval",
+                      "\"mode\":\"%s\",\"attempts\":%d,\"error\":\"%s\"", orch_mode_name(mode),
+                      attempt + 1, err);
+            break;
+        }
+        /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). */
+        double delay = c->sync.retry_delay_seconds * pow(2.0, attempt);
+        if (delay > c->sync.retry_max_delay_seconds)
+            delay = c->sync.retry_max_delay_seconds;
+        delay *= 0.5 + 0.5 * ((double)rand() / ((double)RAND_MAX + 1.0));
+        log_event(LOG_WARNING, "sync failed, retrying",
+                  "\"mode\":\"%s\",\"attempt\":%d,\"retry_in_seconds\":%.1f,\"error\":\"%s\"",
+                  orch_mode_name(mode), attempt + 1, delay, err);
+        orch_sleep(delay, stop);
+    }
+    return rc;
+}
+
+/* True when the live cache graph exists (single) or any group was synced (per_group). */
+static bool cache_present(const struct cfg *c)
+{
+    struct fdb_conn f;
+    fdb_init(&f);
+    struct fdb_config fc = sync_fdb_config(c);
+    bool present = true; /* unknown (FalkorDB down): let the run itself retry */
+    if (!fdb_connect(&f, &fc)) {
+        char key[320];
+        const char *argv[2];
+        if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+            argv[0] = "EXISTS";
+            argv[1] = c->falkordb.database;
+        } else {
+            snprintf(key, sizeof key, "falkorsync:groups:%s", c->falkordb.database);
+            argv[0] = "SCARD";
+            argv[1] = key;
+        }
+        redisReply *r = NULL;
+        if (!fdb_commandv(&f, &r, 2, argv) && r->type == REDIS_REPLY_INTEGER)
+            present = r->integer > 0;
+        freeReplyObject(r);
+    }
+    fdb_close(&f);
+    return present;
+}
+
+int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks)
+{
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    struct sync_report rep;
+    double lag = 0;
+    if (c->sync.full_sync_on_startup || !cache_present(c)) {
+        log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
+                  c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
+        if (orch_run(c, MODE_FULL, stop, hooks, &rep, &lag)) {
+            /* retried at the next interval through incremental's empty-cache path */
+        }
+    }
+    long runs = 0;
+    while (!(stop && *stop)) {
+        if (!c->sync.enable_continuous) {
+            orch_sleep(1, stop);
+            continue;
+        }
+        orch_sleep(c->sync.interval_seconds, stop);
+        if (stop && *stop)
+            break;
+        runs++;
+        enum sync_mode mode = MODE_INCREMENTAL;
+        if (c->sync.reconcile_every > 0 && runs % c->sync.reconcile_every == 0)
+            mode = MODE_RECONCILE;
+        else if (!c->sync.enable_incremental)
+            continue;
+        if (orch_run(c, mode, stop, hooks, &rep, &lag)) {
+            /* logged; the next interval tries again */
+        }
+    }
+    log_event(LOG_INFO, "stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* Continuous sync: full on startup or empty cache, incremental every interval, reconcile every N runs, retries. */
+#ifndef FALKORSYNC_ORCHESTRATOR_H
+#define FALKORSYNC_ORCHESTRATOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "sync/common.h"
+
+enum sync_mode { MODE_FULL, MODE_INCREMENTAL, MODE_RECONCILE };
+
+/* Called after every run (for metrics, history, events). Runs on the sync thread. */
+struct orch_hooks {
+    void *ud;
+    void (*run_started)(void *ud, enum sync_mode mode, int attempt);
+    void (*run_finished)(void *ud, enum sync_mode mode, int rc, const struct sync_report *rep,
+                         double lag_seconds);
+};
+
+/* Runs one mode with retries (exponential backoff with jitter from
+ * sync.retry_delay_seconds, capped at sync.retry_max_delay_seconds, at most
+ * sync.max_retries retries). Sleeps wake up early when *stop is set. */
+int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
+             const struct orch_hooks *hooks, struct sync_report *rep, double *lag) FS_WARN_UNUSED;
+
+/* The continuous loop until *stop: full sync when asked on startup or when the
+ * cache is empty, then incremental every interval, reconcile every
+ * sync.reconcile_every runs. Returns 0 on a clean stop. */
+int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks);
+
+/* Sleeps up to seconds, returning early when *stop becomes set. */
+void orch_sleep(double seconds, volatile sig_atomic_t *stop);
+
+const char *orch_mode_name(enum sync_mode m);
+
+#endif
