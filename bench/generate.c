@@ -19,6 +19,7 @@
 #define GEN_MAX_GROUPS 64
 #define GEN_MAX_DIM 65536
 #define GEN_GROUP_NAME 24
+#define GEN_MAX_EXEC 64
 #define GEN_UUID_LEN 36
 #define GEN_PARAM_LIMIT ((size_t)1 << 30) /* one batch of parameters, encoded */
 
@@ -68,6 +69,8 @@ struct gen_opts {
     const char *database;
     bool clear;
     bool hostile;
+    const char *exec[GEN_MAX_EXEC]; /* --exec: Cypher run after generating, in order */
+    int nexec;
     bool count;
 };
 
@@ -1255,6 +1258,7 @@ static void usage(FILE *f)
             "  --clear      delete every node first (--entities 0 --clear only clears)\n"
             "  --hostile    add nodes/edges with hostile strings, labels and keys\n"
             "  --count      also print what Neo4j holds, per type, as a JSON line\n"
+            "  --exec Q     run the Cypher statement Q afterwards (repeatable, in order)\n"
             "Env: NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE give the defaults.\n");
 }
 
@@ -1286,7 +1290,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
         .batch = 500,
         .uri = env_or("NEO4J_URI", "bolt://127.0.0.1:7687"),
         .user = env_or("NEO4J_USER", "neo4j"),
-        .password = env_or("NEO4J_PASSWORD", ""),
+        .password = env_or("NEO4J_PASSWORD", "graphiti123"),
         .database = env_or("NEO4J_DATABASE", NULL),
     };
     bool have_n = false;
@@ -1312,6 +1316,12 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
             rc = parse_u64(val, 100000, &v);
             rc = rc ? rc : (v == 0 ? FS_EINVAL : 0);
             o->batch = (uint32_t)v;
+        } else if (!strcmp(arg, "--exec")) {
+            if (o->nexec < GEN_MAX_EXEC)
+                o->exec[o->nexec++] = val;
+            else
+                rc = FS_EINVAL;
+            have_n = true;
         } else if (!strcmp(arg, "--uri")) {
             o->uri = val;
         } else if (!strcmp(arg, "--user")) {
@@ -1403,7 +1413,19 @@ int main(int argc, char **argv)
         rc = create_indexes(&a);
         rc = rc ? rc : generate(&a);
     }
+    for (int i = 0; !rc && i < a.o.nexec; i++) {
+        rc = bolt_exec(&a.s, a.o.exec[i], NULL);
+        if (rc)
+            fprintf(stderr, "falkorsync-gen: --exec failed: %s\n", a.s.errstr);
+    }
     double secs = now_seconds() - t0;
+    if (!rc && a.o.nexec && !a.o.entities && !a.o.clear) {
+        fflush(stdout);
+        bolt_close(&a.s);
+        buf_deinit(&a.params);
+        free(a.emb);
+        return 0;
+    }
     if (!rc) {
         printf("{");
         for (int t = 0; t < T_COUNT; t++)

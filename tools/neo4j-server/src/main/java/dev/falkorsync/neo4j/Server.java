@@ -66,8 +66,16 @@ public final class Server {
         // The system database starts with neo4j/neo4j and a forced change; set
         // the configured password directly so clients can log in at once.
         String escaped = password.replace("\\", "\\\\").replace("'", "\\'");
-        dbms.database("system").executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD '" + escaped + "' CHANGE NOT REQUIRED");
+        try {
+            dbms.database("system").executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD '" + escaped + "' CHANGE NOT REQUIRED");
+        } catch (RuntimeException e) {
+            // A restart over existing data: the password is already set.
+            if (e.getMessage() == null || !e.getMessage().contains("cannot be the same")) {
+                dbms.shutdown();
+                throw e;
+            }
+        }
 
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
