@@ -10,6 +10,7 @@ PACKAGES=(
   openjdk-17-jdk-headless maven
   python3 python3-venv python3-pip
   libgomp1 redis-tools
+  man-db groff-base systemd  # packaging test: man -l, systemd-analyze verify
 )
 
 if [[ "${1:-}" == "--list" ]]; then

@@ -14,6 +14,8 @@
 #include "sync/full.h"
 #include "sync/orchestrator.h"
 #include "log/log.h"
+#include "service/http.h"
+#include "service/state.h"
 #include "sync/compare.h"
 #include "version.h"
 
@@ -205,32 +207,39 @@ static int setup_logging(const struct cfg *c)
     return 0;
 }
 
-static void serve_hooks_finished(void *ud, enum sync_mode mode, int rc,
-                                 const struct sync_report *rep, double lag)
-{
-    (void)ud;
-    (void)mode;
-    (void)rc;
-    (void)rep;
-    (void)lag;
-    if (hup_flag) {
-        hup_flag = 0;
-        log_reopen();
-    }
-}
-
 static int cmd_serve(struct cli *cli)
 {
     int rc = setup_logging(&cli->cfg);
     if (rc)
         return rc;
     install_signals();
+    const struct cfg *c = &cli->cfg;
     log_event(LOG_INFO, "falkorsync starting",
-              "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\"",
-              FALKORSYNC_VERSION, cli->cfg.sync.interval_seconds,
-              cli->cfg.falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group");
-    struct orch_hooks hooks = {.run_finished = serve_hooks_finished};
-    return orch_loop(&cli->cfg, &stop_flag, &hooks);
+              "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\","
+              "\"health_port\":%d,\"metrics_port\":%d,\"bind_address\":\"%s\"",
+              FALKORSYNC_VERSION, c->sync.interval_seconds,
+              c->falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group",
+              c->monitoring.health_port, c->monitoring.metrics_enabled ? c->monitoring.metrics_port : 0,
+              c->monitoring.bind_address);
+    struct svc_state st;
+    svc_state_init(&st, c->sync.enable_continuous, c->sync.interval_seconds);
+    char err[512];
+    struct http_server *http = http_start(c, &st, &hup_flag, err, sizeof err);
+    if (!http) {
+        log_event(LOG_ERROR, "cannot start the HTTP service", "\"error\":\"%s\"", err);
+        fprintf(stderr, "falkorsync: %s\n", err);
+        svc_state_deinit(&st);
+        return 1;
+    }
+    struct orch_hooks hooks = svc_hooks(&st);
+    struct orch_ctl ctl = svc_ctl(&st);
+    rc = orch_loop(c, &stop_flag, &hooks, &ctl);
+    pthread_mutex_lock(&st.mu);
+    st.stopping = true; /* no more triggers */
+    pthread_mutex_unlock(&st.mu);
+    http_stop(http);
+    svc_state_deinit(&st);
+    return rc;
 }
 
 static int cmd_incremental(struct cli *cli)

@@ -29,6 +29,10 @@ struct sync_report {
 
 struct sync_opts {
     bool progress;                 /* progress line on stderr */
+    /* Called now and then with items written so far and the expected total
+     * (0 when unknown), on the syncing thread. */
+    void (*on_progress)(void *ud, uint64_t done, uint64_t total);
+    void *progress_ud;
     volatile sig_atomic_t *stop;   /* set by a signal: abandon cleanly (checkpoint kept) */
 };
 

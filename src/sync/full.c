@@ -226,13 +226,17 @@ struct run {
 
 static void progress(struct run *R, bool final)
 {
-    if (!R->opts->progress)
+    if (!R->opts->progress && !R->opts->on_progress)
         return;
     double t = now_s();
     if (!final && t - R->last_progress < 0.5)
         return;
     R->last_progress = t;
     uint64_t done = R->rep->nodes + R->rep->relationships;
+    if (R->opts->on_progress)
+        R->opts->on_progress(R->opts->progress_ud, done, R->total_items);
+    if (!R->opts->progress)
+        return;
     double rate = done / (t - R->t0 + 1e-9);
     double eta = rate > 0 && R->total_items > done ? (R->total_items - done) / rate : 0;
     fprintf(stderr, "\rfull sync: %" PRIu64 "/%" PRIu64 " items, %.0f items/s, ETA %.0f s   %s",

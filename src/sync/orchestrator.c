@@ -34,9 +34,13 @@ void orch_sleep(double seconds, volatile sig_atomic_t *stop)
 }
 
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-                    struct sync_report *rep, double *lag)
+                    const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
 {
     struct sync_opts o = {.progress = false, .stop = stop};
+    if (hooks && hooks->progress) {
+        o.on_progress = hooks->progress;
+        o.progress_ud = hooks->ud;
+    }
     *lag = 0;
     if (mode == MODE_FULL)
         return sync_full(c, &o, rep);
@@ -66,7 +70,7 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
-        rc = run_once(c, mode, stop, rep, lag);
+        rc = run_once(c, mode, stop, hooks, rep, lag);
         if (hooks && hooks->run_finished)
             hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
         char err[700];
@@ -129,7 +133,38 @@ static bool cache_present(const struct cfg *c)
     return present;
 }
 
-int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks)
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits until the next planned run, a manual trigger or a stop. Returns true
+ * with *mode set when something should run now. */
+static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
+                          const struct orch_ctl *ctl, double due, enum sync_mode *mode,
+                          bool *manual)
+{
+    *manual = false;
+    while (!(stop && *stop)) {
+        if (ctl && ctl->take_trigger && ctl->take_trigger(ctl->ud, mode)) {
+            *manual = true;
+            return true;
+        }
+        bool continuous = ctl && ctl->continuous ? ctl->continuous(ctl->ud)
+                                                 : c->sync.enable_continuous;
+        if (ctl && ctl->planned)
+            ctl->planned(ctl->ud, continuous ? due : 0);
+        if (continuous && wall_now() >= due)
+            return true;
+        orch_sleep(0.05, stop);
+    }
+    return false;
+}
+
+int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
+              const struct orch_ctl *ctl)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     struct sync_report rep;
@@ -142,23 +177,25 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         }
     }
     long runs = 0;
+    double due = wall_now() + c->sync.interval_seconds;
     while (!(stop && *stop)) {
-        if (!c->sync.enable_continuous) {
-            orch_sleep(1, stop);
-            continue;
-        }
-        orch_sleep(c->sync.interval_seconds, stop);
-        if (stop && *stop)
-            break;
-        runs++;
         enum sync_mode mode = MODE_INCREMENTAL;
-        if (c->sync.reconcile_every > 0 && runs % c->sync.reconcile_every == 0)
-            mode = MODE_RECONCILE;
-        else if (!c->sync.enable_incremental)
-            continue;
+        bool manual;
+        if (!wait_for_work(c, stop, ctl, due, &mode, &manual))
+            break;
+        if (!manual) {
+            runs++;
+            due = wall_now() + c->sync.interval_seconds;
+            if (c->sync.reconcile_every > 0 && runs % c->sync.reconcile_every == 0)
+                mode = MODE_RECONCILE;
+            else if (!c->sync.enable_incremental)
+                continue;
+        }
         if (orch_run(c, mode, stop, hooks, &rep, &lag)) {
             /* logged; the next interval tries again */
         }
+        if (!manual)
+            due = wall_now() + c->sync.interval_seconds;
     }
     log_event(LOG_INFO, "stopped", NULL);
     return 0;

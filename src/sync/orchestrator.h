@@ -17,6 +17,18 @@ struct orch_hooks {
     void (*run_started)(void *ud, enum sync_mode mode, int attempt);
     void (*run_finished)(void *ud, enum sync_mode mode, int rc, const struct sync_report *rep,
                          double lag_seconds);
+    void (*progress)(void *ud, uint64_t done, uint64_t total);
+};
+
+/* How the service steers the loop (all optional). */
+struct orch_ctl {
+    void *ud;
+    /* true (and *mode set) when a manual run was requested; consumes it */
+    bool (*take_trigger)(void *ud, enum sync_mode *mode);
+    /* whether interval runs happen now (POST /api/sync/start|stop) */
+    bool (*continuous)(void *ud);
+    /* the time of the next planned run (wall clock seconds; 0 none) */
+    void (*planned)(void *ud, double next_run_at);
 };
 
 /* Runs one mode with retries (exponential backoff with jitter from
@@ -28,7 +40,8 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
 /* The continuous loop until *stop: full sync when asked on startup or when the
  * cache is empty, then incremental every interval, reconcile every
  * sync.reconcile_every runs. Returns 0 on a clean stop. */
-int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks);
+int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
+              const struct orch_ctl *ctl);
 
 /* Sleeps up to seconds, returning early when *stop becomes set. */
 void orch_sleep(double seconds, volatile sig_atomic_t *stop);

@@ -1,0 +1,109 @@
+/* Service state shared by the sync thread and the HTTP threads: status, history, statistics, metrics, events. */
+#ifndef FALKORSYNC_STATE_H
+#define FALKORSYNC_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sync/common.h"
+#include "sync/orchestrator.h"
+#include "sync/schema.h"
+#include "util/buf.h"
+
+#define SVC_HISTORY 200
+#define SVC_EVENTS 256
+#define SVC_SERIES 120
+#define SVC_NBUCKETS 12
+
+struct svc_run {
+    uint64_t run_id;
+    enum sync_mode mode;
+    int result; /* 0 success, 1 failure, 2 cancelled */
+    double started_at, finished_at; /* wall clock seconds */
+    uint64_t nodes, relationships, upserted, deleted;
+    char error[256];
+};
+
+struct svc_event {
+    uint64_t seq;
+    char *json; /* one whole message */
+};
+
+/* Everything below is guarded by mu. All functions are thread-safe. */
+struct svc_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;       /* signalled on triggers and new events */
+    double started_wall;       /* process start, wall clock */
+    bool continuous;
+    int interval_seconds;
+    double next_run_at;        /* wall clock, 0 when none planned */
+    /* current run */
+    bool running;
+    struct svc_run cur;
+    uint64_t items_done, items_total;
+    double last_progress_event;
+    /* a manual trigger waiting for the sync thread */
+    bool trigger_pending;
+    enum sync_mode trigger_mode;
+    uint64_t next_run_id;
+    /* history (ring, newest at hist_head - 1) */
+    struct svc_run hist[SVC_HISTORY];
+    int hist_n, hist_head;
+    /* statistics */
+    uint64_t runs_ok, runs_failed, runs_by[3][3]; /* [mode][result] */
+    double duration_sum, duration_by_mode_sum[3];
+    uint64_t duration_count_by_mode[3];
+    uint64_t buckets[3][SVC_NBUCKETS];            /* run-duration histogram per mode */
+    uint64_t items_nodes, items_rels, items_upserted, items_deleted;
+    uint64_t dropped[8];
+    uint64_t errors_neo4j, errors_falkordb, errors_other;
+    double items_seconds;                         /* seconds spent in successful runs */
+    double lag_seconds;                           /* -1 unknown */
+    double last_success_at[3];
+    /* database health, from the last check */
+    bool neo4j_up, falkordb_up;
+    double neo4j_ms, falkordb_ms;
+    char neo4j_err[256], falkordb_err[256];
+    double health_checked_at;
+    /* per-type counts on both sides (refreshed on demand, cached) */
+    int64_t count_neo4j[16], count_falkordb[16];
+    double counts_at;
+    /* series for the dashboard */
+    double rate_series[SVC_SERIES], lag_series[SVC_SERIES];
+    int series_n;
+    /* events for WebSocket clients */
+    struct svc_event events[SVC_EVENTS];
+    uint64_t event_seq;
+    bool stopping;
+};
+
+extern const double svc_bucket_bounds[SVC_NBUCKETS];
+
+void svc_state_init(struct svc_state *s, bool continuous, int interval_seconds);
+void svc_state_deinit(struct svc_state *s);
+
+/* Requests a manual run. Returns 0 (run_id in *run_id), or FS_ESTATE when a
+ * run is in progress or already requested. */
+int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id) FS_WARN_UNUSED;
+/* Turns continuous sync on/off (emits state_changed). */
+void svc_set_continuous(struct svc_state *s, bool on);
+
+/* Appends a WebSocket event (takes a copy of json_data, an object). */
+void svc_emit(struct svc_state *s, const char *event, const char *json_data);
+
+/* Hooks for orch_loop (ud = struct svc_state *). */
+struct orch_hooks svc_hooks(struct svc_state *s);
+struct orch_ctl svc_ctl(struct svc_state *s);
+
+/* JSON renderings for the API; the caller frees the returned string. */
+char *svc_status_json(struct svc_state *s);
+char *svc_statistics_json(struct svc_state *s);
+char *svc_history_json(struct svc_state *s, int limit);
+/* One run as JSON into b (lock held by caller or a copied run). */
+int svc_run_json(struct buf *b, const struct svc_run *r) FS_WARN_UNUSED;
+
+/* Wall clock seconds. */
+double svc_wall(void);
+
+#endif
