@@ -10,6 +10,7 @@ PACKAGES=(
   openjdk-17-jdk-headless maven
   python3 python3-venv python3-pip
   libgomp1 redis-tools
+  prometheus  # promtool check metrics in the service test
   man-db groff-base systemd  # packaging test: man -l, systemd-analyze verify
 )
 

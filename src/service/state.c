@@ -75,6 +75,8 @@ void svc_emit(struct svc_state *s, const char *event, const char *json_data)
     pthread_mutex_unlock(&s->mu);
 }
 
+static void state_changed_locked(struct svc_state *s);
+
 static const char *mode_name(enum sync_mode m)
 {
     return orch_mode_name(m);
@@ -121,7 +123,16 @@ int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id)
     } else {
         s->trigger_pending = true;
         s->trigger_mode = mode;
-        *run_id = s->next_run_id; /* the run the sync thread starts next */
+        /* The run counts as started now, so a second trigger gets 409 at once. */
+        memset(&s->cur, 0, sizeof s->cur);
+        s->cur.run_id = s->next_run_id++;
+        s->cur.mode = mode;
+        s->cur.started_at = svc_wall();
+        s->running = true;
+        s->cur_reserved = true;
+        s->items_done = s->items_total = 0;
+        *run_id = s->cur.run_id;
+        state_changed_locked(s);
         pthread_cond_broadcast(&s->cond);
     }
     pthread_mutex_unlock(&s->mu);
@@ -152,10 +163,14 @@ static void hk_started(void *ud, enum sync_mode mode, int attempt)
 {
     struct svc_state *s = ud;
     pthread_mutex_lock(&s->mu);
-    memset(&s->cur, 0, sizeof s->cur);
-    s->cur.run_id = s->next_run_id++;
-    s->cur.mode = mode;
-    s->cur.started_at = svc_wall();
+    if (s->cur_reserved && s->cur.mode == mode) {
+        s->cur_reserved = false; /* the run a trigger announced */
+    } else if (attempt == 0 || !s->running) {
+        memset(&s->cur, 0, sizeof s->cur);
+        s->cur.run_id = s->next_run_id++;
+        s->cur.mode = mode;
+        s->cur.started_at = svc_wall();
+    }
     s->running = true;
     s->items_done = s->items_total = 0;
     char d[160];

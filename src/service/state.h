@@ -40,6 +40,7 @@ struct svc_state {
     double next_run_at;        /* wall clock, 0 when none planned */
     /* current run */
     bool running;
+    bool cur_reserved; /* cur was set up by a trigger the sync thread has not started yet */
     struct svc_run cur;
     uint64_t items_done, items_total;
     double last_progress_event;
