@@ -105,6 +105,10 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
     c->cfg.ca_file = dup_or_null(cfg->ca_file);
     if (!c->cfg.host)
         return FS_ENOMEM;
+    /* Benchmarks replay the exact commands of a run: FALKORSYNC_RECORD_COMMANDS=file. */
+    const char *rec = getenv("FALKORSYNC_RECORD_COMMANDS");
+    if (rec && *rec && !c->record)
+        c->record = fopen(rec, "ab");
     return open_conn(c);
 }
 
@@ -131,6 +135,10 @@ void fdb_close(struct fdb_conn *c)
     buf_deinit(&c->wbuf);
     buf_init(&c->wbuf, 0);
     free_cfg(&c->cfg);
+    if (c->record) {
+        fclose(c->record);
+        c->record = NULL;
+    }
     c->pending = 0;
 }
 
@@ -158,6 +166,8 @@ int fdb_flush(struct fdb_conn *c)
 {
     if (!c->wbuf.len)
         return 0;
+    if (c->record)
+        fwrite(c->wbuf.data, 1, c->wbuf.len, c->record);
     int rc = net_write_all(&c->net, c->wbuf.data, c->wbuf.len);
     buf_reset(&c->wbuf);
     if (rc)

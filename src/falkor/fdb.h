@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <hiredis.h>
 
@@ -29,6 +30,7 @@ struct fdb_conn {
     redisReader *reader;
     struct buf wbuf;       /* commands appended, not yet sent */
     int pending;           /* replies owed for commands sent or appended */
+    FILE *record;          /* benchmarks: every command sent is also appended here (RESP) */
     int err;
     char errstr[512];
 };
