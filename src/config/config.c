@@ -2,6 +2,7 @@
 #include "config/config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ static const struct cfg_param params[] = {
       86400, "longest wait for a reply from Neo4j"),
     I("neo4j.fetch_size", "NEO4J_FETCH_SIZE", neo4j.fetch_size, "10000", -1, 10000000,
       "records per PULL (-1: all)"),
-    S("falkordb.host", "FALKORDB_HOST", falkordb.host, "127.0.0.1", "FalkorDB host"),
+    S("falkordb.host", "FALKORDB_HOST", falkordb.host, "127.0.0.1",
+      "FalkorDB host, or a URL redis://[user:password@]host:port (rediss:// for TLS)"),
     I("falkordb.port", "FALKORDB_PORT", falkordb.port, "6379", 1, 65535, "FalkorDB port"),
     S("falkordb.username", "FALKORDB_USERNAME", falkordb.username, "", "ACL user (empty: default)"),
     SECRET("falkordb.password", "FALKORDB_PASSWORD", falkordb.password, "password (AUTH)"),
@@ -390,6 +392,75 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
     return 0;
 }
 
+static int replace_str(char **slot, const char *v, size_t n)
+{
+    char *d = strndup(v, n);
+    if (!d)
+        return FS_ENOMEM;
+    free(*slot);
+    *slot = d;
+    return 0;
+}
+
+/* falkordb.host may be a URL: redis://[user[:password]@]host[:port] or rediss://... (TLS). */
+static int normalize_falkordb_url(struct cfg *c, char *err, size_t errlen)
+{
+    const char *h = c->falkordb.host;
+    bool tls = !strncmp(h, "rediss://", 9);
+    if (!tls && strncmp(h, "redis://", 8))
+        return 0;
+    const char *p = h + (tls ? 9 : 8);
+    char *copy = strdup(p);
+    if (!copy)
+        return FS_ENOMEM;
+    char *slash = strchr(copy, '/');
+    if (slash)
+        *slash = '\0';
+    char *at = strrchr(copy, '@');
+    char *hostport = copy;
+    int rc = 0;
+    if (at) {
+        *at = '\0';
+        hostport = at + 1;
+        char *colon = strchr(copy, ':');
+        if (colon) {
+            *colon = '\0';
+            rc = replace_str(&c->falkordb.password, colon + 1, strlen(colon + 1));
+        }
+        if (!rc && *copy)
+            rc = replace_str(&c->falkordb.username, copy, strlen(copy));
+    }
+    char *colon = strrchr(hostport, ':');
+    if (!rc && colon && !strchr(colon, ']')) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535) {
+            snprintf(err, errlen, "falkordb.host (FALKORDB_HOST): bad port in '%s'", h);
+            rc = FS_ECONFIG;
+        } else {
+            c->falkordb.port = (int)port;
+            *colon = '\0';
+        }
+    }
+    if (!rc && *hostport == '[') { /* [v6] */
+        hostport++;
+        char *rb = strchr(hostport, ']');
+        if (rb)
+            *rb = '\0';
+    }
+    if (!rc && !*hostport) {
+        snprintf(err, errlen, "falkordb.host (FALKORDB_HOST): no host in '%s'", h);
+        rc = FS_ECONFIG;
+    }
+    if (!rc) {
+        if (tls)
+            c->falkordb.tls = true;
+        rc = replace_str(&c->falkordb.host, hostport, strlen(hostport));
+    }
+    free(copy);
+    return rc;
+}
+
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 {
     int rc = cfg_init_defaults(c);
@@ -397,6 +468,8 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
         rc = cfg_load_yaml(c, path, err, errlen);
     if (!rc)
         rc = cfg_load_env(c, err, errlen);
+    if (!rc)
+        rc = normalize_falkordb_url(c, err, errlen);
     if (!rc)
         rc = cfg_validate(c, err, errlen);
     return rc;
