@@ -71,8 +71,8 @@ falkordb_start() {
               --dir "$RUN/falkordb" --save "" --appendonly no --protected-mode yes)
   [[ -n "$FALKORDB_PASSWORD" ]] && args+=(--requirepass "$FALKORDB_PASSWORD")
   "$dir/redis-server" "${args[@]}" || die "FalkorDB failed to start; see $RUN/falkordb.log"
-  local i
-  for i in $(seq 1 100); do
+
+  for _ in $(seq 1 100); do
     if redis_ping; then log "FalkorDB up on 127.0.0.1:$FALKORDB_PORT"; return 0; fi
     sleep 0.1
   done
@@ -101,7 +101,7 @@ falkordb_stop() {
 neo4j_launcher() {
   local src="$ROOT/tools/neo4j-server"
   local hash
-  hash=$(cat "$src/pom.xml" $(find "$src/src" -type f | sort) | sha256sum | cut -c1-16)
+  hash=$(find "$src/pom.xml" "$src/src" -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
   local dir="$CACHE/neo4j-server-$hash"
   if [[ -f "$dir/neo4j-server.jar" && -d "$dir/lib" ]]; then echo "$dir"; return; fi
   command -v mvn >/dev/null || die "maven is missing; run 'make deps'"
@@ -140,8 +140,8 @@ neo4j_start() {
     ${NEO4J_TLS_DIR:+--tls-dir "$NEO4J_TLS_DIR"} \
     >"$logf" 2>&1 </dev/null &
   echo $! >"$pidf"
-  local i
-  for i in $(seq 1 1200); do
+
+  for _ in $(seq 1 1200); do
     if grep -q "neo4j-server: ready" "$logf" 2>/dev/null; then
       log "Neo4j up on bolt://127.0.0.1:$NEO4J_PORT"; return 0
     fi

@@ -4,7 +4,6 @@
 # shrink during a re-sync; kill -9 mid-sync then re-run converges with no
 # duplicates.
 set -euo pipefail
-ROOT="${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_full_$$"

@@ -3,7 +3,6 @@
 # (200/202/400/401/404/405/409/413, 503 with a database down), /metrics passes
 # promtool, bad configuration gives a clear error and no start, SIGTERM exits 0.
 set -euo pipefail
-ROOT="${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_svc_$$"
@@ -41,7 +40,7 @@ printf 'sync:\n  batch_size: lots\n' >"$work/bad.yaml"
 rc=0; "$BIN" serve "$work/bad.yaml" 2>"$work/err" || rc=$?
 [[ $rc -eq 2 ]] || fail "bad config should exit 2, got $rc"
 grep -q 'line 2' "$work/err" && grep -q 'sync.batch_size' "$work/err" || { cat "$work/err"; fail "error must name the key and the line"; }
-rc=0; SYNC_BIND_ADDRESS=0.0.0.0 SYNC_API_TOKEN= "$BIN" serve 2>"$work/err" || rc=$?
+rc=0; SYNC_BIND_ADDRESS=0.0.0.0 SYNC_API_TOKEN='' "$BIN" serve 2>"$work/err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q 'API token' "$work/err" || { cat "$work/err"; fail "public bind without a token must refuse to start"; }
 
 echo "== a small graph and a running service"
