@@ -15,7 +15,9 @@
 FROM debian:12-slim AS build
 
 ENV DEBIAN_FRONTEND=noninteractive
-# Keep this list equal to scripts/deps.sh (`scripts/deps.sh --list`).
+# Exactly the packages of scripts/deps.sh (`scripts/deps.sh --list`):
+# the build and its tests need no more. The test-only tools make this stage
+# large; none of it reaches the runtime stage.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config git curl ca-certificates unzip \
@@ -24,7 +26,10 @@ RUN apt-get update \
       openjdk-17-jdk-headless maven \
       python3 python3-venv python3-pip \
       libgomp1 redis-tools \
+      prometheus \
+      stunnel4 \
       man-db groff-base systemd \
+      chromium nodejs \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

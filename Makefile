@@ -3,8 +3,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SIZE ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build deps test unit demo servers servers-stop servers-status asan fuzz lint bench clean
+.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint bench clean
 
 all: build
 
@@ -16,6 +18,11 @@ $(BUILD)/build.ninja:
 
 build: $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary, falkorsync(1), the example configuration and the systemd unit
+# under $(PREFIX), staged below $(DESTDIR) when it is set.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 test:
 	@scripts/test.sh

@@ -1,4 +1,4 @@
-/* falkorsync-drain: measures how fast the Bolt client reads a result (records skipped, not decoded). */
+/* falkorsync-drain: how fast the Bolt client reads a result (records walked, not decoded). */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -17,10 +17,10 @@
 
 /* Graphiti-shaped rows computed by Neo4j itself; $emb is sent once, so the
  * server does not build 1024 floats per row. */
-#define DRAIN_DEFAULT_QUERY                                                                  \
-    "UNWIND range(1, $rows) AS i RETURN 'uuid-' + i AS uuid, 'name ' + i AS name, "          \
-    "'group_a' AS group_id, 'a summary of some length for entity number ' + i AS summary, " \
-    "datetime({epochSeconds: 1700000000 + i, nanosecond: 123456000}) AS created_at, "       \
+#define DRAIN_DEFAULT_QUERY                                                                        \
+    "UNWIND range(1, $rows) AS i RETURN 'uuid-' + i AS uuid, 'name ' + i AS name, "                \
+    "'group_a' AS group_id, 'a summary of some length for entity number ' + i AS summary, "        \
+    "datetime({epochSeconds: 1700000000 + i, nanosecond: 123456000}) AS created_at, "              \
     "$emb AS name_embedding"
 #define DRAIN_EMB_DIM 1024
 #define DRAIN_MAX_ROWS (INT64_C(1) << 40)
@@ -53,17 +53,16 @@ struct app {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: falkorsync-drain [options]\n"
-            "  --query Q      Cypher to drain; $rows and $emb (1024 floats) are passed as\n"
-            "                 parameters when Q mentions them; default: Graphiti-shaped rows\n"
-            "  --rows N       value of $rows, default 100000\n"
-            "  --fetch N      records per PULL, default 10000; -1 pulls all at once\n"
-            "  --uri U        default $NEO4J_URI or bolt://127.0.0.1:7687\n"
-            "  --user U       default $NEO4J_USER or neo4j\n"
-            "  --password P   default $NEO4J_PASSWORD or graphiti123\n"
-            "  --database D   default $NEO4J_DATABASE or the server's default\n"
-            "Prints one JSON line: rows, seconds, rows/s, MB/s of payload, CPU s, peak RSS.\n");
+    fprintf(f, "usage: falkorsync-drain [options]\n"
+               "  --query Q      Cypher to drain; $rows and $emb (1024 floats) are passed as\n"
+               "                 parameters when Q mentions them; default: Graphiti-shaped rows\n"
+               "  --rows N       value of $rows, default 100000\n"
+               "  --fetch N      records per PULL, default 10000; -1 pulls all at once\n"
+               "  --uri U        default $NEO4J_URI or bolt://127.0.0.1:7687\n"
+               "  --user U       default $NEO4J_USER or neo4j\n"
+               "  --password P   default $NEO4J_PASSWORD or graphiti123\n"
+               "  --database D   default $NEO4J_DATABASE or the server's default\n"
+               "Prints one JSON line: rows, seconds, rows/s, MB/s of payload, CPU s, peak RSS.\n");
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -220,15 +219,15 @@ static int drain(struct app *a)
         a->res.payload_bytes += rec.len;
         rc = walk_record(&rec, &a->res.values);
         if (rc) {
-            fprintf(stderr, "falkorsync-drain: record %llu: %s\n",
-                    (unsigned long long)a->res.rows, fs_strerror(rc));
+            fprintf(stderr, "falkorsync-drain: record %llu: %s\n", (unsigned long long)a->res.rows,
+                    fs_strerror(rc));
             return rc;
         }
     }
     a->res.wall_s = now_s() - t_run;
     if (rc) {
-        fprintf(stderr, "falkorsync-drain: after %llu rows: %s\n",
-                (unsigned long long)a->res.rows, a->s.errstr);
+        fprintf(stderr, "falkorsync-drain: after %llu rows: %s\n", (unsigned long long)a->res.rows,
+                a->s.errstr);
         return rc;
     }
     return 0;

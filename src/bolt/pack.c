@@ -41,6 +41,26 @@ struct pack_limits pack_default_limits(void)
 
 static uint64_t get_be(const uint8_t *p, size_t n)
 {
+    /* Fixed widths compile to a load and a byte swap; this is the hot path. */
+    switch (n) {
+    case 1:
+        return p[0];
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return __builtin_bswap16(v);
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return __builtin_bswap32(v);
+    }
+    case 8: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return __builtin_bswap64(v);
+    }
+    }
     uint64_t v = 0;
     for (size_t k = 0; k < n; k++)
         v = (v << 8) | p[k];
@@ -78,6 +98,13 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
     const uint8_t *p = r->p + r->pos;
     size_t avail = r->len - r->pos;
     uint8_t m = p[0];
+    if (m == M_FLOAT && avail >= 9) { /* float64: embeddings are thousands of these */
+        uint64_t bits = get_be(p + 1, 8);
+        it->kind = PACK_FLOAT;
+        memcpy(&it->f, &bits, sizeof it->f);
+        r->pos += 9;
+        return 0;
+    }
     uint8_t hi = m >> 4;
     size_t head = 1;       /* marker + fixed payload or size field */
     size_t width = 0;      /* bytes of the size field, 0 for tiny forms */

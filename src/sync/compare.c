@@ -841,6 +841,27 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     return rc;
 }
 
+/* Connects the loader the fixer writes through. */
+static int fixer_open(struct fixer *fx, struct loader *ld, const struct cfg *c,
+                      const struct sync_rules *rules, struct sync_report *rep,
+                      const struct fdb_config *fc, char *err, size_t errlen)
+{
+    ld->depth = c->sync.pipeline_depth;
+    ld->rep = rep;
+    ld->ring = calloc((size_t)RING_CAP(ld), sizeof *ld->ring);
+    fx->ld = ld;
+    fx->rules = &rules->rules;
+    fx->batch = c->sync.batch_size;
+    buf_init(&fx->del, 0);
+    buf_init(&fx->q, 0);
+    if (!ld->ring)
+        return FS_ENOMEM;
+    int rc = fdb_connect(&ld->fdb, fc);
+    if (rc)
+        snprintf(err, errlen, "%s", ld->fdb.errstr);
+    return rc;
+}
+
 /* Creates the range and full-text indexes on graph unless they exist already. */
 static int ensure_indexes(struct fdb_conn *fdb, const char *graph)
 {
@@ -917,18 +938,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     if (!rc && (rc = fdb_connect(&fdb, &fc)))
         snprintf(rep->error, sizeof rep->error, "%s", fdb.errstr);
     if (!rc && srep) {
-        ld.depth = c->sync.pipeline_depth;
-        ld.rep = srep;
-        ld.ring = calloc((size_t)RING_CAP(&ld), sizeof *ld.ring);
-        if (!ld.ring)
-            rc = FS_ENOMEM;
-        else if ((rc = fdb_connect(&ld.fdb, &fc)))
-            snprintf(rep->error, sizeof rep->error, "%s", ld.fdb.errstr);
-        fx.ld = &ld;
-        fx.rules = &rules.rules;
-        fx.batch = c->sync.batch_size;
-        buf_init(&fx.del, 0);
-        buf_init(&fx.q, 0);
+        rc = fixer_open(&fx, &ld, c, &rules, srep, &fc, rep->error, sizeof rep->error);
     }
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
         rc = sync_list_groups(&bolt, &groups, &ngroups);
@@ -940,13 +950,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
     for (int g = 0; !rc && g < nruns; g++) {
         char graph[300];
-        const char *group = NULL;
-        if (c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
-            group = groups[g];
-            sync_group_graph_name(c, group, graph, sizeof graph);
-        } else {
-            snprintf(graph, sizeof graph, "%s", c->falkordb.database);
-        }
+        const char *group = sync_target(c, groups, g, graph, sizeof graph);
         if (srep) {
             ld.graph = graph;
             if ((rc = ensure_indexes(&ld.fdb, graph))) {
@@ -1236,8 +1240,9 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
                     x->new_s = sc.ts_s;
                     x->new_ns = sc.ts_ns;
                 }
-                /* a change the cache had not seen yet: its age is the lag */
-                if (ts_after(sc.ts_s, sc.ts_ns, x->s, x->ns)) {
+                /* a change the cache had not seen yet: its age is the lag (unknown
+                 * without a watermark: then every item counts as new) */
+                if (x->s != INT64_MIN && ts_after(sc.ts_s, sc.ts_ns, x->s, x->ns)) {
                     double t = (double)sc.ts_s + (double)sc.ts_ns / 1e9;
                     if (*oldest_change == 0 || t < *oldest_change)
                         *oldest_change = t;
@@ -1292,20 +1297,10 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
     int rc = sync_rules_init(&rules, c);
     struct bolt_config bc = sync_bolt_config(c);
     struct fdb_config fc = sync_fdb_config(c);
-    ld.depth = c->sync.pipeline_depth;
-    ld.rep = rep;
-    ld.ring = calloc((size_t)RING_CAP(&ld), sizeof *ld.ring);
-    if (!rc && !ld.ring)
-        rc = FS_ENOMEM;
     if (!rc && (rc = bolt_connect(&bolt, &bc)))
         snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
-    if (!rc && (rc = fdb_connect(&ld.fdb, &fc)))
-        snprintf(rep->error, sizeof rep->error, "%s", ld.fdb.errstr);
-    fx.ld = &ld;
-    fx.rules = &rules.rules;
-    fx.batch = c->sync.batch_size;
-    buf_init(&fx.del, 0);
-    buf_init(&fx.q, 0);
+    if (!rc)
+        rc = fixer_open(&fx, &ld, c, &rules, rep, &fc, rep->error, sizeof rep->error);
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
         rc = sync_list_groups(&bolt, &groups, &ngroups);
         if (rc)
@@ -1337,13 +1332,7 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
             break;
         }
         char graph[300];
-        const char *group = NULL;
-        if (c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
-            group = groups[g];
-            sync_group_graph_name(c, group, graph, sizeof graph);
-        } else {
-            snprintf(graph, sizeof graph, "%s", c->falkordb.database);
-        }
+        const char *group = sync_target(c, groups, g, graph, sizeof graph);
         rc = incremental_graph(c, &bolt, &fx, graph, group, rep, &oldest);
         rep->graphs++;
     }

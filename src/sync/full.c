@@ -653,6 +653,16 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     return 0;
 }
 
+const char *sync_target(const struct cfg *c, char **groups, int g, char *graph, size_t cap)
+{
+    if (c->falkordb.layout != CFG_LAYOUT_PER_GROUP) {
+        snprintf(graph, cap, "%s", c->falkordb.database);
+        return NULL;
+    }
+    sync_group_graph_name(c, groups[g], graph, cap);
+    return groups[g];
+}
+
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
 {
     /* Graphiti 0.23+ reads group g from the graph named g (no prefix). */

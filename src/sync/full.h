@@ -25,4 +25,8 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
  * falkordb.database. Writes into out (cap bytes). */
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap);
 
+/* The graph of run g (0..n-1) of a layout: per_group, groups[g]'s graph (and
+ * returns the group); single, falkordb.database (and returns NULL). */
+const char *sync_target(const struct cfg *c, char **groups, int g, char *graph, size_t cap);
+
 #endif

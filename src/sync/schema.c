@@ -31,11 +31,20 @@ const char *const sync_range_indexes[] = {
     NULL,
 };
 
+/* As the newest Graphiti FalkorDB driver creates them: three node indexes
+ * through the procedure with its stopword list, RELATES_TO through DDL. */
+#define GRAPHITI_STOPWORDS                                                                    \
+    "['a', 'is', 'the', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', "    \
+    "'in', 'into', 'it', 'no', 'not', 'of', 'on', 'or', 'such', 'that', 'their', 'then', "   \
+    "'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with']"
+
 const char *const sync_fulltext_indexes[] = {
-    "CREATE FULLTEXT INDEX FOR (e:Episodic) ON (e.content, e.source, e.source_description, "
-    "e.group_id)",
-    "CREATE FULLTEXT INDEX FOR (n:Entity) ON (n.name, n.summary, n.group_id)",
-    "CREATE FULLTEXT INDEX FOR (n:Community) ON (n.name, n.group_id)",
+    "CALL db.idx.fulltext.createNodeIndex({label: 'Episodic', stopwords: " GRAPHITI_STOPWORDS
+    "}, 'content', 'source', 'source_description', 'group_id')",
+    "CALL db.idx.fulltext.createNodeIndex({label: 'Entity', stopwords: " GRAPHITI_STOPWORDS
+    "}, 'name', 'summary', 'group_id')",
+    "CALL db.idx.fulltext.createNodeIndex({label: 'Community', stopwords: " GRAPHITI_STOPWORDS
+    "}, 'name', 'group_id')",
     "CREATE FULLTEXT INDEX FOR ()-[e:RELATES_TO]-() ON (e.name, e.fact, e.group_id)",
     NULL,
 };
