@@ -95,7 +95,7 @@ static int parse_args(int argc, char **argv, struct drain_opts *o)
         .fetch = 10000,
         .rows = 100000,
     };
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t v = 0;
@@ -129,7 +129,6 @@ static int parse_args(int argc, char **argv, struct drain_opts *o)
             fprintf(stderr, "falkorsync-drain: %s needs a valid value\n", arg);
             return FS_EINVAL;
         }
-        i++;
     }
     return 0;
 }
