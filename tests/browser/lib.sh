@@ -2,6 +2,7 @@
 # a small Graphiti graph in Neo4j, one `falkorsync serve` on free loopback
 # ports, and a cleanup that leaves the shared servers as they were.
 # The caller sets FALKORDB_DATABASE and any SYNC_* settings before serve_start.
+# shellcheck shell=bash disable=SC2034  # ROOT, CACHE, API, MP are for the caller
 
 BIN="${FALKORSYNC_BIN:?}"
 ROOT="${FALKORSYNC_ROOT:?}"
@@ -22,8 +23,9 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$serve_pid" 2>/dev/null || true
   fi
+  # redis-cli exits 0 on an error reply, so ask each key's type first.
   for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*"); do
-    R GRAPH.DELETE "$k" >/dev/null 2>&1 || R DEL "$k" >/dev/null 2>&1 || true
+    if [[ "$(R TYPE "$k")" == graphdata ]]; then R GRAPH.DELETE "$k"; else R DEL "$k"; fi >/dev/null 2>&1 || true
   done
   "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
   rm -rf "$work"

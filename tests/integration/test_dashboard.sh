@@ -3,9 +3,10 @@
 # loads, follows the WebSocket, asks for the API token on 401, a click on
 # "Full sync" shows running -> idle and a new row in the history, and a
 # screenshot lands in the ctest working directory (dashboard.png).
+# shellcheck disable=SC2154  # work, serve_pid, API, MP, ROOT, CACHE are set by lib.sh
 set -euo pipefail
 export FALKORDB_DATABASE="itest_dash_$$"
-# shellcheck source=../browser/lib.sh
+# shellcheck source=tests/browser/lib.sh
 source "${FALKORSYNC_ROOT:?}/tests/browser/lib.sh"
 
 PLAYWRIGHT_VERSION=1.65.1
@@ -29,6 +30,7 @@ serve_start
 echo "service on $API"
 
 echo "== the dashboard in Chromium"
+rm -f "$PWD/dashboard.png" "$PWD/dashboard-failed.png"
 rc=0
 DASH_URL="$API" PW_MODULES="$NPM_DIR/node_modules" API_TOKEN="$SYNC_API_TOKEN" \
   SCREENSHOT="$PWD/dashboard.png" ENTITIES="$ENTITIES" CHROMIUM="$CHROMIUM" \
