@@ -74,6 +74,9 @@ def falkor_graph():
     return db, db.select_graph(env("FALKORDB_DATABASE", "graphiti_cache"))
 
 
+TEMPORAL = (neo4j.time.DateTime, neo4j.time.Date, neo4j.time.Time)
+
+
 def iso_utc(value):
     """A Neo4j DateTime as Graphiti's own FalkorDB writer stores it: isoformat() of the UTC value."""
     native = value.to_native()
@@ -88,8 +91,8 @@ def convert_careful(value):
         return iso_utc(value)
     if isinstance(value, (neo4j.time.Date, neo4j.time.Time)):
         return value.iso_format()
-    if isinstance(value, list):
-        return [convert_careful(v) for v in value]
+    if isinstance(value, list) and value and isinstance(value[0], TEMPORAL):
+        return [convert_careful(v) for v in value]  # Neo4j lists are homogeneous
     return value
 
 
@@ -98,7 +101,7 @@ def convert_seed(value):
     (nanosecond digits, e.g. 2025-01-01T00:00:00.554047000+00:00)."""
     if isinstance(value, (neo4j.time.DateTime, neo4j.time.Date, neo4j.time.Time)):
         return str(value)
-    if isinstance(value, list):
+    if isinstance(value, list) and value and isinstance(value[0], TEMPORAL):
         return [convert_seed(v) for v in value]
     return value
 

@@ -65,6 +65,8 @@ def copy_nodes(session, graph, label, limit, stats):
     done = 0
     last = None
     for record in result:
+        if not done:
+            stats["first_record_seconds"] = time.monotonic() - stats["t0"]
         node = record["n"]
         props, embs = split_props(node)
         params = {"uuid": props.get("uuid"), "props": props}
@@ -93,6 +95,8 @@ def copy_edges(session, graph, etype, src, dsts, last_uuid, sampled, stats):
          "RETURN r, a.uuid AS s, b.uuid AS t, labels(b) AS bl")
     done = 0
     for record in session.run(q, params):
+        if not done:
+            stats["first_record_seconds"] = time.monotonic() - stats["t0"]
         rel = record["r"]
         props, embs = split_props(rel)
         dst = next((d for d in dsts if d in record["bl"]), dsts[0])
@@ -124,15 +128,15 @@ def main():
         for label in c.NODE_TYPES:
             st = {"count": count_type(session, label, False)}
             limit = math.ceil(st["count"] * fraction) if sampled else None
-            t = time.monotonic()
+            st["t0"] = time.monotonic()
             last_uuid[label] = copy_nodes(session, graph, label, limit, st)
-            st["seconds"] = time.monotonic() - t
+            st["seconds"] = time.monotonic() - st.pop("t0")
             types[label] = st
         for etype, src, dsts in c.EDGE_TYPES:
             st = {"count": count_type(session, etype, True)}
-            t = time.monotonic()
+            st["t0"] = time.monotonic()
             copy_edges(session, graph, etype, src, dsts, last_uuid, sampled, st)
-            st["seconds"] = time.monotonic() - t
+            st["seconds"] = time.monotonic() - st.pop("t0")
             types[etype] = st
     t = time.monotonic()
     c.create_indexes(graph, c.FULLTEXT_INDEXES)
@@ -144,16 +148,22 @@ def main():
     nodes = sum(types[n]["processed"] for n in c.NODE_TYPES)
     rels = sum(types[e[0]]["processed"] for e in c.EDGE_TYPES)
     total_items = sum(st["count"] for st in types.values())
+    # Per type: the wait for the first record once, then the per-item time
+    # (first record to the end) times the type's count.
     extrapolated = index_s
     edge_names = {e[0] for e in c.EDGE_TYPES}
+    for st in types.values():
+        st["startup_seconds"] = st.pop("first_record_seconds", st["seconds"])
+        st["item_seconds"] = st["seconds"] - st["startup_seconds"]
     for kind in (set(c.NODE_TYPES), edge_names):
         done = [types[n] for n in kind if types[n]["processed"]]
-        per_item = (sum(st["seconds"] for st in done) / sum(st["processed"] for st in done)
+        per_item = (sum(st["item_seconds"] for st in done) / sum(st["processed"] for st in done)
                     if done else 0.0)
         for name in kind:
             st = types[name]
+            extrapolated += st["startup_seconds"]
             if st["processed"]:
-                extrapolated += st["seconds"] * st["count"] / st["processed"]
+                extrapolated += st["item_seconds"] * st["count"] / st["processed"]
             elif st["count"]:  # nothing sampled: the kind's average rate stands in
                 st["rate_borrowed"] = True
                 extrapolated += per_item * st["count"]

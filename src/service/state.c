@@ -61,10 +61,11 @@ static void emit_locked(struct svc_state *s, const char *event, const char *json
         buf_deinit(&b);
         return;
     }
-    struct svc_event *e = &s->events[s->event_seq % SVC_EVENTS];
+    uint64_t seq = ++s->event_seq; /* the broadcaster looks for event q in slot q % SVC_EVENTS */
+    struct svc_event *e = &s->events[seq % SVC_EVENTS];
     free(e->json);
     e->json = buf_detach(&b);
-    e->seq = ++s->event_seq;
+    e->seq = seq;
     pthread_cond_broadcast(&s->cond);
 }
 

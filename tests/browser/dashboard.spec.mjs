@@ -2,7 +2,7 @@
 // the page loads, the WebSocket connects, a click on #btn-full asks for the
 // API token, retries with it, and the run shows up live (running -> idle, a
 // new row in #runs) from WebSocket events alone; stop/start continuous; a
-// screenshot at the end.
+// screenshot at the end. Prints one line per check, then "N passed, N failed".
 // Env: DASH_URL (http://127.0.0.1:PORT), PW_MODULES (node_modules holding
 // playwright-core), API_TOKEN, SCREENSHOT (png path), ENTITIES (expected
 // Entity count), CHROMIUM (default /usr/bin/chromium).
@@ -17,13 +17,18 @@ const TOKEN = env("API_TOKEN", "");
 const SHOT = env("SCREENSHOT", "dashboard.png");
 const ENTITIES = env("ENTITIES", "");
 const { chromium } = createRequire(path.join(env("PW_MODULES"), "x.js"))("playwright-core");
+const T = 60000; // per wait; a full sync of the test graph takes a few seconds
 
 let passed = 0, failed = 0;
 function check(cond, what) {
-    if (cond) { passed++; console.log("ok   " + what); }
-    else { failed++; console.log("FAIL " + what); }
+    if (cond) {
+        passed++;
+        console.log("ok   " + what);
+    } else {
+        failed++;
+        console.log("FAIL " + what);
+    }
 }
-const T = 60000; // per wait; a full sync of the test graph takes a few seconds
 
 const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "falkorsync-chromium-"));
 const browser = await chromium.launchPersistentContext(userDir, {
@@ -37,84 +42,104 @@ const page = browser.pages()[0] || (await browser.newPage());
 
 const pageErrors = [], consoleErrors = [], frames = [], requests = [];
 page.on("pageerror", (e) => pageErrors.push(e.message));
-// Chromium asks for /favicon.ico (404: the page has none; a data: icon would break the CSP).
-page.on("console", (m) => { if (m.type() === "error" && !/\/favicon\.ico$/.test(m.location().url || "")) consoleErrors.push(m.text()); });
-page.on("request", (r) => requests.push({ t: Date.now(), method: r.method(), url: r.url(), auth: r.headers().authorization || "" }));
-page.on("websocket", (ws) => {
-    ws.on("framereceived", (f) => { try { frames.push({ t: Date.now(), ...JSON.parse(f.payload) }); } catch { frames.push({ bad: String(f.payload) }); } });
+page.on("console", (m) => {
+    // Chromium asks for /favicon.ico: a 404, the page has none (a data: icon would break the CSP).
+    if (m.type() === "error" && !/\/favicon\.ico$/.test(m.location().url || "")) consoleErrors.push(m.text());
 });
+page.on("request", (r) => requests.push({ t: Date.now(), url: r.url() }));
+page.on("websocket", (ws) => ws.on("framereceived", (f) => {
+    try {
+        frames.push({ t: Date.now(), ...JSON.parse(f.payload) });
+    } catch {
+        frames.push({ bad: String(f.payload) });
+    }
+}));
 
 const text = (sel) => page.locator(sel).textContent();
 // Waits until fn(arg) is true in the page; a timeout names what was awaited.
 async function until(what, fn, arg, timeout = T) {
-    try { await page.waitForFunction(fn, arg, { timeout }); }
-    catch (e) { throw new Error("timed out waiting for " + what + " (#state " + JSON.stringify(await text("#state")) + ", #msg " + JSON.stringify(await text("#msg")) + ")"); }
+    try {
+        await page.waitForFunction(fn, arg, { timeout });
+    } catch {
+        const state = JSON.stringify(await text("#state")), msg = JSON.stringify(await text("#msg"));
+        throw new Error(`timed out waiting for ${what} (#state ${state}, #msg ${msg})`);
+    }
 }
-const waitText = (sel, re, timeout = T) =>
-    until(sel + " ~ " + re, ([s, r]) => new RegExp(r).test(document.querySelector(s)?.textContent || ""), [sel, re.source], timeout);
+const waitText = (sel, re, timeout = T) => until(sel + " ~ " + re,
+    ([s, r]) => new RegExp(r).test(document.querySelector(s)?.textContent || ""), [sel, re.source], timeout);
 const idle = () => until("#state idle", () => document.getElementById("state").dataset.state === "idle");
+const postFull = () => page.waitForResponse(
+    (r) => r.url().endsWith("/api/sync/full") && r.request().method() === "POST", { timeout: T });
 
 try {
     await page.goto(BASE + "/", { waitUntil: "load" });
     check((await page.title()) === "falkorsync", "the page loads (title falkorsync)");
     await waitText("#conn", /^connected$/);
     check(true, "the WebSocket connects");
-    await until("#state idle or running", () => ["idle", "running"].includes(document.getElementById("state").dataset.state));
-    check(frames.some((f) => f.event === "status" && f.data && typeof f.data.state === "string"), "the first WebSocket message is a status event");
+    await until("#state idle or running",
+        () => ["idle", "running"].includes(document.getElementById("state").dataset.state));
+    check(frames.length > 0 && frames[0].event === "status" && typeof frames[0].data?.state === "string",
+        "the first WebSocket message is a status event");
     check((await page.locator("#progress").evaluate((e) => e.tagName)) === "PROGRESS", "#progress is a <progress>");
 
     await until("nine rows in #types", () => document.querySelectorAll("#types tr").length === 9);
     const types = await page.$$eval("#types tr", (rows) => rows.map((r) => r.dataset.type));
-    check(types.join() === "Entity,Episodic,Community,Saga,RELATES_TO,MENTIONS,HAS_MEMBER,HAS_EPISODE,NEXT_EPISODE", "#types lists the nine Graphiti types");
+    check(types.join() === "Entity,Episodic,Community,Saga,RELATES_TO,MENTIONS,HAS_MEMBER,HAS_EPISODE,NEXT_EPISODE",
+        "#types lists the nine Graphiti types");
 
     // The service did a full sync at startup (empty cache): wait until it is idle.
     await idle();
     await until("a row in #runs", () => document.querySelectorAll("#runs tr").length >= 1);
     check(true, "idle, with the startup run in #runs");
 
-    // Record every state the page shows from now on, and every status poll.
+    // From now on, record what the page shows as state and progress.
     await page.evaluate(() => {
         window.__seen = [];
         const st = document.getElementById("state"), pt = document.getElementById("progress-text");
         const note = () => window.__seen.push(st.textContent + "|" + pt.textContent);
-        for (const el of [st, pt]) new MutationObserver(note).observe(el, { childList: true, characterData: true, subtree: true });
+        for (const el of [st, pt]) {
+            new MutationObserver(note).observe(el, { childList: true, characterData: true, subtree: true });
+        }
     });
     const clickAt = Date.now();
 
     // Click "Full sync": with a token configured the page asks for it, keeps it, retries.
     let accepted = null;
     for (let attempt = 0; attempt < 10 && !accepted; attempt++) {
-        const resp = page.waitForResponse((r) => r.url().endsWith("/api/sync/full") && r.request().method() === "POST", { timeout: T });
+        const answer = postFull();
         await page.click("#btn-full", { timeout: T }); // waits while the button is disabled (a run in progress)
-        let r = await resp;
+        let r = await answer;
         if (r.status() === 401) {
             check(!!TOKEN, "401 without a token, and the page asks for it");
             await page.waitForSelector("#auth:not([hidden])", { timeout: 5000 });
-            const retry = page.waitForResponse((x) => x.url().endsWith("/api/sync/full") && x.request().method() === "POST", { timeout: T });
+            const retry = postFull();
             await page.fill("#token", TOKEN);
             await page.click("#auth button[type=submit]");
             r = await retry;
-            check((r.request().headers().authorization || "") === "Bearer " + TOKEN, "the retry carries Authorization: Bearer <token>");
-            check((await page.evaluate(() => sessionStorage.getItem("falkorsync.token"))) === TOKEN, "the token is kept in sessionStorage");
+            check((r.request().headers().authorization || "") === "Bearer " + TOKEN,
+                "the retry carries Authorization: Bearer <token>");
+            check((await page.evaluate(() => sessionStorage.getItem("falkorsync.token"))) === TOKEN,
+                "the token is kept in sessionStorage");
             check(await page.locator("#auth").isHidden(), "the token form closes");
         }
-        if (r.status() === 202) accepted = await r.json();
-        else if (r.status() === 409) { // a continuous run started in between: the page says so; try again
+        if (r.status() === 202) {
+            accepted = await r.json();
+        } else if (r.status() === 409) { // a continuous run started in between: the page says so; try again
             await waitText("#msg", /in progress/, 5000);
             await idle();
-        } else throw new Error("POST /api/sync/full answered " + r.status());
+        } else {
+            throw new Error("POST /api/sync/full answered " + r.status());
+        }
     }
-    check(accepted && accepted.accepted === true && accepted.mode === "full", "POST /api/sync/full accepted: " + JSON.stringify(accepted));
+    check(accepted?.accepted === true && accepted.mode === "full", "POST /api/sync/full accepted: " + JSON.stringify(accepted));
     const runId = accepted.run_id;
     await waitText("#msg", new RegExp("accepted: run #" + runId));
 
     // The run appears in #runs and the state goes back to idle, from WebSocket events.
-    const row = page.locator(`#runs tr[data-run-id="${runId}"]`);
     await until(`run #${runId} in #runs`, (id) => !!document.querySelector(`#runs tr[data-run-id="${id}"]`), runId);
     await idle();
-    const cells = await row.locator("td").allTextContents();
+    const cells = await page.locator(`#runs tr[data-run-id="${runId}"] td`).allTextContents();
     check(cells[1] === "full" && cells[2] === "success", `#runs has run #${runId}: ${cells.slice(0, 5).join(" | ")}`);
-    // The page showed this run in progress, then idle with the run finished.
     const seen = await page.evaluate(() => window.__seen);
     const iRun = seen.findIndex((x) => x.startsWith("running|full run #" + runId + ":"));
     const iIdle = seen.findIndex((x, i) => i > iRun && x.startsWith("idle|full run #" + runId + " success"));
@@ -122,7 +147,8 @@ try {
     const started = frames.find((f) => f.event === "sync_started" && f.data.run_id === runId);
     const done = frames.find((f) => f.event === "sync_completed" && f.data.run_id === runId);
     check(started && done && done.t >= started.t, "the WebSocket sent sync_started and sync_completed for run #" + runId);
-    check(frames.filter((f) => f.event && f.event !== "status").every((f) => typeof f.ts === "string" && !Number.isNaN(Date.parse(f.ts))), "every event has an RFC 3339 ts");
+    const events = frames.filter((f) => f.event !== "status");
+    check(events.every((f) => typeof f.ts === "string" && !Number.isNaN(Date.parse(f.ts))), "every event has an RFC 3339 ts");
     const polls = requests.filter((q) => q.t >= clickAt && q.url.includes("/api/sync/status"));
     check(polls.length === 0, "no status polling while the WebSocket is up (" + polls.length + " polls)");
     check(await page.locator("#progress").evaluate((p) => p.value === p.max), "#progress is full after the run");
@@ -135,7 +161,8 @@ try {
         }, ENTITIES);
         check(true, `#types: Entity ${ENTITIES} in Neo4j and FalkorDB`);
     }
-    await until("#rate and #lag", () => /\d/.test(document.getElementById("rate").textContent) && document.getElementById("lag").textContent !== "–");
+    await until("#rate and #lag",
+        () => /\d/.test(document.getElementById("rate").textContent) && document.getElementById("lag").textContent !== "–");
     check(true, `#rate "${await text("#rate")}", #lag "${await text("#lag")}"`);
     await until("two chart points", () => document.getElementById("line-rate").getAttribute("points").split(" ").length >= 2);
     check(true, "the chart has points");
@@ -144,7 +171,8 @@ try {
     await page.click("#btn-stop", { timeout: T });
     await waitText("#continuous", /^off$/);
     check(await page.locator("#btn-start").isEnabled(), "stop: continuous off, #btn-start enabled");
-    check(frames.some((f) => f.event === "state_changed" && f.data.continuous === false), "state_changed {continuous:false} on the WebSocket");
+    check(frames.some((f) => f.event === "state_changed" && f.data.continuous === false),
+        "state_changed {continuous:false} on the WebSocket");
     await page.click("#btn-start", { timeout: T });
     await waitText("#continuous", /^on/);
     check(await page.locator("#btn-stop").isEnabled(), "start: continuous on, #btn-stop enabled");
@@ -154,7 +182,11 @@ try {
 } catch (e) {
     failed++;
     console.log("FAIL " + e.message.split("\n")[0]);
-    try { await page.screenshot({ path: SHOT.replace(/\.png$/, "-failed.png"), fullPage: true }); } catch { /* page gone */ }
+    try {
+        await page.screenshot({ path: SHOT.replace(/\.png$/, "-failed.png"), fullPage: true });
+    } catch {
+        // the page is gone; the message above says why
+    }
 }
 const unexpected = consoleErrors.filter((m) => !/status of (401|409)/.test(m)); // answers the page handles
 check(pageErrors.length === 0, "no script errors " + JSON.stringify(pageErrors));

@@ -10,8 +10,12 @@ export FALKORDB_DATABASE="itest_full_$$"
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
 R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# redis-cli exits 0 on an error reply, so pick the command by the key's type.
+del_key() {
+  if [[ "$(R TYPE "$1")" == graphdata ]]; then R GRAPH.DELETE "$1" >/dev/null; else R DEL "$1" >/dev/null; fi
+}
 cleanup() {
-  for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") group_a group_b group_c; do R GRAPH.DELETE "$k" >/dev/null 2>&1 || R DEL "$k" >/dev/null; done
+  for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*:group_*") group_a group_b group_c; do del_key "$k"; done
   R DEL "falkorsync:ckpt:${FALKORDB_DATABASE}" >/dev/null || true
   "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
 }

@@ -12,6 +12,10 @@ export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
 R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
 X() { local args=(); for q in "$@"; do args+=(--exec "$q"); done; "$GEN" "${args[@]}"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# redis-cli exits 0 on an error reply, so pick the command by the key's type.
+del_key() {
+  if [[ "$(R TYPE "$1")" == graphdata ]]; then R GRAPH.DELETE "$1" >/dev/null; else R DEL "$1" >/dev/null; fi
+}
 work=$(mktemp -d)
 serve_pid=""
 writer_pid=""
@@ -20,7 +24,7 @@ cleanup() {
   [[ -n "$writer_pid" ]] && kill "$writer_pid" 2>/dev/null || true
   "$ROOT/scripts/servers.sh" start >/dev/null 2>&1 || true
   for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*") group_a group_b; do
-    R GRAPH.DELETE "$k" >/dev/null 2>&1 || R DEL "$k" >/dev/null 2>&1 || true
+    del_key "$k"
   done
   "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
   rm -rf "$work"

@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Benchmarks side by side: falkorsync full sync against two Python peers and
+# against the read limit (Neo4j through falkorsync's Bolt client) and the write
+# limit (falkorsync's own FalkorDB commands replayed, plus GRAPH.BULK), on the
+# Graphiti-shaped generator's data with and without embeddings; then
+# incremental lag and reconcile time. Prints a table, writes the raw figures
+# as JSON and regenerates BENCHMARKS.md (bench/report.py).
+#
+#   bench/run.sh [SIZE]        SIZE = generator entities (default 10000; items ~ 5.1 x SIZE)
+#   bench/run.sh --smoke       300 entities, no lag/reconcile, output to a temp dir
+#
+# Options:
+#   --out DIR        keep the raw figures here (default: a temp dir, deleted at the end)
+#   --result FILE    the run's JSON (default bench/results/<timestamp>.json; smoke: in --out)
+#   --markdown FILE  regenerate this instead of BENCHMARKS.md; --no-markdown: none
+#   --use-running    use the servers in the environment (NEO4J_URI or NEO4J_PORT,
+#                    FALKORDB_PORT) instead of dedicated ones; nothing is flushed,
+#                    the cache graph gets a unique name (the smoke test uses this)
+#
+# Environment: BUILD (build dir, default build), BENCH_NEO4J_PORT (27687),
+# BENCH_FALKORDB_PORT (26379), BENCH_RUN (<repo>/.run/bench), NEO4J_HEAP (3g),
+# BENCH_SEED (42), BENCH_SEED_FRACTION (seed-style sample, default 0.25; smoke 1),
+# BENCH_LAG_RATE (20), BENCH_LAG_SECONDS (30), BENCH_RECONCILE_ENTITIES (100000),
+# BENCH_VERIFY_A (verify shape (a) caches too: default only when SIZE <= 2000).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD="${BUILD:-build}"
+BIN="$ROOT/$BUILD/falkorsync"
+GEN="$ROOT/$BUILD/falkorsync-gen"
+DRAIN="$ROOT/$BUILD/falkorsync-drain"
+REPLAY="$ROOT/$BUILD/falkorsync-replay"
+CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
+
+MODE=full
+SIZE=""
+OUT=""
+RESULT=""
+MARKDOWN="$ROOT/BENCHMARKS.md"
+USE_RUNNING=0
+ARGS_SEEN=("$@")
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) MODE=smoke ;;
+    --out) OUT="$2"; shift ;;
+    --result) RESULT="$2"; shift ;;
+    --markdown) MARKDOWN="$2"; shift ;;
+    --no-markdown) MARKDOWN="" ;;
+    --use-running) USE_RUNNING=1 ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    [0-9]*) SIZE="$1" ;;
+    *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ $MODE == smoke ]]; then
+  SIZE="${SIZE:-300}"
+  SEED_FRACTION="${BENCH_SEED_FRACTION:-1}"
+  [[ -n "$OUT" ]] || OUT="$(mktemp -d "${TMPDIR:-/tmp}/falkorsync-bench-smoke.XXXXXX")"
+  [[ -n "$RESULT" ]] || RESULT="$OUT/result.json"
+  [[ " ${ARGS_SEEN[*]} " == *" --markdown "* ]] || MARKDOWN=""
+else
+  SIZE="${SIZE:-10000}"
+  SEED_FRACTION="${BENCH_SEED_FRACTION:-0.25}"
+fi
+[[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 50 ]] || { echo "bench: SIZE must be an entity count >= 50" >&2; exit 2; }
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+[[ -n "$RESULT" ]] || RESULT="$ROOT/bench/results/$STAMP.json"
+KEEP_OUT=1
+if [[ -z "$OUT" ]]; then OUT="$(mktemp -d "${TMPDIR:-/tmp}/falkorsync-bench.XXXXXX")"; KEEP_OUT=0; fi
+mkdir -p "$OUT" "$(dirname "$RESULT")"
+WORK="$OUT"
+SEED="${BENCH_SEED:-42}"
+DIM=1024
+LAG_RATE="${BENCH_LAG_RATE:-20}"
+LAG_SECONDS="${BENCH_LAG_SECONDS:-30}"
+RECONCILE_ENTITIES="${BENCH_RECONCILE_ENTITIES:-100000}"
+if [[ -n "${BENCH_VERIFY_A:-}" ]]; then VERIFY_A="$BENCH_VERIFY_A"
+elif [[ "$SIZE" -le 2000 ]]; then VERIFY_A=1; else VERIFY_A=0; fi
+PIPELINE_DEPTH="${SYNC_PIPELINE_DEPTH:-4}"
+T_START=$(date +%s)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for b in "$BIN" "$GEN" "$DRAIN" "$REPLAY"; do
+  [[ -x "$b" ]] || die "$b is missing: build first (make build, or BUILD=<dir>)"
+done
+command -v jq >/dev/null || die "jq is missing (make deps)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) is missing (make deps)"
+command -v redis-cli >/dev/null || die "redis-cli is missing (make deps)"
+
+# ---- Servers -------------------------------------------------------------------
+STARTED_SERVERS=0
+SERVE_PID=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$SERVE_PID" ]]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
+  if [[ $USE_RUNNING -eq 1 ]]; then reset_falkor 2>/dev/null || true; fi
+  if [[ $STARTED_SERVERS -eq 1 ]]; then
+    FALKORSYNC_RUN="$BENCH_RUN_DIR" NEO4J_PORT="$NEO4J_PORT" FALKORDB_PORT="$FALKORDB_PORT" \
+      scripts/servers.sh stop >&2 || true
+  fi
+  rm -f "$WORK"/*.resp "$WORK"/*.resp.zst 2>/dev/null || true
+  if [[ $KEEP_OUT -eq 0 ]]; then rm -rf "$OUT"; fi
+  exit $rc
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [[ $USE_RUNNING -eq 1 ]]; then
+  NEO4J_PORT="${NEO4J_PORT:-7687}"
+  FALKORDB_PORT="${FALKORDB_PORT:-6379}"
+  export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:$NEO4J_PORT}"
+  export FALKORDB_DATABASE="bench_smoke_$$"
+  OWN_FALKOR=0
+else
+  NEO4J_PORT="${BENCH_NEO4J_PORT:-27687}"
+  FALKORDB_PORT="${BENCH_FALKORDB_PORT:-26379}"
+  BENCH_RUN_DIR="${BENCH_RUN:-$ROOT/.run/bench}"
+  export NEO4J_URI="bolt://127.0.0.1:$NEO4J_PORT"
+  export FALKORDB_DATABASE="bench_cache"
+  if port_open "$NEO4J_PORT" && port_open "$FALKORDB_PORT"; then
+    log "using the benchmark servers already on ports $NEO4J_PORT and $FALKORDB_PORT"
+  else
+    log "starting dedicated servers (Neo4j :$NEO4J_PORT, FalkorDB :$FALKORDB_PORT) in $BENCH_RUN_DIR"
+    FALKORSYNC_RUN="$BENCH_RUN_DIR" NEO4J_PORT="$NEO4J_PORT" FALKORDB_PORT="$FALKORDB_PORT" \
+      NEO4J_HEAP="${NEO4J_HEAP:-3g}" scripts/servers.sh start >&2
+    STARTED_SERVERS=1
+  fi
+  OWN_FALKOR=1
+fi
+export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}" FALKORDB_PORT
+export FALKORDB_HOST=127.0.0.1
+unset FALKORSYNC_RECORD_COMMANDS
+DB="$FALKORDB_DATABASE"
+R() { redis-cli -p "$FALKORDB_PORT" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
+
+FDB_PID=$(R INFO server | tr -d '\r' | awk -F: '$1=="process_id"{print $2}')
+NEO_PID=$(ss -Hltnp "sport = :$NEO4J_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
+[[ -n "$FDB_PID" ]] || die "FalkorDB on port $FALKORDB_PORT does not answer"
+
+# Empties the cache before a writer runs: FLUSHALL on the dedicated server, else
+# only the keys this benchmark writes.
+reset_falkor() {
+  if [[ $OWN_FALKOR -eq 1 ]]; then R FLUSHALL >/dev/null; return; fi
+  local k
+  for k in $(R --scan --pattern "*${DB}*"); do
+    R GRAPH.DELETE "$k" >/dev/null 2>&1 || R DEL "$k" >/dev/null
+  done
+}
+
+# ---- Python peers --------------------------------------------------------------
+make_venv() {  # make_venv DIR REQUIREMENTS
+  local dir="$1" req="$2" stamp
+  stamp="$(sha256sum "$req" | cut -c1-16)"
+  if [[ -x "$dir/bin/python" && "$(cat "$dir/.requirements" 2>/dev/null)" == "$stamp" ]]; then return; fi
+  log "creating $dir (pip install -r ${req#"$ROOT"/})"
+  rm -rf "$dir"
+  python3 -m venv "$dir" >&2
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+  echo "$stamp" >"$dir/.requirements"
+}
+VENV="$CACHE/venv-bench"
+VENV_TOOLS="$CACHE/venv-bench-tools"
+make_venv "$VENV" "$ROOT/bench/peers/requirements.txt"
+make_venv "$VENV_TOOLS" "$ROOT/bench/peers/requirements-tools.txt"
+PY="$VENV/bin/python"
+PYT="$VENV_TOOLS/bin/python"
+PEERS="$ROOT/bench/peers"
+
+# ---- Measuring -----------------------------------------------------------------
+TICK=$(getconf CLK_TCK)
+ticks() { if [[ -n "$1" && -r /proc/$1/stat ]]; then awk '{print $14+$15}' "/proc/$1/stat"; else echo 0; fi; }
+
+# measure NAME CMD...: runs CMD under GNU time; NAME.json gets wall, CPU, peak RSS
+# of CMD, the CPU both servers used meanwhile, the load average, and the last
+# JSON line CMD printed. Returns CMD's status.
+measure() {
+  local name="$1"; shift
+  local f0 n0 f1 n1 l0 l1 rc=0 wall user sys rss out
+  f0=$(ticks "$FDB_PID"); n0=$(ticks "$NEO_PID"); l0=$(cut -d' ' -f1 /proc/loadavg)
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+  f1=$(ticks "$FDB_PID"); n1=$(ticks "$NEO_PID"); l1=$(cut -d' ' -f1 /proc/loadavg)
+  read -r wall user sys rss < <(tail -n1 "$WORK/$name.time")
+  out=$(grep '^{' "$WORK/$name.out" | tail -n1 || true)
+  jq -e . >/dev/null 2>&1 <<<"$out" || out=null
+  jq -n --arg name "$name" --argjson rc "$rc" --argjson wall "$wall" --argjson user "$user" \
+    --argjson sys "$sys" --argjson rss "$rss" --argjson fdb "$(( f1 - f0 ))" \
+    --argjson neo "$(( n1 - n0 ))" --argjson tick "$TICK" --argjson l0 "$l0" --argjson l1 "$l1" \
+    --argjson out "$out" \
+    '{name: $name, rc: $rc, wall_s: $wall, cpu_s: ($user + $sys), cpu_user_s: $user,
+      cpu_sys_s: $sys, max_rss_kb: $rss, falkordb_cpu_s: ($fdb / $tick),
+      neo4j_cpu_s: ($neo / $tick), load_before: $l0, load_after: $l1, output: $out}' \
+    >"$WORK/$name.json"
+  if [[ $rc -ne 0 ]]; then
+    log "$name failed (exit $rc); last lines of its stderr:"
+    tail -n 5 "$WORK/$name.err" >&2 || true
+  else
+    log "$name: ${wall}s wall, $(jq -r '.cpu_s' "$WORK/$name.json")s CPU, ${rss} kB peak RSS"
+  fi
+  return $rc
+}
+
+# verify NAME: falkorsync verify of the cache a contender left; NAME.verify.json.
+verify_cache() {
+  local name="$1" rc=0
+  "$BIN" verify --json >"$WORK/$name.verify.out" 2>"$WORK/$name.verify.err" || rc=$?
+  local out; out=$(grep '^{' "$WORK/$name.verify.out" | tail -n1 || true)
+  jq -e . >/dev/null 2>&1 <<<"$out" || out='{"ok":false,"error":"verify printed no JSON"}'
+  jq --argjson rc "$rc" '. + {exit: $rc}' <<<"$out" >"$WORK/$name.verify.json"
+  log "$name: verify $(jq -r '"differences \(.differences // "?")"' "$WORK/$name.verify.json")"
+}
+
+# ---- One shape -------------------------------------------------------------------
+run_shape() {
+  local shape="$1"
+  log "=== shape ($shape): $( [[ $shape == a ]] && echo "Graphiti with $DIM-float embeddings" || echo "the same graph without embeddings")"
+  if [[ $shape == a ]]; then
+    measure "a.generate" "$GEN" --clear --entities "$SIZE" --dim "$DIM" --seed "$SEED" \
+      || die "the generator failed"
+  else
+    measure "b.generate" "$GEN" --entities 0 \
+      --exec "MATCH (n) WHERE n.name_embedding IS NOT NULL CALL { WITH n REMOVE n.name_embedding } IN TRANSACTIONS OF 5000 ROWS" \
+      --exec "MATCH ()-[r]->() WHERE r.fact_embedding IS NOT NULL CALL { WITH r REMOVE r.fact_embedding } IN TRANSACTIONS OF 5000 ROWS" \
+      || die "removing the embeddings failed"
+  fi
+  "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$shape.source.json" \
+    || die "counting the source failed"
+
+  # falkorsync and the batched peer alternate; falkorsync runs on both sides of it.
+  local verify_this=1
+  [[ $shape == a && $VERIFY_A -eq 0 ]] && verify_this=0
+  reset_falkor
+  if measure "$shape.falkorsync.1" "$BIN" full && [[ $verify_this -eq 1 ]]; then verify_cache "$shape.falkorsync.1"; fi
+  reset_falkor
+  if measure "$shape.batched" "$PY" "$PEERS/batched.py" && [[ $verify_this -eq 1 ]]; then verify_cache "$shape.batched"; fi
+  reset_falkor
+  measure "$shape.falkorsync.2" "$BIN" full || true
+  reset_falkor
+  if measure "$shape.seed_style" "$PY" "$PEERS/seed_style.py" --fraction "$SEED_FRACTION" && [[ $verify_this -eq 1 ]]; then
+    verify_cache "$shape.seed_style"
+  fi
+
+  # Read limit.
+  measure "$shape.read_limit" bash "$ROOT/bench/readlimit.sh" "$DRAIN" "$WORK/$shape.drain.jsonl" || true
+
+  # Write limit: record falkorsync's commands, then replay them into an empty FalkorDB.
+  local rec="$WORK/$shape.commands.resp"
+  rm -f "$rec"
+  reset_falkor
+  measure "$shape.falkorsync.recording" env FALKORSYNC_RECORD_COMMANDS="$rec" "$BIN" full || true
+  reset_falkor
+  if measure "$shape.write_limit" "$REPLAY" --file "$rec" --depth "$PIPELINE_DEPTH" --wait-indexes "$DB" \
+     && [[ $verify_this -eq 1 ]]; then
+    verify_cache "$shape.write_limit"
+  fi
+  reset_falkor
+  measure "$shape.write_limit_pipe" bash -c 'redis-cli -p "$1" ${2:+-a "$2" --no-auth-warning} --pipe <"$3" &&
+      "$4" --file /dev/null --wait-indexes "$5"' _ "$FALKORDB_PORT" "${FALKORDB_PASSWORD:-}" "$rec" "$REPLAY" "$DB" || true
+  jq -n --argjson bytes "$(stat -c %s "$rec" 2>/dev/null || echo 0)" '{bytes: $bytes}' >"$WORK/$shape.commands.json"
+  rm -f "$rec"
+
+  # Second write reference: GRAPH.BULK of the same nodes and relationships.
+  local bulk="$WORK/$shape.bulk.resp"
+  measure "$shape.bulk_encode" "$PYT" "$PEERS/bulk_record.py" --out "$bulk" --graph "$DB" || true
+  reset_falkor
+  if measure "$shape.graph_bulk" "$REPLAY" --file "$bulk" --depth "$PIPELINE_DEPTH" --wait-indexes "$DB" \
+     && [[ $verify_this -eq 1 ]]; then
+    verify_cache "$shape.graph_bulk"
+  fi
+  rm -f "$bulk"
+  reset_falkor
+}
+
+# ---- Incremental lag ------------------------------------------------------------
+free_port() {
+  local p
+  for p in $(seq "$1" $(( $1 + 200 ))); do port_open "$p" || { echo "$p"; return; }; done
+  die "no free port near $1"
+}
+run_lag() {
+  log "=== incremental lag: $LAG_RATE changes/s for $LAG_SECONDS s, interval 1 s"
+  reset_falkor
+  "$BIN" full >"$WORK/lag.full.out" 2>&1 || die "the full sync before the lag test failed"
+  local hp mp
+  hp=$(free_port 28080); mp=$(free_port $(( hp + 1 )))
+  SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=0 SYNC_HEALTH_PORT="$hp" SYNC_METRICS_PORT="$mp" \
+    LOG_FORMAT=json LOG_FILE="$WORK/lag.service.log" "$BIN" serve >"$WORK/lag.service.out" 2>&1 &
+  SERVE_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    grep -q '"sync completed"' "$WORK/lag.service.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  measure "lag" "$PY" "$PEERS/lag.py" --rate "$LAG_RATE" --seconds "$LAG_SECONDS" || true
+  kill "$SERVE_PID" 2>/dev/null || true
+  wait "$SERVE_PID" 2>/dev/null || true
+  SERVE_PID=""
+  grep '"sync completed"' "$WORK/lag.service.log" | jq -s -c \
+    '{runs: length, run_ms_p50: (map(.duration_ms) | sort | .[(length/2|floor)]),
+      run_ms_max: (map(.duration_ms) | max),
+      service_lag_p50: (map(.lag_seconds) | sort | .[(length/2|floor)]),
+      service_lag_max: (map(.lag_seconds) | max)}' >"$WORK/lag.service.json" 2>/dev/null \
+    || echo '{}' >"$WORK/lag.service.json"
+}
+
+# ---- Reconcile --------------------------------------------------------------------
+run_reconcile() {
+  local n="$RECONCILE_ENTITIES" drift=$(( RECONCILE_ENTITIES / 100 ))
+  log "=== reconcile: $n entities (no embeddings), 0% and 1% drift"
+  measure "rec.generate" "$GEN" --clear --entities "$n" --dim 0 --seed "$SEED" || die "the generator failed"
+  "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/rec.source.json"
+  reset_falkor
+  measure "rec.falkorsync" "$BIN" full || die "the full sync before reconcile failed"
+  measure "rec.reconcile_0" "$BIN" reconcile || true
+  # 1% drift made in FalkorDB directly: a third changed, a third deleted, a third added.
+  local third=$(( drift / 3 ))
+  {
+    R GRAPH.QUERY "$DB" "MATCH (n:Entity) WITH n ORDER BY n.uuid LIMIT $(( drift - 2 * third )) SET n.summary = 'drifted by the benchmark' RETURN count(n)"
+    R GRAPH.QUERY "$DB" "MATCH (n:Entity) WITH n ORDER BY n.uuid DESC LIMIT $third DETACH DELETE n RETURN count(n)"
+    R GRAPH.QUERY "$DB" "UNWIND range(1, $third) AS i CREATE (n:Entity {uuid: 'bench-drift-' + toString(i), name: 'extra', group_id: 'group_a'}) RETURN count(n)"
+  } >"$WORK/rec.drift.out" 2>&1
+  jq -n --argjson changed $(( drift - 2 * third )) --argjson deleted "$third" --argjson added "$third" \
+    '{changed: $changed, deleted: $deleted, added: $added}' >"$WORK/rec.drift.json"
+  measure "rec.reconcile_1" "$BIN" reconcile || true
+  verify_cache "rec.after"
+  reset_falkor
+}
+
+# ---- Machine and versions ---------------------------------------------------------
+machine_json() {
+  local neo_version fdb_ver redis_ver
+  neo_version=$("$DRAIN" --query "RETURN 1" 2>/dev/null | jq -r '.server // "?"' || echo "?")
+  fdb_ver=$(R MODULE LIST | tr -d '\r' | awk 'p=="name"&&$0=="graph"{g=1} g&&p=="ver"{print; exit} {p=$0}')
+  redis_ver=$(R INFO server | tr -d '\r' | awk -F: '$1=="redis_version"{print $2}')
+  jq -n --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+    --argjson cores "$(nproc)" \
+    --argjson mem "$(awk '/MemTotal/{print $2}' /proc/meminfo)" \
+    --arg kernel "$(uname -sr)" \
+    --arg os "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}")" \
+    --arg falkorsync "$("$BIN" --version 2>/dev/null | head -n1)" \
+    --arg commit "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" \
+    --arg build_type "$(awk -F= '/^CMAKE_BUILD_TYPE/{print $2}' "$ROOT/$BUILD/CMakeCache.txt" 2>/dev/null)" \
+    --arg cc "$(${CC:-cc} --version 2>/dev/null | head -n1)" \
+    --arg neo4j "$neo_version" --arg falkordb_module "$fdb_ver" --arg redis "$redis_ver" \
+    --arg python "$("$PY" --version 2>&1)" \
+    --arg peers "$("$VENV/bin/pip" freeze 2>/dev/null | grep -iE '^(neo4j|falkordb|redis)==' | tr '\n' ' ')" \
+    --arg tools "$("$VENV_TOOLS/bin/pip" freeze 2>/dev/null | grep -iE '^neo4j-rust-ext==' | tr '\n' ' ')" \
+    --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    '{cpu: $cpu, cores: $cores, memory_kb: $mem, kernel: $kernel, os: $os, falkorsync: $falkorsync,
+      commit: $commit, build_type: $build_type, compiler: $cc, neo4j: $neo4j,
+      falkordb_module: $falkordb_module, redis: $redis, python: $python,
+      peer_packages: $peers, tool_packages: $tools, load_at_start: $load}'
+}
+
+log "mode $MODE, $SIZE entities, seed-style fraction $SEED_FRACTION, raw figures in $OUT"
+machine_json >"$WORK/machine.json"
+run_shape a
+run_shape b
+if [[ $MODE == full ]]; then
+  run_lag
+  run_reconcile
+fi
+T_END=$(date +%s)
+jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson dim "$DIM" \
+  --argjson fraction "$SEED_FRACTION" --argjson depth "$PIPELINE_DEPTH" \
+  --argjson lag_rate "$LAG_RATE" --argjson lag_seconds "$LAG_SECONDS" \
+  --argjson reconcile_entities "$RECONCILE_ENTITIES" --argjson verify_a "$VERIFY_A" \
+  --arg stamp "$STAMP" --argjson seconds $(( T_END - T_START )) \
+  --arg command "$( [[ $MODE == smoke ]] && echo "bench/run.sh --smoke" || { [[ "$SIZE" == 10000 ]] && echo "make bench" || echo "make bench SIZE=$SIZE"; })" \
+  --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  '{mode: $mode, entities: $size, seed: $seed, dim: $dim, seed_fraction: $fraction,
+    pipeline_depth: $depth, lag_rate: $lag_rate, lag_seconds: $lag_seconds,
+    reconcile_entities: $reconcile_entities, verify_shape_a: ($verify_a == 1), stamp: $stamp,
+    bench_seconds: $seconds, command: $command, load_at_end: $load}' >"$WORK/run.json"
+
+report_args=(--raw "$WORK" --result "$RESULT")
+[[ -n "$MARKDOWN" ]] && report_args+=(--markdown "$MARKDOWN" --history "$ROOT/bench/results")
+python3 "$ROOT/bench/report.py" "${report_args[@]}"
+log "done in $(( T_END - T_START )) s; result: $RESULT${MARKDOWN:+; $MARKDOWN regenerated}"
