@@ -1144,6 +1144,7 @@ struct wm {
     const char *family;
     int64_t s, ns; /* the largest change timestamp applied; s = INT64_MIN: none */
     int64_t new_s, new_ns;
+    long long seen_at; /* wall clock when that watermark was first stored */
 };
 
 static const char *const families[] = {"Entity",     "Episodic", "Community",   "Saga",
@@ -1190,10 +1191,11 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
     }
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
         struct wm *x = wm_find(w, r->element[i]->str);
-        long long s, ns;
-        if (x && sscanf(r->element[i + 1]->str, "%lld %lld", &s, &ns) == 2) {
+        long long s, ns, seen = 0;
+        if (x && sscanf(r->element[i + 1]->str, "%lld %lld %lld", &s, &ns, &seen) >= 2) {
             x->s = x->new_s = s;
             x->ns = x->new_ns = ns;
+            x->seen_at = seen;
         }
     }
     freeReplyObject(r);
@@ -1222,8 +1224,13 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
         rc = buf_printf(&q, cq->cypher, gf);
 #pragma GCC diagnostic pop
-        /* since = watermark - overlap; no watermark: everything */
-        int64_t ss = since->s == INT64_MIN ? -62135596800LL : since->s - c->sync.overlap_seconds;
+        /* since = watermark - overlap, because transactions commit out of
+         * timestamp order; once the watermark has stood still for longer than
+         * the overlap, nothing older can still be committing: since =
+         * watermark. No watermark: everything. */
+        int64_t ss = since->s == INT64_MIN ? -62135596800LL : since->s;
+        if (since->s != INT64_MIN && (long long)time(NULL) - since->seen_at <= c->sync.overlap_seconds)
+            ss -= c->sync.overlap_seconds;
         rc = rc ? rc : pack_write_map_header(&p, group ? 2 : 1);
         rc = rc ? rc : pack_write_cstr(&p, "since");
         rc = rc ? rc : write_datetime(&p, ss, since->s == INT64_MIN ? 0 : since->ns);
@@ -1272,8 +1279,9 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
         if (w[i].new_s == INT64_MIN ||
             (w[i].new_s == w[i].s && w[i].new_ns == w[i].ns))
             continue;
-        char v[64];
-        snprintf(v, sizeof v, "%lld %lld", (long long)w[i].new_s, (long long)w[i].new_ns);
+        char v[96];
+        snprintf(v, sizeof v, "%lld %lld %lld", (long long)w[i].new_s, (long long)w[i].new_ns,
+                 (long long)time(NULL));
         const char *hs[4] = {"HSET", wmkey, w[i].family, v};
         if ((rc = fdb_commandv(&fx->ld->fdb, NULL, 4, hs)))
             snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fx->ld->fdb.errstr);

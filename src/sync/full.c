@@ -487,7 +487,8 @@ static int record_watermarks(struct run *R, const char *ckpt, const char *group)
             if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_STRUCT &&
                 it.size == 3 && !pack_read_item(&r, &a) && !pack_read_item(&r, &b) &&
                 a.kind == PACK_INT && b.kind == PACK_INT)
-                snprintf(v, sizeof v, "%lld %lld", (long long)a.i, (long long)b.i);
+                snprintf(v, sizeof v, "%lld %lld %lld", (long long)a.i, (long long)b.i,
+                         (long long)time(NULL));
         }
         if (more < 0) {
             rc = more;

@@ -1,0 +1,571 @@
+#!/usr/bin/env python3
+"""Turns the raw figures of bench/run.sh into a table, a result JSON and BENCHMARKS.md.
+
+    bench/report.py --raw DIR --result FILE [--markdown FILE --history DIR]
+
+DIR holds one JSON file per measurement (bench/run.sh's measure()). The
+result JSON keeps every raw figure next to the derived ones; "missing" lists
+any figure that could not be computed (the smoke test requires it empty).
+Python standard library only.
+"""
+
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+
+NODE_TYPES = ["Entity", "Episodic", "Community", "Saga"]
+EDGE_TYPES = ["RELATES_TO", "MENTIONS", "HAS_MEMBER", "HAS_EPISODE", "NEXT_EPISODE"]
+SHAPES = {"a": "Graphiti as it is (1024-float embeddings on entities, communities and "
+               "RELATES_TO)",
+          "b": "the same graph without embeddings"}
+CONTENDERS = [
+    ("falkorsync", "falkorsync full"),
+    ("seed_style", "seed-style Python (MERGE per item)"),
+    ("batched", "batched Python (UNWIND 1000)"),
+    ("read_limit", "read limit (Bolt drain)"),
+    ("write_limit", "write limit (replay, depth 4)"),
+    ("write_limit_pipe", "write limit (redis-cli --pipe)"),
+    ("graph_bulk", "GRAPH.BULK (replay)"),
+]
+
+
+def load(raw, name):
+    path = os.path.join(raw, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def rate(items, seconds):
+    return items / seconds if num(items) and num(seconds) and seconds > 0 else None
+
+
+def ok(m):
+    return m is not None and m.get("rc") == 0 and m.get("output") is not None
+
+
+def contender(name, seconds, nodes, rels, m, cpu=None, note=""):
+    """One row: wall seconds, items/s, client CPU and RSS, server CPU."""
+    items = nodes + rels if num(nodes) and num(rels) else None
+    row = {
+        "name": name,
+        "seconds": seconds,
+        "nodes": nodes,
+        "relationships": rels,
+        "nodes_per_s": rate(nodes, seconds),
+        "relationships_per_s": rate(rels, seconds),
+        "items_per_s": rate(items, seconds),
+        "cpu_s": cpu if cpu is not None else (m or {}).get("cpu_s"),
+        "max_rss_mb": (m["max_rss_kb"] / 1024.0) if m and num(m.get("max_rss_kb")) else None,
+        "falkordb_cpu_s": (m or {}).get("falkordb_cpu_s"),
+        "neo4j_cpu_s": (m or {}).get("neo4j_cpu_s"),
+        "measured_wall_s": (m or {}).get("wall_s"),
+        "note": note,
+    }
+    return row
+
+
+def verify_summary(raw, name):
+    v = load(raw, name + ".verify")
+    if v is None:
+        return None
+    out = {"differences": v.get("differences"), "ok": v.get("ok"), "exit": v.get("exit")}
+    per = {}
+    for t, c in (v.get("types") or {}).items():
+        d = {k: c[k] for k in ("missing", "extra", "different", "duplicate") if c.get(k)}
+        if d:
+            per[t] = d
+    out["by_type"] = per
+    if v.get("error"):
+        out["error"] = v["error"]
+    return out
+
+
+def shape_result(raw, shape, run, missing):
+    src = load(raw, shape + ".source") or {}
+    nodes = sum(src.get(t, 0) for t in NODE_TYPES)
+    rels = sum(src.get(t, 0) for t in EDGE_TYPES)
+    res = {"description": SHAPES[shape], "source": src, "nodes": nodes, "relationships": rels,
+           "items": nodes + rels, "contenders": {}, "verify": {}, "notes": []}
+    gen = load(raw, shape + ".generate")
+    res["generate_seconds"] = gen["wall_s"] if gen else None
+    C = res["contenders"]
+
+    # falkorsync: the mean of the two runs on either side of the batched peer.
+    runs = [load(raw, f"{shape}.falkorsync.{i}") for i in (1, 2)]
+    good = [m for m in runs if ok(m) and m["output"].get("ok")]
+    if good:
+        secs = statistics.mean(m["output"]["seconds"] for m in good)
+        row = contender("falkorsync", secs, good[0]["output"]["nodes"],
+                        good[0]["output"]["relationships"], None,
+                        note="mean of %d runs (%s s)" % (
+                            len(good), ", ".join("%.2f" % m["output"]["seconds"] for m in good)))
+        row["cpu_s"] = statistics.mean(m["cpu_s"] for m in good)
+        row["max_rss_mb"] = max(m["max_rss_kb"] for m in good) / 1024.0
+        row["falkordb_cpu_s"] = statistics.mean(m["falkordb_cpu_s"] for m in good)
+        row["neo4j_cpu_s"] = statistics.mean(m["neo4j_cpu_s"] for m in good)
+        row["measured_wall_s"] = statistics.mean(m["wall_s"] for m in good)
+        row["runs"] = [m["output"]["seconds"] for m in good]
+        C["falkorsync"] = row
+    rec = load(raw, f"{shape}.falkorsync.recording")
+    if ok(rec):
+        res["recording_run_seconds"] = rec["output"].get("seconds")
+
+    m = load(raw, f"{shape}.seed_style")
+    if ok(m):
+        o = m["output"]
+        sampled = o.get("sampled")
+        secs = o["extrapolated_seconds"] if sampled else o["seconds"]
+        scale = secs / o["seconds"] if o["seconds"] else 1.0
+        note = ("sampled %.0f%% of each node type and the relationships among them; "
+                "%d of %d items written in %.1f s, time extrapolated per type by rate"
+                % (100 * o["fraction"], o["nodes"] + o["relationships"],
+                   o["source_nodes"] + o["source_relationships"], o["seconds"])
+                if sampled else "complete run")
+        row = contender("seed_style", secs, o["source_nodes"], o["source_relationships"], m,
+                        cpu=m["cpu_s"] * scale, note=note)
+        if sampled:
+            row["falkordb_cpu_s"] = m["falkordb_cpu_s"] * scale
+            row["neo4j_cpu_s"] = m["neo4j_cpu_s"] * scale
+        C["seed_style"] = row
+
+    m = load(raw, f"{shape}.batched")
+    if ok(m):
+        o = m["output"]
+        C["batched"] = contender("batched", o["seconds"], o["nodes"], o["relationships"], m)
+
+    m = load(raw, f"{shape}.read_limit")
+    if ok(m):
+        o = m["output"]
+        row = contender("read_limit", o["seconds"], None, None, m,
+                        note="%d queries drained, %.0f MB of records; sum of query times"
+                             % (o["queries"], o["payload_bytes"] / 1e6))
+        # the extract queries return one row per item, in the source's proportions
+        row["items_per_s"] = rate(o["items"], o["seconds"])
+        row["nodes"], row["relationships"] = nodes, rels
+        row["nodes_per_s"] = rate(nodes, o["seconds"])
+        row["relationships_per_s"] = rate(rels, o["seconds"])
+        row["max_rss_mb"] = o["max_rss_kb"] / 1024.0
+        C["read_limit"] = row
+
+    cmd = load(raw, f"{shape}.commands") or {}
+    m = load(raw, f"{shape}.write_limit")
+    if ok(m):
+        o = m["output"]
+        C["write_limit"] = contender(
+            "write_limit", o["seconds"], nodes, rels, m,
+            note="%d commands, %.0f MB, falkorsync-replay, at most %d in flight, then index wait"
+                 % (o["commands"], o["bytes"] / 1e6, o["depth"]))
+    m = load(raw, f"{shape}.write_limit_pipe")
+    if m and m.get("rc") == 0:
+        C["write_limit_pipe"] = contender(
+            "write_limit_pipe", m["wall_s"], nodes, rels, m,
+            note="the same %.0f MB through redis-cli --pipe (unbounded), then index wait"
+                 % (cmd.get("bytes", 0) / 1e6))
+    m = load(raw, f"{shape}.graph_bulk")
+    enc = load(raw, f"{shape}.bulk_encode")
+    if ok(m) and ok(enc):
+        o = m["output"]
+        C["graph_bulk"] = contender(
+            "graph_bulk", o["seconds"], enc["output"]["nodes"], enc["output"]["relationships"], m,
+            note="%d commands, %.0f MB incl. Graphiti's indexes; encoding (Python, untimed) took "
+                 "%.1f s" % (o["commands"], o["bytes"] / 1e6, enc["wall_s"]))
+
+    for name, _ in CONTENDERS:
+        if name not in C:
+            missing.append(f"{shape}.{name}")
+            continue
+        for field in ("seconds", "items_per_s", "cpu_s", "max_rss_mb"):
+            if not num(C[name].get(field)):
+                missing.append(f"{shape}.{name}.{field}")
+
+    # Ratios: throughput of falkorsync over each peer's, and over the binding limit.
+    f = C.get("falkorsync")
+    ratios = {}
+    if f:
+        for peer in ("seed_style", "batched"):
+            if peer in C:
+                ratios[f"falkorsync_vs_{peer}"] = C[peer]["seconds"] / f["seconds"]
+        writes = [C[k]["seconds"] for k in ("write_limit", "write_limit_pipe") if k in C]
+        if "read_limit" in C and writes:
+            read_s, write_s = C["read_limit"]["seconds"], min(writes)
+            ratios["read_limit_seconds"] = read_s
+            ratios["write_limit_seconds"] = write_s
+            ratios["binding_limit"] = "write" if write_s >= read_s else "read"
+            ratios["falkorsync_vs_limit"] = max(read_s, write_s) / f["seconds"]
+        if "graph_bulk" in C:
+            ratios["falkorsync_vs_graph_bulk"] = C["graph_bulk"]["seconds"] / f["seconds"]
+    for key in ("falkorsync_vs_seed_style", "falkorsync_vs_batched", "falkorsync_vs_limit"):
+        if not num(ratios.get(key)):
+            missing.append(f"{shape}.ratio.{key}")
+    res["ratios"] = ratios
+
+    verify_this = shape == "b" or run.get("verify_shape_a")
+    for name in ("falkorsync.1", "batched", "seed_style", "write_limit", "graph_bulk"):
+        v = verify_summary(raw, f"{shape}.{name}")
+        if v is not None:
+            res["verify"][name.split(".")[0]] = v
+        elif verify_this:
+            missing.append(f"{shape}.verify.{name}")
+    return res
+
+
+def lag_result(raw):
+    m = load(raw, "lag")
+    if not ok(m):
+        return None
+    out = dict(m["output"])
+    out["service"] = load(raw, "lag.service") or {}
+    return out
+
+
+def reconcile_result(raw):
+    r0, r1 = load(raw, "rec.reconcile_0"), load(raw, "rec.reconcile_1")
+    if not (ok(r0) and ok(r1)):
+        return None
+    src = load(raw, "rec.source") or {}
+    full = load(raw, "rec.falkorsync")
+    res = {
+        "entities": src.get("Entity"),
+        "items": sum(src.get(t, 0) for t in NODE_TYPES + EDGE_TYPES),
+        "full_sync_seconds": full["output"]["seconds"] if ok(full) else None,
+        "full_sync_max_rss_mb": full["max_rss_kb"] / 1024.0 if full else None,
+        "drift": load(raw, "rec.drift"),
+        "no_drift": {"seconds": r0["wall_s"], "cpu_s": r0["cpu_s"],
+                     "max_rss_mb": r0["max_rss_kb"] / 1024.0, "output": r0["output"]},
+        "one_percent": {"seconds": r1["wall_s"], "cpu_s": r1["cpu_s"],
+                        "max_rss_mb": r1["max_rss_kb"] / 1024.0, "output": r1["output"]},
+        "verify_after": verify_summary(raw, "rec.after"),
+    }
+    return res
+
+
+# ---- Formatting --------------------------------------------------------------------
+
+def f1(x, digits=1):
+    return ("%.*f" % (digits, x)) if num(x) else "–"
+
+
+def fint(x):
+    return "{:,}".format(int(round(x))) if num(x) else "–"
+
+
+def fx(x):
+    return ("%.1f×" % x) if num(x) else "–"
+
+
+def table_rows(shape_res):
+    rows = []
+    for name, label in CONTENDERS:
+        c = shape_res["contenders"].get(name)
+        if not c:
+            rows.append([label] + ["–"] * 8)
+            continue
+        rows.append([label, f1(c["seconds"], 2), fint(c["nodes_per_s"]),
+                     fint(c["relationships_per_s"]), fint(c["items_per_s"]), f1(c["cpu_s"]),
+                     f1(c["max_rss_mb"]), f1(c["falkordb_cpu_s"]), f1(c["neo4j_cpu_s"])])
+    return rows
+
+
+HEAD = ["contender", "wall s", "nodes/s", "rels/s", "items/s", "CPU s", "peak RSS MB",
+        "FalkorDB CPU s", "Neo4j CPU s"]
+
+
+def text_table(rows):
+    widths = [max(len(str(r[i])) for r in [HEAD] + rows) for i in range(len(HEAD))]
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths))) for r in [HEAD] + rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def md_table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def print_summary(result):
+    run = result["run"]
+    print("falkorsync benchmarks: %s entities, %s" % (run["entities"], run["mode"]))
+    for shape, res in result["shapes"].items():
+        print("\nshape (%s): %s; %s nodes + %s relationships" % (
+            shape, res["description"], fint(res["nodes"]), fint(res["relationships"])))
+        print(text_table(table_rows(res)))
+        r = res["ratios"]
+        print("falkorsync is %s the seed-style peer, %s the batched peer, %.0f%% of "
+              "min(read, write limit) (binding: %s); GRAPH.BULK is %s faster than falkorsync" % (
+                  fx(r.get("falkorsync_vs_seed_style")), fx(r.get("falkorsync_vs_batched")),
+                  100 * r.get("falkorsync_vs_limit", float("nan")), r.get("binding_limit", "?"),
+                  fx(1 / r["falkorsync_vs_graph_bulk"]) if num(r.get("falkorsync_vs_graph_bulk"))
+                  else "–"))
+    lag = result.get("lag")
+    if lag:
+        print("\nincremental lag at %s changes/s for %s s: p50 %s s, p99 %s s, max %s s "
+              "(%d written, %d never arrived)" % (
+                  lag["rate"], lag["seconds"], f1(lag["lag_p50"], 3), f1(lag["lag_p99"], 3),
+                  f1(lag["lag_max"], 3), lag["written"], lag["never_arrived"]))
+    rec = result.get("reconcile")
+    if rec:
+        print("reconcile on %s entities (%s items): %s s with no drift, %s s with 1%% drift" % (
+            fint(rec["entities"]), fint(rec["items"]), f1(rec["no_drift"]["seconds"], 2),
+            f1(rec["one_percent"]["seconds"], 2)))
+    if result["missing"]:
+        print("\nmissing figures: " + ", ".join(result["missing"]))
+
+
+def history_rows(history_dir, current):
+    """falkorsync peak RSS by size, from every stored result and the current one."""
+    seen = {}
+    files = sorted(glob.glob(os.path.join(history_dir, "*.json"))) if history_dir else []
+    results = []
+    for path in files:
+        try:
+            with open(path) as f:
+                results.append(json.load(f))
+        except (OSError, ValueError):
+            continue
+    results.append(current)
+    for r in results:
+        stamp = r.get("run", {}).get("stamp", "?")
+        for shape, res in (r.get("shapes") or {}).items():
+            c = res.get("contenders", {}).get("falkorsync")
+            if c and num(c.get("max_rss_mb")):
+                seen[(stamp, shape, res["items"])] = (c["max_rss_mb"], c["items_per_s"])
+        rec = r.get("reconcile")
+        if rec and num(rec.get("full_sync_max_rss_mb")):
+            secs = rec.get("full_sync_seconds")
+            seen[(stamp, "b", rec["items"])] = (rec["full_sync_max_rss_mb"],
+                                                rate(rec["items"], secs))
+    rows = []
+    for (stamp, shape, items), (rss, ips) in sorted(seen.items(), key=lambda kv: (kv[0][1],
+                                                                                   kv[0][2])):
+        rows.append([stamp, "(%s)" % shape, fint(items), f1(rss), fint(ips)])
+    return rows
+
+
+def markdown(result, history_dir):
+    run, mach = result["run"], result["machine"]
+    L = []
+    L.append("# Benchmarks")
+    L.append("")
+    L.append("Regenerated by `bench/run.sh` (`%s`) on %s; do not edit by hand. Raw figures: "
+             "`bench/results/%s.json`." % (run["command"], run["stamp"], run["stamp"]))
+    L.append("")
+    L.append("Reproduce: `make bench` (10,000 entities, about %d minutes here) or "
+             "`make bench SIZE=<entities>`; `bench/run.sh --smoke` is the tiny version "
+             "`make test` runs." % max(1, round(run["bench_seconds"] / 60)))
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append(md_table(["", ""], [
+        ["CPU", "%s, %d cores" % (mach["cpu"], mach["cores"])],
+        ["memory", "%.1f GiB" % (mach["memory_kb"] / 1048576)],
+        ["OS", "%s, %s" % (mach["os"], mach["kernel"])],
+        ["falkorsync", "%s (commit %s, CMake build type %s, %s)" % (
+            mach["falkorsync"], mach["commit"], mach["build_type"] or "?", mach["compiler"])],
+        ["Neo4j", mach["neo4j"]],
+        ["FalkorDB", "module version %s on Redis %s" % (mach["falkordb_module"], mach["redis"])],
+        ["Python peers", "%s; %s" % (mach["python"], mach["peer_packages"].strip())],
+        ["load average", "%s at the start, %s at the end (1, 5, 15 min)" % (
+            mach["load_at_start"], run["load_at_end"])],
+    ]))
+    L.append("")
+    L.append("Everything runs on this one machine: Neo4j (Java, 3 GB heap), FalkorDB and the "
+             "contender share its cores, so a figure is the whole system's speed, not the "
+             "client's alone. The load average says how busy the machine was with other work.")
+    L.append("")
+    L.append("## Dataset")
+    L.append("")
+    L.append("`falkorsync-gen --entities %d --seed %d` (bench/generate.c): Graphiti's Neo4j "
+             "shape with N entities, N/5 episodes, 2N RELATES_TO, 3 MENTIONS per episode, N/50 "
+             "communities, sagas; three groups." % (run["entities"], run["seed"]))
+    L.append("")
+    rows = []
+    for shape, res in result["shapes"].items():
+        src = res["source"]
+        rows.append(["(%s) %s" % (shape, res["description"])]
+                    + [fint(src.get(t)) for t in NODE_TYPES + EDGE_TYPES]
+                    + [fint(res["items"])])
+    L.append(md_table(["shape"] + NODE_TYPES + EDGE_TYPES + ["items"], rows))
+    L.append("")
+    for shape, res in result["shapes"].items():
+        L.append("## Full sync, shape (%s): %s" % (shape, res["description"]))
+        L.append("")
+        L.append("%s nodes + %s relationships = %s items, into an empty FalkorDB." % (
+            fint(res["nodes"]), fint(res["relationships"]), fint(res["items"])))
+        L.append("")
+        L.append(md_table(HEAD, table_rows(res)))
+        L.append("")
+        r = res["ratios"]
+        L.append(md_table(["ratio", "measured", "target"], [
+            ["falkorsync ÷ seed-style peer (throughput)", fx(r.get("falkorsync_vs_seed_style")),
+             "≥ 20× on (a)" if shape == "a" else ""],
+            ["falkorsync ÷ batched Python peer", fx(r.get("falkorsync_vs_batched")),
+             "≥ 3× on (a)" if shape == "a" else ""],
+            ["falkorsync ÷ min(read limit, write limit)",
+             ("%.0f%% (binding: %s limit, read %s s, write %s s)" % (
+                 100 * r["falkorsync_vs_limit"], r["binding_limit"],
+                 f1(r["read_limit_seconds"], 2), f1(r["write_limit_seconds"], 2)))
+             if num(r.get("falkorsync_vs_limit")) else "–", "≥ 70%"],
+            ["falkorsync ÷ GRAPH.BULK", ("%.0f%%" % (100 * r["falkorsync_vs_graph_bulk"]))
+             if num(r.get("falkorsync_vs_graph_bulk")) else "–", ""],
+        ]))
+        L.append("")
+        L.append("Notes:")
+        L.append("")
+        for name, label in CONTENDERS:
+            c = res["contenders"].get(name)
+            if c and c.get("note"):
+                L.append("- %s: %s." % (label, c["note"]))
+        if res.get("generate_seconds"):
+            L.append("- Generating the data took %s s." % f1(res["generate_seconds"]))
+        L.append("")
+        if res["verify"]:
+            L.append("`falkorsync verify` of the cache each writer left:")
+            L.append("")
+            vrows = []
+            for name, v in res["verify"].items():
+                detail = "; ".join("%s: %s" % (t, ", ".join("%s %s" % (n, k) for k, n in d.items()))
+                                   for t, d in v["by_type"].items()) or "identical"
+                if v.get("error"):
+                    detail = v["error"]
+                vrows.append([name, fint(v.get("differences")), detail])
+            L.append(md_table(["writer", "differences", "detail"], vrows))
+            L.append("")
+        elif shape == "a":
+            L.append("Shape (a) caches are verified only for small sizes (verify reads every "
+                     "vector back; `BENCH_VERIFY_A=1` forces it); the smoke run does.")
+            L.append("")
+    L.append("### Where the peers differ from falkorsync's cache")
+    L.append("")
+    L.append("- Seed-style: temporal values are `str()` of the driver's DateTime "
+             "(`2025-01-01T00:00:00.554047000+00:00`, nanosecond digits), not Graphiti's "
+             "`isoformat()` text, so verify counts every item with a timestamp as different; "
+             "sampled runs leave the rest missing. It gets Graphiti's range indexes first and "
+             "labelled endpoint matches (without them every MERGE scans a label).")
+    L.append("- Batched: the same properties, labels, vecf32 embeddings and isoformat() text "
+             "as falkorsync; it writes into the live graph (no shadow graph and swap).")
+    L.append("- GRAPH.BULK: no vector type, so embeddings are arrays of doubles (verify "
+             "reports those items as different); Graphiti's indexes are built after the load.")
+    L.append("- Write limit: falkorsync's own commands (shadow graph, indexes, checkpoints, "
+             "the MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "
+             "with no Neo4j in the loop, both with `falkorsync-replay` (falkorsync's pipelining: "
+             "at most 4 commands in flight) and with `redis-cli --pipe`; the faster is the write "
+             "limit.")
+    L.append("- Read limit: the same Neo4j queries falkorsync runs, drained by "
+             "`falkorsync-drain` with falkorsync's Bolt client, records skipped.")
+    L.append("")
+    lag = result.get("lag")
+    if lag:
+        svc = lag.get("service") or {}
+        L.append("## Incremental lag")
+        L.append("")
+        L.append("`falkorsync serve` with `SYNC_INTERVAL_SECONDS=1` (reconcile off) over the "
+                 "shape (b) cache; a writer creates %s Entity nodes per second for %s s in Neo4j "
+                 "(created_at = datetime()); a poller asks FalkorDB every %s s for them. Lag = "
+                 "first poll that sees the item − its commit." % (
+                     lag["rate"], lag["seconds"], lag["poll_seconds"]))
+        L.append("")
+        L.append(md_table(["written", "arrived", "p50 s", "p90 s", "p99 s", "max s",
+                           "service runs", "run p50 ms"], [[
+            fint(lag["written"]), fint(lag["arrived"]), f1(lag["lag_p50"], 3),
+            f1(lag["lag_p90"], 3), f1(lag["lag_p99"], 3), f1(lag["lag_max"], 3),
+            fint(svc.get("runs")), fint(svc.get("run_ms_p50"))]]))
+        L.append("")
+    rec = result.get("reconcile")
+    if rec:
+        d = rec.get("drift") or {}
+        L.append("## Reconcile")
+        L.append("")
+        L.append("%s entities without embeddings (%s items) fully synced, then `falkorsync "
+                 "reconcile` with no drift, and again after drifting 1%% of the entities in "
+                 "FalkorDB directly (%s changed, %s deleted with their relationships, %s "
+                 "added)." % (fint(rec["entities"]), fint(rec["items"]), d.get("changed"),
+                              d.get("deleted"), d.get("added")))
+        L.append("")
+        out0, out1 = rec["no_drift"]["output"], rec["one_percent"]["output"]
+        L.append(md_table(["drift", "wall s", "CPU s", "peak RSS MB", "upserted", "deleted"], [
+            ["0%", f1(rec["no_drift"]["seconds"], 2), f1(rec["no_drift"]["cpu_s"]),
+             f1(rec["no_drift"]["max_rss_mb"]), fint(out0.get("upserted")),
+             fint(out0.get("deleted"))],
+            ["1%", f1(rec["one_percent"]["seconds"], 2), f1(rec["one_percent"]["cpu_s"]),
+             f1(rec["one_percent"]["max_rss_mb"]), fint(out1.get("upserted")),
+             fint(out1.get("deleted"))],
+        ]))
+        v = rec.get("verify_after") or {}
+        L.append("")
+        L.append("Verify afterwards: %s differences. The full sync of this graph took %s s "
+                 "(peak RSS %s MB)." % (fint(v.get("differences")),
+                                        f1(rec["full_sync_seconds"], 2),
+                                        f1(rec["full_sync_max_rss_mb"])))
+        L.append("")
+    L.append("## falkorsync peak RSS by size")
+    L.append("")
+    L.append("Every run in `bench/results/` plus this one (target: flat with size, under "
+             "64 MB).")
+    L.append("")
+    L.append(md_table(["run", "shape", "items", "peak RSS MB", "items/s"],
+                      history_rows(history_dir, result)))
+    L.append("")
+    if result["missing"]:
+        L.append("Missing figures: " + ", ".join(result["missing"]))
+        L.append("")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--result", required=True)
+    ap.add_argument("--markdown")
+    ap.add_argument("--history")
+    args = ap.parse_args()
+
+    run = load(args.raw, "run") or {}
+    missing = []
+    result = {
+        "run": run,
+        "machine": load(args.raw, "machine") or {},
+        "shapes": {},
+        "missing": missing,
+    }
+    for shape in ("a", "b"):
+        result["shapes"][shape] = shape_result(args.raw, shape, run, missing)
+    if run.get("mode") == "full":
+        result["lag"] = lag_result(args.raw)
+        result["reconcile"] = reconcile_result(args.raw)
+        if result["lag"] is None:
+            missing.append("lag")
+        if result["reconcile"] is None:
+            missing.append("reconcile")
+    result["raw"] = {os.path.basename(p)[:-5]: json.load(open(p))
+                     for p in sorted(glob.glob(os.path.join(args.raw, "*.json")))}
+    result["complete"] = not missing
+
+    print_summary(result)
+    tmp = args.result + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, args.result)
+    if args.markdown:
+        text = markdown(result, args.history)
+        with open(args.markdown + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(args.markdown + ".tmp", args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
