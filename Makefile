@@ -57,7 +57,7 @@ lint:
 	@scripts/lint.sh
 
 bench: build
-	@scripts/bench.sh $(SIZE)
+	@BUILD=$(BUILD) scripts/bench.sh $(SIZE)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,4 +1,4 @@
-/* falkorsync-replay: replays recorded FalkorDB commands (RESP) with bounded pipelining and times them. */
+/* falkorsync-replay: replays recorded FalkorDB commands (RESP), pipelined, and times them. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -14,10 +14,10 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define REPLAY_MAX_ARGS (1 << 20)              /* Redis' own limit on one command's arguments */
-#define REPLAY_MAX_ARG ((size_t)512 << 20)     /* Redis' proto-max-bulk-len default */
+#define REPLAY_MAX_ARGS (1 << 20)          /* Redis' own limit on one command's arguments */
+#define REPLAY_MAX_ARG ((size_t)512 << 20) /* Redis' proto-max-bulk-len default */
 #define REPLAY_MAX_DEPTH 1000000
-#define REPLAY_INDEX_WAIT_TRIES 6000           /* 10 min at 100 ms, as full sync waits */
+#define REPLAY_INDEX_WAIT_TRIES 6000 /* 10 min at 100 ms, as full sync waits */
 
 struct replay_opts {
     const char *file;
@@ -56,19 +56,18 @@ struct app {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: falkorsync-replay --file F [options]\n"
-            "Sends the RESP commands in F (as FALKORSYNC_RECORD_COMMANDS records them, or\n"
-            "any redis-cli --pipe input) to FalkorDB through falkorsync's own connection\n"
-            "code, at most --depth commands awaiting a reply, and times it.\n"
-            "  --depth N       commands in flight, default 4 (falkorsync's pipeline depth)\n"
-            "  --wait-indexes G  afterwards poll CALL db.indexes() on graph G until every\n"
-            "                  index is OPERATIONAL (counted in the time, as full sync does)\n"
-            "  --host H        default $FALKORDB_HOST or 127.0.0.1\n"
-            "  --port P        default $FALKORDB_PORT or 6379\n"
-            "  --password P    default $FALKORDB_PASSWORD (none)\n"
-            "Prints one JSON line: commands, errors, seconds, MB sent, CPU s, peak RSS.\n"
-            "Exit status: 0 when every reply was a success, 1 otherwise, 2 usage.\n");
+    fprintf(f, "usage: falkorsync-replay --file F [options]\n"
+               "Sends the RESP commands in F (as FALKORSYNC_RECORD_COMMANDS records them, or\n"
+               "any redis-cli --pipe input) to FalkorDB through falkorsync's own connection\n"
+               "code, at most --depth commands awaiting a reply, and times it.\n"
+               "  --depth N       commands in flight, default 4 (falkorsync's pipeline depth)\n"
+               "  --wait-indexes G  afterwards poll CALL db.indexes() on graph G until every\n"
+               "                  index is OPERATIONAL (counted in the time, as full sync does)\n"
+               "  --host H        default $FALKORDB_HOST or 127.0.0.1\n"
+               "  --port P        default $FALKORDB_PORT or 6379\n"
+               "  --password P    default $FALKORDB_PASSWORD (none)\n"
+               "Prints one JSON line: commands, errors, seconds, MB sent, CPU s, peak RSS.\n"
+               "Exit status: 0 when every reply was a success, 1 otherwise, 2 usage.\n");
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -306,8 +305,7 @@ static int replay(struct app *a)
         while (a->fdb.pending >= a->o.depth)
             if ((rc = reap(a)))
                 return rc;
-        if (fdb_append(&a->fdb, a->cmd.argc, a->cmd.argv, a->cmd.lens) ||
-            fdb_flush(&a->fdb)) {
+        if (fdb_append(&a->fdb, a->cmd.argc, a->cmd.argv, a->cmd.lens) || fdb_flush(&a->fdb)) {
             fprintf(stderr, "falkorsync-replay: %s\n", a->fdb.errstr);
             return a->fdb.err ? a->fdb.err : FS_EIO;
         }

@@ -20,17 +20,19 @@
 # Environment: BUILD (build dir, default build), BENCH_NEO4J_PORT (27687),
 # BENCH_FALKORDB_PORT (26379), BENCH_RUN (<repo>/.run/bench), NEO4J_HEAP (3g),
 # BENCH_SEED (42), BENCH_SEED_FRACTION (seed-style sample, default 0.25; smoke 1),
-# BENCH_LAG_RATE (20), BENCH_LAG_SECONDS (30), BENCH_RECONCILE_ENTITIES (100000),
-# BENCH_VERIFY_A (verify shape (a) caches too: default only when SIZE <= 2000).
+# BENCH_LAG_RATE (20), BENCH_LAG_SECONDS (30), BENCH_RECONCILE_ENTITIES (100000; 0 skips),
+# BENCH_VERIFY_A (verify shape (a) caches too: default only when SIZE <= 2000),
+# BENCH_VERIFY_RECONCILE=1 (verify the cache after the 1% reconcile).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD="${BUILD:-build}"
-BIN="$ROOT/$BUILD/falkorsync"
-GEN="$ROOT/$BUILD/falkorsync-gen"
-DRAIN="$ROOT/$BUILD/falkorsync-drain"
-REPLAY="$ROOT/$BUILD/falkorsync-replay"
+case "$BUILD" in /*) BDIR="$BUILD" ;; *) BDIR="$ROOT/$BUILD" ;; esac
+BIN="$BDIR/falkorsync"
+GEN="$BDIR/falkorsync-gen"
+DRAIN="$BDIR/falkorsync-drain"
+REPLAY="$BDIR/falkorsync-replay"
 CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
 
 MODE=full
@@ -186,7 +188,7 @@ measure() {
   f1=$(ticks "$FDB_PID"); n1=$(ticks "$NEO_PID"); l1=$(cut -d' ' -f1 /proc/loadavg)
   read -r wall user sys rss < <(tail -n1 "$WORK/$name.time")
   out=$(grep '^{' "$WORK/$name.out" | tail -n1 || true)
-  jq -e . >/dev/null 2>&1 <<<"$out" || out=null
+  [[ -n "$out" ]] && jq -e . >/dev/null 2>&1 <<<"$out" || out=null
   jq -n --arg name "$name" --argjson rc "$rc" --argjson wall "$wall" --argjson user "$user" \
     --argjson sys "$sys" --argjson rss "$rss" --argjson fdb "$(( f1 - f0 ))" \
     --argjson neo "$(( n1 - n0 ))" --argjson tick "$TICK" --argjson l0 "$l0" --argjson l1 "$l1" \
@@ -199,7 +201,7 @@ measure() {
     log "$name failed (exit $rc); last lines of its stderr:"
     tail -n 5 "$WORK/$name.err" >&2 || true
   else
-    log "$name: ${wall}s wall, $(jq -r '.cpu_s' "$WORK/$name.json")s CPU, ${rss} kB peak RSS"
+    log "$name: $(jq -r '"\(.wall_s)s wall, \(.cpu_s * 100 | round / 100)s CPU, \(.max_rss_kb / 1024 | round) MB peak RSS; FalkorDB \(.falkordb_cpu_s)s, Neo4j \(.neo4j_cpu_s)s CPU"' "$WORK/$name.json")"
   fi
   return $rc
 }
@@ -209,7 +211,7 @@ verify_cache() {
   local name="$1" rc=0
   "$BIN" verify --json >"$WORK/$name.verify.out" 2>"$WORK/$name.verify.err" || rc=$?
   local out; out=$(grep '^{' "$WORK/$name.verify.out" | tail -n1 || true)
-  jq -e . >/dev/null 2>&1 <<<"$out" || out='{"ok":false,"error":"verify printed no JSON"}'
+  [[ -n "$out" ]] && jq -e . >/dev/null 2>&1 <<<"$out" || out='{"ok":false,"error":"verify printed no JSON"}'
   jq --argjson rc "$rc" '. + {exit: $rc}' <<<"$out" >"$WORK/$name.verify.json"
   log "$name: verify $(jq -r '"differences \(.differences // "?")"' "$WORK/$name.verify.json")"
 }
@@ -219,7 +221,7 @@ run_shape() {
   local shape="$1"
   log "=== shape ($shape): $( [[ $shape == a ]] && echo "Graphiti with $DIM-float embeddings" || echo "the same graph without embeddings")"
   if [[ $shape == a ]]; then
-    measure "a.generate" "$GEN" --clear --entities "$SIZE" --dim "$DIM" --seed "$SEED" \
+    measure "a.generate" "$GEN" --clear --entities "$SIZE" --dim "$DIM" --seed "$SEED" --batch 1000 \
       || die "the generator failed"
   else
     measure "b.generate" "$GEN" --entities 0 \
@@ -290,8 +292,7 @@ run_lag() {
   SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=0 SYNC_HEALTH_PORT="$hp" SYNC_METRICS_PORT="$mp" \
     LOG_FORMAT=json LOG_FILE="$WORK/lag.service.log" "$BIN" serve >"$WORK/lag.service.out" 2>&1 &
   SERVE_PID=$!
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     grep -q '"sync completed"' "$WORK/lag.service.log" 2>/dev/null && break
     sleep 0.1
   done
@@ -311,7 +312,8 @@ run_lag() {
 run_reconcile() {
   local n="$RECONCILE_ENTITIES" drift=$(( RECONCILE_ENTITIES / 100 ))
   log "=== reconcile: $n entities (no embeddings), 0% and 1% drift"
-  measure "rec.generate" "$GEN" --clear --entities "$n" --dim 0 --seed "$SEED" || die "the generator failed"
+  measure "rec.generate" "$GEN" --clear --entities "$n" --dim 0 --seed "$SEED" --batch 5000 \
+    || die "the generator failed"
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/rec.source.json"
   reset_falkor
   measure "rec.falkorsync" "$BIN" full || die "the full sync before reconcile failed"
@@ -326,7 +328,7 @@ run_reconcile() {
   jq -n --argjson changed $(( drift - 2 * third )) --argjson deleted "$third" --argjson added "$third" \
     '{changed: $changed, deleted: $deleted, added: $added}' >"$WORK/rec.drift.json"
   measure "rec.reconcile_1" "$BIN" reconcile || true
-  verify_cache "rec.after"
+  if [[ "${BENCH_VERIFY_RECONCILE:-0}" == 1 ]]; then verify_cache "rec.after"; fi
   reset_falkor
 }
 
@@ -343,7 +345,7 @@ machine_json() {
     --arg os "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}")" \
     --arg falkorsync "$("$BIN" --version 2>/dev/null | head -n1)" \
     --arg commit "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" \
-    --arg build_type "$(awk -F= '/^CMAKE_BUILD_TYPE/{print $2}' "$ROOT/$BUILD/CMakeCache.txt" 2>/dev/null)" \
+    --arg build_type "$(awk -F= '/^CMAKE_BUILD_TYPE/{print $2}' "$BDIR/CMakeCache.txt" 2>/dev/null)" \
     --arg cc "$(${CC:-cc} --version 2>/dev/null | head -n1)" \
     --arg neo4j "$neo_version" --arg falkordb_module "$fdb_ver" --arg redis "$redis_ver" \
     --arg python "$("$PY" --version 2>&1)" \
@@ -362,7 +364,7 @@ run_shape a
 run_shape b
 if [[ $MODE == full ]]; then
   run_lag
-  run_reconcile
+  if [[ "$RECONCILE_ENTITIES" -gt 0 ]]; then run_reconcile; fi
 fi
 T_END=$(date +%s)
 jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson dim "$DIM" \

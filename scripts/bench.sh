@@ -1,4 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: side-by-side benchmarks (issue 7). Not built yet.
-echo "bench: the benchmarks are not built yet (see the benchmarks issue)" >&2
-exit 2
+# `make bench [SIZE=entities]`: falkorsync full sync side by side with the Python
+# peers and the read/write limits, plus incremental lag and reconcile time
+# (bench/run.sh does the work; it starts its own servers on ports 27687/26379).
+# Prints a table, writes bench/results/<timestamp>.json, regenerates BENCHMARKS.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+exec "$ROOT/bench/run.sh" "$@"

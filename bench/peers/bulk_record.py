@@ -66,8 +66,11 @@ def token_header(name, keys):
 class Recorder:
     """Open tokens per (label string or type, property keys); commands written as RESP."""
 
-    def __init__(self, out, graph):
+    def __init__(self, out, graph, ids):
         self.out = out
+        self.ids = ids  # uuid -> bulk node id, given in the order FalkorDB creates them
+        self.next_id = 0
+        self.keys = {}  # node token -> uuids in row order
         self.graph = graph
         self.begin = True
         self.tokens = {}  # (is_edge, name, keys) -> [parts]
@@ -89,6 +92,8 @@ class Recorder:
     def add(self, edge, name, props, prefix=b""):
         keys = tuple(sorted(props))
         key = (edge, name, keys)
+        if not edge:
+            self.keys.setdefault(key, []).append(props.get("uuid"))
         if key not in self.tokens:
             header = token_header(name, keys)
             self.tokens[key] = [header]
@@ -107,6 +112,11 @@ class Recorder:
         if not self.tokens:
             return
         labels = [b"".join(p) for (e, _, _), p in self.tokens.items() if not e]
+        for key in self.tokens:  # FalkorDB numbers nodes token by token, row by row
+            for u in self.keys.get(key, ()):
+                self.ids[u] = self.next_id
+                self.next_id += 1
+        self.keys = {}
         rels = [b"".join(p) for (e, _, _), p in self.tokens.items() if e]
         args = ["GRAPH.BULK", self.graph]
         if self.begin:
@@ -133,16 +143,17 @@ def main():
     t0 = time.monotonic()
     driver = c.neo4j_driver()
     ids = {}
+    queued = set()
     nodes = rels = 0
     with open(args.out, "wb") as out, driver.session(database=c.neo4j_database()) as s:
-        rec = Recorder(out, args.graph)
+        rec = Recorder(out, args.graph, ids)
         for label in c.NODE_TYPES:
             for record in s.run(f"MATCH (n:{c.ident(label)}) RETURN n"):
                 n = record["n"]
                 props = props_of(n)
-                if props.get("uuid") in ids:
+                if props.get("uuid") in queued:
                     continue  # a node with two of our labels: once is enough
-                ids[props.get("uuid")] = len(ids)  # bulk ids are given in creation order
+                queued.add(props.get("uuid"))
                 name = ":".join([label] + sorted(set(n.labels) - {label}))
                 rec.add(False, name, props)
                 nodes += 1

@@ -14,6 +14,7 @@
 #include "sync/connect.h"
 #include "sync/full.h"
 #include "sync/loader.h"
+#include "sync/xsort.h"
 
 /* Items per FalkorDB page: hiredis builds the whole reply, and an item with
  * a 1024-float vector costs ~100 KB of reply objects, so pages stay small. */
@@ -383,38 +384,43 @@ static int canon_compact(struct buf *b, const redisReply *cell)
     }
 }
 
+/* The cache side is read in FalkorDB's internal-id order, which it serves by
+ * id seek (a range of uuids is a full index scan per page there), and sorted
+ * by key on disk (xsort) so it merges with Neo4j's key-ordered stream. Memory
+ * stays bounded: one page of replies plus the sort buffer. */
 struct cache_cursor {
     struct fdb_conn *fdb;
     const char *graph;
     const struct sync_type *t;
-    struct item *page;
-    int n, pos;
-    char after[KEY_CAP];
-    bool done;
+    struct xsort xs;
+    bool loaded;
+    int64_t last_id;
     struct props props;
-    struct buf tmp, head, q;
+    struct buf tmp, head, q, rec;
 };
 
-static int cache_fill(struct cache_cursor *c, char *err, size_t errlen)
+#define SORT_MEM ((size_t)16 << 20)
+#define EDGE_SOURCES_PER_PAGE 64
+
+/* Reads one page into the sorter; *rows = rows returned (0: no more). */
+static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errlen)
 {
-    c->n = c->pos = 0;
+    *rows = 0;
     buf_reset(&c->q);
-    int rc = fdb_param_prefix_begin(&c->q);
-    rc = rc ? rc : fdb_param_name(&c->q, "after");
-    rc = rc ? rc : fdb_param_write_string(&c->q, c->after, strlen(c->after));
-    rc = rc ? rc : fdb_param_prefix_end(&c->q);
+    int rc = buf_printf(&c->q, "CYPHER last=%lld ", (long long)c->last_id);
     if (!c->t->edge)
         rc = rc ? rc
                 : buf_printf(&c->q,
-                             "MATCH (n:`%s`) WHERE n.uuid > $after RETURN n.uuid, labels(n), "
-                             "properties(n) ORDER BY n.uuid LIMIT %d",
+                             "MATCH (n:`%s`) WHERE id(n) > $last RETURN id(n), n.uuid, labels(n), "
+                             "properties(n) ORDER BY id(n) LIMIT %d",
                              c->t->name, PAGE);
     else
         rc = rc ? rc
                 : buf_printf(&c->q,
-                             "MATCH (a)-[r:`%s`]->(b) WHERE r.uuid > $after RETURN r.uuid, "
-                             "a.uuid, b.uuid, properties(r) ORDER BY r.uuid LIMIT %d",
-                             c->t->name, PAGE);
+                             "MATCH (a:`%s`) WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
+                             "OPTIONAL MATCH (a)-[r:`%s`]->(b) "
+                             "RETURN id(a), r.uuid, a.uuid, b.uuid, properties(r)",
+                             c->t->src_label, EDGE_SOURCES_PER_PAGE, c->t->name);
     if (rc)
         return rc;
     const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
@@ -422,49 +428,49 @@ static int cache_fill(struct cache_cursor *c, char *err, size_t errlen)
     rc = fdb_commandv(c->fdb, &r, 4, argv);
     if (rc) {
         if (strstr(c->fdb->errstr, "Invalid graph operation on empty key") ||
-            strstr(c->fdb->errstr, "does not exist")) { /* no such graph: nothing cached */
-            c->done = true;
+            strstr(c->fdb->errstr, "does not exist")) /* no such graph: nothing cached */
             return 0;
-        }
         snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
         return rc;
     }
-    const redisReply *rows = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
-    for (size_t i = 0; rows && i < rows->elements && c->n < PAGE; i++) {
-        const redisReply *row = rows->element[i];
-        const redisReply *kc = row->element[0];
-        struct item *it = &c->page[c->n];
-        if (kc->element[1]->type != REDIS_REPLY_STRING) /* a null uuid cannot match */
+    const redisReply *rs = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
+    for (size_t i = 0; rs && i < rs->elements; i++) {
+        const redisReply *row = rs->element[i];
+        (*rows)++;
+        int64_t id = row->element[0]->element[1]->integer;
+        if (id > c->last_id)
+            c->last_id = id;
+        const redisReply *kc = row->element[1];
+        if (kc->element[1]->type != REDIS_REPLY_STRING) /* no relationship, or a null uuid */
             continue;
-        snprintf(it->key, sizeof it->key, "%s", kc->element[1]->str);
-        it->dropped = false;
         props_clear(&c->props);
         buf_reset(&c->head);
         const redisReply *pm;
+        char labels[256] = "";
         if (!c->t->edge) {
-            const redisReply *lv = row->element[1]->element[1];
+            const redisReply *lv = row->element[2]->element[1];
             char *names[64];
             size_t n = 0;
             for (size_t j = 0; j < lv->elements && n < 64; j++)
                 names[n++] = lv->element[j]->element[1]->str;
-            for (size_t a = 1; a < n; a++)
-                for (size_t b2 = a; b2 > 0 && strcmp(names[b2 - 1], names[b2]) > 0; b2--) {
-                    char *x = names[b2];
-                    names[b2] = names[b2 - 1];
-                    names[b2 - 1] = x;
+            for (size_t x = 1; x < n; x++)
+                for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+                    char *tmp = names[y];
+                    names[y] = names[y - 1];
+                    names[y - 1] = tmp;
                 }
             rc = buf_append_str(&c->head, "N:");
             for (size_t j = 0; !rc && j < n; j++)
                 rc = buf_printf(&c->head, "%s\x1f", names[j]);
-            snprintf(it->labels, sizeof it->labels, "%s", c->head.data ? c->head.data + 2 : "");
-            pm = row->element[2]->element[1];
-        } else {
-            const redisReply *s = row->element[1]->element[1];
-            const redisReply *d = row->element[2]->element[1];
-            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->t->name,
-                            s->type == REDIS_REPLY_STRING ? s->str : "",
-                            d->type == REDIS_REPLY_STRING ? d->str : "");
+            snprintf(labels, sizeof labels, "%s", c->head.data ? c->head.data + 2 : "");
             pm = row->element[3]->element[1];
+        } else {
+            const redisReply *sv = row->element[2]->element[1];
+            const redisReply *dv = row->element[3]->element[1];
+            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->t->name,
+                            sv->type == REDIS_REPLY_STRING ? sv->str : "",
+                            dv->type == REDIS_REPLY_STRING ? dv->str : "");
+            pm = row->element[4]->element[1];
         }
         for (size_t j = 0; !rc && j + 1 < pm->elements; j += 2) {
             buf_reset(&c->tmp);
@@ -472,36 +478,56 @@ static int cache_fill(struct cache_cursor *c, char *err, size_t errlen)
             rc = canon_compact(&c->tmp, pm->element[j + 1]);
             rc = rc ? rc : props_add(&c->props, pm->element[j]->str, pm->element[j]->len, &c->tmp);
         }
+        uint64_t hash = rc ? 0 : fingerprint(c->head.data ? c->head.data : "", &c->props);
+        buf_reset(&c->rec);
+        rc = rc ? rc : buf_append(&c->rec, &hash, sizeof hash);
+        rc = rc ? rc : buf_append_str(&c->rec, labels);
+        rc = rc ? rc : xsort_add(&c->xs, kc->element[1]->str, kc->element[1]->len, c->rec.data,
+                                 c->rec.len);
         if (rc)
             break;
-        it->hash = fingerprint(c->head.data ? c->head.data : "", &c->props);
-        c->n++;
     }
     freeReplyObject(r);
-    if (rc)
-        return rc;
-    if (c->n > 0)
-        snprintf(c->after, sizeof c->after, "%s", c->page[c->n - 1].key);
-    if (c->n < PAGE)
-        c->done = c->n == 0;
-    return 0;
+    return rc;
 }
 
-/* Next cached item: 1 with *out, 0 at the end. */
+static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
+{
+    xsort_init(&c->xs, SORT_MEM);
+    c->last_id = -1;
+    int rows, rc;
+    do {
+        rc = cache_page(c, &rows, err, errlen);
+    } while (!rc && rows > 0);
+    if (!rc && (rc = xsort_finish(&c->xs)))
+        snprintf(err, errlen, "sorting the cache side: %s", fs_strerror(rc));
+    c->loaded = true;
+    return rc;
+}
+
+/* Next cached item in key order: 1 with *out, 0 at the end. */
 static int cache_next(struct cache_cursor *c, struct item *out, char *err, size_t errlen)
 {
-    if (c->pos >= c->n) {
-        if (c->done)
-            return 0;
-        int rc = cache_fill(c, err, errlen);
+    if (!c->loaded) {
+        int rc = cache_load(c, err, errlen);
         if (rc)
             return rc;
-        if (c->n == 0) {
-            c->done = true;
-            return 0;
-        }
     }
-    *out = c->page[c->pos++];
+    struct xsort_rec rec;
+    int rc = xsort_next(&c->xs, &rec);
+    if (rc <= 0) {
+        if (rc)
+            snprintf(err, errlen, "reading sorted cache items: %s", fs_strerror(rc));
+        return rc;
+    }
+    snprintf(out->key, sizeof out->key, "%s", rec.key);
+    memcpy(&out->hash, rec.data, sizeof out->hash);
+    size_t ll = rec.datalen - sizeof out->hash;
+    if (ll >= sizeof out->labels)
+        ll = sizeof out->labels - 1;
+    memcpy(out->labels, (const char *)rec.data + sizeof out->hash, ll);
+    out->labels[ll] = '\0';
+    out->dropped = false;
     return 1;
 }
 
@@ -774,14 +800,14 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     buf_init(&cc.tmp, 0);
     buf_init(&cc.head, 0);
     buf_init(&cc.q, 0);
-    cc.page = calloc(PAGE, sizeof *cc.page);
+    buf_init(&cc.rec, 0);
     struct xc_stats st = {0};
     struct item a, b, prevb = {.key = ""};
     bool have_prev = false;
     int fix_rc = 0;
     if (fx)
         fx->type = type;
-    int ra = cc.page ? src_next(&sc, &a, &st) : FS_ENOMEM;
+    int ra = src_next(&sc, &a, &st);
     int rb = ra < 0 ? 0 : cache_next(&cc, &b, err, errlen);
     while (ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
         if (rb == 1 && have_prev && !strcmp(prevb.key, b.key)) {
@@ -848,7 +874,8 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     buf_deinit(&cc.tmp);
     buf_deinit(&cc.head);
     buf_deinit(&cc.q);
-    free(cc.page);
+    buf_deinit(&cc.rec);
+    xsort_deinit(&cc.xs);
     return rc;
 }
 
