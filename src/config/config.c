@@ -95,11 +95,11 @@ static const struct cfg_param params[] = {
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),
     E("sync.profile", "SYNC_PROFILE", sync.profile, "graphiti", profiles,
-      "mapping profile: graphiti or generic"),
+      "mapping profile: graphiti (generic is planned and refused for now)"),
     E("sync.temporal", "SYNC_TEMPORAL", sync.temporal, "iso", temporals,
-      "generic profile: temporal values as ISO text or native FalkorDB temporals"),
+      "generic profile (planned): temporal values as ISO text or native FalkorDB temporals"),
     S("sync.key_property", "SYNC_KEY_PROPERTY", sync.key_property, "",
-      "generic profile: key property (empty: element id kept as _neo4j_id)"),
+      "generic profile (planned): key property (empty: element id kept as _neo4j_id)"),
     S("sync.embedding_properties", "SYNC_EMBEDDING_PROPERTIES", sync.embedding_properties,
       "name_embedding,fact_embedding", "list properties stored as vecf32 (comma-separated)"),
     S("sync.state_dir", "SYNC_STATE_DIR", sync.state_dir, "",
@@ -382,6 +382,11 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
                  "monitoring.bind_address is %s (not loopback) but no API token is set: set "
                  "SYNC_API_TOKEN, or monitoring.allow_public_bind: true to accept the risk",
                  c->monitoring.bind_address);
+        return FS_ECONFIG;
+    }
+    if (c->sync.profile == CFG_PROFILE_GENERIC) {
+        snprintf(err, errlen,
+                 "sync.profile (SYNC_PROFILE) = generic is not implemented yet; use graphiti");
         return FS_ECONFIG;
     }
     if (c->monitoring.health_port && c->monitoring.health_port == c->monitoring.metrics_port) {
