@@ -204,6 +204,14 @@ def shape_result(raw, shape, run, missing):
             ratios["falkorsync_vs_limit"] = max(read_s, write_s) / f["seconds"]
         if "graph_bulk" in C:
             ratios["falkorsync_vs_graph_bulk"] = C["graph_bulk"]["seconds"] / f["seconds"]
+        if "seed_style" in C and num(ratios.get("write_limit_seconds")):
+            # what even a sync running at the write limit would reach
+            ratios["write_limit_vs_seed_style"] = (C["seed_style"]["seconds"]
+                                                   / ratios["write_limit_seconds"])
+        wall = f.get("measured_wall_s")
+        if num(wall) and wall > 0:
+            res["busy"] = {"falkorsync": f["cpu_s"] / wall, "falkordb": f["falkordb_cpu_s"] / wall,
+                           "neo4j": f["neo4j_cpu_s"] / wall}
     for key in ("falkorsync_vs_seed_style", "falkorsync_vs_batched", "falkorsync_vs_limit"):
         if not num(ratios.get(key)):
             missing.append(f"{shape}.ratio.{key}")
@@ -290,9 +298,10 @@ def text_table(rows):
     return "\n".join(lines)
 
 
-def md_table(head, rows):
+def md_table(head, rows, left=1):
+    """A Markdown table: the first `left` columns left-aligned, the rest (figures) right."""
     out = ["| " + " | ".join(head) + " |",
-           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|"]
+           "|" + "|".join("---" if i < left else "---:" for i in range(len(head))) + "|"]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
 
@@ -382,7 +391,7 @@ def markdown(result, history_dir):
         ["Python peers", "%s; %s" % (mach["python"], mach["peer_packages"].strip())],
         ["load average", "%s at the start, %s at the end (1, 5, 15 min)" % (
             mach["load_at_start"], run["load_at_end"])],
-    ]))
+    ], left=2))
     L.append("")
     L.append("Everything runs on this one machine: Neo4j (Java, 3 GB heap), FalkorDB and the "
              "contender share its cores, so a figure is the whole system's speed, not the "
@@ -411,7 +420,7 @@ def markdown(result, history_dir):
         L.append(md_table(HEAD, table_rows(res)))
         L.append("")
         r = res["ratios"]
-        L.append(md_table(["ratio", "measured", "target"], [
+        L.append(md_table(["ratio", "measured", "target"], left=3, rows=[
             ["falkorsync ÷ seed-style peer (throughput)", fx(r.get("falkorsync_vs_seed_style")),
              "≥ 20× on (a)" if shape == "a" else ""],
             ["falkorsync ÷ batched Python peer", fx(r.get("falkorsync_vs_batched")),
@@ -423,7 +432,15 @@ def markdown(result, history_dir):
              if num(r.get("falkorsync_vs_limit")) else "–", "≥ 70%"],
             ["falkorsync ÷ GRAPH.BULK", ("%.0f%%" % (100 * r["falkorsync_vs_graph_bulk"]))
              if num(r.get("falkorsync_vs_graph_bulk")) else "–", ""],
+            ["write limit ÷ seed-style peer (the most any sync writing these commands reaches)",
+             fx(r.get("write_limit_vs_seed_style")), ""],
         ]))
+        busy = res.get("busy")
+        if busy:
+            L.append("")
+            L.append("While falkorsync ran, CPU busy as a share of its wall time (2 cores = "
+                     "200%%): falkorsync %.0f%%, FalkorDB %.0f%%, Neo4j %.0f%%." % (
+                         100 * busy["falkorsync"], 100 * busy["falkordb"], 100 * busy["neo4j"]))
         L.append("")
         L.append("Notes:")
         L.append("")
@@ -444,7 +461,8 @@ def markdown(result, history_dir):
                 if v.get("error"):
                     detail = v["error"]
                 vrows.append([name, fint(v.get("differences")), detail])
-            L.append(md_table(["writer", "differences", "detail"], vrows))
+            L.append(md_table(["writer", "differences", "detail"], vrows, left=1).replace(
+                "|---|---:|---:|", "|---|---:|---|"))
             L.append("")
         elif shape == "a":
             L.append("Shape (a) caches are verified only for small sizes (verify reads every "
@@ -519,7 +537,7 @@ def markdown(result, history_dir):
              "64 MB).")
     L.append("")
     L.append(md_table(["run", "shape", "items", "peak RSS MB", "items/s"],
-                      history_rows(history_dir, result)))
+                      history_rows(history_dir, result), left=2))
     L.append("")
     if result["missing"]:
         L.append("Missing figures: " + ", ".join(result["missing"]))

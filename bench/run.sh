@@ -6,7 +6,7 @@
 # incremental lag and reconcile time. Prints a table, writes the raw figures
 # as JSON and regenerates BENCHMARKS.md (bench/report.py).
 #
-#   bench/run.sh [SIZE]        SIZE = generator entities (default 10000; items ~ 5.1 x SIZE)
+#   bench/run.sh [SIZE]        SIZE = generator entities (default 5000; items ~ 5.1 x SIZE)
 #   bench/run.sh --smoke       300 entities, no lag/reconcile, output to a temp dir
 #
 # Options:
@@ -36,6 +36,7 @@ REPLAY="$BDIR/falkorsync-replay"
 CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
 
 MODE=full
+DEFAULT_SIZE=5000 # with the 100k-entity reconcile, about ten minutes on 2 cores
 SIZE=""
 OUT=""
 RESULT=""
@@ -63,7 +64,7 @@ if [[ $MODE == smoke ]]; then
   [[ -n "$RESULT" ]] || RESULT="$OUT/result.json"
   [[ " ${ARGS_SEEN[*]} " == *" --markdown "* ]] || MARKDOWN=""
 else
-  SIZE="${SIZE:-10000}"
+  SIZE="${SIZE:-$DEFAULT_SIZE}"
   SEED_FRACTION="${BENCH_SEED_FRACTION:-0.25}"
 fi
 [[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 50 ]] || { echo "bench: SIZE must be an entity count >= 50" >&2; exit 2; }
@@ -372,7 +373,7 @@ jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson
   --argjson lag_rate "$LAG_RATE" --argjson lag_seconds "$LAG_SECONDS" \
   --argjson reconcile_entities "$RECONCILE_ENTITIES" --argjson verify_a "$VERIFY_A" \
   --arg stamp "$STAMP" --argjson seconds $(( T_END - T_START )) \
-  --arg command "$( [[ $MODE == smoke ]] && echo "bench/run.sh --smoke" || { [[ "$SIZE" == 10000 ]] && echo "make bench" || echo "make bench SIZE=$SIZE"; })" \
+  --arg command "$( [[ $MODE == smoke ]] && echo "bench/run.sh --smoke" || { [[ "$SIZE" == "$DEFAULT_SIZE" ]] && echo "make bench" || echo "make bench SIZE=$SIZE"; })" \
   --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
   '{mode: $mode, entities: $size, seed: $seed, dim: $dim, seed_fraction: $fraction,
     pipeline_depth: $depth, lag_rate: $lag_rate, lag_seconds: $lag_seconds,
