@@ -411,9 +411,9 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
     if (!c->t->edge)
         rc = rc ? rc
                 : buf_printf(&c->q,
-                             "MATCH (n:`%s`) WHERE id(n) > $last RETURN id(n), n.uuid, labels(n), "
-                             "properties(n) ORDER BY id(n) LIMIT %d",
-                             c->t->name, PAGE);
+                             "MATCH (n:`%s`) WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
+                             "RETURN id(n), n.uuid, labels(n), properties(n)",
+                             c->t->name, PAGE); /* project only the page, not every later node */
     else
         rc = rc ? rc
                 : buf_printf(&c->q,
