@@ -332,9 +332,8 @@ static int recover(struct bolt_session *s, int err)
 
 /* ---- Connect ---------------------------------------------------------- */
 
-static int write_auth(struct bolt_session *s, struct buf *b, bool with_count_prefix)
+static int write_auth(struct bolt_session *s, struct buf *b)
 {
-    (void)with_count_prefix;
     const struct bolt_config *c = &s->cfg;
     int rc;
     if (c->user && *c->user) {
@@ -385,14 +384,14 @@ static int send_hello(struct bolt_session *s)
         rc = rc ? rc : pack_write_cstr(b, "utc");
     }
     if (!logon)
-        rc = rc ? rc : write_auth(s, b, false);
+        rc = rc ? rc : write_auth(s, b);
     rc = rc ? rc : queue_msg(s);
     if (rc)
         return rc;
     if (logon) {
         rc = pack_write_struct_header(b, MSG_LOGON, 1);
         rc = rc ? rc : pack_write_map_header(b, (uint32_t)auth_entries(s));
-        rc = rc ? rc : write_auth(s, b, true);
+        rc = rc ? rc : write_auth(s, b);
         rc = rc ? rc : queue_msg(s);
     }
     return rc;

@@ -38,7 +38,6 @@ struct builder {
     uint32_t total_rows;
     size_t total_bytes;
     const struct xc_rules *rules;
-    char **emb_names;
 };
 
 static void builder_deinit(struct builder *b)

@@ -11,7 +11,7 @@
 uint64_t xc_stats_total(const struct xc_stats *s)
 {
     return s->dropped_nan + s->dropped_bytes + s->dropped_nul + s->dropped_point +
-           s->dropped_duration + s->dropped_key + s->dropped_label + s->dropped_other;
+           s->dropped_key + s->dropped_label + s->dropped_other;
 }
 
 static void rollback(struct buf *b, size_t mark)
@@ -209,8 +209,6 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
             if (i)
                 rc = fdb_param_write_sep(b);
             if (!rc) {
-                size_t before = st->dropped_nan + st->dropped_nul + st->dropped_bytes;
-                (void)before;
                 rc = xc_value(r, b, st);
                 if (rc == 1) { /* one bad element: the whole list goes, by rule */
                     dropped = 1;

@@ -17,7 +17,6 @@ struct xc_stats {
     uint64_t dropped_bytes;      /* byte arrays */
     uint64_t dropped_nul;        /* strings holding a NUL byte */
     uint64_t dropped_point;      /* spatial points */
-    uint64_t dropped_duration;   /* never: durations become ISO-8601 text */
     uint64_t dropped_key;        /* property names holding a backtick */
     uint64_t dropped_label;      /* labels / types holding a backtick */
     uint64_t dropped_other;      /* anything else (nested maps, lists with nulls, ...) */
