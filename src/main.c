@@ -12,6 +12,7 @@
 #include "falkor/fdb.h"
 #include "sync/connect.h"
 #include "sync/full.h"
+#include "sync/schema.h"
 #include "sync/orchestrator.h"
 #include "log/log.h"
 #include "service/http.h"
@@ -223,6 +224,8 @@ static int cmd_serve(struct cli *cli)
               c->monitoring.bind_address);
     struct svc_state st;
     svc_state_init(&st, c->sync.enable_continuous, c->sync.interval_seconds);
+    st.types = sync_profile_of(c)->types;
+    st.ntypes = sync_profile_of(c)->ntypes;
     char err[512];
     struct http_server *http = http_start(c, &st, &hup_flag, err, sizeof err);
     if (!http) {

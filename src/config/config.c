@@ -95,11 +95,11 @@ static const struct cfg_param params[] = {
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),
     E("sync.profile", "SYNC_PROFILE", sync.profile, "graphiti", profiles,
-      "mapping profile: graphiti (generic is planned and refused for now)"),
+      "mapping profile: graphiti or generic (any labels and types)"),
     E("sync.temporal", "SYNC_TEMPORAL", sync.temporal, "iso", temporals,
-      "generic profile (planned): temporal values as ISO text or native FalkorDB temporals"),
+      "generic profile: temporal values as ISO text or native FalkorDB temporals"),
     S("sync.key_property", "SYNC_KEY_PROPERTY", sync.key_property, "",
-      "generic profile (planned): key property (empty: element id kept as _neo4j_id)"),
+      "generic profile: key property (empty: element id kept as _neo4j_id)"),
     S("sync.embedding_properties", "SYNC_EMBEDDING_PROPERTIES", sync.embedding_properties,
       "name_embedding,fact_embedding", "list properties stored as vecf32 (comma-separated)"),
     S("sync.state_dir", "SYNC_STATE_DIR", sync.state_dir, "",
@@ -384,9 +384,23 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
                  c->monitoring.bind_address);
         return FS_ECONFIG;
     }
-    if (c->sync.profile == CFG_PROFILE_GENERIC) {
+    if (c->sync.profile == CFG_PROFILE_GENERIC && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
         snprintf(err, errlen,
-                 "sync.profile (SYNC_PROFILE) = generic is not implemented yet; use graphiti");
+                 "falkordb.layout (FALKORDB_LAYOUT) = per_group needs sync.profile = graphiti: "
+                 "the generic profile has no group_id to split by; use layout single");
+        return FS_ECONFIG;
+    }
+    if (strpbrk(c->sync.key_property, "`\x01\x02\x03\x04\x05\x06\x07\x08\t\n\r")) {
+        snprintf(err, errlen,
+                 "sync.key_property (SYNC_KEY_PROPERTY) must not hold a backtick or control "
+                 "characters (FalkorDB cannot name such a property)");
+        return FS_ECONFIG;
+    }
+    if (c->sync.profile != CFG_PROFILE_GENERIC &&
+        (*c->sync.key_property || c->sync.temporal != CFG_TEMPORAL_ISO)) {
+        snprintf(err, errlen,
+                 "sync.key_property and sync.temporal apply to sync.profile = generic only (the "
+                 "graphiti profile keys by uuid and writes temporals as Graphiti's ISO text)");
         return FS_ECONFIG;
     }
     if (c->monitoring.health_port && c->monitoring.health_port == c->monitoring.metrics_port) {

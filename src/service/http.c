@@ -459,13 +459,11 @@ static void check_dbs(struct http_server *h, bool counts)
     int64_t cn[16];
     for (int i = 0; i < 16; i++)
         cn[i] = -1;
-    for (int i = 0; nup && counts && i < sync_graphiti_ntypes; i++) {
+    const struct sync_profile *prof = sync_profile_of(c);
+    for (int i = 0; nup && counts && i < prof->ntypes; i++) {
         char q[160];
-        const struct sync_type *t = &sync_graphiti_types[i];
-        snprintf(q, sizeof q,
-                 t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x)" : "MATCH (x:`%s`) RETURN count(x)",
-                 t->name);
-        if (bolt_run(&s, q, NULL, 0, BOLT_MODE_READ))
+        if (sync_count_query(&prof->types[i], q, sizeof q) ||
+            bolt_run(&s, q, NULL, 0, BOLT_MODE_READ))
             break;
         while (bolt_next(&s, &rec) == 1) {
             struct pack_reader r;
@@ -492,13 +490,11 @@ static void check_dbs(struct http_server *h, bool counts)
     for (int i = 0; i < 16; i++)
         cf[i] = -1;
     for (int i = 0; fup && counts && c->falkordb.layout == CFG_LAYOUT_SINGLE &&
-                    i < sync_graphiti_ntypes;
+                    i < prof->ntypes;
          i++) {
         char q[160];
-        const struct sync_type *t = &sync_graphiti_types[i];
-        snprintf(q, sizeof q,
-                 t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x)" : "MATCH (x:`%s`) RETURN count(x)",
-                 t->name);
+        if (sync_count_query(&prof->types[i], q, sizeof q))
+            break;
         const char *argv[3] = {"GRAPH.RO_QUERY", c->falkordb.database, q};
         redisReply *r = NULL;
         if (fdb_commandv(&f, &r, 3, argv)) {

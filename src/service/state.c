@@ -31,6 +31,8 @@ void svc_state_init(struct svc_state *s, bool continuous, int interval_seconds)
     s->lag_seconds = -1;
     for (int i = 0; i < 16; i++)
         s->count_neo4j[i] = s->count_falkordb[i] = -1;
+    s->types = sync_graphiti_types; /* main.c sets the configured profile's */
+    s->ntypes = sync_graphiti_ntypes;
 }
 
 void svc_state_deinit(struct svc_state *s)
@@ -379,8 +381,8 @@ char *svc_statistics_json(struct svc_state *s)
         rc = buf_append_str(&b, "\"last_success_at\":null,");
     }
     rc = rc ? rc : buf_append_str(&b, "\"per_type\":{");
-    for (int i = 0; !rc && i < sync_graphiti_ntypes; i++) {
-        rc = buf_printf(&b, "%s\"%s\":{\"neo4j\":", i ? "," : "", sync_graphiti_types[i].name);
+    for (int i = 0; !rc && i < s->ntypes; i++) {
+        rc = buf_printf(&b, "%s\"%s\":{\"neo4j\":", i ? "," : "", s->types[i].name);
         if (!rc)
             rc = s->count_neo4j[i] >= 0 ? buf_printf(&b, "%" PRId64, s->count_neo4j[i])
                                         : buf_append_str(&b, "null");

@@ -69,6 +69,8 @@ struct svc_state {
     double health_checked_at;
     /* per-type counts on both sides (refreshed on demand, cached) */
     int64_t count_neo4j[16], count_falkordb[16];
+    const struct sync_type *types; /* the profile's types, named in per_type */
+    int ntypes;
     double counts_at;
     /* series for the dashboard */
     double rate_series[SVC_SERIES], lag_series[SVC_SERIES];

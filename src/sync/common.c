@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "sync/gkey.h"
+#include "sync/schema.h"
+
 double sync_now(void)
 {
     struct timespec ts;
@@ -69,4 +72,63 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
         (*n)++;
     }
     return more < 0 ? more : 0;
+}
+
+static int strs_push(char ***v, int *n, char *s)
+{
+    if (!s)
+        return FS_ENOMEM;
+    char **x = realloc(*v, sizeof(char *) * (size_t)(*n + 1));
+    if (!x) {
+        free(s);
+        return FS_ENOMEM;
+    }
+    *v = x;
+    x[(*n)++] = s;
+    return 0;
+}
+
+int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, char ***stmts,
+                                int *n)
+{
+    *stmts = NULL;
+    *n = 0;
+    int rc = 0;
+    if (c->sync.profile != CFG_PROFILE_GENERIC) {
+        for (int i = 0; !rc && sync_range_indexes[i]; i++)
+            rc = strs_push(stmts, n, strdup(sync_range_indexes[i]));
+        return rc;
+    }
+    const char *kp = c->sync.key_property;
+    for (int pass = 0; !rc && pass < 2; pass++) {
+        rc = bolt_run(s, pass ? "CALL db.relationshipTypes()" : "CALL db.labels()", NULL, 0,
+                      BOLT_MODE_READ);
+        struct bolt_record rec;
+        int more = 0;
+        while (!rc && (more = bolt_next(s, &rec)) == 1) {
+            struct pack_reader r;
+            struct pack_item it;
+            pack_reader_init(&r, rec.data, rec.len);
+            if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING ||
+                memchr(it.data, '`', it.size) || memchr(it.data, 0, it.size))
+                continue;
+            struct buf q;
+            buf_init(&q, 0);
+            rc = buf_printf(&q, pass ? "CREATE INDEX FOR ()-[x:`%.*s`]-() ON (" : "CREATE INDEX FOR (x:`%.*s`) ON (",
+                            (int)it.size, (const char *)it.data);
+            if (*kp)
+                rc = rc ? rc : buf_printf(&q, "x.`%s`, ", kp);
+            rc = rc ? rc : buf_append_str(&q, "x.`" GK_ID_PROP "`)");
+            rc = rc ? rc : strs_push(stmts, n, buf_detach(&q));
+            buf_deinit(&q);
+        }
+        if (!rc && more < 0)
+            rc = more;
+    }
+    if (rc) {
+        sync_groups_free(*stmts, *n);
+        *stmts = NULL;
+        *n = 0;
+    }
+    return rc;
 }

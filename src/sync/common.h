@@ -52,6 +52,13 @@ void sync_rules_deinit(struct sync_rules *r);
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n) FS_WARN_UNUSED;
 void sync_groups_free(char **groups, int n);
 
+/* The range indexes a cache graph gets before loading: Graphiti's; for the
+ * generic profile the key property and _neo4j_id of every label and
+ * relationship type Neo4j has now (names holding a backtick are skipped).
+ * *stmts is the caller's to free with sync_groups_free. */
+int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, char ***stmts,
+                                int *n) FS_WARN_UNUSED;
+
 /* Monotonic seconds. */
 double sync_now(void);
 

@@ -13,6 +13,7 @@
 #include "sync/common.h"
 #include "sync/connect.h"
 #include "sync/full.h"
+#include "sync/gkey.h"
 #include "sync/loader.h"
 #include "sync/xsort.h"
 
@@ -161,11 +162,16 @@ struct item {
     uint64_t hash;
     bool dropped;      /* held something the mapping leaves out */
     char labels[256];  /* cache side, nodes: sorted labels joined by \x1f */
+    int64_t fid, fsrc; /* cache side: FalkorDB ids of the item and (edges) its start node */
 };
 
 struct src_cursor {
     struct bolt_session *bolt;
     const struct sync_type *t;
+    bool generic;
+    const char *kp;                /* generic: sync.key_property */
+    struct sync_generic_cols gc;   /* generic: endpoints and own key of the current item */
+    char rtype[KEY_CAP];           /* generic: the current relationship's type */
     const struct xc_rules *rules;
     struct props props;
     struct buf row, tmp, head;
@@ -250,15 +256,36 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         rc = rc ? rc : buf_append_str(&c->head, "N:");
         rc = rc ? rc : sorted_labels(&c->head, &r);
     } else {
-        for (int i = 0; !rc && i < 3; i++)
+        for (int i = 0; !rc && i < 2; i++)
             rc = pack_skip(&r, 4);
+        struct pack_item ty;
+        rc = rc ? rc : pack_read_item(&r, &ty);
+        if (!rc && (ty.kind != PACK_STRING || ty.size >= sizeof c->rtype))
+            rc = FS_EMALFORMED;
+        if (!rc) {
+            memcpy(c->rtype, ty.data, ty.size);
+            c->rtype[ty.size] = '\0';
+        }
     }
     uint64_t before = xc_stats_total(st);
     rc = rc ? rc : xc_props(&r, c->rules, &c->row, c->emb, st);
     out->dropped = xc_stats_total(st) != before;
     for (uint32_t i = (c->t->edge ? 5 : 3); !rc && i < nfields; i++)
         rc = pack_skip(&r, 4);
-    if (!rc && c->t->edge) {
+    if (!rc && c->generic) {
+        rc = sync_generic_tail(&r, c->t->edge, &c->gc);
+        if (!rc && c->gc.self.by_id)
+            rc = gk_add_id_prop(&c->row, c->gc.self.str);
+        if (!rc && c->t->edge) {
+            if (memchr(c->rtype, '`', strlen(c->rtype))) { /* left out by the mapping */
+                st->dropped_label++;
+                out->dropped = true;
+            }
+            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->rtype, c->gc.a.str, c->gc.b.str);
+        }
+        if (!rc)
+            snprintf(out->key, sizeof out->key, "%s", c->gc.self.str);
+    } else if (!rc && c->t->edge) {
         struct pack_item s, d, dl;
         rc = pack_read_item(&r, &s);
         rc = rc ? rc : pack_read_item(&r, &d);
@@ -280,14 +307,18 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
                 : buf_printf(&c->head, "E:%s\x1f%.*s\x1f%.*s", c->t->name, (int)s.size,
                              (const char *)s.data, (int)d.size, (const char *)d.data);
     }
-    struct pack_item k;
-    rc = rc ? rc : pack_read_item(&r, &k);
-    if (!rc && (k.kind != PACK_STRING || k.size >= KEY_CAP))
-        rc = FS_EMALFORMED;
+    if (!c->generic) {
+        struct pack_item k;
+        rc = rc ? rc : pack_read_item(&r, &k);
+        if (!rc && (k.kind != PACK_STRING || k.size >= KEY_CAP))
+            rc = FS_EMALFORMED;
+        if (!rc) {
+            memcpy(out->key, k.data, k.size);
+            out->key[k.size] = '\0';
+        }
+    }
     if (rc)
         return rc;
-    memcpy(out->key, k.data, k.size);
-    out->key[k.size] = '\0';
     c->has_ts = false;
     if (r.pos < r.len) {
         struct pack_item ts;
@@ -392,6 +423,8 @@ struct cache_cursor {
     struct fdb_conn *fdb;
     const char *graph;
     const struct sync_type *t;
+    bool generic;
+    const char *kp; /* generic: sync.key_property */
     struct xsort xs;
     bool loaded;
     int64_t last_id;
@@ -402,25 +435,74 @@ struct cache_cursor {
 #define SORT_MEM ((size_t)16 << 20)
 #define EDGE_SOURCES_PER_PAGE 64
 
+/* A cached item's key from its key-property cell and its _neo4j_id cell
+ * (compact [type, value] cells): the property's string or integer, else the
+ * id; false when neither (an OPTIONAL MATCH without a relationship). */
+static bool cache_key(const redisReply *kv, const redisReply *idv, char *out, size_t cap)
+{
+    int kt = (int)kv->element[0]->integer;
+    const redisReply *v = kv->element[1];
+    if (kt == CT_STRING && v->type == REDIS_REPLY_STRING && v->len < cap) {
+        memcpy(out, v->str, v->len);
+        out[v->len] = '\0';
+        return true;
+    }
+    if (kt == CT_INT) {
+        snprintf(out, cap, "%lld", v->type == REDIS_REPLY_INTEGER ? v->integer
+                                                                 : strtoll(v->str, NULL, 10));
+        return true;
+    }
+    v = idv->element[1];
+    if ((int)idv->element[0]->integer == CT_STRING && v->type == REDIS_REPLY_STRING &&
+        v->len < cap) {
+        memcpy(out, v->str, v->len);
+        out[v->len] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* The key-value and id columns of variable v: "v.uuid, null" (graphiti) or
+ * "v.`key`, v._neo4j_id" (generic). */
+static int cache_key_cols(struct buf *q, const struct cache_cursor *c, const char *v)
+{
+    if (!c->generic)
+        return buf_printf(q, "%s.uuid, null", v);
+    int rc = *c->kp ? buf_printf(q, "%s.`%s`, ", v, c->kp) : buf_append_str(q, "null, ");
+    return rc ? rc : buf_printf(q, "%s.`" GK_ID_PROP "`", v);
+}
+
 /* Reads one page into the sorter; *rows = rows returned (0: no more). */
 static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errlen)
 {
     *rows = 0;
     buf_reset(&c->q);
     int rc = buf_printf(&c->q, "CYPHER last=%lld ", (long long)c->last_id);
-    if (!c->t->edge)
-        rc = rc ? rc
-                : buf_printf(&c->q,
-                             "MATCH (n:`%s`) WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
-                             "RETURN id(n), n.uuid, labels(n), properties(n)",
-                             c->t->name, PAGE); /* project only the page, not every later node */
+    const bool edge = c->t->edge;
+    const char *label = edge ? c->t->src_label : c->t->name;
+    if (c->generic)
+        rc = rc ? rc : buf_printf(&c->q, "MATCH (%s)", edge ? "a" : "n");
     else
+        rc = rc ? rc : buf_printf(&c->q, "MATCH (%s:`%s`)", edge ? "a" : "n", label);
+    if (!edge) { /* project only the page, not every later node */
         rc = rc ? rc
-                : buf_printf(&c->q,
-                             "MATCH (a:`%s`) WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
-                             "OPTIONAL MATCH (a)-[r:`%s`]->(b) "
-                             "RETURN id(a), r.uuid, a.uuid, b.uuid, properties(r)",
-                             c->t->src_label, EDGE_SOURCES_PER_PAGE, c->t->name);
+                : buf_printf(&c->q, " WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
+                                    "RETURN id(n), ", PAGE);
+        rc = rc ? rc : cache_key_cols(&c->q, c, "n");
+        rc = rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
+    } else {
+        rc = rc ? rc
+                : buf_printf(&c->q, " WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
+                                    "OPTIONAL MATCH (a)-[r", EDGE_SOURCES_PER_PAGE);
+        if (!c->generic)
+            rc = rc ? rc : buf_printf(&c->q, ":`%s`", c->t->name);
+        rc = rc ? rc : buf_append_str(&c->q, "]->(b) RETURN id(a), ");
+        for (int i = 0; !rc && i < 3; i++) {
+            rc = cache_key_cols(&c->q, c, i == 0 ? "r" : i == 1 ? "a" : "b");
+            rc = rc ? rc : buf_append_str(&c->q, ", ");
+        }
+        rc = rc ? rc : buf_append_str(&c->q, "type(r), properties(r), id(r)");
+    }
     if (rc)
         return rc;
     const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
@@ -440,15 +522,16 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
         int64_t id = row->element[0]->element[1]->integer;
         if (id > c->last_id)
             c->last_id = id;
-        const redisReply *kc = row->element[1];
-        if (kc->element[1]->type != REDIS_REPLY_STRING) /* no relationship, or a null uuid */
-            continue;
+        char key[KEY_CAP];
+        if (!cache_key(row->element[1], row->element[2], key, sizeof key))
+            continue; /* no relationship, or no key */
         props_clear(&c->props);
         buf_reset(&c->head);
         const redisReply *pm;
         char labels[256] = "";
-        if (!c->t->edge) {
-            const redisReply *lv = row->element[2]->element[1];
+        int64_t fid = id, fsrc = -1;
+        if (!edge) {
+            const redisReply *lv = row->element[3]->element[1];
             char *names[64];
             size_t n = 0;
             for (size_t j = 0; j < lv->elements && n < 64; j++)
@@ -463,14 +546,19 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
             for (size_t j = 0; !rc && j < n; j++)
                 rc = buf_printf(&c->head, "%s\x1f", names[j]);
             snprintf(labels, sizeof labels, "%s", c->head.data ? c->head.data + 2 : "");
-            pm = row->element[3]->element[1];
-        } else {
-            const redisReply *sv = row->element[2]->element[1];
-            const redisReply *dv = row->element[3]->element[1];
-            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->t->name,
-                            sv->type == REDIS_REPLY_STRING ? sv->str : "",
-                            dv->type == REDIS_REPLY_STRING ? dv->str : "");
             pm = row->element[4]->element[1];
+        } else {
+            char ak[KEY_CAP] = "", bk[KEY_CAP] = "";
+            if (!cache_key(row->element[3], row->element[4], ak, sizeof ak))
+                ak[0] = '\0';
+            if (!cache_key(row->element[5], row->element[6], bk, sizeof bk))
+                bk[0] = '\0';
+            const redisReply *tv = row->element[7]->element[1];
+            rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s",
+                            tv->type == REDIS_REPLY_STRING ? tv->str : "", ak, bk);
+            pm = row->element[8]->element[1];
+            fsrc = id;
+            fid = row->element[9]->element[1]->integer;
         }
         for (size_t j = 0; !rc && j + 1 < pm->elements; j += 2) {
             buf_reset(&c->tmp);
@@ -481,9 +569,10 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
         uint64_t hash = rc ? 0 : fingerprint(c->head.data ? c->head.data : "", &c->props);
         buf_reset(&c->rec);
         rc = rc ? rc : buf_append(&c->rec, &hash, sizeof hash);
+        rc = rc ? rc : buf_append(&c->rec, &fid, sizeof fid);
+        rc = rc ? rc : buf_append(&c->rec, &fsrc, sizeof fsrc);
         rc = rc ? rc : buf_append_str(&c->rec, labels);
-        rc = rc ? rc : xsort_add(&c->xs, kc->element[1]->str, kc->element[1]->len, c->rec.data,
-                                 c->rec.len);
+        rc = rc ? rc : xsort_add(&c->xs, key, strlen(key), c->rec.data, c->rec.len);
         if (rc)
             break;
     }
@@ -521,11 +610,14 @@ static int cache_next(struct cache_cursor *c, struct item *out, char *err, size_
         return rc;
     }
     snprintf(out->key, sizeof out->key, "%s", rec.key);
-    memcpy(&out->hash, rec.data, sizeof out->hash);
-    size_t ll = rec.datalen - sizeof out->hash;
+    const char *d = rec.data;
+    memcpy(&out->hash, d, sizeof out->hash);
+    memcpy(&out->fid, d + 8, sizeof out->fid);
+    memcpy(&out->fsrc, d + 16, sizeof out->fsrc);
+    size_t ll = rec.datalen - 24;
     if (ll >= sizeof out->labels)
         ll = sizeof out->labels - 1;
-    memcpy(out->labels, (const char *)rec.data + sizeof out->hash, ll);
+    memcpy(out->labels, d + 24, ll);
     out->labels[ll] = '\0';
     out->dropped = false;
     return 1;
@@ -552,6 +644,8 @@ struct fix_group {
 struct fixer {
     struct loader *ld;
     const struct xc_rules *rules;
+    const struct sync_type *types; /* the profile's */
+    bool generic;                  /* generic: fixes address cached items by FalkorDB id */
     int batch;
     int type;
     struct fix_group g[FIX_GROUPS];
@@ -563,20 +657,52 @@ struct fixer {
 
 static int fix_send(struct fixer *fx, struct buf *q, enum pend_kind kind, uint32_t rows)
 {
-    struct pending p = {.kind = kind, .rows = rows, .edge = sync_graphiti_types[fx->type].edge,
+    struct pending p = {.kind = kind, .rows = rows, .edge = fx->types[fx->type].edge,
                         .type = fx->type};
     snprintf(p.first_key, sizeof p.first_key, "(reconcile)");
     return loader_send(fx->ld, q->data, q->len, &p);
+}
+
+/* Generic deletes by FalkorDB id: nodes [id, ...], relationships [[start id, id], ...]. */
+static int fix_delete_by_id(struct fixer *fx, bool edge, const struct buf *ids)
+{
+    struct buf *q = &fx->q;
+    buf_reset(q);
+    int rc = buf_append_str(q, "CYPHER keys=[");
+    rc = rc ? rc : buf_append(q, ids->data, ids->len - 1); /* the trailing comma */
+    rc = rc ? rc
+            : buf_append_str(q, edge ? "] UNWIND $keys AS k MATCH (a)-[e]->() WHERE id(a) = "
+                                       "k[0] AND id(e) = k[1] DELETE e"
+                                     : "] UNWIND $keys AS k MATCH (n) WHERE id(n) = k "
+                                       "DETACH DELETE n");
+    return rc ? rc : fix_send(fx, q, PEND_WRITE, 0);
+}
+
+/* Appends ", n:`L`" for each label in the \x1f-joined list, except skip. */
+static int set_labels(struct buf *q, const char *l, const char *skip)
+{
+    int rc = 0;
+    while (!rc && *l) {
+        size_t len = strcspn(l, "\x1f");
+        if (len && (!skip || len != strlen(skip) || memcmp(l, skip, len))) {
+            rc = buf_append_str(q, ", n:");
+            rc = rc ? rc : xc_ident(q, l, len);
+        }
+        l += len + (l[len] ? 1 : 0);
+    }
+    return rc;
 }
 
 static int fix_flush_group(struct fixer *fx, struct fix_group *g)
 {
     if (!g->n)
         return 0;
-    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    const struct sync_type *t = &fx->types[fx->type];
     struct buf *q = &fx->q;
     int rc = 0;
-    if (t->edge) { /* endpoints may have changed: remove the old copy, then create */
+    if (t->edge && fx->generic && g->keys.len) { /* the old copies of different ones */
+        rc = fix_delete_by_id(fx, true, &g->keys);
+    } else if (t->edge && !fx->generic) { /* endpoints may have changed: remove, then create */
         buf_reset(q);
         g->keys.len--;
         rc = buf_append_str(q, "CYPHER keys=[");
@@ -589,18 +715,37 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
     g->rows.len--;
     rc = rc ? rc : buf_append_str(q, "CYPHER rows=[");
     rc = rc ? rc : buf_append(q, g->rows.data, g->rows.len);
-    if (!t->edge) {
+    if (fx->generic && !t->edge) {
+        /* key "C\x1e<labels>": create the missing; "U\x1e<labels>": update by id */
+        bool create = g->key[0] == 'C';
+        const char *labels = g->key + 2;
+        if (create) {
+            rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r CREATE (n");
+            const char *l = labels;
+            while (!rc && *l) {
+                size_t len = strcspn(l, "\x1f");
+                rc = buf_append_byte(q, ':');
+                rc = rc ? rc : xc_ident(q, l, len);
+                l += len + (l[len] ? 1 : 0);
+            }
+            rc = rc ? rc : buf_append_str(q, ") SET n = r.p");
+        } else {
+            rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r MATCH (n) WHERE id(n) = r.i "
+                                             "SET n = r.p");
+            rc = rc ? rc : set_labels(q, labels, NULL);
+        }
+    } else if (fx->generic) {
+        const char *type;
+        size_t tlen;
+        rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r");
+        rc = rc ? rc : sync_edge_matches(q, g->key, true, &type, &tlen);
+        rc = rc ? rc : buf_append_str(q, " CREATE (a)-[n:");
+        rc = rc ? rc : xc_ident(q, type, tlen);
+        rc = rc ? rc : buf_append_str(q, "]->(b) SET n = r.p");
+    } else if (!t->edge) {
         rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MERGE (n:`%s` {uuid: r.u}) SET n = r.p",
                                   t->name);
-        const char *l = g->key;
-        while (!rc && *l) {
-            size_t len = strcspn(l, "\x1f");
-            if (len && (len != strlen(t->name) || memcmp(l, t->name, len))) {
-                rc = buf_append_str(q, ", n:");
-                rc = rc ? rc : xc_ident(q, l, len);
-            }
-            l += len + (l[len] ? 1 : 0);
-        }
+        rc = rc ? rc : set_labels(q, g->key, t->name);
     } else {
         rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MATCH (a:`%s` {uuid: r.s}) MATCH (b:",
                                   t->src_label);
@@ -625,8 +770,15 @@ static int fix_flush_deletes(struct fixer *fx)
 {
     if (!fx->ndel)
         return 0;
-    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    const struct sync_type *t = &fx->types[fx->type];
     struct buf *q = &fx->q;
+    if (fx->generic) {
+        int rc = fix_delete_by_id(fx, t->edge, &fx->del);
+        fx->ld->rep->deleted += fx->ndel;
+        buf_reset(&fx->del);
+        fx->ndel = 0;
+        return rc;
+    }
     buf_reset(q);
     fx->del.len--;
     int rc = buf_append_str(q, "CYPHER keys=[");
@@ -651,9 +803,15 @@ static int fix_flush(struct fixer *fx)
     return rc ? rc : loader_drain(fx->ld);
 }
 
-static int fix_delete(struct fixer *fx, const char *key)
+static int fix_delete(struct fixer *fx, const struct item *b)
 {
-    int rc = fdb_param_write_string(&fx->del, key, strlen(key));
+    int rc;
+    if (!fx->generic)
+        rc = fdb_param_write_string(&fx->del, b->key, strlen(b->key));
+    else if (fx->types[fx->type].edge)
+        rc = buf_printf(&fx->del, "[%lld,%lld]", (long long)b->fsrc, (long long)b->fid);
+    else
+        rc = buf_printf(&fx->del, "%lld", (long long)b->fid);
     rc = rc ? rc : buf_append_byte(&fx->del, ',');
     if (!rc && ++fx->ndel >= (uint32_t)fx->batch)
         rc = fix_flush_deletes(fx);
@@ -681,30 +839,52 @@ static struct fix_group *fix_group_for(struct fixer *fx, const char *key, int *r
 /* Queues the current source item for an upsert; removes labels the cache has
  * and the source does not (nodes). */
 static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
-                      const char *cache_labels)
+                      const struct item *cached)
 {
-    const struct sync_type *t = &sync_graphiti_types[fx->type];
+    const struct sync_type *t = &fx->types[fx->type];
     const char *labels = sc->head.data ? sc->head.data + 2 : "";
+    const char *cache_labels = cached ? cached->labels : NULL;
     int rc = 0;
-    struct fix_group *g = fix_group_for(fx, t->edge ? sc->dst_label : labels, &rc);
+    struct buf gk;
+    buf_init(&gk, 0);
+    if (fx->generic && t->edge) {
+        if (memchr(sc->rtype, '`', strlen(sc->rtype))) /* cannot be named in FalkorDB */
+            return 0;
+        rc = sync_generic_edge_key(&gk, sc->rtype, strlen(sc->rtype), &sc->gc, sc->kp);
+    } else if (fx->generic) {
+        rc = buf_printf(&gk, "%c\x1e%s", cached ? 'U' : 'C', labels);
+    } else {
+        rc = buf_append_str(&gk, t->edge ? sc->dst_label : labels);
+    }
+    struct fix_group *g = rc ? NULL : fix_group_for(fx, gk.data, &rc);
+    if (!rc && g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, gk.data)) {
+        free(g->key);
+        g->key = strdup(gk.data);
+        if (!g->key)
+            rc = FS_ENOMEM;
+    }
+    buf_deinit(&gk);
     if (rc)
         return rc;
-    if (g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, t->edge ? sc->dst_label : labels)) {
-        free(g->key);
-        g->key = strdup(t->edge ? sc->dst_label : labels);
-        if (!g->key)
-            return FS_ENOMEM;
-    }
     struct buf *x = &g->rows;
-    rc = buf_append_str(x, "{u:");
-    rc = rc ? rc : fdb_param_write_string(x, key, strlen(key));
+    if (fx->generic && cached && !t->edge) {
+        rc = buf_printf(x, "{i:%lld", (long long)cached->fid);
+    } else {
+        rc = buf_append_str(x, "{u:");
+        rc = rc ? rc : fdb_param_write_string(x, key, strlen(key));
+    }
     rc = rc ? rc : buf_append_str(x, ",p:");
     rc = rc ? rc : buf_append(x, sc->row.data, sc->row.len);
     for (int i = 0; !rc && i < fx->rules->nembeddings; i++) {
         rc = buf_printf(x, ",e%d:", i);
         rc = rc ? rc : buf_append(x, sc->emb[i].data, sc->emb[i].len);
     }
-    if (!rc && t->edge) {
+    if (!rc && t->edge && fx->generic) {
+        rc = buf_printf(x, ",s:%s,t:%s", sc->gc.a.raw, sc->gc.b.raw);
+        if (!rc && cached)
+            rc = buf_printf(&g->keys, "[%lld,%lld],", (long long)cached->fsrc,
+                            (long long)cached->fid);
+    } else if (!rc && t->edge) {
         rc = buf_append_str(x, ",s:");
         rc = rc ? rc : fdb_param_write_string(x, sc->src, strlen(sc->src));
         rc = rc ? rc : buf_append_str(x, ",t:");
@@ -730,11 +910,17 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
             }
             if (len && !keep) {
                 buf_reset(&fx->q);
-                rc = fdb_param_prefix_begin(&fx->q);
-                rc = rc ? rc : fdb_param_name(&fx->q, "k");
-                rc = rc ? rc : fdb_param_write_string(&fx->q, key, strlen(key));
-                rc = rc ? rc : fdb_param_prefix_end(&fx->q);
-                rc = rc ? rc : buf_printf(&fx->q, "MATCH (n:`%s` {uuid: $k}) REMOVE n:", t->name);
+                if (fx->generic) {
+                    rc = buf_printf(&fx->q, "MATCH (n) WHERE id(n) = %lld REMOVE n:",
+                                    (long long)cached->fid);
+                } else {
+                    rc = fdb_param_prefix_begin(&fx->q);
+                    rc = rc ? rc : fdb_param_name(&fx->q, "k");
+                    rc = rc ? rc : fdb_param_write_string(&fx->q, key, strlen(key));
+                    rc = rc ? rc : fdb_param_prefix_end(&fx->q);
+                    rc = rc ? rc
+                            : buf_printf(&fx->q, "MATCH (n:`%s` {uuid: $k}) REMOVE n:", t->name);
+                }
                 rc = rc ? rc : xc_ident(&fx->q, l, len);
                 rc = rc ? rc : fix_send(fx, &fx->q, PEND_WRITE, 0);
             }
@@ -758,16 +944,49 @@ static void fix_deinit(struct fixer *fx)
     buf_deinit(&fx->q);
 }
 
-static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const char *graph,
-                       const char *group, int type, const struct xc_rules *rules,
-                       struct verify_count *vc, struct fixer *fx, char *err, size_t errlen)
+/* The next source item, checked to come in merge order: a key smaller than
+ * the previous one means Neo4j ordered differently (an error: the merge would
+ * be wrong); a key equal to it is a second Neo4j item with the same key
+ * (counted as unrepresentable: the cache can hold one item per key). */
+static int src_advance(struct src_cursor *sc, struct item *a, char *prev, struct xc_stats *st,
+                       struct verify_count *vc, char *err, size_t errlen)
 {
-    const struct sync_type *t = &sync_graphiti_types[type];
+    for (;;) {
+        int ra = src_next(sc, a, st);
+        if (ra != 1)
+            return ra;
+        int order = *prev ? sync_keycmp(prev, a->key) : -1;
+        if (order > 0) {
+            snprintf(err, errlen,
+                     "Neo4j streamed %s keys out of byte order (\"%.100s\" after \"%.100s\"); "
+                     "the comparison cannot go on",
+                     sc->t->name, a->key, prev);
+            return FS_EPROTOCOL;
+        }
+        snprintf(prev, KEY_CAP, "%s", a->key);
+        if (order < 0)
+            return 1;
+        vc->source++;
+        vc->unrepresentable++;
+        sample(vc, "neo4j_duplicate", a->key);
+    }
+}
+
+static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
+                       const char *graph, const char *group, int type,
+                       const struct xc_rules *rules, struct verify_count *vc, struct fixer *fx,
+                       char *err, size_t errlen)
+{
+    const struct sync_profile *prof = sync_profile_of(c);
+    const struct sync_type *t = &prof->types[type];
+    const char *kp = c->sync.key_property;
     struct buf q, p;
     buf_init(&q, 0);
     buf_init(&p, 0);
     int rc;
-    if (!t->edge)
+    if (prof->generic)
+        rc = sync_extract_query_generic(&q, t, kp, true);
+    else if (!t->edge)
         rc = buf_printf(&q, "MATCH (n:`%s`) WHERE n.uuid IS NOT NULL%s RETURN n, n.uuid "
                             "ORDER BY n.uuid",
                         t->name, group ? " AND n.group_id = $g" : "");
@@ -790,8 +1009,10 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
         snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
         return rc;
     }
-    struct src_cursor sc = {.bolt = bolt, .t = t, .rules = rules};
-    struct cache_cursor cc = {.fdb = fdb, .graph = graph, .t = t};
+    struct src_cursor sc = {
+        .bolt = bolt, .t = t, .rules = rules, .generic = prof->generic, .kp = kp};
+    struct cache_cursor cc = {
+        .fdb = fdb, .graph = graph, .t = t, .generic = prof->generic, .kp = kp};
     buf_init(&sc.row, 0);
     buf_init(&sc.tmp, 0);
     buf_init(&sc.head, 0);
@@ -807,19 +1028,20 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
     int fix_rc = 0;
     if (fx)
         fx->type = type;
-    int ra = src_next(&sc, &a, &st);
+    char preva[KEY_CAP] = "";
+    int ra = src_advance(&sc, &a, preva, &st, vc, err, errlen);
     int rb = ra < 0 ? 0 : cache_next(&cc, &b, err, errlen);
     while (ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
-        if (rb == 1 && have_prev && !strcmp(prevb.key, b.key)) {
+        if (rb == 1 && have_prev && !sync_keycmp(prevb.key, b.key)) {
             vc->duplicate++;
             vc->cache++;
             sample(vc, "duplicate", b.key);
             if (fx) /* every copy goes; the next reconcile (or this item's upsert) restores one */
-                fix_rc = fix_delete(fx, b.key);
+                fix_rc = fix_delete(fx, &b);
             rb = cache_next(&cc, &b, err, errlen);
             continue;
         }
-        int cmp = ra != 1 ? 1 : rb != 1 ? -1 : strcmp(a.key, b.key);
+        int cmp = ra != 1 ? 1 : rb != 1 ? -1 : sync_keycmp(a.key, b.key);
         if (cmp <= 0) {
             vc->source++;
             if (a.dropped)
@@ -839,17 +1061,17 @@ static int verify_type(struct bolt_session *bolt, struct fdb_conn *fdb, const ch
             vc->extra++;
             sample(vc, "extra", b.key);
             if (fx)
-                fix_rc = fix_delete(fx, b.key);
+                fix_rc = fix_delete(fx, &b);
         } else if (a.hash != b.hash) {
             vc->different++;
             sample(vc, "different", a.key);
             if (fx)
-                fix_rc = fix_upsert(fx, &sc, a.key, b.labels);
+                fix_rc = fix_upsert(fx, &sc, a.key, &b);
         }
         if (fix_rc)
             break;
         if (cmp <= 0)
-            ra = src_next(&sc, &a, &st);
+            ra = src_advance(&sc, &a, preva, &st, vc, err, errlen);
         if (cmp >= 0)
             rb = cache_next(&cc, &b, err, errlen);
     }
@@ -884,10 +1106,14 @@ static int fixer_open(struct fixer *fx, struct loader *ld, const struct cfg *c,
                       const struct sync_rules *rules, struct sync_report *rep,
                       const struct fdb_config *fc, char *err, size_t errlen)
 {
+    const struct sync_profile *prof = sync_profile_of(c);
     ld->depth = c->sync.pipeline_depth;
     ld->rep = rep;
+    ld->types = prof->types;
     ld->ring = calloc((size_t)RING_CAP(ld), sizeof *ld->ring);
     fx->ld = ld;
+    fx->types = prof->types;
+    fx->generic = prof->generic;
     fx->rules = &rules->rules;
     fx->batch = c->sync.batch_size;
     buf_init(&fx->del, 0);
@@ -900,19 +1126,34 @@ static int fixer_open(struct fixer *fx, struct loader *ld, const struct cfg *c,
     return rc;
 }
 
-/* Creates the range and full-text indexes on graph unless they exist already. */
-static int ensure_indexes(struct fdb_conn *fdb, const char *graph)
+/* Creates the range and full-text indexes on graph unless they exist already
+ * (generic: for the labels and types Neo4j has now). */
+static int ensure_indexes(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
+                          const char *graph, char *err, size_t errlen)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *list = pass ? sync_fulltext_indexes : sync_range_indexes;
-        for (int i = 0; list[i]; i++) {
-            const char *argv[3] = {"GRAPH.QUERY", graph, list[i]};
-            int rc = fdb_commandv(fdb, NULL, 3, argv);
-            if (rc && rc != FS_ESERVER)
-                return rc; /* "already indexed" and friends are fine */
-        }
+    char **range = NULL;
+    int nrange = 0;
+    int rc = sync_range_index_statements(c, bolt, &range, &nrange);
+    if (rc) {
+        snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
+        return rc;
     }
-    return 0;
+    for (int i = 0; !rc && i < nrange; i++) {
+        const char *argv[3] = {"GRAPH.QUERY", graph, range[i]};
+        rc = fdb_commandv(fdb, NULL, 3, argv);
+        if (rc == FS_ESERVER)
+            rc = 0; /* "already indexed" and friends are fine */
+    }
+    sync_groups_free(range, nrange);
+    for (int i = 0; !rc && !sync_profile_of(c)->generic && sync_fulltext_indexes[i]; i++) {
+        const char *argv[3] = {"GRAPH.QUERY", graph, sync_fulltext_indexes[i]};
+        rc = fdb_commandv(fdb, NULL, 3, argv);
+        if (rc == FS_ESERVER)
+            rc = 0;
+    }
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", fdb->errstr);
+    return rc;
 }
 
 /* In per_group layout: graphs of groups that no longer exist in Neo4j go. */
@@ -957,7 +1198,10 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
 {
     memset(rep, 0, sizeof *rep);
     double t0 = sync_now();
-    rep->ntypes = sync_graphiti_ntypes;
+    const struct sync_profile *prof = sync_profile_of(c);
+    rep->ntypes = prof->ntypes;
+    for (int t = 0; t < prof->ntypes; t++)
+        rep->types[t].name = prof->types[t].name;
     struct bolt_session bolt;
     struct fdb_conn fdb;
     struct sync_rules rules;
@@ -991,19 +1235,17 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         const char *group = sync_target(c, groups, g, graph, sizeof graph);
         if (srep) {
             ld.graph = graph;
-            if ((rc = ensure_indexes(&ld.fdb, graph))) {
-                snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
+            if ((rc = ensure_indexes(c, &bolt, &ld.fdb, graph, rep->error, sizeof rep->error)))
                 break;
-            }
         }
-        for (int t = 0; !rc && t < sync_graphiti_ntypes; t++) {
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
             uint64_t dups = rep->types[t].duplicate;
-            rc = verify_type(&bolt, &fdb, graph, group, t, &rules.rules, &rep->types[t],
+            rc = verify_type(c, &bolt, &fdb, graph, group, t, &rules.rules, &rep->types[t],
                              srep ? &fx : NULL, rep->error, sizeof rep->error);
             if (!rc && srep && rep->types[t].duplicate > dups) {
                 /* The duplicates' copies were all deleted: a second pass restores one. */
                 struct verify_count again = {0};
-                rc = verify_type(&bolt, &fdb, graph, group, t, &rules.rules, &again, &fx,
+                rc = verify_type(c, &bolt, &fdb, graph, group, t, &rules.rules, &again, &fx,
                                  rep->error, sizeof rep->error);
             }
         }
@@ -1083,7 +1325,7 @@ void verify_print(const struct verify_report *rep, bool json, FILE *out)
                     "%s\"%s\":{\"source\":%" PRIu64 ",\"cache\":%" PRIu64 ",\"missing\":%" PRIu64
                     ",\"extra\":%" PRIu64 ",\"different\":%" PRIu64 ",\"duplicate\":%" PRIu64
                     ",\"unrepresentable\":%" PRIu64 ",\"samples\":[",
-                    i ? "," : "", sync_graphiti_types[i].name, v->source, v->cache, v->missing,
+                    i ? "," : "", v->name, v->source, v->cache, v->missing,
                     v->extra, v->different, v->duplicate, v->unrepresentable);
             for (int s = 0; s < v->nsamples; s++) {
                 if (s)
@@ -1101,7 +1343,7 @@ void verify_print(const struct verify_report *rep, bool json, FILE *out)
         const struct verify_count *v = &rep->types[i];
         fprintf(out, "%-13s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
                      " %9" PRIu64 " %7" PRIu64 "%s",
-                sync_graphiti_types[i].name, v->source, v->cache, v->missing, v->extra,
+                v->name, v->source, v->cache, v->missing, v->extra,
                 v->different, v->duplicate, v->unrepresentable, v->nsamples ? "  e.g." : "");
         for (int s = 0; s < v->nsamples; s++)
             fprintf(out, " %s", v->samples[s]);
@@ -1226,7 +1468,7 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
         }
     }
     freeReplyObject(r);
-    if ((rc = ensure_indexes(&fx->ld->fdb, graph)))
+    if ((rc = ensure_indexes(c, bolt, &fx->ld->fdb, graph, rep->error, sizeof rep->error)))
         return rc;
     fx->ld->graph = graph;
 
@@ -1369,6 +1611,20 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
             rep->did_full = true;
             return rc;
         }
+    }
+    if (!rc && sync_profile_of(c)->generic) {
+        /* No change timestamps to follow in an arbitrary graph: compare
+         * everything and fix what differs, deletes included. */
+        fix_deinit(&fx);
+        sync_rules_deinit(&rules);
+        bolt_close(&bolt);
+        fdb_close(&ld.fdb);
+        free(ld.ring);
+        struct verify_report found;
+        rc = compare(c, &found, rep);
+        rep->graphs = found.graphs;
+        rep->seconds = sync_now() - t0;
+        return rc;
     }
     int nruns = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? ngroups : 1;
     for (int g = 0; !rc && g < nruns; g++) {

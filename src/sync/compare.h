@@ -15,6 +15,7 @@
 #define VERIFY_MAX_TYPES 16
 
 struct verify_count {
+    const char *name;      /* the type's (static storage) */
     uint64_t source;       /* items in Neo4j */
     uint64_t cache;        /* items in FalkorDB */
     uint64_t missing;      /* in Neo4j, not in FalkorDB */

@@ -14,6 +14,7 @@
 #include "sync/connect.h"
 #include "sync/common.h"
 #include "sync/compare.h"
+#include "sync/gkey.h"
 #include "sync/loader.h"
 #include "sync/schema.h"
 
@@ -38,6 +39,8 @@ struct builder {
     uint32_t total_rows;
     size_t total_bytes;
     const struct xc_rules *rules;
+    const struct sync_profile *prof;
+    const char *key_property; /* generic */
 };
 
 static void builder_deinit(struct builder *b)
@@ -77,17 +80,14 @@ static int node_query_tail(struct buf *q, const char *key, const struct xc_rules
     return rc;
 }
 
-static int edge_query_tail(struct buf *q, const char *key, const char *type,
+static int edge_query_tail(struct buf *q, const char *key, const char *type, bool generic,
                            const struct xc_rules *rules, struct xc_stats *st)
 {
-    size_t slen = strcspn(key, "\x1f");
-    const char *dst = key + slen + 1;
-    int rc = buf_append_str(q, "] UNWIND $rows AS r MATCH (a:");
-    rc = rc ? rc : xc_ident(q, key, slen);
-    rc = rc ? rc : buf_append_str(q, " {uuid: r.s}) MATCH (b:");
-    rc = rc ? rc : xc_ident(q, dst, strlen(dst));
-    rc = rc ? rc : buf_append_str(q, " {uuid: r.t}) CREATE (a)-[e:");
-    int x = rc ? rc : xc_ident(q, type, strlen(type));
+    size_t tlen = strlen(type);
+    int rc = buf_append_str(q, "] UNWIND $rows AS r");
+    rc = rc ? rc : sync_edge_matches(q, key, generic, &type, &tlen);
+    rc = rc ? rc : buf_append_str(q, " CREATE (a)-[e:");
+    int x = rc ? rc : xc_ident(q, type, tlen);
     if (x == 1) {
         st->dropped_label++;
         return 1;
@@ -109,9 +109,10 @@ static int flush_group(struct builder *b, int i, struct loader *l, int type,
     struct group_batch *g = &b->g[i];
     if (!g->rows)
         return 0;
-    const struct sync_type *t = &sync_graphiti_types[type];
+    const struct sync_type *t = &b->prof->types[type];
     g->text.len--; /* the trailing comma */
-    int rc = t->edge ? edge_query_tail(&g->text, g->key, t->name, b->rules, &rep->dropped)
+    int rc = t->edge ? edge_query_tail(&g->text, g->key, t->name, b->prof->generic, b->rules,
+                                       &rep->dropped)
                      : node_query_tail(&g->text, g->key, b->rules, &rep->dropped);
     if (rc == 1) { /* a relationship type we cannot name: the whole batch is dropped */
         rc = 0;
@@ -213,6 +214,7 @@ static int extract_params(struct buf *p, const char *after, const char *group)
 
 struct run {
     const struct cfg *cfg;
+    const struct sync_profile *prof;
     const struct sync_opts *opts;
     struct sync_report *rep;
     struct bolt_session bolt;
@@ -260,7 +262,9 @@ static int copy_str_item(struct pack_reader *r, char *out, size_t cap)
 static int add_record(struct run *R, struct builder *b, int type, const struct bolt_record *rec,
                       struct buf *key, struct buf *row, struct buf *emb, char *uuid)
 {
-    const struct sync_type *t = &sync_graphiti_types[type];
+    const struct sync_type *t = &R->prof->types[type];
+    const char *kp = R->cfg->sync.key_property;
+    struct sync_generic_cols gc;
     struct pack_reader r;
     struct pack_item it, f;
     pack_reader_init(&r, rec->data, rec->len);
@@ -284,14 +288,32 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
             }
         }
     } else {
-        for (int i = 0; !rc && i < 3; i++) /* start, end, type */
+        for (int i = 0; !rc && i < 2; i++) /* start, end */
             rc = pack_skip(&r, 4);
+        rc = rc ? rc : pack_read_item(&r, &f); /* type */
+        if (!rc && (f.kind != PACK_STRING || f.size >= KEY_CAP))
+            rc = FS_EMALFORMED;
+        if (!rc && R->prof->generic) {
+            buf_reset(key);
+            rc = buf_append(key, f.data, f.size);
+        }
     }
     rc = rc ? rc : xc_props(&r, &R->rules, row, emb, &R->rep->dropped);
     for (uint32_t i = (t->edge ? 5 : 3); !rc && i < nfields; i++)
         rc = pack_skip(&r, 4);
     char src[KEY_CAP] = "", dst[KEY_CAP] = "", dl[KEY_CAP] = "";
-    if (!rc && t->edge) {
+    if (!rc && R->prof->generic) {
+        rc = sync_generic_tail(&r, t->edge, &gc);
+        if (!rc && gc.self.by_id)
+            rc = gk_add_id_prop(row, gc.self.str);
+        if (!rc && t->edge) {
+            char ty[KEY_CAP];
+            snprintf(ty, sizeof ty, "%.*s", (int)key->len, key->data);
+            rc = sync_generic_edge_key(key, ty, strlen(ty), &gc, kp);
+        }
+        if (!rc)
+            snprintf(uuid, KEY_CAP, "%s", gc.self.str);
+    } else if (!rc && t->edge) {
         rc = copy_str_item(&r, src, sizeof src);
         rc = rc ? rc : copy_str_item(&r, dst, sizeof dst);
         rc = rc ? rc : copy_str_item(&r, dl, sizeof dl);
@@ -300,7 +322,8 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
         rc = rc ? rc : buf_append_byte(key, 0x1f);
         rc = rc ? rc : buf_append_str(key, dl);
     }
-    rc = rc ? rc : copy_str_item(&r, uuid, KEY_CAP);
+    if (!R->prof->generic)
+        rc = rc ? rc : copy_str_item(&r, uuid, KEY_CAP);
     if (rc)
         return rc;
     struct group_batch *g = NULL;
@@ -319,7 +342,9 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
         rc = buf_printf(x, ",e%d:", i);
         rc = rc ? rc : buf_append(x, emb[i].data, emb[i].len);
     }
-    if (!rc && t->edge) {
+    if (!rc && t->edge && R->prof->generic) {
+        rc = buf_printf(x, ",s:%s,t:%s", gc.a.raw, gc.b.raw);
+    } else if (!rc && t->edge) {
         rc = buf_append_str(x, ",s:");
         rc = rc ? rc : fdb_param_write_string(x, src, strlen(src));
         rc = rc ? rc : buf_append_str(x, ",t:");
@@ -339,7 +364,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
 /* Streams one type, from key after on, into the shadow graph. */
 static int load_type(struct run *R, int type, const char *after, const char *group)
 {
-    const struct sync_type *t = &sync_graphiti_types[type];
+    const struct sync_type *t = &R->prof->types[type];
     struct buf q, p, key, row;
     buf_init(&q, 0);
     buf_init(&p, 0);
@@ -348,9 +373,11 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
     struct buf emb[MAX_EMB];
     for (int i = 0; i < MAX_EMB; i++)
         buf_init(&emb[i], 0);
-    struct builder b = {.rules = &R->rules};
+    struct builder b = {.rules = &R->rules, .prof = R->prof};
     char uuid[KEY_CAP] = "";
-    int rc = extract_query(&q, t, group != NULL);
+    int rc = R->prof->generic
+                 ? sync_extract_query_generic(&q, t, R->cfg->sync.key_property, false)
+                 : extract_query(&q, t, group != NULL);
     rc = rc ? rc : extract_params(&p, after, group);
     rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     if (rc) {
@@ -535,23 +562,33 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
             snprintf(after, sizeof after, "%s", r->element[i + 1]->str);
     }
     freeReplyObject(r);
-    if (have_ckpt && key_exists(R, shadow) && start_type >= 0 &&
-        start_type <= sync_graphiti_ntypes) {
+    const int ntypes = R->prof->ntypes;
+    if (have_ckpt && key_exists(R, shadow) && start_type >= 0 && start_type <= ntypes) {
         R->rep->resumed = true;
         /* Items past the checkpoint may have been written before the crash: remove them. */
-        if (start_type < sync_graphiti_ntypes) {
-            const struct sync_type *t = &sync_graphiti_types[start_type];
+        if (start_type < ntypes) {
+            const struct sync_type *t = &R->prof->types[start_type];
             struct buf q;
             buf_init(&q, 0);
             int e = fdb_param_prefix_begin(&q);
             e = e ? e : fdb_param_name(&q, "after");
             e = e ? e : fdb_param_write_string(&q, after, strlen(after));
             e = e ? e : fdb_param_prefix_end(&q);
-            e = e ? e
-                  : buf_printf(&q,
-                               t->edge ? "MATCH ()-[e:`%s`]->() WHERE e.uuid > $after DELETE e"
-                                       : "MATCH (n:`%s`) WHERE n.uuid > $after DETACH DELETE n",
-                               t->name);
+            if (R->prof->generic) {
+                /* Any string may be a generic key, and Neo4j compares a stored
+                 * string with a parameter in UTF-16 order, FalkorDB in byte
+                 * order: so the type starts over instead of "after a key". */
+                e = e ? e
+                      : buf_append_str(&q, t->edge ? "MATCH ()-[e]->() DELETE e"
+                                                   : "MATCH (n) DETACH DELETE n");
+                after[0] = '\0';
+            } else {
+                e = e ? e
+                      : buf_printf(&q,
+                                   t->edge ? "MATCH ()-[e:`%s`]->() WHERE e.uuid > $after DELETE e"
+                                           : "MATCH (n:`%s`) WHERE n.uuid > $after DETACH DELETE n",
+                                   t->name);
+            }
             rc = e ? e : graph_query(R, shadow, q.data);
             buf_deinit(&q);
             if (rc)
@@ -566,24 +603,32 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
                 return rc;
         }
         /* Range indexes first: endpoint lookups of relationships use them. */
-        for (int i = 0; sync_range_indexes[i]; i++)
-            if ((rc = graph_query(R, shadow, sync_range_indexes[i])))
-                return rc;
+        char **idx = NULL;
+        int nidx = 0;
+        if ((rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx))) {
+            snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
+            return rc;
+        }
+        for (int i = 0; !rc && i < nidx; i++)
+            rc = graph_query(R, shadow, idx[i]);
+        sync_groups_free(idx, nidx);
+        if (rc)
+            return rc;
         const char *hs[6] = {"HSET", ckpt, "type", "0", "after", ""};
         if ((rc = fdb_simple(R, "writing the checkpoint", 6, hs, NULL)))
             return rc;
         /* Where incremental will start once this graph is live: the newest
          * change timestamps now (changes during the load are newer). */
-        if ((rc = record_watermarks(R, ckpt, group)))
+        if (!R->prof->generic && (rc = record_watermarks(R, ckpt, group)))
             return rc;
     }
 
-    for (int t = start_type; t < sync_graphiti_ntypes; t++) {
+    for (int t = start_type; t < ntypes; t++) {
         rc = load_type(R, t, t == start_type ? after : "", group);
         if (rc)
             return rc;
     }
-    if (!R->rep->resumed || start_type <= sync_graphiti_ntypes) {
+    if (!R->prof->generic) {
         for (int i = 0; sync_fulltext_indexes[i]; i++) {
             rc = graph_query(R, shadow, sync_fulltext_indexes[i]);
             if (rc && strstr(R->rep->error, "already")) { /* resumed after it was made */
@@ -600,7 +645,7 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     /* The watermarks recorded when this load began. */
     char wmv[16][64];
     memset(wmv, 0, sizeof wmv);
-    for (int i = 0; i < sync_wm_nfamilies && i < 16; i++) {
+    for (int i = 0; !R->prof->generic && i < sync_wm_nfamilies && i < 16; i++) {
         char field[80];
         snprintf(field, sizeof field, "wm:%s", sync_wm_families[i].name);
         const char *hgt[3] = {"HGET", ckpt, field};
@@ -677,14 +722,12 @@ static int count_items(struct run *R)
     struct buf q;
     buf_init(&q, 0);
     int rc = buf_append_str(&q, "CALL { ");
-    for (int i = 0; !rc && i < sync_graphiti_ntypes; i++) {
-        const struct sync_type *t = &sync_graphiti_types[i];
+    for (int i = 0; !rc && i < R->prof->ntypes; i++) {
+        char cq[200];
         if (i)
             rc = buf_append_str(&q, " UNION ALL ");
-        rc = rc ? rc
-                : buf_printf(&q, t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x) AS c"
-                                         : "MATCH (x:`%s`) RETURN count(x) AS c",
-                             t->name);
+        rc = rc ? rc : sync_count_query(&R->prof->types[i], cq, sizeof cq);
+        rc = rc ? rc : buf_printf(&q, "%s AS c", cq);
     }
     rc = rc ? rc : buf_append_str(&q, " } RETURN sum(c)");
     rc = rc ? rc : bolt_run(&R->bolt, q.data, NULL, 0, BOLT_MODE_READ);
@@ -706,12 +749,13 @@ static int count_items(struct run *R)
 int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
 {
     memset(rep, 0, sizeof *rep);
-    struct run R = {.cfg = c, .opts = o, .rep = rep};
+    struct run R = {.cfg = c, .prof = sync_profile_of(c), .opts = o, .rep = rep};
     R.t0 = now_s();
     bolt_init(&R.bolt);
     fdb_init(&R.ld.fdb);
     R.ld.depth = c->sync.pipeline_depth;
     R.ld.rep = rep;
+    R.ld.types = R.prof->types;
     R.ld.ring = calloc((size_t)RING_CAP(&R.ld), sizeof *R.ld.ring);
     char **groups = NULL;
     int ngroups = 0;

@@ -50,7 +50,7 @@ int loader_reap(struct loader *l)
         freeReplyObject(r);
         char where[200];
         snprintf(where, sizeof where, "%s batch starting at key %s",
-                 sync_graphiti_types[p->type].name, p->first_key);
+                 l->types[p->type].name, p->first_key);
         return loader_fail(l, "FalkorDB rejected the %s: %s", where, why);
     }
     if (p->kind == PEND_BATCH) {
@@ -58,7 +58,7 @@ int loader_reap(struct loader *l)
         if (n < 0) {
             freeReplyObject(r);
             return loader_fail(l, "FalkorDB: unexpected reply to a %s batch%s",
-                               sync_graphiti_types[p->type].name, "");
+                               l->types[p->type].name, "");
         }
         if (p->edge) {
             l->rep->relationships += (uint64_t)n;

@@ -7,6 +7,7 @@
 
 #include "falkor/fdb.h"
 #include "sync/common.h"
+#include "sync/schema.h"
 
 #define LOADER_KEY_CAP 512
 
@@ -37,6 +38,7 @@ struct loader {
     struct pending *ring;
     int head, count;
     struct sync_report *rep; /* counters and the error text */
+    const struct sync_type *types; /* the profile's types, named in errors */
 };
 
 /* Records a failure in l->rep->error; returns FS_ESERVER. */

@@ -54,7 +54,7 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
             log_event(LOG_INFO, "reconcile fixed drift",
                       "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
                       "\"duplicate\":%llu,\"sample\":\"%s\"",
-                      sync_graphiti_types[i].name, (unsigned long long)v->missing,
+                      v->name, (unsigned long long)v->missing,
                       (unsigned long long)v->extra, (unsigned long long)v->different,
                       (unsigned long long)v->duplicate, v->nsamples ? v->samples[0] : "");
     }

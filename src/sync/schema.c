@@ -1,21 +1,50 @@
-/* The graphiti profile: Graphiti's node/edge types and the indexes its FalkorDB driver creates. */
+/* The profiles: Graphiti's node/edge types and the indexes its FalkorDB driver creates; generic. */
 #include "sync/schema.h"
 
-#include <stddef.h>
+#include <stdio.h>
 
 const struct sync_type sync_graphiti_types[] = {
-    {"Entity", false, NULL, NULL, NULL},
-    {"Episodic", false, NULL, NULL, NULL},
-    {"Community", false, NULL, NULL, NULL},
-    {"Saga", false, NULL, NULL, NULL},
-    {"RELATES_TO", true, "Entity", "Entity", "'Entity'"},
-    {"MENTIONS", true, "Episodic", "Entity", "'Entity'"},
+    {"Entity", false, NULL, NULL, NULL, false},
+    {"Episodic", false, NULL, NULL, NULL, false},
+    {"Community", false, NULL, NULL, NULL, false},
+    {"Saga", false, NULL, NULL, NULL, false},
+    {"RELATES_TO", true, "Entity", "Entity", "'Entity'", false},
+    {"MENTIONS", true, "Episodic", "Entity", "'Entity'", false},
     {"HAS_MEMBER", true, "Community", NULL,
-     "CASE WHEN b:Community THEN 'Community' ELSE 'Entity' END"},
-    {"HAS_EPISODE", true, "Saga", "Episodic", "'Episodic'"},
-    {"NEXT_EPISODE", true, "Episodic", "Episodic", "'Episodic'"},
+     "CASE WHEN b:Community THEN 'Community' ELSE 'Entity' END", false},
+    {"HAS_EPISODE", true, "Saga", "Episodic", "'Episodic'", false},
+    {"NEXT_EPISODE", true, "Episodic", "Episodic", "'Episodic'", false},
 };
 const int sync_graphiti_ntypes = sizeof sync_graphiti_types / sizeof sync_graphiti_types[0];
+
+/* Generic: any labels and types, so two "types" that cover everything. */
+static const struct sync_type generic_types[] = {
+    {"nodes", false, NULL, NULL, NULL, true},
+    {"relationships", true, NULL, NULL, NULL, true},
+};
+
+static const struct sync_profile graphiti_profile = {false, sync_graphiti_types,
+                                                  (int)(sizeof sync_graphiti_types /
+                                                        sizeof sync_graphiti_types[0])};
+static const struct sync_profile generic_profile = {true, generic_types, 2};
+
+const struct sync_profile *sync_profile_of(const struct cfg *c)
+{
+    return c->sync.profile == CFG_PROFILE_GENERIC ? &generic_profile : &graphiti_profile;
+}
+
+int sync_count_query(const struct sync_type *t, char *out, size_t cap)
+{
+    int n;
+    if (t->any)
+        n = snprintf(out, cap, t->edge ? "MATCH ()-[x]->() RETURN count(x)"
+                                       : "MATCH (x) RETURN count(x)");
+    else
+        n = snprintf(out, cap, t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x)"
+                                       : "MATCH (x:`%s`) RETURN count(x)",
+                     t->name);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
 
 const char *const sync_range_indexes[] = {
     "CREATE INDEX FOR (n:Entity) ON (n.uuid, n.group_id, n.name, n.created_at)",
