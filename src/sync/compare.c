@@ -467,8 +467,8 @@ static bool cache_key(const redisReply *kv, const redisReply *idv, char *out, si
 static int cache_key_cols(struct buf *q, const struct cache_cursor *c, const char *v)
 {
     if (!c->generic)
-        return buf_printf(q, "%s.uuid, null", v);
-    int rc = *c->kp ? buf_printf(q, "%s.`%s`, ", v, c->kp) : buf_append_str(q, "null, ");
+        return buf_printf(q, "%s.uuid, null AS %s_id", v, v);
+    int rc = *c->kp ? buf_printf(q, "%s.`%s`, ", v, c->kp) : buf_printf(q, "null AS %s_k, ", v);
     return rc ? rc : buf_printf(q, "%s.`" GK_ID_PROP "`", v);
 }
 

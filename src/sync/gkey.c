@@ -96,7 +96,7 @@ int gk_neo4j_key_expr(struct buf *q, const char *v, const char *kp)
 int gk_neo4j_value_expr(struct buf *q, const char *v, const char *kp)
 {
     if (!*kp)
-        return buf_append_str(q, "null");
+        return buf_printf(q, "null AS %s_key", v); /* distinct column names */
     return buf_printf(q, "%s.`%s`", v, kp);
 }
 
