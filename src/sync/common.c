@@ -29,6 +29,8 @@ int sync_rules_init(struct sync_rules *r, const struct cfg *c)
     r->names[n] = NULL;
     r->rules.embeddings = r->names;
     r->rules.nembeddings = n;
+    r->rules.native_temporal =
+        c->sync.profile == CFG_PROFILE_GENERIC && c->sync.temporal == CFG_TEMPORAL_NATIVE;
     return 0;
 }
 

@@ -172,6 +172,7 @@ struct src_cursor {
     const char *kp;                /* generic: sync.key_property */
     struct sync_generic_cols gc;   /* generic: endpoints and own key of the current item */
     char rtype[KEY_CAP];           /* generic: the current relationship's type */
+    struct xc_native nt;           /* generic, native temporals of the current item */
     const struct xc_rules *rules;
     struct props props;
     struct buf row, tmp, head;
@@ -268,7 +269,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         }
     }
     uint64_t before = xc_stats_total(st);
-    rc = rc ? rc : xc_props(&r, c->rules, &c->row, c->emb, st);
+    rc = rc ? rc : xc_props(&r, c->rules, &c->row, c->emb, &c->nt, st);
     out->dropped = xc_stats_total(st) != before;
     for (uint32_t i = (c->t->edge ? 5 : 3); !rc && i < nfields; i++)
         rc = pack_skip(&r, 4);
@@ -339,6 +340,11 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
     if (c->sparse) /* incremental: the fingerprint is not needed */
         return 1;
     rc = props_from_param(&c->props, &c->row, &c->tmp);
+    for (int i = 0; !rc && i < c->nt.n; i++) { /* as FalkorDB returns them */
+        buf_reset(&c->tmp);
+        rc = buf_printf(&c->tmp, "t%d:%" PRId64, c->nt.v[i].code, c->nt.v[i].value);
+        rc = rc ? rc : props_add(&c->props, c->nt.v[i].name, strlen(c->nt.v[i].name), &c->tmp);
+    }
     for (int i = 0; !rc && i < c->rules->nembeddings; i++) {
         struct pack_value v = {0};
         rc = fdb_param_decode(c->emb[i].data, c->emb[i].len, &v);
@@ -360,7 +366,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
 /* ---- FalkorDB side: pages in key order, compact replies ----------------- */
 
 enum { CT_NULL = 1, CT_STRING, CT_INT, CT_BOOL, CT_DOUBLE, CT_ARRAY, CT_EDGE, CT_NODE, CT_PATH,
-       CT_MAP, CT_POINT, CT_VECTOR };
+       CT_MAP, CT_POINT, CT_VECTOR, CT_DATETIME, CT_DATE, CT_TIME, CT_DURATION };
 
 static int canon_compact(struct buf *b, const redisReply *cell);
 
@@ -404,6 +410,13 @@ static int canon_compact(struct buf *b, const redisReply *cell)
         }
         return rc ? rc : buf_append_str(b, "]");
     }
+    case CT_DATETIME:
+    case CT_DATE:
+    case CT_TIME:
+    case CT_DURATION:
+        return buf_printf(b, "t%d:%lld", type, v->type == REDIS_REPLY_INTEGER
+                                                    ? v->integer
+                                                    : strtoll(v->str ? v->str : "0", NULL, 10));
     case CT_VECTOR: {
         int rc = buf_printf(b, "v%u[", (unsigned)v->elements);
         for (size_t i = 0; !rc && i < v->elements; i++)
@@ -715,10 +728,13 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
     g->rows.len--;
     rc = rc ? rc : buf_append_str(q, "CYPHER rows=[");
     rc = rc ? rc : buf_append(q, g->rows.data, g->rows.len);
+    char *base = strndup(g->key, xc_key_base_len(g->key)); /* without native temporals */
+    if (!base)
+        return FS_ENOMEM;
     if (fx->generic && !t->edge) {
         /* key "C\x1e<labels>": create the missing; "U\x1e<labels>": update by id */
-        bool create = g->key[0] == 'C';
-        const char *labels = g->key + 2;
+        bool create = base[0] == 'C';
+        const char *labels = base + 2;
         if (create) {
             rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r CREATE (n");
             const char *l = labels;
@@ -738,14 +754,14 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
         const char *type;
         size_t tlen;
         rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r");
-        rc = rc ? rc : sync_edge_matches(q, g->key, true, &type, &tlen);
+        rc = rc ? rc : sync_edge_matches(q, base, true, &type, &tlen);
         rc = rc ? rc : buf_append_str(q, " CREATE (a)-[n:");
         rc = rc ? rc : xc_ident(q, type, tlen);
         rc = rc ? rc : buf_append_str(q, "]->(b) SET n = r.p");
     } else if (!t->edge) {
         rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MERGE (n:`%s` {uuid: r.u}) SET n = r.p",
                                   t->name);
-        rc = rc ? rc : set_labels(q, g->key, t->name);
+        rc = rc ? rc : set_labels(q, base, t->name);
     } else {
         rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MATCH (a:`%s` {uuid: r.s}) MATCH (b:",
                                   t->src_label);
@@ -757,6 +773,8 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
         rc = rc ? rc : xc_ident(q, fx->rules->embeddings[i], strlen(fx->rules->embeddings[i]));
         rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
     }
+    free(base);
+    rc = rc ? rc : xc_native_sets(q, "n", g->key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(n)");
     rc = rc ? rc : fix_send(fx, q, PEND_BATCH, g->n);
     fx->ld->rep->upserted += g->n;
@@ -856,6 +874,7 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
     } else {
         rc = buf_append_str(&gk, t->edge ? sc->dst_label : labels);
     }
+    rc = rc ? rc : xc_native_signature(&gk, &sc->nt);
     struct fix_group *g = rc ? NULL : fix_group_for(fx, gk.data, &rc);
     if (!rc && g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, gk.data)) {
         free(g->key);
@@ -892,6 +911,7 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
         rc = rc ? rc : fdb_param_write_string(&g->keys, key, strlen(key));
         rc = rc ? rc : buf_append_byte(&g->keys, ',');
     }
+    rc = rc ? rc : xc_native_row(x, &sc->nt);
     rc = rc ? rc : buf_append_str(x, "},");
     if (rc)
         return rc;

@@ -57,7 +57,10 @@ static int node_query_tail(struct buf *q, const char *key, const struct xc_rules
                            struct xc_stats *st)
 {
     int rc = buf_append_str(q, "] UNWIND $rows AS r CREATE (n");
-    const char *p = key;
+    char *base = strndup(key, xc_key_base_len(key));
+    if (!base)
+        return FS_ENOMEM;
+    const char *p = base;
     while (!rc && *p) {
         size_t len = strcspn(p, "\x1f");
         rc = buf_append_byte(q, ':');
@@ -70,12 +73,14 @@ static int node_query_tail(struct buf *q, const char *key, const struct xc_rules
         }
         p += len + (p[len] ? 1 : 0);
     }
+    free(base);
     rc = rc ? rc : buf_append_str(q, ") SET n = r.p");
     for (int i = 0; !rc && i < rules->nembeddings; i++) {
         rc = buf_append_str(q, ", n.");
         rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
         rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
     }
+    rc = rc ? rc : xc_native_sets(q, "n", key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(n)");
     return rc;
 }
@@ -84,8 +89,15 @@ static int edge_query_tail(struct buf *q, const char *key, const char *type, boo
                            const struct xc_rules *rules, struct xc_stats *st)
 {
     size_t tlen = strlen(type);
+    char *base = strndup(key, xc_key_base_len(key));
+    if (!base)
+        return FS_ENOMEM;
     int rc = buf_append_str(q, "] UNWIND $rows AS r");
-    rc = rc ? rc : sync_edge_matches(q, key, generic, &type, &tlen);
+    rc = rc ? rc : sync_edge_matches(q, base, generic, &type, &tlen);
+    char tname[LOADER_KEY_CAP];
+    snprintf(tname, sizeof tname, "%.*s", (int)tlen, type); /* type may point into base */
+    free(base);
+    type = tname;
     rc = rc ? rc : buf_append_str(q, " CREATE (a)-[e:");
     int x = rc ? rc : xc_ident(q, type, tlen);
     if (x == 1) {
@@ -99,6 +111,7 @@ static int edge_query_tail(struct buf *q, const char *key, const char *type, boo
         rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
         rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
     }
+    rc = rc ? rc : xc_native_sets(q, "e", key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(e)");
     return rc;
 }
@@ -265,6 +278,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
     const struct sync_type *t = &R->prof->types[type];
     const char *kp = R->cfg->sync.key_property;
     struct sync_generic_cols gc;
+    struct xc_native nt;
     struct pack_reader r;
     struct pack_item it, f;
     pack_reader_init(&r, rec->data, rec->len);
@@ -298,7 +312,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
             rc = buf_append(key, f.data, f.size);
         }
     }
-    rc = rc ? rc : xc_props(&r, &R->rules, row, emb, &R->rep->dropped);
+    rc = rc ? rc : xc_props(&r, &R->rules, row, emb, &nt, &R->rep->dropped);
     for (uint32_t i = (t->edge ? 5 : 3); !rc && i < nfields; i++)
         rc = pack_skip(&r, 4);
     char src[KEY_CAP] = "", dst[KEY_CAP] = "", dl[KEY_CAP] = "";
@@ -324,6 +338,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
     }
     if (!R->prof->generic)
         rc = rc ? rc : copy_str_item(&r, uuid, KEY_CAP);
+    rc = rc ? rc : xc_native_signature(key, &nt);
     if (rc)
         return rc;
     struct group_batch *g = NULL;
@@ -350,6 +365,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
         rc = rc ? rc : buf_append_str(x, ",t:");
         rc = rc ? rc : fdb_param_write_string(x, dst, strlen(dst));
     }
+    rc = rc ? rc : xc_native_row(x, &nt);
     rc = rc ? rc : buf_append_str(x, "},");
     if (rc) {
         x->len = before;

@@ -47,6 +47,8 @@ int xc_format_date(int64_t days, char *out, size_t cap)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
+    if (y < 0) /* ISO 8601 expanded year, as Neo4j prints it: -0001 */
+        return snprintf(out, cap, "-%04" PRId64 "-%02u-%02u", -y, m, d);
     return snprintf(out, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
 }
 
@@ -287,9 +289,126 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
     return rc;
 }
 
-int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
-             struct buf *emb, struct xc_stats *st)
+/* A temporal FalkorDB can hold exactly: fills v (fn, text, code, value) and
+ * returns 1 with the value consumed; 0 leaves r where it was. */
+static int native_temporal(struct pack_reader *r, struct xc_native_value *v)
 {
+    size_t at = r->pos;
+    struct pack_item it;
+    int64_t f[4] = {0};
+    if (pack_read_item(r, &it) || it.kind != PACK_STRUCT || it.size > 4)
+        goto no;
+    bool zone_id = it.tag == PACK_TAG_DATE_TIME_ZONE_ID;
+    for (uint32_t i = 0; i < it.size; i++) {
+        struct pack_item z;
+        if (zone_id && i == 2 ? pack_read_item(r, &z) || z.kind != PACK_STRING
+                              : read_int(r, &f[i]) != 0)
+            goto no;
+    }
+    int64_t secs, days;
+    switch (it.tag) {
+    case PACK_TAG_DATE_TIME_ZONE_ID: /* UTC seconds, nanos, zone name */
+    case PACK_TAG_DATE:
+        if (it.size != 1)
+            goto no;
+        days = f[0];
+        v->fn = "date";
+        v->code = 14;
+        v->value = days * 86400;
+        break;
+    case PACK_TAG_DATE_TIME:       /* UTC seconds, nanos, offset */
+    case PACK_TAG_LOCAL_DATE_TIME: /* seconds, nanos */
+        if (it.size != (it.tag == PACK_TAG_LOCAL_DATE_TIME ? 2u : 3u) || f[1])
+            goto no;
+        secs = f[0];
+        days = floor_div(secs, 86400);
+        v->fn = "localdatetime";
+        v->code = 13;
+        v->value = secs;
+        break;
+    case PACK_TAG_LOCAL_TIME: /* nanos since midnight */
+        if (it.size != 1 || f[0] % 1000000000)
+            goto no;
+        v->fn = "localtime";
+        v->code = 15;
+        v->value = f[0] / 1000000000 - 2208988800LL; /* FalkorDB counts from 1900-01-01 */
+        snprintf(v->text, sizeof v->text, "%02d:%02d:%02d", (int)(v->value + 2208988800LL) / 3600,
+                 (int)((v->value + 2208988800LL) / 60 % 60), (int)((v->value + 2208988800LL) % 60));
+        return 1;
+    case PACK_TAG_DURATION: /* months, days, seconds, nanos */
+        if (it.size != 4 || f[0] || f[3] || f[1] < 0 || f[2] < 0 || f[1] > 1000000 ||
+            f[2] > INT64_C(1) << 40)
+            goto no;
+        v->fn = "duration";
+        v->code = 16;
+        v->value = f[1] * 86400 + f[2];
+        snprintf(v->text, sizeof v->text, "P%" PRId64 "DT%" PRId64 "S", f[1], f[2]);
+        return 1;
+    default:
+        goto no;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        goto no;
+    if (it.tag == PACK_TAG_DATE)
+        xc_format_date(days, v->text, sizeof v->text);
+    else
+        format_local_datetime(secs, 0, v->text, sizeof v->text);
+    return 1;
+no:
+    r->pos = at;
+    return 0;
+}
+
+size_t xc_key_base_len(const char *key)
+{
+    return strcspn(key, "\x1d");
+}
+
+int xc_native_signature(struct buf *key, const struct xc_native *nt)
+{
+    int rc = nt->n ? buf_append_byte(key, 0x1d) : 0;
+    for (int i = 0; !rc && i < nt->n; i++)
+        rc = buf_printf(key, "%s\x1c%s\x1c", nt->v[i].fn, nt->v[i].name);
+    return rc;
+}
+
+int xc_native_row(struct buf *row, const struct xc_native *nt)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < nt->n; i++) {
+        rc = buf_printf(row, ",t%d:", i);
+        rc = rc ? rc : fdb_param_write_string(row, nt->v[i].text, strlen(nt->v[i].text));
+    }
+    return rc;
+}
+
+int xc_native_sets(struct buf *q, const char *var, const char *key)
+{
+    const char *p = key + xc_key_base_len(key);
+    if (!*p)
+        return 0;
+    p++;
+    int rc = 0;
+    for (int i = 0; !rc && *p; i++) {
+        size_t fl = strcspn(p, "\x1c");
+        const char *name = p + fl + 1;
+        size_t nl = strcspn(name, "\x1c");
+        rc = buf_printf(q, ", %s.", var);
+        rc = rc ? rc : xc_ident(q, name, nl);
+        rc = rc ? rc : buf_printf(q, " = %.*s(r.t%d)", (int)fl, p, i);
+        p = name + nl + (name[nl] ? 1 : 0);
+    }
+    return rc;
+}
+
+int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
+             struct buf *emb, struct xc_native *nt, struct xc_stats *st)
+{
+    if (nt)
+        nt->n = 0;
     struct pack_item it;
     int rc = pack_read_item(r, &it);
     if (rc)
@@ -319,6 +438,16 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
                 rc = fdb_param_write_null(&emb[e]);
             }
             seen[e] = rc == 0;
+            continue;
+        }
+        if (rules->native_temporal && nt && nt->n < XC_MAX_NATIVE &&
+            k.size < sizeof nt->v[0].name && !memchr(k.data, '`', k.size) &&
+            !memchr(k.data, 0, k.size) && !memchr(k.data, 0x1c, k.size) &&
+            !memchr(k.data, 0x1d, k.size) &&
+            native_temporal(r, &nt->v[nt->n])) {
+            memcpy(nt->v[nt->n].name, k.data, k.size);
+            nt->v[nt->n].name[k.size] = '\0';
+            nt->n++;
             continue;
         }
         size_t mark = b->len;

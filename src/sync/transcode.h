@@ -27,7 +27,39 @@ uint64_t xc_stats_total(const struct xc_stats *s);
 struct xc_rules {
     const char *const *embeddings; /* property names written as vecf32 (NULL-terminated) */
     int nembeddings;
+    bool native_temporal;          /* generic profile, sync.temporal = native */
 };
+
+/* Native temporals (sync.temporal = native): FalkorDB's parameter grammar has
+ * no temporal literal, so these properties leave the map and are set in the
+ * query through date(), localdatetime(), localtime() or duration() of their
+ * ISO text. Only what FalkorDB holds exactly goes native (it keeps whole
+ * seconds): Date; LocalDateTime, zoned DateTime (its UTC value) and LocalTime
+ * without a fraction of a second; Duration without months or fraction; years
+ * 1..9999. Anything else stays ISO text, as with sync.temporal = iso. */
+#define XC_MAX_NATIVE 16
+struct xc_native_value {
+    char name[128];   /* property name */
+    const char *fn;   /* FalkorDB function */
+    char text[48];    /* its ISO argument */
+    int code;         /* FalkorDB's compact type of the result */
+    int64_t value;    /* FalkorDB's compact value (seconds) */
+};
+struct xc_native {
+    int n;
+    struct xc_native_value v[XC_MAX_NATIVE];
+};
+
+/* Appends "\x1d" and the signature (function and name of each native value)
+ * to a batch key: rows of one batch share it. Nothing when nt->n is 0. */
+int xc_native_signature(struct buf *key, const struct xc_native *nt) FS_WARN_UNUSED;
+/* Appends ",t0:'<text>',t1:..." to a row. */
+int xc_native_row(struct buf *row, const struct xc_native *nt) FS_WARN_UNUSED;
+/* Appends ", <var>.`name` = fn(r.tI)" for each entry of the signature in key
+ * (the part after "\x1d"; nothing without one). */
+int xc_native_sets(struct buf *q, const char *var, const char *key) FS_WARN_UNUSED;
+/* Length of key before its native signature. */
+size_t xc_key_base_len(const char *key);
 
 /* Formats a Bolt DateTime (UTC seconds, nanos) as Python's isoformat() of the
  * UTC value: 2025-08-25T12:34:56.123456+00:00, no fraction when zero; nanos
@@ -44,9 +76,11 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_WARN_
 
 /* Transcodes a property MAP from r into "{k:v,...}" in b, leaving out the
  * embedding properties, which are written (as lists of doubles) to emb[i]
- * when present (emb[i] gets "null" otherwise). Returns 0 or a negative error. */
+ * when present (emb[i] gets "null" otherwise); with rules->native_temporal the
+ * temporals FalkorDB can hold go to nt instead (nt may be NULL otherwise).
+ * Returns 0 or a negative error. */
 int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
-             struct buf *emb, struct xc_stats *st) FS_WARN_UNUSED;
+             struct buf *emb, struct xc_native *nt, struct xc_stats *st) FS_WARN_UNUSED;
 
 /* Appends name as a backtick-quoted identifier for query text. 1 when it
  * cannot be represented (holds a backtick or NUL), 0 on success. */

@@ -3,7 +3,8 @@
 # types (none, several, with spaces), keys from sync.key_property (strings,
 # integers; items without one keep their element id as _neo4j_id) or element
 # ids only. full -> verify 0; changes in Neo4j -> incremental -> verify 0;
-# drift in the cache -> reconcile -> verify 0; kill -9 mid-sync -> resume.
+# drift in the cache -> reconcile -> verify 0; kill -9 mid-sync -> resume;
+# temporals as ISO text or as FalkorDB temporals (sync.temporal = native).
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -28,7 +29,7 @@ verify0() {
 
 # A Graphiti-shaped graph is an arbitrary graph too; odd items are added by hand.
 ODD="CREATE (p1:Person {id: 1, name: 'one', born: datetime('2001-02-03T04:05:06.789+02:00'), tags: ['x', 'y']}),
-  (p2:Person:Admin {id: 2, day: date('2020-01-01')}),
+  (p2:Person:Admin {id: 2, day: date('2020-01-01'), at: datetime('2001-02-03T04:05:06+01:00'), lt: localtime('12:34:56'), du: duration('P2DT3S'), mo: duration('P1M')}),
   (w:\`Weird Label\`:\`another one\` {id: 'x y', \`odd key\`: 'v', q: 'it\'s \"quoted\" \\\\ \$x }'}),
   (t:Thing {id: 1.5, v: 3}),
   (n {name: 'no label, no key'}),
@@ -39,8 +40,8 @@ ODD="CREATE (p1:Person {id: 1, name: 'one', born: datetime('2001-02-03T04:05:06.
 
 run_profile() {
   local kp="$1"
-  export SYNC_KEY_PROPERTY="$kp"
-  echo "== key property '${kp}': generate, full, verify"
+  export SYNC_KEY_PROPERTY="$kp" SYNC_TEMPORAL="${2:-iso}"
+  echo "== key property '${kp}', temporals ${SYNC_TEMPORAL}: generate, full, verify"
   "$GEN" --clear --entities 150 --groups 2 --dim 8 --seed 11 >/dev/null
   cypher "$ODD"
   local out
@@ -58,6 +59,17 @@ run_profile() {
     [[ "$(q 'MATCH (n:Thing) RETURN n._neo4j_id IS NOT NULL')" == true ]] || fail "a float key must fall back to the element id"
   else
     [[ "$(q 'MATCH (n) WHERE n._neo4j_id IS NULL RETURN count(n)')" == 0 ]] || fail "every node keeps its element id"
+  fi
+  local t='MATCH (p:Person {id: 2}) RETURN '
+  if [[ "$SYNC_TEMPORAL" == native ]]; then
+    [[ "$(q "$t"'p.day = date("2020-01-01") AND p.at = localdatetime("2001-02-03T03:05:06") AND p.lt = localtime("12:34:56") AND p.du = duration("P2DT3S")')" == true ]] \
+      || fail "native temporals are not FalkorDB temporals"
+    [[ "$(q "$t"'p.mo')" == P1M0DT0.000000000S ]] || fail "a duration with months must stay ISO text"
+    [[ "$(q 'MATCH (p:Person {name: "one"}) RETURN p.born')" == 2001-02-03T02:05:06.789000+00:00 ]] \
+      || fail "a datetime with a fraction must stay ISO text"
+  else
+    [[ "$(q "$t"'p.day')" == 2020-01-01 && "$(q "$t"'p.at')" == 2001-02-03T03:05:06+00:00 ]] \
+      || fail "ISO temporals"
   fi
 
   echo "== changes in Neo4j, then incremental (generic: compare and fix)"
@@ -92,9 +104,10 @@ run_profile() {
 
 run_profile id
 run_profile ""
+run_profile id native
 
 echo "== kill -9 in the middle of a generic full sync, then run again"
-export SYNC_KEY_PROPERTY=uuid
+export SYNC_KEY_PROPERTY=uuid SYNC_TEMPORAL=iso
 "$GEN" --clear --entities 400 --groups 2 --dim 8 --seed 5 >/dev/null
 R GRAPH.DELETE "$FALKORDB_DATABASE" >/dev/null
 ( SYNC_BATCH_SIZE=40 SYNC_PIPELINE_DEPTH=1 exec "$BIN" full >/dev/null 2>&1 ) &
@@ -117,4 +130,6 @@ err=$(FALKORDB_LAYOUT=per_group "$BIN" verify 2>&1) && fail "per_group with gene
 [[ "$err" == *"per_group needs sync.profile = graphiti"* ]] || fail "unclear error: $err"
 err=$(SYNC_KEY_PROPERTY='a`b' "$BIN" verify 2>&1) && fail "a backtick key property accepted"
 [[ "$err" == *"backtick"* ]] || fail "unclear error: $err"
+err=$(SYNC_PROFILE=graphiti SYNC_TEMPORAL=native "$BIN" verify 2>&1) && fail "native temporals accepted for graphiti"
+[[ "$err" == *"generic only"* ]] || fail "unclear error: $err"
 echo PASS
