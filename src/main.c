@@ -31,7 +31,7 @@ static void usage(FILE *out)
             "  serve [FILE]    run continuously: full sync on startup or empty cache, then\n"
             "                  incremental every sync.interval_seconds, reconcile every\n"
             "                  sync.reconcile_every runs; SIGTERM stops cleanly (exit 0)\n"
-            "  full            copy every Graphiti type into a shadow graph, index it, swap it in\n"
+            "  full            copy every type of the profile into a shadow graph, index it, swap it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
             "  incremental     apply what changed since the last run (watermarks from the data,\n"
             "                  with an overlap window); an empty cache gets a full sync\n"
