@@ -305,7 +305,7 @@ static int native_temporal(struct pack_reader *r, struct xc_native_value *v)
                               : read_int(r, &f[i]) != 0)
             goto no;
     }
-    int64_t secs, days;
+    int64_t secs = 0, days = 0;
     switch (it.tag) {
     case PACK_TAG_DATE_TIME_ZONE_ID: /* UTC seconds, nanos, zone name */
     case PACK_TAG_DATE:
