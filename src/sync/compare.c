@@ -161,6 +161,7 @@ struct item {
     char key[KEY_CAP];
     uint64_t hash;
     bool dropped;      /* held something the mapping leaves out */
+    bool absent;       /* source: left out of the cache altogether (a type FalkorDB cannot name) */
     char labels[256];  /* cache side, nodes: sorted labels joined by \x1f */
     int64_t fid, fsrc; /* cache side: FalkorDB ids of the item and (edges) its start node */
 };
@@ -252,6 +253,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
     props_clear(&c->props);
     buf_reset(&c->head);
     buf_reset(&c->row);
+    out->absent = false;
     rc = pack_skip(&r, 4);
     if (!c->t->edge) {
         rc = rc ? rc : buf_append_str(&c->head, "N:");
@@ -281,6 +283,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
             if (memchr(c->rtype, '`', strlen(c->rtype))) { /* left out by the mapping */
                 st->dropped_label++;
                 out->dropped = true;
+                out->absent = true;
             }
             rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->rtype, c->gc.a.str, c->gc.b.str);
         }
@@ -984,11 +987,11 @@ static int src_advance(struct src_cursor *sc, struct item *a, char *prev, struct
             return FS_EPROTOCOL;
         }
         snprintf(prev, KEY_CAP, "%s", a->key);
-        if (order < 0)
+        if (order < 0 && !a->absent)
             return 1;
         vc->source++;
         vc->unrepresentable++;
-        sample(vc, "neo4j_duplicate", a->key);
+        sample(vc, a->absent ? "unrepresentable" : "neo4j_duplicate", a->key);
     }
 }
 

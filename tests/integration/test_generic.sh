@@ -36,7 +36,8 @@ ODD="CREATE (p1:Person {id: 1, name: 'one', born: datetime('2001-02-03T04:05:06.
   (e1:Person {id: 'é'}), (e2:Person {id: '😀'}), (e3:Person {id: '\\uE000'}), (big:Person {id: 9223372036854775807}),
   (p1)-[:KNOWS {since: 2020}]->(p2), (p1)-[:KNOWS {since: 2021}]->(p2),
   (p2)-[:\`HAS SPACE\` {w: 1.5}]->(w), (n)-[:REL]->(p1), (p1)-[:KNOWS]->(p1),
-  (t)-[:REL {id: 'r1'}]->(e2), (e3)-[:REL]->(n), (big)-[:REL {id: 7}]->(n)"
+  (t)-[:REL {id: 'r1'}]->(e2), (e3)-[:REL]->(n), (big)-[:REL {id: 7}]->(n),
+  (bt:\`back\`\`tick\`:Kept {id: 'bt'}), (bt)-[:\`tick\`\`ed\`]->(n)"
 
 run_profile() {
   local kp="$1"
@@ -50,6 +51,9 @@ run_profile() {
   [[ "$out" == *'"ok":true'* ]] || fail "generic full sync failed"
   [[ "$out" == *'"edges_missing_endpoint":0'* ]] || fail "relationships lost their endpoints"
   verify0 "verify after a generic full sync"
+  out=$("$BIN" verify --json)
+  [[ "$out" == *'"relationships":{'*'"unrepresentable":1,'* ]] || { echo "$out"; fail "a backtick type must count as unrepresentable"; }
+  [[ "$(q 'MATCH (n:Kept) RETURN labels(n)')" == "[Kept]" ]] || fail "a node keeps the labels FalkorDB can name"
   [[ "$(q 'MATCH (n:`Weird Label`:`another one`) RETURN n.`odd key`')" == v ]] || fail "labels/keys with spaces"
   [[ "$(q 'MATCH ()-[r:`HAS SPACE`]->() RETURN r.w')" == 1.5 ]] || fail "relationship type with a space"
   [[ "$(q 'MATCH (n) WHERE n.name = "no label, no key" RETURN labels(n) = [] AND n._neo4j_id IS NOT NULL')" == true ]] \
