@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bolt/pack.h"
@@ -127,12 +128,12 @@ static void test_native_temporals(void **state)
 static void test_native_query_parts(void **state)
 {
     struct xc_native nt = {.n = 2};
-    strcpy(nt.v[0].name, "born day");
+    snprintf(nt.v[0].name, sizeof nt.v[0].name, "%s", "born day");
     nt.v[0].fn = "date";
-    strcpy(nt.v[0].text, "2001-02-03");
-    strcpy(nt.v[1].name, "at");
+    snprintf(nt.v[0].text, sizeof nt.v[0].text, "%s", "2001-02-03");
+    snprintf(nt.v[1].name, sizeof nt.v[1].name, "%s", "at");
     nt.v[1].fn = "localdatetime";
-    strcpy(nt.v[1].text, "2001-02-03T04:05:06");
+    snprintf(nt.v[1].text, sizeof nt.v[1].text, "%s", "2001-02-03T04:05:06");
     struct buf key, row, q;
     buf_init(&key, 0);
     buf_init(&row, 0);
