@@ -80,18 +80,6 @@ static int canon_f32(struct buf *b, double d)
     return buf_append(b, &bits, sizeof bits);
 }
 
-static int canon_vector_from_list(struct buf *b, const struct pack_value *v)
-{
-    if (v->kind == PACK_NULL)
-        return 0;
-    int rc = buf_printf(b, "v%u[", v->kind == PACK_LIST ? v->u.list.len : 0);
-    for (uint32_t i = 0; !rc && v->kind == PACK_LIST && i < v->u.list.len; i++) {
-        const struct pack_value *e = &v->u.list.items[i];
-        rc = canon_f32(b, e->kind == PACK_FLOAT ? e->u.f : (double)e->u.i);
-    }
-    return rc ? rc : buf_append_str(b, "]");
-}
-
 /* A property: name plus canonical value, collected then sorted by name. */
 struct prop {
     char *name;
@@ -174,6 +162,8 @@ struct src_cursor {
     struct sync_generic_cols gc;   /* generic: endpoints and own key of the current item */
     char rtype[KEY_CAP];           /* generic: the current relationship's type */
     struct xc_native nt;           /* generic, native temporals of the current item */
+    struct bolt_record rec;        /* the current record (valid until the next src_next) */
+    size_t props_at;               /* where its property map starts */
     const struct xc_rules *rules;
     struct props props;
     struct buf row, tmp, head;
@@ -271,7 +261,11 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         }
     }
     uint64_t before = xc_stats_total(st);
-    rc = rc ? rc : xc_props(&r, c->rules, &c->row, c->emb, &c->nt, st);
+    struct xc_rules canon = *c->rules;
+    canon.emb_canonical = !c->sparse;
+    c->rec = rec;
+    c->props_at = r.pos;
+    rc = rc ? rc : xc_props(&r, &canon, &c->row, c->emb, &c->nt, st);
     out->dropped = xc_stats_total(st) != before;
     for (uint32_t i = (c->t->edge ? 5 : 3); !rc && i < nfields; i++)
         rc = pack_skip(&r, 4);
@@ -348,18 +342,11 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         rc = buf_printf(&c->tmp, "t%d:%" PRId64, c->nt.v[i].code, c->nt.v[i].value);
         rc = rc ? rc : props_add(&c->props, c->nt.v[i].name, strlen(c->nt.v[i].name), &c->tmp);
     }
-    for (int i = 0; !rc && i < c->rules->nembeddings; i++) {
-        struct pack_value v = {0};
-        rc = fdb_param_decode(c->emb[i].data, c->emb[i].len, &v);
-        if (!rc && v.kind == PACK_LIST) {
-            buf_reset(&c->tmp);
-            rc = canon_vector_from_list(&c->tmp, &v);
-            rc = rc ? rc
-                    : props_add(&c->props, c->rules->embeddings[i],
-                                strlen(c->rules->embeddings[i]), &c->tmp);
-        }
-        pack_value_deinit(&v);
-    }
+    /* emb[i] holds the canonical vector already (empty: none) */
+    for (int i = 0; !rc && i < c->rules->nembeddings; i++)
+        if (c->emb[i].len)
+            rc = props_add(&c->props, c->rules->embeddings[i], strlen(c->rules->embeddings[i]),
+                           &c->emb[i]);
     if (rc)
         return rc;
     out->hash = fingerprint(c->head.data ? c->head.data : "", &c->props);
@@ -649,6 +636,7 @@ static void sample(struct verify_count *vc, const char *what, const char *key)
 /* ---- Reconcile: upserts for missing/different items, deletes for extra ones ---- */
 
 #define FIX_GROUPS 16
+#define FIX_GROUP_BYTES ((size_t)4 << 20)
 
 struct fix_group {
     char *key;        /* node: label set; edge: dst label */
@@ -888,6 +876,17 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
     buf_deinit(&gk);
     if (rc)
         return rc;
+    if (!sc->sparse) { /* verify read the vectors in canonical form: now their text */
+        struct pack_reader r;
+        struct xc_stats st = {0};
+        struct xc_native nt;
+        pack_reader_init(&r, sc->rec.data, sc->rec.len);
+        r.pos = sc->props_at;
+        buf_reset(&sc->tmp);
+        rc = xc_props(&r, fx->rules, &sc->tmp, sc->emb, &nt, &st);
+        if (rc)
+            return rc;
+    }
     struct buf *x = &g->rows;
     if (fx->generic && cached && !t->edge) {
         rc = buf_printf(x, "{i:%lld", (long long)cached->fid);
@@ -950,8 +949,8 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
             l += len + (l[len] ? 1 : 0);
         }
     }
-    if (!rc && g->n >= (uint32_t)fx->batch)
-        rc = fix_flush_group(fx, g);
+    if (!rc && (g->n >= (uint32_t)fx->batch || g->rows.len >= FIX_GROUP_BYTES))
+        rc = fix_flush_group(fx, g); /* rows with vectors are ~10 KB each: cap the bytes too */
     return rc;
 }
 

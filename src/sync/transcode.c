@@ -404,6 +404,47 @@ int xc_native_sets(struct buf *q, const char *var, const char *key)
     return rc;
 }
 
+/* An embedding in verify's canonical form (see xc_rules.emb_canonical). */
+static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_LIST) {
+        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        if (it.kind == PACK_NULL)
+            return 0;
+        st->dropped_other++;
+        return 1;
+    }
+    size_t mark = b->len;
+    rc = buf_printf(b, "v%u[", it.size);
+    for (uint32_t i = 0; !rc && i < it.size; i++) {
+        struct pack_item v;
+        if ((rc = pack_read_item(r, &v)))
+            break;
+        if ((v.kind != PACK_FLOAT || !isfinite(v.f)) && v.kind != PACK_INT) {
+            st->dropped_other++;
+            for (uint32_t j = i + 1; j < it.size; j++)
+                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
+                    return FS_EMALFORMED;
+            rollback(b, mark);
+            return 1;
+        }
+        float f = (float)(v.kind == PACK_FLOAT ? v.f : (double)v.i);
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        rc = buf_append(b, &bits, sizeof bits);
+    }
+    rc = rc ? rc : buf_append_byte(b, ']');
+    if (rc)
+        rollback(b, mark);
+    return rc;
+}
+
 int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
              struct buf *emb, struct xc_native *nt, struct xc_stats *st)
 {
@@ -433,9 +474,10 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
                 e = j;
         if (e >= 0) {
             buf_reset(&emb[e]);
-            rc = xc_embedding(r, &emb[e], st);
+            rc = rules->emb_canonical ? xc_embedding_canon(r, &emb[e], st)
+                                      : xc_embedding(r, &emb[e], st);
             if (rc == 1) {
-                rc = fdb_param_write_null(&emb[e]);
+                rc = rules->emb_canonical ? 0 : fdb_param_write_null(&emb[e]);
             }
             seen[e] = rc == 0;
             continue;
@@ -475,7 +517,8 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
     for (int j = 0; !rc && j < rules->nembeddings && j < 8; j++)
         if (!seen[j]) {
             buf_reset(&emb[j]);
-            rc = fdb_param_write_null(&emb[j]);
+            if (!rules->emb_canonical)
+                rc = fdb_param_write_null(&emb[j]);
         }
     return rc;
 }

@@ -28,6 +28,10 @@ struct xc_rules {
     const char *const *embeddings; /* property names written as vecf32 (NULL-terminated) */
     int nembeddings;
     bool native_temporal;          /* generic profile, sync.temporal = native */
+    /* verify: embeddings go to emb[i] as their canonical comparison form,
+     * "v<n>[" + the float32 bits of each element + "]" (nothing for null),
+     * instead of parameter text: no text to print and parse back. */
+    bool emb_canonical;
 };
 
 /* Native temporals (sync.temporal = native): FalkorDB's parameter grammar has
