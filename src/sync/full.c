@@ -231,7 +231,7 @@ static void progress(struct run *R, bool final)
     if (!final && t - R->last_progress < 0.5)
         return;
     R->last_progress = t;
-    uint64_t done = R->rep->nodes + R->rep->relationships;
+    uint64_t done = loader_items(&R->ld); /* the writer thread counts acknowledgements */
     if (R->opts->on_progress)
         R->opts->on_progress(R->opts->progress_ud, done, R->total_items);
     if (!R->opts->progress)
@@ -350,7 +350,11 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
         buf_init(&emb[i], 0);
     struct builder b = {.rules = &R->rules};
     char uuid[KEY_CAP] = "";
-    int rc = extract_query(&q, t, group != NULL);
+    /* Reading overlaps writing: from the first type on, a writer thread sends
+     * the batches this thread builds (a queue of pipeline depth + 2 batches)
+     * and keeps it across types; the last type hands the connection back. */
+    int rc = loader_async_start(&R->ld, R->ld.depth + 2);
+    rc = rc ? rc : extract_query(&q, t, group != NULL);
     rc = rc ? rc : extract_params(&p, after, group);
     rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     if (rc) {
@@ -385,7 +389,11 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
         rc = flush_all(&b, &R->ld, type, R->rep, NULL);
     if (!rc)
         rc = loader_checkpoint(&R->ld, type + 1, "");
+    if (!rc && type + 1 == sync_graphiti_ntypes) /* indexes and the swap follow */
+        rc = loader_async_stop(&R->ld, true);
 out:
+    if (rc) /* a failure or a stop: abandon what is queued (checkpoints stay behind it) */
+        loader_async_stop(&R->ld, false);
     builder_deinit(&b);
     for (int i = 0; i < MAX_EMB; i++)
         buf_deinit(&emb[i]);
@@ -747,6 +755,7 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     progress(&R, true);
 out:
     sync_groups_free(groups, ngroups);
+    loader_async_stop(&R.ld, false); /* normally stopped by load_type already */
     bolt_close(&R.bolt);
     fdb_close(&R.ld.fdb);
     free(R.ld.ring);
