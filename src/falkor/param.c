@@ -354,6 +354,64 @@ static int write_decimal(uint64_t mant, int32_t e10, char *out)
     return (int)(p - out);
 }
 
+/* trim_digits for a float at the double's scale: the float's interval
+ * spans about 10^9 units there, so the first eight digits go in one step
+ * (the same result as eight single steps: whether the interval still holds a
+ * multiple of 10^j only gets harder as j grows), then the careful loop. */
+static uint64_t trim_digits_f32(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_trailing_zeros,
+                                bool vr_trailing_zeros, bool accept_bounds, int32_t *removed_out)
+{
+    const uint64_t e8 = 100000000, e7 = 10000000;
+    int32_t removed = 0;
+    uint32_t last_removed = 0;
+    if (vp / e8 > vm / e8) {
+        const uint64_t vr8 = vr / e8, vm8 = vm / e8;
+        const uint64_t rest = vr - vr8 * e8;
+        vm_trailing_zeros &= vm == vm8 * e8;
+        vr_trailing_zeros &= rest % e7 == 0; /* every removed digit but the last is zero */
+        last_removed = (uint32_t)(rest / e7);
+        vr = vr8;
+        vp /= e8;
+        vm = vm8;
+        removed = 8;
+    }
+    for (;;) {
+        const uint64_t vp10 = vp / 10, vm10 = vm / 10;
+        if (vp10 <= vm10)
+            break;
+        const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+        const uint64_t vr10 = vr / 10;
+        const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+        vm_trailing_zeros &= vm_digit == 0;
+        vr_trailing_zeros &= last_removed == 0;
+        last_removed = vr_digit;
+        vr = vr10;
+        vp = vp10;
+        vm = vm10;
+        ++removed;
+    }
+    if (vm_trailing_zeros) {
+        for (;;) {
+            const uint64_t vm10 = vm / 10;
+            const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+            if (vm_digit != 0)
+                break;
+            const uint64_t vp10 = vp / 10, vr10 = vr / 10;
+            const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+            vr_trailing_zeros &= last_removed == 0;
+            last_removed = vr_digit;
+            vr = vr10;
+            vp = vp10;
+            vm = vm10;
+            ++removed;
+        }
+    }
+    if (vr_trailing_zeros && last_removed == 5 && vr % 2 == 0)
+        last_removed = 4; /* exactly ...5000: round half to even */
+    *removed_out += removed;
+    return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last_removed >= 5);
+}
+
 /* ---- Shortest text for a float32 read back through a double -------------
  * FalkorDB parses a parameter number into a double and vecf32() rounds that
  * to float, so the text must survive two roundings: decimal -> double ->
@@ -419,8 +477,8 @@ static void shortest_f32(double d, uint32_t fbits, uint64_t *mantissa, int32_t *
             vp -= q < 64 && multiple_of_pow2(mp, q);
     }
     int32_t removed = 0;
-    *mantissa = trim_digits(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
-                            &removed);
+    *mantissa = trim_digits_f32(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
+                                &removed);
     *exp10 = e10 + removed;
 }
 
