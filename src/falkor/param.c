@@ -498,6 +498,8 @@ int fdb_param_format_float32(float v, char *out)
     uint64_t mant;
     int32_t e10;
     shortest_f32(fabs((double)v), fbits, &mant, &e10);
+    /* The same form as a double's text: it is that double's canonical text
+     * too, so fdb_param_decode (verify) takes it. */
     return (int)(p - out) + write_decimal(mant, e10, p);
 }
 

@@ -231,7 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 3. Embedding elements: a float32 from the first bytes reads back
      *    through a double (as FalkorDB's vecf32 reads it) to the same bits,
-     *    with no more digits than the double text of the same value. */
+     *    with no more digits than the double text of the same value, and the
+     *    strict decoder takes it (verify decodes it). */
     if (size >= 4) {
         uint32_t bits = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
                         (uint32_t)data[2] << 8 | data[3];
@@ -248,6 +249,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(fdb_param_format_double((double)f, dbl) > 0, "double of a float32");
             check(significant(out) <= significant(dbl),
                   "float32 text has more digits than the double text");
+            /* verify reads it back with the strict decoder: canonical double text */
+            struct pack_value dv;
+            check(fdb_param_decode(out, (size_t)n, &dv) == 0 && dv.kind == PACK_FLOAT,
+                  "float32 text is not canonical double text");
+            float fb = (float)dv.u.f;
+            check(memcmp(&fb, &f, sizeof f) == 0, "decoded float32 text differs");
+            pack_value_deinit(&dv);
         }
     }
     return 0;
