@@ -352,7 +352,7 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
     char uuid[KEY_CAP] = "";
     /* Reading overlaps writing: from the first type on, a writer thread sends
      * the batches this thread builds (a queue of pipeline depth + 2 batches)
-     * and keeps it across types; the last type hands the connection back. */
+     * and keeps it across types; sync_one_graph stops it after the last. */
     int rc = loader_async_start(&R->ld, R->ld.depth + 2);
     rc = rc ? rc : extract_query(&q, t, group != NULL);
     rc = rc ? rc : extract_params(&p, after, group);
@@ -389,8 +389,6 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
         rc = flush_all(&b, &R->ld, type, R->rep, NULL);
     if (!rc)
         rc = loader_checkpoint(&R->ld, type + 1, "");
-    if (!rc && type + 1 == sync_graphiti_ntypes) /* indexes and the swap follow */
-        rc = loader_async_stop(&R->ld, true);
 out:
     if (rc) /* a failure or a stop: abandon what is queued (checkpoints stay behind it) */
         loader_async_stop(&R->ld, false);
@@ -591,6 +589,9 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
         if (rc)
             return rc;
     }
+    /* Every batch acknowledged; the connection is this thread's again. */
+    if ((rc = loader_async_stop(&R->ld, true)))
+        return rc;
     if (!R->rep->resumed || start_type <= sync_graphiti_ntypes) {
         for (int i = 0; sync_fulltext_indexes[i]; i++) {
             rc = graph_query(R, shadow, sync_fulltext_indexes[i]);
