@@ -2,6 +2,7 @@
 #include "falkor/param.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,72 +128,14 @@ static uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j)
     return (uint64_t)(((lo >> 64) + hi) >> (j - 64));
 }
 
-/* Shortest decimal of a finite, non-zero |v|: v = *mantissa * 10^*exp10. */
-static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, int32_t *exp10)
+/* Drops digits while the interval [vm, vp] (scaled, each bound inclusive
+ * only when accept_bounds and the bound is exact, as vm_trailing_zeros says)
+ * still holds a shorter decimal; returns the one nearest vr (ties to even
+ * when vr_trailing_zeros says vr was exact) and adds the digits dropped to
+ * *removed. */
+static uint64_t trim_digits(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_trailing_zeros,
+                            bool vr_trailing_zeros, bool accept_bounds, int32_t *removed_out)
 {
-    int32_t e2;
-    uint64_t m2;
-    if (ieee_exp == 0) {
-        e2 = 1 - 1023 - 52 - 2;
-        m2 = ieee_mant;
-    } else {
-        e2 = (int32_t)ieee_exp - 1023 - 52 - 2;
-        m2 = (1ull << 52) | ieee_mant;
-    }
-    const bool accept_bounds = (m2 & 1) == 0;
-
-    /* The interval: mv = 4*m2, its upper bound mv+2 and lower bound
-     * mv-1-mm_shift (closer below a power of two). */
-    const uint64_t mv = 4 * m2;
-    const uint32_t mm_shift = ieee_mant != 0 || ieee_exp <= 1;
-
-    uint64_t vr, vp, vm;
-    int32_t e10;
-    bool vm_trailing_zeros = false;
-    bool vr_trailing_zeros = false;
-    if (e2 >= 0) {
-        const uint32_t q = log10_pow2(e2) - (e2 > 3);
-        assert(q < POW5_INV_COUNT);
-        e10 = (int32_t)q;
-        const int32_t k = POW5_INV_BITS + pow5bits((int32_t)q) - 1;
-        const int32_t i = -e2 + (int32_t)q + k;
-        vr = mul_shift(4 * m2, pow5_inv[q], i);
-        vp = mul_shift(4 * m2 + 2, pow5_inv[q], i);
-        vm = mul_shift(4 * m2 - 1 - mm_shift, pow5_inv[q], i);
-        if (q <= 21) {
-            /* Only one of mp, mv, mm can be a multiple of 5, if any. */
-            if (mv % 5 == 0)
-                vr_trailing_zeros = multiple_of_pow5(mv, q);
-            else if (accept_bounds)
-                vm_trailing_zeros = multiple_of_pow5(mv - 1 - mm_shift, q);
-            else
-                vp -= multiple_of_pow5(mv + 2, q);
-        }
-    } else {
-        const uint32_t q = log10_pow5(-e2) - (-e2 > 1);
-        e10 = (int32_t)q + e2;
-        const int32_t i = -e2 - (int32_t)q; /* 1..325: q < -e2 since log10(5) < 1 */
-        assert(i >= 1 && i < POW5_COUNT);
-        const int32_t k = pow5bits(i) - POW5_BITS;
-        const int32_t j = (int32_t)q - k;
-        /* cppcheck-suppress negativeIndex ; i >= 1, asserted above */
-        const uint64_t *mul = pow5[i];
-        vr = mul_shift(4 * m2, mul, j);
-        vp = mul_shift(4 * m2 + 2, mul, j);
-        vm = mul_shift(4 * m2 - 1 - mm_shift, mul, j);
-        if (q <= 1) {
-            /* mv = 4*m2 has at least two trailing zero bits. */
-            vr_trailing_zeros = true;
-            if (accept_bounds)
-                vm_trailing_zeros = mm_shift == 1;
-            else
-                --vp;
-        } else if (q < 63) {
-            vr_trailing_zeros = multiple_of_pow2(mv, q);
-        }
-    }
-
-    /* Drop digits while the interval still holds a shorter decimal. */
     int32_t removed = 0;
     uint8_t last_removed = 0;
     uint64_t out;
@@ -258,9 +201,82 @@ static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, 
         }
         out = vr + (vr == vm || round_up);
     }
-    *mantissa = out;
+    *removed_out += removed;
+    return out;
+}
+
+/* Shortest decimal of a finite, non-zero |v|: v = *mantissa * 10^*exp10. */
+static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, int32_t *exp10)
+{
+    int32_t e2;
+    uint64_t m2;
+    if (ieee_exp == 0) {
+        e2 = 1 - 1023 - 52 - 2;
+        m2 = ieee_mant;
+    } else {
+        e2 = (int32_t)ieee_exp - 1023 - 52 - 2;
+        m2 = (1ull << 52) | ieee_mant;
+    }
+    const bool accept_bounds = (m2 & 1) == 0;
+
+    /* The interval: mv = 4*m2, its upper bound mv+2 and lower bound
+     * mv-1-mm_shift (closer below a power of two). */
+    const uint64_t mv = 4 * m2;
+    const uint32_t mm_shift = ieee_mant != 0 || ieee_exp <= 1;
+
+    uint64_t vr, vp, vm;
+    int32_t e10;
+    bool vm_trailing_zeros = false;
+    bool vr_trailing_zeros = false;
+    if (e2 >= 0) {
+        const uint32_t q = log10_pow2(e2) - (e2 > 3);
+        assert(q < POW5_INV_COUNT);
+        e10 = (int32_t)q;
+        const int32_t k = POW5_INV_BITS + pow5bits((int32_t)q) - 1;
+        const int32_t i = -e2 + (int32_t)q + k;
+        vr = mul_shift(4 * m2, pow5_inv[q], i);
+        vp = mul_shift(4 * m2 + 2, pow5_inv[q], i);
+        vm = mul_shift(4 * m2 - 1 - mm_shift, pow5_inv[q], i);
+        if (q <= 21) {
+            /* Only one of mp, mv, mm can be a multiple of 5, if any. */
+            if (mv % 5 == 0)
+                vr_trailing_zeros = multiple_of_pow5(mv, q);
+            else if (accept_bounds)
+                vm_trailing_zeros = multiple_of_pow5(mv - 1 - mm_shift, q);
+            else
+                vp -= multiple_of_pow5(mv + 2, q);
+        }
+    } else {
+        const uint32_t q = log10_pow5(-e2) - (-e2 > 1);
+        e10 = (int32_t)q + e2;
+        const int32_t i = -e2 - (int32_t)q; /* 1..325: q < -e2 since log10(5) < 1 */
+        assert(i >= 1 && i < POW5_COUNT);
+        const int32_t k = pow5bits(i) - POW5_BITS;
+        const int32_t j = (int32_t)q - k;
+        /* cppcheck-suppress negativeIndex ; i >= 1, asserted above */
+        const uint64_t *mul = pow5[i];
+        vr = mul_shift(4 * m2, mul, j);
+        vp = mul_shift(4 * m2 + 2, mul, j);
+        vm = mul_shift(4 * m2 - 1 - mm_shift, mul, j);
+        if (q <= 1) {
+            /* mv = 4*m2 has at least two trailing zero bits. */
+            vr_trailing_zeros = true;
+            if (accept_bounds)
+                vm_trailing_zeros = mm_shift == 1;
+            else
+                --vp;
+        } else if (q < 63) {
+            vr_trailing_zeros = multiple_of_pow2(mv, q);
+        }
+    }
+
+    int32_t removed = 0;
+    *mantissa = trim_digits(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
+                            &removed);
     *exp10 = e10 + removed;
 }
+
+static int write_decimal(uint64_t mant, int32_t e10, char *out);
 
 int fdb_param_format_double(double v, char *out)
 {
@@ -283,6 +299,14 @@ int fdb_param_format_double(double v, char *out)
     uint64_t mant;
     int32_t e10;
     shortest(ieee_mant, ieee_exp, &mant, &e10);
+    return (int)(p - out) + write_decimal(mant, e10, p);
+}
+
+/* Writes mant * 10^e10 (mant > 0) like Python's repr() writes a double;
+ * returns the length (NUL written after it). */
+static int write_decimal(uint64_t mant, int32_t e10, char *out)
+{
+    char *p = out;
     char dig[24];
     const int n = digits_backwards(mant, dig + sizeof dig);
     const char *d = dig + sizeof dig - n;
@@ -330,6 +354,155 @@ int fdb_param_format_double(double v, char *out)
     return (int)(p - out);
 }
 
+/* trim_digits for a float at the double's scale: the float's interval
+ * spans about 10^9 units there, so the first eight digits go in one step
+ * (the same result as eight single steps: whether the interval still holds a
+ * multiple of 10^j only gets harder as j grows), then the careful loop. */
+static uint64_t trim_digits_f32(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_trailing_zeros,
+                                bool vr_trailing_zeros, bool accept_bounds, int32_t *removed_out)
+{
+    const uint64_t e8 = 100000000, e7 = 10000000;
+    int32_t removed = 0;
+    uint32_t last_removed = 0;
+    if (vp / e8 > vm / e8) {
+        const uint64_t vr8 = vr / e8, vm8 = vm / e8;
+        const uint64_t rest = vr - vr8 * e8;
+        vm_trailing_zeros &= vm == vm8 * e8;
+        vr_trailing_zeros &= rest % e7 == 0; /* every removed digit but the last is zero */
+        last_removed = (uint32_t)(rest / e7);
+        vr = vr8;
+        vp /= e8;
+        vm = vm8;
+        removed = 8;
+    }
+    for (;;) {
+        const uint64_t vp10 = vp / 10, vm10 = vm / 10;
+        if (vp10 <= vm10)
+            break;
+        const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+        const uint64_t vr10 = vr / 10;
+        const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+        vm_trailing_zeros &= vm_digit == 0;
+        vr_trailing_zeros &= last_removed == 0;
+        last_removed = vr_digit;
+        vr = vr10;
+        vp = vp10;
+        vm = vm10;
+        ++removed;
+    }
+    if (vm_trailing_zeros) {
+        for (;;) {
+            const uint64_t vm10 = vm / 10;
+            const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+            if (vm_digit != 0)
+                break;
+            const uint64_t vp10 = vp / 10, vr10 = vr / 10;
+            const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+            vr_trailing_zeros &= last_removed == 0;
+            last_removed = vr_digit;
+            vr = vr10;
+            vp = vp10;
+            vm = vm10;
+            ++removed;
+        }
+    }
+    if (vr_trailing_zeros && last_removed == 5 && vr % 2 == 0)
+        last_removed = 4; /* exactly ...5000: round half to even */
+    *removed_out += removed;
+    return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last_removed >= 5);
+}
+
+/* ---- Shortest text for a float32 read back through a double -------------
+ * FalkorDB parses a parameter number into a double and vecf32() rounds that
+ * to float, so the text must survive two roundings: decimal -> double ->
+ * float. The float's interval (half a float ulp each side, a quarter below a
+ * power of two) has doubles as bounds. For an even float every decimal in
+ * the closed interval works: it reads as a double in the closed interval,
+ * and a bound ties to the even float. For an odd float a bound ties away
+ * from it, so the interval is narrowed by half a double ulp on each side and
+ * made exclusive: such a decimal reads as a double strictly inside. Computed
+ * in the double's scaled units with the tables of shortest(). */
+static void shortest_f32(double d, uint32_t fbits, uint64_t *mantissa, int32_t *exp10)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    const uint32_t ieee_exp = (uint32_t)(bits >> 52) & 0x7FF; /* d is normal: |d| >= 2^-149 */
+    const int32_t e2 = (int32_t)ieee_exp - 1023 - 52 - 2;
+    const uint64_t m2 = (1ull << 52) | (bits & ((1ull << 52) - 1));
+    const uint32_t fexp = (fbits >> 23) & 0xFF;
+    const uint32_t fmant = fbits & 0x7FFFFF;
+    /* float ulp = 2^r double ulps; one double ulp is 4 units of 2^e2 */
+    const int32_t r = ((int32_t)(fexp ? fexp : 1) - 127 - 23) - ((int32_t)ieee_exp - 1023 - 52);
+    assert(r >= 29 && r <= 52);
+    const bool accept_bounds = (fbits & 1) == 0;
+    const uint64_t shrink = accept_bounds ? 0 : 2;
+    const uint64_t up = (1ull << (r + 1)) - shrink;
+    const uint64_t down = (fmant == 0 && fexp > 1 ? 1ull << r : 1ull << (r + 1)) - shrink;
+    const uint64_t mv = 4 * m2, mp = mv + up, mm = mv - down;
+
+    uint64_t vr, vp, vm;
+    int32_t e10;
+    bool vr_trailing_zeros, vm_trailing_zeros = false;
+    if (e2 >= 0) {
+        const uint32_t q = log10_pow2(e2) - (e2 > 3);
+        e10 = (int32_t)q;
+        const int32_t k = POW5_INV_BITS + pow5bits((int32_t)q) - 1;
+        const int32_t i = -e2 + (int32_t)q + k;
+        vr = mul_shift(mv, pow5_inv[q], i);
+        vp = mul_shift(mp, pow5_inv[q], i);
+        vm = mul_shift(mm, pow5_inv[q], i);
+        /* x * 2^e2 / 10^q is an integer when 5^q divides x */
+        vr_trailing_zeros = multiple_of_pow5(mv, q);
+        if (accept_bounds)
+            vm_trailing_zeros = multiple_of_pow5(mm, q);
+        else
+            vp -= multiple_of_pow5(mp, q); /* an exact upper bound is excluded */
+    } else {
+        const uint32_t q = log10_pow5(-e2) - (-e2 > 1);
+        e10 = (int32_t)q + e2;
+        const int32_t i = -e2 - (int32_t)q;
+        assert(i >= 1 && i < POW5_COUNT);
+        const int32_t k = pow5bits(i) - POW5_BITS;
+        const int32_t j = (int32_t)q - k;
+        /* cppcheck-suppress negativeIndex ; i >= 1, asserted above */
+        const uint64_t *mul = pow5[i];
+        vr = mul_shift(mv, mul, j);
+        vp = mul_shift(mp, mul, j);
+        vm = mul_shift(mm, mul, j);
+        /* x * 5^i / 2^q is an integer when 2^q divides x */
+        vr_trailing_zeros = q < 64 && multiple_of_pow2(mv, q);
+        if (accept_bounds)
+            vm_trailing_zeros = q < 64 && multiple_of_pow2(mm, q);
+        else
+            vp -= q < 64 && multiple_of_pow2(mp, q);
+    }
+    int32_t removed = 0;
+    *mantissa = trim_digits_f32(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
+                                &removed);
+    *exp10 = e10 + removed;
+}
+
+int fdb_param_format_float32(float v, char *out)
+{
+    uint32_t fbits;
+    memcpy(&fbits, &v, sizeof fbits);
+    if (((fbits >> 23) & 0xFF) == 0xFF)
+        return FS_EUNSUPPORTED; /* NaN, +-Inf: no literal */
+    char *p = out;
+    if (fbits >> 31)
+        *p++ = '-';
+    if ((fbits & 0x7FFFFFFF) == 0) {
+        memcpy(p, "0.0", 4);
+        return (int)(p - out) + 3;
+    }
+    uint64_t mant;
+    int32_t e10;
+    shortest_f32(fabs((double)v), fbits, &mant, &e10);
+    /* The same form as a double's text: it is that double's canonical text
+     * too, so fdb_param_decode (verify) takes it. */
+    return (int)(p - out) + write_decimal(mant, e10, p);
+}
+
 /* ---- Scalars ------------------------------------------------------------ */
 
 static int append_lit(struct buf *b, const char *s, size_t n)
@@ -372,6 +545,25 @@ int fdb_param_write_double(struct buf *b, double v)
     }
     char tmp[FDB_PARAM_DOUBLE_MAX + 1]; /* close to the cap: only the exact length */
     int n = fdb_param_format_double(v, tmp);
+    if (n < 0)
+        return n;
+    return buf_append(b, tmp, (size_t)n);
+}
+
+int fdb_param_write_float32(struct buf *b, float v)
+{
+    char *at;
+    if (grow(b, FDB_PARAM_DOUBLE_MAX, &at) == 0) {
+        int n = fdb_param_format_float32(v, at);
+        if (n < 0) {
+            *at = '\0';
+            return n;
+        }
+        grow_commit(b, (size_t)n);
+        return 0;
+    }
+    char tmp[FDB_PARAM_DOUBLE_MAX + 1];
+    int n = fdb_param_format_float32(v, tmp);
     if (n < 0)
         return n;
     return buf_append(b, tmp, (size_t)n);

@@ -56,6 +56,13 @@ int fdb_param_write_bool(struct buf *b, bool v) FS_WARN_UNUSED;
 int fdb_param_write_int(struct buf *b, int64_t v) FS_WARN_UNUSED;
 /* FS_EUNSUPPORTED for NaN and +-Inf. */
 int fdb_param_write_double(struct buf *b, double v) FS_WARN_UNUSED;
+/* The shortest text that FalkorDB reads back (text -> double -> vecf32's
+ * float) as exactly v: at most 9 significant digits instead of a double's 17.
+ * Written like fdb_param_write_double; it is also the canonical double text
+ * of the double it reads as, so fdb_param_decode accepts it. (FalkorDB would
+ * take ".5" for "0.5" too, a byte less per element, but the strict decoder
+ * that verify uses would not.) FS_EUNSUPPORTED for NaN and +-Inf. */
+int fdb_param_write_float32(struct buf *b, float v) FS_WARN_UNUSED;
 /* s: len exact bytes (no terminator needed). FS_EUNSUPPORTED if one is NUL. */
 int fdb_param_write_string(struct buf *b, const char *s, size_t len) FS_WARN_UNUSED;
 
@@ -63,6 +70,9 @@ int fdb_param_write_string(struct buf *b, const char *s, size_t len) FS_WARN_UNU
  * FDB_PARAM_DOUBLE_MAX + 1 bytes, NUL-terminated). Returns the length, or
  * FS_EUNSUPPORTED for NaN and +-Inf. */
 int fdb_param_format_double(double v, char *out) FS_WARN_UNUSED;
+/* fdb_param_write_float32's text into out (like fdb_param_format_double):
+ * the shortest decimal d such that (float)strtod(d) == v, bit for bit. */
+int fdb_param_format_float32(float v, char *out) FS_WARN_UNUSED;
 
 /* ---- Containers. The caller writes fdb_param_write_sep between items and
  * between map entries, and keeps keys unique within a map. */

@@ -246,7 +246,7 @@ static void progress(struct run *R, bool final)
     if (!final && t - R->last_progress < 0.5)
         return;
     R->last_progress = t;
-    uint64_t done = R->rep->nodes + R->rep->relationships;
+    uint64_t done = loader_items(&R->ld); /* the writer thread counts acknowledgements */
     if (R->opts->on_progress)
         R->opts->on_progress(R->opts->progress_ud, done, R->total_items);
     if (!R->opts->progress)
@@ -391,7 +391,12 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
         buf_init(&emb[i], 0);
     struct builder b = {.rules = &R->rules, .prof = R->prof};
     char uuid[KEY_CAP] = "";
-    int rc = R->prof->generic
+    /* Reading overlaps writing: from the first type on, a writer thread sends
+     * the batches this thread builds (a queue of pipeline depth + 2 batches)
+     * and keeps it across types; sync_one_graph stops it after the last. */
+    int rc = loader_async_start(&R->ld, R->ld.depth + 2);
+    if (!rc)
+        rc = R->prof->generic
                  ? sync_extract_query_generic(&q, t, R->cfg->sync.key_property, false)
                  : extract_query(&q, t, group != NULL);
     rc = rc ? rc : extract_params(&p, after, group);
@@ -429,6 +434,8 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
     if (!rc)
         rc = loader_checkpoint(&R->ld, type + 1, "");
 out:
+    if (rc) /* a failure or a stop: abandon what is queued (checkpoints stay behind it) */
+        loader_async_stop(&R->ld, false);
     builder_deinit(&b);
     for (int i = 0; i < MAX_EMB; i++)
         buf_deinit(&emb[i]);
@@ -644,6 +651,9 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
         if (rc)
             return rc;
     }
+    /* Every batch acknowledged; the connection is this thread's again. */
+    if ((rc = loader_async_stop(&R->ld, true)))
+        return rc;
     if (!R->prof->generic) {
         for (int i = 0; sync_fulltext_indexes[i]; i++) {
             rc = graph_query(R, shadow, sync_fulltext_indexes[i]);
@@ -807,6 +817,7 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     progress(&R, true);
 out:
     sync_groups_free(groups, ngroups);
+    loader_async_stop(&R.ld, false); /* normally stopped by load_type already */
     bolt_close(&R.bolt);
     fdb_close(&R.ld.fdb);
     free(R.ld.ring);

@@ -1,19 +1,42 @@
 /* Pipelined GRAPH.QUERY batches to one graph with in-order reply checks and checkpoints. */
 #include "sync/loader.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sync/schema.h"
 
+/* One queued batch (or checkpoint) waiting for the writer thread. */
+struct loader_job {
+    struct pending p; /* PEND_CKPT: a checkpoint (p.ckpt_type, p.ckpt_after), no text */
+    struct buf text;  /* the GRAPH.QUERY text; the allocation is reused */
+};
 
+struct loader_async {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t to_writer;   /* a job was queued, or stop */
+    pthread_cond_t to_producer; /* a slot was freed, the writer went idle, or it failed */
+    struct loader_job *q;
+    int cap, head, count; /* the job at head stays queued until it has been sent */
+    bool idle;            /* nothing queued and no reply owed */
+    bool stop;            /* abandon: exit after the command being sent or read */
+    int failed;           /* the writer's first failure; the writer then exits */
+    char error[sizeof ((struct sync_report *)0)->error];
+};
 
 int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
 {
+    /* With a writer thread this runs on it: the producer copies the text out
+     * once it sees `failed` (set under the mutex, after this write). */
+    char *out = l->async ? l->async->error : l->rep->error;
+    size_t cap = l->async ? sizeof l->async->error : sizeof l->rep->error;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(l->rep->error, sizeof l->rep->error, fmt, a, b);
+    snprintf(out, cap, fmt, a, b);
 #pragma GCC diagnostic pop
     return FS_ESERVER;
 }
@@ -60,6 +83,8 @@ int loader_reap(struct loader *l)
             return loader_fail(l, "FalkorDB: unexpected reply to a %s batch%s",
                                l->types[p->type].name, "");
         }
+        if (l->async) /* the producer reads the counters (loader_items) */
+            pthread_mutex_lock(&l->async->mu);
         if (p->edge) {
             l->rep->relationships += (uint64_t)n;
             l->rep->edges_missing_endpoint += p->rows - (uint64_t)n;
@@ -67,6 +92,8 @@ int loader_reap(struct loader *l)
             l->rep->nodes += (uint64_t)n;
         }
         l->rep->batches++;
+        if (l->async)
+            pthread_mutex_unlock(&l->async->mu);
     }
     freeReplyObject(r);
     if (p->kind == PEND_BATCH && p->ckpt) {
@@ -98,7 +125,7 @@ int loader_push(struct loader *l, const struct pending *p)
     return 0;
 }
 
-int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
+static int sync_send(struct loader *l, const char *text, size_t len, const struct pending *p)
 {
     const char *argv[3] = {"GRAPH.QUERY", l->graph, text};
     size_t lens[3] = {11, strlen(l->graph), len};
@@ -111,7 +138,7 @@ int loader_send(struct loader *l, const char *text, size_t len, const struct pen
 }
 
 /* Waits for every reply in flight. */
-int loader_drain(struct loader *l)
+static int sync_drain(struct loader *l)
 {
     while (l->count > 0) {
         int rc = loader_reap(l);
@@ -123,9 +150,9 @@ int loader_drain(struct loader *l)
 
 /* Records progress: the next type to load and the last key fully written.
  * Sent only after every batch before it was acknowledged. */
-int loader_checkpoint(struct loader *l, int type, const char *after)
+static int sync_checkpoint(struct loader *l, int type, const char *after)
 {
-    int rc = loader_drain(l);
+    int rc = sync_drain(l);
     if (rc)
         return rc;
     char t[16];
@@ -136,3 +163,192 @@ int loader_checkpoint(struct loader *l, int type, const char *after)
     return 0;
 }
 
+
+/* ---- The writer thread ----------------------------------------------------- */
+
+/* Sends the job at the head of the queue: the caller's thread's loader_send or
+ * loader_checkpoint, run on the writer. */
+static int writer_send(struct loader *l, struct loader_job *j)
+{
+    if (j->p.kind == PEND_CKPT)
+        return sync_checkpoint(l, j->p.ckpt_type, j->p.ckpt_after);
+    return sync_send(l, j->text.data, j->text.len, &j->p);
+}
+
+/* Sends queued jobs, keeping l->depth replies owed, and reads replies when
+ * there is nothing to send or the pipeline is full (sync_send reaps then). */
+static void *writer_main(void *arg)
+{
+    struct loader *l = arg;
+    struct loader_async *a = l->async;
+    pthread_mutex_lock(&a->mu);
+    while (!a->stop && !a->failed) {
+        int rc;
+        if (a->count > 0) {
+            struct loader_job *j = &a->q[a->head]; /* the producer writes only past the tail */
+            pthread_mutex_unlock(&a->mu);
+            rc = writer_send(l, j);
+            pthread_mutex_lock(&a->mu);
+            if (!rc) {
+                a->head = (a->head + 1) % a->cap;
+                a->count--;
+                pthread_cond_broadcast(&a->to_producer);
+            }
+        } else if (l->count > 0) { /* l->ring is the writer's alone */
+            pthread_mutex_unlock(&a->mu);
+            rc = loader_reap(l);
+            pthread_mutex_lock(&a->mu);
+        } else {
+            a->idle = true;
+            pthread_cond_broadcast(&a->to_producer);
+            pthread_cond_wait(&a->to_writer, &a->mu);
+            continue;
+        }
+        if (rc) {
+            a->failed = rc;
+            pthread_cond_broadcast(&a->to_producer);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* With a->mu held: the writer's failure, its text copied to the report. */
+static int async_failure(struct loader *l)
+{
+    struct loader_async *a = l->async;
+    if (!l->rep->error[0])
+        snprintf(l->rep->error, sizeof l->rep->error, "%s", a->error);
+    return a->failed;
+}
+
+/* Queues a job (text may be NULL for a checkpoint), waiting for a free slot. */
+static int async_enqueue(struct loader *l, const struct pending *p, const char *text, size_t len)
+{
+    struct loader_async *a = l->async;
+    pthread_mutex_lock(&a->mu);
+    while (!a->failed && a->count == a->cap)
+        pthread_cond_wait(&a->to_producer, &a->mu);
+    if (a->failed) {
+        int rc = async_failure(l);
+        pthread_mutex_unlock(&a->mu);
+        return rc;
+    }
+    /* The tail slot is free and the writer does not look at it until count
+     * grows, so it is filled without the lock. */
+    struct loader_job *j = &a->q[(a->head + a->count) % a->cap];
+    pthread_mutex_unlock(&a->mu);
+    j->p = *p;
+    buf_reset(&j->text);
+    int rc = text ? buf_append(&j->text, text, len) : 0;
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&a->mu);
+    a->count++;
+    a->idle = false;
+    pthread_cond_signal(&a->to_writer);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
+int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
+{
+    return l->async ? async_enqueue(l, p, text, len) : sync_send(l, text, len, p);
+}
+
+int loader_checkpoint(struct loader *l, int type, const char *after)
+{
+    if (!l->async)
+        return sync_checkpoint(l, type, after);
+    struct pending p = {.kind = PEND_CKPT, .ckpt_type = type};
+    snprintf(p.ckpt_after, sizeof p.ckpt_after, "%s", after);
+    return async_enqueue(l, &p, NULL, 0);
+}
+
+int loader_drain(struct loader *l)
+{
+    struct loader_async *a = l->async;
+    if (!a)
+        return sync_drain(l);
+    pthread_mutex_lock(&a->mu);
+    while (!a->failed && !(a->count == 0 && a->idle))
+        pthread_cond_wait(&a->to_producer, &a->mu);
+    int rc = a->failed ? async_failure(l) : 0;
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+uint64_t loader_items(struct loader *l)
+{
+    if (!l->async)
+        return l->rep->nodes + l->rep->relationships;
+    pthread_mutex_lock(&l->async->mu);
+    uint64_t n = l->rep->nodes + l->rep->relationships;
+    pthread_mutex_unlock(&l->async->mu);
+    return n;
+}
+
+static void async_free(struct loader_async *a)
+{
+    for (int i = 0; a->q && i < a->cap; i++)
+        buf_deinit(&a->q[i].text);
+    free(a->q);
+    free(a);
+}
+
+int loader_async_start(struct loader *l, int qdepth)
+{
+    if (l->async)
+        return 0;
+    struct loader_async *a = calloc(1, sizeof *a);
+    if (!a)
+        return FS_ENOMEM;
+    a->cap = qdepth > 0 ? qdepth : 1;
+    a->q = calloc((size_t)a->cap, sizeof *a->q);
+    if (!a->q) {
+        async_free(a);
+        return FS_ENOMEM;
+    }
+    for (int i = 0; i < a->cap; i++)
+        buf_init(&a->q[i].text, 0);
+    a->idle = l->count == 0;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->to_writer, NULL);
+    pthread_cond_init(&a->to_producer, NULL);
+    l->async = a;
+    /* Signals stay with the caller's thread: its stop flag handles them, and
+     * a blocking read on the writer is never interrupted by one. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&a->thread, NULL, writer_main, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        l->async = NULL;
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->to_writer);
+        pthread_cond_destroy(&a->to_producer);
+        async_free(a);
+        return FS_ENOMEM;
+    }
+    return 0;
+}
+
+int loader_async_stop(struct loader *l, bool drain)
+{
+    struct loader_async *a = l->async;
+    if (!a)
+        return 0;
+    int rc = drain ? loader_drain(l) : 0;
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_signal(&a->to_writer);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    l->async = NULL;
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->to_writer);
+    pthread_cond_destroy(&a->to_producer);
+    async_free(a);
+    return rc;
+}

@@ -30,6 +30,8 @@ struct pending {
 
 #define RING_CAP(l) ((l)->depth * 2 + 4)
 
+struct loader_async; /* the writer thread and its bounded queue (loader.c) */
+
 struct loader {
     struct fdb_conn fdb;
     const char *graph;    /* borrowed */
@@ -39,6 +41,7 @@ struct loader {
     int head, count;
     struct sync_report *rep; /* counters and the error text */
     const struct sync_type *types; /* the profile's types, named in errors */
+    struct loader_async *async; /* NULL: the caller's thread sends and reaps */
 };
 
 /* Records a failure in l->rep->error; returns FS_ESERVER. */
@@ -55,7 +58,28 @@ int loader_send(struct loader *l, const char *text, size_t len, const struct pen
     FS_WARN_UNUSED;
 /* Waits for every reply in flight. */
 int loader_drain(struct loader *l) FS_WARN_UNUSED;
-/* Drains, then records (type, after) in ckpt_key. */
+/* Drains, then records (type, after) in ckpt_key. With a writer thread: queued
+ * behind the batches sent before it and written once they are all acknowledged. */
 int loader_checkpoint(struct loader *l, int type, const char *after) FS_WARN_UNUSED;
+
+/* Overlapped loading. loader_async_start starts a writer thread that owns
+ * l->fdb until loader_async_stop: from then on loader_send copies the batch
+ * into a queue of at most qdepth batches (blocking while it is full) and
+ * returns, so the caller can read the source while FalkorDB works; the
+ * writer keeps l->depth batches in flight and checks the replies in order.
+ * A failure (with the batch it belongs to) is returned by the next
+ * loader_send / loader_checkpoint / loader_drain / loader_async_stop and is
+ * copied to l->rep->error; later batches are dropped. loader_drain waits
+ * until the queue is empty and every reply has been read. One producer
+ * thread only; l->graph and l->ckpt_key may change only while drained.
+ * Returns FS_ENOMEM or FS_EIO (thread creation); a no-op when started. */
+int loader_async_start(struct loader *l, int qdepth) FS_WARN_UNUSED;
+/* Stops the writer thread and frees the queue; l->fdb is the caller's again.
+ * drain: first wait for every queued batch and its reply (returns the first
+ * failure); otherwise abandon the queue after the command being sent or
+ * read (the connection may then owe replies: close it). No-op when not started. */
+int loader_async_stop(struct loader *l, bool drain);
+/* Nodes + relationships acknowledged so far; safe while the writer runs. */
+uint64_t loader_items(struct loader *l);
 
 #endif

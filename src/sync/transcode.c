@@ -1,6 +1,7 @@
 /* PackStream -> FalkorDB parameter text in one pass, applying the documented mapping rules. */
 #include "sync/transcode.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -271,7 +272,9 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
         if (rc)
             break;
         if (v.kind == PACK_FLOAT && isfinite(v.f))
-            rc = fdb_param_write_double(b, v.f);
+            /* vecf32 keeps a float: its shortest text is about half as long */
+            rc = fabs(v.f) <= FLT_MAX ? fdb_param_write_float32(b, (float)v.f)
+                                      : fdb_param_write_double(b, v.f);
         else if (v.kind == PACK_INT)
             rc = fdb_param_write_int(b, v.i);
         else {

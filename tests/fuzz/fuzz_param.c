@@ -149,6 +149,23 @@ static bool balanced(const char *t, size_t n)
     return top == 0;
 }
 
+/* Significant digits of a number's text ("-0.00120e-5" -> 2). */
+static size_t significant(const char *t)
+{
+    size_t n = 0, zeros = 0;
+    for (; *t && *t != 'e'; t++) {
+        if (*t < '0' || *t > '9')
+            continue;
+        if (*t == '0') {
+            zeros += n > 0; /* leading zeros never count; trailing ones are dropped below */
+        } else {
+            n += zeros + 1;
+            zeros = 0;
+        }
+    }
+    return n;
+}
+
 static void check(bool ok, const char *what)
 {
     if (!ok) {
@@ -211,5 +228,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     buf_deinit(&b);
     pack_value_deinit(&v);
+
+    /* 3. Embedding elements: a float32 from the first bytes reads back
+     *    through a double (as FalkorDB's vecf32 reads it) to the same bits,
+     *    with no more digits than the double text of the same value, and the
+     *    strict decoder takes it (verify decodes it). */
+    if (size >= 4) {
+        uint32_t bits = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                        (uint32_t)data[2] << 8 | data[3];
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        char out[FDB_PARAM_DOUBLE_MAX + 1], dbl[FDB_PARAM_DOUBLE_MAX + 1];
+        int n = fdb_param_format_float32(f, out);
+        if (!isfinite(f)) {
+            check(n == FS_EUNSUPPORTED, "float32 NaN/Inf formatted");
+        } else {
+            check(n > 0 && (size_t)n == strlen(out), "float32 length");
+            float back = (float)strtod(out, NULL);
+            check(memcmp(&back, &f, sizeof f) == 0, "float32 text does not read back");
+            check(fdb_param_format_double((double)f, dbl) > 0, "double of a float32");
+            check(significant(out) <= significant(dbl),
+                  "float32 text has more digits than the double text");
+            /* verify reads it back with the strict decoder: canonical double text */
+            struct pack_value dv;
+            check(fdb_param_decode(out, (size_t)n, &dv) == 0 && dv.kind == PACK_FLOAT,
+                  "float32 text is not canonical double text");
+            float fb = (float)dv.u.f;
+            check(memcmp(&fb, &f, sizeof f) == 0, "decoded float32 text differs");
+            pack_value_deinit(&dv);
+        }
+    }
     return 0;
 }

@@ -543,6 +543,69 @@ static void test_doubles(void **state)
     buf_deinit(&q);
 }
 
+/* Embedding elements: fdb_param_write_float32's text goes through the
+ * server's parameter parser (a double) and vecf32 (a float); the vector it
+ * returns (each element printed as a double) must hold the same float bits. */
+static void check_float32_vector(const float *fs, size_t n)
+{
+    struct buf q;
+    buf_init(&q, 0);
+    assert_int_equal(fdb_param_prefix_begin(&q), 0);
+    assert_int_equal(fdb_param_name(&q, "v"), 0);
+    assert_int_equal(fdb_param_list_begin(&q), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            assert_int_equal(fdb_param_write_sep(&q), 0);
+        assert_int_equal(fdb_param_write_float32(&q, fs[i]), 0);
+    }
+    assert_int_equal(fdb_param_list_end(&q), 0);
+    assert_int_equal(fdb_param_prefix_end(&q), 0);
+    assert_int_equal(buf_append_str(&q, "RETURN vecf32($v)"), 0);
+    redisReply *r = query(q.data, q.len);
+    const redisReply *cell = only_cell(r);
+    const redisReply *vec = cell->element[1];
+    assert_int_equal(vec->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(vec->elements, n);
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *x = vec->element[i];
+        float back = x->type == REDIS_REPLY_STRING ? (float)strtod(x->str, NULL) : NAN;
+        if (memcmp(&back, &fs[i], sizeof back) != 0) {
+            char sent[FDB_PARAM_DOUBLE_MAX + 1];
+            assert_true(fdb_param_format_float32(fs[i], sent) > 0);
+            fail_msg("float32 %a sent as %s came back as %s", (double)fs[i], sent,
+                     x->type == REDIS_REPLY_STRING ? x->str : "(not a string)");
+        }
+    }
+    freeReplyObject(r);
+    buf_deinit(&q);
+}
+
+static void test_float32_vectors(void **state)
+{
+    static const float cases[] = {
+        0.1f,    -0.1f,    0.3f,       1.0f / 3.0f, -0.0123456789f, 1.0f,   -1.0f,  0.0f,
+        -0.0f,   1e-4f,    1e-5f,      16777216.0f, 34156552.0f,    1e10f,  1e16f,  FLT_MAX,
+        -FLT_MAX, FLT_MIN, 1.4e-45f,   1.1754942e-38f, 0.5f,        -0.25f, 0.999999940395f,
+    };
+    check_float32_vector(cases, sizeof cases / sizeof cases[0]);
+    float fs[1024];
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 1024; i++) {
+            uint64_t bits = rng();
+            if (round < 2) { /* embedding-like: small magnitudes */
+                fs[i] = (float)((double)(bits >> 11) / 9007199254740992.0 * 2.0 - 1.0) *
+                        (round ? 0.05f : 1.0f);
+            } else { /* any finite float: every exponent, odd and even mantissas */
+                uint32_t b32 = (uint32_t)(bits >> 32);
+                if (((b32 >> 23) & 0xFF) == 0xFF)
+                    b32 &= ~(1u << 30);
+                memcpy(&fs[i], &b32, sizeof b32);
+            }
+        }
+        check_float32_vector(fs, 1024);
+    }
+}
+
 static void test_unrepresentable_doubles(void **state)
 {
     struct buf b;
@@ -732,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_megabyte_string),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_doubles),
+        cmocka_unit_test(test_float32_vectors),
         cmocka_unit_test(test_unrepresentable_doubles),
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_unwind_create),

@@ -322,6 +322,169 @@ static void test_doubles_random(void **state)
     }
 }
 
+/* ---- Float32 (embeddings: FalkorDB reads text -> double -> float) ------- */
+
+static float f32_from_bits(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* What FalkorDB stores for the text: strtod, then vecf32's cast to float. */
+static uint32_t f32_read_back(const char *text)
+{
+    float f = (float)strtod(text, NULL);
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+static void test_float32_exact_text(void **state)
+{
+    static const struct {
+        float v;
+        const char *text;
+    } cases[] = {
+        {0.0f, "0.0"},
+        {-0.0f, "-0.0"},
+        {1.0f, "1.0"},
+        {-2.5f, "-2.5"},
+        {0.1f, "0.1"}, /* the double text of the same value is 0.10000000149011612 */
+        {0.3f, "0.3"},
+        {1.0f / 3.0f, "0.33333334"},
+        {-0.0123456789f, "-0.012345679"},
+        {16777216.0f, "16777216.0"},
+        {1e10f, "10000000000.0"},
+        {1e16f, "1e+16"},
+        {1e-4f, "0.0001"},
+        {1e-5f, "1e-05"},
+        {FLT_MAX, "3.4028235e+38"},
+        {-FLT_MAX, "-3.4028235e+38"},
+        {FLT_MIN, "1.1754944e-38"},
+        {1.4e-45f, "1e-45"},      /* the smallest subnormal, 2^-149 */
+        {1.1754942e-38f, "1.1754942e-38"}, /* the largest subnormal */
+        /* Even mantissa: the decimal on the interval's bound ties to this float. */
+        {34156552.0f, "34156550.0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[FDB_PARAM_DOUBLE_MAX + 1];
+        int n = fdb_param_format_float32(cases[i].v, out);
+        assert_int_equal(n, (int)strlen(out));
+        if (strcmp(out, cases[i].text) != 0)
+            fail_msg("case %zu (%a): got %s, want %s", i, (double)cases[i].v, out, cases[i].text);
+        struct buf b;
+        buf_init(&b, 0);
+        assert_int_equal(buf_append_str(&b, "x"), 0);
+        assert_int_equal(fdb_param_write_float32(&b, cases[i].v), 0);
+        assert_int_equal(b.len, 1 + strlen(cases[i].text));
+        assert_string_equal(b.data + 1, cases[i].text);
+        buf_deinit(&b);
+    }
+    /* 34156552 is even: the bound 34156550 reads back exactly and ties to it. */
+    assert_int_equal(f32_read_back("34156550.0"), 0x4C024C02u);
+}
+
+static void test_float32_without_literal(void **state)
+{
+    char out[FDB_PARAM_DOUBLE_MAX + 1];
+    assert_int_equal(fdb_param_format_float32(NAN, out), FS_EUNSUPPORTED);
+    assert_int_equal(fdb_param_format_float32(INFINITY, out), FS_EUNSUPPORTED);
+    assert_int_equal(fdb_param_format_float32(-INFINITY, out), FS_EUNSUPPORTED);
+    struct buf b;
+    buf_init(&b, 0);
+    assert_int_equal(buf_append_str(&b, "[1,"), 0);
+    assert_int_equal(fdb_param_write_float32(&b, NAN), FS_EUNSUPPORTED);
+    assert_int_equal(b.len, 3); /* unchanged */
+    assert_string_equal(b.data, "[1,");
+    buf_deinit(&b);
+}
+
+/* The text reads back through a double to the same float bits, looks like a
+ * double, has no more digits than the double text of the same value, has no
+ * shorter text that reads back, and has the correctly rounded digits. */
+static void check_shortest_f32(uint32_t bits)
+{
+    float f = f32_from_bits(bits);
+    char out[FDB_PARAM_DOUBLE_MAX + 1], dbl[FDB_PARAM_DOUBLE_MAX + 1];
+    int n = fdb_param_format_float32(f, out);
+    assert_true(n > 0 && n <= FDB_PARAM_DOUBLE_MAX);
+    if ((bits & 0x7FFFFFFF) == 0) {
+        assert_string_equal(out, bits ? "-0.0" : "0.0");
+        return;
+    }
+    assert_true(strchr(out, '.') || strchr(out, 'e'));
+    /* verify decodes the text with the strict decoder: it must be canonical */
+    struct pack_value dv;
+    if (fdb_param_decode(out, (size_t)n, &dv) != 0 || dv.kind != PACK_FLOAT)
+        fail_msg("%08x: %s is not canonical double text", bits, out);
+    pack_value_deinit(&dv);
+    if (f32_read_back(out) != bits)
+        fail_msg("%08x (%a) formats as %s, which reads back as %08x", bits, (double)f, out,
+                 f32_read_back(out));
+    char dig[32], ref[64], refdig[32];
+    size_t nd = significant(out, dig);
+    assert_true(nd <= 9);
+    assert_true(fdb_param_format_double((double)f, dbl) > 0);
+    if (significant(dbl, refdig) < nd)
+        fail_msg("%08x: %s has more digits than the double text %s", bits, out, dbl);
+    snprintf(ref, sizeof ref, "%.*e", (int)nd - 1, (double)f);
+    significant(ref, refdig);
+    if (f32_read_back(ref) == bits && strcmp(dig, refdig) != 0)
+        fail_msg("%08x: %s has digits %s, correctly rounded is %s", bits, out, dig, ref);
+    if (nd > 1) {
+        snprintf(ref, sizeof ref, "%.*e", (int)nd - 2, (double)f);
+        if (f32_read_back(ref) == bits)
+            fail_msg("%08x: %s is not shortest, %s reads back too", bits, out, ref);
+    }
+}
+
+static void test_float32_every_exponent(void **state)
+{
+    static const uint32_t mants[] = {0,        1,        2,        3,        0x7FFFFF,
+                                     0x7FFFFE, 0x400000, 0x400001, 0x2AAAAA, 0x555555};
+    for (uint32_t e = 0; e < 0xFF; e++)
+        for (size_t k = 0; k < sizeof mants / sizeof mants[0]; k++) {
+            uint32_t bits = e << 23 | mants[k];
+            if (bits == 0)
+                continue;
+            check_shortest_f32(bits);
+            check_shortest_f32(bits | 0x80000000u);
+            check_shortest_f32(e << 23 | (uint32_t)(rng() >> 41));
+        }
+    for (uint32_t bits = 1; bits < 5000; bits++) /* subnormals */
+        check_shortest_f32(bits);
+    for (int p = -45; p <= 38; p++) { /* powers of ten and neighbours */
+        char t[16];
+        snprintf(t, sizeof t, "1e%d", p);
+        float f = strtof(t, NULL);
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        if (bits == 0)
+            continue;
+        check_shortest_f32(bits);
+        check_shortest_f32(bits - 1);
+        check_shortest_f32(bits + 1);
+    }
+}
+
+static void test_float32_random(void **state)
+{
+    for (int i = 0; i < 1000000; i++) {
+        uint32_t bits = (uint32_t)(rng() >> 32);
+        if (((bits >> 23) & 0xFF) != 0xFF && (bits & 0x7FFFFFFF))
+            check_shortest_f32(bits);
+    }
+    /* Embedding-like values: small magnitudes, every mantissa pattern. */
+    for (int i = 0; i < 200000; i++) {
+        float f = (float)((double)(rng() >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.1f;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        if (bits & 0x7FFFFFFF)
+            check_shortest_f32(bits);
+    }
+}
+
 /* ---- Strings ------------------------------------------------------------ */
 
 static void test_strings(void **state)
@@ -669,22 +832,29 @@ static void test_speed_report(void **state)
         emb[i] = f;
     }
     int rounds = 2000;
-    double t0 = seconds();
-    size_t bytes = 0;
-    for (int r = 0; r < rounds; r++) {
-        buf_reset(&b);
-        assert_int_equal(fdb_param_list_begin(&b), 0);
-        for (int i = 0; i < 1024; i++) {
-            if (i)
-                assert_int_equal(fdb_param_write_sep(&b), 0);
-            assert_int_equal(fdb_param_write_double(&b, emb[i]), 0);
+    double t0 = 0, dt = 0;
+    for (int as_f32 = 0; as_f32 < 2; as_f32++) { /* embeddings are written as float32 */
+        t0 = seconds();
+        size_t bytes = 0;
+        for (int r = 0; r < rounds; r++) {
+            buf_reset(&b);
+            assert_int_equal(fdb_param_list_begin(&b), 0);
+            for (int i = 0; i < 1024; i++) {
+                if (i)
+                    assert_int_equal(fdb_param_write_sep(&b), 0);
+                if (as_f32)
+                    assert_int_equal(fdb_param_write_float32(&b, (float)emb[i]), 0);
+                else
+                    assert_int_equal(fdb_param_write_double(&b, emb[i]), 0);
+            }
+            assert_int_equal(fdb_param_list_end(&b), 0);
+            bytes += b.len;
         }
-        assert_int_equal(fdb_param_list_end(&b), 0);
-        bytes += b.len;
+        dt = seconds() - t0;
+        printf("# 1024-float list (%s text): %.0f ns/value, %.0f MB/s of text, %zu bytes/list\n",
+               as_f32 ? "float32" : "double", dt * 1e9 / (1024.0 * rounds),
+               (double)bytes / dt / 1e6, bytes / (size_t)rounds);
     }
-    double dt = seconds() - t0;
-    printf("# 1024-float list: %.0f ns/value, %.0f MB/s of text, %zu bytes/list\n",
-           dt * 1e9 / (1024.0 * rounds), (double)bytes / dt / 1e6, bytes / (size_t)rounds);
 
     size_t n = 1 << 20;
     char *s = malloc(n);
@@ -716,6 +886,10 @@ int main(void)
         cmocka_unit_test(test_doubles_without_literal),
         cmocka_unit_test(test_doubles_every_exponent),
         cmocka_unit_test(test_doubles_random),
+        cmocka_unit_test(test_float32_exact_text),
+        cmocka_unit_test(test_float32_without_literal),
+        cmocka_unit_test(test_float32_every_exponent),
+        cmocka_unit_test(test_float32_random),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_every_byte),
         cmocka_unit_test(test_keys),
