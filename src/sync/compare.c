@@ -431,12 +431,18 @@ struct cache_cursor {
     struct xsort xs;
     bool loaded;
     int64_t last_id;
+    /* edges: a page ends after EDGE_ROWS rows, maybe inside one start node's
+     * relationships; then the next page reads the rest of that node's */
+    bool in_source;
+    int64_t last_rel;
+    bool done;
     struct props props;
     struct buf tmp, head, q, rec;
 };
 
 #define SORT_MEM ((size_t)16 << 20)
 #define EDGE_SOURCES_PER_PAGE 64
+#define EDGE_ROWS 512 /* a page's rows, whatever the start nodes' degrees */
 
 /* A cached item's key from its key-property cell and its _neo4j_id cell
  * (compact [type, value] cells): the property's string or integer, else the
@@ -480,13 +486,23 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
 {
     *rows = 0;
     buf_reset(&c->q);
-    int rc = buf_printf(&c->q, "CYPHER last=%lld ", (long long)c->last_id);
     const bool edge = c->t->edge;
+    const bool rest = edge && c->in_source; /* the rest of one start node's relationships */
+    int rc = rest ? buf_printf(&c->q, "CYPHER last=%lld lastr=%lld ", (long long)c->last_id,
+                               (long long)c->last_rel)
+                  : buf_printf(&c->q, "CYPHER last=%lld ", (long long)c->last_id);
     const char *label = edge ? c->t->src_label : c->t->name;
-    if (c->generic)
+    if (c->generic || rest)
         rc = rc ? rc : buf_printf(&c->q, "MATCH (%s)", edge ? "a" : "n");
     else
         rc = rc ? rc : buf_printf(&c->q, "MATCH (%s:`%s`)", edge ? "a" : "n", label);
+    if (rest) {
+        rc = rc ? rc : buf_append_str(&c->q, " WHERE id(a) = $last MATCH (a)-[r");
+    } else if (edge) {
+        rc = rc ? rc
+                : buf_printf(&c->q, " WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
+                                    "OPTIONAL MATCH (a)-[r", EDGE_SOURCES_PER_PAGE);
+    }
     if (!edge) { /* project only the page, not every later node */
         rc = rc ? rc
                 : buf_printf(&c->q, " WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
@@ -494,12 +510,14 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
         rc = rc ? rc : cache_key_cols(&c->q, c, "n");
         rc = rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
     } else {
-        rc = rc ? rc
-                : buf_printf(&c->q, " WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
-                                    "OPTIONAL MATCH (a)-[r", EDGE_SOURCES_PER_PAGE);
         if (!c->generic)
             rc = rc ? rc : buf_printf(&c->q, ":`%s`", c->t->name);
-        rc = rc ? rc : buf_append_str(&c->q, "]->(b) RETURN id(a), ");
+        rc = rc ? rc : buf_append_str(&c->q, "]->(b)");
+        if (rest)
+            rc = rc ? rc : buf_append_str(&c->q, " WHERE id(r) > $lastr");
+        rc = rc ? rc
+                : buf_printf(&c->q, " WITH a, r, b ORDER BY id(a), id(r) LIMIT %d RETURN id(a), ",
+                             EDGE_ROWS);
         for (int i = 0; !rc && i < 3; i++) {
             rc = cache_key_cols(&c->q, c, i == 0 ? "r" : i == 1 ? "a" : "b");
             rc = rc ? rc : buf_append_str(&c->q, ", ");
@@ -513,12 +531,26 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
     rc = fdb_commandv(c->fdb, &r, 4, argv);
     if (rc) {
         if (strstr(c->fdb->errstr, "Invalid graph operation on empty key") ||
-            strstr(c->fdb->errstr, "does not exist")) /* no such graph: nothing cached */
+            strstr(c->fdb->errstr, "does not exist")) { /* no such graph: nothing cached */
+            c->done = true;
             return 0;
+        }
         snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
         return rc;
     }
     const redisReply *rs = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
+    size_t nrows = rs ? rs->elements : 0;
+    if (!edge) {
+        c->done = nrows == 0;
+    } else if (nrows == EDGE_ROWS) { /* the last start node may have more */
+        const redisReply *last = rs->element[nrows - 1];
+        const redisReply *rid = last->element[9]->element[1];
+        c->in_source = rid->type == REDIS_REPLY_INTEGER; /* null: it had none */
+        c->last_rel = c->in_source ? rid->integer : -1;
+    } else { /* every relationship of these start nodes read */
+        c->done = !rest && nrows == 0;
+        c->in_source = false;
+    }
     for (size_t i = 0; rs && i < rs->elements; i++) {
         const redisReply *row = rs->element[i];
         (*rows)++;
@@ -587,10 +619,12 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
 {
     xsort_init(&c->xs, SORT_MEM);
     c->last_id = -1;
+    c->in_source = false;
+    c->done = false;
     int rows, rc;
     do {
         rc = cache_page(c, &rows, err, errlen);
-    } while (!rc && rows > 0);
+    } while (!rc && !c->done);
     if (!rc && (rc = xsort_finish(&c->xs)))
         snprintf(err, errlen, "sorting the cache side: %s", fs_strerror(rc));
     c->loaded = true;

@@ -45,6 +45,8 @@ run_profile() {
   echo "== key property '${kp}', temporals ${SYNC_TEMPORAL}: generate, full, verify"
   "$GEN" --clear --entities 150 --groups 2 --dim 8 --seed 11 >/dev/null
   cypher "$ODD"
+  # a start node with more relationships than one cache page holds (512)
+  cypher "MATCH (p:Person {id: 1}) UNWIND range(1, 700) AS i CREATE (p)-[:HUB {i: i}]->(:Leaf {id: 'leaf' + i})"
   local out
   out=$("$BIN" full)
   echo "$out"
@@ -98,6 +100,8 @@ run_profile() {
   R GRAPH.QUERY "$FALKORDB_DATABASE" "CREATE (:Ghost {id: 'ghost', _neo4j_id: 'ghost'})" >/dev/null
   R GRAPH.QUERY "$FALKORDB_DATABASE" "MATCH (n:Thing) CREATE (c:Thing) SET c = properties(n)" >/dev/null # a duplicate
   R GRAPH.QUERY "$FALKORDB_DATABASE" "MATCH ()-[r:KNOWS]->() WITH r LIMIT 1 SET r.since = 1999" >/dev/null
+  R GRAPH.QUERY "$FALKORDB_DATABASE" "MATCH ()-[r:HUB]->() WHERE r.i IN [3, 650] DELETE r" >/dev/null
+  R GRAPH.QUERY "$FALKORDB_DATABASE" "MATCH ()-[r:HUB {i: 600}]->() SET r.i = -1" >/dev/null
   if "$BIN" verify >/dev/null; then fail "verify missed drift"; fi
   out=$("$BIN" reconcile | tail -1)
   echo "$out"
