@@ -233,6 +233,11 @@ run_shape() {
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$shape.source.json" \
     || die "counting the source failed"
 
+  # Warm-up, untimed: the queries every contender reads, once, so that the first
+  # timed contender does not alone meet a cold Neo4j (measured: a freshly
+  # started Neo4j spent 11-13 s of CPU on the first reads of shape (a)).
+  bash "$ROOT/bench/readlimit.sh" "$DRAIN" "$WORK/$shape.warmup.jsonl" >/dev/null 2>&1 || true
+
   # falkorsync and the batched peer alternate; falkorsync runs on both sides of it.
   local verify_this=1
   [[ $shape == a && $VERIFY_A -eq 0 ]] && verify_this=0
