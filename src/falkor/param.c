@@ -128,6 +128,49 @@ static uint64_t mul_shift(uint64_t m, const uint64_t *mul, int32_t j)
     return (uint64_t)(((lo >> 64) + hi) >> (j - 64));
 }
 
+/* The careful digit removal (exact ties, inclusive bounds) from a state
+ * where last_removed digits were already dropped; returns the rounded
+ * output, adding the digits dropped here to *removed. */
+static uint64_t trim_careful(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_trailing_zeros,
+                             bool vr_trailing_zeros, uint32_t last_removed, bool accept_bounds,
+                             int32_t *removed)
+{
+    for (;;) {
+        const uint64_t vp10 = vp / 10, vm10 = vm / 10;
+        if (vp10 <= vm10)
+            break;
+        const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+        const uint64_t vr10 = vr / 10;
+        const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+        vm_trailing_zeros &= vm_digit == 0;
+        vr_trailing_zeros &= last_removed == 0;
+        last_removed = vr_digit;
+        vr = vr10;
+        vp = vp10;
+        vm = vm10;
+        ++*removed;
+    }
+    if (vm_trailing_zeros) {
+        for (;;) {
+            const uint64_t vm10 = vm / 10;
+            const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
+            if (vm_digit != 0)
+                break;
+            const uint64_t vp10 = vp / 10, vr10 = vr / 10;
+            const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
+            vr_trailing_zeros &= last_removed == 0;
+            last_removed = vr_digit;
+            vr = vr10;
+            vp = vp10;
+            vm = vm10;
+            ++*removed;
+        }
+    }
+    if (vr_trailing_zeros && last_removed == 5 && vr % 2 == 0)
+        last_removed = 4; /* exactly ...5000: round half to even */
+    return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last_removed >= 5);
+}
+
 /* Drops digits while the interval [vm, vp] (scaled, each bound inclusive
  * only when accept_bounds and the bound is exact, as vm_trailing_zeros says)
  * still holds a shorter decimal; returns the one nearest vr (ties to even
@@ -137,44 +180,11 @@ static uint64_t trim_digits(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_trail
                             bool vr_trailing_zeros, bool accept_bounds, int32_t *removed_out)
 {
     int32_t removed = 0;
-    uint8_t last_removed = 0;
     uint64_t out;
     if (vm_trailing_zeros || vr_trailing_zeros) {
         /* Rare (<1%): exact ties and inclusive bounds need care. */
-        for (;;) {
-            const uint64_t vp10 = vp / 10, vm10 = vm / 10;
-            if (vp10 <= vm10)
-                break;
-            const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
-            const uint64_t vr10 = vr / 10;
-            const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
-            vm_trailing_zeros &= vm_digit == 0;
-            vr_trailing_zeros &= last_removed == 0;
-            last_removed = (uint8_t)vr_digit;
-            vr = vr10;
-            vp = vp10;
-            vm = vm10;
-            ++removed;
-        }
-        if (vm_trailing_zeros) {
-            for (;;) {
-                const uint64_t vm10 = vm / 10;
-                const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
-                if (vm_digit != 0)
-                    break;
-                const uint64_t vp10 = vp / 10, vr10 = vr / 10;
-                const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
-                vr_trailing_zeros &= last_removed == 0;
-                last_removed = (uint8_t)vr_digit;
-                vr = vr10;
-                vp = vp10;
-                vm = vm10;
-                ++removed;
-            }
-        }
-        if (vr_trailing_zeros && last_removed == 5 && vr % 2 == 0)
-            last_removed = 4; /* exactly ...5000: round half to even */
-        out = vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last_removed >= 5);
+        out = trim_careful(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, 0, accept_bounds,
+                           &removed);
     } else {
         bool round_up = false;
         const uint64_t vp100 = vp / 100, vm100 = vm / 100;
@@ -375,41 +385,10 @@ static uint64_t trim_digits_f32(uint64_t vr, uint64_t vp, uint64_t vm, bool vm_t
         vm = vm8;
         removed = 8;
     }
-    for (;;) {
-        const uint64_t vp10 = vp / 10, vm10 = vm / 10;
-        if (vp10 <= vm10)
-            break;
-        const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
-        const uint64_t vr10 = vr / 10;
-        const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
-        vm_trailing_zeros &= vm_digit == 0;
-        vr_trailing_zeros &= last_removed == 0;
-        last_removed = vr_digit;
-        vr = vr10;
-        vp = vp10;
-        vm = vm10;
-        ++removed;
-    }
-    if (vm_trailing_zeros) {
-        for (;;) {
-            const uint64_t vm10 = vm / 10;
-            const uint32_t vm_digit = (uint32_t)(vm - 10 * vm10);
-            if (vm_digit != 0)
-                break;
-            const uint64_t vp10 = vp / 10, vr10 = vr / 10;
-            const uint32_t vr_digit = (uint32_t)(vr - 10 * vr10);
-            vr_trailing_zeros &= last_removed == 0;
-            last_removed = vr_digit;
-            vr = vr10;
-            vp = vp10;
-            vm = vm10;
-            ++removed;
-        }
-    }
-    if (vr_trailing_zeros && last_removed == 5 && vr % 2 == 0)
-        last_removed = 4; /* exactly ...5000: round half to even */
+    uint64_t out = trim_careful(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, last_removed,
+                                accept_bounds, &removed);
     *removed_out += removed;
-    return vr + ((vr == vm && (!accept_bounds || !vm_trailing_zeros)) || last_removed >= 5);
+    return out;
 }
 
 /* ---- Shortest text for a float32 read back through a double -------------
