@@ -27,6 +27,7 @@ struct cfg_param {
 static const char *const layouts[] = {"single", "per_group", NULL};
 static const char *const profiles[] = {"graphiti", "generic", NULL};
 static const char *const temporals[] = {"iso", "native", NULL};
+static const char *const full_methods[] = {"auto", "bulk", "query", NULL};
 static const char *const formats[] = {"json", "text", NULL};
 static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", NULL};
 
@@ -98,6 +99,8 @@ static const struct cfg_param params[] = {
       "mapping profile: graphiti or generic (any labels and types)"),
     E("sync.temporal", "SYNC_TEMPORAL", sync.temporal, "iso", temporals,
       "generic profile: temporal values as ISO text or native FalkorDB temporals"),
+    E("sync.full_method", "SYNC_FULL_METHOD", sync.full_method, "auto", full_methods,
+      "how full sync writes: bulk (GRAPH.BULK), query (UNWIND batches) or auto"),
     S("sync.key_property", "SYNC_KEY_PROPERTY", sync.key_property, "",
       "generic profile: key property (empty: element id kept as _neo4j_id)"),
     S("sync.embedding_properties", "SYNC_EMBEDDING_PROPERTIES", sync.embedding_properties,
@@ -401,6 +404,12 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "sync.key_property and sync.temporal apply to sync.profile = generic only (the "
                  "graphiti profile keys by uuid and writes temporals as Graphiti's ISO text)");
+        return FS_ECONFIG;
+    }
+    if (c->sync.profile == CFG_PROFILE_GENERIC && c->sync.full_method == CFG_FULL_BULK) {
+        snprintf(err, errlen,
+                 "sync.full_method (SYNC_FULL_METHOD) = bulk needs sync.profile = graphiti; the "
+                 "generic profile writes with queries (use auto or query)");
         return FS_ECONFIG;
     }
     if (c->monitoring.health_port && c->monitoring.health_port == c->monitoring.metrics_port) {

@@ -10,6 +10,7 @@
 enum cfg_layout { CFG_LAYOUT_SINGLE, CFG_LAYOUT_PER_GROUP };
 enum cfg_profile { CFG_PROFILE_GRAPHITI, CFG_PROFILE_GENERIC };
 enum cfg_temporal { CFG_TEMPORAL_ISO, CFG_TEMPORAL_NATIVE };
+enum cfg_full_method { CFG_FULL_AUTO, CFG_FULL_BULK, CFG_FULL_QUERY };
 enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
 
 struct cfg {
@@ -29,6 +30,7 @@ struct cfg {
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;          /* enum cfg_profile */
         int temporal;         /* enum cfg_temporal (generic profile) */
+        int full_method;      /* enum cfg_full_method */
         char *key_property;   /* generic profile; "" = element id as _neo4j_id */
         char *embedding_properties; /* comma-separated */
         char *state_dir;

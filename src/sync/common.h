@@ -22,6 +22,7 @@ struct sync_report {
     int graphs;                      /* graphs swapped in */
     bool resumed;
     bool did_full;                   /* incremental found an empty cache and ran a full sync */
+    const char *method;              /* full sync: "bulk" or "query" (the last graph's); or NULL */
     double seconds;
     struct xc_stats dropped;
     char error[512];                 /* empty on success */

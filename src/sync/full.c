@@ -1,5 +1,6 @@
 /* Full sync: Neo4j -> shadow graph (pipelined UNWIND batches) -> indexes -> atomic RENAME swap. */
 #include "sync/full.h"
+#include "sync/full_run.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "sync/gkey.h"
 #include "sync/loader.h"
 #include "sync/schema.h"
+#include "log/log.h"
 
 #define MAX_EMB 8
 #define MAX_GROUPS_OPEN 16                 /* label-set batches built at once */
@@ -199,7 +201,7 @@ static int group_for(struct builder *b, const char *key, size_t klen, struct loa
 
 /* ---- Extract: one keyset-ordered streamed query per type ------------------- */
 
-static int extract_query(struct buf *q, const struct sync_type *t, bool by_group)
+int full_extract_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
     if (!t->edge)
         return buf_printf(q,
@@ -213,7 +215,7 @@ static int extract_query(struct buf *q, const struct sync_type *t, bool by_group
                       by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
 }
 
-static int extract_params(struct buf *p, const char *after, const char *group)
+int full_extract_params(struct buf *p, const char *after, const char *group)
 {
     int rc = pack_write_map_header(p, group ? 2 : 1);
     rc = rc ? rc : pack_write_cstr(p, "after");
@@ -225,20 +227,8 @@ static int extract_params(struct buf *p, const char *after, const char *group)
     return rc;
 }
 
-struct run {
-    const struct cfg *cfg;
-    const struct sync_profile *prof;
-    const struct sync_opts *opts;
-    struct sync_report *rep;
-    struct bolt_session bolt;
-    struct loader ld;
-    struct xc_rules rules;
-    struct sync_rules rules_store;
-    uint64_t total_items, done_items;
-    double t0, last_progress;
-};
 
-static void progress(struct run *R, bool final)
+void full_progress(struct run *R, bool final)
 {
     if (!R->opts->progress && !R->opts->on_progress)
         return;
@@ -258,7 +248,7 @@ static void progress(struct run *R, bool final)
 }
 
 
-static int copy_str_item(struct pack_reader *r, char *out, size_t cap)
+int full_copy_str_item(struct pack_reader *r, char *out, size_t cap)
 {
     struct pack_item it;
     int rc = pack_read_item(r, &it);
@@ -328,16 +318,16 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
         if (!rc)
             snprintf(uuid, KEY_CAP, "%s", gc.self.str);
     } else if (!rc && t->edge) {
-        rc = copy_str_item(&r, src, sizeof src);
-        rc = rc ? rc : copy_str_item(&r, dst, sizeof dst);
-        rc = rc ? rc : copy_str_item(&r, dl, sizeof dl);
+        rc = full_copy_str_item(&r, src, sizeof src);
+        rc = rc ? rc : full_copy_str_item(&r, dst, sizeof dst);
+        rc = rc ? rc : full_copy_str_item(&r, dl, sizeof dl);
         buf_reset(key);
         rc = rc ? rc : buf_append_str(key, t->src_label);
         rc = rc ? rc : buf_append_byte(key, 0x1f);
         rc = rc ? rc : buf_append_str(key, dl);
     }
     if (!R->prof->generic)
-        rc = rc ? rc : copy_str_item(&r, uuid, KEY_CAP);
+        rc = rc ? rc : full_copy_str_item(&r, uuid, KEY_CAP);
     rc = rc ? rc : xc_native_signature(key, &nt);
     if (rc)
         return rc;
@@ -398,8 +388,8 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
     if (!rc)
         rc = R->prof->generic
                  ? sync_extract_query_generic(&q, t, R->cfg->sync.key_property, false)
-                 : extract_query(&q, t, group != NULL);
-    rc = rc ? rc : extract_params(&p, after, group);
+                 : full_extract_query(&q, t, group != NULL);
+    rc = rc ? rc : full_extract_params(&p, after, group);
     rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     if (rc) {
         snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
@@ -423,7 +413,7 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
             if (rc)
                 break;
         }
-        progress(R, false);
+        full_progress(R, false);
     }
     if (more < 0 && !rc) {
         rc = more;
@@ -450,7 +440,7 @@ out:
 
 /* ---- Per graph: resume or start, load, index, swap -------------------------- */
 
-static int fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
+int full_fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
                       redisReply **out)
 {
     if (fdb_commandv(&R->ld.fdb, out, argc, argv)) {
@@ -460,7 +450,7 @@ static int fdb_simple(struct run *R, const char *what, int argc, const char *con
     return 0;
 }
 
-static bool key_exists(struct run *R, const char *key)
+bool full_key_exists(struct run *R, const char *key)
 {
     const char *argv[2] = {"EXISTS", key};
     redisReply *r = NULL;
@@ -471,10 +461,10 @@ static bool key_exists(struct run *R, const char *key)
     return yes;
 }
 
-static int graph_query(struct run *R, const char *graph, const char *q)
+int full_graph_query(struct run *R, const char *graph, const char *q)
 {
     const char *argv[3] = {"GRAPH.QUERY", graph, q};
-    return fdb_simple(R, q, 3, argv, NULL);
+    return full_fdb_simple(R, q, 3, argv, NULL);
 }
 
 /* Polls CALL db.indexes() until every index of graph is OPERATIONAL. */
@@ -485,7 +475,7 @@ static int wait_indexes(struct run *R, const char *graph)
                                "CALL db.indexes() YIELD status WHERE status <> 'OPERATIONAL' "
                                "RETURN count(status)"};
         redisReply *r = NULL;
-        int rc = fdb_simple(R, "waiting for indexes", 3, argv, &r);
+        int rc = full_fdb_simple(R, "waiting for indexes", 3, argv, &r);
         if (rc)
             return rc;
         int64_t pending = loader_reply_count(r);
@@ -499,7 +489,7 @@ static int wait_indexes(struct run *R, const char *graph)
     return FS_ETIMEOUT;
 }
 
-static int record_watermarks(struct run *R, const char *ckpt, const char *group)
+int full_record_watermarks(struct run *R, const char *ckpt, const char *group)
 {
     struct buf q, p;
     buf_init(&q, 0);
@@ -549,11 +539,24 @@ static int record_watermarks(struct run *R, const char *ckpt, const char *group)
         char field[80];
         snprintf(field, sizeof field, "wm:%s", f->name);
         const char *hs[4] = {"HSET", ckpt, field, v};
-        rc = fdb_simple(R, "recording watermarks", 4, hs, NULL);
+        rc = full_fdb_simple(R, "recording watermarks", 4, hs, NULL);
     }
     buf_deinit(&q);
     buf_deinit(&p);
     return rc;
+}
+
+/* Which method a fresh full sync of a graph uses (docs/configuration.md). */
+static bool full_use_bulk(const struct run *R)
+{
+    switch (R->cfg->sync.full_method) {
+    case CFG_FULL_BULK:
+        return true;
+    case CFG_FULL_QUERY:
+        return false;
+    default: /* auto: the graphiti profile, while the id map stays small */
+        return !R->prof->generic && R->total_nodes <= FULL_BULK_AUTO_MAX_NODES;
+    }
 }
 
 static int sync_one_graph(struct run *R, const char *live, const char *group)
@@ -566,16 +569,17 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     R->ld.ckpt_key = ckpt;
     int rc;
 
-    if (key_exists(R, old)) { /* a crash between swap and cleanup */
+    if (full_key_exists(R, old)) { /* a crash between swap and cleanup */
         const char *del[2] = {"GRAPH.DELETE", old};
-        if ((rc = fdb_simple(R, "deleting a stale old graph", 2, del, NULL)))
+        if ((rc = full_fdb_simple(R, "deleting a stale old graph", 2, del, NULL)))
             return rc;
     }
     int start_type = 0;
     char after[KEY_CAP] = "";
+    bool bulk = full_use_bulk(R), bulk_ckpt = false;
     const char *hg[2] = {"HGETALL", ckpt};
     redisReply *r = NULL;
-    if ((rc = fdb_simple(R, "reading the checkpoint", 2, hg, &r)))
+    if ((rc = full_fdb_simple(R, "reading the checkpoint", 2, hg, &r)))
         return rc;
     bool have_ckpt = r->type == REDIS_REPLY_ARRAY && r->elements >= 4;
     for (size_t i = 0; have_ckpt && i + 1 < r->elements; i += 2) {
@@ -583,10 +587,27 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
             start_type = (int)strtol(r->element[i + 1]->str, NULL, 10);
         else if (!strcmp(r->element[i]->str, "after"))
             snprintf(after, sizeof after, "%s", r->element[i + 1]->str);
+        else if (!strcmp(r->element[i]->str, "method"))
+            bulk_ckpt = !strcmp(r->element[i + 1]->str, "bulk");
     }
     freeReplyObject(r);
     const int ntypes = R->prof->ntypes;
-    if (have_ckpt && key_exists(R, shadow) && start_type >= 0 && start_type <= ntypes) {
+    /* What a failed bulk attempt counted is taken back before the query method runs. */
+    const struct sync_report before = *R->rep;
+
+    if (have_ckpt && bulk_ckpt) { /* a bulk load resumes as one, whatever the setting now */
+        bulk = true;
+        R->rep->method = "bulk";
+        rc = full_bulk_graph(R, shadow, ckpt, group, true);
+        if (rc != FULL_BULK_RESTART)
+            goto loaded;
+        have_ckpt = false;
+    } else if (have_ckpt && full_key_exists(R, shadow)) {
+        bulk = false; /* and a query load as one */
+    }
+fresh:
+    if (!bulk && have_ckpt && full_key_exists(R, shadow) && start_type >= 0 &&
+        start_type <= ntypes) {
         R->rep->resumed = true;
         /* Items past the checkpoint may have been written before the crash: remove them. */
         if (start_type < ntypes) {
@@ -612,7 +633,7 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
                                            : "MATCH (n:`%s`) WHERE n.uuid > $after DETACH DELETE n",
                                    t->name);
             }
-            rc = e ? e : graph_query(R, shadow, q.data);
+            rc = e ? e : full_graph_query(R, shadow, q.data);
             buf_deinit(&q);
             if (rc)
                 return rc;
@@ -620,43 +641,65 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     } else {
         start_type = 0;
         after[0] = '\0';
-        if (key_exists(R, shadow)) {
+        if (full_key_exists(R, shadow)) {
             const char *del[2] = {"GRAPH.DELETE", shadow};
-            if ((rc = fdb_simple(R, "deleting an old shadow graph", 2, del, NULL)))
+            if ((rc = full_fdb_simple(R, "deleting an old shadow graph", 2, del, NULL)))
                 return rc;
         }
-        /* Range indexes first: endpoint lookups of relationships use them. */
+        /* The query method: range indexes first, endpoint lookups use them.
+         * The bulk method addresses endpoints by id and indexes afterwards. */
         char **idx = NULL;
         int nidx = 0;
-        if ((rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx))) {
+        if (!bulk && (rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx))) {
             snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
             return rc;
         }
         for (int i = 0; !rc && i < nidx; i++)
-            rc = graph_query(R, shadow, idx[i]);
+            rc = full_graph_query(R, shadow, idx[i]);
         sync_groups_free(idx, nidx);
         if (rc)
             return rc;
-        const char *hs[6] = {"HSET", ckpt, "type", "0", "after", ""};
-        if ((rc = fdb_simple(R, "writing the checkpoint", 6, hs, NULL)))
+        const char *del[2] = {"DEL", ckpt};
+        const char *hs[10] = {"HSET", ckpt, "type", "0", "after", "", "method",
+                              bulk ? "bulk" : "query", "at:0:0", "0 "};
+        if ((rc = full_fdb_simple(R, "writing the checkpoint", 2, del, NULL)) ||
+            (rc = full_fdb_simple(R, "writing the checkpoint", bulk ? 10 : 8, hs, NULL)))
             return rc;
         /* Where incremental will start once this graph is live: the newest
          * change timestamps now (changes during the load are newer). */
-        if (!R->prof->generic && (rc = record_watermarks(R, ckpt, group)))
+        if (!R->prof->generic && (rc = full_record_watermarks(R, ckpt, group)))
             return rc;
     }
 
-    for (int t = start_type; t < ntypes; t++) {
-        rc = load_type(R, t, t == start_type ? after : "", group);
-        if (rc)
-            return rc;
+    R->rep->method = bulk ? "bulk" : "query";
+    if (bulk) {
+        rc = full_bulk_graph(R, shadow, ckpt, group, false);
+    } else {
+        for (int t = start_type; !rc && t < ntypes; t++)
+            rc = load_type(R, t, t == start_type ? after : "", group);
+        /* Every batch acknowledged; the connection is this thread's again. */
+        if (!rc)
+            rc = loader_async_stop(&R->ld, true);
     }
-    /* Every batch acknowledged; the connection is this thread's again. */
-    if ((rc = loader_async_stop(&R->ld, true)))
+loaded:
+    if (rc == FULL_BULK_FALLBACK) {
+        log_event(LOG_WARNING, "full sync: this graph cannot be bulk-loaded, using queries",
+                  "\"graph\":\"%s\"", live);
+        *R->rep = before;
+        const char *del[2] = {"GRAPH.DELETE", shadow};
+        if (full_key_exists(R, shadow) &&
+            (rc = full_fdb_simple(R, "deleting the shadow graph", 2, del, NULL)))
+            return rc;
+        bulk = false;
+        have_ckpt = false;
+        rc = 0;
+        goto fresh;
+    }
+    if (rc)
         return rc;
     if (!R->prof->generic) {
         for (int i = 0; sync_fulltext_indexes[i]; i++) {
-            rc = graph_query(R, shadow, sync_fulltext_indexes[i]);
+            rc = full_graph_query(R, shadow, sync_fulltext_indexes[i]);
             if (rc && strstr(R->rep->error, "already")) { /* resumed after it was made */
                 R->rep->error[0] = '\0';
                 rc = 0;
@@ -676,34 +719,34 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
         snprintf(field, sizeof field, "wm:%s", sync_wm_families[i].name);
         const char *hgt[3] = {"HGET", ckpt, field};
         redisReply *v = NULL;
-        if (fdb_simple(R, "reading watermarks", 3, hgt, &v) == 0 && v->type == REDIS_REPLY_STRING)
+        if (full_fdb_simple(R, "reading watermarks", 3, hgt, &v) == 0 && v->type == REDIS_REPLY_STRING)
             snprintf(wmv[i], sizeof wmv[i], "%s", v->str);
         freeReplyObject(v);
     }
     /* The swap: readers see the old graph, then the new one, never anything between. */
-    bool live_exists = key_exists(R, live);
+    bool live_exists = full_key_exists(R, live);
     const char *multi[1] = {"MULTI"};
     const char *ren1[3] = {"RENAME", live, old};
     const char *ren2[3] = {"RENAME", shadow, live};
     const char *delck[2] = {"DEL", ckpt};
     const char *exec[1] = {"EXEC"};
-    rc = fdb_simple(R, "MULTI", 1, multi, NULL);
+    rc = full_fdb_simple(R, "MULTI", 1, multi, NULL);
     if (!rc && live_exists)
-        rc = fdb_simple(R, "RENAME live", 3, ren1, NULL);
-    rc = rc ? rc : fdb_simple(R, "RENAME shadow", 3, ren2, NULL);
+        rc = full_fdb_simple(R, "RENAME live", 3, ren1, NULL);
+    rc = rc ? rc : full_fdb_simple(R, "RENAME shadow", 3, ren2, NULL);
     char wmkey[320];
     snprintf(wmkey, sizeof wmkey, "falkorsync:wm:%s", live);
     const char *delwm[2] = {"DEL", wmkey};
-    rc = rc ? rc : fdb_simple(R, "DEL watermarks", 2, delwm, NULL);
+    rc = rc ? rc : full_fdb_simple(R, "DEL watermarks", 2, delwm, NULL);
     for (int i = 0; !rc && i < sync_wm_nfamilies; i++) {
         if (!wmv[i][0])
             continue;
         const char *hs[4] = {"HSET", wmkey, sync_wm_families[i].name, wmv[i]};
-        rc = fdb_simple(R, "HSET watermark", 4, hs, NULL);
+        rc = full_fdb_simple(R, "HSET watermark", 4, hs, NULL);
     }
-    rc = rc ? rc : fdb_simple(R, "DEL checkpoint", 2, delck, NULL);
+    rc = rc ? rc : full_fdb_simple(R, "DEL checkpoint", 2, delck, NULL);
     r = NULL;
-    rc = rc ? rc : fdb_simple(R, "EXEC", 1, exec, &r);
+    rc = rc ? rc : full_fdb_simple(R, "EXEC", 1, exec, &r);
     if (!rc) {
         char why[300];
         if (!r || r->type != REDIS_REPLY_ARRAY || fdb_reply_error(r, why, sizeof why)) {
@@ -717,7 +760,7 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
         return rc;
     if (live_exists) {
         const char *del[2] = {"GRAPH.DELETE", old};
-        if ((rc = fdb_simple(R, "deleting the previous graph", 2, del, NULL)))
+        if ((rc = full_fdb_simple(R, "deleting the previous graph", 2, del, NULL)))
             return rc;
     }
     R->rep->graphs++;
@@ -753,9 +796,10 @@ static int count_items(struct run *R)
         if (i)
             rc = buf_append_str(&q, " UNION ALL ");
         rc = rc ? rc : sync_count_query(&R->prof->types[i], cq, sizeof cq);
-        rc = rc ? rc : buf_printf(&q, "%s AS c", cq);
+        rc = rc ? rc : buf_printf(&q, "%s AS c, %s AS e", cq,
+                                  R->prof->types[i].edge ? "true" : "false");
     }
-    rc = rc ? rc : buf_append_str(&q, " } RETURN sum(c)");
+    rc = rc ? rc : buf_append_str(&q, " } RETURN sum(c), sum(CASE WHEN e THEN 0 ELSE c END)");
     rc = rc ? rc : bolt_run(&R->bolt, q.data, NULL, 0, BOLT_MODE_READ);
     struct bolt_record rec;
     if (!rc && bolt_next(&R->bolt, &rec) == 1) {
@@ -764,6 +808,8 @@ static int count_items(struct run *R)
         pack_reader_init(&r, rec.data, rec.len);
         if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_INT)
             R->total_items = (uint64_t)it.i;
+        if (!pack_read_item(&r, &it) && it.kind == PACK_INT)
+            R->total_nodes = (uint64_t)it.i;
         struct bolt_record end;
         while (bolt_next(&R->bolt, &end) == 1)
             ;
@@ -814,7 +860,7 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
         if (!rc && (rc = sync_track_groups(c, &R.ld.fdb, groups, ngroups, rep)))
             snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", R.ld.fdb.errstr);
     }
-    progress(&R, true);
+    full_progress(&R, true);
 out:
     sync_groups_free(groups, ngroups);
     loader_async_stop(&R.ld, false); /* normally stopped by load_type already */
@@ -835,13 +881,15 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     fprintf(out,
             "{\"mode\":\"%s\",\"ok\":%s,\"nodes\":%" PRIu64 ",\"relationships\":%" PRIu64
             ",\"seconds\":%.3f,\"items_per_second\":%.1f,\"batches\":%" PRIu64
-            ",\"graphs\":%d,\"resumed\":%s,\"did_full\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
+            ",\"graphs\":%d,%s%s%s\"resumed\":%s,\"did_full\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
             ",\"edges_missing_endpoint\":%" PRIu64
             ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"nul_in_string\":%" PRIu64
             ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64 ",\"backtick_in_label\":%" PRIu64
             ",\"other\":%" PRIu64 "}",
             mode, rep->error[0] ? "false" : "true", rep->nodes, rep->relationships, rep->seconds,
             rep->seconds > 0 ? items / rep->seconds : 0.0, rep->batches, rep->graphs,
+            rep->method ? "\"method\":\"" : "", rep->method ? rep->method : "",
+            rep->method ? "\"," : "",
             rep->resumed ? "true" : "false", rep->did_full ? "true" : "false", rep->upserted, rep->deleted,
             rep->edges_missing_endpoint, d->dropped_nan,
             d->dropped_bytes, d->dropped_nul, d->dropped_point, d->dropped_key, d->dropped_label,

@@ -76,6 +76,25 @@ int loader_reap(struct loader *l)
                  l->types[p->type].name, p->first_key);
         return loader_fail(l, "FalkorDB rejected the %s: %s", where, why);
     }
+    if (p->kind == PEND_BULK) {
+        long long n = -1, m = -1;
+        if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+            n = -1;
+        else if (sscanf(r->str, "%lld nodes created, %lld edges created", &n, &m) != 2)
+            n = -1;
+        if (n < 0 || m < 0) {
+            freeReplyObject(r);
+            return loader_fail(l, "FalkorDB: unexpected reply to a GRAPH.BULK of %s%s",
+                               l->types[p->type].name, "");
+        }
+        if (l->async)
+            pthread_mutex_lock(&l->async->mu);
+        l->rep->nodes += (uint64_t)n;
+        l->rep->relationships += (uint64_t)m;
+        l->rep->batches++;
+        if (l->async)
+            pthread_mutex_unlock(&l->async->mu);
+    }
     if (p->kind == PEND_BATCH) {
         int64_t n = loader_reply_count(r);
         if (n < 0) {
@@ -137,6 +156,67 @@ static int sync_send(struct loader *l, const char *text, size_t len, const struc
     return 0;
 }
 
+int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv, const size_t *lens)
+{
+    size_t mark = cmds->len;
+    uint32_t n = (uint32_t)argc;
+    int rc = buf_append(cmds, &n, sizeof n);
+    for (int i = 0; !rc && i < argc; i++) {
+        uint64_t len = lens[i];
+        rc = buf_append(cmds, &len, sizeof len);
+        rc = rc ? rc : buf_append(cmds, argv[i], lens[i]);
+    }
+    if (rc)
+        cmds->len = mark;
+    return rc;
+}
+
+/* Sends every command of a job (the format of loader_cmds_add). */
+static int sync_send_cmds(struct loader *l, const char *data, size_t len, const struct pending *p)
+{
+    size_t pos = 0;
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    int rc = 0;
+    while (!rc && pos < len) {
+        uint32_t argc;
+        memcpy(&argc, data + pos, sizeof argc);
+        pos += sizeof argc;
+        const char **av = realloc(argv, (argc ? argc : 1) * sizeof *argv);
+        size_t *al = av ? realloc(lens, (argc ? argc : 1) * sizeof *lens) : NULL;
+        if (av)
+            argv = av;
+        if (!al) {
+            rc = FS_ENOMEM;
+            break;
+        }
+        lens = al;
+        for (uint32_t i = 0; i < argc; i++) {
+            uint64_t n;
+            memcpy(&n, data + pos, sizeof n);
+            pos += sizeof n;
+            argv[i] = data + pos;
+            lens[i] = (size_t)n;
+            pos += (size_t)n;
+        }
+        struct pending q = {.kind = PEND_WRITE, .type = p->type};
+        if (argc && lens[0] == 10 && !memcmp(argv[0], "GRAPH.BULK", 10)) {
+            q = *p;
+            q.kind = PEND_BULK;
+        } else {
+            snprintf(q.first_key, sizeof q.first_key, "%s", p->first_key);
+        }
+        rc = loader_push(l, &q);
+        if (!rc && fdb_append(&l->fdb, (int)argc, argv, lens))
+            rc = loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
+    }
+    if (!rc && fdb_flush(&l->fdb))
+        rc = loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
+    free(argv);
+    free(lens);
+    return rc;
+}
+
 /* Waits for every reply in flight. */
 static int sync_drain(struct loader *l)
 {
@@ -172,6 +252,8 @@ static int writer_send(struct loader *l, struct loader_job *j)
 {
     if (j->p.kind == PEND_CKPT)
         return sync_checkpoint(l, j->p.ckpt_type, j->p.ckpt_after);
+    if (j->p.kind == PEND_CMDS)
+        return sync_send_cmds(l, j->text.data, j->text.len, &j->p);
     return sync_send(l, j->text.data, j->text.len, &j->p);
 }
 
@@ -254,6 +336,14 @@ static int async_enqueue(struct loader *l, const struct pending *p, const char *
 int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
 {
     return l->async ? async_enqueue(l, p, text, len) : sync_send(l, text, len, p);
+}
+
+int loader_send_cmds(struct loader *l, const struct buf *cmds, const struct pending *p)
+{
+    struct pending q = *p;
+    q.kind = PEND_CMDS;
+    return l->async ? async_enqueue(l, &q, cmds->data, cmds->len)
+                    : sync_send_cmds(l, cmds->data, cmds->len, &q);
 }
 
 int loader_checkpoint(struct loader *l, int type, const char *after)

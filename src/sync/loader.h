@@ -15,6 +15,8 @@ enum pend_kind {
     PEND_BATCH, /* creates or upserts: the reply's count(...) is added to nodes/relationships */
     PEND_CKPT,  /* a checkpoint HSET */
     PEND_WRITE, /* deletes and other writes: only checked for errors */
+    PEND_BULK,  /* GRAPH.BULK: its reply ("N nodes created, M edges created") is counted */
+    PEND_CMDS,  /* a job of several commands (loader_cmds_add), see loader_send_cmds */
 };
 
 struct pending {
@@ -55,6 +57,15 @@ int loader_push(struct loader *l, const struct pending *p) FS_WARN_UNUSED;
 int loader_reap(struct loader *l) FS_WARN_UNUSED;
 /* Sends GRAPH.QUERY <graph> <text> and tracks its reply as p. */
 int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
+    FS_WARN_UNUSED;
+/* Appends one command to a job of several (argv[i] is lens[i] bytes). */
+int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv, const size_t *lens)
+    FS_WARN_UNUSED;
+/* Sends the commands in cmds back to back, each reply checked in order and
+ * tracked as p (kind PEND_BULK, with its type and first_key) when it is a
+ * GRAPH.BULK, as a PEND_WRITE otherwise. With a writer thread the job is
+ * queued like loader_send's. */
+int loader_send_cmds(struct loader *l, const struct buf *cmds, const struct pending *p)
     FS_WARN_UNUSED;
 /* Waits for every reply in flight. */
 int loader_drain(struct loader *l) FS_WARN_UNUSED;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "falkor/bulk.h"
 #include "falkor/param.h"
 
 uint64_t xc_stats_total(const struct xc_stats *s)
@@ -103,11 +104,12 @@ static int read_int(struct pack_reader *r, int64_t *v)
     return 0;
 }
 
-/* Temporal structures become ISO-8601 text; others are dropped by rule. */
-static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct buf *b,
-                     struct xc_stats *st)
+/* Temporal structures become ISO-8601 text (its length is returned); others
+ * are dropped by rule (1, counted). text holds XC_STRUCT_TEXT bytes. */
+#define XC_STRUCT_TEXT 96
+static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, char *text,
+                          size_t *tlen, struct xc_stats *st)
 {
-    char text[96];
     int64_t a = 0, c = 0, d = 0, e = 0;
     int rc = 0;
     int n = -1;
@@ -116,7 +118,7 @@ static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct b
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
             (rc = read_int(r, &d)))
             return rc ? rc : FS_EMALFORMED;
-        n = xc_format_datetime_utc(a, c, text, sizeof text);
+        n = xc_format_datetime_utc(a, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_DATE_TIME_ZONE_ID: { /* UTC seconds, nanos, zone name */
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
@@ -124,41 +126,41 @@ static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct b
         struct pack_item z;
         if ((rc = pack_read_item(r, &z)) || z.kind != PACK_STRING)
             return rc ? rc : FS_EMALFORMED;
-        n = xc_format_datetime_utc(a, c, text, sizeof text);
+        n = xc_format_datetime_utc(a, c, text, XC_STRUCT_TEXT);
         break;
     }
     case PACK_TAG_LEGACY_DATE_TIME: /* local seconds, nanos, offset (Bolt 4.4 without utc) */
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
             (rc = read_int(r, &d)))
             return rc ? rc : FS_EMALFORMED;
-        n = xc_format_datetime_utc(a - d, c, text, sizeof text);
+        n = xc_format_datetime_utc(a - d, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_LOCAL_DATE_TIME:
         if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
             return rc ? rc : FS_EMALFORMED;
-        n = format_local_datetime(a, c, text, sizeof text);
+        n = format_local_datetime(a, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_DATE:
         if (it->size != 1 || (rc = read_int(r, &a)))
             return rc ? rc : FS_EMALFORMED;
-        n = xc_format_date(a, text, sizeof text);
+        n = xc_format_date(a, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_LOCAL_TIME:
         if (it->size != 1 || (rc = read_int(r, &a)))
             return rc ? rc : FS_EMALFORMED;
-        n = format_clock(a / 1000000000, a % 1000000000, text, sizeof text);
+        n = format_clock(a / 1000000000, a % 1000000000, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_TIME:
         if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
             return rc ? rc : FS_EMALFORMED;
-        n = format_clock(a / 1000000000, a % 1000000000, text, sizeof text);
-        n += format_offset(c, text + n, sizeof text - (size_t)n);
+        n = format_clock(a / 1000000000, a % 1000000000, text, XC_STRUCT_TEXT);
+        n += format_offset(c, text + n, XC_STRUCT_TEXT - (size_t)n);
         break;
     case PACK_TAG_DURATION:
         if (it->size != 4 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
             (rc = read_int(r, &d)) || (rc = read_int(r, &e)))
             return rc ? rc : FS_EMALFORMED;
-        n = snprintf(text, sizeof text, "P%" PRId64 "M%" PRId64 "DT%" PRId64 ".%09" PRId64 "S",
+        n = snprintf(text, XC_STRUCT_TEXT, "P%" PRId64 "M%" PRId64 "DT%" PRId64 ".%09" PRId64 "S",
                      a, c, d, e);
         break;
     default:
@@ -171,9 +173,19 @@ static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct b
             st->dropped_other++;
         return 1;
     }
-    if (n < 0 || (size_t)n >= sizeof text)
+    if (n < 0 || (size_t)n >= XC_STRUCT_TEXT)
         return FS_EMALFORMED;
-    return fdb_param_write_string(b, text, (size_t)n);
+    *tlen = (size_t)n;
+    return 0;
+}
+
+static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct buf *b,
+                     struct xc_stats *st)
+{
+    char text[XC_STRUCT_TEXT];
+    size_t n = 0;
+    int rc = xc_struct_text(r, it, text, &n, st);
+    return rc ? rc : fdb_param_write_string(b, text, n);
 }
 
 int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
@@ -523,6 +535,159 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
             if (!rules->emb_canonical)
                 rc = fdb_param_write_null(&emb[j]);
         }
+    return rc;
+}
+
+/* ---- The same rules into GRAPH.BULK values (full sync's bulk method) ------- */
+
+int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    struct pack_item it;
+    size_t mark = b->len;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    switch (it.kind) {
+    case PACK_NULL:
+        return fdb_bulk_null(b);
+    case PACK_BOOL:
+        return fdb_bulk_bool(b, it.b);
+    case PACK_INT:
+        return fdb_bulk_long(b, it.i);
+    case PACK_FLOAT:
+        if (!isfinite(it.f)) {
+            st->dropped_nan++;
+            return 1;
+        }
+        return fdb_bulk_double(b, it.f);
+    case PACK_STRING:
+        rc = fdb_bulk_string(b, (const char *)it.data, it.size);
+        if (rc == FS_EUNSUPPORTED) {
+            st->dropped_nul++;
+            return 1;
+        }
+        return rc;
+    case PACK_BYTES:
+        st->dropped_bytes++;
+        return 1;
+    case PACK_LIST: {
+        rc = fdb_bulk_array(b, it.size);
+        for (uint32_t i = 0; !rc && i < it.size; i++) {
+            rc = xc_value_bulk(r, b, st);
+            if (rc == 1) /* one bad element: the whole list goes, by rule */
+                for (uint32_t j = i + 1; j < it.size; j++)
+                    if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH)) {
+                        rc = FS_EMALFORMED;
+                        break;
+                    }
+        }
+        if (rc)
+            rollback(b, mark);
+        return rc;
+    }
+    case PACK_MAP:
+        for (uint32_t i = 0; i < 2 * it.size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        st->dropped_other++;
+        return 1;
+    case PACK_STRUCT: {
+        char text[XC_STRUCT_TEXT];
+        size_t n = 0;
+        rc = xc_struct_text(r, &it, text, &n, st);
+        return rc ? rc : fdb_bulk_string(b, text, n);
+    }
+    }
+    return FS_EMALFORMED;
+}
+
+/* An embedding: a list of numbers, as an array for vecf32() once loaded. */
+static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    size_t mark = b->len;
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_LIST) {
+        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
+            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
+                return rc;
+        if (it.kind == PACK_NULL)
+            return 1; /* left unset, as the query method's vecf32(null) */
+        st->dropped_other++;
+        return 1;
+    }
+    rc = fdb_bulk_array(b, it.size);
+    for (uint32_t i = 0; !rc && i < it.size; i++) {
+        struct pack_item v;
+        if ((rc = pack_read_item(r, &v)))
+            break;
+        if (v.kind == PACK_FLOAT && isfinite(v.f)) {
+            rc = fdb_bulk_double(b, v.f);
+        } else if (v.kind == PACK_INT) {
+            rc = fdb_bulk_long(b, v.i);
+        } else {
+            rc = 1;
+            st->dropped_other++;
+            /* the rest of the list, and this element's own contents */
+            uint64_t rest = it.size - i - 1;
+            if (v.kind == PACK_LIST || v.kind == PACK_STRUCT)
+                rest += v.size;
+            else if (v.kind == PACK_MAP)
+                rest += 2 * (uint64_t)v.size;
+            for (uint64_t j = 0; j < rest; j++)
+                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
+                    rc = FS_EMALFORMED;
+        }
+    }
+    if (rc)
+        rollback(b, mark);
+    return rc;
+}
+
+int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
+                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen, struct xc_stats *st)
+{
+    *nprops = 0;
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != PACK_MAP)
+        return FS_EMALFORMED;
+    for (uint32_t i = 0; !rc && i < it.size; i++) {
+        struct pack_item k;
+        if ((rc = pack_read_item(r, &k)))
+            break;
+        if (k.kind != PACK_STRING) {
+            rc = FS_EMALFORMED;
+            break;
+        }
+        /* the same names the parameter text refuses: a backtick (or a NUL) */
+        if (memchr(k.data, '`', k.size) || memchr(k.data, 0, k.size)) {
+            st->dropped_key++;
+            rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+            continue;
+        }
+        int e = -1;
+        for (int j = 0; j < rules->nembeddings && j < 8; j++)
+            if (strlen(rules->embeddings[j]) == k.size &&
+                !memcmp(rules->embeddings[j], k.data, k.size))
+                e = j;
+        rc = e >= 0 ? xc_embedding_bulk(r, vals, st) : xc_value_bulk(r, vals, st);
+        if (rc == 1) {
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            break;
+        if (e >= 0)
+            *emb_seen |= 1u << e;
+        rc = buf_append(names, k.data, k.size);
+        rc = rc ? rc : buf_append_byte(names, 0);
+        (*nprops)++;
+    }
     return rc;
 }
 

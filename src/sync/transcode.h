@@ -86,6 +86,18 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_WARN_
 int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
              struct buf *emb, struct xc_native *nt, struct xc_stats *st) FS_WARN_UNUSED;
 
+/* The bulk method of full sync: the same rules, written as GRAPH.BULK values
+ * (falkor/bulk.h). xc_value_bulk: like xc_value. xc_props_bulk: for each
+ * property kept, its name (NUL-terminated) goes to names and its value to
+ * vals, counted in nprops; a null or dropped value leaves the property out.
+ * Embeddings (a list of numbers under a rules->embeddings name) are arrays
+ * of doubles here, converted with vecf32() once loaded: bit j of emb_seen is
+ * set when embedding j was written. No native temporals. */
+int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_WARN_UNUSED;
+int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
+                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen, struct xc_stats *st)
+    FS_WARN_UNUSED;
+
 /* Appends name as a backtick-quoted identifier for query text. 1 when it
  * cannot be represented (holds a backtick or NUL), 0 on success. */
 int xc_ident(struct buf *b, const char *name, size_t len) FS_WARN_UNUSED;
