@@ -24,6 +24,7 @@ SHAPES = {"a": "Graphiti as it is (1024-float embeddings on entities, communitie
           "b": "the same graph without embeddings"}
 CONTENDERS = [
     ("falkorsync", "falkorsync full"),
+    ("falkorsync_query", "falkorsync full, query method"),
     ("seed_style", "seed-style Python (MERGE per item)"),
     ("batched", "batched Python (UNWIND 1000)"),
     ("read_limit", "read limit (Bolt drain)"),
@@ -116,6 +117,13 @@ def shape_result(raw, shape, run, missing):
         row["measured_wall_s"] = statistics.mean(m["wall_s"] for m in good)
         row["runs"] = [m["output"]["seconds"] for m in good]
         C["falkorsync"] = row
+    m = load(raw, f"{shape}.falkorsync_query")
+    if ok(m) and m["output"].get("ok"):
+        o = m["output"]
+        C["falkorsync_query"] = contender(
+            "falkorsync_query", o["seconds"], o["nodes"], o["relationships"], m,
+            note="SYNC_FULL_METHOD=query (UNWIND batches of parameter text, endpoints matched "
+                 "by uuid), the method before GRAPH.BULK; one run")
     rec = load(raw, f"{shape}.falkorsync.recording")
     if ok(rec):
         res["recording_run_seconds"] = rec["output"].get("seconds")
@@ -481,8 +489,12 @@ def markdown(result, history_dir):
              "as falkorsync; it writes into the live graph (no shadow graph and swap).")
     L.append("- GRAPH.BULK: no vector type, so embeddings are arrays of doubles (verify "
              "reports those items as different); Graphiti's indexes are built after the load.")
-    L.append("- Write limit: falkorsync's own commands (shadow graph, indexes, checkpoints, "
-             "the MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "
+    L.append("- falkorsync full writes with its default method, `GRAPH.BULK` (binary "
+             "values, relationships addressed by node id, each command followed by a query "
+             "turning its embedding arrays into vecf32, indexes built after the load); the "
+             "query-method row is the same binary with `SYNC_FULL_METHOD=query`.")
+    L.append("- Write limit: falkorsync's own commands (shadow graph, GRAPH.BULK, vecf32 "
+             "conversions, indexes, checkpoints, the MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "
              "with no Neo4j in the loop, both with `falkorsync-replay` (falkorsync's pipelining: "
              "at most 4 commands in flight) and with `redis-cli --pipe`; the faster is the write "
              "limit.")

@@ -248,6 +248,8 @@ run_shape() {
   reset_falkor
   measure "$shape.falkorsync.2" "$BIN" full || true
   reset_falkor
+  measure "$shape.falkorsync_query" env SYNC_FULL_METHOD=query "$BIN" full || true
+  reset_falkor
   if measure "$shape.seed_style" "$PY" "$PEERS/seed_style.py" --fraction "$SEED_FRACTION" && [[ $verify_this -eq 1 ]]; then
     verify_cache "$shape.seed_style"
   fi
