@@ -491,7 +491,7 @@ def markdown(result, history_dir):
              "reports those items as different); Graphiti's indexes are built after the load.")
     L.append("- falkorsync full writes with its default method, `GRAPH.BULK` (binary "
              "values, relationships addressed by node id, each command followed by a query "
-             "turning its embedding arrays into vecf32, indexes built after the load); the "
+             "turning its embedding arrays into vecf32); the "
              "query-method row is the same binary with `SYNC_FULL_METHOD=query`.")
     L.append("- Write limit: falkorsync's own commands (shadow graph, GRAPH.BULK, vecf32 "
              "conversions, indexes, checkpoints, the MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "

@@ -95,8 +95,8 @@ static int map_add(struct bulk *B, uint64_t h, uint64_t id)
 {
     if (id >= BULK_AMBIGUOUS)
         return FS_ETOO_BIG;
-    if (B->nmap == B->map_cap) {
-        size_t cap = B->map_cap ? B->map_cap * 2 : 4096;
+    if (B->nmap == B->map_cap) { /* sized from Neo4j's count up front; grows if it was short */
+        size_t cap = B->map_cap ? B->map_cap + B->map_cap / 4 : 4096;
         struct idpair *m = realloc(B->map, cap * sizeof *m);
         if (!m)
             return FS_ENOMEM;
@@ -649,45 +649,6 @@ static int find_resume(struct bulk *B, int *type, char *after)
     return found;
 }
 
-/* ---- Indexes ------------------------------------------------------------------ */
-
-/* Graphiti's range index statements, one property each: on a resumed load
- * some may exist already, and FalkorDB refuses a statement that names an
- * indexed property as a whole. */
-static int range_indexes(struct run *R, const char *graph)
-{
-    char **idx = NULL;
-    int nidx = 0;
-    int rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx);
-    if (rc) {
-        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
-        return rc;
-    }
-    for (int i = 0; !rc && i < nidx; i++) {
-        /* "CREATE INDEX FOR <pattern> ON (v.a, v.b, ...)" */
-        const char *on = strstr(idx[i], " ON (");
-        size_t head = on ? (size_t)(on - idx[i]) + 5 : 0;
-        const char *p = on ? on + 5 : NULL;
-        while (!rc && p && *p && *p != ')') {
-            size_t len = strcspn(p, ",)");
-            char q[600];
-            snprintf(q, sizeof q, "%.*s%.*s)", (int)head, idx[i], (int)len, p);
-            rc = full_graph_query(R, graph, q);
-            if (rc && strstr(R->rep->error, "already indexed")) {
-                R->rep->error[0] = '\0';
-                rc = 0;
-            }
-            p += len;
-            while (*p == ',' || *p == ' ')
-                p++;
-        }
-        if (!on)
-            rc = full_graph_query(R, graph, idx[i]);
-    }
-    sync_groups_free(idx, nidx);
-    return rc;
-}
-
 int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const char *group,
                     bool resume)
 {
@@ -700,19 +661,25 @@ int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const c
     int start_type = 0;
     char after[KEY_CAP] = "";
     int rc = 0;
+    if (R->total_nodes) { /* the map at its final size: no doubling, no copy */
+        B.map_cap = (size_t)R->total_nodes + R->total_nodes / 64 + 1024;
+        B.map = malloc(B.map_cap * sizeof *B.map);
+        if (!B.map)
+            B.map_cap = 0;
+    }
     if (resume && find_resume(&B, &start_type, after) != 1) {
         rc = FULL_BULK_RESTART;
-    } else if (resume) {
+    } else if (!resume) {
+        B.begun = full_key_exists(R, shadow); /* made by its range indexes */
+    } else {
         R->rep->resumed = true;
         rc = reload_map(&B);
         rc = rc ? rc : vecf32_sweep(&B, start_type);
     }
     for (int t = start_type; !rc && t < R->prof->ntypes; t++)
         rc = load_type(&B, t, t == start_type ? after : "", group);
-    if (!rc && (rc = loader_async_stop(&R->ld, true)) == 0) {
-        /* An empty source wrote no command: the graph is made by its indexes. */
-        rc = range_indexes(R, shadow);
-    }
+    if (!rc) /* every command acknowledged; the connection is the caller's again */
+        rc = loader_async_stop(&R->ld, true);
     if (rc && rc != FULL_BULK_RESTART) /* a failure, a stop or a fallback */
         loader_async_stop(&R->ld, rc == FULL_BULK_FALLBACK);
     tokens_free(&B);

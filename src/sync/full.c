@@ -646,11 +646,13 @@ fresh:
             if ((rc = full_fdb_simple(R, "deleting an old shadow graph", 2, del, NULL)))
                 return rc;
         }
-        /* The query method: range indexes first, endpoint lookups use them.
-         * The bulk method addresses endpoints by id and indexes afterwards. */
+        /* Range indexes first: the query method's endpoint lookups use them;
+         * the bulk method then keeps them up to date as it loads, which
+         * measured a little faster than building them afterwards (5,000
+         * entities with embeddings: 2.63 s against 2.78 s, 3 runs each). */
         char **idx = NULL;
         int nidx = 0;
-        if (!bulk && (rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx))) {
+        if ((rc = sync_range_index_statements(R->cfg, &R->bolt, &idx, &nidx))) {
             snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
             return rc;
         }
