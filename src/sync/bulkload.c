@@ -36,7 +36,10 @@
  */
 
 #define BULK_TOKENS_OPEN 16
-#define BULK_CMD_BYTES ((size_t)4 << 20)
+/* A command stops at about 1 MB: 1, 2 and 4 MB measured the same speed on
+ * 5,000 entities with embeddings (2.8-3.1 s each, 3 runs), peak RSS 15, 25
+ * and 45 MB (the queue holds pipeline depth + 2 commands). */
+#define BULK_CMD_BYTES ((size_t)1 << 20)
 #define BULK_AMBIGUOUS UINT32_MAX
 
 #define BULK_PAGE 8192          /* node ids per read-back or conversion page */
