@@ -3,6 +3,13 @@
 
 #include <string.h>
 
+static void rollback(struct buf *b, size_t mark)
+{
+    b->len = mark;
+    if (b->data)
+        b->data[mark] = '\0';
+}
+
 static int put_u64(struct buf *b, uint8_t type, bool typed, uint64_t v)
 {
     uint8_t x[9];
@@ -48,6 +55,7 @@ int fdb_bulk_string(struct buf *b, const char *s, size_t len)
     memcpy(b->data + b->len, s, len);
     b->len += len;
     b->data[b->len++] = '\0';
+    b->data[b->len] = '\0'; /* the buffer's own terminator (buf_reserve left room) */
     return 0;
 }
 
@@ -64,7 +72,7 @@ int fdb_bulk_ends(struct buf *b, uint64_t src, uint64_t dst)
     int rc = put_u64(b, 0, false, src);
     rc = rc ? rc : put_u64(b, 0, false, dst);
     if (rc)
-        b->len = mark;
+        rollback(b, mark);
     return rc;
 }
 
@@ -74,6 +82,12 @@ int fdb_bulk_header(struct buf *b, bool edge, const char *labels, size_t len, ui
     if (!len || memchr(labels, 0, len) || (edge && memchr(labels, ':', len)) ||
         nprops > FDB_BULK_MAX_PROPS)
         return FS_EINVAL;
+    /* "A:B" names two labels: none of them may be empty */
+    if (labels[0] == ':' || labels[len - 1] == ':')
+        return FS_EINVAL;
+    for (size_t i = 1; i < len; i++)
+        if (labels[i] == ':' && labels[i - 1] == ':')
+            return FS_EINVAL;
     /* names: exactly nprops NUL-terminated strings */
     uint32_t seen = 0;
     for (size_t i = 0; i < names_len; i++)
@@ -88,7 +102,7 @@ int fdb_bulk_header(struct buf *b, bool edge, const char *labels, size_t len, ui
     rc = rc ? rc : buf_append(b, c, 4);
     rc = rc ? rc : buf_append(b, names, names_len);
     if (rc)
-        b->len = mark;
+        rollback(b, mark);
     return rc;
 }
 

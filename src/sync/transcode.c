@@ -92,6 +92,36 @@ static int format_offset(int64_t off, char *out, size_t cap)
     return n;
 }
 
+/* Skips what an item pack_read_item returned still holds: a list's
+ * elements, a map's keys and values, a structure's fields. */
+static int skip_contents(struct pack_reader *r, const struct pack_item *it)
+{
+    uint64_t n = it->kind == PACK_LIST || it->kind == PACK_STRUCT ? it->size
+                 : it->kind == PACK_MAP                           ? 2 * (uint64_t)it->size
+                                                                  : 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* An embedding element that is not a number: the element's contents and
+ * the remaining elements are skipped and the embedding dropped (1, counted),
+ * or a read error. */
+static int drop_embedding(struct pack_reader *r, const struct pack_item *v, uint32_t remaining,
+                          struct xc_stats *st)
+{
+    int rc = skip_contents(r, v);
+    for (uint32_t j = 0; !rc && j < remaining; j++)
+        rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+    if (rc)
+        return rc;
+    st->dropped_other++;
+    return 1;
+}
+
 static int read_int(struct pack_reader *r, int64_t *v)
 {
     struct pack_item it;
@@ -105,8 +135,18 @@ static int read_int(struct pack_reader *r, int64_t *v)
 }
 
 /* Temporal structures become ISO-8601 text (its length is returned); others
- * are dropped by rule (1, counted). text holds XC_STRUCT_TEXT bytes. */
+ * are dropped by rule (1, counted). text holds XC_STRUCT_TEXT bytes. Fields
+ * outside what Neo4j can hold (years beyond +-999,999,999, nanoseconds
+ * beyond a second or a day, offsets beyond 18 hours) cannot come from it:
+ * such a value is dropped as "other" rather than formatted with overflow. */
 #define XC_STRUCT_TEXT 96
+/* Lists inside lists deeper than this are dropped (as "other"). */
+#define XC_MAX_LIST_DEPTH 32
+#define XC_MAX_DAYS INT64_C(365300000000)            /* > 999,999,999 years */
+#define XC_MAX_SECONDS (XC_MAX_DAYS * 86400)
+#define XC_DAY_NANOS INT64_C(86400000000000)
+#define XC_MAX_OFFSET (18 * 3600)
+#define XC_IN(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
 static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, char *text,
                           size_t *tlen, struct xc_stats *st)
 {
@@ -118,6 +158,8 @@ static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, cha
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
             (rc = read_int(r, &d)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, -XC_MAX_SECONDS, XC_MAX_SECONDS) || !XC_IN(c, 0, 999999999))
+            goto out_of_range;
         n = xc_format_datetime_utc(a, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_DATE_TIME_ZONE_ID: { /* UTC seconds, nanos, zone name */
@@ -126,6 +168,8 @@ static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, cha
         struct pack_item z;
         if ((rc = pack_read_item(r, &z)) || z.kind != PACK_STRING)
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, -XC_MAX_SECONDS, XC_MAX_SECONDS) || !XC_IN(c, 0, 999999999))
+            goto out_of_range;
         n = xc_format_datetime_utc(a, c, text, XC_STRUCT_TEXT);
         break;
     }
@@ -133,26 +177,37 @@ static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, cha
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)) ||
             (rc = read_int(r, &d)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, -XC_MAX_SECONDS, XC_MAX_SECONDS) || !XC_IN(c, 0, 999999999) ||
+            !XC_IN(d, -XC_MAX_OFFSET, XC_MAX_OFFSET))
+            goto out_of_range;
         n = xc_format_datetime_utc(a - d, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_LOCAL_DATE_TIME:
         if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, -XC_MAX_SECONDS, XC_MAX_SECONDS) || !XC_IN(c, 0, 999999999))
+            goto out_of_range;
         n = format_local_datetime(a, c, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_DATE:
         if (it->size != 1 || (rc = read_int(r, &a)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, -XC_MAX_DAYS, XC_MAX_DAYS))
+            goto out_of_range;
         n = xc_format_date(a, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_LOCAL_TIME:
         if (it->size != 1 || (rc = read_int(r, &a)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, 0, XC_DAY_NANOS - 1))
+            goto out_of_range;
         n = format_clock(a / 1000000000, a % 1000000000, text, XC_STRUCT_TEXT);
         break;
     case PACK_TAG_TIME:
         if (it->size != 2 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
             return rc ? rc : FS_EMALFORMED;
+        if (!XC_IN(a, 0, XC_DAY_NANOS - 1) || !XC_IN(c, -XC_MAX_OFFSET, XC_MAX_OFFSET))
+            goto out_of_range;
         n = format_clock(a / 1000000000, a % 1000000000, text, XC_STRUCT_TEXT);
         n += format_offset(c, text + n, XC_STRUCT_TEXT - (size_t)n);
         break;
@@ -177,6 +232,9 @@ static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, cha
         return FS_EMALFORMED;
     *tlen = (size_t)n;
     return 0;
+out_of_range:
+    st->dropped_other++;
+    return 1;
 }
 
 static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct buf *b,
@@ -188,7 +246,7 @@ static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct b
     return rc ? rc : fdb_param_write_string(b, text, n);
 }
 
-int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+static int xc_value_at(struct pack_reader *r, struct buf *b, struct xc_stats *st, int depth)
 {
     struct pack_item it;
     size_t mark = b->len;
@@ -218,13 +276,19 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
         st->dropped_bytes++;
         return 1;
     case PACK_LIST: {
+        if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
+            rc = skip_contents(r, &it);
+            if (!rc)
+                st->dropped_other++;
+            return rc ? rc : 1;
+        }
         rc = fdb_param_list_begin(b);
         int dropped = 0;
         for (uint32_t i = 0; !rc && i < it.size; i++) {
             if (i)
                 rc = fdb_param_write_sep(b);
             if (!rc) {
-                rc = xc_value(r, b, st);
+                rc = xc_value_at(r, b, st, depth - 1);
                 if (rc == 1) { /* one bad element: the whole list goes, by rule */
                     dropped = 1;
                     rc = 0;
@@ -257,6 +321,11 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
     return FS_EMALFORMED;
 }
 
+int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    return xc_value_at(r, b, st, XC_MAX_LIST_DEPTH);
+}
+
 /* A list of numbers written as doubles, for vecf32(). */
 static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *st)
 {
@@ -266,9 +335,8 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
     if (rc)
         return rc;
     if (it.kind != PACK_LIST) { /* not a vector: keep it as an ordinary value? no: drop */
-        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
-            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
-                return rc;
+        if ((rc = skip_contents(r, &it)))
+            return rc;
         if (it.kind == PACK_NULL)
             return fdb_param_write_null(b);
         st->dropped_other++;
@@ -289,13 +357,8 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
                                       : fdb_param_write_double(b, v.f);
         else if (v.kind == PACK_INT)
             rc = fdb_param_write_int(b, v.i);
-        else {
-            rc = 1;
-            st->dropped_other++;
-            for (uint32_t j = i + 1; j < it.size; j++)
-                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
-                    return FS_EMALFORMED;
-        }
+        else
+            rc = drop_embedding(r, &v, it.size - i - 1, st);
     }
     if (!rc)
         rc = fdb_param_list_end(b);
@@ -427,9 +490,8 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     if (rc)
         return rc;
     if (it.kind != PACK_LIST) {
-        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
-            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
-                return rc;
+        if ((rc = skip_contents(r, &it)))
+            return rc;
         if (it.kind == PACK_NULL)
             return 0;
         st->dropped_other++;
@@ -442,12 +504,8 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
         if ((rc = pack_read_item(r, &v)))
             break;
         if ((v.kind != PACK_FLOAT || !isfinite(v.f)) && v.kind != PACK_INT) {
-            st->dropped_other++;
-            for (uint32_t j = i + 1; j < it.size; j++)
-                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
-                    return FS_EMALFORMED;
             rollback(b, mark);
-            return 1;
+            return drop_embedding(r, &v, it.size - i - 1, st);
         }
         float f = (float)(v.kind == PACK_FLOAT ? v.f : (double)v.i);
         uint32_t bits;
@@ -540,7 +598,7 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
 
 /* ---- The same rules into GRAPH.BULK values (full sync's bulk method) ------- */
 
-int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+static int xc_value_bulk_at(struct pack_reader *r, struct buf *b, struct xc_stats *st, int depth)
 {
     struct pack_item it;
     size_t mark = b->len;
@@ -571,9 +629,15 @@ int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
         st->dropped_bytes++;
         return 1;
     case PACK_LIST: {
+        if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
+            rc = skip_contents(r, &it);
+            if (!rc)
+                st->dropped_other++;
+            return rc ? rc : 1;
+        }
         rc = fdb_bulk_array(b, it.size);
         for (uint32_t i = 0; !rc && i < it.size; i++) {
-            rc = xc_value_bulk(r, b, st);
+            rc = xc_value_bulk_at(r, b, st, depth - 1);
             if (rc == 1) /* one bad element: the whole list goes, by rule */
                 for (uint32_t j = i + 1; j < it.size; j++)
                     if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH)) {
@@ -601,6 +665,11 @@ int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
     return FS_EMALFORMED;
 }
 
+int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    return xc_value_bulk_at(r, b, st, XC_MAX_LIST_DEPTH);
+}
+
 /* An embedding: a list of numbers, as an array for vecf32() once loaded. */
 static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
 {
@@ -610,9 +679,8 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
     if (rc)
         return rc;
     if (it.kind != PACK_LIST) {
-        for (uint32_t i = 0; it.kind == PACK_STRUCT && i < it.size; i++)
-            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
-                return rc;
+        if ((rc = skip_contents(r, &it)))
+            return rc;
         if (it.kind == PACK_NULL)
             return 1; /* left unset, as the query method's vecf32(null) */
         st->dropped_other++;
@@ -628,17 +696,7 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
         } else if (v.kind == PACK_INT) {
             rc = fdb_bulk_long(b, v.i);
         } else {
-            rc = 1;
-            st->dropped_other++;
-            /* the rest of the list, and this element's own contents */
-            uint64_t rest = it.size - i - 1;
-            if (v.kind == PACK_LIST || v.kind == PACK_STRUCT)
-                rest += v.size;
-            else if (v.kind == PACK_MAP)
-                rest += 2 * (uint64_t)v.size;
-            for (uint64_t j = 0; j < rest; j++)
-                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH))
-                    rc = FS_EMALFORMED;
+            rc = drop_embedding(r, &v, it.size - i - 1, st);
         }
     }
     if (rc)
@@ -675,7 +733,12 @@ int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct bu
             if (strlen(rules->embeddings[j]) == k.size &&
                 !memcmp(rules->embeddings[j], k.data, k.size))
                 e = j;
+        size_t at = vals->len;
         rc = e >= 0 ? xc_embedding_bulk(r, vals, st) : xc_value_bulk(r, vals, st);
+        if (rc == 0 && vals->len == at + 1 && vals->data[at] == FDB_BULK_NULL) {
+            rollback(vals, at); /* null: the property is left out */
+            continue;
+        }
         if (rc == 1) {
             rc = 0;
             continue;
