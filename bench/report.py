@@ -101,20 +101,20 @@ def shape_result(raw, shape, run, missing):
     res["generate_seconds"] = gen["wall_s"] if gen else None
     C = res["contenders"]
 
-    # falkorsync: the mean of the two runs on either side of the batched peer.
-    runs = [load(raw, f"{shape}.falkorsync.{i}") for i in (1, 2)]
+    # falkorsync: the median of the runs around the peers.
+    runs = [load(raw, f"{shape}.falkorsync.{i}") for i in (1, 2, 3)]
     good = [m for m in runs if ok(m) and m["output"].get("ok")]
     if good:
-        secs = statistics.mean(m["output"]["seconds"] for m in good)
+        secs = statistics.median(m["output"]["seconds"] for m in good)
         row = contender("falkorsync", secs, good[0]["output"]["nodes"],
                         good[0]["output"]["relationships"], None,
-                        note="mean of %d runs (%s s)" % (
+                        note="median of %d runs (%s s)" % (
                             len(good), ", ".join("%.2f" % m["output"]["seconds"] for m in good)))
-        row["cpu_s"] = statistics.mean(m["cpu_s"] for m in good)
+        row["cpu_s"] = statistics.median(m["cpu_s"] for m in good)
         row["max_rss_mb"] = max(m["max_rss_kb"] for m in good) / 1024.0
-        row["falkordb_cpu_s"] = statistics.mean(m["falkordb_cpu_s"] for m in good)
-        row["neo4j_cpu_s"] = statistics.mean(m["neo4j_cpu_s"] for m in good)
-        row["measured_wall_s"] = statistics.mean(m["wall_s"] for m in good)
+        row["falkordb_cpu_s"] = statistics.median(m["falkordb_cpu_s"] for m in good)
+        row["neo4j_cpu_s"] = statistics.median(m["neo4j_cpu_s"] for m in good)
+        row["measured_wall_s"] = statistics.median(m["wall_s"] for m in good)
         row["runs"] = [m["output"]["seconds"] for m in good]
         C["falkorsync"] = row
     m = load(raw, f"{shape}.falkorsync_query")

@@ -233,12 +233,17 @@ run_shape() {
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$shape.source.json" \
     || die "counting the source failed"
 
-  # Warm-up, untimed: the queries every contender reads, once, so that the first
-  # timed contender does not alone meet a cold Neo4j (measured: a freshly
-  # started Neo4j spent 11-13 s of CPU on the first reads of shape (a)).
+  # Settle, untimed: a checkpoint so that Neo4j does not flush what the
+  # generator wrote while a contender runs, then the queries every contender
+  # reads, once, so that the first timed contender does not alone meet a cold
+  # Neo4j (measured: a freshly started Neo4j spent 11-13 s of CPU on the first
+  # reads of shape (a); and 7.5 s instead of 2.6 s in the first falkorsync run
+  # right after generating, before the checkpoint was added).
+  "$GEN" --entities 0 --exec "CALL db.checkpoint()" >/dev/null 2>&1 || log "db.checkpoint() failed (ignored)"
   bash "$ROOT/bench/readlimit.sh" "$DRAIN" "$WORK/$shape.warmup.jsonl" >/dev/null 2>&1 || true
 
-  # falkorsync and the batched peer alternate; falkorsync runs on both sides of it.
+  # falkorsync runs three times, around the batched and the seed-style peers;
+  # the report takes the median.
   local verify_this=1
   [[ $shape == a && $VERIFY_A -eq 0 ]] && verify_this=0
   reset_falkor
@@ -253,6 +258,8 @@ run_shape() {
   if measure "$shape.seed_style" "$PY" "$PEERS/seed_style.py" --fraction "$SEED_FRACTION" && [[ $verify_this -eq 1 ]]; then
     verify_cache "$shape.seed_style"
   fi
+  reset_falkor
+  measure "$shape.falkorsync.3" "$BIN" full || true
 
   # Read limit.
   measure "$shape.read_limit" bash "$ROOT/bench/readlimit.sh" "$DRAIN" "$WORK/$shape.drain.jsonl" || true

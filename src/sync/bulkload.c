@@ -7,6 +7,7 @@
 
 #include "falkor/bulk.h"
 #include "falkor/fdb.h"
+#include "log/log.h"
 #include "sync/full_run.h"
 
 /*
@@ -50,12 +51,17 @@ struct idpair {
     uint32_t hi, lo, id;
 };
 
+struct rowkey {
+    uint64_t h;
+    uint32_t row;
+};
+
 struct btoken {
     char *sig; /* labels "\x1e" property names */
     size_t siglen;
     struct buf data; /* header + rows */
-    uint64_t *keys;  /* node rows: their (label, uuid) hashes, in row order */
-    uint32_t rows, kcap;
+    struct rowkey *keys; /* node rows: (label, uuid) hashes, one per type label */
+    uint32_t rows, nkeys, kcap;
 };
 
 struct bulk {
@@ -275,9 +281,11 @@ static int flush(struct bulk *B)
 
     /* Node ids: token by token, row by row, from the graph's count on. */
     uint64_t id = B->nodes;
-    for (int i = 0; !rc && !B->edge && i < B->ntok; i++)
-        for (uint32_t r = 0; !rc && r < B->tok[i].rows; r++)
-            rc = map_add(B, B->tok[i].keys[r], id++);
+    for (int i = 0; !rc && !B->edge && i < B->ntok; i++) {
+        for (uint32_t k = 0; !rc && k < B->tok[i].nkeys; k++)
+            rc = map_add(B, B->tok[i].keys[k].h, id + B->tok[i].keys[k].row);
+        id += B->tok[i].rows;
+    }
     if (rc)
         return rc;
     struct pending p = {.kind = PEND_BULK, .rows = (uint32_t)B->cmd_rows, .edge = B->edge,
@@ -360,6 +368,7 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     uint32_t nfields = it.size;
     char labels[KEY_CAP];
     size_t llen = 0;
+    uint32_t node_types = 0; /* the profile's node types among the labels */
     rc = skip_fields(&r, t->edge ? 3 : 1); /* id (start, end) */
     rc = rc ? rc : pack_read_item(&r, &f); /* labels, or the type */
     if (rc)
@@ -385,6 +394,10 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
                 labels[llen++] = ':';
             memcpy(labels + llen, l.data, l.size);
             llen += l.size;
+            for (int k = 0; k < R->prof->ntypes && k < 32; k++)
+                if (!R->prof->types[k].edge && strlen(R->prof->types[k].name) == l.size &&
+                    !memcmp(R->prof->types[k].name, l.data, l.size))
+                    node_types |= 1u << k;
         }
         if (!llen) /* no label left: the type's own */
             llen = (size_t)snprintf(labels, sizeof labels, "%s", t->name);
@@ -431,9 +444,16 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     if (t->edge)
         rc = fdb_bulk_ends(&tk->data, a, b);
     rc = rc ? rc : buf_append(&tk->data, B->vals.data, B->vals.len);
-    if (!rc && !t->edge && tk->rows == tk->kcap) {
+    /* The query method matches an endpoint by any of its labels: a node
+     * that two types hold (loaded once per type, as there) is registered
+     * under each, so a relationship naming it is ambiguous and falls back. */
+    node_types |= t->edge ? 0 : 1u << B->type;
+    uint32_t want = (uint32_t)__builtin_popcount(node_types);
+    if (!rc && !t->edge && tk->nkeys + want > tk->kcap) {
         uint32_t cap = tk->kcap ? tk->kcap * 2 : 256;
-        uint64_t *k = realloc(tk->keys, cap * sizeof *k);
+        while (cap < tk->nkeys + want)
+            cap *= 2;
+        struct rowkey *k = realloc(tk->keys, cap * sizeof *k);
         if (!k)
             rc = FS_ENOMEM;
         else {
@@ -459,8 +479,9 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
         tk->data.len = before;
         return rc;
     }
-    if (!t->edge)
-        tk->keys[tk->rows] = key_hash(t->name, key);
+    for (int k = 0; !t->edge && k < 32; k++)
+        if (node_types & (1u << k))
+            tk->keys[tk->nkeys++] = (struct rowkey){key_hash(R->prof->types[k].name, key), tk->rows};
     if (!B->cmd_rows)
         snprintf(B->first_key, sizeof B->first_key, "%s", key);
     tk->rows++;
@@ -652,6 +673,20 @@ static int find_resume(struct bulk *B, int *type, char *after)
     return found;
 }
 
+/* Whether text names the GRAPH.BULK command, in any case. */
+static bool mentions_bulk(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        const char *w = "graph.bulk";
+        size_t i = 0;
+        while (w[i] && p[i] && (p[i] | 0x20) == w[i])
+            i++;
+        if (!w[i])
+            return true;
+    }
+    return false;
+}
+
 int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const char *group,
                     bool resume)
 {
@@ -683,6 +718,14 @@ int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const c
         rc = load_type(&B, t, t == start_type ? after : "", group);
     if (!rc) /* every command acknowledged; the connection is the caller's again */
         rc = loader_async_stop(&R->ld, true);
+    if (rc == FS_ESERVER && mentions_bulk(R->rep->error) &&
+        (strstr(R->rep->error, "NOPERM") || strstr(R->rep->error, "unknown command"))) {
+        /* an ACL or a server without GRAPH.BULK: queries can still do it */
+        log_event(LOG_WARNING, "full sync: FalkorDB refused GRAPH.BULK", "\"error\":\"%s\"",
+                  R->rep->error);
+        R->rep->error[0] = '\0';
+        rc = FULL_BULK_FALLBACK;
+    }
     if (rc && rc != FULL_BULK_RESTART) /* a failure, a stop or a fallback */
         loader_async_stop(&R->ld, rc == FULL_BULK_FALLBACK);
     tokens_free(&B);

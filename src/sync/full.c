@@ -688,6 +688,12 @@ loaded:
         log_event(LOG_WARNING, "full sync: this graph cannot be bulk-loaded, using queries",
                   "\"graph\":\"%s\"", live);
         *R->rep = before;
+        /* after a refused command the connection may still owe replies */
+        R->ld.head = R->ld.count = 0;
+        if ((rc = fdb_reconnect(&R->ld.fdb))) {
+            snprintf(R->rep->error, sizeof R->rep->error, "%s", R->ld.fdb.errstr);
+            return rc;
+        }
         const char *del[2] = {"GRAPH.DELETE", shadow};
         if (full_key_exists(R, shadow) &&
             (rc = full_fdb_simple(R, "deleting the shadow graph", 2, del, NULL)))

@@ -97,6 +97,16 @@ n=$(q 'MATCH (n:`has:colon`) RETURN count(n)')
 [[ "$n" == 1 ]] || fail "the label holding ':' is missing ($n)"
 "$GEN" --entities 0 --exec 'MATCH (n {uuid: "zz-colon"}) DETACH DELETE n' >/dev/null
 
+echo "== the bulk method falls back to queries when FalkorDB refuses GRAPH.BULK (an ACL)"
+acl_user="fs_nobulk_$$"
+R ACL SETUSER "$acl_user" on '>pw' '~*' '&*' +@all -graph.bulk >/dev/null
+out=$(FALKORDB_USERNAME="$acl_user" FALKORDB_PASSWORD=pw SYNC_FULL_METHOD=bulk timeout 120 "$BIN" full 2>"$TMPD/acl.err") || true
+R ACL DELUSER "$acl_user" >/dev/null
+echo "$out"
+[[ "$out" == *'"ok":true'* && "$out" == *'"method":"query"'* ]] || { cat "$TMPD/acl.err"; fail "no fallback when GRAPH.BULK is refused"; }
+grep -q "refused GRAPH.BULK" "$TMPD/acl.err" || fail "the refusal was not logged"
+"$BIN" verify || fail "verify after the ACL fallback"
+
 echo "== query and bulk methods write the same cache"
 # property by property (attribute order may differ), labels sorted
 dump_cache() {
