@@ -70,7 +70,7 @@ struct bulk {
     int type;
     bool edge;
     struct btoken tok[BULK_TOKENS_OPEN];
-    int ntok;
+    int ntok, nslots; /* open tokens; slots with buffers allocated */
     size_t bytes;
     uint64_t cmd_rows;   /* rows in the open tokens */
     uint64_t nodes, rels; /* in the graph once every command sent is applied */
@@ -153,14 +153,27 @@ static int map_find(const struct bulk *B, const char *label, const char *key, ui
     return 1;
 }
 
-static void tokens_free(struct bulk *B)
+/* Empties the open tokens; their buffers stay allocated for the next
+ * command (a fresh megabyte each time cost page faults: 6% of the CPU). */
+static void tokens_reset(struct bulk *B)
 {
     for (int i = 0; i < B->ntok; i++) {
         free(B->tok[i].sig);
+        B->tok[i].sig = NULL;
+        buf_reset(&B->tok[i].data);
+        B->tok[i].rows = B->tok[i].nkeys = 0;
+    }
+    B->ntok = 0;
+}
+
+static void tokens_free(struct bulk *B)
+{
+    tokens_reset(B);
+    for (int i = 0; i < B->nslots; i++) {
         free(B->tok[i].keys);
         buf_deinit(&B->tok[i].data);
     }
-    B->ntok = 0;
+    B->nslots = 0;
 }
 
 /* ---- Commands ---------------------------------------------------------------- */
@@ -294,12 +307,7 @@ static int flush(struct bulk *B)
     rc = loader_send_cmds(&R->ld, c, &p);
     B->nodes = n_after;
     B->rels = e_after;
-    for (int i = 0; i < B->ntok; i++) {
-        free(B->tok[i].sig);
-        free(B->tok[i].keys);
-        buf_deinit(&B->tok[i].data);
-    }
-    B->ntok = 0;
+    tokens_reset(B);
     B->bytes = 0;
     B->cmd_rows = 0;
     B->emb_seen = 0;
@@ -326,8 +334,11 @@ static int token_for(struct bulk *B, const char *labels, size_t llen, uint32_t n
     if (B->ntok == BULK_TOKENS_OPEN && (rc = flush(B)))
         return rc;
     struct btoken *t = &B->tok[B->ntok];
-    memset(t, 0, sizeof *t);
-    buf_init(&t->data, 0);
+    if (B->ntok == B->nslots) { /* a slot never used before */
+        memset(t, 0, sizeof *t);
+        buf_init(&t->data, 0);
+        B->nslots++;
+    }
     t->sig = malloc(s->len);
     if (!t->sig)
         return FS_ENOMEM;
@@ -336,7 +347,8 @@ static int token_for(struct bulk *B, const char *labels, size_t llen, uint32_t n
     rc = fdb_bulk_header(&t->data, B->edge, labels, llen, nprops, B->names.data, B->names.len);
     if (rc) {
         free(t->sig);
-        buf_deinit(&t->data);
+        t->sig = NULL;
+        buf_reset(&t->data);
         return rc;
     }
     B->ntok++;
@@ -541,7 +553,7 @@ static int load_type(struct bulk *B, int type, const char *after, const char *gr
     if (!rc)
         rc = flush(B);
 out:
-    tokens_free(B);
+    tokens_reset(B);
     B->cmd_rows = B->bytes = 0;
     B->emb_seen = 0;
     B->nsrcs = 0;
