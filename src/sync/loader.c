@@ -333,17 +333,46 @@ static int async_enqueue(struct loader *l, const struct pending *p, const char *
     return 0;
 }
 
+/* Like async_enqueue, but the job takes text's buffer and text gets the
+ * slot's old one (emptied, its allocation kept): no copy of the job. */
+static int async_enqueue_swap(struct loader *l, const struct pending *p, struct buf *text)
+{
+    struct loader_async *a = l->async;
+    pthread_mutex_lock(&a->mu);
+    while (!a->failed && a->count == a->cap)
+        pthread_cond_wait(&a->to_producer, &a->mu);
+    if (a->failed) {
+        int rc = async_failure(l);
+        pthread_mutex_unlock(&a->mu);
+        return rc;
+    }
+    struct loader_job *j = &a->q[(a->head + a->count) % a->cap];
+    pthread_mutex_unlock(&a->mu);
+    j->p = *p;
+    struct buf old = j->text;
+    j->text = *text;
+    *text = old;
+    buf_reset(text);
+    pthread_mutex_lock(&a->mu);
+    a->count++;
+    a->idle = false;
+    pthread_cond_signal(&a->to_writer);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
 int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
 {
     return l->async ? async_enqueue(l, p, text, len) : sync_send(l, text, len, p);
 }
 
-int loader_send_cmds(struct loader *l, const struct buf *cmds, const struct pending *p)
+int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p)
 {
     struct pending q = *p;
     q.kind = PEND_CMDS;
-    return l->async ? async_enqueue(l, &q, cmds->data, cmds->len)
-                    : sync_send_cmds(l, cmds->data, cmds->len, &q);
+    if (!l->async)
+        return sync_send_cmds(l, cmds->data, cmds->len, &q);
+    return async_enqueue_swap(l, &q, cmds);
 }
 
 int loader_checkpoint(struct loader *l, int type, const char *after)

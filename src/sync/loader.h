@@ -64,8 +64,9 @@ int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv, const s
 /* Sends the commands in cmds back to back, each reply checked in order and
  * tracked as p (kind PEND_BULK, with its type and first_key) when it is a
  * GRAPH.BULK, as a PEND_WRITE otherwise. With a writer thread the job is
- * queued like loader_send's. */
-int loader_send_cmds(struct loader *l, const struct buf *cmds, const struct pending *p)
+ * queued like loader_send's, by trading buffers: cmds comes back empty
+ * (holding an allocation the queue no longer needs). */
+int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p)
     FS_WARN_UNUSED;
 /* Waits for every reply in flight. */
 int loader_drain(struct loader *l) FS_WARN_UNUSED;

@@ -687,7 +687,27 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
         return 1;
     }
     rc = fdb_bulk_array(b, it.size);
+    /* room for the numbers up front; never more than the input could hold */
+    size_t avail = r->len - r->pos;
+    rc = rc ? rc : buf_reserve(b, 9 * (it.size < avail ? (size_t)it.size : avail));
     for (uint32_t i = 0; !rc && i < it.size; i++) {
+        /* The hot loop (15 million numbers in a 25,000-item Graphiti graph):
+         * a float64 goes from its PackStream bytes (0xC1, big-endian) to
+         * GRAPH.BULK's (type 2, little-endian) without a call. */
+        const uint8_t *q = r->p + r->pos;
+        if (r->len - r->pos >= 9 && q[0] == 0xC1 && (q[1] & 0x7F) != 0x7F &&
+            b->cap - b->len > 9) {
+            /* (that exponent test lets only finite numbers through here; the
+             * largest ones and NaN/Inf take the general path below) */
+            uint8_t *o = (uint8_t *)b->data + b->len;
+            o[0] = FDB_BULK_DOUBLE;
+            for (int k = 0; k < 8; k++)
+                o[1 + k] = q[8 - k];
+            b->len += 9;
+            b->data[b->len] = '\0';
+            r->pos += 9;
+            continue;
+        }
         struct pack_item v;
         if ((rc = pack_read_item(r, &v)))
             break;
