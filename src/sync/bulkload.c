@@ -127,12 +127,43 @@ static int pair_cmp(const void *a, const void *b)
     return 0;
 }
 
+static void sift_down(struct idpair *v, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && pair_cmp(&v[child], &v[child + 1]) < 0)
+            child++;
+        if (pair_cmp(&v[root], &v[child]) >= 0)
+            return;
+        struct idpair t = v[root];
+        v[root] = v[child];
+        v[child] = t;
+        root = child;
+    }
+}
+
+/* Heapsort: in place. glibc's qsort is a merge sort that allocates a copy
+ * of the array, which doubled the map's share of the peak RSS. */
+static void sort_pairs(struct idpair *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(v, i, n);
+    for (size_t end = n; end > 1; end--) {
+        struct idpair t = v[0];
+        v[0] = v[end - 1];
+        v[end - 1] = t;
+        sift_down(v, 0, end - 1);
+    }
+}
+
 /* Sorts the map and marks keys held by more than one node. */
 static void map_seal(struct bulk *B)
 {
     if (B->sealed)
         return;
-    qsort(B->map, B->nmap, sizeof *B->map, pair_cmp);
+    sort_pairs(B->map, B->nmap);
     for (size_t i = 0; i + 1 < B->nmap; i++)
         if (!pair_cmp(&B->map[i], &B->map[i + 1]))
             B->map[i].id = B->map[i + 1].id = BULK_AMBIGUOUS;
