@@ -17,7 +17,7 @@
 #define REPLAY_MAX_ARGS (1 << 20)          /* Redis' own limit on one command's arguments */
 #define REPLAY_MAX_ARG ((size_t)512 << 20) /* Redis' proto-max-bulk-len default */
 #define REPLAY_MAX_DEPTH 1000000
-#define REPLAY_INDEX_WAIT_TRIES 6000 /* 10 min at 100 ms, as full sync waits */
+#define REPLAY_INDEX_WAIT_TRIES 6000 /* about 10 min (most polls 100 ms apart), as full sync waits */
 
 struct replay_opts {
     const char *file;
@@ -263,6 +263,8 @@ static int wait_indexes(struct app *a)
     const char *argv[3] = {"GRAPH.QUERY", a->o.wait_graph,
                            "CALL db.indexes() YIELD status WHERE status <> 'OPERATIONAL' "
                            "RETURN count(status)"};
+    /* as falkorsync full: after 5 ms, then doubling up to every 100 ms */
+    useconds_t pause = 5000;
     for (int tries = 0; tries < REPLAY_INDEX_WAIT_TRIES; tries++) {
         redisReply *r = NULL;
         int rc = fdb_command(&a->fdb, &r, 3, argv, NULL);
@@ -281,7 +283,8 @@ static int wait_indexes(struct app *a)
         freeReplyObject(r);
         if (pending == 0)
             return 0;
-        usleep(100000);
+        usleep(pause);
+        pause = pause < 100000 ? pause * 2 : 100000;
     }
     return FS_ETIMEOUT;
 }

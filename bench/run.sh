@@ -178,11 +178,28 @@ PEERS="$ROOT/bench/peers"
 TICK=$(getconf CLK_TCK)
 ticks() { if [[ -n "$1" && -r /proc/$1/stat ]]; then awk '{print $14+$15}' "/proc/$1/stat"; else echo 0; fi; }
 
-# measure NAME CMD...: runs CMD under GNU time; NAME.json gets wall, CPU, peak RSS
+# settle: waits (at most 60 s) until Neo4j and FalkorDB each use under a
+# tenth of a core, so that no contender shares the machine with a server's
+# leftover work (Neo4j's JIT compiler and GC after the previous contender:
+# without this the first of three falkorsync runs was the slowest every time,
+# 4.53, 3.55, 2.75 s, with Neo4j at 5.5 s of CPU instead of 1.9 s).
+settle() {
+  local i n0 f0
+  [[ $MODE == smoke ]] && return 0  # the smoke run checks that it works, not timings
+  for i in $(seq 1 60); do
+    n0=$(ticks "$NEO_PID"); f0=$(ticks "$FDB_PID")
+    sleep 1
+    (( $(ticks "$NEO_PID") - n0 < TICK / 10 && $(ticks "$FDB_PID") - f0 < TICK / 10 )) && return 0
+  done
+  log "the servers are still busy after 60 s; measuring anyway"
+}
+
+# measure NAME CMD...: runs CMD under GNU time (after settle); NAME.json gets wall, CPU, peak RSS
 # of CMD, the CPU both servers used meanwhile, the load average, and the last
 # JSON line CMD printed. Returns CMD's status.
 measure() {
   local name="$1"; shift
+  settle
   local f0 n0 f1 n1 l0 l1 rc=0 wall user sys rss out
   f0=$(ticks "$FDB_PID"); n0=$(ticks "$NEO_PID"); l0=$(cut -d' ' -f1 /proc/loadavg)
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?

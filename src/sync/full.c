@@ -467,10 +467,12 @@ int full_graph_query(struct run *R, const char *graph, const char *q)
     return full_fdb_simple(R, q, 3, argv, NULL);
 }
 
-/* Polls CALL db.indexes() until every index of graph is OPERATIONAL. */
+/* Polls CALL db.indexes() until every index of graph is OPERATIONAL: first
+ * after 5 ms, then twice as long each time up to every 100 ms, for 10 min. */
 static int wait_indexes(struct run *R, const char *graph)
 {
-    for (int tries = 0; tries < 6000; tries++) {
+    double deadline = now_s() + 600;
+    for (useconds_t pause = 5000;; pause = pause < 100000 ? pause * 2 : 100000) {
         const char *argv[3] = {"GRAPH.QUERY", graph,
                                "CALL db.indexes() YIELD status WHERE status <> 'OPERATIONAL' "
                                "RETURN count(status)"};
@@ -482,7 +484,9 @@ static int wait_indexes(struct run *R, const char *graph)
         freeReplyObject(r);
         if (pending == 0)
             return 0;
-        usleep(100000);
+        if (now_s() > deadline)
+            break;
+        usleep(pause);
     }
     snprintf(R->rep->error, sizeof R->rep->error, "indexes of %s not operational after 10 min",
              graph);

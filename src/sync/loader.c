@@ -304,60 +304,59 @@ static int async_failure(struct loader *l)
     return a->failed;
 }
 
-/* Queues a job (text may be NULL for a checkpoint), waiting for a free slot. */
-static int async_enqueue(struct loader *l, const struct pending *p, const char *text, size_t len)
+/* Waits for a free slot at the tail of the queue. The writer does not look
+ * at it until async_publish counts it, so it is filled without the lock. */
+static int async_slot(struct loader *l, struct loader_job **out)
 {
     struct loader_async *a = l->async;
     pthread_mutex_lock(&a->mu);
     while (!a->failed && a->count == a->cap)
         pthread_cond_wait(&a->to_producer, &a->mu);
-    if (a->failed) {
-        int rc = async_failure(l);
-        pthread_mutex_unlock(&a->mu);
-        return rc;
-    }
-    /* The tail slot is free and the writer does not look at it until count
-     * grows, so it is filled without the lock. */
-    struct loader_job *j = &a->q[(a->head + a->count) % a->cap];
+    int rc = a->failed ? async_failure(l) : 0;
+    *out = &a->q[(a->head + a->count) % a->cap];
     pthread_mutex_unlock(&a->mu);
-    j->p = *p;
-    buf_reset(&j->text);
-    int rc = text ? buf_append(&j->text, text, len) : 0;
-    if (rc)
-        return rc;
+    return rc;
+}
+
+static void async_publish(struct loader *l)
+{
+    struct loader_async *a = l->async;
     pthread_mutex_lock(&a->mu);
     a->count++;
     a->idle = false;
     pthread_cond_signal(&a->to_writer);
     pthread_mutex_unlock(&a->mu);
+}
+
+/* Queues a job (text may be NULL for a checkpoint), copying text. */
+static int async_enqueue(struct loader *l, const struct pending *p, const char *text, size_t len)
+{
+    struct loader_job *j;
+    int rc = async_slot(l, &j);
+    if (rc)
+        return rc;
+    j->p = *p;
+    buf_reset(&j->text);
+    if (text && (rc = buf_append(&j->text, text, len)))
+        return rc;
+    async_publish(l);
     return 0;
 }
 
-/* Like async_enqueue, but the job takes text's buffer and text gets the
- * slot's old one (emptied, its allocation kept): no copy of the job. */
+/* Queues a job by trading buffers: the job takes text's, and text gets the
+ * slot's old one (emptied, its allocation kept), so nothing is copied. */
 static int async_enqueue_swap(struct loader *l, const struct pending *p, struct buf *text)
 {
-    struct loader_async *a = l->async;
-    pthread_mutex_lock(&a->mu);
-    while (!a->failed && a->count == a->cap)
-        pthread_cond_wait(&a->to_producer, &a->mu);
-    if (a->failed) {
-        int rc = async_failure(l);
-        pthread_mutex_unlock(&a->mu);
+    struct loader_job *j;
+    int rc = async_slot(l, &j);
+    if (rc)
         return rc;
-    }
-    struct loader_job *j = &a->q[(a->head + a->count) % a->cap];
-    pthread_mutex_unlock(&a->mu);
     j->p = *p;
     struct buf old = j->text;
     j->text = *text;
     *text = old;
     buf_reset(text);
-    pthread_mutex_lock(&a->mu);
-    a->count++;
-    a->idle = false;
-    pthread_cond_signal(&a->to_writer);
-    pthread_mutex_unlock(&a->mu);
+    async_publish(l);
     return 0;
 }
 
