@@ -404,8 +404,10 @@ def markdown(result, history_dir):
     L.append("Everything runs on this one machine: Neo4j (Java, 3 GB heap), FalkorDB and the "
              "contender share its cores, so a figure is the whole system's speed, not the "
              "client's alone. The load average says how busy the machine was with other work. "
-             "Before the contenders of a shape run, Neo4j answers the read-limit queries once, "
-             "untimed, so that no contender is the only one to meet a cold Neo4j.")
+             "Before the contenders of a shape run, untimed: a Neo4j checkpoint, the read-limit "
+             "queries twice and one falkorsync full, so that no contender is the only one to "
+             "meet a cold Neo4j (its JIT compiler was still at work in the first timed run). "
+             "Each contender starts once both servers use under a tenth of a core.")
     L.append("")
     L.append("## Dataset")
     L.append("")
