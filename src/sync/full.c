@@ -692,9 +692,7 @@ loaded:
         log_event(LOG_WARNING, "full sync: this graph cannot be bulk-loaded, using queries",
                   "\"graph\":\"%s\"", live);
         *R->rep = before;
-        /* after a refused command the connection may still owe replies */
-        R->ld.head = R->ld.count = 0;
-        if ((rc = fdb_reconnect(&R->ld.fdb))) {
+        if ((rc = loader_reconnect(&R->ld))) {
             snprintf(R->rep->error, sizeof R->rep->error, "%s", R->ld.fdb.errstr);
             return rc;
         }

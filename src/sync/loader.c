@@ -131,6 +131,12 @@ int loader_reap(struct loader *l)
     return 0;
 }
 
+int loader_reconnect(struct loader *l)
+{
+    l->head = l->count = 0;
+    return fdb_reconnect(&l->fdb);
+}
+
 int loader_push(struct loader *l, const struct pending *p)
 {
     while (l->count >= l->depth) {

@@ -68,6 +68,10 @@ int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv, const s
  * (holding an allocation the queue no longer needs). */
 int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p)
     FS_WARN_UNUSED;
+/* Forgets every reply owed and opens the connection again: after a failure
+ * the pipeline may still owe replies that nobody will read. Not while a
+ * writer thread runs. */
+int loader_reconnect(struct loader *l) FS_WARN_UNUSED;
 /* Waits for every reply in flight. */
 int loader_drain(struct loader *l) FS_WARN_UNUSED;
 /* Drains, then records (type, after) in ckpt_key. With a writer thread: queued
