@@ -17,7 +17,8 @@
 #define REPLAY_MAX_ARGS (1 << 20)          /* Redis' own limit on one command's arguments */
 #define REPLAY_MAX_ARG ((size_t)512 << 20) /* Redis' proto-max-bulk-len default */
 #define REPLAY_MAX_DEPTH 1000000
-#define REPLAY_INDEX_WAIT_TRIES 6000 /* about 10 min (most polls 100 ms apart), as full sync waits */
+#define REPLAY_INDEX_WAIT_TRIES                                                                    \
+    6000 /* about 10 min (most polls 100 ms apart), as full sync waits */
 
 struct replay_opts {
     const char *file;

@@ -31,7 +31,8 @@ static void usage(FILE *out)
             "  serve [FILE]    run continuously: full sync on startup or empty cache, then\n"
             "                  incremental every sync.interval_seconds, reconcile every\n"
             "                  sync.reconcile_every runs; SIGTERM stops cleanly (exit 0)\n"
-            "  full            copy every type of the profile into a shadow graph, index it, swap it in\n"
+            "  full            copy every type of the profile into a shadow graph, index it, swap "
+            "it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
             "  incremental     apply what changed since the last run (watermarks from the data,\n"
             "                  with an overlap window); an empty cache gets a full sync\n"
@@ -134,8 +135,8 @@ static int cmd_ping(struct cli *cli)
             printf("falkordb: FAILED %s (is the FalkorDB module loaded?)\n", f.errstr);
             failed = 1;
         } else {
-            printf("falkordb: ok Redis %.*s with the graph module, %s:%d\n", vlen,
-                   v ? v + 14 : "?", fc.host, fc.port);
+            printf("falkordb: ok Redis %.*s with the graph module, %s:%d\n", vlen, v ? v + 14 : "?",
+                   fc.host, fc.port);
         }
         freeReplyObject(r);
     }
@@ -215,13 +216,13 @@ static int cmd_serve(struct cli *cli)
         return rc;
     install_signals();
     const struct cfg *c = &cli->cfg;
-    log_event(LOG_INFO, "falkorsync starting",
-              "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\","
-              "\"health_port\":%d,\"metrics_port\":%d,\"bind_address\":\"%s\"",
-              FALKORSYNC_VERSION, c->sync.interval_seconds,
-              c->falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group",
-              c->monitoring.health_port, c->monitoring.metrics_enabled ? c->monitoring.metrics_port : 0,
-              c->monitoring.bind_address);
+    log_event(
+        LOG_INFO, "falkorsync starting",
+        "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\","
+        "\"health_port\":%d,\"metrics_port\":%d,\"bind_address\":\"%s\"",
+        FALKORSYNC_VERSION, c->sync.interval_seconds,
+        c->falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group", c->monitoring.health_port,
+        c->monitoring.metrics_enabled ? c->monitoring.metrics_port : 0, c->monitoring.bind_address);
     struct svc_state st;
     svc_state_init(&st, c->sync.enable_continuous, c->sync.interval_seconds);
     st.types = sync_profile_of(c)->types;

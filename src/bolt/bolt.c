@@ -50,9 +50,9 @@ int bolt_uri_parse(const char *uri, struct bolt_uri *out, char *err, size_t errl
         enum net_tls tls;
         bool routing;
     } schemes[] = {
-        {"bolt", NET_TLS_OFF, false},       {"bolt+s", NET_TLS_VERIFY, false},
+        {"bolt", NET_TLS_OFF, false},           {"bolt+s", NET_TLS_VERIFY, false},
         {"bolt+ssc", NET_TLS_TRUST_ANY, false}, {"neo4j", NET_TLS_OFF, true},
-        {"neo4j+s", NET_TLS_VERIFY, true},  {"neo4j+ssc", NET_TLS_TRUST_ANY, true},
+        {"neo4j+s", NET_TLS_VERIFY, true},      {"neo4j+ssc", NET_TLS_TRUST_ANY, true},
     };
     size_t i;
     for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
@@ -250,15 +250,13 @@ static int record_failure(struct bolt_session *s, struct pack_reader *r)
     copy_str(s->gql_status, sizeof s->gql_status, str_of(pack_map_get(&meta, "gql_status")));
     pack_value_deinit(&meta);
     s->err = map_failure(s->code);
-    snprintf(s->errstr, sizeof s->errstr, "%s: %s (%s)", fs_strerror(s->err), s->message,
-             s->code);
+    snprintf(s->errstr, sizeof s->errstr, "%s: %s (%s)", fs_strerror(s->err), s->message, s->code);
     return s->err;
 }
 
 /* Waits for the reply to one request, skipping nothing: RECORDs here are a
  * protocol error. On SUCCESS the metadata goes to *meta when meta != NULL. */
-static int wait_reply(struct bolt_session *s, struct pack_value *meta, bool *failed,
-                      bool *ignored)
+static int wait_reply(struct bolt_session *s, struct pack_value *meta, bool *failed, bool *ignored)
 {
     uint8_t tag;
     struct pack_reader r;
@@ -567,8 +565,8 @@ static int check_usable(struct bolt_session *s)
     return 0;
 }
 
-int bolt_run(struct bolt_session *s, const char *query, const void *params_map,
-             size_t params_len, enum bolt_mode mode)
+int bolt_run(struct bolt_session *s, const char *query, const void *params_map, size_t params_len,
+             enum bolt_mode mode)
 {
     int rc = check_usable(s);
     if (rc)
@@ -756,8 +754,7 @@ int bolt_exec(struct bolt_session *s, const char *query, const struct pack_value
 
 /* ---- Transactions ----------------------------------------------------- */
 
-static int simple_request(struct bolt_session *s, uint8_t tag, bool with_extra,
-                          enum bolt_mode mode)
+static int simple_request(struct bolt_session *s, uint8_t tag, bool with_extra, enum bolt_mode mode)
 {
     int rc = pack_write_struct_header(&s->out, tag, with_extra ? 1 : 0);
     if (with_extra)

@@ -17,17 +17,17 @@
 struct bolt_uri {
     char scheme[16];
     char host[256];
-    int port;          /* 7687 when absent */
-    enum net_tls tls;  /* +s: VERIFY, +ssc: TRUST_ANY */
-    bool routing;      /* neo4j* scheme */
+    int port;         /* 7687 when absent */
+    enum net_tls tls; /* +s: VERIFY, +ssc: TRUST_ANY */
+    bool routing;     /* neo4j* scheme */
 };
 
 /* Parses uri into *out. FS_EURI with a reason in err (errlen bytes) otherwise. */
 int bolt_uri_parse(const char *uri, struct bolt_uri *out, char *err, size_t errlen) FS_WARN_UNUSED;
 
 struct bolt_config {
-    const char *uri;        /* required */
-    const char *user;       /* basic auth principal; NULL or "" for no auth */
+    const char *uri;  /* required */
+    const char *user; /* basic auth principal; NULL or "" for no auth */
     const char *password;
     const char *database;   /* NULL: the server's default database */
     const char *ca_file;    /* extra trusted CAs (PEM) for +s */
@@ -52,7 +52,7 @@ enum bolt_mode { BOLT_MODE_WRITE = 0, BOLT_MODE_READ = 1 };
 struct bolt_session {
     struct net_conn net;
     struct bolt_config cfg;
-    char *database;          /* owned copy of cfg.database */
+    char *database; /* owned copy of cfg.database */
     enum bolt_state state;
     int version_major;
     int version_minor;
@@ -76,10 +76,10 @@ struct bolt_session {
     uint64_t records_seen;
     int pending; /* requests sent whose summary reply has not arrived */
 
-    struct buf out;     /* one message being encoded */
-    struct buf wire;    /* chunked bytes to send */
+    struct buf out;  /* one message being encoded */
+    struct buf wire; /* chunked bytes to send */
     struct bolt_dechunker in;
-    uint8_t *rbuf;      /* bytes read from the socket, not yet de-chunked */
+    uint8_t *rbuf; /* bytes read from the socket, not yet de-chunked */
     size_t rpos, rlen, rcap;
     struct pack_limits limits;
 };
@@ -106,8 +106,8 @@ void bolt_close(struct bolt_session *s);
  * s->fields. Then read records with bolt_next. On a FAILURE, the session is
  * RESET (so it stays usable) and the mapped error is returned: FS_ESYNTAX,
  * FS_EDATABASE, FS_EAUTH or FS_ESERVER, with s->code / s->message. */
-int bolt_run(struct bolt_session *s, const char *query, const void *params_map,
-             size_t params_len, enum bolt_mode mode) FS_WARN_UNUSED;
+int bolt_run(struct bolt_session *s, const char *query, const void *params_map, size_t params_len,
+             enum bolt_mode mode) FS_WARN_UNUSED;
 /* Like bolt_run with a value tree of parameters (a MAP or NULL). */
 int bolt_run_value(struct bolt_session *s, const char *query, const struct pack_value *params,
                    enum bolt_mode mode) FS_WARN_UNUSED;
@@ -121,8 +121,8 @@ int bolt_record_decode(const struct bolt_session *s, const struct bolt_record *r
 /* Throws away the rest of the open result (DISCARD). */
 int bolt_discard(struct bolt_session *s) FS_WARN_UNUSED;
 /* Runs a query and discards its records; convenience for writes. */
-int bolt_exec(struct bolt_session *s, const char *query, const struct pack_value *params)
-    FS_WARN_UNUSED;
+int bolt_exec(struct bolt_session *s, const char *query,
+              const struct pack_value *params) FS_WARN_UNUSED;
 
 int bolt_begin(struct bolt_session *s, enum bolt_mode mode) FS_WARN_UNUSED;
 int bolt_commit(struct bolt_session *s) FS_WARN_UNUSED;

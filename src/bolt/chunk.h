@@ -22,8 +22,8 @@ struct bolt_dechunker {
     size_t max_message;  /* cap on one message's size */
     uint32_t chunk_left; /* bytes still expected of the current chunk */
     uint8_t hdr[2];
-    int hdr_have;        /* 0..2 bytes of the next header seen */
-    int done;            /* a whole message is in msg */
+    int hdr_have; /* 0..2 bytes of the next header seen */
+    int done;     /* a whole message is in msg */
 };
 
 /* max_message 0 means no cap of its own (buf's default limit). */

@@ -75,9 +75,18 @@ struct pack_value {
         bool b;
         int64_t i;
         double f;
-        struct { char *data; uint32_t len; } str;   /* STRING (NUL-terminated copy) and BYTES */
-        struct { struct pack_value *items; uint32_t len; } list;  /* LIST and STRUCT fields */
-        struct { struct pack_pair *items; uint32_t len; } map;
+        struct {
+            char *data;
+            uint32_t len;
+        } str; /* STRING (NUL-terminated copy) and BYTES */
+        struct {
+            struct pack_value *items;
+            uint32_t len;
+        } list; /* LIST and STRUCT fields */
+        struct {
+            struct pack_pair *items;
+            uint32_t len;
+        } map;
     } u;
     uint8_t tag; /* STRUCT only; fields are in u.list */
 };
@@ -131,10 +140,10 @@ enum {
     PACK_TAG_DATE_TIME_ZONE_ID = 0x69,    /* UTC seconds, nanos, tz id */
     PACK_TAG_LEGACY_DATE_TIME = 0x46,     /* local seconds, nanos, tz offset seconds */
     PACK_TAG_LEGACY_DATE_TIME_ZONE_ID = 0x66, /* local seconds, nanos, tz id */
-    PACK_TAG_LOCAL_DATE_TIME = 0x64,      /* seconds, nanos */
-    PACK_TAG_DURATION = 0x45,             /* months, days, seconds, nanos */
-    PACK_TAG_POINT_2D = 0x58,             /* srid, x, y */
-    PACK_TAG_POINT_3D = 0x59,             /* srid, x, y, z */
+    PACK_TAG_LOCAL_DATE_TIME = 0x64,          /* seconds, nanos */
+    PACK_TAG_DURATION = 0x45,                 /* months, days, seconds, nanos */
+    PACK_TAG_POINT_2D = 0x58,                 /* srid, x, y */
+    PACK_TAG_POINT_3D = 0x59,                 /* srid, x, y, z */
 };
 
 /* Checks that a STRUCT value has the field count and field kinds its tag

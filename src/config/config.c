@@ -17,9 +17,9 @@ struct cfg_param {
     const char *path; /* YAML path: section.key */
     const char *env;  /* environment variable, or NULL */
     enum cfg_type type;
-    size_t offset;    /* into struct cfg */
-    const char *def;  /* default, as text: parsed like any other value */
-    int min, max;     /* T_INT bounds */
+    size_t offset;              /* into struct cfg */
+    const char *def;            /* default, as text: parsed like any other value */
+    int min, max;               /* T_INT bounds */
     const char *const *choices; /* T_ENUM names, index = value */
     const char *doc;
 };
@@ -32,11 +32,26 @@ static const char *const formats[] = {"json", "text", NULL};
 static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", NULL};
 
 #define O(f) offsetof(struct cfg, f)
-#define S(path, env, f, def, doc) {path, env, T_STR, O(f), def, 0, 0, NULL, doc}
-#define SECRET(path, env, f, doc) {path, env, T_SECRET, O(f), "", 0, 0, NULL, doc}
-#define I(path, env, f, def, lo, hi, doc) {path, env, T_INT, O(f), def, lo, hi, NULL, doc}
-#define B(path, env, f, def, doc) {path, env, T_BOOL, O(f), def, 0, 0, NULL, doc}
-#define E(path, env, f, def, ch, doc) {path, env, T_ENUM, O(f), def, 0, 0, ch, doc}
+#define S(path, env, f, def, doc)                                                                  \
+    {                                                                                              \
+        path, env, T_STR, O(f), def, 0, 0, NULL, doc                                               \
+    }
+#define SECRET(path, env, f, doc)                                                                  \
+    {                                                                                              \
+        path, env, T_SECRET, O(f), "", 0, 0, NULL, doc                                             \
+    }
+#define I(path, env, f, def, lo, hi, doc)                                                          \
+    {                                                                                              \
+        path, env, T_INT, O(f), def, lo, hi, NULL, doc                                             \
+    }
+#define B(path, env, f, def, doc)                                                                  \
+    {                                                                                              \
+        path, env, T_BOOL, O(f), def, 0, 0, NULL, doc                                              \
+    }
+#define E(path, env, f, def, ch, doc)                                                              \
+    {                                                                                              \
+        path, env, T_ENUM, O(f), def, 0, 0, ch, doc                                                \
+    }
 
 static const struct cfg_param params[] = {
     S("neo4j.uri", "NEO4J_URI", neo4j.uri, "bolt://127.0.0.1:7687",
@@ -48,8 +63,8 @@ static const struct cfg_param params[] = {
     S("neo4j.ca_file", "NEO4J_CA_FILE", neo4j.ca_file, "", "extra trusted CA bundle (PEM) for +s"),
     I("neo4j.pool_size", "NEO4J_POOL_SIZE", neo4j.pool_size, "10", 1, 256,
       "most Bolt connections open at once"),
-    I("neo4j.connect_timeout_seconds", "NEO4J_CONNECT_TIMEOUT", neo4j.connect_timeout_seconds,
-      "10", 1, 3600, "TCP + TLS connect timeout"),
+    I("neo4j.connect_timeout_seconds", "NEO4J_CONNECT_TIMEOUT", neo4j.connect_timeout_seconds, "10",
+      1, 3600, "TCP + TLS connect timeout"),
     I("neo4j.read_timeout_seconds", "NEO4J_READ_TIMEOUT", neo4j.read_timeout_seconds, "300", 1,
       86400, "longest wait for a reply from Neo4j"),
     I("neo4j.fetch_size", "NEO4J_FETCH_SIZE", neo4j.fetch_size, "10000", -1, 10000000,
@@ -66,7 +81,8 @@ static const struct cfg_param params[] = {
     B("falkordb.tls", "FALKORDB_TLS", falkordb.tls, "false", "connect with TLS"),
     B("falkordb.tls_insecure", "FALKORDB_TLS_INSECURE", falkordb.tls_insecure, "false",
       "with tls: accept any certificate"),
-    S("falkordb.ca_file", "FALKORDB_CA_FILE", falkordb.ca_file, "", "extra trusted CA bundle (PEM)"),
+    S("falkordb.ca_file", "FALKORDB_CA_FILE", falkordb.ca_file, "",
+      "extra trusted CA bundle (PEM)"),
     I("falkordb.connect_timeout_seconds", "FALKORDB_CONNECT_TIMEOUT",
       falkordb.connect_timeout_seconds, "10", 1, 3600, "connect timeout"),
     I("falkordb.read_timeout_seconds", "FALKORDB_READ_TIMEOUT", falkordb.read_timeout_seconds,
@@ -87,8 +103,8 @@ static const struct cfg_param params[] = {
       "retries of a failed run before giving up until the next interval"),
     I("sync.retry_delay_seconds", "SYNC_RETRY_DELAY_SECONDS", sync.retry_delay_seconds, "30", 0,
       86400, "first retry delay; doubles each retry, with jitter"),
-    I("sync.retry_max_delay_seconds", "SYNC_RETRY_MAX_DELAY_SECONDS",
-      sync.retry_max_delay_seconds, "600", 0, 86400, "cap on one retry delay"),
+    I("sync.retry_max_delay_seconds", "SYNC_RETRY_MAX_DELAY_SECONDS", sync.retry_max_delay_seconds,
+      "600", 0, 86400, "cap on one retry delay"),
     I("sync.reconcile_every", "SYNC_RECONCILE_EVERY", sync.reconcile_every, "12", 0, 1000000,
       "reconcile every N incremental runs (0: never)"),
     I("sync.overlap_seconds", "SYNC_OVERLAP_SECONDS", sync.overlap_seconds, "60", 0, 86400,
@@ -224,8 +240,8 @@ void cfg_deinit(struct cfg *c)
 {
     for (size_t i = 0; i < NPARAMS; i++) {
         const struct cfg_param *p = &params[i];
-        bool is_text = p->type == T_STR || p->type == T_SECRET ||
-                       (p->type == T_ENUM && p->choices == levels);
+        bool is_text =
+            p->type == T_STR || p->type == T_SECRET || (p->type == T_ENUM && p->choices == levels);
         if (is_text) {
             char **slot = field(c, p);
             free(*slot);
@@ -264,8 +280,8 @@ int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
     yaml_parser_set_input_file(&parser, f);
     int rc = 0;
     if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(err, errlen, "%s line %zu: YAML error: %s", path,
-                 parser.problem_mark.line + 1, parser.problem ? parser.problem : "unknown");
+        snprintf(err, errlen, "%s line %zu: YAML error: %s", path, parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "unknown");
         yaml_parser_delete(&parser);
         fclose(f);
         return FS_ECONFIG;
@@ -283,7 +299,8 @@ int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
          !rc && sp < root->data.mapping.pairs.top; sp++) {
         yaml_node_t *sk = yaml_document_get_node(&doc, sp->key);
         yaml_node_t *sv = yaml_document_get_node(&doc, sp->value);
-        const char *sname = sk->type == YAML_SCALAR_NODE ? (const char *)sk->data.scalar.value : "?";
+        const char *sname =
+            sk->type == YAML_SCALAR_NODE ? (const char *)sk->data.scalar.value : "?";
         if (sk->type != YAML_SCALAR_NODE || !section_known(sname)) {
             snprintf(err, errlen,
                      "%s line %zu: unknown section '%s' (expected neo4j, falkordb, sync, logging, "
@@ -300,8 +317,8 @@ int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
             rc = FS_ECONFIG;
             break;
         }
-        for (yaml_node_pair_t *kp = sv->data.mapping.pairs.start;
-             kp < sv->data.mapping.pairs.top; kp++) {
+        for (yaml_node_pair_t *kp = sv->data.mapping.pairs.start; kp < sv->data.mapping.pairs.top;
+             kp++) {
             yaml_node_t *k = yaml_document_get_node(&doc, kp->key);
             yaml_node_t *v = yaml_document_get_node(&doc, kp->value);
             char full[128];

@@ -1,4 +1,5 @@
-/* Settings: one table (YAML path, env name, type, default, check); defaults, YAML and env share one parser. */
+/* Settings: one table (YAML path, env name, type, default, check); defaults, YAML and env share one
+ * parser. */
 #ifndef FALKORSYNC_CONFIG_H
 #define FALKORSYNC_CONFIG_H
 
@@ -28,10 +29,10 @@ struct cfg {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
         int reconcile_every, overlap_seconds, pipeline_depth;
         bool full_sync_on_startup, enable_incremental, enable_continuous;
-        int profile;          /* enum cfg_profile */
-        int temporal;         /* enum cfg_temporal (generic profile) */
-        int full_method;      /* enum cfg_full_method */
-        char *key_property;   /* generic profile; "" = element id as _neo4j_id */
+        int profile;                /* enum cfg_profile */
+        int temporal;               /* enum cfg_temporal (generic profile) */
+        int full_method;            /* enum cfg_full_method */
+        char *key_property;         /* generic profile; "" = element id as _neo4j_id */
         char *embedding_properties; /* comma-separated */
         char *state_dir;
     } sync;

@@ -73,7 +73,7 @@ int fdb_bulk_header(struct buf *b, bool edge, const char *labels, size_t len, ui
 /* Checks one whole token as the server will read it: a well-formed header,
  * then rows of exactly nprops values (arrays nested at most max_depth deep)
  * up to the last byte. Counts the rows. 0 or FS_EMALFORMED. */
-int fdb_bulk_check(const void *token, size_t len, bool edge, int max_depth, uint64_t *rows)
-    FS_WARN_UNUSED;
+int fdb_bulk_check(const void *token, size_t len, bool edge, int max_depth,
+                   uint64_t *rows) FS_WARN_UNUSED;
 
 #endif

@@ -1,4 +1,5 @@
-/* FalkorDB connection: RESP2 over net_conn (plain or TLS), replies parsed by hiredis' redisReader. */
+/* FalkorDB connection: RESP2 over net_conn (plain or TLS), replies parsed by hiredis' redisReader.
+ */
 #include "falkor/fdb.h"
 
 #include <stdio.h>
@@ -61,7 +62,9 @@ static int open_conn(struct fdb_conn *c)
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 300000,
         .write_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 300000,
-        .tls = !cfg->tls ? NET_TLS_OFF : cfg->tls_insecure ? NET_TLS_TRUST_ANY : NET_TLS_VERIFY,
+        .tls = !cfg->tls           ? NET_TLS_OFF
+               : cfg->tls_insecure ? NET_TLS_TRUST_ANY
+                                   : NET_TLS_VERIFY,
         .ca_file = cfg->ca_file,
     };
     int rc = net_connect(&c->net, cfg->host, cfg->port, &o);

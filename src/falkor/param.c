@@ -1,4 +1,5 @@
-/* FalkorDB parameter text: an exact, fast encoder (shortest round-trip doubles) and a strict decoder. */
+/* FalkorDB parameter text: an exact, fast encoder (shortest round-trip doubles) and a strict
+ * decoder. */
 #include "falkor/param.h"
 
 #include <assert.h>
@@ -281,8 +282,8 @@ static void shortest(uint64_t ieee_mant, uint32_t ieee_exp, uint64_t *mantissa, 
     }
 
     int32_t removed = 0;
-    *mantissa = trim_digits(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
-                            &removed);
+    *mantissa =
+        trim_digits(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds, &removed);
     *exp10 = e10 + removed;
 }
 
@@ -456,8 +457,8 @@ static void shortest_f32(double d, uint32_t fbits, uint64_t *mantissa, int32_t *
             vp -= q < 64 && multiple_of_pow2(mp, q);
     }
     int32_t removed = 0;
-    *mantissa = trim_digits_f32(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds,
-                                &removed);
+    *mantissa =
+        trim_digits_f32(vr, vp, vm, vm_trailing_zeros, vr_trailing_zeros, accept_bounds, &removed);
     *exp10 = e10 + removed;
 }
 

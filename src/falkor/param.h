@@ -1,4 +1,5 @@
-/* FalkorDB parameter text: encodes values as the literals of `GRAPH.QUERY g "CYPHER k=v ... <query>"`. */
+/* FalkorDB parameter text: encodes values as the literals of `GRAPH.QUERY g "CYPHER k=v ...
+ * <query>"`. */
 #ifndef FALKORSYNC_FALKOR_PARAM_H
 #define FALKORSYNC_FALKOR_PARAM_H
 

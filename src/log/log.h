@@ -11,8 +11,8 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR };
 /* Configures the process-wide logger (one of the two allowed globals, with the
  * level). path NULL/"" logs to stderr. Rotation at max_bytes keeps backups
  * files path.1 .. path.N. Returns 0 or FS_EIO (cannot open path). */
-int log_setup(const char *level, int json, const char *path, size_t max_bytes, int backups)
-    FS_WARN_UNUSED;
+int log_setup(const char *level, int json, const char *path, size_t max_bytes,
+              int backups) FS_WARN_UNUSED;
 /* Reopens the log file (SIGHUP). Thread-safe. */
 void log_reopen(void);
 /* Parses "DEBUG".."ERROR"; INFO when unknown. */

@@ -64,8 +64,7 @@ static int wait_fd(int fd, short events, long long deadline)
     }
 }
 
-static void set_err(struct net_conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void set_err(struct net_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct net_conn *c, const char *fmt, ...)
 {
     va_list ap;
@@ -99,8 +98,8 @@ static int tcp_connect(struct net_conn *c, const char *host, int port, int timeo
     int rc = FS_ECONNECT;
     set_err(c, "cannot connect to %s: %s", host, "no address");
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0)
             continue;
         int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
@@ -279,8 +278,7 @@ int net_read_some(struct net_conn *c, void *p, size_t len, size_t *got)
         }
         int w = wait_fd(c->fd, ev, deadline);
         if (w) {
-            snprintf(c->errstr, sizeof c->errstr, "read timed out after %d ms",
-                     c->read_timeout_ms);
+            snprintf(c->errstr, sizeof c->errstr, "read timed out after %d ms", c->read_timeout_ms);
             return w;
         }
     }

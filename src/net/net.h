@@ -8,8 +8,8 @@
 
 enum net_tls {
     NET_TLS_OFF = 0,
-    NET_TLS_VERIFY,      /* verify the chain against the CAs and the host name */
-    NET_TLS_TRUST_ANY,   /* encrypt, accept any certificate (self-signed) */
+    NET_TLS_VERIFY,    /* verify the chain against the CAs and the host name */
+    NET_TLS_TRUST_ANY, /* encrypt, accept any certificate (self-signed) */
 };
 
 struct net_opts {
@@ -17,7 +17,7 @@ struct net_opts {
     int read_timeout_ms;    /* <= 0: wait forever */
     int write_timeout_ms;   /* <= 0: wait forever */
     enum net_tls tls;
-    const char *ca_file;    /* extra trusted CA bundle (PEM); NULL: system CAs / SSL_CERT_FILE */
+    const char *ca_file; /* extra trusted CA bundle (PEM); NULL: system CAs / SSL_CERT_FILE */
 };
 
 struct net_conn {

@@ -1,4 +1,5 @@
-/* HTTP routes on civetweb: JSON API, /health, /ws/updates, the dashboard, and /metrics on its own port. */
+/* HTTP routes on civetweb: JSON API, /health, /ws/updates, the dashboard, and /metrics on its own
+ * port. */
 #include "service/http.h"
 
 #include <inttypes.h>
@@ -151,10 +152,10 @@ static char *health_json(struct http_server *h, bool *healthy)
                         "\"falkordb\":{\"ok\":%s,\"latency_ms\":%.1f,\"error\":%s%s%s}}}",
                         *healthy ? "healthy" : "unhealthy", FALKORSYNC_VERSION,
                         svc_wall() - s->started_wall, s->neo4j_up ? "true" : "false", s->neo4j_ms,
-                        s->neo4j_up ? "null" : "\"", s->neo4j_up ? "" : ne,
-                        s->neo4j_up ? "" : "\"", s->falkordb_up ? "true" : "false",
-                        s->falkordb_ms, s->falkordb_up ? "null" : "\"",
-                        s->falkordb_up ? "" : fe, s->falkordb_up ? "" : "\"");
+                        s->neo4j_up ? "null" : "\"", s->neo4j_up ? "" : ne, s->neo4j_up ? "" : "\"",
+                        s->falkordb_up ? "true" : "false", s->falkordb_ms,
+                        s->falkordb_up ? "null" : "\"", s->falkordb_up ? "" : fe,
+                        s->falkordb_up ? "" : "\"");
     pthread_mutex_unlock(&s->mu);
     if (rc) {
         buf_deinit(&b);
@@ -489,8 +490,7 @@ static void check_dbs(struct http_server *h, bool counts)
     int64_t cf[16];
     for (int i = 0; i < 16; i++)
         cf[i] = -1;
-    for (int i = 0; fup && counts && c->falkordb.layout == CFG_LAYOUT_SINGLE &&
-                    i < prof->ntypes;
+    for (int i = 0; fup && counts && c->falkordb.layout == CFG_LAYOUT_SINGLE && i < prof->ntypes;
          i++) {
         char q[160];
         if (sync_count_query(&prof->types[i], q, sizeof q))
@@ -624,8 +624,7 @@ struct http_server *http_start(const struct cfg *c, struct svc_state *st,
         if (!h->api)
             goto fail;
         mg_set_request_handler(h->api, "/", api_handler, h);
-        mg_set_websocket_handler(h->api, "/ws/updates", ws_connect, ws_ready, ws_data, ws_close,
-                                 h);
+        mg_set_websocket_handler(h->api, "/ws/updates", ws_connect, ws_ready, ws_data, ws_close, h);
     }
     if (c->monitoring.metrics_enabled && c->monitoring.metrics_port) {
         h->metrics = start_one(h, c->monitoring.metrics_port, 4, err, errlen);

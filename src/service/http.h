@@ -1,4 +1,5 @@
-/* The HTTP face: JSON API, health, WebSocket feed and dashboard (health port), /metrics (metrics port). */
+/* The HTTP face: JSON API, health, WebSocket feed and dashboard (health port), /metrics (metrics
+ * port). */
 #ifndef FALKORSYNC_HTTP_H
 #define FALKORSYNC_HTTP_H
 

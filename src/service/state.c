@@ -145,8 +145,8 @@ int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id)
 static void state_changed_locked(struct svc_state *s)
 {
     char d[96];
-    snprintf(d, sizeof d, "{\"state\":\"%s\",\"continuous\":%s}",
-             s->running ? "running" : "idle", s->continuous ? "true" : "false");
+    snprintf(d, sizeof d, "{\"state\":\"%s\",\"continuous\":%s}", s->running ? "running" : "idle",
+             s->continuous ? "true" : "false");
     emit_locked(s, "state_changed", d);
 }
 
@@ -177,8 +177,8 @@ static void hk_started(void *ud, enum sync_mode mode, int attempt)
     s->running = true;
     s->items_done = s->items_total = 0;
     char d[160];
-    snprintf(d, sizeof d, "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"attempt\":%d}",
-             s->cur.run_id, mode_name(mode), attempt + 1);
+    snprintf(d, sizeof d, "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"attempt\":%d}", s->cur.run_id,
+             mode_name(mode), attempt + 1);
     emit_locked(s, "sync_started", d);
     state_changed_locked(s);
     pthread_mutex_unlock(&s->mu);
@@ -244,8 +244,8 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
             s->errors_other++;
     }
     const struct xc_stats *d = &rep->dropped;
-    uint64_t dv[8] = {d->dropped_nan,   d->dropped_bytes, d->dropped_nul,   d->dropped_point,
-                      d->dropped_key,   d->dropped_label, d->dropped_other, 0};
+    uint64_t dv[8] = {d->dropped_nan, d->dropped_bytes, d->dropped_nul,   d->dropped_point,
+                      d->dropped_key, d->dropped_label, d->dropped_other, 0};
     for (int i = 0; i < 8; i++)
         s->dropped[i] += dv[i];
     s->duration_sum += dur;
@@ -277,8 +277,8 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
 
 struct orch_hooks svc_hooks(struct svc_state *s)
 {
-    struct orch_hooks h = {.ud = s, .run_started = hk_started, .run_finished = hk_finished,
-                           .progress = hk_progress};
+    struct orch_hooks h = {
+        .ud = s, .run_started = hk_started, .run_finished = hk_finished, .progress = hk_progress};
     return h;
 }
 
@@ -314,8 +314,8 @@ static void ctl_planned(void *ud, double at)
 
 struct orch_ctl svc_ctl(struct svc_state *s)
 {
-    struct orch_ctl c = {.ud = s, .take_trigger = ctl_take, .continuous = ctl_continuous,
-                         .planned = ctl_planned};
+    struct orch_ctl c = {
+        .ud = s, .take_trigger = ctl_take, .continuous = ctl_continuous, .planned = ctl_planned};
     return c;
 }
 

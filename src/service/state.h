@@ -1,4 +1,5 @@
-/* Service state shared by the sync thread and the HTTP threads: status, history, statistics, metrics, events. */
+/* Service state shared by the sync thread and the HTTP threads: status, history, statistics,
+ * metrics, events. */
 #ifndef FALKORSYNC_STATE_H
 #define FALKORSYNC_STATE_H
 
@@ -19,7 +20,7 @@
 struct svc_run {
     uint64_t run_id;
     enum sync_mode mode;
-    int result; /* 0 success, 1 failure, 2 cancelled */
+    int result;                     /* 0 success, 1 failure, 2 cancelled */
     double started_at, finished_at; /* wall clock seconds */
     uint64_t nodes, relationships, upserted, deleted;
     char error[256];
@@ -33,11 +34,11 @@ struct svc_event {
 /* Everything below is guarded by mu. All functions are thread-safe. */
 struct svc_state {
     pthread_mutex_t mu;
-    pthread_cond_t cond;       /* signalled on triggers and new events */
-    double started_wall;       /* process start, wall clock */
+    pthread_cond_t cond; /* signalled on triggers and new events */
+    double started_wall; /* process start, wall clock */
     bool continuous;
     int interval_seconds;
-    double next_run_at;        /* wall clock, 0 when none planned */
+    double next_run_at; /* wall clock, 0 when none planned */
     /* current run */
     bool running;
     bool cur_reserved; /* cur was set up by a trigger the sync thread has not started yet */
@@ -55,12 +56,12 @@ struct svc_state {
     uint64_t runs_ok, runs_failed, runs_by[3][3]; /* [mode][result] */
     double duration_sum, duration_by_mode_sum[3];
     uint64_t duration_count_by_mode[3];
-    uint64_t buckets[3][SVC_NBUCKETS];            /* run-duration histogram per mode */
+    uint64_t buckets[3][SVC_NBUCKETS]; /* run-duration histogram per mode */
     uint64_t items_nodes, items_rels, items_upserted, items_deleted;
     uint64_t dropped[8];
     uint64_t errors_neo4j, errors_falkordb, errors_other;
-    double items_seconds;                         /* seconds spent in successful runs */
-    double lag_seconds;                           /* -1 unknown */
+    double items_seconds; /* seconds spent in successful runs */
+    double lag_seconds;   /* -1 unknown */
     double last_success_at[3];
     /* database health, from the last check */
     bool neo4j_up, falkordb_up;

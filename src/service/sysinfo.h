@@ -10,7 +10,7 @@ struct sysinfo_proc {
     int threads;
     int open_fds;
     uint64_t max_fds;
-    double start_time;           /* wall clock seconds since the epoch */
+    double start_time; /* wall clock seconds since the epoch */
 };
 
 /* Fills p for this process; fields it cannot read stay 0. Thread-safe. */

@@ -43,7 +43,7 @@
 #define BULK_CMD_BYTES ((size_t)1 << 20)
 #define BULK_AMBIGUOUS UINT32_MAX
 
-#define BULK_PAGE 8192          /* node ids per read-back or conversion page */
+#define BULK_PAGE 8192 /* node ids per read-back or conversion page */
 #define KEY_CAP LOADER_KEY_CAP
 #define MAX_EMB 8
 
@@ -59,7 +59,7 @@ struct rowkey {
 struct btoken {
     char *sig; /* labels "\x1e" property names */
     size_t siglen;
-    struct buf data; /* header + rows */
+    struct buf data;     /* header + rows */
     struct rowkey *keys; /* node rows: (label, uuid) hashes, one per type label */
     uint32_t rows, nkeys, kcap;
 };
@@ -72,11 +72,11 @@ struct bulk {
     struct btoken tok[BULK_TOKENS_OPEN];
     int ntok, nslots; /* open tokens; slots with buffers allocated */
     size_t bytes;
-    uint64_t cmd_rows;   /* rows in the open tokens */
+    uint64_t cmd_rows;    /* rows in the open tokens */
     uint64_t nodes, rels; /* in the graph once every command sent is applied */
-    bool begun;          /* the graph exists */
-    unsigned emb_seen;   /* embeddings written by the open command */
-    uint32_t *srcs;      /* its relationships with an embedding: their start nodes */
+    bool begun;           /* the graph exists */
+    unsigned emb_seen;    /* embeddings written by the open command */
+    uint32_t *srcs;       /* its relationships with an embedding: their start nodes */
     size_t nsrcs, srcs_cap;
     struct idpair *map;
     size_t nmap, map_cap;
@@ -230,8 +230,9 @@ static int vecf32_query(struct bulk *B, const char *name)
         rc = buf_append_str(q, "UNWIND [");
         for (size_t i = 0; !rc && i < B->nsrcs; i++)
             rc = buf_printf(q, i ? ",%" PRIu32 : "%" PRIu32, B->srcs[i]);
-        rc = rc ? rc : buf_printf(q, "] AS i MATCH (n)-[e:`%s`]->() WHERE id(n) = i AND typeof(e.",
-                                  B->R->prof->types[B->type].name);
+        rc = rc ? rc
+                : buf_printf(q, "] AS i MATCH (n)-[e:`%s`]->() WHERE id(n) = i AND typeof(e.",
+                             B->R->prof->types[B->type].name);
     }
     const char *v = B->edge ? "e" : "n";
     rc = rc ? rc : xc_ident(q, name, strlen(name));
@@ -332,8 +333,8 @@ static int flush(struct bulk *B)
     }
     if (rc)
         return rc;
-    struct pending p = {.kind = PEND_BULK, .rows = (uint32_t)B->cmd_rows, .edge = B->edge,
-                        .type = B->type};
+    struct pending p = {
+        .kind = PEND_BULK, .rows = (uint32_t)B->cmd_rows, .edge = B->edge, .type = B->type};
     snprintf(p.first_key, sizeof p.first_key, "%s", B->first_key);
     rc = loader_send_cmds(&R->ld, c, &p);
     B->nodes = n_after;
@@ -404,14 +405,14 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     struct pack_reader r;
     struct pack_item it, f;
     pack_reader_init(&r, rec->data, rec->len);
-    int rc = pack_read_item(&r, &it); /* the record */
+    int rc = pack_read_item(&r, &it);       /* the record */
     rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
     if (rc || it.kind != PACK_STRUCT)
         return rc ? rc : FS_EPROTOCOL;
     uint32_t nfields = it.size;
     char labels[KEY_CAP];
     size_t llen = 0;
-    uint32_t node_types = 0; /* the profile's node types among the labels */
+    uint32_t node_types = 0;               /* the profile's node types among the labels */
     rc = skip_fields(&r, t->edge ? 3 : 1); /* id (start, end) */
     rc = rc ? rc : pack_read_item(&r, &f); /* labels, or the type */
     if (rc)
@@ -524,7 +525,8 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     }
     for (int k = 0; !t->edge && k < 32; k++)
         if (node_types & (1u << k))
-            tk->keys[tk->nkeys++] = (struct rowkey){key_hash(R->prof->types[k].name, key), tk->rows};
+            tk->keys[tk->nkeys++] =
+                (struct rowkey){key_hash(R->prof->types[k].name, key), tk->rows};
     if (!B->cmd_rows)
         snprintf(B->first_key, sizeof B->first_key, "%s", key);
     tk->rows++;
@@ -628,15 +630,13 @@ static int reload_map(struct bulk *B)
             if ((rc = full_fdb_simple(R, "reading node ids back", 4, argv, &r)))
                 break;
             /* compact: [header, rows, stats]; a cell is [type, value] */
-            const redisReply *rows = r->type == REDIS_REPLY_ARRAY && r->elements >= 3
-                                         ? r->element[1]
-                                         : NULL;
+            const redisReply *rows =
+                r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
             for (size_t k = 0; !rc && rows && k < rows->elements; k++) {
                 const redisReply *row = rows->element[k];
                 if (row->type != REDIS_REPLY_ARRAY || row->elements < 2 ||
-                    row->element[0]->type != REDIS_REPLY_ARRAY ||
-                    row->element[0]->elements < 2 || row->element[1]->type != REDIS_REPLY_ARRAY ||
-                    row->element[1]->elements < 2)
+                    row->element[0]->type != REDIS_REPLY_ARRAY || row->element[0]->elements < 2 ||
+                    row->element[1]->type != REDIS_REPLY_ARRAY || row->element[1]->elements < 2)
                     continue;
                 const redisReply *idv = row->element[0]->element[1];
                 const redisReply *uv = row->element[1]->element[1];
@@ -666,7 +666,8 @@ static int vecf32_sweep(struct bulk *B, int upto_type)
                 char q[600];
                 if (t->edge)
                     snprintf(q, sizeof q,
-                             "MATCH (n)-[e:`%s`]->() WHERE id(n) >= %" PRIu64 " AND id(n) < %" PRIu64
+                             "MATCH (n)-[e:`%s`]->() WHERE id(n) >= %" PRIu64
+                             " AND id(n) < %" PRIu64
                              " AND typeof(e.`%s`) = 'List' SET e.`%s` = vecf32(e.`%s`)",
                              t->name, lo, lo + BULK_PAGE, e, e, e);
                 else

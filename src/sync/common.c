@@ -90,8 +90,7 @@ static int strs_push(char ***v, int *n, char *s)
     return 0;
 }
 
-int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, char ***stmts,
-                                int *n)
+int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, char ***stmts, int *n)
 {
     *stmts = NULL;
     *n = 0;
@@ -116,7 +115,9 @@ int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, cha
                 continue;
             struct buf q;
             buf_init(&q, 0);
-            rc = buf_printf(&q, pass ? "CREATE INDEX FOR ()-[x:`%.*s`]-() ON (" : "CREATE INDEX FOR (x:`%.*s`) ON (",
+            rc = buf_printf(&q,
+                            pass ? "CREATE INDEX FOR ()-[x:`%.*s`]-() ON ("
+                                 : "CREATE INDEX FOR (x:`%.*s`) ON (",
                             (int)it.size, (const char *)it.data);
             if (*kp)
                 rc = rc ? rc : buf_printf(&q, "x.`%s`, ", kp);

@@ -1,4 +1,5 @@
-/* Small pieces every sync mode shares: mapping rules from the configuration, group listing, clock. */
+/* Small pieces every sync mode shares: mapping rules from the configuration, group listing, clock.
+ */
 #ifndef FALKORSYNC_SYNC_COMMON_H
 #define FALKORSYNC_SYNC_COMMON_H
 
@@ -17,26 +18,25 @@ struct sync_report {
     uint64_t relationships;
     uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
     uint64_t batches;
-    uint64_t deleted;                /* items removed from the cache (reconcile, incremental) */
-    uint64_t upserted;               /* items written by MERGE (reconcile, incremental) */
-    int graphs;                      /* graphs swapped in */
+    uint64_t deleted;  /* items removed from the cache (reconcile, incremental) */
+    uint64_t upserted; /* items written by MERGE (reconcile, incremental) */
+    int graphs;        /* graphs swapped in */
     bool resumed;
-    bool did_full;                   /* incremental found an empty cache and ran a full sync */
-    const char *method;              /* full sync: "bulk" or "query" (the last graph's); or NULL */
+    bool did_full;      /* incremental found an empty cache and ran a full sync */
+    const char *method; /* full sync: "bulk" or "query" (the last graph's); or NULL */
     double seconds;
     struct xc_stats dropped;
-    char error[512];                 /* empty on success */
+    char error[512]; /* empty on success */
 };
 
 struct sync_opts {
-    bool progress;                 /* progress line on stderr */
+    bool progress; /* progress line on stderr */
     /* Called now and then with items written so far and the expected total
      * (0 when unknown), on the syncing thread. */
     void (*on_progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
-    volatile sig_atomic_t *stop;   /* set by a signal: abandon cleanly (checkpoint kept) */
+    volatile sig_atomic_t *stop; /* set by a signal: abandon cleanly (checkpoint kept) */
 };
-
 
 struct sync_rules {
     struct xc_rules rules;

@@ -158,12 +158,12 @@ struct src_cursor {
     struct bolt_session *bolt;
     const struct sync_type *t;
     bool generic;
-    const char *kp;                /* generic: sync.key_property */
-    struct sync_generic_cols gc;   /* generic: endpoints and own key of the current item */
-    char rtype[KEY_CAP];           /* generic: the current relationship's type */
-    struct xc_native nt;           /* generic, native temporals of the current item */
-    struct bolt_record rec;        /* the current record (valid until the next src_next) */
-    size_t props_at;               /* where its property map starts */
+    const char *kp;              /* generic: sync.key_property */
+    struct sync_generic_cols gc; /* generic: endpoints and own key of the current item */
+    char rtype[KEY_CAP];         /* generic: the current relationship's type */
+    struct xc_native nt;         /* generic, native temporals of the current item */
+    struct bolt_record rec;      /* the current record (valid until the next src_next) */
+    size_t props_at;             /* where its property map starts */
     const struct xc_rules *rules;
     struct props props;
     struct buf row, tmp, head;
@@ -216,9 +216,9 @@ static int props_from_param(struct props *p, const struct buf *row, struct buf *
     for (uint32_t i = 0; !rc && i < m.u.map.len; i++) {
         buf_reset(tmp);
         rc = canon_value(tmp, &m.u.map.items[i].value);
-        rc = rc ? rc
-                : props_add(p, m.u.map.items[i].key.u.str.data, m.u.map.items[i].key.u.str.len,
-                            tmp);
+        rc =
+            rc ? rc
+               : props_add(p, m.u.map.items[i].key.u.str.data, m.u.map.items[i].key.u.str.len, tmp);
     }
     pack_value_deinit(&m);
     return rc;
@@ -355,8 +355,24 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
 
 /* ---- FalkorDB side: pages in key order, compact replies ----------------- */
 
-enum { CT_NULL = 1, CT_STRING, CT_INT, CT_BOOL, CT_DOUBLE, CT_ARRAY, CT_EDGE, CT_NODE, CT_PATH,
-       CT_MAP, CT_POINT, CT_VECTOR, CT_DATETIME, CT_DATE, CT_TIME, CT_DURATION };
+enum {
+    CT_NULL = 1,
+    CT_STRING,
+    CT_INT,
+    CT_BOOL,
+    CT_DOUBLE,
+    CT_ARRAY,
+    CT_EDGE,
+    CT_NODE,
+    CT_PATH,
+    CT_MAP,
+    CT_POINT,
+    CT_VECTOR,
+    CT_DATETIME,
+    CT_DATE,
+    CT_TIME,
+    CT_DURATION
+};
 
 static int canon_compact(struct buf *b, const redisReply *cell);
 
@@ -383,8 +399,8 @@ static int canon_compact(struct buf *b, const redisReply *cell)
         return rc ? rc : buf_append(b, v->str, v->len);
     }
     case CT_INT:
-        return buf_printf(b, "i:%lld", v->type == REDIS_REPLY_INTEGER ? v->integer
-                                                                      : strtoll(v->str, NULL, 10));
+        return buf_printf(b, "i:%lld",
+                          v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str, NULL, 10));
     case CT_BOOL:
         return buf_append_str(b, (v->type == REDIS_REPLY_STRING && !strcmp(v->str, "true")) ||
                                          (v->type == REDIS_REPLY_INTEGER && v->integer)
@@ -404,9 +420,9 @@ static int canon_compact(struct buf *b, const redisReply *cell)
     case CT_DATE:
     case CT_TIME:
     case CT_DURATION:
-        return buf_printf(b, "t%d:%lld", type, v->type == REDIS_REPLY_INTEGER
-                                                    ? v->integer
-                                                    : strtoll(v->str ? v->str : "0", NULL, 10));
+        return buf_printf(
+            b, "t%d:%lld", type,
+            v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str ? v->str : "0", NULL, 10));
     case CT_VECTOR: {
         int rc = buf_printf(b, "v%u[", (unsigned)v->elements);
         for (size_t i = 0; !rc && i < v->elements; i++)
@@ -457,8 +473,8 @@ static bool cache_key(const redisReply *kv, const redisReply *idv, char *out, si
         return true;
     }
     if (kt == CT_INT) {
-        snprintf(out, cap, "%lld", v->type == REDIS_REPLY_INTEGER ? v->integer
-                                                                 : strtoll(v->str, NULL, 10));
+        snprintf(out, cap, "%lld",
+                 v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str, NULL, 10));
         return true;
     }
     v = idv->element[1];
@@ -500,13 +516,17 @@ static int cache_page(struct cache_cursor *c, int *rows, char *err, size_t errle
         rc = rc ? rc : buf_append_str(&c->q, " WHERE id(a) = $last MATCH (a)-[r");
     } else if (edge) {
         rc = rc ? rc
-                : buf_printf(&c->q, " WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
-                                    "OPTIONAL MATCH (a)-[r", EDGE_SOURCES_PER_PAGE);
+                : buf_printf(&c->q,
+                             " WHERE id(a) > $last WITH a ORDER BY id(a) LIMIT %d "
+                             "OPTIONAL MATCH (a)-[r",
+                             EDGE_SOURCES_PER_PAGE);
     }
     if (!edge) { /* project only the page, not every later node */
         rc = rc ? rc
-                : buf_printf(&c->q, " WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
-                                    "RETURN id(n), ", PAGE);
+                : buf_printf(&c->q,
+                             " WHERE id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
+                             "RETURN id(n), ",
+                             PAGE);
         rc = rc ? rc : cache_key_cols(&c->q, c, "n");
         rc = rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
     } else {
@@ -666,16 +686,15 @@ static void sample(struct verify_count *vc, const char *what, const char *key)
         snprintf(vc->samples[vc->nsamples++], sizeof vc->samples[0], "%s:%s", what, key);
 }
 
-
 /* ---- Reconcile: upserts for missing/different items, deletes for extra ones ---- */
 
 #define FIX_GROUPS 16
 #define FIX_GROUP_BYTES ((size_t)4 << 20)
 
 struct fix_group {
-    char *key;        /* node: label set; edge: dst label */
-    struct buf rows;  /* "{u:..,p:..,e0:..,s:..,t:..}," */
-    struct buf keys;  /* edges: "'k1','k2'," to delete before re-creating */
+    char *key;       /* node: label set; edge: dst label */
+    struct buf rows; /* "{u:..,p:..,e0:..,s:..,t:..}," */
+    struct buf keys; /* edges: "'k1','k2'," to delete before re-creating */
     uint32_t n;
 };
 
@@ -688,15 +707,15 @@ struct fixer {
     int type;
     struct fix_group g[FIX_GROUPS];
     int ng;
-    struct buf del;   /* keys to delete, param text */
+    struct buf del; /* keys to delete, param text */
     uint32_t ndel;
     struct buf q;
 };
 
 static int fix_send(struct fixer *fx, struct buf *q, enum pend_kind kind, uint32_t rows)
 {
-    struct pending p = {.kind = kind, .rows = rows, .edge = fx->types[fx->type].edge,
-                        .type = fx->type};
+    struct pending p = {
+        .kind = kind, .rows = rows, .edge = fx->types[fx->type].edge, .type = fx->type};
     snprintf(p.first_key, sizeof p.first_key, "(reconcile)");
     return loader_send(fx->ld, q->data, q->len, &p);
 }
@@ -745,8 +764,9 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
         g->keys.len--;
         rc = buf_append_str(q, "CYPHER keys=[");
         rc = rc ? rc : buf_append(q, g->keys.data, g->keys.len);
-        rc = rc ? rc : buf_printf(q, "] UNWIND $keys AS k MATCH ()-[e:`%s` {uuid: k}]->() DELETE e",
-                                  t->name);
+        rc = rc ? rc
+                : buf_printf(q, "] UNWIND $keys AS k MATCH ()-[e:`%s` {uuid: k}]->() DELETE e",
+                             t->name);
         rc = rc ? rc : fix_send(fx, q, PEND_WRITE, 0);
     }
     buf_reset(q);
@@ -771,8 +791,9 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
             }
             rc = rc ? rc : buf_append_str(q, ") SET n = r.p");
         } else {
-            rc = rc ? rc : buf_append_str(q, "] UNWIND $rows AS r MATCH (n) WHERE id(n) = r.i "
-                                             "SET n = r.p");
+            rc = rc ? rc
+                    : buf_append_str(q, "] UNWIND $rows AS r MATCH (n) WHERE id(n) = r.i "
+                                        "SET n = r.p");
             rc = rc ? rc : set_labels(q, labels, NULL);
         }
     } else if (fx->generic) {
@@ -784,12 +805,14 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
         rc = rc ? rc : xc_ident(q, type, tlen);
         rc = rc ? rc : buf_append_str(q, "]->(b) SET n = r.p");
     } else if (!t->edge) {
-        rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MERGE (n:`%s` {uuid: r.u}) SET n = r.p",
-                                  t->name);
+        rc = rc ? rc
+                : buf_printf(q, "] UNWIND $rows AS r MERGE (n:`%s` {uuid: r.u}) SET n = r.p",
+                             t->name);
         rc = rc ? rc : set_labels(q, base, t->name);
     } else {
-        rc = rc ? rc : buf_printf(q, "] UNWIND $rows AS r MATCH (a:`%s` {uuid: r.s}) MATCH (b:",
-                                  t->src_label);
+        rc = rc ? rc
+                : buf_printf(
+                      q, "] UNWIND $rows AS r MATCH (a:`%s` {uuid: r.s}) MATCH (b:", t->src_label);
         rc = rc ? rc : xc_ident(q, g->key, strlen(g->key));
         rc = rc ? rc : buf_printf(q, " {uuid: r.t}) CREATE (a)-[n:`%s`]->(b) SET n = r.p", t->name);
     }
@@ -967,8 +990,8 @@ static int fix_upsert(struct fixer *fx, struct src_cursor *sc, const char *key,
             if (len && !keep) {
                 buf_reset(&fx->q);
                 if (fx->generic) {
-                    rc = buf_printf(&fx->q, "MATCH (n) WHERE id(n) = %lld REMOVE n:",
-                                    (long long)cached->fid);
+                    rc = buf_printf(
+                        &fx->q, "MATCH (n) WHERE id(n) = %lld REMOVE n:", (long long)cached->fid);
                 } else {
                     rc = fdb_param_prefix_begin(&fx->q);
                     rc = rc ? rc : fdb_param_name(&fx->q, "k");
@@ -1029,9 +1052,8 @@ static int src_advance(struct src_cursor *sc, struct item *a, char *prev, struct
 }
 
 static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
-                       const char *graph, const char *group, int type,
-                       const struct xc_rules *rules, struct verify_count *vc, struct fixer *fx,
-                       char *err, size_t errlen)
+                       const char *graph, const char *group, int type, const struct xc_rules *rules,
+                       struct verify_count *vc, struct fixer *fx, char *err, size_t errlen)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     const struct sync_type *t = &prof->types[type];
@@ -1043,8 +1065,9 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
     if (prof->generic)
         rc = sync_extract_query_generic(&q, t, kp, true);
     else if (!t->edge)
-        rc = buf_printf(&q, "MATCH (n:`%s`) WHERE n.uuid IS NOT NULL%s RETURN n, n.uuid "
-                            "ORDER BY n.uuid",
+        rc = buf_printf(&q,
+                        "MATCH (n:`%s`) WHERE n.uuid IS NOT NULL%s RETURN n, n.uuid "
+                        "ORDER BY n.uuid",
                         t->name, group ? " AND n.group_id = $g" : "");
     else
         rc = buf_printf(&q,
@@ -1381,8 +1404,8 @@ void verify_print(const struct verify_report *rep, bool json, FILE *out)
                     "%s\"%s\":{\"source\":%" PRIu64 ",\"cache\":%" PRIu64 ",\"missing\":%" PRIu64
                     ",\"extra\":%" PRIu64 ",\"different\":%" PRIu64 ",\"duplicate\":%" PRIu64
                     ",\"unrepresentable\":%" PRIu64 ",\"samples\":[",
-                    i ? "," : "", v->name, v->source, v->cache, v->missing,
-                    v->extra, v->different, v->duplicate, v->unrepresentable);
+                    i ? "," : "", v->name, v->source, v->cache, v->missing, v->extra, v->different,
+                    v->duplicate, v->unrepresentable);
             for (int s = 0; s < v->nsamples; s++) {
                 if (s)
                     fputc(',', out);
@@ -1397,10 +1420,11 @@ void verify_print(const struct verify_report *rep, bool json, FILE *out)
             "extra", "different", "duplicate", "unrepr");
     for (int i = 0; i < rep->ntypes; i++) {
         const struct verify_count *v = &rep->types[i];
-        fprintf(out, "%-13s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
-                     " %9" PRIu64 " %7" PRIu64 "%s",
-                v->name, v->source, v->cache, v->missing, v->extra,
-                v->different, v->duplicate, v->unrepresentable, v->nsamples ? "  e.g." : "");
+        fprintf(out,
+                "%-13s %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64 " %9" PRIu64
+                " %7" PRIu64 "%s",
+                v->name, v->source, v->cache, v->missing, v->extra, v->different, v->duplicate,
+                v->unrepresentable, v->nsamples ? "  e.g." : "");
         for (int s = 0; s < v->nsamples; s++)
             fprintf(out, " %s", v->samples[s]);
         fputc('\n', out);
@@ -1472,9 +1496,9 @@ struct wm {
     long long seen_at; /* wall clock when that watermark was first stored */
 };
 
-static const char *const families[] = {"Entity",     "Episodic", "Community",   "Saga",
-                                       "RELATES_TO", "MENTIONS", "HAS_MEMBER",  "HAS_EPISODE",
-                                       "NEXT_EPISODE"};
+static const char *const families[] = {"Entity",     "Episodic",    "Community",
+                                       "Saga",       "RELATES_TO",  "MENTIONS",
+                                       "HAS_MEMBER", "HAS_EPISODE", "NEXT_EPISODE"};
 #define NFAMILIES ((int)(sizeof families / sizeof families[0]))
 
 static struct wm *wm_find(struct wm *w, const char *family)
@@ -1554,7 +1578,8 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
          * the overlap, nothing older can still be committing: since =
          * watermark. No watermark: everything. */
         int64_t ss = since->s == INT64_MIN ? -62135596800LL : since->s;
-        if (since->s != INT64_MIN && (long long)time(NULL) - since->seen_at <= c->sync.overlap_seconds)
+        if (since->s != INT64_MIN &&
+            (long long)time(NULL) - since->seen_at <= c->sync.overlap_seconds)
             ss -= c->sync.overlap_seconds;
         rc = rc ? rc : pack_write_map_header(&p, group ? 2 : 1);
         rc = rc ? rc : pack_write_cstr(&p, "since");
@@ -1601,8 +1626,7 @@ static int incremental_graph(const struct cfg *c, struct bolt_session *bolt, str
     }
     /* Watermarks advance only after FalkorDB acknowledged everything above. */
     for (int i = 0; !rc && i < NFAMILIES; i++) {
-        if (w[i].new_s == INT64_MIN ||
-            (w[i].new_s == w[i].s && w[i].new_ns == w[i].ns))
+        if (w[i].new_s == INT64_MIN || (w[i].new_s == w[i].s && w[i].new_ns == w[i].ns))
             continue;
         char v[96];
         snprintf(v, sizeof v, "%lld %lld %lld", (long long)w[i].new_s, (long long)w[i].new_ns,

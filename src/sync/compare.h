@@ -1,4 +1,5 @@
-/* Item-level compare and apply: verify (read-only), reconcile (fix differences), incremental (apply changes). */
+/* Item-level compare and apply: verify (read-only), reconcile (fix differences), incremental (apply
+ * changes). */
 #ifndef FALKORSYNC_COMPARE_H
 #define FALKORSYNC_COMPARE_H
 
@@ -15,14 +16,14 @@
 #define VERIFY_MAX_TYPES 16
 
 struct verify_count {
-    const char *name;      /* the type's (static storage) */
-    uint64_t source;       /* items in Neo4j */
-    uint64_t cache;        /* items in FalkorDB */
-    uint64_t missing;      /* in Neo4j, not in FalkorDB */
-    uint64_t extra;        /* in FalkorDB, not in Neo4j */
-    uint64_t different;    /* same key, different content */
-    uint64_t duplicate;    /* a key seen twice in FalkorDB */
-    uint64_t unrepresentable; /* Neo4j items holding a value the mapping rules leave out */
+    const char *name;                 /* the type's (static storage) */
+    uint64_t source;                  /* items in Neo4j */
+    uint64_t cache;                   /* items in FalkorDB */
+    uint64_t missing;                 /* in Neo4j, not in FalkorDB */
+    uint64_t extra;                   /* in FalkorDB, not in Neo4j */
+    uint64_t different;               /* same key, different content */
+    uint64_t duplicate;               /* a key seen twice in FalkorDB */
+    uint64_t unrepresentable;         /* Neo4j items holding a value the mapping rules leave out */
     char samples[VERIFY_SAMPLES][96]; /* "missing:<key>" ... */
     int nsamples;
 };
@@ -42,8 +43,8 @@ int sync_verify(const struct cfg *c, struct verify_report *rep) FS_WARN_UNUSED;
 /* Reconcile: the same comparison, fixing as it goes: upserts what is missing
  * or different, deletes what Neo4j no longer has (and, per group, graphs of
  * vanished groups). found says what differed, done what was written. */
-int sync_reconcile(const struct cfg *c, struct verify_report *found, struct sync_report *done)
-    FS_WARN_UNUSED;
+int sync_reconcile(const struct cfg *c, struct verify_report *found,
+                   struct sync_report *done) FS_WARN_UNUSED;
 /* Incremental: reads what changed since the durable watermarks (minus the
  * overlap window) and upserts it; watermarks come from the data and advance
  * only after FalkorDB acknowledged. *lag_seconds is the age of the oldest

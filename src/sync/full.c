@@ -21,7 +21,7 @@
 #include "log/log.h"
 
 #define MAX_EMB 8
-#define MAX_GROUPS_OPEN 16                 /* label-set batches built at once */
+#define MAX_GROUPS_OPEN 16                /* label-set batches built at once */
 #define BATCH_BYTES_CAP ((size_t)4 << 20) /* flush when a batch's text passes this */
 #define KEY_CAP LOADER_KEY_CAP
 
@@ -29,7 +29,7 @@
 /* ---- Batch building: one open batch per label set (nodes) or endpoint pair (edges) ---- */
 
 struct group_batch {
-    char *key;      /* label set "A\x1fB" or "src\x1fdst" */
+    char *key;       /* label set "A\x1fB" or "src\x1fdst" */
     struct buf text; /* "CYPHER rows=[...," being built */
     uint32_t rows;
     char first_key[80];
@@ -227,7 +227,6 @@ int full_extract_params(struct buf *p, const char *after, const char *group)
     return rc;
 }
 
-
 void full_progress(struct run *R, bool final)
 {
     if (!R->opts->progress && !R->opts->on_progress)
@@ -246,7 +245,6 @@ void full_progress(struct run *R, bool final)
     fprintf(stderr, "\rfull sync: %" PRIu64 "/%" PRIu64 " items, %.0f items/s, ETA %.0f s   %s",
             done, R->total_items, rate, eta, final ? "\n" : "");
 }
-
 
 int full_copy_str_item(struct pack_reader *r, char *out, size_t cap)
 {
@@ -272,7 +270,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
     struct pack_reader r;
     struct pack_item it, f;
     pack_reader_init(&r, rec->data, rec->len);
-    int rc = pack_read_item(&r, &it); /* the record's list */
+    int rc = pack_read_item(&r, &it);       /* the record's list */
     rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
     if (rc || it.kind != PACK_STRUCT)
         return rc ? rc : FS_EPROTOCOL;
@@ -386,9 +384,8 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
      * and keeps it across types; sync_one_graph stops it after the last. */
     int rc = loader_async_start(&R->ld, R->ld.depth + 2);
     if (!rc)
-        rc = R->prof->generic
-                 ? sync_extract_query_generic(&q, t, R->cfg->sync.key_property, false)
-                 : full_extract_query(&q, t, group != NULL);
+        rc = R->prof->generic ? sync_extract_query_generic(&q, t, R->cfg->sync.key_property, false)
+                              : full_extract_query(&q, t, group != NULL);
     rc = rc ? rc : full_extract_params(&p, after, group);
     rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     if (rc) {
@@ -407,8 +404,7 @@ static int load_type(struct run *R, int type, const char *after, const char *gro
         if (rc)
             break;
         R->done_items++;
-        if (b.total_rows >= (uint32_t)R->cfg->sync.batch_size ||
-            b.total_bytes >= BATCH_BYTES_CAP) {
+        if (b.total_rows >= (uint32_t)R->cfg->sync.batch_size || b.total_bytes >= BATCH_BYTES_CAP) {
             rc = flush_all(&b, &R->ld, type, R->rep, uuid);
             if (rc)
                 break;
@@ -441,7 +437,7 @@ out:
 /* ---- Per graph: resume or start, load, index, swap -------------------------- */
 
 int full_fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
-                      redisReply **out)
+                    redisReply **out)
 {
     if (fdb_commandv(&R->ld.fdb, out, argc, argv)) {
         snprintf(R->rep->error, sizeof R->rep->error, "%s: %s", what, R->ld.fdb.errstr);
@@ -666,8 +662,9 @@ fresh:
         if (rc)
             return rc;
         const char *del[2] = {"DEL", ckpt};
-        const char *hs[10] = {"HSET", ckpt, "type", "0", "after", "", "method",
-                              bulk ? "bulk" : "query", "at:0:0", "0 "};
+        const char *hs[10] = {"HSET",   ckpt, "type",   "0",
+                              "after",  "",   "method", bulk ? "bulk" : "query",
+                              "at:0:0", "0 "};
         if ((rc = full_fdb_simple(R, "writing the checkpoint", 2, del, NULL)) ||
             (rc = full_fdb_simple(R, "writing the checkpoint", bulk ? 10 : 8, hs, NULL)))
             return rc;
@@ -729,7 +726,8 @@ loaded:
         snprintf(field, sizeof field, "wm:%s", sync_wm_families[i].name);
         const char *hgt[3] = {"HGET", ckpt, field};
         redisReply *v = NULL;
-        if (full_fdb_simple(R, "reading watermarks", 3, hgt, &v) == 0 && v->type == REDIS_REPLY_STRING)
+        if (full_fdb_simple(R, "reading watermarks", 3, hgt, &v) == 0 &&
+            v->type == REDIS_REPLY_STRING)
             snprintf(wmv[i], sizeof wmv[i], "%s", v->str);
         freeReplyObject(v);
     }
@@ -760,8 +758,7 @@ loaded:
     if (!rc) {
         char why[300];
         if (!r || r->type != REDIS_REPLY_ARRAY || fdb_reply_error(r, why, sizeof why)) {
-            snprintf(R->rep->error, sizeof R->rep->error, "swap failed: %s",
-                     r ? why : "no reply");
+            snprintf(R->rep->error, sizeof R->rep->error, "swap failed: %s", r ? why : "no reply");
             rc = FS_ESERVER;
         }
         freeReplyObject(r);
@@ -806,8 +803,8 @@ static int count_items(struct run *R)
         if (i)
             rc = buf_append_str(&q, " UNION ALL ");
         rc = rc ? rc : sync_count_query(&R->prof->types[i], cq, sizeof cq);
-        rc = rc ? rc : buf_printf(&q, "%s AS c, %s AS e", cq,
-                                  R->prof->types[i].edge ? "true" : "false");
+        rc = rc ? rc
+                : buf_printf(&q, "%s AS c, %s AS e", cq, R->prof->types[i].edge ? "true" : "false");
     }
     rc = rc ? rc : buf_append_str(&q, " } RETURN sum(c), sum(CASE WHEN e THEN 0 ELSE c END)");
     rc = rc ? rc : bolt_run(&R->bolt, q.data, NULL, 0, BOLT_MODE_READ);
@@ -891,19 +888,18 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     fprintf(out,
             "{\"mode\":\"%s\",\"ok\":%s,\"nodes\":%" PRIu64 ",\"relationships\":%" PRIu64
             ",\"seconds\":%.3f,\"items_per_second\":%.1f,\"batches\":%" PRIu64
-            ",\"graphs\":%d,%s%s%s\"resumed\":%s,\"did_full\":%s,\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64
-            ",\"edges_missing_endpoint\":%" PRIu64
-            ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"nul_in_string\":%" PRIu64
-            ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64 ",\"backtick_in_label\":%" PRIu64
-            ",\"other\":%" PRIu64 "}",
+            ",\"graphs\":%d,%s%s%s\"resumed\":%s,\"did_full\":%s,\"upserted\":%" PRIu64
+            ",\"deleted\":%" PRIu64 ",\"edges_missing_endpoint\":%" PRIu64
+            ",\"dropped\":{\"nan_or_inf\":%" PRIu64 ",\"bytes\":%" PRIu64
+            ",\"nul_in_string\":%" PRIu64 ",\"point\":%" PRIu64 ",\"backtick_in_key\":%" PRIu64
+            ",\"backtick_in_label\":%" PRIu64 ",\"other\":%" PRIu64 "}",
             mode, rep->error[0] ? "false" : "true", rep->nodes, rep->relationships, rep->seconds,
             rep->seconds > 0 ? items / rep->seconds : 0.0, rep->batches, rep->graphs,
             rep->method ? "\"method\":\"" : "", rep->method ? rep->method : "",
-            rep->method ? "\"," : "",
-            rep->resumed ? "true" : "false", rep->did_full ? "true" : "false", rep->upserted, rep->deleted,
-            rep->edges_missing_endpoint, d->dropped_nan,
-            d->dropped_bytes, d->dropped_nul, d->dropped_point, d->dropped_key, d->dropped_label,
-            d->dropped_other);
+            rep->method ? "\"," : "", rep->resumed ? "true" : "false",
+            rep->did_full ? "true" : "false", rep->upserted, rep->deleted,
+            rep->edges_missing_endpoint, d->dropped_nan, d->dropped_bytes, d->dropped_nul,
+            d->dropped_point, d->dropped_key, d->dropped_label, d->dropped_other);
     if (rep->error[0]) {
         fputs(",\"error\":\"", out);
         for (const char *p = rep->error; *p; p++) {

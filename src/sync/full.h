@@ -1,4 +1,5 @@
-/* Full sync: streams every type into a shadow graph, builds indexes, swaps it in atomically; resumable. */
+/* Full sync: streams every type into a shadow graph, builds indexes, swaps it in atomically;
+ * resumable. */
 #ifndef FALKORSYNC_FULL_H
 #define FALKORSYNC_FULL_H
 
@@ -11,11 +12,10 @@
 #include "sync/common.h"
 #include "sync/transcode.h"
 
-
 /* Runs a full sync with the settings in c. Returns 0 or an error (detail in
  * rep->error). On failure or stop the checkpoint stays: run again to resume. */
-int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
-    FS_WARN_UNUSED;
+int sync_full(const struct cfg *c, const struct sync_opts *o,
+              struct sync_report *rep) FS_WARN_UNUSED;
 
 /* Prints rep as one JSON object (one line) to out. */
 void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out);

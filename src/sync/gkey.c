@@ -144,8 +144,7 @@ const char *sync_key_field(const char *key, int i, size_t *len)
 
 /* Edge batch key: graphiti "srcLabel\x1fdstLabel"; generic
  * "type\x1fsrcLabel\x1fsrcProp\x1fdstLabel\x1fdstProp". */
-int sync_edge_matches(struct buf *q, const char *key, bool generic, const char **type,
-                      size_t *tlen)
+int sync_edge_matches(struct buf *q, const char *key, bool generic, const char **type, size_t *tlen)
 {
     size_t l1, l2, p1, p2;
     const char *a, *b, *pa, *pb;
@@ -187,11 +186,10 @@ int sync_generic_edge_key(struct buf *key, const char *type, size_t tlen,
     buf_reset(key);
     int rc = buf_append(key, type, tlen);
     rc = rc ? rc
-            : buf_printf(key, "\x1f%s\x1f%s\x1f%s\x1f%s", g->alabel, gk_prop(&g->a, kp),
-                         g->blabel, gk_prop(&g->b, kp));
+            : buf_printf(key, "\x1f%s\x1f%s\x1f%s\x1f%s", g->alabel, gk_prop(&g->a, kp), g->blabel,
+                         gk_prop(&g->b, kp));
     return rc;
 }
-
 
 /* Generic: every node (n, key value, element id) or every relationship
  * (r, then key value, element id and a label for each endpoint, then the
@@ -207,8 +205,9 @@ int sync_extract_query_generic(struct buf *q, const struct sync_type *t, const c
             const char *e = i ? "b" : "a";
             rc = gk_neo4j_value_expr(q, e, kp);
             rc = rc ? rc
-                    : buf_printf(q, ", elementId(%s), head([l IN labels(%s) WHERE NOT l "
-                                    "CONTAINS '`' | l]), ",
+                    : buf_printf(q,
+                                 ", elementId(%s), head([l IN labels(%s) WHERE NOT l "
+                                 "CONTAINS '`' | l]), ",
                                  e, e);
         }
     rc = rc ? rc : gk_neo4j_value_expr(q, v, kp);

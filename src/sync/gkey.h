@@ -10,14 +10,14 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define GK_CAP 512                 /* longest key, NUL included */
-#define GK_ID_PROP "_neo4j_id"     /* where an element id key is kept */
+#define GK_CAP 512             /* longest key, NUL included */
+#define GK_ID_PROP "_neo4j_id" /* where an element id key is kept */
 
 struct gkey {
-    char str[GK_CAP];      /* the key as text: what items are ordered and compared by */
-    char raw[GK_CAP * 2];  /* the value as FalkorDB parameter text ('abc', 42) */
-    bool by_id;            /* keyed by the element id (property _neo4j_id) */
-    bool is_int;           /* the key property holds an integer */
+    char str[GK_CAP];     /* the key as text: what items are ordered and compared by */
+    char raw[GK_CAP * 2]; /* the value as FalkorDB parameter text ('abc', 42) */
+    bool by_id;           /* keyed by the element id (property _neo4j_id) */
+    bool is_int;          /* the key property holds an integer */
 };
 
 /* Reads two record columns, the key property's value (any, null when unset
@@ -45,16 +45,15 @@ struct sync_generic_cols {
     struct gkey a, b, self;
     char alabel[256], blabel[256];
 };
-int sync_generic_tail(struct pack_reader *r, bool edge, struct sync_generic_cols *g)
-    FS_WARN_UNUSED;
+int sync_generic_tail(struct pack_reader *r, bool edge, struct sync_generic_cols *g) FS_WARN_UNUSED;
 
 /* Field i of a \x1f-separated batch key (*len its length). */
 const char *sync_key_field(const char *key, int i, size_t *len);
 /* Edge batch key: graphiti "srcLabel\x1fdstLabel"; generic
  * "type\x1fsrcLabel\x1fsrcProp\x1fdstLabel\x1fdstProp". */
 int sync_generic_edge_key(struct buf *key, const char *type, size_t tlen,
-                          const struct sync_generic_cols *g, const char *key_property)
-    FS_WARN_UNUSED;
+                          const struct sync_generic_cols *g,
+                          const char *key_property) FS_WARN_UNUSED;
 /* Appends " MATCH (a...) MATCH (b...)" for an edge batch key, the endpoints
  * matched on r.s and r.t; sets *type (generic: from the key). */
 int sync_edge_matches(struct buf *q, const char *key, bool generic, const char **type,

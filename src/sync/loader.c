@@ -25,7 +25,7 @@ struct loader_async {
     bool idle;            /* nothing queued and no reply owed */
     bool stop;            /* abandon: exit after the command being sent or read */
     int failed;           /* the writer's first failure; the writer then exits */
-    char error[sizeof ((struct sync_report *)0)->error];
+    char error[sizeof((struct sync_report *)0)->error];
 };
 
 int loader_fail(struct loader *l, const char *fmt, const char *a, const char *b)
@@ -72,8 +72,8 @@ int loader_reap(struct loader *l)
     if (fdb_reply_error(r, why, sizeof why)) {
         freeReplyObject(r);
         char where[200];
-        snprintf(where, sizeof where, "%s batch starting at key %s",
-                 l->types[p->type].name, p->first_key);
+        snprintf(where, sizeof where, "%s batch starting at key %s", l->types[p->type].name,
+                 p->first_key);
         return loader_fail(l, "FalkorDB rejected the %s: %s", where, why);
     }
     if (p->kind == PEND_BULK) {
@@ -248,7 +248,6 @@ static int sync_checkpoint(struct loader *l, int type, const char *after)
         return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
     return 0;
 }
-
 
 /* ---- The writer thread ----------------------------------------------------- */
 

@@ -25,7 +25,7 @@ struct pending {
     bool edge;
     int type;
     char first_key[80];
-    bool ckpt;           /* on success, record (ckpt_type, ckpt_after) in ckpt_key */
+    bool ckpt; /* on success, record (ckpt_type, ckpt_after) in ckpt_key */
     int ckpt_type;
     char ckpt_after[LOADER_KEY_CAP];
 };
@@ -41,9 +41,9 @@ struct loader {
     int depth;            /* batches in flight */
     struct pending *ring;
     int head, count;
-    struct sync_report *rep; /* counters and the error text */
+    struct sync_report *rep;       /* counters and the error text */
     const struct sync_type *types; /* the profile's types, named in errors */
-    struct loader_async *async; /* NULL: the caller's thread sends and reaps */
+    struct loader_async *async;    /* NULL: the caller's thread sends and reaps */
 };
 
 /* Records a failure in l->rep->error; returns FS_ESERVER. */
@@ -56,18 +56,17 @@ int loader_push(struct loader *l, const struct pending *p) FS_WARN_UNUSED;
 /* Reads and checks the oldest reply. */
 int loader_reap(struct loader *l) FS_WARN_UNUSED;
 /* Sends GRAPH.QUERY <graph> <text> and tracks its reply as p. */
-int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
-    FS_WARN_UNUSED;
+int loader_send(struct loader *l, const char *text, size_t len,
+                const struct pending *p) FS_WARN_UNUSED;
 /* Appends one command to a job of several (argv[i] is lens[i] bytes). */
-int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv, const size_t *lens)
-    FS_WARN_UNUSED;
+int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv,
+                    const size_t *lens) FS_WARN_UNUSED;
 /* Sends the commands in cmds back to back, each reply checked in order and
  * tracked as p (kind PEND_BULK, with its type and first_key) when it is a
  * GRAPH.BULK, as a PEND_WRITE otherwise. With a writer thread the job is
  * queued like loader_send's, by trading buffers: cmds comes back empty
  * (holding an allocation the queue no longer needs). */
-int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p)
-    FS_WARN_UNUSED;
+int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p) FS_WARN_UNUSED;
 /* Forgets every reply owed and opens the connection again: after a failure
  * the pipeline may still owe replies that nobody will read. Not while a
  * writer thread runs. */

@@ -54,9 +54,9 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
             log_event(LOG_INFO, "reconcile fixed drift",
                       "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
                       "\"duplicate\":%llu,\"sample\":\"%s\"",
-                      v->name, (unsigned long long)v->missing,
-                      (unsigned long long)v->extra, (unsigned long long)v->different,
-                      (unsigned long long)v->duplicate, v->nsamples ? v->samples[0] : "");
+                      v->name, (unsigned long long)v->missing, (unsigned long long)v->extra,
+                      (unsigned long long)v->different, (unsigned long long)v->duplicate,
+                      v->nsamples ? v->samples[0] : "");
     }
     return rc;
 }
@@ -79,10 +79,9 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             log_event(LOG_INFO, "sync completed",
                       "\"mode\":\"%s\",\"nodes\":%llu,\"relationships\":%llu,\"upserted\":%llu,"
                       "\"deleted\":%llu,\"duration_ms\":%.0f,\"lag_seconds\":%.3f",
-                      rep->did_full ? "full" : orch_mode_name(mode),
-                      (unsigned long long)rep->nodes, (unsigned long long)rep->relationships,
-                      (unsigned long long)rep->upserted, (unsigned long long)rep->deleted,
-                      rep->seconds * 1000, *lag);
+                      rep->did_full ? "full" : orch_mode_name(mode), (unsigned long long)rep->nodes,
+                      (unsigned long long)rep->relationships, (unsigned long long)rep->upserted,
+                      (unsigned long long)rep->deleted, rep->seconds * 1000, *lag);
             return 0;
         }
         if (rc == FS_ECANCELLED || (stop && *stop))
@@ -152,8 +151,8 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
             *manual = true;
             return true;
         }
-        bool continuous = ctl && ctl->continuous ? ctl->continuous(ctl->ud)
-                                                 : c->sync.enable_continuous;
+        bool continuous =
+            ctl && ctl->continuous ? ctl->continuous(ctl->ud) : c->sync.enable_continuous;
         if (ctl && ctl->planned)
             ctl->planned(ctl->ud, continuous ? due : 0);
         if (continuous && wall_now() >= due)

@@ -1,4 +1,5 @@
-/* Continuous sync: full on startup or empty cache, incremental every interval, reconcile every N runs, retries. */
+/* Continuous sync: full on startup or empty cache, incremental every interval, reconcile every N
+ * runs, retries. */
 #ifndef FALKORSYNC_ORCHESTRATOR_H
 #define FALKORSYNC_ORCHESTRATOR_H
 

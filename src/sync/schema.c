@@ -23,9 +23,8 @@ static const struct sync_type generic_types[] = {
     {"relationships", true, NULL, NULL, NULL, true},
 };
 
-static const struct sync_profile graphiti_profile = {false, sync_graphiti_types,
-                                                  (int)(sizeof sync_graphiti_types /
-                                                        sizeof sync_graphiti_types[0])};
+static const struct sync_profile graphiti_profile = {
+    false, sync_graphiti_types, (int)(sizeof sync_graphiti_types / sizeof sync_graphiti_types[0])};
 static const struct sync_profile generic_profile = {true, generic_types, 2};
 
 const struct sync_profile *sync_profile_of(const struct cfg *c)
@@ -37,11 +36,12 @@ int sync_count_query(const struct sync_type *t, char *out, size_t cap)
 {
     int n;
     if (t->any)
-        n = snprintf(out, cap, t->edge ? "MATCH ()-[x]->() RETURN count(x)"
-                                       : "MATCH (x) RETURN count(x)");
+        n = snprintf(out, cap,
+                     t->edge ? "MATCH ()-[x]->() RETURN count(x)" : "MATCH (x) RETURN count(x)");
     else
-        n = snprintf(out, cap, t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x)"
-                                       : "MATCH (x:`%s`) RETURN count(x)",
+        n = snprintf(out, cap,
+                     t->edge ? "MATCH ()-[x:`%s`]->() RETURN count(x)"
+                             : "MATCH (x:`%s`) RETURN count(x)",
                      t->name);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
@@ -62,9 +62,9 @@ const char *const sync_range_indexes[] = {
 
 /* As the newest Graphiti FalkorDB driver creates them: three node indexes
  * through the procedure with its stopword list, RELATES_TO through DDL. */
-#define GRAPHITI_STOPWORDS                                                                    \
-    "['a', 'is', 'the', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', "    \
-    "'in', 'into', 'it', 'no', 'not', 'of', 'on', 'or', 'such', 'that', 'their', 'then', "   \
+#define GRAPHITI_STOPWORDS                                                                         \
+    "['a', 'is', 'the', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', "          \
+    "'in', 'into', 'it', 'no', 'not', 'of', 'on', 'or', 'such', 'that', 'their', 'then', "         \
     "'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with']"
 
 const char *const sync_fulltext_indexes[] = {

@@ -1,4 +1,5 @@
-/* What each profile syncs: node and relationship types, their Neo4j extract queries and FalkorDB indexes. */
+/* What each profile syncs: node and relationship types, their Neo4j extract queries and FalkorDB
+ * indexes. */
 #ifndef FALKORSYNC_SCHEMA_H
 #define FALKORSYNC_SCHEMA_H
 
@@ -8,7 +9,7 @@
 #include "config/config.h"
 
 struct sync_type {
-    const char *name;      /* node label or relationship type */
+    const char *name; /* node label or relationship type */
     bool edge;
     const char *src_label; /* edges: label of the start node */
     const char *dst_label; /* edges: label of the end node, or NULL when it varies */

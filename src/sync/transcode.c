@@ -12,8 +12,8 @@
 
 uint64_t xc_stats_total(const struct xc_stats *s)
 {
-    return s->dropped_nan + s->dropped_bytes + s->dropped_nul + s->dropped_point +
-           s->dropped_key + s->dropped_label + s->dropped_other;
+    return s->dropped_nan + s->dropped_bytes + s->dropped_nul + s->dropped_point + s->dropped_key +
+           s->dropped_label + s->dropped_other;
 }
 
 static void rollback(struct buf *b, size_t mark)
@@ -142,7 +142,7 @@ static int read_int(struct pack_reader *r, int64_t *v)
 #define XC_STRUCT_TEXT 96
 /* Lists inside lists deeper than this are dropped (as "other"). */
 #define XC_MAX_LIST_DEPTH 32
-#define XC_MAX_DAYS INT64_C(365300000000)            /* > 999,999,999 years */
+#define XC_MAX_DAYS INT64_C(365300000000) /* > 999,999,999 years */
 #define XC_MAX_SECONDS (XC_MAX_DAYS * 86400)
 #define XC_DAY_NANOS INT64_C(86400000000000)
 #define XC_MAX_OFFSET (18 * 3600)
@@ -518,8 +518,8 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     return rc;
 }
 
-int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
-             struct buf *emb, struct xc_native *nt, struct xc_stats *st)
+int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b, struct buf *emb,
+             struct xc_native *nt, struct xc_stats *st)
 {
     if (nt)
         nt->n = 0;
@@ -558,8 +558,7 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
         if (rules->native_temporal && nt && nt->n < XC_MAX_NATIVE &&
             k.size < sizeof nt->v[0].name && !memchr(k.data, '`', k.size) &&
             !memchr(k.data, 0, k.size) && !memchr(k.data, 0x1c, k.size) &&
-            !memchr(k.data, 0x1d, k.size) &&
-            native_temporal(r, &nt->v[nt->n])) {
+            !memchr(k.data, 0x1d, k.size) && native_temporal(r, &nt->v[nt->n])) {
             memcpy(nt->v[nt->n].name, k.data, k.size);
             nt->v[nt->n].name[k.size] = '\0';
             nt->n++;
@@ -695,8 +694,7 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
          * a float64 goes from its PackStream bytes (0xC1, big-endian) to
          * GRAPH.BULK's (type 2, little-endian) without a call. */
         const uint8_t *q = r->p + r->pos;
-        if (r->len - r->pos >= 9 && q[0] == 0xC1 && (q[1] & 0x7F) != 0x7F &&
-            b->cap - b->len > 9) {
+        if (r->len - r->pos >= 9 && q[0] == 0xC1 && (q[1] & 0x7F) != 0x7F && b->cap - b->len > 9) {
             /* (that exponent test lets only finite numbers through here; the
              * largest ones and NaN/Inf take the general path below) */
             uint8_t *o = (uint8_t *)b->data + b->len;

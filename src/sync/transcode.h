@@ -1,4 +1,5 @@
-/* Hot path: PackStream values from Neo4j straight into FalkorDB parameter text, after the mapping rules. */
+/* Hot path: PackStream values from Neo4j straight into FalkorDB parameter text, after the mapping
+ * rules. */
 #ifndef FALKORSYNC_TRANSCODE_H
 #define FALKORSYNC_TRANSCODE_H
 
@@ -13,13 +14,13 @@
 /* What could not be represented in FalkorDB, by rule (see docs/mapping.md).
  * Each such value is left out of the cache, counted here, and shows up in verify. */
 struct xc_stats {
-    uint64_t dropped_nan;        /* NaN or +-Inf float (no literal in FalkorDB) */
-    uint64_t dropped_bytes;      /* byte arrays */
-    uint64_t dropped_nul;        /* strings holding a NUL byte */
-    uint64_t dropped_point;      /* spatial points */
-    uint64_t dropped_key;        /* property names holding a backtick */
-    uint64_t dropped_label;      /* labels / types holding a backtick */
-    uint64_t dropped_other;      /* anything else (nested maps, lists with nulls, ...) */
+    uint64_t dropped_nan;   /* NaN or +-Inf float (no literal in FalkorDB) */
+    uint64_t dropped_bytes; /* byte arrays */
+    uint64_t dropped_nul;   /* strings holding a NUL byte */
+    uint64_t dropped_point; /* spatial points */
+    uint64_t dropped_key;   /* property names holding a backtick */
+    uint64_t dropped_label; /* labels / types holding a backtick */
+    uint64_t dropped_other; /* anything else (nested maps, lists with nulls, ...) */
 };
 
 uint64_t xc_stats_total(const struct xc_stats *s);
@@ -27,7 +28,7 @@ uint64_t xc_stats_total(const struct xc_stats *s);
 struct xc_rules {
     const char *const *embeddings; /* property names written as vecf32 (NULL-terminated) */
     int nembeddings;
-    bool native_temporal;          /* generic profile, sync.temporal = native */
+    bool native_temporal; /* generic profile, sync.temporal = native */
     /* verify: embeddings go to emb[i] as their canonical comparison form,
      * "v<n>[" + the float32 bits of each element + "]" (nothing for null),
      * instead of parameter text: no text to print and parse back. */
@@ -43,11 +44,11 @@ struct xc_rules {
  * 1..9999. Anything else stays ISO text, as with sync.temporal = iso. */
 #define XC_MAX_NATIVE 16
 struct xc_native_value {
-    char name[128];   /* property name */
-    const char *fn;   /* FalkorDB function */
-    char text[48];    /* its ISO argument */
-    int code;         /* FalkorDB's compact type of the result */
-    int64_t value;    /* FalkorDB's compact value (seconds) */
+    char name[128]; /* property name */
+    const char *fn; /* FalkorDB function */
+    char text[48];  /* its ISO argument */
+    int code;       /* FalkorDB's compact type of the result */
+    int64_t value;  /* FalkorDB's compact value (seconds) */
 };
 struct xc_native {
     int n;
@@ -83,8 +84,8 @@ int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_WARN_
  * when present (emb[i] gets "null" otherwise); with rules->native_temporal the
  * temporals FalkorDB can hold go to nt instead (nt may be NULL otherwise).
  * Returns 0 or a negative error. */
-int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
-             struct buf *emb, struct xc_native *nt, struct xc_stats *st) FS_WARN_UNUSED;
+int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b, struct buf *emb,
+             struct xc_native *nt, struct xc_stats *st) FS_WARN_UNUSED;
 
 /* The bulk method of full sync: the same rules, written as GRAPH.BULK values
  * (falkor/bulk.h). xc_value_bulk: like xc_value. xc_props_bulk: for each
@@ -95,8 +96,8 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
  * set when embedding j was written. No native temporals. */
 int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_WARN_UNUSED;
 int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
-                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen, struct xc_stats *st)
-    FS_WARN_UNUSED;
+                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen,
+                  struct xc_stats *st) FS_WARN_UNUSED;
 
 /* Appends name as a backtick-quoted identifier for query text. 1 when it
  * cannot be represented (holds a backtick or NUL), 0 on success. */

@@ -1,4 +1,5 @@
-/* libFuzzer target for falkor/param: encode -> decode round trips of fuzz-built values, and raw decoding. */
+/* libFuzzer target for falkor/param: encode -> decode round trips of fuzz-built values, and raw
+ * decoding. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,8 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      *    with no more digits than the double text of the same value, and the
      *    strict decoder takes it (verify decodes it). */
     if (size >= 4) {
-        uint32_t bits = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-                        (uint32_t)data[2] << 8 | data[3];
+        uint32_t bits =
+            (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
         float f;
         memcpy(&f, &bits, sizeof f);
         char out[FDB_PARAM_DOUBLE_MAX + 1], dbl[FDB_PARAM_DOUBLE_MAX + 1];

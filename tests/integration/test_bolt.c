@@ -1,4 +1,5 @@
-/* Bolt client against the real Neo4j: auth, every value type round trip, failures, streaming, transactions. */
+/* Bolt client against the real Neo4j: auth, every value type round trip, failures, streaming,
+ * transactions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,8 +172,24 @@ static void test_roundtrip_scalars(void **state)
     roundtrip(&s, (struct pack_value){.kind = PACK_NULL}, "null");
     roundtrip(&s, v_bool(true), "true");
     roundtrip(&s, v_bool(false), "false");
-    int64_t ints[] = {0, 1, -1, -16, -17, 127, 128, -128, -129, 32767, 32768, -32768, -32769,
-                      2147483647LL, 2147483648LL, -2147483648LL, -2147483649LL, INT64_MAX,
+    int64_t ints[] = {0,
+                      1,
+                      -1,
+                      -16,
+                      -17,
+                      127,
+                      128,
+                      -128,
+                      -129,
+                      32767,
+                      32768,
+                      -32768,
+                      -32769,
+                      2147483647LL,
+                      2147483648LL,
+                      -2147483648LL,
+                      -2147483649LL,
+                      INT64_MAX,
                       INT64_MIN};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         roundtrip(&s, v_int(ints[i]), "int");
@@ -200,7 +217,8 @@ static void test_roundtrip_containers(void **state)
     roundtrip(&s, v_list(0), "empty list");
     roundtrip(&s, v_list(3, v_int(1), v_list(2, v_str("a"), v_list(1, v_float(2.5))), v_bool(true)),
               "nested list");
-    roundtrip(&s, v_map(2, "a key with spaces", v_int(1), "nested", v_map(1, "x", v_list(1, v_int(2)))),
+    roundtrip(&s,
+              v_map(2, "a key with spaces", v_int(1), "nested", v_map(1, "x", v_list(1, v_int(2)))),
               "nested map");
     /* A 1000-element list of floats, like an embedding. */
     struct pack_value emb = {.kind = PACK_LIST};
@@ -452,9 +470,9 @@ static void test_transactions(void **state)
     assert_int_equal(bolt_exec(&s, "RETURN 1/0", NULL), FS_ESERVER);
     assert_int_equal(s.state, BOLT_READY);
 
-    assert_int_equal(bolt_run(&s, "MATCH (n:TxT) RETURN sum(n.v) AS s, count(n) AS c", NULL, 0,
-                              BOLT_MODE_READ),
-                     0);
+    assert_int_equal(
+        bolt_run(&s, "MATCH (n:TxT) RETURN sum(n.v) AS s, count(n) AS c", NULL, 0, BOLT_MODE_READ),
+        0);
     struct bolt_record rec;
     assert_int_equal(bolt_next(&s, &rec), 1);
     struct pack_value v = {0};
@@ -474,7 +492,8 @@ static void test_discard_midway(void **state)
     c.fetch_size = 100;
     struct bolt_session s;
     connect_ok(&s, &c);
-    assert_int_equal(bolt_run(&s, "UNWIND range(1, 100000) AS i RETURN i", NULL, 0, BOLT_MODE_READ), 0);
+    assert_int_equal(bolt_run(&s, "UNWIND range(1, 100000) AS i RETURN i", NULL, 0, BOLT_MODE_READ),
+                     0);
     struct bolt_record rec;
     for (int i = 0; i < 250; i++)
         assert_int_equal(bolt_next(&s, &rec), 1);

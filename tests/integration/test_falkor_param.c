@@ -17,8 +17,15 @@
 #include "itest.h"
 
 /* Compact reply value types (FalkorDB resultset_formatters.h). */
-enum { T_NULL = 1, T_STRING = 2, T_INTEGER = 3, T_BOOLEAN = 4, T_DOUBLE = 5, T_ARRAY = 6,
-       T_MAP = 10 };
+enum {
+    T_NULL = 1,
+    T_STRING = 2,
+    T_INTEGER = 3,
+    T_BOOLEAN = 4,
+    T_DOUBLE = 5,
+    T_ARRAY = 6,
+    T_MAP = 10
+};
 
 static redisContext *conn;
 static char graph[64];
@@ -104,19 +111,18 @@ static bool mismatch(char *why, size_t whylen, const char *what)
     return false;
 }
 
-static bool same_value(const struct pack_value *v, long long type, const redisReply *x,
-                       char *why, size_t whylen)
+static bool same_value(const struct pack_value *v, long long type, const redisReply *x, char *why,
+                       size_t whylen)
 {
     char tmp[64];
     switch (v->kind) {
     case PACK_NULL:
-        return type == T_NULL && x->type == REDIS_REPLY_NIL ? true
-                                                            : mismatch(why, whylen, "null");
+        return type == T_NULL && x->type == REDIS_REPLY_NIL ? true : mismatch(why, whylen, "null");
     case PACK_BOOL:
         if (type != T_BOOLEAN || x->type != REDIS_REPLY_STRING)
             return mismatch(why, whylen, "bool type");
         return strcmp(x->str, v->u.b ? "true" : "false") == 0 ? true
-                                                               : mismatch(why, whylen, "bool");
+                                                              : mismatch(why, whylen, "bool");
     case PACK_INT:
         if (type != T_INTEGER || x->type != REDIS_REPLY_INTEGER)
             return mismatch(why, whylen, "int type");
@@ -438,12 +444,12 @@ static void test_special_strings(void **state)
         "null",
         "true",
         "1e999",
-        "\xF0\x9F\x98\x80\xF0\x9D\x84\x9E",         /* 4-byte UTF-8 */
+        "\xF0\x9F\x98\x80\xF0\x9D\x84\x9E",                  /* 4-byte UTF-8 */
         "caf\xC3\xA9 \xE2\x82\xAC \xE4\xB8\xAD\xE6\x96\x87", /* 2- and 3-byte */
-        "\xC3",                                     /* truncated sequence */
-        "\xFF\xFE",                                 /* never valid UTF-8 */
-        "\xED\xA0\x80",                             /* a surrogate */
-        "\xC0\x80",                                 /* overlong NUL */
+        "\xC3",                                              /* truncated sequence */
+        "\xFF\xFE",                                          /* never valid UTF-8 */
+        "\xED\xA0\x80",                                      /* a surrogate */
+        "\xC0\x80",                                          /* overlong NUL */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct pack_value v = str(cases[i]);
@@ -475,10 +481,18 @@ static void test_megabyte_string(void **state)
 
 static void test_integers(void **state)
 {
-    static const int64_t cases[] = {0,         1,          -1,         42,
-                                    INT32_MAX, INT32_MIN,  (int64_t)1 << 53,
-                                    ((int64_t)1 << 53) + 1, INT64_MAX, INT64_MIN,
-                                    INT64_MIN + 1, INT64_MAX - 1};
+    static const int64_t cases[] = {0,
+                                    1,
+                                    -1,
+                                    42,
+                                    INT32_MAX,
+                                    INT32_MIN,
+                                    (int64_t)1 << 53,
+                                    ((int64_t)1 << 53) + 1,
+                                    INT64_MAX,
+                                    INT64_MIN,
+                                    INT64_MIN + 1,
+                                    INT64_MAX - 1};
     struct pack_value all = list_of(sizeof cases / sizeof cases[0]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct pack_value v = {.kind = PACK_INT, .u.i = cases[i]};
@@ -492,10 +506,34 @@ static void test_integers(void **state)
 static void test_doubles(void **state)
 {
     static const double cases[] = {
-        0.1,  1e308, 5e-324, -0.0, 0.0, 1.0 / 3.0, -2.0 / 3.0, 1.0, -1.0, 100.0,
-        1e15, 1e16,  1.5e16, 1e22, 1e23, 1e-4,     1e-5,       0.30000000000000004,
-        DBL_MAX, -DBL_MAX, DBL_MIN, 2.225073858507201e-308, 1.5e-323, 0x1p-1017,
-        9007199254740993.0, 0.1f, 3.4028234663852886e38, 1.401298464324817e-45,
+        0.1,
+        1e308,
+        5e-324,
+        -0.0,
+        0.0,
+        1.0 / 3.0,
+        -2.0 / 3.0,
+        1.0,
+        -1.0,
+        100.0,
+        1e15,
+        1e16,
+        1.5e16,
+        1e22,
+        1e23,
+        1e-4,
+        1e-5,
+        0.30000000000000004,
+        DBL_MAX,
+        -DBL_MAX,
+        DBL_MIN,
+        2.225073858507201e-308,
+        1.5e-323,
+        0x1p-1017,
+        9007199254740993.0,
+        0.1f,
+        3.4028234663852886e38,
+        1.401298464324817e-45,
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_exact_double(cases[i]);
@@ -583,9 +621,10 @@ static void check_float32_vector(const float *fs, size_t n)
 static void test_float32_vectors(void **state)
 {
     static const float cases[] = {
-        0.1f,    -0.1f,    0.3f,       1.0f / 3.0f, -0.0123456789f, 1.0f,   -1.0f,  0.0f,
-        -0.0f,   1e-4f,    1e-5f,      16777216.0f, 34156552.0f,    1e10f,  1e16f,  FLT_MAX,
-        -FLT_MAX, FLT_MIN, 1.4e-45f,   1.1754942e-38f, 0.5f,        -0.25f, 0.999999940395f,
+        0.1f,        -0.1f,          0.3f,  1.0f / 3.0f, -0.0123456789f,  1.0f,
+        -1.0f,       0.0f,           -0.0f, 1e-4f,       1e-5f,           16777216.0f,
+        34156552.0f, 1e10f,          1e16f, FLT_MAX,     -FLT_MAX,        FLT_MIN,
+        1.4e-45f,    1.1754942e-38f, 0.5f,  -0.25f,      0.999999940395f,
     };
     check_float32_vector(cases, sizeof cases / sizeof cases[0]);
     float fs[1024];

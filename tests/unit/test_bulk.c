@@ -20,7 +20,6 @@
 
 #define OK(call) assert_int_equal((call), 0)
 
-
 /* ---- Expected bytes, built independently of bulk.c ---------------------- */
 
 static void x_raw(struct buf *e, const void *p, size_t n)

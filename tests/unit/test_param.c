@@ -1,4 +1,5 @@
-/* Unit tests for falkor/param: exact output bytes, strict decoding, round trips, double formatting. */
+/* Unit tests for falkor/param: exact output bytes, strict decoding, round trips, double formatting.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,7 +194,7 @@ static void test_doubles_exact_text(void **state)
         {5e-324, "5e-324"},
         {1.5e-323, "1.5e-323"},
         {2.225073858507201e-308, "2.225073858507201e-308"}, /* largest subnormal */
-        {0.1f, "0.10000000149011612"},                       /* a float32 widened */
+        {0.1f, "0.10000000149011612"},                      /* a float32 widened */
         {16777216.0f, "16777216.0"},
         {1e100, "1e+100"},
         {1.2345678901234567e-100, "1.2345678901234567e-100"},
@@ -281,8 +282,8 @@ static void test_doubles_every_exponent(void **state)
 {
     /* Every binary exponent touches every Ryu table entry. */
     for (uint64_t e = 0; e < 0x7FF; e++) {
-        static const uint64_t mants[] = {0, 1, 2, 0xFFFFFFFFFFFFFull, 0x8000000000000ull,
-                                         0x123456789ABCDull};
+        static const uint64_t mants[] = {
+            0, 1, 2, 0xFFFFFFFFFFFFFull, 0x8000000000000ull, 0x123456789ABCDull};
         for (size_t k = 0; k < sizeof mants / sizeof mants[0]; k++) {
             uint64_t bits = e << 52 | mants[k];
             if (bits == 0)
@@ -362,7 +363,7 @@ static void test_float32_exact_text(void **state)
         {FLT_MAX, "3.4028235e+38"},
         {-FLT_MAX, "-3.4028235e+38"},
         {FLT_MIN, "1.1754944e-38"},
-        {1.4e-45f, "1e-45"},      /* the smallest subnormal, 2^-149 */
+        {1.4e-45f, "1e-45"},               /* the smallest subnormal, 2^-149 */
         {1.1754942e-38f, "1.1754942e-38"}, /* the largest subnormal */
         /* Even mantissa: the decimal on the interval's bound ties to this float. */
         {34156552.0f, "34156550.0"},
@@ -493,8 +494,8 @@ static void test_strings(void **state)
     CHECK(v_str("abc"), "'abc'");
     CHECK(v_str("it's"), "\"it's\"");
     CHECK(v_str("say \"hi\""), "'say \"hi\"'");
-    CHECK(v_str("a'b\"c"), "'a\\'b\"c'");          /* tie: ' and \' */
-    CHECK(v_str("''\"'"), "\"''\\\"'\"");          /* more ' than ": " wins */
+    CHECK(v_str("a'b\"c"), "'a\\'b\"c'"); /* tie: ' and \' */
+    CHECK(v_str("''\"'"), "\"''\\\"'\""); /* more ' than ": " wins */
     CHECK(v_str("a\\b"), "'a\\\\b'");
     CHECK(v_str("\\"), "'\\\\'");
     CHECK(v_str("\\'"), "\"\\\\'\"");
@@ -793,9 +794,24 @@ static void test_decode_rejects(void **state)
 static void test_decode_accepts(void **state)
 {
     static const char *texts[] = {
-        "null", "true", "false", "0", "-9223372036854775808", "0.0", "-0.0", "1e+16", "5e-324",
-        "''", "\"'\"", "'\\\\'", "[]", "{}", "[[],[[]],{}]", "{a:1,`b c`:[null,'x'],``:{}}",
-        "{`\xC3\xA9`:'\xFF'}", "'\n\t\r'",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-9223372036854775808",
+        "0.0",
+        "-0.0",
+        "1e+16",
+        "5e-324",
+        "''",
+        "\"'\"",
+        "'\\\\'",
+        "[]",
+        "{}",
+        "[[],[[]],{}]",
+        "{a:1,`b c`:[null,'x'],``:{}}",
+        "{`\xC3\xA9`:'\xFF'}",
+        "'\n\t\r'",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         struct pack_value v;

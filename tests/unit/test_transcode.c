@@ -138,7 +138,9 @@ static void test_native_query_parts(void **state)
     buf_init(&key, 0);
     buf_init(&row, 0);
     buf_init(&q, 0);
-    assert_int_equal(buf_append_str(&key, "A\x1f" "B"), 0);
+    assert_int_equal(buf_append_str(&key, "A\x1f"
+                                          "B"),
+                     0);
     assert_int_equal(xc_native_signature(&key, &nt), 0);
     assert_int_equal(xc_key_base_len(key.data), 3);
     assert_int_equal(xc_native_row(&row, &nt), 0);
@@ -146,7 +148,10 @@ static void test_native_query_parts(void **state)
     assert_int_equal(xc_native_sets(&q, "n", key.data), 0);
     assert_string_equal(q.data, ", n.`born day` = date(r.t0), n.`at` = localdatetime(r.t1)");
     buf_reset(&q);
-    assert_int_equal(xc_native_sets(&q, "n", "A\x1f" "B"), 0);
+    assert_int_equal(xc_native_sets(&q, "n",
+                                    "A\x1f"
+                                    "B"),
+                     0);
     assert_int_equal(q.len, 0);
     buf_deinit(&key);
     buf_deinit(&row);
