@@ -8,6 +8,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/value.h"
 
 /* ---- Limits -------------------------------------------------------------
  * Decoding never reads past the input and never allocates more than
@@ -23,17 +24,6 @@ struct pack_limits {
 struct pack_limits pack_default_limits(void);
 
 /* ---- Low-level reader (the hot path reads values without a tree) -------- */
-enum pack_kind {
-    PACK_NULL,
-    PACK_BOOL,
-    PACK_INT,
-    PACK_FLOAT,
-    PACK_STRING,
-    PACK_BYTES,
-    PACK_LIST,
-    PACK_MAP,
-    PACK_STRUCT,
-};
 
 struct pack_reader {
     const uint8_t *p;
@@ -65,52 +55,13 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it) FS_WARN_UNUSED;
  * allocates nothing. */
 int pack_skip(struct pack_reader *r, int max_depth) FS_WARN_UNUSED;
 
-/* ---- Value tree (slow paths: verify, tests, API) ------------------------ */
-struct pack_value;
-struct pack_pair;
-
-struct pack_value {
-    enum pack_kind kind;
-    union {
-        bool b;
-        int64_t i;
-        double f;
-        struct {
-            char *data;
-            uint32_t len;
-        } str; /* STRING (NUL-terminated copy) and BYTES */
-        struct {
-            struct pack_value *items;
-            uint32_t len;
-        } list; /* LIST and STRUCT fields */
-        struct {
-            struct pack_pair *items;
-            uint32_t len;
-        } map;
-    } u;
-    uint8_t tag; /* STRUCT only; fields are in u.list */
-};
-
-struct pack_pair {
-    struct pack_value key; /* always a STRING */
-    struct pack_value value;
-};
-
+/* ---- Value tree (slow paths: verify, tests, API): see util/value.h ---- */
 /* Decodes one value from r into *out (caller storage; free with
  * pack_value_deinit). On error *out is left empty (PACK_NULL) and nothing
  * leaks. Map keys that are not strings are FS_EMALFORMED. lim NULL means
  * pack_default_limits(). STRING and BYTES data are never NULL. */
 int pack_decode(struct pack_reader *r, const struct pack_limits *lim,
                 struct pack_value *out) FS_WARN_UNUSED;
-/* Frees everything a decoded or built value owns; leaves it PACK_NULL. */
-void pack_value_deinit(struct pack_value *v);
-/* Looks up a key in a MAP value; NULL when absent or v is not a map.
- * With duplicate keys the last one wins (as the spec says). */
-const struct pack_value *pack_map_get(const struct pack_value *v, const char *key);
-/* Deep equality (floats compared bit-for-bit, so NaN == the same NaN; maps
- * are equal when they hold the same entries in any order). */
-bool pack_value_equal(const struct pack_value *a, const struct pack_value *b);
-
 /* ---- Encoder (appends to a buf; the smallest marker for each value) ----- */
 int pack_write_null(struct buf *b) FS_WARN_UNUSED;
 int pack_write_bool(struct buf *b, bool v) FS_WARN_UNUSED;
