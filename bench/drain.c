@@ -169,7 +169,7 @@ static int walk_record(const struct bolt_record *rec, uint64_t *values)
     int rc = pack_read_item(&r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_LIST)
+    if (it.kind != FS_VALUE_LIST)
         return FS_EMALFORMED;
     for (uint32_t i = 0; i < it.size; i++) {
         rc = pack_skip(&r, PACK_DEFAULT_MAX_DEPTH);

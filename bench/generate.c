@@ -399,7 +399,7 @@ static int query_int(struct app *a, const char *query, int64_t *out)
         rc = pack_read_item(&r, &it);
         if (!rc)
             rc = pack_read_item(&r, &it);
-        if (!rc && it.kind == PACK_INT)
+        if (!rc && it.kind == FS_VALUE_INT)
             *out = it.i;
         if (!rc)
             rc = drain(&a->s);

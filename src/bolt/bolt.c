@@ -183,7 +183,7 @@ static int recv_msg(struct bolt_session *s, uint8_t *tag, struct pack_reader *r)
             if (rc == 1) {
                 struct pack_item it;
                 pack_reader_init(r, s->in.msg.data, s->in.msg.len);
-                if (pack_read_item(r, &it) || it.kind != PACK_STRUCT)
+                if (pack_read_item(r, &it) || it.kind != FS_VALUE_STRUCT)
                     return defunct(s, FS_EPROTOCOL, "malformed Bolt message");
                 *tag = it.tag;
                 if (it.tag == MSG_SUCCESS || it.tag == MSG_FAILURE || it.tag == MSG_IGNORED)
@@ -200,9 +200,9 @@ static int recv_msg(struct bolt_session *s, uint8_t *tag, struct pack_reader *r)
     }
 }
 
-static const char *str_of(const struct pack_value *v)
+static const char *str_of(const struct fs_value *v)
 {
-    return v && v->kind == PACK_STRING ? v->u.str.data : NULL;
+    return v && v->kind == FS_VALUE_STRING ? v->u.str.data : NULL;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -226,11 +226,11 @@ static int map_failure(const char *code)
 }
 
 /* Reads the metadata map of a SUCCESS or FAILURE into *meta. */
-static int read_meta(struct bolt_session *s, struct pack_reader *r, struct pack_value *meta)
+static int read_meta(struct bolt_session *s, struct pack_reader *r, struct fs_value *meta)
 {
     int rc = pack_decode(r, &s->limits, meta);
-    if (rc || meta->kind != PACK_MAP) {
-        pack_value_deinit(meta);
+    if (rc || meta->kind != FS_VALUE_MAP) {
+        fs_value_deinit(meta);
         return defunct(s, FS_EPROTOCOL, "bad metadata in Bolt reply");
     }
     return 0;
@@ -238,17 +238,17 @@ static int read_meta(struct bolt_session *s, struct pack_reader *r, struct pack_
 
 static int record_failure(struct bolt_session *s, struct pack_reader *r)
 {
-    struct pack_value meta = {0};
+    struct fs_value meta = {0};
     int rc = read_meta(s, r, &meta);
     if (rc)
         return rc;
-    const char *code = str_of(pack_map_get(&meta, "neo4j_code"));
+    const char *code = str_of(fs_value_map_get(&meta, "neo4j_code"));
     if (!code)
-        code = str_of(pack_map_get(&meta, "code"));
+        code = str_of(fs_value_map_get(&meta, "code"));
     copy_str(s->code, sizeof s->code, code);
-    copy_str(s->message, sizeof s->message, str_of(pack_map_get(&meta, "message")));
-    copy_str(s->gql_status, sizeof s->gql_status, str_of(pack_map_get(&meta, "gql_status")));
-    pack_value_deinit(&meta);
+    copy_str(s->message, sizeof s->message, str_of(fs_value_map_get(&meta, "message")));
+    copy_str(s->gql_status, sizeof s->gql_status, str_of(fs_value_map_get(&meta, "gql_status")));
+    fs_value_deinit(&meta);
     s->err = map_failure(s->code);
     snprintf(s->errstr, sizeof s->errstr, "%s: %s (%s)", fs_strerror(s->err), s->message, s->code);
     return s->err;
@@ -256,7 +256,7 @@ static int record_failure(struct bolt_session *s, struct pack_reader *r)
 
 /* Waits for the reply to one request, skipping nothing: RECORDs here are a
  * protocol error. On SUCCESS the metadata goes to *meta when meta != NULL. */
-static int wait_reply(struct bolt_session *s, struct pack_value *meta, bool *failed, bool *ignored)
+static int wait_reply(struct bolt_session *s, struct fs_value *meta, bool *failed, bool *ignored)
 {
     uint8_t tag;
     struct pack_reader r;
@@ -460,7 +460,7 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
         rc = flush(s);
     if (rc)
         return rc;
-    struct pack_value meta = {0};
+    struct fs_value meta = {0};
     bool failed, ignored;
     rc = wait_reply(s, &meta, &failed, &ignored);
     if (rc) {
@@ -469,10 +469,10 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
             net_close(&s->net), s->state = BOLT_DEFUNCT;
         return e;
     }
-    copy_str(s->server_agent, sizeof s->server_agent, str_of(pack_map_get(&meta, "server")));
+    copy_str(s->server_agent, sizeof s->server_agent, str_of(fs_value_map_get(&meta, "server")));
     copy_str(s->connection_id, sizeof s->connection_id,
-             str_of(pack_map_get(&meta, "connection_id")));
-    pack_value_deinit(&meta);
+             str_of(fs_value_map_get(&meta, "connection_id")));
+    fs_value_deinit(&meta);
     if (s->version_major == 5 && s->version_minor >= 1) {
         rc = wait_reply(s, NULL, &failed, &ignored);
         if (rc) {
@@ -499,7 +499,7 @@ void bolt_close(struct bolt_session *s)
     }
     net_close(&s->net);
     free_fields(s);
-    pack_value_deinit(&s->summary);
+    fs_value_deinit(&s->summary);
     free(s->database);
     s->database = NULL;
     free(s->rbuf);
@@ -595,21 +595,21 @@ int bolt_run(struct bolt_session *s, const char *query, const void *params_map, 
     if (rc)
         return rc;
     free_fields(s);
-    pack_value_deinit(&s->summary);
+    fs_value_deinit(&s->summary);
     s->records_seen = 0;
 
-    struct pack_value meta = {0};
+    struct fs_value meta = {0};
     bool failed, ignored;
     rc = wait_reply(s, &meta, &failed, &ignored);
     if (rc)
         return failed ? recover(s, rc) : rc;
     if (ignored)
         return recover(s, FS_ESTATE);
-    const struct pack_value *f = pack_map_get(&meta, "fields");
-    if (f && f->kind == PACK_LIST) {
+    const struct fs_value *f = fs_value_map_get(&meta, "fields");
+    if (f && f->kind == FS_VALUE_LIST) {
         s->fields = calloc(f->u.list.len ? f->u.list.len : 1, sizeof *s->fields);
         if (!s->fields) {
-            pack_value_deinit(&meta);
+            fs_value_deinit(&meta);
             return FS_ENOMEM;
         }
         for (uint32_t i = 0; i < f->u.list.len; i++) {
@@ -618,16 +618,16 @@ int bolt_run(struct bolt_session *s, const char *query, const void *params_map, 
             s->nfields = i + 1;
         }
     }
-    const struct pack_value *q = pack_map_get(&meta, "qid");
-    s->qid = q && q->kind == PACK_INT ? q->u.i : -1;
-    pack_value_deinit(&meta);
+    const struct fs_value *q = fs_value_map_get(&meta, "qid");
+    s->qid = q && q->kind == FS_VALUE_INT ? q->u.i : -1;
+    fs_value_deinit(&meta);
     s->state = tx ? BOLT_TX_STREAMING : BOLT_STREAMING;
     s->stream_done = false;
     s->has_more = false;
     return 0;
 }
 
-int bolt_run_value(struct bolt_session *s, const char *query, const struct pack_value *params,
+int bolt_run_value(struct bolt_session *s, const char *query, const struct fs_value *params,
                    enum bolt_mode mode)
 {
     if (!params)
@@ -662,7 +662,7 @@ int bolt_next(struct bolt_session *s, struct bolt_record *rec)
         if (tag == MSG_RECORD) {
             struct pack_item it;
             size_t start = r.pos;
-            if (pack_read_item(&r, &it) || it.kind != PACK_LIST)
+            if (pack_read_item(&r, &it) || it.kind != FS_VALUE_LIST)
                 return defunct(s, FS_EPROTOCOL, "malformed RECORD");
             rec->data = r.p + start;
             rec->len = r.len - start;
@@ -671,12 +671,12 @@ int bolt_next(struct bolt_session *s, struct bolt_record *rec)
             return 1;
         }
         if (tag == MSG_SUCCESS) {
-            pack_value_deinit(&s->summary);
+            fs_value_deinit(&s->summary);
             rc = read_meta(s, &r, &s->summary);
             if (rc)
                 return rc;
-            const struct pack_value *hm = pack_map_get(&s->summary, "has_more");
-            s->has_more = hm && hm->kind == PACK_BOOL && hm->u.b;
+            const struct fs_value *hm = fs_value_map_get(&s->summary, "has_more");
+            s->has_more = hm && hm->kind == FS_VALUE_BOOL && hm->u.b;
             if (s->has_more) {
                 rc = queue_pull(s, MSG_PULL, fetch_n(s));
                 rc = rc ? rc : flush(s);
@@ -698,7 +698,7 @@ int bolt_next(struct bolt_session *s, struct bolt_record *rec)
 }
 
 int bolt_record_decode(const struct bolt_session *s, const struct bolt_record *rec,
-                       struct pack_value *out)
+                       struct fs_value *out)
 {
     struct pack_reader r;
     pack_reader_init(&r, rec->data, rec->len);
@@ -724,12 +724,12 @@ int bolt_discard(struct bolt_session *s)
         }
         if (tag != MSG_SUCCESS)
             return recover(s, FS_EPROTOCOL);
-        pack_value_deinit(&s->summary);
+        fs_value_deinit(&s->summary);
         rc = read_meta(s, &r, &s->summary);
         if (rc)
             return rc;
-        const struct pack_value *hm = pack_map_get(&s->summary, "has_more");
-        if (hm && hm->kind == PACK_BOOL && hm->u.b) {
+        const struct fs_value *hm = fs_value_map_get(&s->summary, "has_more");
+        if (hm && hm->kind == FS_VALUE_BOOL && hm->u.b) {
             rc = queue_pull(s, MSG_DISCARD, -1);
             rc = rc ? rc : flush(s);
             if (rc)
@@ -741,7 +741,7 @@ int bolt_discard(struct bolt_session *s)
     return 0;
 }
 
-int bolt_exec(struct bolt_session *s, const char *query, const struct pack_value *params)
+int bolt_exec(struct bolt_session *s, const char *query, const struct fs_value *params)
 {
     int rc = bolt_run_value(s, query, params, BOLT_MODE_WRITE);
     if (rc)

@@ -72,7 +72,7 @@ struct bolt_session {
     bool has_more;
     bool stream_done;
     int64_t qid;
-    struct pack_value summary; /* metadata of the SUCCESS that ended the last result */
+    struct fs_value summary; /* metadata of the SUCCESS that ended the last result */
     uint64_t records_seen;
     int pending; /* requests sent whose summary reply has not arrived */
 
@@ -109,20 +109,20 @@ void bolt_close(struct bolt_session *s);
 int bolt_run(struct bolt_session *s, const char *query, const void *params_map, size_t params_len,
              enum bolt_mode mode) FS_WARN_UNUSED;
 /* Like bolt_run with a value tree of parameters (a MAP or NULL). */
-int bolt_run_value(struct bolt_session *s, const char *query, const struct pack_value *params,
+int bolt_run_value(struct bolt_session *s, const char *query, const struct fs_value *params,
                    enum bolt_mode mode) FS_WARN_UNUSED;
 /* Next record of the open result: 1 with *rec filled, 0 at the end (summary
  * in s->summary), or an error. Pulls further batches as needed, so any
  * result size is read in constant memory. */
 int bolt_next(struct bolt_session *s, struct bolt_record *rec) FS_WARN_UNUSED;
-/* Decodes a record into a LIST value (caller frees with pack_value_deinit). */
+/* Decodes a record into a LIST value (caller frees with fs_value_deinit). */
 int bolt_record_decode(const struct bolt_session *s, const struct bolt_record *rec,
-                       struct pack_value *out) FS_WARN_UNUSED;
+                       struct fs_value *out) FS_WARN_UNUSED;
 /* Throws away the rest of the open result (DISCARD). */
 int bolt_discard(struct bolt_session *s) FS_WARN_UNUSED;
 /* Runs a query and discards its records; convenience for writes. */
 int bolt_exec(struct bolt_session *s, const char *query,
-              const struct pack_value *params) FS_WARN_UNUSED;
+              const struct fs_value *params) FS_WARN_UNUSED;
 
 int bolt_begin(struct bolt_session *s, enum bolt_mode mode) FS_WARN_UNUSED;
 int bolt_commit(struct bolt_session *s) FS_WARN_UNUSED;

@@ -100,7 +100,7 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
     uint8_t m = p[0];
     if (m == M_FLOAT && avail >= 9) { /* float64: embeddings are thousands of these */
         uint64_t bits = get_be(p + 1, 8);
-        it->kind = PACK_FLOAT;
+        it->kind = FS_VALUE_FLOAT;
         memcpy(&it->f, &bits, sizeof it->f);
         r->pos += 9;
         return 0;
@@ -111,62 +111,62 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
     bool has_data = false; /* STRING/BYTES: size bytes follow the head */
 
     if (m <= 0x7F || m >= 0xF0) {
-        it->kind = PACK_INT;
+        it->kind = FS_VALUE_INT;
         it->i = m <= 0x7F ? (int64_t)m : (int64_t)m - 256;
     } else if (hi == 0x8 || hi == 0x9 || hi == 0xA) {
-        static const enum pack_kind tiny[] = {PACK_STRING, PACK_LIST, PACK_MAP};
+        static const enum fs_value_kind tiny[] = {FS_VALUE_STRING, FS_VALUE_LIST, FS_VALUE_MAP};
         it->kind = tiny[hi - 0x8];
         it->size = m & 0x0F;
         has_data = hi == 0x8;
     } else if (hi == 0xB) {
-        it->kind = PACK_STRUCT;
+        it->kind = FS_VALUE_STRUCT;
         it->size = m & 0x0F;
         head = 2; /* the tag byte, read below once known to be there */
     } else {
         switch (m) {
         case M_NULL:
-            it->kind = PACK_NULL;
+            it->kind = FS_VALUE_NULL;
             break;
         case M_FALSE:
         case M_TRUE:
-            it->kind = PACK_BOOL;
+            it->kind = FS_VALUE_BOOL;
             it->b = m == M_TRUE;
             break;
         case M_FLOAT:
-            it->kind = PACK_FLOAT;
+            it->kind = FS_VALUE_FLOAT;
             head = 9;
             break;
         case M_INT8:
         case M_INT16:
         case M_INT32:
         case M_INT64:
-            it->kind = PACK_INT;
+            it->kind = FS_VALUE_INT;
             head = 1 + size_width(m, M_INT8);
             break;
         case M_BYTES8:
         case M_BYTES8 + 1:
         case M_BYTES8 + 2:
-            it->kind = PACK_BYTES;
+            it->kind = FS_VALUE_BYTES;
             width = size_width(m, M_BYTES8);
             has_data = true;
             break;
         case M_STRING8:
         case M_STRING8 + 1:
         case M_STRING8 + 2:
-            it->kind = PACK_STRING;
+            it->kind = FS_VALUE_STRING;
             width = size_width(m, M_STRING8);
             has_data = true;
             break;
         case M_LIST8:
         case M_LIST8 + 1:
         case M_LIST8 + 2:
-            it->kind = PACK_LIST;
+            it->kind = FS_VALUE_LIST;
             width = size_width(m, M_LIST8);
             break;
         case M_MAP8:
         case M_MAP8 + 1:
         case M_MAP8 + 2:
-            it->kind = PACK_MAP;
+            it->kind = FS_VALUE_MAP;
             width = size_width(m, M_MAP8);
             break;
         default:
@@ -176,13 +176,13 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
     }
     if (avail < head)
         return FS_ETRUNCATED;
-    if (it->kind == PACK_FLOAT) {
+    if (it->kind == FS_VALUE_FLOAT) {
         uint64_t bits = get_be(p + 1, 8);
         memcpy(&it->f, &bits, sizeof it->f);
-    } else if (it->kind == PACK_INT && head > 1) {
+    } else if (it->kind == FS_VALUE_INT && head > 1) {
         it->i = to_signed(get_be(p + 1, head - 1), head - 1);
     }
-    if (it->kind == PACK_STRUCT)
+    if (it->kind == FS_VALUE_STRUCT)
         it->tag = p[1];
     if (width)
         it->size = (uint32_t)get_be(p + 1, width);
@@ -200,19 +200,19 @@ int pack_read_item(struct pack_reader *r, struct pack_item *it)
 static uint64_t child_count(const struct pack_item *it)
 {
     switch (it->kind) {
-    case PACK_LIST:
-    case PACK_STRUCT:
+    case FS_VALUE_LIST:
+    case FS_VALUE_STRUCT:
         return it->size;
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         return 2 * (uint64_t)it->size;
     default:
         return 0;
     }
 }
 
-static bool is_container(enum pack_kind k)
+static bool is_container(enum fs_value_kind k)
 {
-    return k == PACK_LIST || k == PACK_MAP || k == PACK_STRUCT;
+    return k == FS_VALUE_LIST || k == FS_VALUE_MAP || k == FS_VALUE_STRUCT;
 }
 
 /* Checks shared by pack_skip and pack_decode, in the same order, so both
@@ -234,7 +234,7 @@ static int read_key(struct pack_reader *r, struct pack_item *it)
     int rc = pack_read_item(r, it);
     if (rc)
         return rc;
-    return it->kind == PACK_STRING ? 0 : FS_EMALFORMED;
+    return it->kind == FS_VALUE_STRING ? 0 : FS_EMALFORMED;
 }
 
 static int skip_value(struct pack_reader *r, int depth_left)
@@ -247,7 +247,7 @@ static int skip_value(struct pack_reader *r, int depth_left)
     if (rc)
         return rc;
     for (uint32_t k = 0; k < it.size; k++) {
-        if (it.kind == PACK_MAP) {
+        if (it.kind == FS_VALUE_MAP) {
             struct pack_item key;
             rc = read_key(r, &key);
             if (rc)
@@ -291,7 +291,7 @@ static int charge(struct decoder *d, size_t n, size_t size)
 }
 
 /* STRING and BYTES get a NUL-terminated copy, so data is never NULL. */
-static int copy_data(struct decoder *d, const struct pack_item *it, struct pack_value *out)
+static int copy_data(struct decoder *d, const struct pack_item *it, struct fs_value *out)
 {
     int rc = charge(d, (size_t)it->size + 1, 1);
     if (rc)
@@ -308,43 +308,43 @@ static int copy_data(struct decoder *d, const struct pack_item *it, struct pack_
     return 0;
 }
 
-static int decode_value(struct decoder *d, int depth_left, struct pack_value *out);
+static int decode_value(struct decoder *d, int depth_left, struct fs_value *out);
 
 /* Fills *out from an item already read. Containers are attached to *out
  * (zeroed slots, full length) before their children are decoded, so a
- * failure half-way leaves a tree that pack_value_deinit frees completely. */
+ * failure half-way leaves a tree that fs_value_deinit frees completely. */
 static int build(struct decoder *d, const struct pack_item *it, int depth_left,
-                 struct pack_value *out)
+                 struct fs_value *out)
 {
     int rc;
     switch (it->kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return 0;
-    case PACK_BOOL:
-        out->kind = PACK_BOOL;
+    case FS_VALUE_BOOL:
+        out->kind = FS_VALUE_BOOL;
         out->u.b = it->b;
         return 0;
-    case PACK_INT:
-        out->kind = PACK_INT;
+    case FS_VALUE_INT:
+        out->kind = FS_VALUE_INT;
         out->u.i = it->i;
         return 0;
-    case PACK_FLOAT:
-        out->kind = PACK_FLOAT;
+    case FS_VALUE_FLOAT:
+        out->kind = FS_VALUE_FLOAT;
         out->u.f = it->f;
         return 0;
-    case PACK_STRING:
-    case PACK_BYTES:
+    case FS_VALUE_STRING:
+    case FS_VALUE_BYTES:
         return copy_data(d, it, out);
-    case PACK_LIST:
-    case PACK_STRUCT:
-    case PACK_MAP:
+    case FS_VALUE_LIST:
+    case FS_VALUE_STRUCT:
+    case FS_VALUE_MAP:
         break;
     }
 
     rc = check_container(d->r, it, depth_left);
     if (rc)
         return rc;
-    size_t elem = it->kind == PACK_MAP ? sizeof(struct pack_pair) : sizeof(struct pack_value);
+    size_t elem = it->kind == FS_VALUE_MAP ? sizeof(struct fs_value_pair) : sizeof(struct fs_value);
     void *items = NULL;
     if (it->size) {
         rc = charge(d, it->size, elem);
@@ -356,8 +356,8 @@ static int build(struct decoder *d, const struct pack_item *it, int depth_left,
     }
     out->kind = it->kind;
     out->tag = it->tag;
-    if (it->kind == PACK_MAP) {
-        struct pack_pair *pairs = items;
+    if (it->kind == FS_VALUE_MAP) {
+        struct fs_value_pair *pairs = items;
         out->u.map.items = pairs;
         out->u.map.len = it->size;
         for (uint32_t k = 0; k < it->size; k++) {
@@ -371,7 +371,7 @@ static int build(struct decoder *d, const struct pack_item *it, int depth_left,
                 return rc;
         }
     } else {
-        struct pack_value *vals = items;
+        struct fs_value *vals = items;
         out->u.list.items = vals;
         out->u.list.len = it->size;
         for (uint32_t k = 0; k < it->size; k++) {
@@ -383,7 +383,7 @@ static int build(struct decoder *d, const struct pack_item *it, int depth_left,
     return 0;
 }
 
-static int decode_value(struct decoder *d, int depth_left, struct pack_value *out)
+static int decode_value(struct decoder *d, int depth_left, struct fs_value *out)
 {
     struct pack_item it;
     int rc = pack_read_item(d->r, &it);
@@ -392,7 +392,7 @@ static int decode_value(struct decoder *d, int depth_left, struct pack_value *ou
     return build(d, &it, depth_left, out);
 }
 
-int pack_decode(struct pack_reader *r, const struct pack_limits *lim, struct pack_value *out)
+int pack_decode(struct pack_reader *r, const struct pack_limits *lim, struct fs_value *out)
 {
     struct pack_limits def = pack_default_limits();
     if (!lim)
@@ -402,7 +402,7 @@ int pack_decode(struct pack_reader *r, const struct pack_limits *lim, struct pac
     size_t start = r->pos;
     int rc = decode_value(&d, lim->max_depth, out);
     if (rc) {
-        pack_value_deinit(out);
+        fs_value_deinit(out);
         r->pos = start;
     }
     return rc;
@@ -528,34 +528,34 @@ int pack_write_struct_header(struct buf *b, uint8_t tag, uint32_t n)
     return buf_append(b, h, sizeof h);
 }
 
-static int encode_value(struct buf *b, const struct pack_value *v)
+static int encode_value(struct buf *b, const struct fs_value *v)
 {
     int rc;
     switch (v->kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return pack_write_null(b);
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         return pack_write_bool(b, v->u.b);
-    case PACK_INT:
+    case FS_VALUE_INT:
         return pack_write_int(b, v->u.i);
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         return pack_write_float(b, v->u.f);
-    case PACK_STRING:
+    case FS_VALUE_STRING:
         return pack_write_string(b, v->u.str.data, v->u.str.len);
-    case PACK_BYTES:
+    case FS_VALUE_BYTES:
         return pack_write_bytes(b, v->u.str.data, v->u.str.len);
-    case PACK_LIST:
-    case PACK_STRUCT:
-        rc = v->kind == PACK_LIST ? pack_write_list_header(b, v->u.list.len)
-                                  : pack_write_struct_header(b, v->tag, v->u.list.len);
+    case FS_VALUE_LIST:
+    case FS_VALUE_STRUCT:
+        rc = v->kind == FS_VALUE_LIST ? pack_write_list_header(b, v->u.list.len)
+                                      : pack_write_struct_header(b, v->tag, v->u.list.len);
         for (uint32_t k = 0; !rc && k < v->u.list.len; k++)
             rc = encode_value(b, &v->u.list.items[k]);
         return rc;
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         rc = pack_write_map_header(b, v->u.map.len);
         for (uint32_t k = 0; !rc && k < v->u.map.len; k++) {
-            const struct pack_pair *e = &v->u.map.items[k];
-            if (e->key.kind != PACK_STRING)
+            const struct fs_value_pair *e = &v->u.map.items[k];
+            if (e->key.kind != FS_VALUE_STRING)
                 return FS_EINVAL;
             rc = encode_value(b, &e->key);
             if (!rc)
@@ -566,7 +566,7 @@ static int encode_value(struct buf *b, const struct pack_value *v)
     return FS_EINVAL;
 }
 
-int pack_encode(struct buf *b, const struct pack_value *v)
+int pack_encode(struct buf *b, const struct fs_value *v)
 {
     size_t start = b->len;
     int rc = encode_value(b, v);
@@ -605,23 +605,23 @@ static const struct struct_shape shapes[] = {
     {PACK_TAG_POINT_3D, "ifff", NULL},
 };
 
-static enum pack_kind kind_of_letter(char c)
+static enum fs_value_kind kind_of_letter(char c)
 {
     switch (c) {
     case 'i':
-        return PACK_INT;
+        return FS_VALUE_INT;
     case 'f':
-        return PACK_FLOAT;
+        return FS_VALUE_FLOAT;
     case 's':
-        return PACK_STRING;
+        return FS_VALUE_STRING;
     case 'l':
-        return PACK_LIST;
+        return FS_VALUE_LIST;
     default:
-        return PACK_MAP;
+        return FS_VALUE_MAP;
     }
 }
 
-static bool fields_match(const struct pack_value *v, const char *fields)
+static bool fields_match(const struct fs_value *v, const char *fields)
 {
     if (!fields || strlen(fields) != v->u.list.len)
         return false;
@@ -631,7 +631,7 @@ static bool fields_match(const struct pack_value *v, const char *fields)
     return true;
 }
 
-static bool all_items_of_kind(const struct pack_value *list, enum pack_kind kind)
+static bool all_items_of_kind(const struct fs_value *list, enum fs_value_kind kind)
 {
     for (uint32_t k = 0; k < list->u.list.len; k++)
         if (list->u.list.items[k].kind != kind)
@@ -639,11 +639,11 @@ static bool all_items_of_kind(const struct pack_value *list, enum pack_kind kind
     return true;
 }
 
-static bool all_structs_valid(const struct pack_value *list, uint8_t tag)
+static bool all_structs_valid(const struct fs_value *list, uint8_t tag)
 {
     for (uint32_t k = 0; k < list->u.list.len; k++) {
-        const struct pack_value *e = &list->u.list.items[k];
-        if (e->kind != PACK_STRUCT || e->tag != tag || pack_struct_check(e) != 0)
+        const struct fs_value *e = &list->u.list.items[k];
+        if (e->kind != FS_VALUE_STRUCT || e->tag != tag || pack_struct_check(e) != 0)
             return false;
     }
     return true;
@@ -651,8 +651,8 @@ static bool all_structs_valid(const struct pack_value *list, uint8_t tag)
 
 /* A path's indices alternate: relationship (1-based, sign = direction, never
  * 0) and node (0-based). Checked here so readers can index without care. */
-static bool path_indices_valid(const struct pack_value *nodes, const struct pack_value *rels,
-                               const struct pack_value *idx)
+static bool path_indices_valid(const struct fs_value *nodes, const struct fs_value *rels,
+                               const struct fs_value *idx)
 {
     if (idx->u.list.len % 2 != 0 || nodes->u.list.len == 0)
         return false;
@@ -667,9 +667,9 @@ static bool path_indices_valid(const struct pack_value *nodes, const struct pack
     return true;
 }
 
-int pack_struct_check(const struct pack_value *v)
+int pack_struct_check(const struct fs_value *v)
 {
-    if (!v || v->kind != PACK_STRUCT)
+    if (!v || v->kind != FS_VALUE_STRUCT)
         return FS_EINVAL;
     const struct struct_shape *shape = NULL;
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
@@ -680,16 +680,16 @@ int pack_struct_check(const struct pack_value *v)
     if (!fields_match(v, shape->fields) && !fields_match(v, shape->fields_old))
         return FS_EMALFORMED;
 
-    const struct pack_value *f = v->u.list.items;
+    const struct fs_value *f = v->u.list.items;
     switch (v->tag) {
     case PACK_TAG_NODE:
-        if (!all_items_of_kind(&f[1], PACK_STRING))
+        if (!all_items_of_kind(&f[1], FS_VALUE_STRING))
             return FS_EMALFORMED;
         break;
     case PACK_TAG_PATH:
         if (!all_structs_valid(&f[0], PACK_TAG_NODE) ||
             !all_structs_valid(&f[1], PACK_TAG_UNBOUND_RELATIONSHIP) ||
-            !all_items_of_kind(&f[2], PACK_INT) || !path_indices_valid(&f[0], &f[1], &f[2]))
+            !all_items_of_kind(&f[2], FS_VALUE_INT) || !path_indices_valid(&f[0], &f[1], &f[2]))
             return FS_EMALFORMED;
         break;
     default:

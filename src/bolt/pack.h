@@ -36,7 +36,7 @@ struct pack_reader {
  * present). LIST/MAP: size = element/entry count (not checked against the
  * input: the caller reads them). STRUCT: tag and size = field count. */
 struct pack_item {
-    enum pack_kind kind;
+    enum fs_value_kind kind;
     bool b;
     int64_t i;
     double f;
@@ -57,11 +57,11 @@ int pack_skip(struct pack_reader *r, int max_depth) FS_WARN_UNUSED;
 
 /* ---- Value tree (slow paths: verify, tests, API): see util/value.h ---- */
 /* Decodes one value from r into *out (caller storage; free with
- * pack_value_deinit). On error *out is left empty (PACK_NULL) and nothing
+ * fs_value_deinit). On error *out is left empty (FS_VALUE_NULL) and nothing
  * leaks. Map keys that are not strings are FS_EMALFORMED. lim NULL means
  * pack_default_limits(). STRING and BYTES data are never NULL. */
 int pack_decode(struct pack_reader *r, const struct pack_limits *lim,
-                struct pack_value *out) FS_WARN_UNUSED;
+                struct fs_value *out) FS_WARN_UNUSED;
 /* ---- Encoder (appends to a buf; the smallest marker for each value) ----- */
 int pack_write_null(struct buf *b) FS_WARN_UNUSED;
 int pack_write_bool(struct buf *b, bool v) FS_WARN_UNUSED;
@@ -76,7 +76,7 @@ int pack_write_map_header(struct buf *b, uint32_t n) FS_WARN_UNUSED;
 int pack_write_struct_header(struct buf *b, uint8_t tag, uint32_t n) FS_WARN_UNUSED;
 /* Encodes a whole value tree. FS_EINVAL for a non-string map key or a
  * struct of more than 15 fields; on error b is as it was before the call. */
-int pack_encode(struct buf *b, const struct pack_value *v) FS_WARN_UNUSED;
+int pack_encode(struct buf *b, const struct fs_value *v) FS_WARN_UNUSED;
 
 /* ---- Bolt structure tags (Bolt 5) --------------------------------------- */
 enum {
@@ -101,6 +101,6 @@ enum {
  * requires (unknown tags pass). FS_EMALFORMED otherwise; FS_EINVAL when v is
  * not a STRUCT. Bolt 4.4 field counts are accepted too. A Path's nodes,
  * relationships and indices (even count, in range) are checked as well. */
-int pack_struct_check(const struct pack_value *v) FS_WARN_UNUSED;
+int pack_struct_check(const struct fs_value *v) FS_WARN_UNUSED;
 
 #endif

@@ -753,26 +753,26 @@ int fdb_param_prefix_end(struct buf *b)
 
 static int key_cmp(const void *a, const void *b)
 {
-    const struct pack_value *x = *(const struct pack_value *const *)a;
-    const struct pack_value *y = *(const struct pack_value *const *)b;
+    const struct fs_value *x = *(const struct fs_value *const *)a;
+    const struct fs_value *y = *(const struct fs_value *const *)b;
     if (x->u.str.len != y->u.str.len)
         return x->u.str.len < y->u.str.len ? -1 : 1;
     return x->u.str.len ? memcmp(x->u.str.data, y->u.str.data, x->u.str.len) : 0;
 }
 
-static bool same_key(const struct pack_value *x, const struct pack_value *y)
+static bool same_key(const struct fs_value *x, const struct fs_value *y)
 {
     return key_cmp(&x, &y) == 0;
 }
 
 /* FS_EINVAL if a key is not a STRING or appears twice. Small maps (rows of a
  * batch) compare pairwise; big ones sort pointers to their keys. */
-static int check_keys(const struct pack_value *v)
+static int check_keys(const struct fs_value *v)
 {
     const uint32_t n = v->u.map.len;
-    const struct pack_pair *it = v->u.map.items;
+    const struct fs_value_pair *it = v->u.map.items;
     for (uint32_t i = 0; i < n; i++)
-        if (it[i].key.kind != PACK_STRING)
+        if (it[i].key.kind != FS_VALUE_STRING)
             return FS_EINVAL;
     if (n <= 16) {
         for (uint32_t i = 1; i < n; i++)
@@ -781,7 +781,7 @@ static int check_keys(const struct pack_value *v)
                     return FS_EINVAL;
         return 0;
     }
-    const struct pack_value **keys = malloc(n * sizeof *keys);
+    const struct fs_value **keys = malloc(n * sizeof *keys);
     if (!keys)
         return FS_ENOMEM;
     for (uint32_t i = 0; i < n; i++)
@@ -797,21 +797,21 @@ static int check_keys(const struct pack_value *v)
 
 /* depth = containers around v. Leaves partial output on error (the public
  * entry point rolls back). */
-static int encode_value(struct buf *b, const struct pack_value *v, int depth)
+static int encode_value(struct buf *b, const struct fs_value *v, int depth)
 {
     int rc;
     switch (v->kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return fdb_param_write_null(b);
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         return fdb_param_write_bool(b, v->u.b);
-    case PACK_INT:
+    case FS_VALUE_INT:
         return fdb_param_write_int(b, v->u.i);
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         return fdb_param_write_double(b, v->u.f);
-    case PACK_STRING:
+    case FS_VALUE_STRING:
         return fdb_param_write_string(b, v->u.str.data, v->u.str.len);
-    case PACK_LIST:
+    case FS_VALUE_LIST:
         if (depth >= FDB_PARAM_MAX_DEPTH)
             return FS_ETOO_DEEP;
         if ((rc = fdb_param_list_begin(b)))
@@ -823,7 +823,7 @@ static int encode_value(struct buf *b, const struct pack_value *v, int depth)
                 return rc;
         }
         return fdb_param_list_end(b);
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         if (depth >= FDB_PARAM_MAX_DEPTH)
             return FS_ETOO_DEEP;
         if ((rc = check_keys(v)))
@@ -831,7 +831,7 @@ static int encode_value(struct buf *b, const struct pack_value *v, int depth)
         if ((rc = fdb_param_map_begin(b)))
             return rc;
         for (uint32_t i = 0; i < v->u.map.len; i++) {
-            const struct pack_pair *e = &v->u.map.items[i];
+            const struct fs_value_pair *e = &v->u.map.items[i];
             if (i && (rc = fdb_param_write_sep(b)))
                 return rc;
             if ((rc = fdb_param_map_key(b, e->key.u.str.data, e->key.u.str.len)))
@@ -840,14 +840,14 @@ static int encode_value(struct buf *b, const struct pack_value *v, int depth)
                 return rc;
         }
         return fdb_param_map_end(b);
-    case PACK_BYTES:  /* FalkorDB has no byte strings */
-    case PACK_STRUCT: /* temporals, points, graph entities: the mapping layer converts them */
+    case FS_VALUE_BYTES:  /* FalkorDB has no byte strings */
+    case FS_VALUE_STRUCT: /* temporals, points, graph entities: the mapping layer converts them */
         return FS_EUNSUPPORTED;
     }
     return FS_EINVAL;
 }
 
-int fdb_param_encode(struct buf *b, const struct pack_value *v)
+int fdb_param_encode(struct buf *b, const struct fs_value *v)
 {
     const size_t start = b->len;
     int rc = encode_value(b, v, 0);
@@ -887,7 +887,7 @@ struct reader {
     size_t pos;
 };
 
-static int read_value(struct reader *r, int depth, struct pack_value *out);
+static int read_value(struct reader *r, int depth, struct fs_value *out);
 
 static int expect_word(struct reader *r, const char *w, size_t n)
 {
@@ -901,7 +901,7 @@ static int expect_word(struct reader *r, const char *w, size_t n)
 }
 
 /* A quoted string: only \\ and \<its own quote> are escapes. */
-static int read_string(struct reader *r, struct pack_value *out)
+static int read_string(struct reader *r, struct fs_value *out)
 {
     const char quote = r->p[r->pos++];
     size_t n = 0;
@@ -934,7 +934,7 @@ static int read_string(struct reader *r, struct pack_value *out)
         s[k++] = r->p[j];
     }
     s[k] = '\0';
-    out->kind = PACK_STRING;
+    out->kind = FS_VALUE_STRING;
     out->u.str.data = s;
     out->u.str.len = (uint32_t)n;
     r->pos = i + 1;
@@ -946,7 +946,7 @@ static bool is_number_char(char c)
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e';
 }
 
-static int read_number(struct reader *r, struct pack_value *out)
+static int read_number(struct reader *r, struct fs_value *out)
 {
     size_t start = r->pos;
     while (r->pos < r->len && is_number_char(r->p[r->pos]))
@@ -963,7 +963,7 @@ static int read_number(struct reader *r, struct pack_value *out)
         double d = strtod(tmp, &end);
         if (end != tmp + n)
             return FS_EMALFORMED;
-        out->kind = PACK_FLOAT;
+        out->kind = FS_VALUE_FLOAT;
         out->u.f = d;
         return 0; /* the canonical check catches 1.50, 1e999 and friends */
     }
@@ -981,7 +981,7 @@ static int read_number(struct reader *r, struct pack_value *out)
             return FS_EMALFORMED; /* outside int64: the server would clamp */
         u = u * 10 + dgt;
     }
-    out->kind = PACK_INT;
+    out->kind = FS_VALUE_INT;
     out->u.i = neg ? (int64_t)(0 - u) : (int64_t)u;
     return 0;
 }
@@ -1003,10 +1003,10 @@ static int grow_items(void **items, uint32_t len, uint32_t *cap, size_t size)
     return 0;
 }
 
-static int read_list(struct reader *r, int depth, struct pack_value *out)
+static int read_list(struct reader *r, int depth, struct fs_value *out)
 {
     r->pos++; /* [ */
-    out->kind = PACK_LIST;
+    out->kind = FS_VALUE_LIST;
     out->u.list.items = NULL;
     out->u.list.len = 0;
     if (r->pos < r->len && r->p[r->pos] == ']') {
@@ -1016,7 +1016,7 @@ static int read_list(struct reader *r, int depth, struct pack_value *out)
     uint32_t cap = 0;
     for (;;) {
         void *items = out->u.list.items;
-        int rc = grow_items(&items, out->u.list.len, &cap, sizeof(struct pack_value));
+        int rc = grow_items(&items, out->u.list.len, &cap, sizeof(struct fs_value));
         out->u.list.items = items;
         if (rc)
             return rc;
@@ -1033,7 +1033,7 @@ static int read_list(struct reader *r, int depth, struct pack_value *out)
     }
 }
 
-static int read_key(struct reader *r, struct pack_value *out)
+static int read_key(struct reader *r, struct fs_value *out)
 {
     size_t start = r->pos, end;
     if (r->p[r->pos] == '`') {
@@ -1063,16 +1063,16 @@ static int read_key(struct reader *r, struct pack_value *out)
     if (n)
         memcpy(s, r->p + start, n);
     s[n] = '\0';
-    out->kind = PACK_STRING;
+    out->kind = FS_VALUE_STRING;
     out->u.str.data = s;
     out->u.str.len = (uint32_t)n;
     return 0;
 }
 
-static int read_map(struct reader *r, int depth, struct pack_value *out)
+static int read_map(struct reader *r, int depth, struct fs_value *out)
 {
     r->pos++; /* { */
-    out->kind = PACK_MAP;
+    out->kind = FS_VALUE_MAP;
     out->u.map.items = NULL;
     out->u.map.len = 0;
     if (r->pos < r->len && r->p[r->pos] == '}') {
@@ -1082,11 +1082,11 @@ static int read_map(struct reader *r, int depth, struct pack_value *out)
     uint32_t cap = 0;
     for (;;) {
         void *items = out->u.map.items;
-        int rc = grow_items(&items, out->u.map.len, &cap, sizeof(struct pack_pair));
+        int rc = grow_items(&items, out->u.map.len, &cap, sizeof(struct fs_value_pair));
         out->u.map.items = items;
         if (rc)
             return rc;
-        struct pack_pair *e = &out->u.map.items[out->u.map.len++];
+        struct fs_value_pair *e = &out->u.map.items[out->u.map.len++];
         if (r->pos >= r->len)
             return FS_ETRUNCATED;
         if ((rc = read_key(r, &e->key)))
@@ -1104,8 +1104,8 @@ static int read_map(struct reader *r, int depth, struct pack_value *out)
 }
 
 /* depth = containers around the value. On error, out may hold a partial
- * tree that pack_value_deinit frees. */
-static int read_value(struct reader *r, int depth, struct pack_value *out)
+ * tree that fs_value_deinit frees. */
+static int read_value(struct reader *r, int depth, struct fs_value *out)
 {
     if (r->pos >= r->len)
         return FS_ETRUNCATED;
@@ -1120,15 +1120,15 @@ static int read_value(struct reader *r, int depth, struct pack_value *out)
             return FS_ETOO_DEEP;
         return c == '[' ? read_list(r, depth, out) : read_map(r, depth, out);
     case 't':
-        out->kind = PACK_BOOL;
+        out->kind = FS_VALUE_BOOL;
         out->u.b = true;
         return expect_word(r, "true", 4);
     case 'f':
-        out->kind = PACK_BOOL;
+        out->kind = FS_VALUE_BOOL;
         out->u.b = false;
         return expect_word(r, "false", 5);
     case 'n':
-        out->kind = PACK_NULL;
+        out->kind = FS_VALUE_NULL;
         return expect_word(r, "null", 4);
     default:
         if (c == '-' || (c >= '0' && c <= '9'))
@@ -1137,7 +1137,7 @@ static int read_value(struct reader *r, int depth, struct pack_value *out)
     }
 }
 
-int fdb_param_decode(const char *text, size_t len, struct pack_value *out)
+int fdb_param_decode(const char *text, size_t len, struct fs_value *out)
 {
     struct reader r = {.p = text, .len = len, .pos = 0};
     memset(out, 0, sizeof *out);
@@ -1154,7 +1154,7 @@ int fdb_param_decode(const char *text, size_t len, struct pack_value *out)
         buf_deinit(&again);
     }
     if (rc)
-        pack_value_deinit(out);
+        fs_value_deinit(out);
     return rc;
 }
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bolt/pack.h"
+#include "util/value.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -98,11 +98,11 @@ int fdb_param_prefix_end(struct buf *b) FS_WARN_UNUSED; /* " " */
  * NUL and keys with a backtick or NUL; FS_EINVAL for a map with a repeated
  * key or a key that is not a STRING; FS_ETOO_DEEP past FDB_PARAM_MAX_DEPTH.
  * Does not take ownership of v. */
-int fdb_param_encode(struct buf *b, const struct pack_value *v) FS_WARN_UNUSED;
+int fdb_param_encode(struct buf *b, const struct fs_value *v) FS_WARN_UNUSED;
 
 struct fdb_param {
-    const char *name;               /* [A-Za-z_][A-Za-z0-9_]* */
-    const struct pack_value *value; /* borrowed */
+    const char *name;             /* [A-Za-z_][A-Za-z0-9_]* */
+    const struct fs_value *value; /* borrowed */
 };
 /* Writes "CYPHER n1=v1 n2=v2 " (trailing space included, so the query text
  * can be appended directly). FS_EINVAL for a bad or repeated name, else the
@@ -111,12 +111,12 @@ int fdb_param_prefix(struct buf *b, const struct fdb_param *params, size_t n) FS
 
 /* ---- Decoder (tests, fuzzing, tools) ------------------------------------ */
 /* Decodes exactly one value from text[0..len) into *out (caller storage;
- * free with pack_value_deinit). Strict: accepts only text that
+ * free with fs_value_deinit). Strict: accepts only text that
  * fdb_param_encode would write for the decoded value, byte for byte, with
  * nothing before or after it. FS_EMALFORMED or FS_ETRUNCATED for other text,
  * FS_ETOO_DEEP past FDB_PARAM_MAX_DEPTH, FS_ETOO_BIG for a string over
- * UINT32_MAX - 1 bytes. On error *out is PACK_NULL and nothing leaks.
+ * UINT32_MAX - 1 bytes. On error *out is FS_VALUE_NULL and nothing leaks.
  * Memory use is bounded by a small multiple of len. */
-int fdb_param_decode(const char *text, size_t len, struct pack_value *out) FS_WARN_UNUSED;
+int fdb_param_decode(const char *text, size_t len, struct fs_value *out) FS_WARN_UNUSED;
 
 #endif

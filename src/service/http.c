@@ -470,7 +470,7 @@ static void check_dbs(struct http_server *h, bool counts)
             struct pack_reader r;
             struct pack_item it;
             pack_reader_init(&r, rec.data, rec.len);
-            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_INT)
+            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == FS_VALUE_INT)
                 cn[i] = it.i;
         }
     }

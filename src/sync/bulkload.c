@@ -407,7 +407,7 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     pack_reader_init(&r, rec->data, rec->len);
     int rc = pack_read_item(&r, &it);       /* the record */
     rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
-    if (rc || it.kind != PACK_STRUCT)
+    if (rc || it.kind != FS_VALUE_STRUCT)
         return rc ? rc : FS_EPROTOCOL;
     uint32_t nfields = it.size;
     char labels[KEY_CAP];
@@ -418,13 +418,13 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     if (rc)
         return rc;
     if (!t->edge) {
-        if (f.kind != PACK_LIST)
+        if (f.kind != FS_VALUE_LIST)
             return FS_EPROTOCOL;
         for (uint32_t i = 0; i < f.size; i++) {
             struct pack_item l;
             if ((rc = pack_read_item(&r, &l)))
                 return rc;
-            if (l.kind != PACK_STRING)
+            if (l.kind != FS_VALUE_STRING)
                 return FS_EPROTOCOL;
             if (memchr(l.data, '`', l.size) || memchr(l.data, 0, l.size)) {
                 R->rep->dropped.dropped_label++; /* as the query method: left out */

@@ -62,7 +62,7 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
         struct pack_reader r;
         struct pack_item it;
         pack_reader_init(&r, rec.data, rec.len);
-        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING)
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
             continue;
         char **g = realloc(*groups, sizeof(char *) * (size_t)(*n + 1));
         if (!g)
@@ -110,7 +110,7 @@ int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, cha
             struct pack_reader r;
             struct pack_item it;
             pack_reader_init(&r, rec.data, rec.len);
-            if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != PACK_STRING ||
+            if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING ||
                 memchr(it.data, '`', it.size) || memchr(it.data, 0, it.size))
                 continue;
             struct buf q;

@@ -42,22 +42,22 @@ static int canon_double(struct buf *b, double d)
     return buf_printf(b, "d:%.15g", d);
 }
 
-static int canon_value(struct buf *b, const struct pack_value *v)
+static int canon_value(struct buf *b, const struct fs_value *v)
 {
     switch (v->kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return buf_append_str(b, "n");
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         return buf_append_str(b, v->u.b ? "b:1" : "b:0");
-    case PACK_INT:
+    case FS_VALUE_INT:
         return buf_printf(b, "i:%" PRId64, v->u.i);
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         return canon_double(b, v->u.f);
-    case PACK_STRING: {
+    case FS_VALUE_STRING: {
         int rc = buf_printf(b, "s%u:", v->u.str.len);
         return rc ? rc : buf_append(b, v->u.str.data, v->u.str.len);
     }
-    case PACK_LIST: {
+    case FS_VALUE_LIST: {
         int rc = buf_append_str(b, "l[");
         for (uint32_t i = 0; !rc && i < v->u.list.len; i++) {
             rc = canon_value(b, &v->u.list.items[i]);
@@ -181,7 +181,7 @@ static int sorted_labels(struct buf *head, struct pack_reader *r)
 {
     struct pack_item l;
     int rc = pack_read_item(r, &l);
-    if (rc || l.kind != PACK_LIST)
+    if (rc || l.kind != FS_VALUE_LIST)
         return rc ? rc : FS_EMALFORMED;
     char *names[64];
     uint32_t n = 0;
@@ -189,7 +189,7 @@ static int sorted_labels(struct buf *head, struct pack_reader *r)
         struct pack_item s;
         if ((rc = pack_read_item(r, &s)))
             break;
-        if (s.kind == PACK_STRING && n < 64 && !memchr(s.data, '`', s.size))
+        if (s.kind == FS_VALUE_STRING && n < 64 && !memchr(s.data, '`', s.size))
             names[n++] = strndup((const char *)s.data, s.size);
     }
     for (uint32_t i = 1; i < n; i++)
@@ -209,7 +209,7 @@ static int sorted_labels(struct buf *head, struct pack_reader *r)
 /* Turns transcoded property text "{k:v,...}" into canonical props. */
 static int props_from_param(struct props *p, const struct buf *row, struct buf *tmp)
 {
-    struct pack_value m = {0};
+    struct fs_value m = {0};
     int rc = fdb_param_decode(row->data, row->len, &m);
     if (rc)
         return rc;
@@ -220,7 +220,7 @@ static int props_from_param(struct props *p, const struct buf *row, struct buf *
             rc ? rc
                : props_add(p, m.u.map.items[i].key.u.str.data, m.u.map.items[i].key.u.str.len, tmp);
     }
-    pack_value_deinit(&m);
+    fs_value_deinit(&m);
     return rc;
 }
 
@@ -237,7 +237,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
     pack_reader_init(&r, rec.data, rec.len);
     int rc = pack_read_item(&r, &it);
     rc = rc ? rc : pack_read_item(&r, &it);
-    if (rc || it.kind != PACK_STRUCT)
+    if (rc || it.kind != FS_VALUE_STRUCT)
         return rc ? rc : FS_EPROTOCOL;
     uint32_t nfields = it.size;
     props_clear(&c->props);
@@ -253,7 +253,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
             rc = pack_skip(&r, 4);
         struct pack_item ty;
         rc = rc ? rc : pack_read_item(&r, &ty);
-        if (!rc && (ty.kind != PACK_STRING || ty.size >= sizeof c->rtype))
+        if (!rc && (ty.kind != FS_VALUE_STRING || ty.size >= sizeof c->rtype))
             rc = FS_EMALFORMED;
         if (!rc) {
             memcpy(c->rtype, ty.data, ty.size);
@@ -288,9 +288,9 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
         rc = pack_read_item(&r, &s);
         rc = rc ? rc : pack_read_item(&r, &d);
         rc = rc ? rc : pack_read_item(&r, &dl);
-        if (!rc && (s.kind != PACK_STRING || d.kind != PACK_STRING))
+        if (!rc && (s.kind != FS_VALUE_STRING || d.kind != FS_VALUE_STRING))
             rc = FS_EMALFORMED;
-        if (!rc && (s.size >= KEY_CAP || d.size >= KEY_CAP || dl.kind != PACK_STRING ||
+        if (!rc && (s.size >= KEY_CAP || d.size >= KEY_CAP || dl.kind != FS_VALUE_STRING ||
                     dl.size >= sizeof c->dst_label))
             rc = FS_EMALFORMED;
         if (!rc) {
@@ -308,7 +308,7 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
     if (!c->generic) {
         struct pack_item k;
         rc = rc ? rc : pack_read_item(&r, &k);
-        if (!rc && (k.kind != PACK_STRING || k.size >= KEY_CAP))
+        if (!rc && (k.kind != FS_VALUE_STRING || k.size >= KEY_CAP))
             rc = FS_EMALFORMED;
         if (!rc) {
             memcpy(out->key, k.data, k.size);
@@ -321,12 +321,12 @@ static int src_next(struct src_cursor *c, struct item *out, struct xc_stats *st)
     if (r.pos < r.len) {
         struct pack_item ts;
         int64_t f[3];
-        if (!pack_read_item(&r, &ts) && ts.kind == PACK_STRUCT && ts.size == 3 &&
+        if (!pack_read_item(&r, &ts) && ts.kind == FS_VALUE_STRUCT && ts.size == 3 &&
             (ts.tag == PACK_TAG_DATE_TIME || ts.tag == PACK_TAG_DATE_TIME_ZONE_ID)) {
             struct pack_item x;
             int ok = 1;
             for (int i = 0; i < 2 && ok; i++)
-                ok = !pack_read_item(&r, &x) && x.kind == PACK_INT && ((f[i] = x.i), 1);
+                ok = !pack_read_item(&r, &x) && x.kind == FS_VALUE_INT && ((f[i] = x.i), 1);
             if (ok) {
                 c->has_ts = true;
                 c->ts_s = f[0];

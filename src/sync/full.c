@@ -252,7 +252,7 @@ int full_copy_str_item(struct pack_reader *r, char *out, size_t cap)
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_STRING || it.size >= cap)
+    if (it.kind != FS_VALUE_STRING || it.size >= cap)
         return FS_EMALFORMED;
     memcpy(out, it.data, it.size);
     out[it.size] = '\0';
@@ -272,7 +272,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
     pack_reader_init(&r, rec->data, rec->len);
     int rc = pack_read_item(&r, &it);       /* the record's list */
     rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
-    if (rc || it.kind != PACK_STRUCT)
+    if (rc || it.kind != FS_VALUE_STRUCT)
         return rc ? rc : FS_EPROTOCOL;
     uint32_t nfields = it.size;
     buf_reset(key);
@@ -280,10 +280,10 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
     rc = pack_skip(&r, 4); /* id */
     if (!t->edge) {
         rc = rc ? rc : pack_read_item(&r, &f); /* labels */
-        for (uint32_t i = 0; !rc && f.kind == PACK_LIST && i < f.size; i++) {
+        for (uint32_t i = 0; !rc && f.kind == FS_VALUE_LIST && i < f.size; i++) {
             struct pack_item l;
             rc = pack_read_item(&r, &l);
-            if (!rc && l.kind == PACK_STRING) {
+            if (!rc && l.kind == FS_VALUE_STRING) {
                 if (key->len)
                     rc = buf_append_byte(key, 0x1f);
                 rc = rc ? rc : buf_append(key, l.data, l.size);
@@ -293,7 +293,7 @@ static int add_record(struct run *R, struct builder *b, int type, const struct b
         for (int i = 0; !rc && i < 2; i++) /* start, end */
             rc = pack_skip(&r, 4);
         rc = rc ? rc : pack_read_item(&r, &f); /* type */
-        if (!rc && (f.kind != PACK_STRING || f.size >= KEY_CAP))
+        if (!rc && (f.kind != FS_VALUE_STRING || f.size >= KEY_CAP))
             rc = FS_EMALFORMED;
         if (!rc && R->prof->generic) {
             buf_reset(key);
@@ -523,9 +523,9 @@ int full_record_watermarks(struct run *R, const char *ckpt, const char *group)
             struct pack_reader r;
             struct pack_item it, a, b;
             pack_reader_init(&r, rec.data, rec.len);
-            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_STRUCT &&
-                it.size == 3 && !pack_read_item(&r, &a) && !pack_read_item(&r, &b) &&
-                a.kind == PACK_INT && b.kind == PACK_INT)
+            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) &&
+                it.kind == FS_VALUE_STRUCT && it.size == 3 && !pack_read_item(&r, &a) &&
+                !pack_read_item(&r, &b) && a.kind == FS_VALUE_INT && b.kind == FS_VALUE_INT)
                 snprintf(v, sizeof v, "%lld %lld %lld", (long long)a.i, (long long)b.i,
                          (long long)time(NULL));
         }
@@ -813,9 +813,9 @@ static int count_items(struct run *R)
         struct pack_reader r;
         struct pack_item it;
         pack_reader_init(&r, rec.data, rec.len);
-        if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == PACK_INT)
+        if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == FS_VALUE_INT)
             R->total_items = (uint64_t)it.i;
-        if (!pack_read_item(&r, &it) && it.kind == PACK_INT)
+        if (!pack_read_item(&r, &it) && it.kind == FS_VALUE_INT)
             R->total_nodes = (uint64_t)it.i;
         struct bolt_record end;
         while (bolt_next(&R->bolt, &end) == 1)

@@ -29,7 +29,7 @@ int gk_read(struct pack_reader *r, struct gkey *k)
     k->is_int = false;
     struct buf b;
     buf_init(&b, 0);
-    if (v.kind == PACK_STRING) {
+    if (v.kind == FS_VALUE_STRING) {
         if (v.size >= GK_CAP || memchr(v.data, 0, v.size))
             rc = FS_EMALFORMED; /* too long to be a key, or not representable */
         if (!rc) {
@@ -38,7 +38,7 @@ int gk_read(struct pack_reader *r, struct gkey *k)
             rc = fdb_param_write_string(&b, (const char *)v.data, v.size);
             rc = rc ? rc : copy_raw(k, &b);
         }
-    } else if (v.kind == PACK_INT) {
+    } else if (v.kind == FS_VALUE_INT) {
         snprintf(k->str, sizeof k->str, "%" PRId64, v.i);
         snprintf(k->raw, sizeof k->raw, "%" PRId64, v.i);
         k->is_int = true;
@@ -49,7 +49,7 @@ int gk_read(struct pack_reader *r, struct gkey *k)
     }
     rc = rc ? rc : pack_read_item(r, &id);
     if (!rc && k->by_id) {
-        if (id.kind != PACK_STRING || id.size >= GK_CAP)
+        if (id.kind != FS_VALUE_STRING || id.size >= GK_CAP)
             rc = FS_EMALFORMED;
         if (!rc) {
             memcpy(k->str, id.data, id.size);
@@ -69,9 +69,9 @@ int gk_read_label(struct pack_reader *r, char *out, size_t cap)
     if (rc)
         return rc;
     out[0] = '\0';
-    if (it.kind == PACK_NULL)
+    if (it.kind == FS_VALUE_NULL)
         return 0;
-    if (it.kind != PACK_STRING || it.size >= cap)
+    if (it.kind != FS_VALUE_STRING || it.size >= cap)
         return FS_EMALFORMED;
     memcpy(out, it.data, it.size);
     out[it.size] = '\0';

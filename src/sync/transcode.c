@@ -96,9 +96,9 @@ static int format_offset(int64_t off, char *out, size_t cap)
  * elements, a map's keys and values, a structure's fields. */
 static int skip_contents(struct pack_reader *r, const struct pack_item *it)
 {
-    uint64_t n = it->kind == PACK_LIST || it->kind == PACK_STRUCT ? it->size
-                 : it->kind == PACK_MAP                           ? 2 * (uint64_t)it->size
-                                                                  : 0;
+    uint64_t n = it->kind == FS_VALUE_LIST || it->kind == FS_VALUE_STRUCT ? it->size
+                 : it->kind == FS_VALUE_MAP                               ? 2 * (uint64_t)it->size
+                                                                          : 0;
     for (uint64_t i = 0; i < n; i++) {
         int rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
         if (rc)
@@ -128,7 +128,7 @@ static int read_int(struct pack_reader *r, int64_t *v)
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_INT)
+    if (it.kind != FS_VALUE_INT)
         return FS_EMALFORMED;
     *v = it.i;
     return 0;
@@ -166,7 +166,7 @@ static int xc_struct_text(struct pack_reader *r, const struct pack_item *it, cha
         if (it->size != 3 || (rc = read_int(r, &a)) || (rc = read_int(r, &c)))
             return rc ? rc : FS_EMALFORMED;
         struct pack_item z;
-        if ((rc = pack_read_item(r, &z)) || z.kind != PACK_STRING)
+        if ((rc = pack_read_item(r, &z)) || z.kind != FS_VALUE_STRING)
             return rc ? rc : FS_EMALFORMED;
         if (!XC_IN(a, -XC_MAX_SECONDS, XC_MAX_SECONDS) || !XC_IN(c, 0, 999999999))
             goto out_of_range;
@@ -254,28 +254,28 @@ static int xc_value_at(struct pack_reader *r, struct buf *b, struct xc_stats *st
     if (rc)
         return rc;
     switch (it.kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return fdb_param_write_null(b);
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         return fdb_param_write_bool(b, it.b);
-    case PACK_INT:
+    case FS_VALUE_INT:
         return fdb_param_write_int(b, it.i);
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         if (!isfinite(it.f)) {
             st->dropped_nan++;
             return 1;
         }
         return fdb_param_write_double(b, it.f);
-    case PACK_STRING:
+    case FS_VALUE_STRING:
         if (memchr(it.data, 0, it.size)) {
             st->dropped_nul++;
             return 1;
         }
         return fdb_param_write_string(b, (const char *)it.data, it.size);
-    case PACK_BYTES:
+    case FS_VALUE_BYTES:
         st->dropped_bytes++;
         return 1;
-    case PACK_LIST: {
+    case FS_VALUE_LIST: {
         if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
             rc = skip_contents(r, &it);
             if (!rc)
@@ -306,13 +306,13 @@ static int xc_value_at(struct pack_reader *r, struct buf *b, struct xc_stats *st
         }
         return 0;
     }
-    case PACK_MAP: /* not a Neo4j property type; dropped by rule */
+    case FS_VALUE_MAP: /* not a Neo4j property type; dropped by rule */
         for (uint32_t i = 0; i < 2 * it.size; i++)
             if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
                 return rc;
         st->dropped_other++;
         return 1;
-    case PACK_STRUCT:
+    case FS_VALUE_STRUCT:
         rc = xc_struct(r, &it, b, st);
         if (rc)
             rollback(b, mark);
@@ -334,10 +334,10 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_LIST) { /* not a vector: keep it as an ordinary value? no: drop */
+    if (it.kind != FS_VALUE_LIST) { /* not a vector: keep it as an ordinary value? no: drop */
         if ((rc = skip_contents(r, &it)))
             return rc;
-        if (it.kind == PACK_NULL)
+        if (it.kind == FS_VALUE_NULL)
             return fdb_param_write_null(b);
         st->dropped_other++;
         return 1;
@@ -351,11 +351,11 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
             rc = pack_read_item(r, &v);
         if (rc)
             break;
-        if (v.kind == PACK_FLOAT && isfinite(v.f))
+        if (v.kind == FS_VALUE_FLOAT && isfinite(v.f))
             /* vecf32 keeps a float: its shortest text is about half as long */
             rc = fabs(v.f) <= FLT_MAX ? fdb_param_write_float32(b, (float)v.f)
                                       : fdb_param_write_double(b, v.f);
-        else if (v.kind == PACK_INT)
+        else if (v.kind == FS_VALUE_INT)
             rc = fdb_param_write_int(b, v.i);
         else
             rc = drop_embedding(r, &v, it.size - i - 1, st);
@@ -374,12 +374,12 @@ static int native_temporal(struct pack_reader *r, struct xc_native_value *v)
     size_t at = r->pos;
     struct pack_item it;
     int64_t f[4] = {0};
-    if (pack_read_item(r, &it) || it.kind != PACK_STRUCT || it.size > 4)
+    if (pack_read_item(r, &it) || it.kind != FS_VALUE_STRUCT || it.size > 4)
         goto no;
     bool zone_id = it.tag == PACK_TAG_DATE_TIME_ZONE_ID;
     for (uint32_t i = 0; i < it.size; i++) {
         struct pack_item z;
-        if (zone_id && i == 2 ? pack_read_item(r, &z) || z.kind != PACK_STRING
+        if (zone_id && i == 2 ? pack_read_item(r, &z) || z.kind != FS_VALUE_STRING
                               : read_int(r, &f[i]) != 0)
             goto no;
     }
@@ -489,10 +489,10 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_LIST) {
+    if (it.kind != FS_VALUE_LIST) {
         if ((rc = skip_contents(r, &it)))
             return rc;
-        if (it.kind == PACK_NULL)
+        if (it.kind == FS_VALUE_NULL)
             return 0;
         st->dropped_other++;
         return 1;
@@ -503,11 +503,11 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
         struct pack_item v;
         if ((rc = pack_read_item(r, &v)))
             break;
-        if ((v.kind != PACK_FLOAT || !isfinite(v.f)) && v.kind != PACK_INT) {
+        if ((v.kind != FS_VALUE_FLOAT || !isfinite(v.f)) && v.kind != FS_VALUE_INT) {
             rollback(b, mark);
             return drop_embedding(r, &v, it.size - i - 1, st);
         }
-        float f = (float)(v.kind == PACK_FLOAT ? v.f : (double)v.i);
+        float f = (float)(v.kind == FS_VALUE_FLOAT ? v.f : (double)v.i);
         uint32_t bits;
         memcpy(&bits, &f, sizeof bits);
         rc = buf_append(b, &bits, sizeof bits);
@@ -527,7 +527,7 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_MAP)
+    if (it.kind != FS_VALUE_MAP)
         return FS_EMALFORMED;
     bool seen[8] = {false};
     rc = fdb_param_map_begin(b);
@@ -536,7 +536,7 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
         struct pack_item k;
         if ((rc = pack_read_item(r, &k)))
             break;
-        if (k.kind != PACK_STRING) {
+        if (k.kind != FS_VALUE_STRING) {
             rc = FS_EMALFORMED;
             break;
         }
@@ -605,29 +605,29 @@ static int xc_value_bulk_at(struct pack_reader *r, struct buf *b, struct xc_stat
     if (rc)
         return rc;
     switch (it.kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return fdb_bulk_null(b);
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         return fdb_bulk_bool(b, it.b);
-    case PACK_INT:
+    case FS_VALUE_INT:
         return fdb_bulk_long(b, it.i);
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         if (!isfinite(it.f)) {
             st->dropped_nan++;
             return 1;
         }
         return fdb_bulk_double(b, it.f);
-    case PACK_STRING:
+    case FS_VALUE_STRING:
         rc = fdb_bulk_string(b, (const char *)it.data, it.size);
         if (rc == FS_EUNSUPPORTED) {
             st->dropped_nul++;
             return 1;
         }
         return rc;
-    case PACK_BYTES:
+    case FS_VALUE_BYTES:
         st->dropped_bytes++;
         return 1;
-    case PACK_LIST: {
+    case FS_VALUE_LIST: {
         if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
             rc = skip_contents(r, &it);
             if (!rc)
@@ -648,13 +648,13 @@ static int xc_value_bulk_at(struct pack_reader *r, struct buf *b, struct xc_stat
             rollback(b, mark);
         return rc;
     }
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         for (uint32_t i = 0; i < 2 * it.size; i++)
             if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
                 return rc;
         st->dropped_other++;
         return 1;
-    case PACK_STRUCT: {
+    case FS_VALUE_STRUCT: {
         char text[XC_STRUCT_TEXT];
         size_t n = 0;
         rc = xc_struct_text(r, &it, text, &n, st);
@@ -677,10 +677,10 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_LIST) {
+    if (it.kind != FS_VALUE_LIST) {
         if ((rc = skip_contents(r, &it)))
             return rc;
-        if (it.kind == PACK_NULL)
+        if (it.kind == FS_VALUE_NULL)
             return 1; /* left unset, as the query method's vecf32(null) */
         st->dropped_other++;
         return 1;
@@ -709,9 +709,9 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
         struct pack_item v;
         if ((rc = pack_read_item(r, &v)))
             break;
-        if (v.kind == PACK_FLOAT && isfinite(v.f)) {
+        if (v.kind == FS_VALUE_FLOAT && isfinite(v.f)) {
             rc = fdb_bulk_double(b, v.f);
-        } else if (v.kind == PACK_INT) {
+        } else if (v.kind == FS_VALUE_INT) {
             rc = fdb_bulk_long(b, v.i);
         } else {
             rc = drop_embedding(r, &v, it.size - i - 1, st);
@@ -730,13 +730,13 @@ int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct bu
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
-    if (it.kind != PACK_MAP)
+    if (it.kind != FS_VALUE_MAP)
         return FS_EMALFORMED;
     for (uint32_t i = 0; !rc && i < it.size; i++) {
         struct pack_item k;
         if ((rc = pack_read_item(r, &k)))
             break;
-        if (k.kind != PACK_STRING) {
+        if (k.kind != FS_VALUE_STRING) {
             rc = FS_EMALFORMED;
             break;
         }

@@ -10,25 +10,25 @@
  * protocols we speak); STRUCT carries a tag whose meaning belongs to the
  * codec that built it (bolt/pack.h: PACK_TAG_*, falkor/compact.h:
  * FDB_COMPACT_TAG_*). */
-enum pack_kind {
-    PACK_NULL,
-    PACK_BOOL,
-    PACK_INT,
-    PACK_FLOAT,
-    PACK_STRING,
-    PACK_BYTES,
-    PACK_LIST,
-    PACK_MAP,
-    PACK_STRUCT,
+enum fs_value_kind {
+    FS_VALUE_NULL,
+    FS_VALUE_BOOL,
+    FS_VALUE_INT,
+    FS_VALUE_FLOAT,
+    FS_VALUE_STRING,
+    FS_VALUE_BYTES,
+    FS_VALUE_LIST,
+    FS_VALUE_MAP,
+    FS_VALUE_STRUCT,
 };
 
 /* A value tree (slow paths: verify, tests, API); caller storage, all heap
  * memory owned by the tree. A zeroed struct is a valid NULL value. */
-struct pack_value;
-struct pack_pair;
+struct fs_value;
+struct fs_value_pair;
 
-struct pack_value {
-    enum pack_kind kind;
+struct fs_value {
+    enum fs_value_kind kind;
     union {
         bool b;
         int64_t i;
@@ -38,29 +38,29 @@ struct pack_value {
             uint32_t len;
         } str; /* STRING (NUL-terminated copy) and BYTES */
         struct {
-            struct pack_value *items;
+            struct fs_value *items;
             uint32_t len;
         } list; /* LIST and STRUCT fields */
         struct {
-            struct pack_pair *items;
+            struct fs_value_pair *items;
             uint32_t len;
         } map;
     } u;
     uint8_t tag; /* STRUCT only; fields are in u.list */
 };
 
-struct pack_pair {
-    struct pack_value key; /* always a STRING */
-    struct pack_value value;
+struct fs_value_pair {
+    struct fs_value key; /* always a STRING */
+    struct fs_value value;
 };
 
-/* Frees everything a decoded or built value owns; leaves it PACK_NULL. */
-void pack_value_deinit(struct pack_value *v);
+/* Frees everything a decoded or built value owns; leaves it FS_VALUE_NULL. */
+void fs_value_deinit(struct fs_value *v);
 /* Looks up a key in a MAP value; NULL when absent or v is not a map.
  * With duplicate keys the last one wins (as the spec says). */
-const struct pack_value *pack_map_get(const struct pack_value *v, const char *key);
+const struct fs_value *fs_value_map_get(const struct fs_value *v, const char *key);
 /* Deep equality (floats compared bit-for-bit, so NaN == the same NaN; maps
  * are equal when they hold the same entries in any order). */
-bool pack_value_equal(const struct pack_value *a, const struct pack_value *b);
+bool fs_value_equal(const struct fs_value *a, const struct fs_value *b);
 
 #endif

@@ -18,29 +18,29 @@
 #define FUZZ_MAX_MESSAGE 4096
 
 /* Visits the tree: struct checks must not crash, every plain key must be found. */
-static void walk(const struct pack_value *v)
+static void walk(const struct fs_value *v)
 {
     switch (v->kind) {
-    case PACK_STRUCT:
+    case FS_VALUE_STRUCT:
         (void)pack_struct_check(v);
         /* fall through */
-    case PACK_LIST:
+    case FS_VALUE_LIST:
         for (uint32_t k = 0; k < v->u.list.len; k++)
             walk(&v->u.list.items[k]);
         break;
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         for (uint32_t k = 0; k < v->u.map.len; k++) {
-            const struct pack_value *key = &v->u.map.items[k].key;
-            CHECK(key->kind == PACK_STRING);
+            const struct fs_value *key = &v->u.map.items[k].key;
+            CHECK(key->kind == FS_VALUE_STRING);
             CHECK(key->u.str.data[key->u.str.len] == '\0');
             /* the first keys only: a lookup per key would make big maps quadratic */
             if (k < 16 && strlen(key->u.str.data) == key->u.str.len)
-                CHECK(pack_map_get(v, key->u.str.data) != NULL);
+                CHECK(fs_value_map_get(v, key->u.str.data) != NULL);
             walk(&v->u.map.items[k].value);
         }
         break;
-    case PACK_STRING:
-    case PACK_BYTES:
+    case FS_VALUE_STRING:
+    case FS_VALUE_BYTES:
         CHECK(v->u.str.data && v->u.str.data[v->u.str.len] == '\0');
         break;
     default:
@@ -63,7 +63,7 @@ static void fuzz_items(const uint8_t *data, size_t size)
             break;
         }
         CHECK(r.pos > before && r.pos <= size);
-        if (it.kind == PACK_STRING || it.kind == PACK_BYTES)
+        if (it.kind == FS_VALUE_STRING || it.kind == FS_VALUE_BYTES)
             CHECK(it.data + it.size <= data + size);
     }
 }
@@ -73,7 +73,7 @@ static void fuzz_pack(const uint8_t *data, size_t size)
     struct pack_limits lim = {FUZZ_MAX_ALLOC, FUZZ_MAX_DEPTH};
     struct pack_reader r;
     pack_reader_init(&r, data, size);
-    struct pack_value v;
+    struct fs_value v;
     int rc = pack_decode(&r, &lim, &v);
 
     /* pack_skip applies the same checks except the allocation cap. */
@@ -85,7 +85,7 @@ static void fuzz_pack(const uint8_t *data, size_t size)
     if (rc) {
         CHECK(rc == FS_ETRUNCATED || rc == FS_EMALFORMED || rc == FS_ETOO_DEEP ||
               rc == FS_ETOO_BIG);
-        CHECK(v.kind == PACK_NULL);
+        CHECK(v.kind == FS_VALUE_NULL);
         CHECK(r.pos == 0);
         return;
     }
@@ -101,16 +101,16 @@ static void fuzz_pack(const uint8_t *data, size_t size)
     CHECK(b1.len <= r.pos);
     struct pack_reader r2;
     pack_reader_init(&r2, b1.data, b1.len);
-    struct pack_value w;
+    struct fs_value w;
     CHECK(pack_decode(&r2, &lim, &w) == 0);
     CHECK(r2.pos == b1.len);
-    if (!pack_value_equal(&v, &w) || !pack_value_equal(&w, &v))
+    if (!fs_value_equal(&v, &w) || !fs_value_equal(&w, &v))
         abort();
     CHECK(pack_encode(&b2, &w) == 0);
     CHECK(b2.len == b1.len && memcmp(b1.data, b2.data, b1.len) == 0);
-    pack_value_deinit(&w);
-    pack_value_deinit(&v);
-    CHECK(v.kind == PACK_NULL);
+    fs_value_deinit(&w);
+    fs_value_deinit(&v);
+    CHECK(v.kind == FS_VALUE_NULL);
     buf_deinit(&b1);
     buf_deinit(&b2);
 }

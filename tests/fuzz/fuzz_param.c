@@ -29,11 +29,11 @@ static uint64_t take64(struct source *s)
 }
 
 /* Bytes for a string or key: raw fuzz bytes, often the ones that need care. */
-static void take_text(struct source *s, struct pack_value *out, size_t max)
+static void take_text(struct source *s, struct fs_value *out, size_t max)
 {
     static const char tricky[] = "'\"\\`{}[],:$ \n\0a\xC3\xA9\xFF";
     size_t len = take(s) % (max + 1);
-    out->kind = PACK_STRING;
+    out->kind = FS_VALUE_STRING;
     out->u.str.data = malloc(len + 1);
     if (!out->u.str.data)
         abort();
@@ -52,7 +52,7 @@ static void take_text(struct source *s, struct pack_value *out, size_t max)
 
 /* Builds a value tree from the fuzz bytes (up to a few levels past the
  * encoder's depth limit, so that limit is exercised too). */
-static void build(struct source *s, int depth, struct pack_value *out)
+static void build(struct source *s, int depth, struct fs_value *out)
 {
     memset(out, 0, sizeof *out);
     uint8_t op = take(s);
@@ -60,24 +60,24 @@ static void build(struct source *s, int depth, struct pack_value *out)
         op = 0;
     switch (op % 10) {
     case 0:
-        out->kind = PACK_NULL;
+        out->kind = FS_VALUE_NULL;
         break;
     case 1:
-        out->kind = PACK_BOOL;
+        out->kind = FS_VALUE_BOOL;
         out->u.b = take(s) & 1;
         break;
     case 2:
-        out->kind = PACK_INT;
+        out->kind = FS_VALUE_INT;
         out->u.i = (int64_t)take64(s);
         break;
     case 3: {
-        out->kind = PACK_FLOAT;
+        out->kind = FS_VALUE_FLOAT;
         uint64_t bits = take64(s);
         memcpy(&out->u.f, &bits, sizeof bits);
         break;
     }
     case 4: { /* a float32 widened, as embeddings are */
-        out->kind = PACK_FLOAT;
+        out->kind = FS_VALUE_FLOAT;
         uint32_t bits = (uint32_t)take64(s);
         float f;
         memcpy(&f, &bits, sizeof f);
@@ -90,8 +90,8 @@ static void build(struct source *s, int depth, struct pack_value *out)
     case 6:
     case 7: {
         uint32_t n = take(s) % 6;
-        out->kind = PACK_LIST;
-        out->u.list.items = calloc(n ? n : 1, sizeof(struct pack_value));
+        out->kind = FS_VALUE_LIST;
+        out->u.list.items = calloc(n ? n : 1, sizeof(struct fs_value));
         if (!out->u.list.items)
             abort();
         for (uint32_t i = 0; i < n; i++, out->u.list.len++)
@@ -100,8 +100,8 @@ static void build(struct source *s, int depth, struct pack_value *out)
     }
     case 8: {
         uint32_t n = take(s) % 5;
-        out->kind = PACK_MAP;
-        out->u.map.items = calloc(n ? n : 1, sizeof(struct pack_pair));
+        out->kind = FS_VALUE_MAP;
+        out->u.map.items = calloc(n ? n : 1, sizeof(struct fs_value_pair));
         if (!out->u.map.items)
             abort();
         for (uint32_t i = 0; i < n; i++, out->u.map.len++) {
@@ -112,7 +112,7 @@ static void build(struct source *s, int depth, struct pack_value *out)
     }
     default:
         take_text(s, out, 8);
-        out->kind = (take(s) & 1) ? PACK_BYTES : PACK_STRING;
+        out->kind = (take(s) & 1) ? FS_VALUE_BYTES : FS_VALUE_STRING;
         break;
     }
 }
@@ -179,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* 1. Raw bytes into the strict decoder: no crash, and whatever it
      *    accepts re-encodes to exactly the same bytes. */
-    struct pack_value v;
+    struct fs_value v;
     int rc = fdb_param_decode((const char *)data, size, &v);
     if (rc == 0) {
         struct buf b;
@@ -187,9 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(fdb_param_encode(&b, &v) == 0, "decoded value does not encode");
         check(b.len == size && memcmp(b.data, data, size) == 0, "decode is not canonical");
         buf_deinit(&b);
-        pack_value_deinit(&v);
+        fs_value_deinit(&v);
     } else {
-        check(v.kind == PACK_NULL, "failed decode left a value");
+        check(v.kind == FS_VALUE_NULL, "failed decode left a value");
         check(rc == FS_EMALFORMED || rc == FS_ETRUNCATED || rc == FS_ETOO_DEEP,
               "unexpected decode error");
     }
@@ -209,13 +209,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *t = b.data + 2;
         size_t n = b.len - 2;
         check(balanced(t, n), "unbalanced output");
-        struct pack_value back;
+        struct fs_value back;
         rc = fdb_param_decode(t, n, &back);
         if (rc)
             fprintf(stderr, "decode: %s on %.*s\n", fs_errname(rc), (int)(n < 300 ? n : 300), t);
         check(rc == 0, "encoded text does not decode");
-        check(pack_value_equal(&v, &back), "round trip changed the value");
-        pack_value_deinit(&back);
+        check(fs_value_equal(&v, &back), "round trip changed the value");
+        fs_value_deinit(&back);
 
         /* The piecewise prefix agrees with the tree encoder. */
         struct fdb_param p = {"v", &v};
@@ -228,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_deinit(&pre);
     }
     buf_deinit(&b);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* 3. Embedding elements: a float32 from the first bytes reads back
      *    through a double (as FalkorDB's vecf32 reads it) to the same bits,
@@ -251,12 +251,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(significant(out) <= significant(dbl),
                   "float32 text has more digits than the double text");
             /* verify reads it back with the strict decoder: canonical double text */
-            struct pack_value dv;
-            check(fdb_param_decode(out, (size_t)n, &dv) == 0 && dv.kind == PACK_FLOAT,
+            struct fs_value dv;
+            check(fdb_param_decode(out, (size_t)n, &dv) == 0 && dv.kind == FS_VALUE_FLOAT,
                   "float32 text is not canonical double text");
             float fb = (float)dv.u.f;
             check(memcmp(&fb, &f, sizeof f) == 0, "decoded float32 text differs");
-            pack_value_deinit(&dv);
+            fs_value_deinit(&dv);
         }
     }
     return 0;

@@ -39,32 +39,32 @@ static void connect_ok(struct bolt_session *s, const struct bolt_config *c)
     assert_int_equal(rc, 0);
 }
 
-/* ---- value builders (heap-owned, freed by pack_value_deinit) ---------- */
+/* ---- value builders (heap-owned, freed by fs_value_deinit) ---------- */
 
-static struct pack_value v_int(int64_t i)
+static struct fs_value v_int(int64_t i)
 {
-    struct pack_value v = {.kind = PACK_INT};
+    struct fs_value v = {.kind = FS_VALUE_INT};
     v.u.i = i;
     return v;
 }
 
-static struct pack_value v_float(double f)
+static struct fs_value v_float(double f)
 {
-    struct pack_value v = {.kind = PACK_FLOAT};
+    struct fs_value v = {.kind = FS_VALUE_FLOAT};
     v.u.f = f;
     return v;
 }
 
-static struct pack_value v_bool(bool b)
+static struct fs_value v_bool(bool b)
 {
-    struct pack_value v = {.kind = PACK_BOOL};
+    struct fs_value v = {.kind = FS_VALUE_BOOL};
     v.u.b = b;
     return v;
 }
 
-static struct pack_value v_strn(const char *s, size_t n, enum pack_kind kind)
+static struct fs_value v_strn(const char *s, size_t n, enum fs_value_kind kind)
 {
-    struct pack_value v = {.kind = kind};
+    struct fs_value v = {.kind = kind};
     v.u.str.data = malloc(n + 1);
     memcpy(v.u.str.data, s, n);
     v.u.str.data[n] = '\0';
@@ -72,75 +72,75 @@ static struct pack_value v_strn(const char *s, size_t n, enum pack_kind kind)
     return v;
 }
 
-static struct pack_value v_str(const char *s)
+static struct fs_value v_str(const char *s)
 {
-    return v_strn(s, strlen(s), PACK_STRING);
+    return v_strn(s, strlen(s), FS_VALUE_STRING);
 }
 
-static struct pack_value v_list(int n, ...)
+static struct fs_value v_list(int n, ...)
 {
-    struct pack_value v = {.kind = PACK_LIST};
-    v.u.list.items = calloc((size_t)n + 1, sizeof(struct pack_value));
+    struct fs_value v = {.kind = FS_VALUE_LIST};
+    v.u.list.items = calloc((size_t)n + 1, sizeof(struct fs_value));
     v.u.list.len = (uint32_t)n;
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        v.u.list.items[i] = va_arg(ap, struct pack_value);
+        v.u.list.items[i] = va_arg(ap, struct fs_value);
     va_end(ap);
     return v;
 }
 
-static struct pack_value v_struct(uint8_t tag, int n, ...)
+static struct fs_value v_struct(uint8_t tag, int n, ...)
 {
-    struct pack_value v = {.kind = PACK_STRUCT, .tag = tag};
-    v.u.list.items = calloc((size_t)n + 1, sizeof(struct pack_value));
+    struct fs_value v = {.kind = FS_VALUE_STRUCT, .tag = tag};
+    v.u.list.items = calloc((size_t)n + 1, sizeof(struct fs_value));
     v.u.list.len = (uint32_t)n;
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++)
-        v.u.list.items[i] = va_arg(ap, struct pack_value);
+        v.u.list.items[i] = va_arg(ap, struct fs_value);
     va_end(ap);
     return v;
 }
 
 /* A map {k1: v1, ...} from alternating key strings and values. */
-static struct pack_value v_map(int n, ...)
+static struct fs_value v_map(int n, ...)
 {
-    struct pack_value v = {.kind = PACK_MAP};
-    v.u.map.items = calloc((size_t)n + 1, sizeof(struct pack_pair));
+    struct fs_value v = {.kind = FS_VALUE_MAP};
+    v.u.map.items = calloc((size_t)n + 1, sizeof(struct fs_value_pair));
     v.u.map.len = (uint32_t)n;
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++) {
         const char *k = va_arg(ap, const char *);
         v.u.map.items[i].key = v_str(k);
-        v.u.map.items[i].value = va_arg(ap, struct pack_value);
+        v.u.map.items[i].value = va_arg(ap, struct fs_value);
     }
     va_end(ap);
     return v;
 }
 
 /* Sends v as $v, RETURNs it, and checks the answer equals v. Takes ownership of v. */
-static void roundtrip(struct bolt_session *s, struct pack_value v, const char *what)
+static void roundtrip(struct bolt_session *s, struct fs_value v, const char *what)
 {
-    struct pack_value params = v_map(1, "v", v);
+    struct fs_value params = v_map(1, "v", v);
     int rc = bolt_run_value(s, "RETURN $v AS v", &params, BOLT_MODE_READ);
     if (rc)
         fprintf(stderr, "%s: %s\n", what, s->errstr);
     assert_int_equal(rc, 0);
     struct bolt_record rec;
     assert_int_equal(bolt_next(s, &rec), 1);
-    struct pack_value got = {0};
+    struct fs_value got = {0};
     assert_int_equal(bolt_record_decode(s, &rec, &got), 0);
-    assert_int_equal(got.kind, PACK_LIST);
+    assert_int_equal(got.kind, FS_VALUE_LIST);
     assert_int_equal(got.u.list.len, 1);
-    if (!pack_value_equal(&got.u.list.items[0], &params.u.map.items[0].value)) {
+    if (!fs_value_equal(&got.u.list.items[0], &params.u.map.items[0].value)) {
         fprintf(stderr, "round trip changed the value: %s\n", what);
         fail();
     }
     assert_int_equal(bolt_next(s, &rec), 0);
-    pack_value_deinit(&got);
-    pack_value_deinit(&params);
+    fs_value_deinit(&got);
+    fs_value_deinit(&params);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -169,7 +169,7 @@ static void test_roundtrip_scalars(void **state)
     struct bolt_config c = base_cfg();
     struct bolt_session s;
     connect_ok(&s, &c);
-    roundtrip(&s, (struct pack_value){.kind = PACK_NULL}, "null");
+    roundtrip(&s, (struct fs_value){.kind = FS_VALUE_NULL}, "null");
     roundtrip(&s, v_bool(true), "true");
     roundtrip(&s, v_bool(false), "false");
     int64_t ints[] = {0,
@@ -203,9 +203,9 @@ static void test_roundtrip_scalars(void **state)
     char *m = malloc(big);
     for (size_t i = 0; i < big; i++)
         m[i] = (char)('a' + i % 26);
-    roundtrip(&s, v_strn(m, big, PACK_STRING), "1 MB string");
+    roundtrip(&s, v_strn(m, big, FS_VALUE_STRING), "1 MB string");
     free(m);
-    roundtrip(&s, v_strn("\x00\x01\xff\x80", 4, PACK_BYTES), "bytes");
+    roundtrip(&s, v_strn("\x00\x01\xff\x80", 4, FS_VALUE_BYTES), "bytes");
     bolt_close(&s);
 }
 
@@ -221,9 +221,9 @@ static void test_roundtrip_containers(void **state)
               v_map(2, "a key with spaces", v_int(1), "nested", v_map(1, "x", v_list(1, v_int(2)))),
               "nested map");
     /* A 1000-element list of floats, like an embedding. */
-    struct pack_value emb = {.kind = PACK_LIST};
+    struct fs_value emb = {.kind = FS_VALUE_LIST};
     emb.u.list.len = 1024;
-    emb.u.list.items = calloc(1024, sizeof(struct pack_value));
+    emb.u.list.items = calloc(1024, sizeof(struct fs_value));
     for (int i = 0; i < 1024; i++)
         emb.u.list.items[i] = v_float(sin(i) * 0.1);
     roundtrip(&s, emb, "embedding");
@@ -273,23 +273,23 @@ static void test_graph_structures(void **state)
                      0);
     struct bolt_record rec;
     assert_int_equal(bolt_next(&s, &rec), 1);
-    struct pack_value v = {0};
+    struct fs_value v = {0};
     assert_int_equal(bolt_record_decode(&s, &rec, &v), 0);
-    const struct pack_value *node = &v.u.list.items[0];
-    assert_int_equal(node->kind, PACK_STRUCT);
+    const struct fs_value *node = &v.u.list.items[0];
+    assert_int_equal(node->kind, FS_VALUE_STRUCT);
     assert_int_equal(node->tag, PACK_TAG_NODE);
     assert_int_equal(pack_struct_check(node), 0);
     assert_int_equal(node->u.list.len, 4); /* Bolt 5: element_id */
     assert_int_equal(node->u.list.items[1].u.list.len, 2);
-    const struct pack_value *rel = &v.u.list.items[1];
+    const struct fs_value *rel = &v.u.list.items[1];
     assert_int_equal(rel->tag, PACK_TAG_RELATIONSHIP);
     assert_int_equal(pack_struct_check(rel), 0);
     assert_string_equal(rel->u.list.items[3].u.str.data, "KNOWS");
-    const struct pack_value *path = &v.u.list.items[2];
+    const struct fs_value *path = &v.u.list.items[2];
     assert_int_equal(path->tag, PACK_TAG_PATH);
     assert_int_equal(pack_struct_check(path), 0);
     assert_int_equal(path->u.list.items[1].u.list.items[0].tag, PACK_TAG_UNBOUND_RELATIONSHIP);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     assert_int_equal(bolt_next(&s, &rec), 0);
     assert_int_equal(bolt_exec(&s, "MATCH (n:BoltT) DETACH DELETE n", NULL), 0);
     bolt_close(&s);
@@ -475,11 +475,11 @@ static void test_transactions(void **state)
         0);
     struct bolt_record rec;
     assert_int_equal(bolt_next(&s, &rec), 1);
-    struct pack_value v = {0};
+    struct fs_value v = {0};
     assert_int_equal(bolt_record_decode(&s, &rec, &v), 0);
     assert_int_equal(v.u.list.items[0].u.i, 5);
     assert_int_equal(v.u.list.items[1].u.i, 2);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     assert_int_equal(bolt_next(&s, &rec), 0);
     assert_int_equal(bolt_exec(&s, "MATCH (n:TxT) DELETE n", NULL), 0);
     assert_int_equal(bolt_reset(&s), 0);

@@ -103,7 +103,7 @@ static const redisReply *only_cell(const redisReply *r)
 
 /* ---- Comparing a compact reply cell [type, value] with the sent value --- */
 
-static bool same(const struct pack_value *v, const redisReply *cell, char *why, size_t whylen);
+static bool same(const struct fs_value *v, const redisReply *cell, char *why, size_t whylen);
 
 static bool mismatch(char *why, size_t whylen, const char *what)
 {
@@ -111,23 +111,23 @@ static bool mismatch(char *why, size_t whylen, const char *what)
     return false;
 }
 
-static bool same_value(const struct pack_value *v, long long type, const redisReply *x, char *why,
+static bool same_value(const struct fs_value *v, long long type, const redisReply *x, char *why,
                        size_t whylen)
 {
     char tmp[64];
     switch (v->kind) {
-    case PACK_NULL:
+    case FS_VALUE_NULL:
         return type == T_NULL && x->type == REDIS_REPLY_NIL ? true : mismatch(why, whylen, "null");
-    case PACK_BOOL:
+    case FS_VALUE_BOOL:
         if (type != T_BOOLEAN || x->type != REDIS_REPLY_STRING)
             return mismatch(why, whylen, "bool type");
         return strcmp(x->str, v->u.b ? "true" : "false") == 0 ? true
                                                               : mismatch(why, whylen, "bool");
-    case PACK_INT:
+    case FS_VALUE_INT:
         if (type != T_INTEGER || x->type != REDIS_REPLY_INTEGER)
             return mismatch(why, whylen, "int type");
         return x->integer == v->u.i ? true : mismatch(why, whylen, "int value");
-    case PACK_FLOAT:
+    case FS_VALUE_FLOAT:
         /* The reply rounds to %.15g; bit-exactness is checked server-side
          * by check_exact_double. */
         if (type != T_DOUBLE || x->type != REDIS_REPLY_STRING)
@@ -138,7 +138,7 @@ static bool same_value(const struct pack_value *v, long long type, const redisRe
             return false;
         }
         return true;
-    case PACK_STRING:
+    case FS_VALUE_STRING:
         if (type != T_STRING || x->type != REDIS_REPLY_STRING)
             return mismatch(why, whylen, "string type");
         if (x->len != v->u.str.len)
@@ -148,18 +148,18 @@ static bool same_value(const struct pack_value *v, long long type, const redisRe
         else
             return true;
         return false;
-    case PACK_LIST:
+    case FS_VALUE_LIST:
         if (type != T_ARRAY || x->type != REDIS_REPLY_ARRAY || x->elements != v->u.list.len)
             return mismatch(why, whylen, "list shape");
         for (uint32_t i = 0; i < v->u.list.len; i++)
             if (!same(&v->u.list.items[i], x->element[i], why, whylen))
                 return false;
         return true;
-    case PACK_MAP:
+    case FS_VALUE_MAP:
         if (type != T_MAP || x->type != REDIS_REPLY_ARRAY || x->elements != 2 * v->u.map.len)
             return mismatch(why, whylen, "map shape");
         for (uint32_t i = 0; i < v->u.map.len; i++) {
-            const struct pack_value *k = &v->u.map.items[i].key;
+            const struct fs_value *k = &v->u.map.items[i].key;
             const redisReply *rk = x->element[2 * i];
             if (rk->type != REDIS_REPLY_STRING || rk->len != k->u.str.len ||
                 memcmp(rk->str, k->u.str.data, rk->len) != 0) {
@@ -175,7 +175,7 @@ static bool same_value(const struct pack_value *v, long long type, const redisRe
     }
 }
 
-static bool same(const struct pack_value *v, const redisReply *cell, char *why, size_t whylen)
+static bool same(const struct fs_value *v, const redisReply *cell, char *why, size_t whylen)
 {
     if (cell->type != REDIS_REPLY_ARRAY || cell->elements != 2 ||
         cell->element[0]->type != REDIS_REPLY_INTEGER)
@@ -184,23 +184,23 @@ static bool same(const struct pack_value *v, const redisReply *cell, char *why, 
 }
 
 /* Lists/maps inside each other; 0 for a scalar. */
-static int nesting(const struct pack_value *v)
+static int nesting(const struct fs_value *v)
 {
     int n = 0, k;
-    if (v->kind == PACK_LIST)
+    if (v->kind == FS_VALUE_LIST)
         for (uint32_t i = 0; i < v->u.list.len; i++)
             if ((k = nesting(&v->u.list.items[i])) > n)
                 n = k;
-    if (v->kind == PACK_MAP)
+    if (v->kind == FS_VALUE_MAP)
         for (uint32_t i = 0; i < v->u.map.len; i++)
             if ((k = nesting(&v->u.map.items[i].value)) > n)
                 n = k;
-    return v->kind == PACK_LIST || v->kind == PACK_MAP ? n + 1 : 0;
+    return v->kind == FS_VALUE_LIST || v->kind == FS_VALUE_MAP ? n + 1 : 0;
 }
 
 /* Runs CYPHER v=<whole> p0=<path[0]> ... RETURN fn($v[$p0][$p1]...). */
-static redisReply *query_at(const struct pack_value *whole, const struct pack_value *path,
-                            int depth, const char *fn, const char *label)
+static redisReply *query_at(const struct fs_value *whole, const struct fs_value *path, int depth,
+                            const char *fn, const char *label)
 {
     struct buf q;
     buf_init(&q, 0);
@@ -228,8 +228,8 @@ static redisReply *query_at(const struct pack_value *whole, const struct pack_va
  * nested at most 7 deep, which leaves two levels of lists/maps inside a
  * compact cell; deeper values are walked one level at a time, comparing
  * sizes and keys on the way down. */
-static void check_at(const struct pack_value *whole, const struct pack_value *sub,
-                     struct pack_value *path, int depth, const char *label)
+static void check_at(const struct fs_value *whole, const struct fs_value *sub,
+                     struct fs_value *path, int depth, const char *label)
 {
     char why[160];
     if (nesting(sub) <= 2) {
@@ -240,20 +240,20 @@ static void check_at(const struct pack_value *whole, const struct pack_value *su
         return;
     }
     assert_true(depth < FDB_PARAM_MAX_DEPTH);
-    if (sub->kind == PACK_LIST) {
+    if (sub->kind == FS_VALUE_LIST) {
         redisReply *r = query_at(whole, path, depth, "size", label);
         const redisReply *cell = only_cell(r);
         assert_int_equal(cell->element[1]->integer, sub->u.list.len);
         freeReplyObject(r);
         for (uint32_t i = 0; i < sub->u.list.len; i++) {
-            path[depth] = (struct pack_value){.kind = PACK_INT, .u.i = i};
+            path[depth] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = i};
             check_at(whole, &sub->u.list.items[i], path, depth + 1, label);
         }
         return;
     }
     /* A map: its keys in order, then each value. */
-    struct pack_value keys = {.kind = PACK_LIST};
-    struct pack_value key_items[64];
+    struct fs_value keys = {.kind = FS_VALUE_LIST};
+    struct fs_value key_items[64];
     assert_true(sub->u.map.len <= 64);
     keys.u.list.items = key_items;
     keys.u.list.len = sub->u.map.len;
@@ -270,9 +270,9 @@ static void check_at(const struct pack_value *whole, const struct pack_value *su
 }
 
 /* Sends CYPHER v=<v> RETURN $v and asserts the answer equals v. */
-static void round_trip(const struct pack_value *v, const char *label)
+static void round_trip(const struct fs_value *v, const char *label)
 {
-    struct pack_value path[FDB_PARAM_MAX_DEPTH];
+    struct fs_value path[FDB_PARAM_MAX_DEPTH];
     check_at(v, v, path, 0, label);
 }
 
@@ -312,15 +312,15 @@ static void check_exact_double(double d)
         fail_msg("%a is not exact on the server (sent %s)", d, q.data);
     freeReplyObject(r);
     buf_deinit(&q);
-    struct pack_value v = {.kind = PACK_FLOAT, .u.f = d};
+    struct fs_value v = {.kind = FS_VALUE_FLOAT, .u.f = d};
     round_trip(&v, "double");
 }
 
 /* ---- Value builders ------------------------------------------------------ */
 
-static struct pack_value str_n(const char *s, size_t n)
+static struct fs_value str_n(const char *s, size_t n)
 {
-    struct pack_value v = {.kind = PACK_STRING};
+    struct fs_value v = {.kind = FS_VALUE_STRING};
     v.u.str.data = malloc(n + 1);
     assert_non_null(v.u.str.data);
     if (n)
@@ -330,24 +330,24 @@ static struct pack_value str_n(const char *s, size_t n)
     return v;
 }
 
-static struct pack_value str(const char *s)
+static struct fs_value str(const char *s)
 {
     return str_n(s, strlen(s));
 }
 
-static struct pack_value list_of(uint32_t n)
+static struct fs_value list_of(uint32_t n)
 {
-    struct pack_value v = {.kind = PACK_LIST};
-    v.u.list.items = calloc(n ? n : 1, sizeof(struct pack_value));
+    struct fs_value v = {.kind = FS_VALUE_LIST};
+    v.u.list.items = calloc(n ? n : 1, sizeof(struct fs_value));
     assert_non_null(v.u.list.items);
     v.u.list.len = n;
     return v;
 }
 
-static struct pack_value map_of(uint32_t n)
+static struct fs_value map_of(uint32_t n)
 {
-    struct pack_value v = {.kind = PACK_MAP};
-    v.u.map.items = calloc(n ? n : 1, sizeof(struct pack_pair));
+    struct fs_value v = {.kind = FS_VALUE_MAP};
+    v.u.map.items = calloc(n ? n : 1, sizeof(struct fs_value_pair));
     assert_non_null(v.u.map.items);
     v.u.map.len = n;
     return v;
@@ -371,22 +371,22 @@ static void test_every_byte(void **state)
     for (int c = 1; c < 256; c++) {
         char s[3] = {'a', (char)c, 'b'};
         all[c - 1] = (char)c;
-        struct pack_value v = list_of(2);
+        struct fs_value v = list_of(2);
         v.u.list.items[0] = str_n(s + 1, 1);
         v.u.list.items[1] = str_n(s, 3);
         char label[32];
         snprintf(label, sizeof label, "byte 0x%02X", c);
         round_trip(&v, label);
-        pack_value_deinit(&v);
+        fs_value_deinit(&v);
     }
-    struct pack_value v = str_n(all, sizeof all);
+    struct fs_value v = str_n(all, sizeof all);
     round_trip(&v, "bytes 1..255");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     for (int c = 0; c < 255; c++)
         all[c] = (char)(255 - c);
     v = str_n(all, sizeof all);
     round_trip(&v, "bytes 255..1");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 }
 
 static void test_nul_is_refused(void **state)
@@ -452,9 +452,9 @@ static void test_special_strings(void **state)
         "\xC0\x80",                                          /* overlong NUL */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct pack_value v = str(cases[i]);
+        struct fs_value v = str(cases[i]);
         round_trip(&v, cases[i]);
-        pack_value_deinit(&v);
+        fs_value_deinit(&v);
     }
 }
 
@@ -468,14 +468,14 @@ static void test_megabyte_string(void **state)
         /* mostly text, with every byte value but NUL mixed in */
         s[i] = (x & 7) ? (char)('a' + (x >> 8) % 26) : (char)(1 + (x >> 16) % 255);
     }
-    struct pack_value v = str_n(s, n);
+    struct fs_value v = str_n(s, n);
     round_trip(&v, "1 MB mixed");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     for (size_t i = 0; i < n; i++)
         s[i] = "'\\\"x"[rng() % 4];
     v = str_n(s, n);
     round_trip(&v, "1 MB of quotes and backslashes");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     free(s);
 }
 
@@ -493,14 +493,14 @@ static void test_integers(void **state)
                                     INT64_MIN,
                                     INT64_MIN + 1,
                                     INT64_MAX - 1};
-    struct pack_value all = list_of(sizeof cases / sizeof cases[0]);
+    struct fs_value all = list_of(sizeof cases / sizeof cases[0]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct pack_value v = {.kind = PACK_INT, .u.i = cases[i]};
+        struct fs_value v = {.kind = FS_VALUE_INT, .u.i = cases[i]};
         all.u.list.items[i] = v;
         round_trip(&v, "int");
     }
     round_trip(&all, "int list");
-    pack_value_deinit(&all);
+    fs_value_deinit(&all);
 }
 
 static void test_doubles(void **state)
@@ -550,18 +550,18 @@ static void test_doubles(void **state)
             check_exact_double((double)f);
     }
     /* A 1024-float embedding in one list, checked element by element. */
-    struct pack_value emb = list_of(1024);
+    struct fs_value emb = list_of(1024);
     struct buf q;
     buf_init(&q, 0);
     assert_int_equal(fdb_param_prefix_begin(&q), 0);
-    struct pack_value ms = list_of(1024), es = list_of(1024);
+    struct fs_value ms = list_of(1024), es = list_of(1024);
     for (int i = 0; i < 1024; i++) {
         float f = (float)((double)(rng() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-        emb.u.list.items[i] = (struct pack_value){.kind = PACK_FLOAT, .u.f = f};
+        emb.u.list.items[i] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = f};
         int64_t m, e;
         split_double(f, &m, &e);
-        ms.u.list.items[i] = (struct pack_value){.kind = PACK_INT, .u.i = m};
-        es.u.list.items[i] = (struct pack_value){.kind = PACK_INT, .u.i = e};
+        ms.u.list.items[i] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = m};
+        es.u.list.items[i] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = e};
     }
     struct fdb_param ps[] = {{"v", &emb}, {"m", &ms}, {"e", &es}};
     buf_reset(&q);
@@ -575,9 +575,9 @@ static void test_doubles(void **state)
     assert_int_equal(cell->element[1]->integer, 1024);
     freeReplyObject(r);
     round_trip(&emb, "embedding");
-    pack_value_deinit(&emb);
-    pack_value_deinit(&ms);
-    pack_value_deinit(&es);
+    fs_value_deinit(&emb);
+    fs_value_deinit(&ms);
+    fs_value_deinit(&es);
     buf_deinit(&q);
 }
 
@@ -666,21 +666,21 @@ static void test_unrepresentable_doubles(void **state)
 static void test_nested(void **state)
 {
     /* [1, [2.5, ['deep', []]], {`a b`: {`é`: [true, null]}, ``: 'empty key'}, {}] */
-    struct pack_value v = list_of(4);
-    v.u.list.items[0] = (struct pack_value){.kind = PACK_INT, .u.i = 1};
-    struct pack_value l1 = list_of(2);
-    l1.u.list.items[0] = (struct pack_value){.kind = PACK_FLOAT, .u.f = 2.5};
-    struct pack_value l2 = list_of(2);
+    struct fs_value v = list_of(4);
+    v.u.list.items[0] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = 1};
+    struct fs_value l1 = list_of(2);
+    l1.u.list.items[0] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 2.5};
+    struct fs_value l2 = list_of(2);
     l2.u.list.items[0] = str("deep");
     l2.u.list.items[1] = list_of(0);
     l1.u.list.items[1] = l2;
     v.u.list.items[1] = l1;
-    struct pack_value m = map_of(6);
+    struct fs_value m = map_of(6);
     m.u.map.items[0].key = str("a b");
-    struct pack_value inner = map_of(1);
+    struct fs_value inner = map_of(1);
     inner.u.map.items[0].key = str("\xC3\xA9");
-    struct pack_value tn = list_of(2);
-    tn.u.list.items[0] = (struct pack_value){.kind = PACK_BOOL, .u.b = true};
+    struct fs_value tn = list_of(2);
+    tn.u.list.items[0] = (struct fs_value){.kind = FS_VALUE_BOOL, .u.b = true};
     inner.u.map.items[0].value = tn;
     m.u.map.items[0].value = inner;
     m.u.map.items[1].key = str("");
@@ -690,31 +690,31 @@ static void test_nested(void **state)
     m.u.map.items[3].key = str("$x}:{,'\"\\ \n");
     m.u.map.items[3].value = str("odd key");
     m.u.map.items[4].key = str("\xF0\x9F\x98\x80");
-    m.u.map.items[4].value = (struct pack_value){.kind = PACK_INT, .u.i = INT64_MIN};
+    m.u.map.items[4].value = (struct fs_value){.kind = FS_VALUE_INT, .u.i = INT64_MIN};
     m.u.map.items[5].key = str("_ok9");
-    m.u.map.items[5].value = (struct pack_value){.kind = PACK_FLOAT, .u.f = -0.0};
+    m.u.map.items[5].value = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = -0.0};
     v.u.list.items[2] = m;
     v.u.list.items[3] = map_of(0);
     round_trip(&v, "nested");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* FDB_PARAM_MAX_DEPTH lists inside each other. */
-    struct pack_value deep = list_of(0);
+    struct fs_value deep = list_of(0);
     for (int i = 1; i < FDB_PARAM_MAX_DEPTH; i++) {
-        struct pack_value outer = list_of(1);
+        struct fs_value outer = list_of(1);
         outer.u.list.items[0] = deep;
         deep = outer;
     }
     round_trip(&deep, "deep");
-    pack_value_deinit(&deep);
+    fs_value_deinit(&deep);
 
     /* A key with a backtick has no spelling the server takes. */
-    struct pack_value bad = map_of(1);
+    struct fs_value bad = map_of(1);
     bad.u.map.items[0].key = str("a`b");
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(fdb_param_encode(&b, &bad), FS_EUNSUPPORTED);
-    pack_value_deinit(&bad);
+    fs_value_deinit(&bad);
     static const char q[] = "CYPHER v={`a``b`:1} RETURN $v";
     const char *av[] = {"GRAPH.QUERY", graph, q, "--compact"};
     redisReply *r = command(4, av, NULL);
@@ -727,20 +727,20 @@ static void test_unwind_create(void **state)
 {
     /* rows=[{i:0, v:...}, ...] UNWIND $rows AS r CREATE (n:T {i: r.i}) SET n.v = r.v */
     enum { N = 12 };
-    struct pack_value rows = list_of(N);
-    struct pack_value vals[N];
+    struct fs_value rows = list_of(N);
+    struct fs_value vals[N];
     vals[0] = str("it's \"quoted\" \\ and\nnewline $v } {");
     vals[1] = str("\xF0\x9F\x98\x80 \xFF invalid");
-    vals[2] = (struct pack_value){.kind = PACK_INT, .u.i = INT64_MIN};
-    vals[3] = (struct pack_value){.kind = PACK_INT, .u.i = INT64_MAX};
-    vals[4] = (struct pack_value){.kind = PACK_FLOAT, .u.f = 0.1};
-    vals[5] = (struct pack_value){.kind = PACK_FLOAT, .u.f = 5e-324};
-    vals[6] = (struct pack_value){.kind = PACK_FLOAT, .u.f = -0.0};
-    vals[7] = (struct pack_value){.kind = PACK_BOOL, .u.b = false};
+    vals[2] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = INT64_MIN};
+    vals[3] = (struct fs_value){.kind = FS_VALUE_INT, .u.i = INT64_MAX};
+    vals[4] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 0.1};
+    vals[5] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 5e-324};
+    vals[6] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = -0.0};
+    vals[7] = (struct fs_value){.kind = FS_VALUE_BOOL, .u.b = false};
     vals[8] = list_of(3);
-    vals[8].u.list.items[0] = (struct pack_value){.kind = PACK_FLOAT, .u.f = 1.0 / 3.0};
-    vals[8].u.list.items[1] = (struct pack_value){.kind = PACK_FLOAT, .u.f = 1e308};
-    vals[8].u.list.items[2] = (struct pack_value){.kind = PACK_FLOAT, .u.f = -1.5};
+    vals[8].u.list.items[0] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 1.0 / 3.0};
+    vals[8].u.list.items[1] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 1e308};
+    vals[8].u.list.items[2] = (struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = -1.5};
     vals[9] = list_of(2);
     vals[9].u.list.items[0] = str("a'b");
     vals[9].u.list.items[1] = str("");
@@ -751,9 +751,9 @@ static void test_unwind_create(void **state)
     vals[11] = str_n(big, 100000);
     free(big);
     for (int i = 0; i < N; i++) {
-        struct pack_value row = map_of(2);
+        struct fs_value row = map_of(2);
         row.u.map.items[0].key = str("i");
-        row.u.map.items[0].value = (struct pack_value){.kind = PACK_INT, .u.i = i};
+        row.u.map.items[0].value = (struct fs_value){.kind = FS_VALUE_INT, .u.i = i};
         row.u.map.items[1].key = str("v");
         row.u.map.items[1].value = vals[i];
         rows.u.list.items[i] = row;
@@ -800,20 +800,20 @@ static void test_unwind_create(void **state)
         freeReplyObject(r);
     }
     buf_deinit(&q);
-    pack_value_deinit(&rows);
+    fs_value_deinit(&rows);
     delete_graph();
 }
 
 static void test_several_parameters(void **state)
 {
-    struct pack_value a = str("first"), b2 = {.kind = PACK_INT, .u.i = 7}, c = list_of(0);
+    struct fs_value a = str("first"), b2 = {.kind = FS_VALUE_INT, .u.i = 7}, c = list_of(0);
     struct fdb_param ps[] = {{"a", &a}, {"b_2", &b2}, {"_c", &c}};
     struct buf q;
     buf_init(&q, 0);
     assert_int_equal(fdb_param_prefix(&q, ps, 3), 0);
     assert_int_equal(buf_append_str(&q, "RETURN [$a, $b_2, $_c]"), 0);
     redisReply *r = query(q.data, q.len);
-    struct pack_value want = list_of(3);
+    struct fs_value want = list_of(3);
     want.u.list.items[0] = a;
     want.u.list.items[1] = b2;
     want.u.list.items[2] = c;
@@ -821,7 +821,7 @@ static void test_several_parameters(void **state)
     if (!same(&want, only_cell(r), why, sizeof why))
         fail_msg("%s", why);
     freeReplyObject(r);
-    pack_value_deinit(&want);
+    fs_value_deinit(&want);
     buf_deinit(&q);
 }
 

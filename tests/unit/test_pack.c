@@ -51,7 +51,7 @@ static void assert_buf_hex(const struct buf *got, const char *hex)
 }
 
 /* Decodes all of hex (default limits) into *v; returns the pack_decode code. */
-static int decode_hex(const char *hex, struct pack_value *v)
+static int decode_hex(const char *hex, struct fs_value *v)
 {
     struct buf in;
     buf_init(&in, 0);
@@ -67,7 +67,7 @@ static int decode_hex(const char *hex, struct pack_value *v)
 }
 
 static int decode_bytes(const void *p, size_t len, const struct pack_limits *lim,
-                        struct pack_value *v)
+                        struct fs_value *v)
 {
     struct pack_reader r;
     pack_reader_init(&r, p, len);
@@ -92,47 +92,47 @@ static int skip_bytes(const void *p, size_t len, int depth)
 }
 
 /* Encodes v, compares with hex, decodes it back and compares with v. */
-static void assert_encodes_to(const struct pack_value *v, const char *hex)
+static void assert_encodes_to(const struct fs_value *v, const char *hex)
 {
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(pack_encode(&b, v), 0);
     assert_buf_hex(&b, hex);
-    struct pack_value back;
+    struct fs_value back;
     struct pack_limits lim = pack_default_limits();
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &back), 0);
-    assert_true(pack_value_equal(v, &back));
-    pack_value_deinit(&back);
+    assert_true(fs_value_equal(v, &back));
+    fs_value_deinit(&back);
     buf_deinit(&b);
 }
 
 /* Decodes hex, checks it equals v, and that v encodes back to the same hex. */
-static void assert_both_ways(const struct pack_value *v, const char *hex)
+static void assert_both_ways(const struct fs_value *v, const char *hex)
 {
-    struct pack_value got;
+    struct fs_value got;
     assert_int_equal(decode_hex(hex, &got), 0);
-    assert_true(pack_value_equal(&got, v));
-    pack_value_deinit(&got);
+    assert_true(fs_value_equal(&got, v));
+    fs_value_deinit(&got);
     assert_encodes_to(v, hex);
 }
 
-static struct pack_value v_int(int64_t i)
+static struct fs_value v_int(int64_t i)
 {
-    struct pack_value v = {.kind = PACK_INT};
+    struct fs_value v = {.kind = FS_VALUE_INT};
     v.u.i = i;
     return v;
 }
 
-static struct pack_value v_float(double f)
+static struct fs_value v_float(double f)
 {
-    struct pack_value v = {.kind = PACK_FLOAT};
+    struct fs_value v = {.kind = FS_VALUE_FLOAT};
     v.u.f = f;
     return v;
 }
 
-static struct pack_value v_data(enum pack_kind kind, const void *p, size_t len)
+static struct fs_value v_data(enum fs_value_kind kind, const void *p, size_t len)
 {
-    struct pack_value v = {.kind = kind};
+    struct fs_value v = {.kind = kind};
     v.u.str.data = malloc(len + 1);
     assert_non_null(v.u.str.data);
     if (len)
@@ -142,27 +142,27 @@ static struct pack_value v_data(enum pack_kind kind, const void *p, size_t len)
     return v;
 }
 
-static struct pack_value v_str(const char *s)
+static struct fs_value v_str(const char *s)
 {
-    return v_data(PACK_STRING, s, strlen(s));
+    return v_data(FS_VALUE_STRING, s, strlen(s));
 }
 
 /* A LIST (or STRUCT with tag) of n NULL items for the caller to fill. */
-static struct pack_value v_list(enum pack_kind kind, uint8_t tag, uint32_t n)
+static struct fs_value v_list(enum fs_value_kind kind, uint8_t tag, uint32_t n)
 {
-    struct pack_value v = {.kind = kind, .tag = tag};
+    struct fs_value v = {.kind = kind, .tag = tag};
     v.u.list.len = n;
-    v.u.list.items = n ? calloc(n, sizeof(struct pack_value)) : NULL;
+    v.u.list.items = n ? calloc(n, sizeof(struct fs_value)) : NULL;
     if (n)
         assert_non_null(v.u.list.items);
     return v;
 }
 
-static struct pack_value v_map(uint32_t n)
+static struct fs_value v_map(uint32_t n)
 {
-    struct pack_value v = {.kind = PACK_MAP};
+    struct fs_value v = {.kind = FS_VALUE_MAP};
     v.u.map.len = n;
-    v.u.map.items = n ? calloc(n, sizeof(struct pack_pair)) : NULL;
+    v.u.map.items = n ? calloc(n, sizeof(struct fs_value_pair)) : NULL;
     if (n)
         assert_non_null(v.u.map.items);
     return v;
@@ -209,7 +209,7 @@ static void test_int_vectors(void **state)
         {INT64_MIN, "CB 80 00 00 00 00 00 00 00"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        struct pack_value v = v_int(cases[k].v);
+        struct fs_value v = v_int(cases[k].v);
         assert_both_ways(&v, cases[k].hex);
         struct buf b;
         buf_init(&b, 0);
@@ -221,15 +221,15 @@ static void test_int_vectors(void **state)
     static const char *wide42[] = {"2A", "C8 2A", "C9 00 2A", "CA 00 00 00 2A",
                                    "CB 00 00 00 00 00 00 00 2A"};
     for (size_t k = 0; k < 5; k++) {
-        struct pack_value v;
+        struct fs_value v;
         assert_int_equal(decode_hex(wide42[k], &v), 0);
-        assert_int_equal(v.kind, PACK_INT);
+        assert_int_equal(v.kind, FS_VALUE_INT);
         assert_int_equal(v.u.i, 42);
     }
     /* Every tiny int both ways. */
     for (int i = -16; i <= 127; i++) {
         uint8_t byte = (uint8_t)(i & 0xFF);
-        struct pack_value v;
+        struct fs_value v;
         assert_int_equal(decode_bytes(&byte, 1, NULL, &v), 0);
         assert_int_equal(v.u.i, i);
         struct buf b;
@@ -243,9 +243,9 @@ static void test_int_vectors(void **state)
 
 static void test_null_bool_float(void **state)
 {
-    struct pack_value v = {.kind = PACK_NULL};
+    struct fs_value v = {.kind = FS_VALUE_NULL};
     assert_both_ways(&v, "C0");
-    v.kind = PACK_BOOL;
+    v.kind = FS_VALUE_BOOL;
     v.u.b = true;
     assert_both_ways(&v, "C3");
     v.u.b = false;
@@ -260,36 +260,36 @@ static void test_null_bool_float(void **state)
     v = v_float(INFINITY);
     assert_both_ways(&v, "C1 7F F0 00 00 00 00 00 00");
     /* NaN payloads survive bit for bit, and -0.0 differs from 0.0. */
-    assert_both_ways(&(struct pack_value){.kind = PACK_FLOAT, .u.f = 0.0},
+    assert_both_ways(&(struct fs_value){.kind = FS_VALUE_FLOAT, .u.f = 0.0},
                      "C1 00 00 00 00 00 00 00 00");
-    struct pack_value nan;
+    struct fs_value nan;
     assert_int_equal(decode_hex("C1 7F F8 00 00 00 00 00 01", &nan), 0);
     assert_true(isnan(nan.u.f));
     assert_encodes_to(&nan, "C1 7F F8 00 00 00 00 00 01");
-    struct pack_value z = v_float(0.0), nz = v_float(-0.0);
-    assert_false(pack_value_equal(&z, &nz));
-    assert_false(pack_value_equal(&z, &(struct pack_value){.kind = PACK_INT}));
+    struct fs_value z = v_float(0.0), nz = v_float(-0.0);
+    assert_false(fs_value_equal(&z, &nz));
+    assert_false(fs_value_equal(&z, &(struct fs_value){.kind = FS_VALUE_INT}));
 }
 
 /* ---- Strings and bytes -------------------------------------------------- */
 
 static void test_string_vectors(void **state)
 {
-    struct pack_value v = v_str("");
+    struct fs_value v = v_str("");
     assert_both_ways(&v, "80");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     v = v_str("A");
     assert_both_ways(&v, "81 41");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     v = v_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     assert_both_ways(&v, "D0 1A 41 42 43 44 45 46 47 48 49 4A 4B 4C 4D 4E 4F 50 51 52 53 54 55 "
                          "56 57 58 59 5A");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     v = v_str("Gr\xC3\xB6\xC3\x9F"
               "enma\xC3\x9Fst\xC3\xA4"
               "be");
     assert_both_ways(&v, "D0 12 47 72 C3 B6 C3 9F 65 6E 6D 61 C3 9F 73 74 C3 A4 62 65");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     struct buf b;
     buf_init(&b, 0);
@@ -336,64 +336,64 @@ static void test_sized_boundaries(void **state)
             assert_header(&b, hdr, hl + n);
             assert_memory_equal(b.data + hl, data, n);
 
-            struct pack_value v;
+            struct fs_value v;
             assert_int_equal(decode_bytes(b.data, b.len, NULL, &v), 0);
-            assert_int_equal(v.kind, bytes ? PACK_BYTES : PACK_STRING);
+            assert_int_equal(v.kind, bytes ? FS_VALUE_BYTES : FS_VALUE_STRING);
             assert_int_equal(v.u.str.len, n);
             assert_memory_equal(v.u.str.data, data, n);
             assert_int_equal(v.u.str.data[n], '\0');
-            struct pack_value w = v_data(v.kind, data, n);
-            assert_true(pack_value_equal(&v, &w));
+            struct fs_value w = v_data(v.kind, data, n);
+            assert_true(fs_value_equal(&v, &w));
             struct buf again;
             buf_init(&again, 0);
             assert_int_equal(pack_encode(&again, &v), 0);
             assert_int_equal(again.len, b.len);
             assert_memory_equal(again.data, b.data, b.len);
             buf_deinit(&again);
-            pack_value_deinit(&w);
-            pack_value_deinit(&v);
+            fs_value_deinit(&w);
+            fs_value_deinit(&v);
             buf_deinit(&b);
         }
     }
     free(data);
     /* The spec's byte array examples. */
-    struct pack_value v = v_data(PACK_BYTES, "\x01\x02\x03", 3);
+    struct fs_value v = v_data(FS_VALUE_BYTES, "\x01\x02\x03", 3);
     assert_both_ways(&v, "CC 03 01 02 03");
-    pack_value_deinit(&v);
-    v = v_data(PACK_BYTES, "", 0);
+    fs_value_deinit(&v);
+    v = v_data(FS_VALUE_BYTES, "", 0);
     assert_both_ways(&v, "CC 00");
     /* Bytes and strings with the same content differ. */
-    struct pack_value s = v_str("");
-    assert_false(pack_value_equal(&v, &s));
-    pack_value_deinit(&s);
-    pack_value_deinit(&v);
+    struct fs_value s = v_str("");
+    assert_false(fs_value_equal(&v, &s));
+    fs_value_deinit(&s);
+    fs_value_deinit(&v);
 }
 
 /* ---- Lists, maps, structs ----------------------------------------------- */
 
 static void test_list_vectors(void **state)
 {
-    struct pack_value v = v_list(PACK_LIST, 0, 0);
+    struct fs_value v = v_list(FS_VALUE_LIST, 0, 0);
     assert_both_ways(&v, "90");
-    v = v_list(PACK_LIST, 0, 3);
+    v = v_list(FS_VALUE_LIST, 0, 3);
     for (int k = 0; k < 3; k++)
         v.u.list.items[k] = v_int(k + 1);
     assert_both_ways(&v, "93 01 02 03");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
-    v = v_list(PACK_LIST, 0, 3);
+    v = v_list(FS_VALUE_LIST, 0, 3);
     v.u.list.items[0] = v_int(1);
     v.u.list.items[1] = v_float(2.0);
     v.u.list.items[2] = v_str("three");
     assert_both_ways(&v, "93 01 C1 40 00 00 00 00 00 00 00 85 74 68 72 65 65");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
-    v = v_list(PACK_LIST, 0, 40);
+    v = v_list(FS_VALUE_LIST, 0, 40);
     for (int k = 0; k < 40; k++)
         v.u.list.items[k] = v_int(k + 1);
     assert_both_ways(&v, "D4 28 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F 10 11 12 13 14 "
                          "15 16 17 18 19 1A 1B 1C 1D 1E 1F 20 21 22 23 24 25 26 27 28");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 }
 
 static void test_list_boundaries(void **state)
@@ -407,7 +407,7 @@ static void test_list_boundaries(void **state)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         uint32_t n = cases[k].n;
-        struct pack_value v = v_list(PACK_LIST, 0, n);
+        struct fs_value v = v_list(FS_VALUE_LIST, 0, n);
         for (uint32_t j = 0; j < n; j++)
             v.u.list.items[j] = v_int(j % 100);
         struct buf b;
@@ -423,29 +423,29 @@ static void test_list_boundaries(void **state)
         assert_memory_equal(h.data, b.data, hl);
         buf_deinit(&h);
 
-        struct pack_value back;
+        struct fs_value back;
         assert_int_equal(decode_bytes(b.data, b.len, NULL, &back), 0);
-        assert_true(pack_value_equal(&v, &back));
+        assert_true(fs_value_equal(&v, &back));
         assert_int_equal(skip_bytes(b.data, b.len, 1), 0);
-        pack_value_deinit(&back);
-        pack_value_deinit(&v);
+        fs_value_deinit(&back);
+        fs_value_deinit(&v);
         buf_deinit(&b);
     }
 }
 
 static void test_map_vectors(void **state)
 {
-    struct pack_value v = v_map(0);
+    struct fs_value v = v_map(0);
     assert_both_ways(&v, "A0");
     v = v_map(1);
     v.u.map.items[0].key = v_str("one");
     v.u.map.items[0].value = v_str("eins");
     assert_both_ways(&v, "A1 83 6F 6E 65 84 65 69 6E 73");
-    assert_non_null(pack_map_get(&v, "one"));
-    assert_string_equal(pack_map_get(&v, "one")->u.str.data, "eins");
-    assert_null(pack_map_get(&v, "on"));
-    assert_null(pack_map_get(&v, "onee"));
-    pack_value_deinit(&v);
+    assert_non_null(fs_value_map_get(&v, "one"));
+    assert_string_equal(fs_value_map_get(&v, "one")->u.str.data, "eins");
+    assert_null(fs_value_map_get(&v, "on"));
+    assert_null(fs_value_map_get(&v, "onee"));
+    fs_value_deinit(&v);
 
     v = v_map(26);
     for (int k = 0; k < 26; k++) {
@@ -457,17 +457,17 @@ static void test_map_vectors(void **state)
                          "81 48 08 81 49 09 81 4A 0A 81 4B 0B 81 4C 0C 81 4D 0D 81 4E 0E 81 4F "
                          "0F 81 50 10 81 51 11 81 52 12 81 53 13 81 54 14 81 55 15 81 56 16 81 "
                          "57 17 81 58 18 81 59 19 81 5A 1A");
-    assert_int_equal(pack_map_get(&v, "Z")->u.i, 26);
-    pack_value_deinit(&v);
+    assert_int_equal(fs_value_map_get(&v, "Z")->u.i, 26);
+    fs_value_deinit(&v);
 
     /* Duplicate keys: the last one wins (spec). */
     assert_int_equal(
         decode_hex("A3 85 6B 65 79 5F 31 01 85 6B 65 79 5F 32 02 85 6B 65 79 5F 31 03", &v), 0);
-    assert_int_equal(pack_map_get(&v, "key_1")->u.i, 3);
-    assert_int_equal(pack_map_get(&v, "key_2")->u.i, 2);
-    assert_null(pack_map_get(&v.u.map.items[0].value, "key_1"));
-    assert_null(pack_map_get(NULL, "x"));
-    pack_value_deinit(&v);
+    assert_int_equal(fs_value_map_get(&v, "key_1")->u.i, 3);
+    assert_int_equal(fs_value_map_get(&v, "key_2")->u.i, 2);
+    assert_null(fs_value_map_get(&v.u.map.items[0].value, "key_1"));
+    assert_null(fs_value_map_get(NULL, "x"));
+    fs_value_deinit(&v);
 }
 
 static void test_map_boundaries(void **state)
@@ -481,7 +481,7 @@ static void test_map_boundaries(void **state)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         uint32_t n = cases[k].n;
-        struct pack_value v = v_map(n);
+        struct fs_value v = v_map(n);
         for (uint32_t j = 0; j < n; j++) {
             v.u.map.items[j].key = v_str("k");
             v.u.map.items[j].value = v_int(j % 100);
@@ -499,36 +499,36 @@ static void test_map_boundaries(void **state)
         assert_memory_equal(h.data, b.data, hl);
         buf_deinit(&h);
 
-        struct pack_value back;
+        struct fs_value back;
         assert_int_equal(decode_bytes(b.data, b.len, NULL, &back), 0);
-        assert_true(pack_value_equal(&v, &back));
-        assert_int_equal(pack_map_get(&back, "k")->u.i, (n - 1) % 100);
+        assert_true(fs_value_equal(&v, &back));
+        assert_int_equal(fs_value_map_get(&back, "k")->u.i, (n - 1) % 100);
         assert_int_equal(skip_bytes(b.data, b.len, 1), 0);
-        pack_value_deinit(&back);
-        pack_value_deinit(&v);
+        fs_value_deinit(&back);
+        fs_value_deinit(&v);
         buf_deinit(&b);
     }
 }
 
 static void test_struct_vectors(void **state)
 {
-    struct pack_value v = v_list(PACK_STRUCT, PACK_TAG_DATE, 1);
+    struct fs_value v = v_list(FS_VALUE_STRUCT, PACK_TAG_DATE, 1);
     v.u.list.items[0] = v_int(19000);
     assert_both_ways(&v, "B1 44 C9 4A 38");
-    pack_value_deinit(&v);
-    v = v_list(PACK_STRUCT, 0x7F, 0);
+    fs_value_deinit(&v);
+    v = v_list(FS_VALUE_STRUCT, 0x7F, 0);
     assert_both_ways(&v, "B0 7F");
 
     /* Same fields, different tag; list vs struct. */
-    struct pack_value a, b2;
+    struct fs_value a, b2;
     assert_int_equal(decode_hex("B1 44 01", &a), 0);
     assert_int_equal(decode_hex("B1 74 01", &b2), 0);
-    assert_false(pack_value_equal(&a, &b2));
-    pack_value_deinit(&b2);
+    assert_false(fs_value_equal(&a, &b2));
+    fs_value_deinit(&b2);
     assert_int_equal(decode_hex("91 01", &b2), 0);
-    assert_false(pack_value_equal(&a, &b2));
-    pack_value_deinit(&b2);
-    pack_value_deinit(&a);
+    assert_false(fs_value_equal(&a, &b2));
+    fs_value_deinit(&b2);
+    fs_value_deinit(&a);
 
     struct buf b;
     buf_init(&b, 0);
@@ -541,35 +541,35 @@ static void test_struct_vectors(void **state)
         assert_int_equal(pack_write_null(&b), 0);
     assert_int_equal(decode_bytes(b.data, b.len, NULL, &a), 0);
     assert_int_equal(a.u.list.len, 15);
-    pack_value_deinit(&a);
+    fs_value_deinit(&a);
     buf_reset(&b);
-    v = v_list(PACK_STRUCT, 1, 16);
+    v = v_list(FS_VALUE_STRUCT, 1, 16);
     assert_int_equal(pack_encode(&b, &v), FS_EINVAL);
     assert_int_equal(b.len, 0);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     buf_deinit(&b);
 }
 
 static void test_roundtrip_nested(void **state)
 {
     /* {"name": "x", "tags": [1, -300, 2.5, null, true, b"\0\1"], "node": Node(...)} */
-    struct pack_value v = v_map(3);
+    struct fs_value v = v_map(3);
     v.u.map.items[0].key = v_str("name");
     v.u.map.items[0].value = v_str("x");
     v.u.map.items[1].key = v_str("tags");
-    struct pack_value l = v_list(PACK_LIST, 0, 6);
+    struct fs_value l = v_list(FS_VALUE_LIST, 0, 6);
     l.u.list.items[0] = v_int(1);
     l.u.list.items[1] = v_int(-300);
     l.u.list.items[2] = v_float(2.5);
-    l.u.list.items[3].kind = PACK_NULL;
-    l.u.list.items[4].kind = PACK_BOOL;
+    l.u.list.items[3].kind = FS_VALUE_NULL;
+    l.u.list.items[4].kind = FS_VALUE_BOOL;
     l.u.list.items[4].u.b = true;
-    l.u.list.items[5] = v_data(PACK_BYTES, "\0\1", 2);
+    l.u.list.items[5] = v_data(FS_VALUE_BYTES, "\0\1", 2);
     v.u.map.items[1].value = l;
     v.u.map.items[2].key = v_str("node");
-    struct pack_value n = v_list(PACK_STRUCT, PACK_TAG_NODE, 4);
+    struct fs_value n = v_list(FS_VALUE_STRUCT, PACK_TAG_NODE, 4);
     n.u.list.items[0] = v_int(7);
-    n.u.list.items[1] = v_list(PACK_LIST, 0, 1);
+    n.u.list.items[1] = v_list(FS_VALUE_LIST, 0, 1);
     n.u.list.items[1].u.list.items[0] = v_str("Person");
     n.u.list.items[2] = v_map(0);
     n.u.list.items[3] = v_str("4:abc:7");
@@ -611,37 +611,37 @@ static void test_roundtrip_nested(void **state)
     assert_int_equal(pack_write_int(&b, 5), 0);
     struct pack_reader r;
     pack_reader_init(&r, b.data, b.len);
-    struct pack_value x;
+    struct fs_value x;
     assert_int_equal(pack_decode(&r, NULL, &x), 0);
-    assert_true(pack_value_equal(&x, &v));
+    assert_true(fs_value_equal(&x, &v));
     assert_int_equal(r.pos, a.len);
-    pack_value_deinit(&x);
+    fs_value_deinit(&x);
     assert_int_equal(pack_decode(&r, NULL, &x), 0);
     assert_int_equal(x.u.i, 5);
     assert_int_equal(pack_decode(&r, NULL, &x), FS_ETRUNCATED);
-    assert_int_equal(x.kind, PACK_NULL);
+    assert_int_equal(x.kind, FS_VALUE_NULL);
 
-    /* Any change is seen by pack_value_equal. */
-    struct pack_value y;
+    /* Any change is seen by fs_value_equal. */
+    struct fs_value y;
     assert_int_equal(decode_bytes(a.data, a.len, NULL, &y), 0);
     y.u.map.items[1].value.u.list.items[1].u.i = -301;
-    assert_false(pack_value_equal(&y, &v));
+    assert_false(fs_value_equal(&y, &v));
     y.u.map.items[1].value.u.list.items[1].u.i = -300;
     y.u.map.items[0].key.u.str.data[0] = 'N';
-    assert_false(pack_value_equal(&y, &v));
-    pack_value_deinit(&y);
+    assert_false(fs_value_equal(&y, &v));
+    fs_value_deinit(&y);
 
     buf_deinit(&a);
     buf_deinit(&b);
-    pack_value_deinit(&v);
-    assert_int_equal(v.kind, PACK_NULL);
-    pack_value_deinit(&v); /* twice is harmless */
+    fs_value_deinit(&v);
+    assert_int_equal(v.kind, FS_VALUE_NULL);
+    fs_value_deinit(&v); /* twice is harmless */
 }
 
 static void test_encode_errors(void **state)
 {
     /* Non-string key: refused, and nothing is left in the buffer. */
-    struct pack_value v = v_map(1);
+    struct fs_value v = v_map(1);
     v.u.map.items[0].key = v_int(1);
     v.u.map.items[0].value = v_int(2);
     struct buf b;
@@ -649,7 +649,7 @@ static void test_encode_errors(void **state)
     assert_int_equal(pack_write_int(&b, 9), 0);
     assert_int_equal(pack_encode(&b, &v), FS_EINVAL);
     assert_buf_hex(&b, "09");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* The buffer cap: a string that does not fit leaves no header behind. */
     char big[100];
@@ -657,15 +657,15 @@ static void test_encode_errors(void **state)
     assert_int_equal(pack_write_string(&b, big, sizeof big), FS_ETOO_BIG);
     assert_int_equal(pack_write_bytes(&b, big, sizeof big), FS_ETOO_BIG);
     assert_buf_hex(&b, "09");
-    v = v_list(PACK_LIST, 0, 2);
+    v = v_list(FS_VALUE_LIST, 0, 2);
     v.u.list.items[0] = v_str("hello");
-    v.u.list.items[1] = v_data(PACK_STRING, big, sizeof big);
+    v.u.list.items[1] = v_data(FS_VALUE_STRING, big, sizeof big);
     assert_int_equal(pack_encode(&b, &v), FS_ETOO_BIG);
     assert_buf_hex(&b, "09");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* An unknown kind is refused. */
-    struct pack_value bad = {.kind = (enum pack_kind)99};
+    struct fs_value bad = {.kind = (enum fs_value_kind)99};
     assert_int_equal(pack_encode(&b, &bad), FS_EINVAL);
     assert_int_equal(pack_write_bytes(&b, NULL, 1), FS_EINVAL);
     assert_int_equal(pack_write_bytes(&b, NULL, 0), 0);
@@ -693,31 +693,31 @@ static void test_every_marker(void **state)
         if (is_reserved(m)) {
             assert_int_equal(rc, FS_EMALFORMED);
             assert_int_equal(r.pos, 0);
-            struct pack_value v;
+            struct fs_value v;
             assert_int_equal(decode_bytes(in, 1, NULL, &v), FS_EMALFORMED);
             assert_int_equal(skip_bytes(in, 1, 8), FS_EMALFORMED);
             continue;
         }
         assert_int_equal(rc, 0);
-        enum pack_kind want;
+        enum fs_value_kind want;
         if (m <= 0x7F || m >= 0xF0 || (m >= 0xC8 && m <= 0xCB))
-            want = PACK_INT;
+            want = FS_VALUE_INT;
         else if (m < 0x90 || (m >= 0xD0 && m <= 0xD2))
-            want = PACK_STRING;
+            want = FS_VALUE_STRING;
         else if (m < 0xA0 || (m >= 0xD4 && m <= 0xD6))
-            want = PACK_LIST;
+            want = FS_VALUE_LIST;
         else if (m < 0xB0 || (m >= 0xD8 && m <= 0xDA))
-            want = PACK_MAP;
+            want = FS_VALUE_MAP;
         else if (m < 0xC0)
-            want = PACK_STRUCT;
+            want = FS_VALUE_STRUCT;
         else if (m == 0xC0)
-            want = PACK_NULL;
+            want = FS_VALUE_NULL;
         else if (m == 0xC1)
-            want = PACK_FLOAT;
+            want = FS_VALUE_FLOAT;
         else if (m == 0xC2 || m == 0xC3)
-            want = PACK_BOOL;
+            want = FS_VALUE_BOOL;
         else
-            want = PACK_BYTES;
+            want = FS_VALUE_BYTES;
         assert_int_equal(it.kind, want);
         /* a marker alone is a truncation unless it is complete in one byte */
         bool one_byte = m <= 0x7F || m >= 0xF0 || m == 0x80 || (m >= 0x90 && m <= 0xAF) ||
@@ -737,19 +737,19 @@ static void test_read_item(void **state)
     pack_reader_init(&r, b.data, b.len);
     struct pack_item it;
     assert_int_equal(pack_read_item(&r, &it), 0);
-    assert_int_equal(it.kind, PACK_STRING);
+    assert_int_equal(it.kind, FS_VALUE_STRING);
     assert_int_equal(it.size, 3);
     assert_ptr_equal(it.data, (const uint8_t *)b.data + 1);
     /* list sizes are not checked against the input */
     assert_int_equal(pack_read_item(&r, &it), 0);
-    assert_int_equal(it.kind, PACK_LIST);
+    assert_int_equal(it.kind, FS_VALUE_LIST);
     assert_int_equal(it.size, 0xFFFFFFFFu);
     assert_int_equal(pack_read_item(&r, &it), 0);
-    assert_int_equal(it.kind, PACK_STRUCT);
+    assert_int_equal(it.kind, FS_VALUE_STRUCT);
     assert_int_equal(it.tag, 0x4E);
     assert_int_equal(it.size, 3);
     assert_int_equal(pack_read_item(&r, &it), 0);
-    assert_int_equal(it.kind, PACK_BYTES);
+    assert_int_equal(it.kind, FS_VALUE_BYTES);
     assert_int_equal(it.size, 2);
     assert_int_equal(it.data[1], 0xBB);
     size_t pos = r.pos;
@@ -799,17 +799,17 @@ static void test_truncated_every_prefix(void **state)
     struct buf b;
     buf_init(&b, 0);
     build_sample(&b);
-    struct pack_value full;
+    struct fs_value full;
     assert_int_equal(decode_bytes(b.data, b.len, NULL, &full), 0);
     assert_int_equal(skip_bytes(b.data, b.len, 8), 0);
     for (size_t n = 0; n < b.len; n++) {
-        struct pack_value v;
-        memset(&v, 0x5A, sizeof v); /* garbage in, PACK_NULL out */
+        struct fs_value v;
+        memset(&v, 0x5A, sizeof v); /* garbage in, FS_VALUE_NULL out */
         assert_int_equal(decode_bytes(b.data, n, NULL, &v), FS_ETRUNCATED);
-        assert_int_equal(v.kind, PACK_NULL);
+        assert_int_equal(v.kind, FS_VALUE_NULL);
         assert_int_equal(skip_bytes(b.data, n, 8), FS_ETRUNCATED);
     }
-    pack_value_deinit(&full);
+    fs_value_deinit(&full);
     buf_deinit(&b);
 }
 
@@ -834,9 +834,9 @@ static void test_oversized_lengths(void **state)
         struct buf b;
         buf_init(&b, 0);
         hex_to_buf(cases[k], &b);
-        struct pack_value v;
+        struct fs_value v;
         assert_int_equal(decode_bytes(b.data, b.len, NULL, &v), FS_ETRUNCATED);
-        assert_int_equal(v.kind, PACK_NULL);
+        assert_int_equal(v.kind, FS_VALUE_NULL);
         assert_int_equal(skip_bytes(b.data, b.len, 8), FS_ETRUNCATED);
         buf_deinit(&b);
     }
@@ -858,16 +858,16 @@ static void test_bad_map_keys(void **state)
         struct buf b;
         buf_init(&b, 0);
         hex_to_buf(cases[k], &b);
-        struct pack_value v;
+        struct fs_value v;
         assert_int_equal(decode_bytes(b.data, b.len, NULL, &v), FS_EMALFORMED);
-        assert_int_equal(v.kind, PACK_NULL);
+        assert_int_equal(v.kind, FS_VALUE_NULL);
         assert_int_equal(skip_bytes(b.data, b.len, 8), FS_EMALFORMED);
         buf_deinit(&b);
     }
     /* A reserved marker deep inside. */
-    struct pack_value v;
+    struct fs_value v;
     assert_int_equal(decode_hex("92 A1 81 61 93 01 02 DF", &v), FS_EMALFORMED);
-    assert_int_equal(v.kind, PACK_NULL);
+    assert_int_equal(v.kind, FS_VALUE_NULL);
 }
 
 static void test_too_deep(void **state)
@@ -875,9 +875,9 @@ static void test_too_deep(void **state)
     uint8_t deep[1001];
     memset(deep, 0x91, 1000);
     deep[1000] = 0x01;
-    struct pack_value v;
+    struct fs_value v;
     assert_int_equal(decode_bytes(deep, sizeof deep, NULL, &v), FS_ETOO_DEEP);
-    assert_int_equal(v.kind, PACK_NULL);
+    assert_int_equal(v.kind, FS_VALUE_NULL);
     assert_int_equal(skip_bytes(deep, sizeof deep, PACK_DEFAULT_MAX_DEPTH), FS_ETOO_DEEP);
     /* Truncated and too deep: the depth is seen first. */
     assert_int_equal(decode_bytes(deep, 1000, NULL, &v), FS_ETOO_DEEP);
@@ -886,7 +886,7 @@ static void test_too_deep(void **state)
     struct pack_limits lim = {1 << 20, 3};
     const uint8_t *ok3 = deep + 1000 - 3;
     assert_int_equal(decode_bytes(ok3, 4, &lim, &v), 0);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     assert_int_equal(skip_bytes(ok3, 4, 3), 0);
     assert_int_equal(decode_bytes(ok3 - 1, 5, &lim, &v), FS_ETOO_DEEP);
     assert_int_equal(skip_bytes(ok3 - 1, 5, 3), FS_ETOO_DEEP);
@@ -901,7 +901,7 @@ static void test_too_deep(void **state)
         assert_int_equal(skip_bytes(b.data, b.len, 3), FS_ETOO_DEEP);
         lim.max_depth = 4;
         assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), 0);
-        pack_value_deinit(&v);
+        fs_value_deinit(&v);
         assert_int_equal(skip_bytes(b.data, b.len, 4), 0);
         lim.max_depth = 3;
         buf_deinit(&b);
@@ -920,23 +920,23 @@ static void test_max_alloc(void **state)
     memset(s, 'q', sizeof s);
     assert_int_equal(pack_write_string(&b, s, sizeof s), 0);
     struct pack_limits lim = {500, 8};
-    struct pack_value v;
+    struct fs_value v;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), FS_ETOO_BIG);
-    assert_int_equal(v.kind, PACK_NULL);
+    assert_int_equal(v.kind, FS_VALUE_NULL);
     lim.max_alloc = 2000;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), 0);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* A list of 10000 tiny ints costs its item array, far more than its bytes. */
     buf_reset(&b);
     assert_int_equal(pack_write_list_header(&b, 10000), 0);
     for (int k = 0; k < 10000; k++)
         assert_int_equal(pack_write_int(&b, 1), 0);
-    lim.max_alloc = 10000 * sizeof(struct pack_value) - 1;
+    lim.max_alloc = 10000 * sizeof(struct fs_value) - 1;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), FS_ETOO_BIG);
-    lim.max_alloc = 10000 * sizeof(struct pack_value) + 64;
+    lim.max_alloc = 10000 * sizeof(struct fs_value) + 64;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), 0);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     /* skip allocates nothing, so it is not bound by max_alloc */
     assert_int_equal(skip_bytes(b.data, b.len, 1), 0);
 
@@ -948,12 +948,12 @@ static void test_max_alloc(void **state)
         assert_int_equal(pack_write_string(&b, "", 0), 0);
     /* 8 bytes per string would cover their 1-byte payloads, but not what
      * malloc spends per block, which is charged too. */
-    lim.max_alloc = 5000 * sizeof(struct pack_value) + 64 + 5000 * 8;
+    lim.max_alloc = 5000 * sizeof(struct fs_value) + 64 + 5000 * 8;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), FS_ETOO_BIG);
-    assert_int_equal(v.kind, PACK_NULL);
-    lim.max_alloc = 5000 * sizeof(struct pack_value) + 64 + 5000 * 40;
+    assert_int_equal(v.kind, FS_VALUE_NULL);
+    lim.max_alloc = 5000 * sizeof(struct fs_value) + 64 + 5000 * 40;
     assert_int_equal(decode_bytes(b.data, b.len, &lim, &v), 0);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 
     /* Map keys count too. */
     buf_reset(&b);
@@ -972,11 +972,11 @@ static void test_max_alloc(void **state)
 
 static void expect_struct_check(const char *hex, int want)
 {
-    struct pack_value v;
+    struct fs_value v;
     assert_int_equal(decode_hex(hex, &v), 0);
     if (pack_struct_check(&v) != want)
         fail_msg("pack_struct_check(%s) != %d", hex, want);
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
 }
 
 #define NODE5 "B4 4E 01 92 81 41 81 42 A1 81 6B 01 83 34 3A 61"

@@ -14,35 +14,35 @@
 
 #include "falkor/param.h"
 
-/* ---- Value builders (heap, so pack_value_deinit frees them) ------------- */
+/* ---- Value builders (heap, so fs_value_deinit frees them) ------------- */
 
-static struct pack_value v_null(void)
+static struct fs_value v_null(void)
 {
-    struct pack_value v = {.kind = PACK_NULL};
+    struct fs_value v = {.kind = FS_VALUE_NULL};
     return v;
 }
 
-static struct pack_value v_bool(bool b)
+static struct fs_value v_bool(bool b)
 {
-    struct pack_value v = {.kind = PACK_BOOL, .u.b = b};
+    struct fs_value v = {.kind = FS_VALUE_BOOL, .u.b = b};
     return v;
 }
 
-static struct pack_value v_int(int64_t i)
+static struct fs_value v_int(int64_t i)
 {
-    struct pack_value v = {.kind = PACK_INT, .u.i = i};
+    struct fs_value v = {.kind = FS_VALUE_INT, .u.i = i};
     return v;
 }
 
-static struct pack_value v_dbl(double f)
+static struct fs_value v_dbl(double f)
 {
-    struct pack_value v = {.kind = PACK_FLOAT, .u.f = f};
+    struct fs_value v = {.kind = FS_VALUE_FLOAT, .u.f = f};
     return v;
 }
 
-static struct pack_value v_strn(const char *s, size_t n)
+static struct fs_value v_strn(const char *s, size_t n)
 {
-    struct pack_value v = {.kind = PACK_STRING};
+    struct fs_value v = {.kind = FS_VALUE_STRING};
     v.u.str.data = malloc(n + 1);
     assert_non_null(v.u.str.data);
     if (n)
@@ -52,22 +52,22 @@ static struct pack_value v_strn(const char *s, size_t n)
     return v;
 }
 
-static struct pack_value v_str(const char *s)
+static struct fs_value v_str(const char *s)
 {
     return v_strn(s, strlen(s));
 }
 
-static struct pack_value v_bytes(const char *s, size_t n)
+static struct fs_value v_bytes(const char *s, size_t n)
 {
-    struct pack_value v = v_strn(s, n);
-    v.kind = PACK_BYTES;
+    struct fs_value v = v_strn(s, n);
+    v.kind = FS_VALUE_BYTES;
     return v;
 }
 
 /* A list of n items taken from items (moved). */
-static struct pack_value v_list(size_t n, const struct pack_value *items)
+static struct fs_value v_list(size_t n, const struct fs_value *items)
 {
-    struct pack_value v = {.kind = PACK_LIST};
+    struct fs_value v = {.kind = FS_VALUE_LIST};
     v.u.list.items = calloc(n ? n : 1, sizeof *items);
     assert_non_null(v.u.list.items);
     if (n)
@@ -77,9 +77,9 @@ static struct pack_value v_list(size_t n, const struct pack_value *items)
 }
 
 /* A map of n entries: keys[i] -> vals[i] (values moved). */
-static struct pack_value v_map(size_t n, const char *const *keys, const struct pack_value *vals)
+static struct fs_value v_map(size_t n, const char *const *keys, const struct fs_value *vals)
 {
-    struct pack_value v = {.kind = PACK_MAP};
+    struct fs_value v = {.kind = FS_VALUE_MAP};
     v.u.map.items = calloc(n ? n : 1, sizeof *v.u.map.items);
     assert_non_null(v.u.map.items);
     for (size_t i = 0; i < n; i++) {
@@ -93,27 +93,27 @@ static struct pack_value v_map(size_t n, const char *const *keys, const struct p
 /* ---- Helpers ------------------------------------------------------------ */
 
 /* Encodes v, checks the exact text, decodes it back and compares; frees v. */
-static void check_encode(struct pack_value v, const char *want, size_t want_len)
+static void check_encode(struct fs_value v, const char *want, size_t want_len)
 {
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(fdb_param_encode(&b, &v), 0);
     if (b.len != want_len || memcmp(b.data, want, want_len) != 0)
         fail_msg("encoded \"%s\", want \"%s\"", b.data, want);
-    struct pack_value back;
+    struct fs_value back;
     int rc = fdb_param_decode(b.data, b.len, &back);
     if (rc)
         fail_msg("decode of \"%s\": %s", b.data, fs_errname(rc));
-    assert_true(pack_value_equal(&v, &back));
-    pack_value_deinit(&back);
-    pack_value_deinit(&v);
+    assert_true(fs_value_equal(&v, &back));
+    fs_value_deinit(&back);
+    fs_value_deinit(&v);
     buf_deinit(&b);
 }
 
 #define CHECK(v, lit) check_encode((v), (lit), sizeof(lit) - 1)
 
 /* Encoding v fails with want and leaves the buffer as it was; frees v. */
-static void check_refused(struct pack_value v, int want)
+static void check_refused(struct fs_value v, int want)
 {
     struct buf b;
     buf_init(&b, 0);
@@ -121,18 +121,18 @@ static void check_refused(struct pack_value v, int want)
     assert_int_equal(fdb_param_encode(&b, &v), want);
     assert_int_equal(b.len, 9);
     assert_string_equal(b.data, "CYPHER x=");
-    pack_value_deinit(&v);
+    fs_value_deinit(&v);
     buf_deinit(&b);
 }
 
 static void check_decode_fails(const char *text, size_t len, int want)
 {
-    struct pack_value v;
+    struct fs_value v;
     int rc = fdb_param_decode(text, len, &v);
     if (rc != want)
         fail_msg("decode \"%.*s\": got %s, want %s", (int)len, text, fs_errname(rc),
                  fs_errname(want));
-    assert_int_equal(v.kind, PACK_NULL);
+    assert_int_equal(v.kind, FS_VALUE_NULL);
 }
 
 #define BAD(lit, want) check_decode_fails((lit), sizeof(lit) - 1, (want))
@@ -218,7 +218,7 @@ static void test_doubles_without_literal(void **state)
     check_refused(v_dbl(NAN), FS_EUNSUPPORTED);
     check_refused(v_dbl(INFINITY), FS_EUNSUPPORTED);
     check_refused(v_dbl(-INFINITY), FS_EUNSUPPORTED);
-    struct pack_value in_list[] = {v_int(1), v_dbl(NAN)};
+    struct fs_value in_list[] = {v_int(1), v_dbl(NAN)};
     check_refused(v_list(2, in_list), FS_EUNSUPPORTED);
 }
 
@@ -416,10 +416,10 @@ static void check_shortest_f32(uint32_t bits)
     }
     assert_true(strchr(out, '.') || strchr(out, 'e'));
     /* verify decodes the text with the strict decoder: it must be canonical */
-    struct pack_value dv;
-    if (fdb_param_decode(out, (size_t)n, &dv) != 0 || dv.kind != PACK_FLOAT)
+    struct fs_value dv;
+    if (fdb_param_decode(out, (size_t)n, &dv) != 0 || dv.kind != FS_VALUE_FLOAT)
         fail_msg("%08x: %s is not canonical double text", bits, out);
-    pack_value_deinit(&dv);
+    fs_value_deinit(&dv);
     if (f32_read_back(out) != bits)
         fail_msg("%08x (%a) formats as %s, which reads back as %08x", bits, (double)f, out,
                  f32_read_back(out));
@@ -528,14 +528,14 @@ static void test_every_byte(void **state)
         all[c - 1] = (char)c;
         struct buf b;
         buf_init(&b, 0);
-        struct pack_value v = v_strn(s, 3);
+        struct fs_value v = v_strn(s, 3);
         assert_int_equal(fdb_param_encode(&b, &v), 0);
         assert_int_equal(b.len, c == '\\' ? 6 : 5); /* only \ needs an escape here */
-        struct pack_value back;
+        struct fs_value back;
         assert_int_equal(fdb_param_decode(b.data, b.len, &back), 0);
-        assert_true(pack_value_equal(&v, &back));
-        pack_value_deinit(&back);
-        pack_value_deinit(&v);
+        assert_true(fs_value_equal(&v, &back));
+        fs_value_deinit(&back);
+        fs_value_deinit(&v);
         buf_deinit(&b);
     }
     struct buf b;
@@ -543,11 +543,11 @@ static void test_every_byte(void **state)
     assert_int_equal(fdb_param_write_string(&b, all, sizeof all), 0);
     /* one ' and one ": ' quotes, so \' and \\ are the two escapes */
     assert_int_equal(b.len, 255 + 2 + 2);
-    struct pack_value back;
+    struct fs_value back;
     assert_int_equal(fdb_param_decode(b.data, b.len, &back), 0);
     assert_int_equal(back.u.str.len, 255);
     assert_memory_equal(back.u.str.data, all, 255);
-    pack_value_deinit(&back);
+    fs_value_deinit(&back);
     buf_deinit(&b);
 }
 
@@ -579,17 +579,16 @@ static void test_trees(void **state)
     CHECK(v_list(0, NULL), "[]");
     CHECK(v_map(0, NULL, NULL), "{}");
     {
-        struct pack_value inner[] = {v_int(1), v_dbl(2.5), v_str("x")};
-        struct pack_value outer[] = {v_list(3, inner), v_null(), v_bool(true), v_list(0, NULL)};
+        struct fs_value inner[] = {v_int(1), v_dbl(2.5), v_str("x")};
+        struct fs_value outer[] = {v_list(3, inner), v_null(), v_bool(true), v_list(0, NULL)};
         CHECK(v_list(4, outer), "[[1,2.5,'x'],null,true,[]]");
     }
     {
         const char *keys[] = {"uuid", "name embedding", "tags", "m"};
-        struct pack_value tags[] = {v_str("a"), v_str("it's")};
+        struct fs_value tags[] = {v_str("a"), v_str("it's")};
         const char *mk[] = {"k", "z"};
-        struct pack_value mv[] = {v_int(-7), v_map(0, NULL, NULL)};
-        struct pack_value vals[] = {v_str("u-1"), v_list(0, NULL), v_list(2, tags),
-                                    v_map(2, mk, mv)};
+        struct fs_value mv[] = {v_int(-7), v_map(0, NULL, NULL)};
+        struct fs_value vals[] = {v_str("u-1"), v_list(0, NULL), v_list(2, tags), v_map(2, mk, mv)};
         CHECK(v_map(4, keys, vals), "{uuid:'u-1',`name embedding`:[],tags:['a',\"it's\"],"
                                     "m:{k:-7,z:{}}}");
     }
@@ -597,36 +596,36 @@ static void test_trees(void **state)
 
 static void test_tree_refusals(void **state)
 {
-    struct pack_value st = {.kind = PACK_STRUCT, .tag = PACK_TAG_DATE};
-    st.u.list.items = calloc(1, sizeof(struct pack_value));
+    struct fs_value st = {.kind = FS_VALUE_STRUCT, .tag = 0x44 /* any struct */};
+    st.u.list.items = calloc(1, sizeof(struct fs_value));
     st.u.list.items[0] = v_int(19000);
     st.u.list.len = 1;
     check_refused(st, FS_EUNSUPPORTED);
     {
         const char *keys[] = {"a`b"};
-        struct pack_value vals[] = {v_int(1)};
+        struct fs_value vals[] = {v_int(1)};
         check_refused(v_map(1, keys, vals), FS_EUNSUPPORTED);
     }
     {
         const char *keys[] = {"a", "b", "a"};
-        struct pack_value vals[] = {v_int(1), v_int(2), v_int(3)};
+        struct fs_value vals[] = {v_int(1), v_int(2), v_int(3)};
         check_refused(v_map(3, keys, vals), FS_EINVAL);
     }
     {
         /* A big map takes the sorting path. */
         char names[40][8];
         const char *keys[40];
-        struct pack_value vals[40];
+        struct fs_value vals[40];
         for (int i = 0; i < 40; i++) {
             snprintf(names[i], sizeof names[i], "k%d", i);
             keys[i] = names[i];
             vals[i] = v_int(i);
         }
-        struct pack_value ok = v_map(40, keys, vals);
+        struct fs_value ok = v_map(40, keys, vals);
         struct buf b;
         buf_init(&b, 0);
         assert_int_equal(fdb_param_encode(&b, &ok), 0);
-        pack_value_deinit(&ok);
+        fs_value_deinit(&ok);
         buf_deinit(&b);
         keys[33] = "k7";
         for (int i = 0; i < 40; i++)
@@ -634,7 +633,7 @@ static void test_tree_refusals(void **state)
         check_refused(v_map(40, keys, vals), FS_EINVAL);
     }
     {
-        struct pack_value m = {.kind = PACK_MAP};
+        struct fs_value m = {.kind = FS_VALUE_MAP};
         m.u.map.items = calloc(1, sizeof *m.u.map.items);
         m.u.map.items[0].key = v_int(1);
         m.u.map.items[0].value = v_int(2);
@@ -644,9 +643,9 @@ static void test_tree_refusals(void **state)
 }
 
 /* n lists nested in each other, innermost empty. */
-static struct pack_value nested(int n)
+static struct fs_value nested(int n)
 {
-    struct pack_value v = v_list(0, NULL);
+    struct fs_value v = v_list(0, NULL);
     for (int i = 1; i < n; i++)
         v = v_list(1, &v);
     return v;
@@ -654,16 +653,16 @@ static struct pack_value nested(int n)
 
 static void test_depth(void **state)
 {
-    struct pack_value ok = nested(FDB_PARAM_MAX_DEPTH);
+    struct fs_value ok = nested(FDB_PARAM_MAX_DEPTH);
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(fdb_param_encode(&b, &ok), 0);
     assert_int_equal(b.len, 2 * FDB_PARAM_MAX_DEPTH);
-    struct pack_value back;
+    struct fs_value back;
     assert_int_equal(fdb_param_decode(b.data, b.len, &back), 0);
-    assert_true(pack_value_equal(&ok, &back));
-    pack_value_deinit(&back);
-    pack_value_deinit(&ok);
+    assert_true(fs_value_equal(&ok, &back));
+    fs_value_deinit(&back);
+    fs_value_deinit(&ok);
 
     check_refused(nested(FDB_PARAM_MAX_DEPTH + 1), FS_ETOO_DEEP);
     buf_reset(&b);
@@ -679,15 +678,15 @@ static void test_buffer_cap(void **state)
 {
     struct buf b;
     buf_init(&b, 10);
-    struct pack_value items[] = {v_str("abcdef"), v_str("ghijkl")};
-    struct pack_value l = v_list(2, items);
+    struct fs_value items[] = {v_str("abcdef"), v_str("ghijkl")};
+    struct fs_value l = v_list(2, items);
     assert_int_equal(buf_append_str(&b, "x="), 0);
     assert_int_equal(fdb_param_encode(&b, &l), FS_ETOO_BIG);
     assert_string_equal(b.data, "x=");
     assert_int_equal(fdb_param_write_string(&b, "it's''", 6), 0); /* exactly 10 */
     assert_int_equal(fdb_param_write_int(&b, 1), FS_ETOO_BIG);
     assert_string_equal(b.data, "x=\"it's''\"");
-    pack_value_deinit(&l);
+    fs_value_deinit(&l);
     buf_deinit(&b);
 }
 
@@ -695,9 +694,9 @@ static void test_buffer_cap(void **state)
 
 static void test_prefix(void **state)
 {
-    struct pack_value rows_items[] = {v_int(1), v_str("a")};
-    struct pack_value rows = v_list(2, rows_items);
-    struct pack_value g = v_str("it's");
+    struct fs_value rows_items[] = {v_int(1), v_str("a")};
+    struct fs_value rows = v_list(2, rows_items);
+    struct fs_value g = v_str("it's");
     struct fdb_param ps[] = {{"rows", &rows}, {"_g2", &g}};
     struct buf b;
     buf_init(&b, 0);
@@ -714,7 +713,7 @@ static void test_prefix(void **state)
     assert_int_equal(fdb_param_prefix(&b, bad, 1), FS_EINVAL);
     struct fdb_param bad2[] = {{"a-b", &g}};
     assert_int_equal(fdb_param_prefix(&b, bad2, 1), FS_EINVAL);
-    struct pack_value nan = v_dbl(NAN);
+    struct fs_value nan = v_dbl(NAN);
     struct fdb_param bad3[] = {{"ok", &g}, {"n", &nan}};
     assert_int_equal(fdb_param_prefix(&b, bad3, 2), FS_EUNSUPPORTED);
     assert_int_equal(b.len, 0);
@@ -738,8 +737,8 @@ static void test_prefix(void **state)
     assert_int_equal(fdb_param_name(&b, ""), FS_EINVAL);
     assert_string_equal(b.data, "CYPHER v=[{f:0.5,i:-3}] w=null ");
 
-    pack_value_deinit(&rows);
-    pack_value_deinit(&g);
+    fs_value_deinit(&rows);
+    fs_value_deinit(&g);
     buf_deinit(&b);
 }
 
@@ -814,18 +813,18 @@ static void test_decode_accepts(void **state)
         "'\n\t\r'",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        struct pack_value v;
+        struct fs_value v;
         int rc = fdb_param_decode(texts[i], strlen(texts[i]), &v);
         if (rc)
             fail_msg("decode \"%s\": %s", texts[i], fs_errname(rc));
-        pack_value_deinit(&v);
+        fs_value_deinit(&v);
     }
-    struct pack_value v;
+    struct fs_value v;
     assert_int_equal(fdb_param_decode("-9223372036854775808", 20, &v), 0);
-    assert_int_equal(v.kind, PACK_INT);
+    assert_int_equal(v.kind, FS_VALUE_INT);
     assert_true(v.u.i == INT64_MIN);
     assert_int_equal(fdb_param_decode("-0.0", 4, &v), 0);
-    assert_int_equal(v.kind, PACK_FLOAT);
+    assert_int_equal(v.kind, FS_VALUE_FLOAT);
     assert_true(signbit(v.u.f));
 }
 
