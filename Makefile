@@ -6,7 +6,7 @@ SIZE ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint bench clean
+.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint bench bench-param clean
 
 all: build
 
@@ -58,6 +58,10 @@ lint:
 
 bench: build
 	@BUILD=$(BUILD) scripts/bench.sh $(SIZE)
+
+# The FalkorDB parameter encoder's speed (embeddings as float32/double text, 1 MB strings).
+bench-param: build
+	$(BUILD)/falkorsync-param-bench
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "util/value.h"
+#include "falkor/ftoa.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -48,14 +49,11 @@
 /* Containers nested deeper than this are FS_ETOO_DEEP (the server's parser
  * recurses once per level). Same depth as PACK_DEFAULT_MAX_DEPTH. */
 #define FDB_PARAM_MAX_DEPTH 64
-/* Longest text fdb_param_format_double writes, NUL excluded. */
-#define FDB_PARAM_DOUBLE_MAX 32
-
 /* ---- Scalars (the hot path: PackStream is transcoded straight into these) */
 int fdb_param_write_null(struct buf *b) FS_WARN_UNUSED;
 int fdb_param_write_bool(struct buf *b, bool v) FS_WARN_UNUSED;
 int fdb_param_write_int(struct buf *b, int64_t v) FS_WARN_UNUSED;
-/* FS_EUNSUPPORTED for NaN and +-Inf. */
+/* fdb_ftoa_double's text (falkor/ftoa.h). FS_EUNSUPPORTED for NaN and +-Inf. */
 int fdb_param_write_double(struct buf *b, double v) FS_WARN_UNUSED;
 /* The shortest text that FalkorDB reads back (text -> double -> vecf32's
  * float) as exactly v: at most 9 significant digits instead of a double's 17.
@@ -66,14 +64,6 @@ int fdb_param_write_double(struct buf *b, double v) FS_WARN_UNUSED;
 int fdb_param_write_float32(struct buf *b, float v) FS_WARN_UNUSED;
 /* s: len exact bytes (no terminator needed). FS_EUNSUPPORTED if one is NUL. */
 int fdb_param_write_string(struct buf *b, const char *s, size_t len) FS_WARN_UNUSED;
-
-/* Writes the shortest round-trip text for a finite double into out (at least
- * FDB_PARAM_DOUBLE_MAX + 1 bytes, NUL-terminated). Returns the length, or
- * FS_EUNSUPPORTED for NaN and +-Inf. */
-int fdb_param_format_double(double v, char *out) FS_WARN_UNUSED;
-/* fdb_param_write_float32's text into out (like fdb_param_format_double):
- * the shortest decimal d such that (float)strtod(d) == v, bit for bit. */
-int fdb_param_format_float32(float v, char *out) FS_WARN_UNUSED;
 
 /* ---- Containers. The caller writes fdb_param_write_sep between items and
  * between map entries, and keeps keys unique within a map. */

@@ -239,15 +239,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
         float f;
         memcpy(&f, &bits, sizeof f);
-        char out[FDB_PARAM_DOUBLE_MAX + 1], dbl[FDB_PARAM_DOUBLE_MAX + 1];
-        int n = fdb_param_format_float32(f, out);
+        char out[FDB_FTOA_MAX + 1], dbl[FDB_FTOA_MAX + 1];
+        int n = fdb_ftoa_float32(f, out);
         if (!isfinite(f)) {
             check(n == FS_EUNSUPPORTED, "float32 NaN/Inf formatted");
         } else {
             check(n > 0 && (size_t)n == strlen(out), "float32 length");
             float back = (float)strtod(out, NULL);
             check(memcmp(&back, &f, sizeof f) == 0, "float32 text does not read back");
-            check(fdb_param_format_double((double)f, dbl) > 0, "double of a float32");
+            check(fdb_ftoa_double((double)f, dbl) > 0, "double of a float32");
             check(significant(out) <= significant(dbl),
                   "float32 text has more digits than the double text");
             /* verify reads it back with the strict decoder: canonical double text */

@@ -608,8 +608,8 @@ static void check_float32_vector(const float *fs, size_t n)
         const redisReply *x = vec->element[i];
         float back = x->type == REDIS_REPLY_STRING ? (float)strtod(x->str, NULL) : NAN;
         if (memcmp(&back, &fs[i], sizeof back) != 0) {
-            char sent[FDB_PARAM_DOUBLE_MAX + 1];
-            assert_true(fdb_param_format_float32(fs[i], sent) > 0);
+            char sent[FDB_FTOA_MAX + 1];
+            assert_true(fdb_ftoa_float32(fs[i], sent) > 0);
             fail_msg("float32 %a sent as %s came back as %s", (double)fs[i], sent,
                      x->type == REDIS_REPLY_STRING ? x->str : "(not a string)");
         }
