@@ -10,7 +10,7 @@ void fdb_init(struct fdb_conn *c)
 {
     memset(c, 0, sizeof *c);
     net_init(&c->net);
-    buf_init(&c->wbuf, 0);
+    buf_init(&c->wbuf, FDB_MAX_PENDING_BYTES);
 }
 
 static char *dup_or_null(const char *s)
@@ -24,6 +24,7 @@ static void free_cfg(struct fdb_config *cfg)
     free((char *)cfg->username);
     free((char *)cfg->password);
     free((char *)cfg->ca_file);
+    free((char *)cfg->record_file);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -35,16 +36,15 @@ bool fdb_is_connected(const struct fdb_conn *c)
 static int fail(struct fdb_conn *c, int err, const char *what, const char *detail)
 {
     c->err = err;
+    c->server_err = 0;
     snprintf(c->errstr, sizeof c->errstr, "%s: %s%s%s", what, fs_strerror(err),
              detail && *detail ? ": " : "", detail ? detail : "");
     return err;
 }
 
-/* Drops the connection after an I/O or protocol failure. */
-static int broken(struct fdb_conn *c, int err, const char *what)
+/* Closes the socket and forgets everything in flight. */
+static void drop(struct fdb_conn *c)
 {
-    char detail[256];
-    snprintf(detail, sizeof detail, "%s", c->net.errstr);
     net_close(&c->net);
     if (c->reader) {
         redisReaderFree(c->reader);
@@ -52,7 +52,33 @@ static int broken(struct fdb_conn *c, int err, const char *what)
     }
     buf_reset(&c->wbuf);
     c->pending = 0;
+}
+
+/* Drops the connection after an I/O or protocol failure. */
+static int broken(struct fdb_conn *c, int err, const char *what)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s", c->net.errstr);
+    drop(c);
     return fail(c, err, what, detail);
+}
+
+static size_t max_reply(const struct fdb_conn *c)
+{
+    return c->cfg.max_reply_bytes ? c->cfg.max_reply_bytes : FDB_DEFAULT_MAX_REPLY_BYTES;
+}
+
+/* hiredis allocates an array's element pointers as soon as it reads the
+ * header ("*1000000000"), before a byte of them arrived: refuse counts that
+ * the byte cap could never hold (every element takes at least 3 bytes). */
+static void *create_array_capped(const redisReadTask *task, int elements)
+{
+    struct fdb_conn *c = task->privdata;
+    if (c && elements > 0 && (size_t)elements > max_reply(c) / 3) {
+        c->reply_too_big = true;
+        return NULL; /* the reader fails the reply: "out of memory" */
+    }
+    return c->reader_fn_default->createArray(task, elements);
 }
 
 static int open_conn(struct fdb_conn *c)
@@ -76,7 +102,14 @@ static int open_conn(struct fdb_conn *c)
         return fail(c, FS_ENOMEM, "connecting to FalkorDB", NULL);
     }
     c->reader->maxbuf = 0; /* keep the read buffer allocated between replies */
+    c->reader_fn_default = c->reader->fn;
+    c->reader_fn = *c->reader->fn;
+    c->reader_fn.createArray = create_array_capped;
+    c->reader->fn = &c->reader_fn;
+    c->reader->privdata = c;
     c->pending = 0;
+    c->reply_bytes = 0;
+    c->reply_too_big = false;
     if (cfg->password) {
         const char *argv[3] = {"AUTH", cfg->username ? cfg->username : cfg->password,
                                cfg->password};
@@ -106,12 +139,15 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
     c->cfg.username = dup_or_null(cfg->username);
     c->cfg.password = dup_or_null(cfg->password);
     c->cfg.ca_file = dup_or_null(cfg->ca_file);
-    if (!c->cfg.host)
+    c->cfg.record_file = dup_or_null(cfg->record_file);
+    if (!c->cfg.host || (cfg->record_file && *cfg->record_file && !c->cfg.record_file))
         return FS_ENOMEM;
-    /* Benchmarks replay the exact commands of a run: FALKORSYNC_RECORD_COMMANDS=file. */
-    const char *rec = getenv("FALKORSYNC_RECORD_COMMANDS");
-    if (rec && *rec && !c->record)
-        c->record = fopen(rec, "ab");
+    /* Benchmarks replay the exact commands of a run (falkordb.record_commands). */
+    if (c->cfg.record_file && !c->record) {
+        c->record = fopen(c->cfg.record_file, "ab");
+        if (!c->record)
+            return fail(c, FS_EIO, "opening falkordb.record_commands", c->cfg.record_file);
+    }
     return open_conn(c);
 }
 
@@ -136,7 +172,7 @@ void fdb_close(struct fdb_conn *c)
         c->reader = NULL;
     }
     buf_deinit(&c->wbuf);
-    buf_init(&c->wbuf, 0);
+    buf_init(&c->wbuf, FDB_MAX_PENDING_BYTES);
     free_cfg(&c->cfg);
     if (c->record) {
         fclose(c->record);
@@ -178,6 +214,15 @@ int fdb_flush(struct fdb_conn *c)
     return 0;
 }
 
+/* The rest of the reply is never read, so the connection cannot be reused. */
+static int too_big(struct fdb_conn *c)
+{
+    char detail[160];
+    snprintf(detail, sizeof detail, "more than %zu bytes (falkordb.max_reply_mb)", max_reply(c));
+    drop(c);
+    return fail(c, FS_ETOO_BIG, "reading a FalkorDB reply", detail);
+}
+
 int fdb_read_reply(struct fdb_conn *c, redisReply **out)
 {
     *out = NULL;
@@ -189,20 +234,90 @@ int fdb_read_reply(struct fdb_conn *c, redisReply **out)
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
-            return broken(c, FS_EPROTOCOL, "parsing a FalkorDB reply");
+            return c->reply_too_big ? too_big(c)
+                                    : broken(c, FS_EPROTOCOL, "parsing a FalkorDB reply");
         if (reply) {
             c->pending--;
+            /* what is still buffered belongs to the replies after this one */
+            size_t after = c->reader->len - c->reader->pos;
+            size_t size = c->reply_bytes - after;
+            c->reply_bytes = after;
+            if (size > max_reply(c)) {
+                freeReplyObject(reply);
+                return too_big(c);
+            }
             *out = reply;
             return 0;
         }
+        if (c->reply_bytes > max_reply(c))
+            return too_big(c);
         char tmp[65536];
         size_t got;
         rc = net_read_some(&c->net, tmp, sizeof tmp, &got);
         if (rc)
             return broken(c, rc, "reading from FalkorDB");
+        c->reply_bytes += got;
         if (redisReaderFeed(c->reader, tmp, got) != REDIS_OK)
             return broken(c, FS_EPROTOCOL, "parsing a FalkorDB reply");
     }
+}
+
+static bool has_prefix(const char *msg, size_t len, const char *p)
+{
+    size_t n = strlen(p);
+    return len >= n && memcmp(msg, p, n) == 0;
+}
+
+static bool contains(const char *msg, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= len && i <= len - n; i++)
+        if (memcmp(msg + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+int fdb_classify_error(const char *msg, size_t len)
+{
+    static const struct {
+        const char *text;
+        bool prefix; /* else anywhere in the message */
+        int code;
+    } rules[] = {
+        /* Redis' own error prefixes first: they name the class exactly. */
+        {"NOPERM", true, FS_EFDB_NOPERM},
+        {"OOM ", true, FS_EFDB_OOM},
+        {"READONLY", true, FS_EFDB_READONLY},
+        {"WRONGTYPE", true, FS_EFDB_WRONGTYPE},
+        {"NOAUTH", true, FS_EAUTH},
+        {"WRONGPASS", true, FS_EAUTH},
+        {"unknown command", false, FS_EFDB_UNKNOWN_COMMAND},
+        /* FalkorDB: "ERR Invalid graph operation on empty key" */
+        {"empty key", false, FS_EFDB_NOGRAPH},
+        {"does not exist", false, FS_EFDB_NOGRAPH},
+        /* FalkorDB: "Attribute 'x' is already indexed", "... already exists" */
+        {"already", false, FS_EFDB_EXISTS},
+    };
+    if (!msg)
+        return FS_ESERVER;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].prefix ? has_prefix(msg, len, rules[i].text)
+                            : contains(msg, len, rules[i].text))
+            return rules[i].code;
+    return FS_ESERVER;
+}
+
+int fdb_reply_errclass(const redisReply *r)
+{
+    if (!r)
+        return 0;
+    if (r->type == REDIS_REPLY_ERROR)
+        return fdb_classify_error(r->str, r->len);
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i] && r->element[i]->type == REDIS_REPLY_ERROR)
+                return fdb_classify_error(r->element[i]->str, r->element[i]->len);
+    return 0;
 }
 
 int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen)
@@ -235,8 +350,11 @@ int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *cons
         return rc;
     char why[400];
     if (fdb_reply_error(r, why, sizeof why)) {
+        int cls = fdb_reply_errclass(r);
         freeReplyObject(r);
-        return fail(c, FS_ESERVER, argv[0], why);
+        fail(c, FS_ESERVER, argv[0], why);
+        c->server_err = cls;
+        return FS_ESERVER;
     }
     if (out)
         *out = r;

@@ -23,16 +23,37 @@ struct fdb_config {
     const char *ca_file;
     int connect_timeout_ms;
     int read_timeout_ms; /* <= 0: 300 s */
+    /* Largest reply accepted (bytes on the wire, one reply at a time);
+     * 0: FDB_DEFAULT_MAX_REPLY_BYTES. A bigger reply is FS_ETOO_BIG and
+     * closes the connection (setting falkordb.max_reply_mb). */
+    size_t max_reply_bytes;
+    /* Benchmarks: append every command sent, as RESP, to this file (NULL or
+     * "": off; setting falkordb.record_commands, FALKORSYNC_RECORD_COMMANDS). */
+    const char *record_file;
 };
+
+#define FDB_DEFAULT_MAX_REPLY_BYTES ((size_t)512 << 20)
+/* Commands appended and not yet sent (one pipeline's worth). */
+#define FDB_MAX_PENDING_BYTES ((size_t)1 << 30)
 
 struct fdb_conn {
     struct fdb_config cfg; /* strings owned (copied) */
     struct net_conn net;
     redisReader *reader;
-    struct buf wbuf; /* commands appended, not yet sent */
-    int pending;     /* replies owed for commands sent or appended */
-    FILE *record;    /* benchmarks: every command sent is also appended here (RESP) */
-    int err;
+    redisReplyObjectFunctions reader_fn; /* hiredis' own, with a capped createArray */
+    const redisReplyObjectFunctions *reader_fn_default; /* hiredis' own */
+    struct buf wbuf;                                    /* commands appended, not yet sent */
+    int pending;        /* replies owed for commands sent or appended */
+    size_t reply_bytes; /* wire bytes of the reply being read so far */
+    bool reply_too_big; /* the reader refused an array beyond the cap */
+    FILE *record;       /* benchmarks: every command sent is also appended here (RESP) */
+    int err;            /* the code of the last failure (what the call returned) */
+    /* The class of the last failure when it was an error reply from the
+     * server (fdb_classify_error: FS_EFDB_NOGRAPH, FS_EFDB_EXISTS, ..., or
+     * FS_ESERVER when no class fits); 0 when the last failure was not an
+     * error reply. The calls still return FS_ESERVER for every error reply;
+     * callers test this field instead of matching errstr. */
+    int server_err;
     char errstr[512];
 };
 
@@ -52,7 +73,9 @@ int fdb_append(struct fdb_conn *c, int argc, const char *const *argv,
 int fdb_flush(struct fdb_conn *c) FS_WARN_UNUSED;
 /* Reads the next reply (flushing first). *out is the caller's to freeReplyObject.
  * An error reply is returned as a reply (type REDIS_REPLY_ERROR), not as an error code;
- * only I/O and protocol failures return non-zero (and close the connection). */
+ * only I/O and protocol failures return non-zero (and close the connection), and
+ * FS_ETOO_BIG for a reply over cfg.max_reply_bytes (also closing: the rest of
+ * the reply is never read). */
 int fdb_read_reply(struct fdb_conn *c, redisReply **out) FS_WARN_UNUSED;
 /* append + read: one round trip. Returns FS_ESERVER for an error reply (text in errstr),
  * and then frees it; otherwise *out (may be NULL to drop the reply). */
@@ -61,6 +84,23 @@ int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *cons
 /* Convenience with NUL-terminated arguments. */
 int fdb_commandv(struct fdb_conn *c, redisReply **out, int argc,
                  const char *const *argv) FS_WARN_UNUSED;
+
+/* Classifies the text of a FalkorDB/Redis error reply (msg, len bytes; need
+ * not be NUL-terminated). Pure and thread-safe. Returns:
+ *   FS_EFDB_NOGRAPH          "... empty key" or "... does not exist" (the graph key is absent)
+ *   FS_EFDB_EXISTS           "... already ..." (index or constraint already there)
+ *   FS_EFDB_NOPERM           "NOPERM ..." (ACL)
+ *   FS_EFDB_UNKNOWN_COMMAND  "... unknown command ..." (e.g. no GRAPH.BULK)
+ *   FS_EFDB_OOM              "OOM ..." (maxmemory reached)
+ *   FS_EFDB_READONLY         "READONLY ..." (a replica)
+ *   FS_EFDB_WRONGTYPE        "WRONGTYPE ..." (the key is not a graph)
+ *   FS_EAUTH                 "NOAUTH ..." or "WRONGPASS ..."
+ *   FS_ESERVER               anything else (query errors, ...). */
+int fdb_classify_error(const char *msg, size_t len);
+/* The class (fdb_classify_error) of the error in a reply: a top-level error
+ * reply or an error element inside a GRAPH.QUERY result; 0 when r holds no
+ * error. Pure and thread-safe. */
+int fdb_reply_errclass(const redisReply *r);
 
 /* Checks a GRAPH.QUERY reply for an error: a top-level error reply or an
  * error element inside the result. Returns 0 or FS_ESERVER with the message
