@@ -61,8 +61,6 @@ static const struct cfg_param params[] = {
      "password for basic auth (the seed's default)"},
     S("neo4j.database", "NEO4J_DATABASE", neo4j.database, "neo4j", "database to read"),
     S("neo4j.ca_file", "NEO4J_CA_FILE", neo4j.ca_file, "", "extra trusted CA bundle (PEM) for +s"),
-    I("neo4j.pool_size", "NEO4J_POOL_SIZE", neo4j.pool_size, "10", 1, 256,
-      "most Bolt connections open at once"),
     I("neo4j.connect_timeout_seconds", "NEO4J_CONNECT_TIMEOUT", neo4j.connect_timeout_seconds, "10",
       1, 3600, "TCP + TLS connect timeout"),
     I("neo4j.read_timeout_seconds", "NEO4J_READ_TIMEOUT", neo4j.read_timeout_seconds, "300", 1,
@@ -76,8 +74,6 @@ static const struct cfg_param params[] = {
     SECRET("falkordb.password", "FALKORDB_PASSWORD", falkordb.password, "password (AUTH)"),
     S("falkordb.database", "FALKORDB_DATABASE", falkordb.database, "graphiti_cache",
       "graph name (single layout) or name prefix (per_group)"),
-    I("falkordb.pool_size", "FALKORDB_POOL_SIZE", falkordb.pool_size, "5", 1, 256,
-      "most FalkorDB connections open at once"),
     B("falkordb.tls", "FALKORDB_TLS", falkordb.tls, "false", "connect with TLS"),
     B("falkordb.tls_insecure", "FALKORDB_TLS_INSECURE", falkordb.tls_insecure, "false",
       "with tls: accept any certificate"),
@@ -89,6 +85,10 @@ static const struct cfg_param params[] = {
       "300", 1, 86400, "longest wait for a reply from FalkorDB"),
     E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "single", layouts,
       "single: one graph; per_group: one graph per group_id"),
+    I("falkordb.max_reply_mb", "FALKORDB_MAX_REPLY_MB", falkordb.max_reply_mb, "512", 1, 1048576,
+      "largest FalkorDB reply accepted, in MB; a bigger one fails the call"),
+    S("falkordb.record_commands", "FALKORSYNC_RECORD_COMMANDS", falkordb.record_commands, "",
+      "benchmarks: append every command sent to FalkorDB to this file (empty: off)"),
     I("sync.interval_seconds", "SYNC_INTERVAL_SECONDS", sync.interval_seconds, "300", 1, 86400 * 7,
       "seconds between incremental runs"),
     I("sync.batch_size", "SYNC_BATCH_SIZE", sync.batch_size, "1000", 1, 1000000,
@@ -121,8 +121,6 @@ static const struct cfg_param params[] = {
       "generic profile: key property (empty: element id kept as _neo4j_id)"),
     S("sync.embedding_properties", "SYNC_EMBEDDING_PROPERTIES", sync.embedding_properties,
       "name_embedding,fact_embedding", "list properties stored as vecf32 (comma-separated)"),
-    S("sync.state_dir", "SYNC_STATE_DIR", sync.state_dir, "",
-      "where checkpoints live (empty: in FalkorDB next to the graph)"),
     E("logging.level", "LOG_LEVEL", logging.level, "INFO", levels, "DEBUG, INFO, WARNING, ERROR"),
     E("logging.format", "LOG_FORMAT", logging.format, "json", formats, "json or text"),
     S("logging.file_path", "LOG_FILE", logging.file_path, "", "log file (empty: stderr)"),
@@ -145,6 +143,30 @@ static const struct cfg_param params[] = {
 };
 
 #define NPARAMS (sizeof params / sizeof params[0])
+
+/* Settings that were documented but never had an effect, now removed. A
+ * YAML file or an environment variable that still sets one is an error
+ * (never silently ignored), naming the key and what to do. */
+static const struct {
+    const char *path, *env, *why;
+} removed[] = {
+    {"neo4j.pool_size", "NEO4J_POOL_SIZE",
+     "removed: it never had an effect (each run opens the Bolt connections it needs)"},
+    {"falkordb.pool_size", "FALKORDB_POOL_SIZE",
+     "removed: it never had an effect (each run opens the FalkorDB connections it "
+     "needs)"},
+    {"sync.state_dir", "SYNC_STATE_DIR",
+     "removed: it never had an effect (checkpoints and watermarks always live in "
+     "FalkorDB next to the graph)"},
+};
+
+static const char *removed_why(const char *path)
+{
+    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++)
+        if (!strcmp(removed[i].path, path))
+            return removed[i].why;
+    return NULL;
+}
 
 static void *field(struct cfg *c, const struct cfg_param *p)
 {
@@ -325,6 +347,13 @@ int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
             snprintf(full, sizeof full, "%s.%s", sname,
                      k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?");
             const struct cfg_param *p = find_param(full);
+            const char *why = p ? NULL : removed_why(full);
+            if (why) {
+                snprintf(err, errlen, "%s line %zu: setting '%s' was %s; delete the line", path,
+                         k->start_mark.line + 1, full, why);
+                rc = FS_ECONFIG;
+                break;
+            }
             if (!p) {
                 snprintf(err, errlen, "%s line %zu: unknown setting '%s'", path,
                          k->start_mark.line + 1, full);
@@ -358,6 +387,14 @@ out:
 
 int cfg_load_env(struct cfg *c, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++) {
+        const char *v = getenv(removed[i].env);
+        if (v && *v) {
+            snprintf(err, errlen, "environment variable %s (%s) was %s; unset it", removed[i].env,
+                     removed[i].path, removed[i].why);
+            return FS_ECONFIG;
+        }
+    }
     for (size_t i = 0; i < NPARAMS; i++) {
         const struct cfg_param *p = &params[i];
         if (!p->env)

@@ -17,11 +17,13 @@ enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
 struct cfg {
     struct {
         char *uri, *user, *password, *database, *ca_file;
-        int pool_size, connect_timeout_seconds, read_timeout_seconds, fetch_size;
+        int connect_timeout_seconds, read_timeout_seconds, fetch_size;
     } neo4j;
     struct {
         char *host, *password, *username, *database, *ca_file;
-        int port, pool_size, connect_timeout_seconds, read_timeout_seconds;
+        char *record_commands; /* benchmarks: file that gets every command sent ("" = off) */
+        int port, connect_timeout_seconds, read_timeout_seconds;
+        int max_reply_mb; /* cap on one FalkorDB reply */
         bool tls, tls_insecure;
         int layout; /* enum cfg_layout */
     } falkordb;
@@ -34,7 +36,6 @@ struct cfg {
         int full_method;            /* enum cfg_full_method */
         char *key_property;         /* generic profile; "" = element id as _neo4j_id */
         char *embedding_properties; /* comma-separated */
-        char *state_dir;
     } sync;
     struct {
         char *level; /* DEBUG, INFO, WARNING, ERROR */
@@ -52,9 +53,12 @@ struct cfg {
 /* Fills c with the defaults. Free with cfg_deinit. */
 int cfg_init_defaults(struct cfg *c) FS_WARN_UNUSED;
 /* Applies a YAML file over c. On a bad key/value: FS_ECONFIG and a one-line
- * message in err naming the key, the line and what was expected. */
+ * message in err naming the key, the line and what was expected. A removed
+ * setting (neo4j.pool_size, falkordb.pool_size, sync.state_dir) is such an
+ * error too, saying it was removed. */
 int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen) FS_WARN_UNUSED;
-/* Applies environment variables over c (env wins over YAML). */
+/* Applies environment variables over c (env wins over YAML). FS_ECONFIG for
+ * a bad value, or when the variable of a removed setting is set. */
 int cfg_load_env(struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
 /* Cross-field checks (e.g. a public bind needs a token). */
 int cfg_validate(const struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
