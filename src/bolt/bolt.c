@@ -115,8 +115,8 @@ void bolt_init(struct bolt_session *s)
     memset(s, 0, sizeof *s);
     net_init(&s->net);
     s->state = BOLT_DISCONNECTED;
-    buf_init(&s->out, 0);
-    buf_init(&s->wire, 0);
+    buf_init(&s->out, BOLT_MAX_OUT_MESSAGE);
+    buf_init(&s->wire, BOLT_MAX_OUT_QUEUED);
     bolt_dechunker_init(&s->in, (size_t)256 << 20);
     s->limits = pack_default_limits();
 }
@@ -633,7 +633,7 @@ int bolt_run_value(struct bolt_session *s, const char *query, const struct fs_va
     if (!params)
         return bolt_run(s, query, NULL, 0, mode);
     struct buf p;
-    buf_init(&p, 0);
+    buf_init(&p, BOLT_MAX_OUT_MESSAGE);
     int rc = pack_encode(&p, params);
     if (!rc)
         rc = bolt_run(s, query, p.data, p.len, mode);

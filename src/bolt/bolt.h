@@ -38,6 +38,11 @@ struct bolt_config {
     size_t max_message;     /* cap on one Bolt message; 0: 256 MB */
 };
 
+/* Cap on one message we send (the query and its parameters) and on what is
+ * queued for the socket (a few messages, chunked: 2 bytes per 64 KB more). */
+#define BOLT_MAX_OUT_MESSAGE ((size_t)256 << 20)
+#define BOLT_MAX_OUT_QUEUED (BOLT_MAX_OUT_MESSAGE + ((size_t)1 << 20))
+
 enum bolt_state {
     BOLT_DISCONNECTED,
     BOLT_READY,

@@ -697,10 +697,12 @@ int fdb_param_decode(const char *text, size_t len, struct fs_value *out)
     if (!rc && r.pos != r.len)
         rc = FS_EMALFORMED;
     if (!rc) {
+        /* Canonical text re-encodes to exactly len bytes: a longer encoding
+         * stops at the cap and is not canonical either. */
         struct buf again;
-        buf_init(&again, 0);
+        buf_init(&again, len ? len : 1);
         rc = fdb_param_encode(&again, out);
-        bool resource = rc == FS_ENOMEM || rc == FS_ETOO_BIG; /* not the input's fault */
+        bool resource = rc == FS_ENOMEM; /* not the input's fault */
         if (!resource && (rc || again.len != len || memcmp(again.data, text, len) != 0))
             rc = FS_EMALFORMED;
         buf_deinit(&again);
