@@ -54,13 +54,23 @@ static void drop(struct fdb_conn *c)
     c->pending = 0;
 }
 
-/* Drops the connection after an I/O or protocol failure. */
+/* Drops the connection after an I/O failure. */
 static int broken(struct fdb_conn *c, int err, const char *what)
 {
     char detail[256];
     snprintf(detail, sizeof detail, "%s", c->net.errstr);
     drop(c);
     return fail(c, err, what, detail);
+}
+
+/* Drops the connection after a reply hiredis could not parse, saying why
+ * (e.g. hiredis 0.14 reads at most 7 levels of nested arrays). */
+static int unparsable(struct fdb_conn *c)
+{
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s", c->reader ? c->reader->errstr : "");
+    drop(c);
+    return fail(c, FS_EPROTOCOL, "parsing a FalkorDB reply", detail);
 }
 
 static size_t max_reply(const struct fdb_conn *c)
@@ -234,8 +244,7 @@ int fdb_read_reply(struct fdb_conn *c, redisReply **out)
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK)
-            return c->reply_too_big ? too_big(c)
-                                    : broken(c, FS_EPROTOCOL, "parsing a FalkorDB reply");
+            return c->reply_too_big ? too_big(c) : unparsable(c);
         if (reply) {
             c->pending--;
             /* what is still buffered belongs to the replies after this one */
@@ -258,7 +267,7 @@ int fdb_read_reply(struct fdb_conn *c, redisReply **out)
             return broken(c, rc, "reading from FalkorDB");
         c->reply_bytes += got;
         if (redisReaderFeed(c->reader, tmp, got) != REDIS_OK)
-            return broken(c, FS_EPROTOCOL, "parsing a FalkorDB reply");
+            return unparsable(c);
     }
 }
 
