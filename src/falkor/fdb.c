@@ -2,6 +2,7 @@
  */
 #include "falkor/fdb.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +84,9 @@ static size_t max_reply(const struct fdb_conn *c)
  * the byte cap could never hold (every element takes at least 3 bytes). */
 static void *create_array_capped(const redisReadTask *task, int elements)
 {
-    struct fdb_conn *c = task->privdata;
-    if (c && elements > 0 && (size_t)elements > max_reply(c) / 3) {
+    struct fdb_conn *c = task->privdata; /* hiredis copies reader->privdata into every task */
+    assert(c);
+    if (elements > 0 && (size_t)elements > max_reply(c) / 3) {
         c->reply_too_big = true;
         return NULL; /* the reader fails the reply: "out of memory" */
     }

@@ -177,7 +177,7 @@ static void test_reply_cap(void **state)
 
 int main(void)
 {
-    snprintf(graph, sizeof graph, "fs_test_fdb_%d", (int)getpid());
+    snprintf(graph, sizeof graph, "fs_test_falkor_conn_%d", (int)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classified_errors),
         cmocka_unit_test(test_nopermission),
