@@ -6,7 +6,7 @@ SIZE ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint bench bench-param clean
+.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint format bench bench-param clean
 
 all: build
 
@@ -55,6 +55,10 @@ fuzz:
 
 lint:
 	@scripts/lint.sh
+
+# Rewrites every tracked C file as .clang-format says (lint checks it).
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 bench: build
 	@BUILD=$(BUILD) scripts/bench.sh $(SIZE)
