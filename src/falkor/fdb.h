@@ -27,8 +27,9 @@ struct fdb_config {
      * 0: FDB_DEFAULT_MAX_REPLY_BYTES. A bigger reply is FS_ETOO_BIG and
      * closes the connection (setting falkordb.max_reply_mb). */
     size_t max_reply_bytes;
-    /* Benchmarks: append every command sent, as RESP, to this file (NULL or
-     * "": off; setting falkordb.record_commands, FALKORSYNC_RECORD_COMMANDS). */
+    /* Benchmarks: append every command sent, as RESP, to this file ("": off;
+     * setting falkordb.record_commands, FALKORSYNC_RECORD_COMMANDS). NULL:
+     * not given (for now the variable is then read directly; see fdb.c). */
     const char *record_file;
 };
 
