@@ -4,6 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+void fs_value_init(struct fs_value *v)
+{
+    memset(v, 0, sizeof *v);
+}
+
+struct fs_value *fs_value_new(void)
+{
+    return calloc(1, sizeof(struct fs_value));
+}
+
+void fs_value_free(struct fs_value *v)
+{
+    if (!v)
+        return;
+    fs_value_deinit(v);
+    free(v);
+}
+
 void fs_value_deinit(struct fs_value *v)
 {
     switch (v->kind) {

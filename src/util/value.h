@@ -54,6 +54,13 @@ struct fs_value_pair {
     struct fs_value value;
 };
 
+/* Sets *v to FS_VALUE_NULL (caller storage; same as zeroing it). */
+void fs_value_init(struct fs_value *v);
+/* Allocates a FS_VALUE_NULL value on the heap; NULL when out of memory.
+ * Free with fs_value_free. */
+struct fs_value *fs_value_new(void);
+/* Frees a heap value from fs_value_new and everything it owns; NULL is a no-op. */
+void fs_value_free(struct fs_value *v);
 /* Frees everything a decoded or built value owns; leaves it FS_VALUE_NULL. */
 void fs_value_deinit(struct fs_value *v);
 /* Looks up a key in a MAP value; NULL when absent or v is not a map.
