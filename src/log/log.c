@@ -45,18 +45,31 @@ enum log_level log_level_parse(const char *s)
     return LOG_INFO;
 }
 
-/* Opens path for appending; when its folder is missing, creates it (one level) first. */
+/* Opens path for appending; when its folder is missing, creates it (and its parents, mode 0750)
+ * first, like mkdir -p. */
 static FILE *open_log(const char *path)
 {
     FILE *f = fopen(path, "a");
     if (f || errno != ENOENT)
         return f;
     char *dir = strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+    char *last = dir ? strrchr(dir, '/') : NULL;
+    if (last && last != dir) {
+        *last = '\0';
+        bool ok = true;
+        for (char *p = dir + 1; ok && p <= last; p++) {
+            if (*p != '/' && *p != '\0')
+                continue;
+            char c = *p;
+            *p = '\0';
+            ok = mkdir(dir, 0750) == 0 || errno == EEXIST;
+            *p = c;
+        }
+        int saved = errno;
+        if (ok)
             f = fopen(path, "a");
+        else
+            errno = saved;
     }
     free(dir);
     return f;

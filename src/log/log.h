@@ -13,8 +13,8 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR };
 
 /* Configures the process-wide logger (one of the two allowed globals, with the
- * level). path NULL/"" logs to stderr. A missing parent folder of path is
- * created (one level, mode 0750). Rotation at max_bytes keeps backups files
+ * level). path NULL/"" logs to stderr. Missing folders of path are created
+ * (mode 0750). Rotation at max_bytes keeps backups files
  * path.1 .. path.N. Returns 0, or FS_EIO when path cannot be opened: the logger
  * then writes to stderr and why[] (whylen bytes, may be NULL) says why. */
 int log_setup(const char *level, int json, const char *path, size_t max_bytes, int backups,
