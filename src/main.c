@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "log/log.h"
 #include "service/http.h"
+#include "service/notify.h"
 #include "service/state.h"
 #include "sync/compare.h"
 #include "sync/full.h"
@@ -235,9 +236,11 @@ static int cmd_serve(struct cli *cli)
         svc_state_deinit(&st);
         return 1;
     }
+    svc_notify("READY=1"); /* systemd Type=notify: the ports are open */
     struct orch_hooks hooks = svc_hooks(&st);
     struct orch_ctl ctl = svc_ctl(&st);
     rc = orch_loop(c, &stop_flag, &hooks, &ctl);
+    svc_notify("STOPPING=1");
     pthread_mutex_lock(&st.mu);
     st.stopping = true; /* no more triggers */
     pthread_mutex_unlock(&st.mu);

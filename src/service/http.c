@@ -19,6 +19,7 @@
 #include "log/log.h"
 #include "service/front.h"
 #include "service/metrics.h"
+#include "service/notify.h"
 #include "service/sysinfo.h"
 #include "sync/probe.h"
 #include "version.h"
@@ -496,11 +497,26 @@ static void collect_front_stats(struct http_server *h)
     pthread_mutex_unlock(&h->st->mu);
 }
 
+/* systemd's watchdog: pinged only while the process is not wedged, so a wedged
+ * falkorsync is restarted by WatchdogSec= just as /health/live would have it. */
+static void watchdog_ping(struct http_server *h, double *next)
+{
+    double every = svc_watchdog_interval();
+    if (every <= 0 || svc_mono() < *next)
+        return;
+    struct svc_sync_health sh;
+    svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
+    if (!sh.wedged)
+        svc_notify("WATCHDOG=1");
+    *next = svc_mono() + every;
+}
+
 static void *monitor_main(void *arg)
 {
     struct http_server *h = arg;
-    double next_health = 0, next_counts = 0;
+    double next_health = 0, next_counts = 0, next_watchdog = 0;
     while (!h->quit) {
+        watchdog_ping(h, &next_watchdog);
         double now = svc_mono();
         if (now >= next_health) {
             bool counts = now >= next_counts;

@@ -114,4 +114,31 @@ wait_up "http://127.0.0.1:$HP/health/live"
 kill -TERM "$spid"; wait "$spid" || fail "SIGTERM should exit 0"
 grep -q '"falkorsync starting"' "$work/app/logs/sync.log" || fail "no log lines in the created folder"
 [[ ! -s "$work/seed2.err" ]] || { cat "$work/seed2.err"; fail "nothing should reach stderr when the log file works"; }
+echo "== systemd's notify protocol: READY=1 once listening, WATCHDOG=1 while live, STOPPING=1"
+sock="$work/notify.sock"
+cat >"$work/notify.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(15)
+end = time.time() + 15
+try:
+    while time.time() < end:
+        print(s.recv(256).decode(), flush=True)
+except socket.timeout:
+    pass
+PY
+python3 "$work/notify.py" "$sock" >"$work/notify.txt" & npid=$!; pids+=("$npid")
+for _ in $(seq 1 50); do [[ -S "$sock" ]] && break; sleep 0.1; done
+HP=$(free_port); MP=$(free_port)
+NEO4J_URI="$NEO4J_DIRECT" SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP SYNC_INTERVAL_SECONDS=3600 \
+  NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 "$BIN" serve 2>"$work/notify-serve.log" & spid=$!
+pids+=("$spid")
+wait_up "http://127.0.0.1:$HP/health/live"
+sleep 2
+kill -TERM "$spid"; wait "$spid" || fail "SIGTERM should exit 0"
+sleep 0.5; kill "$npid" 2>/dev/null || true
+grep -qx 'READY=1' "$work/notify.txt" || { cat "$work/notify.txt"; fail "no READY=1"; }
+[[ $(grep -cx 'WATCHDOG=1' "$work/notify.txt") -ge 2 ]] \
+  || { cat "$work/notify.txt"; fail "no WATCHDOG=1 every half WATCHDOG_USEC"; }
+grep -qx 'STOPPING=1' "$work/notify.txt" || fail "no STOPPING=1"
+
 echo "PASS: ops kit"
