@@ -82,9 +82,8 @@ recover_and_verify() { # a plain run with no fault, then verify: 0 differences
   run "$1-verify" 300 "$BIN" verify
   [[ $last_rc -eq 0 ]] || { cat "$work/$1-verify.out" >&2; fail "$1: verify after recovery found differences (a lost change)"; }
   [[ "$(live_nodes)" == "$(neo4j_nodes)" ]] || fail "$1: live graph and Neo4j differ after recovery"
-  for k in "${FALKORDB_DATABASE}__falkorsync_old"; do
-    [[ "$(R EXISTS "$k")" == 0 ]] || fail "$1: $k is left behind after recovery (a whole graph's memory)"
-  done
+  local k="${FALKORDB_DATABASE}__falkorsync_old"
+  [[ "$(R EXISTS "$k")" == 0 ]] || fail "$1: $k is left behind after recovery (a whole graph's memory)"
 }
 expect_failure_or_retry() { # NAME SIDE WORD: failed clearly (naming WORD), or succeeded by retrying
   if [[ $last_rc -ne 0 ]]; then

@@ -36,10 +36,10 @@ BAD_URI="bolt://neo4j:$SECRET@127.0.0.1:1"
 
 echo "== a planted secret in NEO4J_URI: CLI commands"
 out="$work/out"; mkdir -p "$out"
+declare -A URIS=([GOOD]="$GOOD_URI" [BAD]="$BAD_URI")
 for u in GOOD BAD; do
-  uri=GOOD_URI; [[ $u == BAD ]] && uri=BAD_URI
   for cmd in ping config full incremental verify reconcile; do
-    NEO4J_URI="${!uri}" timeout 120 "$BIN" "$cmd" >"$out/$u-$cmd.out" 2>"$out/$u-$cmd.err" || true
+    NEO4J_URI="${URIS[$u]}" timeout 120 "$BIN" "$cmd" >"$out/$u-$cmd.out" 2>"$out/$u-$cmd.err" || true
   done
 done
 grep -q 'neo4j:\*\*\*@' "$out/GOOD-ping.out" || { cat "$out/GOOD-ping.out"; fail "ping does not show the masked URI"; }
@@ -49,9 +49,8 @@ NEO4J_URI="redis://x:$SECRET@127.0.0.1:1" FALKORDB_HOST="redis://user:$SECRET@12
 
 echo "== a planted secret: serve's log and API, with Neo4j reachable and not"
 for u in GOOD BAD; do
-  uri=GOOD_URI; [[ $u == BAD ]] && uri=BAD_URI
   HP=$(free_port); MP=$(free_port)
-  NEO4J_URI="${!uri}" SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP SYNC_MAX_RETRIES=0 SYNC_INTERVAL_SECONDS=3600 \
+  NEO4J_URI="${URIS[$u]}" SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP SYNC_MAX_RETRIES=0 SYNC_INTERVAL_SECONDS=3600 \
     "$BIN" serve 2>"$out/$u-serve.log" & spid=$!; pids+=("$spid")
   wait_up "http://127.0.0.1:$HP/health/live"
   curl -s -X POST "http://127.0.0.1:$HP/api/sync/full" >"$out/$u-post.json"
@@ -94,7 +93,7 @@ HP=$(free_port); MP=$(free_port)
 # the seed's host names (neo4j, falkordb) and ports are the compose network's: the environment
 # points them at the test servers, as compose's environment would
 seed_env=(env NEO4J_URI="$NEO4J_DIRECT" FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="$FDB_PORT"
-          SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP SYNC_INTERVAL_SECONDS=3600)
+          "SYNC_HEALTH_PORT=$HP" "SYNC_METRICS_PORT=$MP" SYNC_INTERVAL_SECONDS=3600)
 # 1. a log folder that cannot exist (/proc refuses mkdir): stderr, one warning, no exit 2
 sed "s|/app/logs/sync.log|/proc/falkorsync-$$/logs/sync.log|" "$seed" >"$work/seed-noperm.yaml"
 "${seed_env[@]}" "$BIN" serve "$work/seed-noperm.yaml" 2>"$work/seed1.err" & spid=$!; pids+=("$spid")
