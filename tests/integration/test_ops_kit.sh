@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The operator's kit (issue 17): a secret planted in the URIs appears in no output (CLI, logs,
-# API, errors); the seed's config.yaml starts the service as written (its log folder is created,
+# API, errors); /health/ready follows freshness and give-ups while /health/live stays 200; the seed's config.yaml starts the service as written (its log folder is created,
 # or the log falls back to stderr with one warning) and the seed's `jq` line works; every log
 # line of a run carries its run_id, the same as history.
 set -euo pipefail
@@ -51,15 +51,32 @@ echo "== a planted secret: serve's log and API, with Neo4j reachable and not"
 for u in GOOD BAD; do
   HP=$(free_port); MP=$(free_port)
   NEO4J_URI="${URIS[$u]}" SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP SYNC_MAX_RETRIES=0 SYNC_INTERVAL_SECONDS=3600 \
-    "$BIN" serve 2>"$out/$u-serve.log" & spid=$!; pids+=("$spid")
+    SYNC_MAX_STALENESS_SECONDS=6 "$BIN" serve 2>"$out/$u-serve.log" & spid=$!; pids+=("$spid")
   wait_up "http://127.0.0.1:$HP/health/live"
+  wait_idle "http://127.0.0.1:$HP"
   curl -s -X POST "http://127.0.0.1:$HP/api/sync/full" >"$out/$u-post.json"
   wait_idle "http://127.0.0.1:$HP"
+  # readiness: fresh after a success; not after the only attempt failed (no retries left)
+  ready=$(curl -s -o "$out/$u-ready.json" -w '%{http_code}' "http://127.0.0.1:$HP/health/ready")
+  live=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health/live")
+  [[ $live == 200 ]] || fail "$u: /health/live -> $live, want 200 (a database outage is no reason to restart)"
+  if [[ $u == GOOD ]]; then
+    [[ $ready == 200 ]] || { cat "$out/$u-ready.json"; fail "/health/ready -> $ready after a successful run"; }
+  else
+    [[ $ready == 503 ]] && grep -q 'failed after every retry' "$out/$u-ready.json" \
+      || { cat "$out/$u-ready.json"; fail "/health/ready -> $ready after the run gave up, want 503 saying so"; }
+  fi
   sleep 2.5 # one health check round with the URI's error
   for p in /health /health/ready /api/sync/status /api/sync/statistics "/api/sync/history?limit=50"; do
     curl -s "http://127.0.0.1:$HP$p" >>"$out/$u-api.json"; echo >>"$out/$u-api.json"
   done
   curl -s "http://127.0.0.1:$MP/metrics" >"$out/$u-metrics.txt"
+  if [[ $u == GOOD ]]; then # no run for longer than SYNC_MAX_STALENESS_SECONDS: stale
+    sleep 6.5
+    ready=$(curl -s -o "$out/$u-stale.json" -w '%{http_code}' "http://127.0.0.1:$HP/health/ready")
+    [[ $ready == 503 ]] && grep -q 'last in step' "$out/$u-stale.json" \
+      || { cat "$out/$u-stale.json"; fail "/health/ready -> $ready with a stale cache, want 503"; }
+  fi
   kill -TERM "$spid"; wait "$spid" || true
 done
 grep -q '"ok":false' "$out/BAD-api.json" || fail "with Neo4j unreachable /health should say so"
