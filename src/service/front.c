@@ -36,6 +36,8 @@ struct side {
 };
 
 struct conn {
+    struct conn *next_dead; /* closed in this epoll batch, freed after it */
+    bool closed;
     int cfd, bfd;
     enum phase phase;
     bool ws, client_eof, backend_eof, backend_shut;
@@ -54,6 +56,7 @@ struct front {
     volatile int quit;
     struct conn **conns;
     int nconns;
+    struct conn *dead; /* closed during the current batch: events may still name them */
     pthread_mutex_t stats_mu;
     struct front_stats stats;
 };
@@ -115,10 +118,14 @@ static void bytes_free(struct bytes *b)
 
 static void conn_close(struct front *f, struct conn *c)
 {
+    if (c->closed)
+        return;
+    c->closed = true;
     if (c->cfd >= 0)
         close(c->cfd); /* closing removes it from the epoll set */
     if (c->bfd >= 0)
         close(c->bfd);
+    c->cfd = c->bfd = -1; /* the numbers may be reused at once */
     bytes_free(&c->in);
     bytes_free(&c->out);
     for (int i = 0; i < f->nconns; i++)
@@ -127,7 +134,17 @@ static void conn_close(struct front *f, struct conn *c)
             break;
         }
     stat_add(f, &f->stats.open, -1);
-    free(c);
+    c->next_dead = f->dead; /* freed once no event of this batch can name it */
+    f->dead = c;
+}
+
+static void bury_dead(struct front *f)
+{
+    while (f->dead) {
+        struct conn *c = f->dead;
+        f->dead = c->next_dead;
+        free(c);
+    }
 }
 
 /* Answers from the front itself (best effort: the socket buffer of a new
@@ -281,7 +298,7 @@ static bool read_request(struct front *f, struct conn *c)
     }
     if (c->need && c->in.len >= c->need)
         start_backend(f, c);
-    return true;
+    return !c->closed;
 }
 
 /* P_FORWARD: moves bytes both ways. Returns false when c was closed. */
@@ -520,14 +537,13 @@ static void *front_main(void *arg)
                 accept_all(f);
                 continue;
             }
-            /* a side of a connection closed earlier in this batch is skipped */
+            /* a side of a connection closed earlier in this batch is skipped (its memory
+             * lives until bury_dead) */
             struct side *s = evs[i].data.ptr;
-            bool live = false;
-            for (int k = 0; k < f->nconns && !live; k++)
-                live = f->conns[k] == s->c;
-            if (live)
+            if (!s->c->closed)
                 on_event(f, s, evs[i].events);
         }
+        bury_dead(f);
         double now = now_s();
         if (now >= next_sweep) {
             expire(f);
@@ -536,6 +552,7 @@ static void *front_main(void *arg)
     }
     while (f->nconns)
         conn_close(f, f->conns[0]);
+    bury_dead(f);
     return NULL;
 }
 

@@ -32,7 +32,7 @@ pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$HP/health/live" && break; sleep 0.1; done
 for _ in $(seq 1 600); do curl -s "http://127.0.0.1:$HP/api/sync/status" | grep -q '"state":"idle"' && break; sleep 0.1; done
 
-python3 - "$HP" "$MP" "${FLOOD_SPEED:-0}" <<'EOF'
+python3 - "$HP" "$MP" "${FLOOD_SPEED:-0}" <<'EOF' || { grep -v '^{' "$work/serve.log" | tail -60 >&2; fail "the flood (above)"; }
 import base64, json, os, socket, sys, time, urllib.request
 
 hp, mp, speed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
