@@ -147,7 +147,7 @@ static const struct cfg_param params[] = {
       monitoring.max_staleness_seconds, "900", 1, 86400 * 30,
       "/health/ready fails when the cache was last in step longer ago than this"),
     I("monitoring.max_connections", "SYNC_MAX_CONNECTIONS", monitoring.max_connections, "1024", 16,
-      100000, "HTTP connections held at once on each port; more are refused"),
+      100000, "HTTP connections held at once on the API port; more are refused"),
     I("monitoring.max_connections_per_client", "SYNC_MAX_CONNECTIONS_PER_CLIENT",
       monitoring.max_connections_per_client, "256", 4, 100000,
       "HTTP connections per client address; past it the client's oldest unfinished one is closed"),
