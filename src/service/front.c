@@ -262,7 +262,11 @@ static bool read_request(struct front *f, struct conn *c)
     char tmp[8192];
     for (;;) {
         ssize_t n = recv(c->cfd, tmp, sizeof tmp, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (n == 0) { /* the client is done sending: fine if its request is whole */
+            c->client_eof = true;
+            break;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             conn_close(f, c);
             return false;
         }
@@ -279,7 +283,7 @@ static bool read_request(struct front *f, struct conn *c)
         }
     }
     const char *head = c->in.data + c->in.off;
-    if (!c->need && c->in.len) {
+    if (!c->need && c->in.len && !c->closed) {
         const char *end = memmem(head, c->in.len, "\r\n\r\n", 4);
         if (!end)
             return true;
@@ -296,8 +300,12 @@ static bool read_request(struct front *f, struct conn *c)
         c->need = hlen + (size_t)cl;
         c->ws = header_has(head, hlen, "upgrade", "websocket");
     }
-    if (c->need && c->in.len >= c->need)
+    if (c->need && c->in.len >= c->need) {
         start_backend(f, c);
+    } else if (c->client_eof) {
+        conn_close(f, c); /* hung up before its request was whole */
+        return false;
+    }
     return !c->closed;
 }
 

@@ -172,6 +172,30 @@ static void test_whole_request_in_pieces(void **state)
     backend_stop(&b);
 }
 
+static void test_request_then_half_close(void **state)
+{
+    struct backend b;
+    backend_start(&b);
+    int port;
+    struct front *f = start(&b, &defaults, &port);
+    int fd = connect_to(port); /* like `printf 'GET ...' | nc -N`: send, then shut down writing */
+    say(fd, "GET /health HTTP/1.0\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    char got[512];
+    hear(fd, got, sizeof got);
+    assert_non_null(strstr(got, "200 OK"));
+    close(fd);
+    fd = connect_to(port); /* half a request, then a hang-up: nothing reaches the backend */
+    say(fd, "GET /health HTTP/1.0\r\n");
+    shutdown(fd, SHUT_WR);
+    hear(fd, got, sizeof got);
+    assert_string_equal(got, "");
+    close(fd);
+    assert_int_equal(b.requests, 1);
+    front_stop(f);
+    backend_stop(&b);
+}
+
 static void test_per_client_eviction(void **state)
 {
     struct backend b;
@@ -282,6 +306,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_request_in_pieces),
+        cmocka_unit_test(test_request_then_half_close),
         cmocka_unit_test(test_per_client_eviction),
         cmocka_unit_test(test_request_timeout),
         cmocka_unit_test(test_size_limits),
