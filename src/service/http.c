@@ -143,14 +143,17 @@ static bool drain_body(struct mg_connection *c)
 
 /* ---- routes ------------------------------------------------------------- */
 
-/* A sync thread quiet for longer than this is wedged: each run reports progress per
- * batch, and one read waits at most the configured read timeout. */
+/* A sync thread quiet for longer than this is wedged. A run reports progress every batch and one
+ * read waits at most the configured read timeout; but some steps report nothing for a while (the
+ * wait for FalkorDB's index population on a big graph), so never less than an hour: a false
+ * "wedged" restarts a healthy full sync (systemd's watchdog), a late one only delays a restart. */
 static double stall_seconds(const struct cfg *c)
 {
     int t = c->neo4j.read_timeout_seconds > c->falkordb.read_timeout_seconds
                 ? c->neo4j.read_timeout_seconds
                 : c->falkordb.read_timeout_seconds;
-    return 2.0 * t + 120;
+    double s = 2.0 * t + 120;
+    return s > 3600 ? s : 3600;
 }
 
 static json_t *check_json(bool ok, double ms, const char *err)
