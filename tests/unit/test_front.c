@@ -227,6 +227,38 @@ static void test_per_client_eviction(void **state)
     backend_stop(&b);
 }
 
+static void test_total_cap_eviction(void **state)
+{
+    struct backend b;
+    backend_start(&b);
+    struct front_limits lim = defaults;
+    lim.max_connections = 3;
+    lim.max_per_client = 100;
+    int port;
+    struct front *f = start(&b, &lim, &port);
+    int idle[3];
+    for (int i = 0; i < 3; i++) {
+        idle[i] = connect_to(port);
+        sleep_ms(20);
+    }
+    int fd = connect_to(port); /* past the total: the oldest unfinished connection goes */
+    say(fd, "GET /health HTTP/1.1\r\n\r\n");
+    char got[512];
+    hear(fd, got, sizeof got);
+    assert_non_null(strstr(got, "200 OK"));
+    hear(idle[0], got, sizeof got);
+    assert_non_null(strstr(got, "503"));
+    struct front_stats st;
+    front_stats(f, &st);
+    assert_int_equal(st.evicted, 1);
+    assert_int_equal(st.refused, 0);
+    for (int i = 0; i < 3; i++)
+        close(idle[i]);
+    close(fd);
+    front_stop(f);
+    backend_stop(&b);
+}
+
 static void test_request_timeout(void **state)
 {
     struct backend b;
@@ -308,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_whole_request_in_pieces),
         cmocka_unit_test(test_request_then_half_close),
         cmocka_unit_test(test_per_client_eviction),
+        cmocka_unit_test(test_total_cap_eviction),
         cmocka_unit_test(test_request_timeout),
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_slow_websocket_reader_dropped),
