@@ -53,7 +53,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/falkorsync --create-home \
       --shell /usr/sbin/nologin falkorsync \
- && install -d -o falkorsync -g falkorsync -m 0750 /var/log/falkorsync
+ && install -d -o falkorsync -g falkorsync -m 0750 /var/log/falkorsync \
+ && install -d -o falkorsync -g falkorsync -m 0750 /app /app/logs
 
 COPY --from=build /out/usr/bin/falkorsync /usr/bin/falkorsync
 
@@ -66,10 +67,15 @@ USER 10001:10001
 WORKDIR /var/lib/falkorsync
 EXPOSE 8080 8081
 
-# bash's /dev/tcp keeps curl out of the image. Status 200 is healthy; any
-# other status, or no answer within the timeout, is not.
+# The liveness probe: /health/live is 200 unless the process is wedged. Not
+# /health (503 while a database is down: restarting falkorsync would not bring
+# the database back) and not /health/ready (a stale cache is an alert, not a
+# reason to restart). bash's /dev/tcp keeps curl out of the image. Status 200
+# is healthy; any other status, or no answer within the timeout, is not.
+# /app/logs exists for the seed's config.yaml (logging.file_path:
+# /app/logs/sync.log); any other missing log folder falls back to stderr.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SYNC_HEALTH_PORT:-8080} && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && read -r -t 4 _ status _ <&3 && [ \"$status\" = 200 ]"]
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SYNC_HEALTH_PORT:-8080} && printf 'GET /health/live HTTP/1.0\\r\\n\\r\\n' >&3 && read -r -t 4 _ status _ <&3 && [ \"$status\" = 200 ]"]
 
 ENTRYPOINT ["/usr/bin/falkorsync", "serve"]
 CMD []

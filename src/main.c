@@ -2,22 +2,22 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bolt/bolt.h"
 #include "config/config.h"
-#include "falkor/fdb.h"
-#include "sync/connect.h"
-#include "sync/full.h"
-#include "sync/schema.h"
-#include "sync/orchestrator.h"
 #include "log/log.h"
 #include "service/http.h"
+#include "service/notify.h"
 #include "service/state.h"
 #include "sync/compare.h"
+#include "sync/full.h"
+#include "sync/orchestrator.h"
+#include "sync/probe.h"
+#include "sync/schema.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -104,44 +104,27 @@ static int cli_load(struct cli *cli, int argc, char **argv)
 
 static int cmd_ping(struct cli *cli)
 {
-    int failed = 0;
-    struct bolt_config bc = sync_bolt_config(&cli->cfg);
-    struct bolt_session s;
-    bolt_init(&s);
-    if (bolt_connect(&s, &bc)) {
-        printf("neo4j: FAILED %s (%s)\n", s.errstr, bc.uri);
-        failed = 1;
-    } else {
-        printf("neo4j: ok %s, Bolt %d.%d, %s\n", s.server_agent, s.version_major, s.version_minor,
-               bc.uri);
-    }
-    bolt_close(&s);
+    char neo[600], fdb[600];
+    sync_probe_targets(&cli->cfg, neo, sizeof neo, fdb, sizeof fdb);
+    struct probe_result pr;
+    int rc = sync_probe(&cli->cfg, PROBE_VERSIONS, 0, &pr);
+    if (pr.neo4j.ok)
+        printf("neo4j: ok %s, %s\n", pr.neo4j.version, neo);
+    else
+        printf("neo4j: FAILED %s (%s)\n", pr.neo4j.error, neo);
+    if (pr.falkordb.ok)
+        printf("falkordb: ok %s with the graph module, %s\n", pr.falkordb.version, fdb);
+    else
+        printf("falkordb: FAILED %s (%s)\n", pr.falkordb.error, fdb);
+    return rc ? 1 : 0;
+}
 
-    struct fdb_config fc = sync_fdb_config(&cli->cfg);
-    struct fdb_conn f;
-    fdb_init(&f);
-    redisReply *r = NULL;
-    const char *info[] = {"INFO", "server"};
-    if (fdb_connect(&f, &fc) || fdb_commandv(&f, &r, 2, info)) {
-        printf("falkordb: FAILED %s (%s:%d)\n", f.errstr, fc.host, fc.port);
-        failed = 1;
-    } else {
-        const char *v = r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
-        int vlen = v ? (int)strcspn(v + 14, "\r\n") : 0;
-        freeReplyObject(r);
-        r = NULL;
-        const char *mod[] = {"GRAPH.QUERY", "falkorsync_ping", "RETURN 1"};
-        if (fdb_commandv(&f, &r, 3, mod)) {
-            printf("falkordb: FAILED %s (is the FalkorDB module loaded?)\n", f.errstr);
-            failed = 1;
-        } else {
-            printf("falkordb: ok Redis %.*s with the graph module, %s:%d\n", vlen, v ? v + 14 : "?",
-                   fc.host, fc.port);
-        }
-        freeReplyObject(r);
-    }
-    fdb_close(&f);
-    return failed;
+/* A run's error as the CLI prints it: credentials masked. */
+static void redact_report(struct sync_report *rep)
+{
+    char safe[sizeof rep->error];
+    log_redact(rep->error, safe, sizeof safe);
+    memcpy(rep->error, safe, sizeof safe);
 }
 
 static void print_setting(void *ud, const char *path, const char *env, const char *value,
@@ -150,7 +133,9 @@ static void print_setting(void *ud, const char *path, const char *env, const cha
     (void)ud;
     (void)def;
     (void)doc;
-    printf("%-34s %-28s %s\n", path, env ? env : "-", value);
+    char safe[1024];
+    log_redact(value, safe, sizeof safe);
+    printf("%-34s %-28s %s\n", path, env ? env : "-", safe);
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -183,6 +168,7 @@ static int cmd_full(struct cli *cli)
     struct sync_opts o = {.progress = isatty(STDERR_FILENO) != 0, .stop = &stop_flag};
     struct sync_report rep;
     int rc = sync_full(&cli->cfg, &o, &rep);
+    redact_report(&rep);
     sync_report_json(&rep, "full", stdout);
     if (rc)
         fprintf(stderr, "falkorsync: full sync failed: %s\n", rep.error);
@@ -193,51 +179,68 @@ static int cmd_verify(struct cli *cli)
 {
     struct verify_report rep;
     int rc = sync_verify(&cli->cfg, &rep);
+    char safe[sizeof rep.error];
+    log_redact(rep.error, safe, sizeof safe);
+    memcpy(rep.error, safe, sizeof safe);
     verify_print(&rep, cli->json, stdout);
     if (rc)
         return 1;
     return verify_differences(&rep) ? 1 : 0;
 }
 
-static int setup_logging(const struct cfg *c)
+/* Logging as configured. A log file that cannot be opened (even after creating
+ * its folder) is not fatal: the log goes to stderr, with one warning. */
+static void setup_logging(const struct cfg *c)
 {
+    char why[256] = "";
     if (log_setup(c->logging.level, c->logging.format == CFG_LOG_JSON, c->logging.file_path,
-                  (size_t)c->logging.max_file_size_mb << 20, c->logging.backup_count)) {
-        fprintf(stderr, "falkorsync: cannot open log file %s\n", c->logging.file_path);
-        return 2;
-    }
-    return 0;
+                  (size_t)c->logging.max_file_size_mb << 20, c->logging.backup_count, why,
+                  sizeof why))
+        log_fields(LOG_WARNING, "cannot open the log file, logging to stderr instead",
+                   json_pack("{s:s,s:s}", "file_path", c->logging.file_path, "error", why));
 }
 
 static int cmd_serve(struct cli *cli)
 {
-    int rc = setup_logging(&cli->cfg);
-    if (rc)
-        return rc;
+    setup_logging(&cli->cfg);
     install_signals();
+    /* every HTTP client costs a descriptor (two while a request is handed over): use all the
+     * hard limit allows */
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
     const struct cfg *c = &cli->cfg;
-    log_event(
-        LOG_INFO, "falkorsync starting",
-        "\"version\":\"%s\",\"interval_seconds\":%d,\"layout\":\"%s\","
-        "\"health_port\":%d,\"metrics_port\":%d,\"bind_address\":\"%s\"",
-        FALKORSYNC_VERSION, c->sync.interval_seconds,
-        c->falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group", c->monitoring.health_port,
-        c->monitoring.metrics_enabled ? c->monitoring.metrics_port : 0, c->monitoring.bind_address);
+    char neo[600], fdb[600];
+    sync_probe_targets(c, neo, sizeof neo, fdb, sizeof fdb);
+    log_fields(LOG_INFO, "falkorsync starting",
+               json_pack("{s:s,s:i,s:s,s:i,s:i,s:s,s:s,s:s}", "version", FALKORSYNC_VERSION,
+                         "interval_seconds", c->sync.interval_seconds, "layout",
+                         c->falkordb.layout == CFG_LAYOUT_SINGLE ? "single" : "per_group",
+                         "health_port", c->monitoring.health_port, "metrics_port",
+                         c->monitoring.metrics_enabled ? c->monitoring.metrics_port : 0,
+                         "bind_address", c->monitoring.bind_address, "neo4j", neo, "falkordb",
+                         fdb));
+    int rc;
     struct svc_state st;
     svc_state_init(&st, c->sync.enable_continuous, c->sync.interval_seconds);
+    st.max_retries = c->sync.max_retries;
     st.types = sync_profile_of(c)->types;
     st.ntypes = sync_profile_of(c)->ntypes;
     char err[512];
     struct http_server *http = http_start(c, &st, &hup_flag, err, sizeof err);
     if (!http) {
-        log_event(LOG_ERROR, "cannot start the HTTP service", "\"error\":\"%s\"", err);
+        log_fields(LOG_ERROR, "cannot start the HTTP service", json_pack("{s:s}", "error", err));
         fprintf(stderr, "falkorsync: %s\n", err);
         svc_state_deinit(&st);
         return 1;
     }
+    svc_notify("READY=1"); /* systemd Type=notify: the ports are open */
     struct orch_hooks hooks = svc_hooks(&st);
     struct orch_ctl ctl = svc_ctl(&st);
     rc = orch_loop(c, &stop_flag, &hooks, &ctl);
+    svc_notify("STOPPING=1");
     pthread_mutex_lock(&st.mu);
     st.stopping = true; /* no more triggers */
     pthread_mutex_unlock(&st.mu);
@@ -253,6 +256,7 @@ static int cmd_incremental(struct cli *cli)
     struct sync_report rep;
     double lag = 0;
     int rc = sync_incremental(&cli->cfg, &o, &rep, &lag);
+    redact_report(&rep);
     sync_report_json(&rep, rep.did_full ? "full" : "incremental", stdout);
     if (rc)
         fprintf(stderr, "falkorsync: incremental sync failed: %s\n", rep.error);
@@ -266,6 +270,10 @@ static int cmd_reconcile(struct cli *cli)
     struct verify_report found;
     struct sync_report done;
     int rc = sync_reconcile(&cli->cfg, &found, &done);
+    redact_report(&done);
+    char safe[sizeof found.error];
+    log_redact(found.error, safe, sizeof safe);
+    memcpy(found.error, safe, sizeof safe);
     if (!cli->json)
         verify_print(&found, false, stderr);
     sync_report_json(&done, "reconcile", stdout);

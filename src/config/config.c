@@ -140,6 +140,17 @@ static const struct cfg_param params[] = {
            "bearer token required by POST routes"),
     B("monitoring.allow_public_bind", "SYNC_ALLOW_PUBLIC_BIND", monitoring.allow_public_bind,
       "false", "allow a non-loopback bind without an API token"),
+    /* ---- service limits and readiness (issue 17, ops) ---- */
+    I("monitoring.max_staleness_seconds", "SYNC_MAX_STALENESS_SECONDS",
+      monitoring.max_staleness_seconds, "900", 1, 86400 * 30,
+      "/health/ready fails when the cache was last in step longer ago than this"),
+    I("monitoring.max_connections", "SYNC_MAX_CONNECTIONS", monitoring.max_connections, "1024", 16,
+      100000, "HTTP connections held at once on the API port; more are refused"),
+    I("monitoring.max_connections_per_client", "SYNC_MAX_CONNECTIONS_PER_CLIENT",
+      monitoring.max_connections_per_client, "256", 4, 100000,
+      "HTTP connections per client address; past it the client's oldest unfinished one is closed"),
+    I("monitoring.websocket_max_clients", "SYNC_WEBSOCKET_MAX_CLIENTS",
+      monitoring.websocket_max_clients, "256", 0, 4096, "WebSocket clients held at once"),
 };
 
 #define NPARAMS (sizeof params / sizeof params[0])

@@ -47,6 +47,9 @@ struct cfg {
         int health_port, metrics_port;
         bool metrics_enabled, allow_public_bind;
         char *bind_address, *api_token;
+        /* service limits and readiness (issue 17) */
+        int max_staleness_seconds, max_connections, max_connections_per_client;
+        int websocket_max_clients;
     } monitoring;
 };
 

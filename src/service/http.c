@@ -1,8 +1,10 @@
-/* HTTP routes on civetweb: JSON API, /health, /ws/updates, the dashboard, and /metrics on its own
- * port. */
+/* HTTP routes on civetweb: JSON API, /health (+ /live, /ready), /ws/updates, the dashboard, and
+ * /metrics on its own port. Clients reach civetweb only through the front (front.c), which holds
+ * idle and half-open connections and hands over whole requests. */
 #include "service/http.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +14,22 @@
 
 #include <civetweb.h>
 
-#include "bolt/bolt.h"
-#include "falkor/fdb.h"
+#include <jansson.h>
+
 #include "log/log.h"
+#include "service/front.h"
 #include "service/metrics.h"
+#include "service/notify.h"
 #include "service/sysinfo.h"
-#include "sync/connect.h"
-#include "sync/full.h"
+#include "sync/probe.h"
 #include "version.h"
 
 extern const unsigned char dashboard_html[];
 extern const size_t dashboard_html_len;
 
 #define MAX_BODY (64 * 1024)
-#define MAX_WS 64
+#define MAX_HEAD (16 * 1024)
+#define PROBE_TIMEOUT_MS 2000
 
 struct ws_client {
     struct mg_connection *conn;
@@ -37,11 +41,12 @@ struct http_server {
     struct svc_state *st;
     volatile sig_atomic_t *hup;
     struct mg_context *api, *metrics;
+    struct front *api_front, *metrics_front;
     pthread_t monitor, broadcaster;
     bool threads_started;
     pthread_mutex_t ws_mu;
-    struct ws_client ws[MAX_WS];
-    int nws;
+    struct ws_client *ws;
+    int nws, max_ws;
     volatile int quit;
 };
 
@@ -77,26 +82,28 @@ static int reply(struct mg_connection *c, int status, const char *ctype, const c
     return status;
 }
 
-static int reply_json(struct mg_connection *c, int status, const char *json)
+/* Sends j as the body (takes ownership; NULL means out of memory). */
+static int reply_json(struct mg_connection *c, int status, json_t *j)
 {
-    if (!json)
+    char *text =
+        j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(j);
+    if (!text)
         return reply(c, 500, "application/json", "{\"error\":\"out of memory\"}", 25, NULL);
-    return reply(c, status, "application/json", json, strlen(json), NULL);
-}
-
-static int reply_json_owned(struct mg_connection *c, int status, char *json)
-{
-    int r = reply_json(c, status, json);
-    free(json);
+    int r = reply(c, status, "application/json", text, strlen(text), NULL);
+    free(text);
     return r;
 }
 
 static int reply_error(struct mg_connection *c, int status, const char *msg, const char *extra)
 {
-    char body[512], esc[400];
-    log_json_escape(esc, sizeof esc, msg);
-    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", esc);
-    return reply(c, status, "application/json", body, (size_t)n, extra);
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    int r = text ? reply(c, status, "application/json", text, strlen(text), extra)
+                 : reply(c, 500, "application/json", "{\"error\":\"out of memory\"}", 25, NULL);
+    free(text);
+    return r;
 }
 
 /* ---- auth, limits ------------------------------------------------------- */
@@ -136,49 +143,74 @@ static bool drain_body(struct mg_connection *c)
 
 /* ---- routes ------------------------------------------------------------- */
 
-static char *health_json(struct http_server *h, bool *healthy)
+/* A sync thread quiet for longer than this is wedged. A run reports progress every batch and one
+ * read waits at most the configured read timeout; but some steps report nothing for a while (the
+ * wait for FalkorDB's index population on a big graph), so never less than an hour: a false
+ * "wedged" restarts a healthy full sync (systemd's watchdog), a late one only delays a restart. */
+static double stall_seconds(const struct cfg *c)
 {
-    struct svc_state *s = h->st;
-    char ne[600], fe[600];
-    struct buf b;
-    buf_init(&b, 0);
-    pthread_mutex_lock(&s->mu);
-    *healthy = s->neo4j_up && s->falkordb_up;
-    log_json_escape(ne, sizeof ne, s->neo4j_err);
-    log_json_escape(fe, sizeof fe, s->falkordb_err);
-    int rc = buf_printf(&b,
-                        "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_seconds\":%.1f,"
-                        "\"checks\":{\"neo4j\":{\"ok\":%s,\"latency_ms\":%.1f,\"error\":%s%s%s},"
-                        "\"falkordb\":{\"ok\":%s,\"latency_ms\":%.1f,\"error\":%s%s%s}}}",
-                        *healthy ? "healthy" : "unhealthy", FALKORSYNC_VERSION,
-                        svc_wall() - s->started_wall, s->neo4j_up ? "true" : "false", s->neo4j_ms,
-                        s->neo4j_up ? "null" : "\"", s->neo4j_up ? "" : ne, s->neo4j_up ? "" : "\"",
-                        s->falkordb_up ? "true" : "false", s->falkordb_ms,
-                        s->falkordb_up ? "null" : "\"", s->falkordb_up ? "" : fe,
-                        s->falkordb_up ? "" : "\"");
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        buf_deinit(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    int t = c->neo4j.read_timeout_seconds > c->falkordb.read_timeout_seconds
+                ? c->neo4j.read_timeout_seconds
+                : c->falkordb.read_timeout_seconds;
+    double s = 2.0 * t + 120;
+    return s > 3600 ? s : 3600;
 }
 
-static char *system_json(struct http_server *h)
+static json_t *check_json(bool ok, double ms, const char *err)
+{
+    return json_pack("{s:b,s:f,s:o}", "ok", ok, "latency_ms", round(ms * 10) / 10, "error",
+                     ok ? json_null() : json_string(err));
+}
+
+/* /health: database checks (the seed's shape) plus the sync's freshness. */
+static json_t *health_json(struct http_server *h, bool *healthy)
+{
+    struct svc_state *s = h->st;
+    struct svc_sync_health sh;
+    svc_sync_health(s, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
+    json_t *sync = svc_sync_summary(s, &sh);
+    pthread_mutex_lock(&s->mu);
+    *healthy = s->neo4j_up && s->falkordb_up;
+    json_t *j = json_pack("{s:s,s:s,s:f,s:{s:o,s:o},s:o}", "status",
+                          *healthy ? "healthy" : "unhealthy", "version", FALKORSYNC_VERSION,
+                          "uptime_seconds", round((svc_wall() - s->started_wall) * 10) / 10,
+                          "checks", "neo4j", check_json(s->neo4j_up, s->neo4j_ms, s->neo4j_err),
+                          "falkordb", check_json(s->falkordb_up, s->falkordb_ms, s->falkordb_err),
+                          "sync", sync ? sync : json_null());
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+/* /health/live: the process works (its threads show signs of life). */
+static int live_route(struct http_server *h, struct mg_connection *c)
+{
+    struct svc_sync_health sh;
+    svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
+    return reply_json(c, sh.wedged ? 503 : 200,
+                      json_pack("{s:s,s:o}", "status", sh.wedged ? "wedged" : "alive", "reason",
+                                sh.wedged ? json_string(sh.why) : json_null()));
+}
+
+/* /health/ready: the cache is fresh enough to read from. */
+static int ready_route(struct http_server *h, struct mg_connection *c)
+{
+    struct svc_sync_health sh;
+    svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
+    json_t *sync = svc_sync_summary(h->st, &sh);
+    return reply_json(c, sh.ready ? 200 : 503,
+                      json_pack("{s:s,s:i,s:o}", "status", sh.ready ? "ready" : "not_ready",
+                                "max_staleness_seconds", h->cfg->monitoring.max_staleness_seconds,
+                                "sync", sync ? sync : json_null()));
+}
+
+static json_t *system_json(struct http_server *h)
 {
     struct sysinfo_proc p;
     sysinfo_read(&p);
-    struct buf b;
-    buf_init(&b, 0);
-    if (buf_printf(&b,
-                   "{\"pid\":%d,\"cpu_seconds\":%.3f,\"rss_bytes\":%" PRIu64
-                   ",\"threads\":%d,\"open_fds\":%d,\"uptime_seconds\":%.1f}",
-                   (int)getpid(), p.cpu_user + p.cpu_system, p.rss_bytes, p.threads, p.open_fds,
-                   svc_wall() - h->st->started_wall)) {
-        buf_deinit(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    return json_pack("{s:i,s:f,s:I,s:i,s:i,s:f}", "pid", (int)getpid(), "cpu_seconds",
+                     round((p.cpu_user + p.cpu_system) * 1000) / 1000, "rss_bytes",
+                     (json_int_t)p.rss_bytes, "threads", p.threads, "open_fds", p.open_fds,
+                     "uptime_seconds", round((svc_wall() - h->st->started_wall) * 10) / 10);
 }
 
 static int parse_limit(const char *qs, int *limit)
@@ -204,30 +236,18 @@ static int trigger(struct http_server *h, struct mg_connection *c, enum sync_mod
 {
     uint64_t id;
     if (svc_trigger(h->st, mode, &id)) {
-        char *status = svc_status_json(h->st);
-        struct buf b;
-        buf_init(&b, 0);
-        int rc = buf_printf(&b, "{\"error\":\"a sync run is in progress\",\"running\":");
-        /* the status object's "current" is the running job */
-        const char *cur = status ? strstr(status, "\"current\":") : NULL;
-        if (!rc && cur && strncmp(cur + 10, "null", 4)) {
-            const char *start = cur + 10;
-            const char *end = strstr(start, ",\"last_run\"");
-            rc = buf_append(&b, start, end ? (size_t)(end - start) : strlen(start));
-        } else if (!rc) {
-            rc = buf_append_str(&b, "null");
-        }
-        rc = rc ? rc : buf_append_str(&b, "}");
-        free(status);
-        int r = reply_json(c, 409, rc ? NULL : b.data);
-        buf_deinit(&b);
-        return r;
+        json_t *status = svc_status(h->st);
+        json_t *cur = status ? json_object_get(status, "current") : NULL;
+        json_t *j = json_pack("{s:s,s:O}", "error", "a sync run is in progress", "running",
+                              cur ? cur : json_null());
+        json_decref(status);
+        return reply_json(c, 409, j);
     }
-    char body[160];
-    snprintf(body, sizeof body, "{\"accepted\":true,\"run_id\":%" PRIu64 ",\"mode\":\"%s\"}", id,
-             orch_mode_name(mode));
-    log_event(LOG_INFO, "sync requested over the API", "\"mode\":\"%s\"", orch_mode_name(mode));
-    return reply_json(c, 202, body);
+    log_fields(LOG_INFO, "sync requested over the API",
+               json_pack("{s:s,s:I}", "mode", orch_mode_name(mode), "run_id", (json_int_t)id));
+    return reply_json(c, 202,
+                      json_pack("{s:b,s:I,s:s}", "accepted", 1, "run_id", (json_int_t)id, "mode",
+                                orch_mode_name(mode)));
 }
 
 static int api_handler(struct mg_connection *c, void *cbdata)
@@ -247,6 +267,8 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     } routes[] = {
         {"/", false},
         {"/health", false},
+        {"/health/live", false},
+        {"/health/ready", false},
         {"/api/sync/status", false},
         {"/api/sync/statistics", false},
         {"/api/sync/history", false},
@@ -277,21 +299,25 @@ static int api_handler(struct mg_connection *c, void *cbdata)
                      "wss:\r\n");
     case 1: {
         bool healthy;
-        char *j = health_json(h, &healthy);
-        return reply_json_owned(c, healthy ? 200 : 503, j);
+        json_t *j = health_json(h, &healthy);
+        return reply_json(c, healthy ? 200 : 503, j);
     }
     case 2:
-        return reply_json_owned(c, 200, svc_status_json(h->st));
+        return live_route(h, c);
     case 3:
-        return reply_json_owned(c, 200, svc_statistics_json(h->st));
-    case 4: {
+        return ready_route(h, c);
+    case 4:
+        return reply_json(c, 200, svc_status(h->st));
+    case 5:
+        return reply_json(c, 200, svc_statistics(h->st));
+    case 6: {
         int limit;
         if (parse_limit(ri->query_string, &limit))
             return reply_error(c, 400, "limit must be an integer from 1 to 1000", NULL);
-        return reply_json_owned(c, 200, svc_history_json(h->st, limit));
+        return reply_json(c, 200, svc_history(h->st, limit));
     }
-    case 5:
-        return reply_json_owned(c, 200, system_json(h));
+    case 7:
+        return reply_json(c, 200, system_json(h));
     default:
         break;
     }
@@ -300,18 +326,18 @@ static int api_handler(struct mg_connection *c, void *cbdata)
         return reply_error(c, 401, "missing or wrong bearer token",
                            "WWW-Authenticate: Bearer realm=\"falkorsync\"\r\n");
     switch (route) {
-    case 6:
-        return trigger(h, c, MODE_FULL);
-    case 7:
-        return trigger(h, c, MODE_INCREMENTAL);
     case 8:
-        return trigger(h, c, MODE_RECONCILE);
+        return trigger(h, c, MODE_FULL);
     case 9:
-    case 10: {
-        bool on = route == 9;
+        return trigger(h, c, MODE_INCREMENTAL);
+    case 10:
+        return trigger(h, c, MODE_RECONCILE);
+    case 11:
+    case 12: {
+        bool on = route == 11;
         svc_set_continuous(h->st, on);
-        log_event(LOG_INFO, on ? "continuous sync started" : "continuous sync stopped", NULL);
-        return reply_json(c, 200, on ? "{\"continuous\":true}" : "{\"continuous\":false}");
+        log_fields(LOG_INFO, on ? "continuous sync started" : "continuous sync stopped", NULL);
+        return reply_json(c, 200, json_pack("{s:b}", "continuous", on));
     }
     }
     return reply_error(c, 404, "no such route", NULL);
@@ -341,7 +367,7 @@ static int ws_connect(const struct mg_connection *c, void *cbdata)
 {
     struct http_server *h = cbdata;
     pthread_mutex_lock(&h->ws_mu);
-    int full = h->nws >= MAX_WS;
+    int full = h->nws >= h->max_ws;
     pthread_mutex_unlock(&h->ws_mu);
     return full ? 1 : 0; /* non-zero refuses */
 }
@@ -349,21 +375,19 @@ static int ws_connect(const struct mg_connection *c, void *cbdata)
 static void ws_ready(struct mg_connection *c, void *cbdata)
 {
     struct http_server *h = cbdata;
-    char *status = svc_status_json(h->st);
+    json_t *status = svc_status(h->st);
     uint64_t seq;
     pthread_mutex_lock(&h->st->mu);
     seq = h->st->event_seq;
     pthread_mutex_unlock(&h->st->mu);
-    if (status) {
-        struct buf b;
-        buf_init(&b, 0);
-        if (!buf_printf(&b, "{\"event\":\"status\",\"data\":%s}", status))
-            mg_websocket_write(c, MG_WEBSOCKET_OPCODE_TEXT, b.data, b.len);
-        buf_deinit(&b);
-        free(status);
-    }
+    json_t *msg = status ? json_pack("{s:s,s:o}", "event", "status", "data", status) : NULL;
+    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(msg);
+    if (text)
+        mg_websocket_write(c, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
+    free(text);
     pthread_mutex_lock(&h->ws_mu);
-    if (h->nws < MAX_WS) {
+    if (h->nws < h->max_ws) {
         h->ws[h->nws].conn = c;
         h->ws[h->nws].sent_seq = seq;
         h->nws++;
@@ -434,118 +458,81 @@ static void *broadcaster_main(void *arg)
 
 /* ---- monitor: health checks, per-type counts, SIGHUP ------------------- */
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void check_dbs(struct http_server *h, bool counts)
 {
-    const struct cfg *c = h->cfg;
-    struct bolt_config bc = sync_bolt_config(c);
-    bc.connect_timeout_ms = 2000;
-    bc.read_timeout_ms = 5000;
-    struct bolt_session s;
-    bolt_init(&s);
-    double t0 = mono();
-    bool nup = bolt_connect(&s, &bc) == 0 && bolt_run(&s, "RETURN 1", NULL, 0, BOLT_MODE_READ) == 0;
-    struct bolt_record rec;
-    while (nup && bolt_next(&s, &rec) == 1)
-        ;
-    double nms = (mono() - t0) * 1000;
-    char nerr[256];
-    snprintf(nerr, sizeof nerr, "%s", nup ? "" : s.errstr);
-    int64_t cn[16];
-    for (int i = 0; i < 16; i++)
-        cn[i] = -1;
-    const struct sync_profile *prof = sync_profile_of(c);
-    for (int i = 0; nup && counts && i < prof->ntypes; i++) {
-        char q[160];
-        if (sync_count_query(&prof->types[i], q, sizeof q) ||
-            bolt_run(&s, q, NULL, 0, BOLT_MODE_READ))
-            break;
-        while (bolt_next(&s, &rec) == 1) {
-            struct pack_reader r;
-            struct pack_item it;
-            pack_reader_init(&r, rec.data, rec.len);
-            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == FS_VALUE_INT)
-                cn[i] = it.i;
-        }
+    struct probe_result pr;
+    if (sync_probe(h->cfg, counts ? PROBE_COUNTS : 0, PROBE_TIMEOUT_MS, &pr)) {
+        /* one side is down: the details are in pr */
     }
-    bolt_close(&s);
-
-    struct fdb_config fc = sync_fdb_config(c);
-    fc.connect_timeout_ms = 2000;
-    fc.read_timeout_ms = 5000;
-    struct fdb_conn f;
-    fdb_init(&f);
-    t0 = mono();
-    const char *ping[1] = {"PING"};
-    bool fup = fdb_connect(&f, &fc) == 0 && fdb_commandv(&f, NULL, 1, ping) == 0;
-    double fms = (mono() - t0) * 1000;
-    char ferr[256];
-    snprintf(ferr, sizeof ferr, "%s", fup ? "" : f.errstr);
-    int64_t cf[16];
-    for (int i = 0; i < 16; i++)
-        cf[i] = -1;
-    for (int i = 0; fup && counts && c->falkordb.layout == CFG_LAYOUT_SINGLE && i < prof->ntypes;
-         i++) {
-        char q[160];
-        if (sync_count_query(&prof->types[i], q, sizeof q))
-            break;
-        const char *argv[3] = {"GRAPH.RO_QUERY", c->falkordb.database, q};
-        redisReply *r = NULL;
-        if (fdb_commandv(&f, &r, 3, argv)) {
-            if (!strstr(f.errstr, "empty key") && !strstr(f.errstr, "not exist"))
-                break;
-            cf[i] = 0; /* no graph yet */
-            continue;
-        }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->elements &&
-            r->element[1]->element[0]->elements)
-            cf[i] = r->element[1]->element[0]->element[0]->integer;
-        freeReplyObject(r);
-    }
-    fdb_close(&f);
-
     struct svc_state *st = h->st;
     pthread_mutex_lock(&st->mu);
-    st->neo4j_up = nup;
-    st->neo4j_ms = nms;
-    snprintf(st->neo4j_err, sizeof st->neo4j_err, "%s", nerr);
-    st->falkordb_up = fup;
-    st->falkordb_ms = fms;
-    snprintf(st->falkordb_err, sizeof st->falkordb_err, "%s", ferr);
+    st->neo4j_up = pr.neo4j.ok;
+    st->neo4j_ms = pr.neo4j.latency_ms;
+    snprintf(st->neo4j_err, sizeof st->neo4j_err, "%s", pr.neo4j.error);
+    st->falkordb_up = pr.falkordb.ok;
+    st->falkordb_ms = pr.falkordb.latency_ms;
+    snprintf(st->falkordb_err, sizeof st->falkordb_err, "%s", pr.falkordb.error);
     st->health_checked_at = svc_wall();
     if (counts) {
-        for (int i = 0; i < 16; i++) {
-            st->count_neo4j[i] = cn[i];
-            st->count_falkordb[i] = cf[i];
+        for (int i = 0; i < 16 && i < PROBE_MAX_TYPES; i++) {
+            st->count_neo4j[i] = pr.count_neo4j[i];
+            st->count_falkordb[i] = pr.count_falkordb[i];
         }
         st->counts_at = svc_wall();
     }
     pthread_mutex_unlock(&st->mu);
 }
 
+/* Copies the fronts' counters into the state, for /metrics. */
+static void collect_front_stats(struct http_server *h)
+{
+    struct front_stats a = {0}, m = {0};
+    if (h->api_front)
+        front_stats(h->api_front, &a);
+    if (h->metrics_front)
+        front_stats(h->metrics_front, &m);
+    pthread_mutex_lock(&h->st->mu);
+    h->st->http_refused = a.refused + m.refused;
+    h->st->http_evicted = a.evicted + m.evicted;
+    h->st->http_timeouts = a.timeouts + m.timeouts;
+    h->st->ws_dropped = a.slow_dropped + m.slow_dropped;
+    h->st->monitor_alive_at = svc_mono();
+    pthread_mutex_unlock(&h->st->mu);
+}
+
+/* systemd's watchdog: pinged only while the process is not wedged, so a wedged
+ * falkorsync is restarted by WatchdogSec= just as /health/live would have it. */
+static void watchdog_ping(struct http_server *h, double *next)
+{
+    double every = svc_watchdog_interval();
+    if (every <= 0 || svc_mono() < *next)
+        return;
+    struct svc_sync_health sh;
+    svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
+    if (!sh.wedged)
+        svc_notify("WATCHDOG=1");
+    *next = svc_mono() + every;
+}
+
 static void *monitor_main(void *arg)
 {
     struct http_server *h = arg;
-    double next_health = 0, next_counts = 0;
+    double next_health = 0, next_counts = 0, next_watchdog = 0;
     while (!h->quit) {
-        double now = mono();
+        watchdog_ping(h, &next_watchdog);
+        double now = svc_mono();
         if (now >= next_health) {
             bool counts = now >= next_counts;
             check_dbs(h, counts);
-            next_health = mono() + 2;
+            next_health = svc_mono() + 2;
             if (counts)
-                next_counts = mono() + 10;
+                next_counts = svc_mono() + 10;
         }
+        collect_front_stats(h);
         if (h->hup && *h->hup) {
             *h->hup = 0;
             log_reopen();
-            log_event(LOG_INFO, "log file reopened", NULL);
+            log_fields(LOG_INFO, "log file reopened", NULL);
         }
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -555,55 +542,77 @@ static void *monitor_main(void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-static void listen_spec(char *out, size_t cap, const char *addr, int port)
-{
-    if (strchr(addr, ':'))
-        snprintf(out, cap, "[%s]:%d", addr, port);
-    else
-        snprintf(out, cap, "%s:%d", addr, port);
-}
-
 static int quiet_log(const struct mg_connection *c, const char *msg)
 {
     (void)c;
-    log_event(LOG_DEBUG, "http", "\"detail\":\"%s\"", "civetweb message");
-    (void)msg;
+    log_fields(LOG_DEBUG, "civetweb", json_pack("{s:s}", "detail", msg ? msg : ""));
     return 1;
 }
 
-static struct mg_context *start_one(struct http_server *h, int port, int threads, char *err,
-                                    size_t errlen)
+/* civetweb on a private loopback port: it sees only whole requests, handed over by the front. */
+static struct mg_context *start_backend(struct http_server *h, int threads, int *port_out,
+                                        char *err, size_t errlen)
 {
-    char ports[300];
-    listen_spec(ports, sizeof ports, h->cfg->monitoring.bind_address, port);
     char nthreads[16];
     snprintf(nthreads, sizeof nthreads, "%d", threads);
-    const char *opts[] = {"listening_ports",
-                          ports,
-                          "num_threads",
-                          nthreads,
-                          "request_timeout_ms",
-                          "10000",
-                          "enable_directory_listing",
-                          "no",
-                          "enable_keep_alive",
-                          "no",
-                          "websocket_timeout_ms",
-                          "3600000",
-                          NULL};
-    struct mg_callbacks cb;
-    memset(&cb, 0, sizeof cb);
-    cb.log_message = quiet_log;
-    struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = opts};
-    struct mg_error_data ed;
-    char why[256] = "";
-    memset(&ed, 0, sizeof ed);
-    ed.text = why;
-    ed.text_buffer_size = sizeof why;
-    struct mg_context *ctx = mg_start2(&init, &ed);
-    if (!ctx)
-        snprintf(err, errlen, "cannot listen on %s: %s", ports, why[0] ? why : "in use?");
-    return ctx;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int port = front_free_loopback_port();
+        char ports[32];
+        snprintf(ports, sizeof ports, "127.0.0.1:%d", port);
+        /* request_timeout_ms: the front delivers whole requests, so a worker never waits long
+         * for one; websocket_timeout_ms: a feed client may stay quiet for an hour */
+        const char *opts[] = {"listening_ports",
+                              ports,
+                              "num_threads",
+                              nthreads,
+                              "request_timeout_ms",
+                              "5000",
+                              "enable_directory_listing",
+                              "no",
+                              "enable_keep_alive",
+                              "no",
+                              "websocket_timeout_ms",
+                              "3600000",
+                              NULL};
+        struct mg_callbacks cb;
+        memset(&cb, 0, sizeof cb);
+        cb.log_message = quiet_log;
+        struct mg_init_data init = {
+            .callbacks = &cb, .user_data = h, .configuration_options = opts};
+        struct mg_error_data ed;
+        char why[256] = "";
+        memset(&ed, 0, sizeof ed);
+        ed.text = why;
+        ed.text_buffer_size = sizeof why;
+        struct mg_context *ctx = port ? mg_start2(&init, &ed) : NULL;
+        if (ctx) {
+            *port_out = port;
+            return ctx;
+        }
+        snprintf(err, errlen, "cannot start the HTTP workers on %s: %s", ports,
+                 why[0] ? why : "in use?");
+    }
+    return NULL;
+}
+
+static struct front *start_front(struct http_server *h, int port, int backend_port, bool api,
+                                 char *err, size_t errlen)
+{
+    const struct cfg *c = h->cfg;
+    /* Why these numbers: a client that has not sent its whole request within 10 s is gone or
+     * hostile; 64 KB bodies are more than any route takes; 1 MB queued for a WebSocket reader
+     * is minutes of events, so a reader that far behind is dropped, never waited for. */
+    struct front_limits lim = {
+        .max_connections = api ? c->monitoring.max_connections : 64,
+        .max_per_client = api ? c->monitoring.max_connections_per_client : 16,
+        .header_timeout_ms = 10000,
+        .idle_timeout_ms = 30000,
+        .max_request_bytes = MAX_HEAD + MAX_BODY,
+        .max_pending_out = 1 << 20,
+    };
+    if (lim.max_per_client > lim.max_connections)
+        lim.max_per_client = lim.max_connections;
+    return front_start(c->monitoring.bind_address, port, backend_port, &lim, err, errlen);
 }
 
 struct http_server *http_start(const struct cfg *c, struct svc_state *st,
@@ -618,19 +627,34 @@ struct http_server *http_start(const struct cfg *c, struct svc_state *st,
     h->cfg = c;
     h->st = st;
     h->hup = hup;
+    h->max_ws = c->monitoring.websocket_max_clients;
+    h->ws = calloc((size_t)h->max_ws + 1, sizeof *h->ws);
     pthread_mutex_init(&h->ws_mu, NULL);
+    if (!h->ws) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (c->monitoring.health_port) {
-        h->api = start_one(h, c->monitoring.health_port, MAX_WS + 8, err, errlen);
+        int bp = 0;
+        /* a worker per WebSocket client it holds, and room for the API next to them */
+        h->api = start_backend(h, h->max_ws + 16, &bp, err, errlen);
         if (!h->api)
             goto fail;
         mg_set_request_handler(h->api, "/", api_handler, h);
         mg_set_websocket_handler(h->api, "/ws/updates", ws_connect, ws_ready, ws_data, ws_close, h);
+        h->api_front = start_front(h, c->monitoring.health_port, bp, true, err, errlen);
+        if (!h->api_front)
+            goto fail;
     }
     if (c->monitoring.metrics_enabled && c->monitoring.metrics_port) {
-        h->metrics = start_one(h, c->monitoring.metrics_port, 4, err, errlen);
+        int bp = 0;
+        h->metrics = start_backend(h, 4, &bp, err, errlen);
         if (!h->metrics)
             goto fail;
         mg_set_request_handler(h->metrics, "/", metrics_handler, h);
+        h->metrics_front = start_front(h, c->monitoring.metrics_port, bp, false, err, errlen);
+        if (!h->metrics_front)
+            goto fail;
     }
     pthread_create(&h->monitor, NULL, monitor_main, h);
     pthread_create(&h->broadcaster, NULL, broadcaster_main, h);
@@ -650,10 +674,14 @@ void http_stop(struct http_server *h)
         pthread_join(h->monitor, NULL);
         pthread_join(h->broadcaster, NULL);
     }
+    /* the fronts first: closing client connections ends the WebSocket sessions */
+    front_stop(h->api_front);
+    front_stop(h->metrics_front);
     if (h->api)
         mg_stop(h->api);
     if (h->metrics)
         mg_stop(h->metrics);
     pthread_mutex_destroy(&h->ws_mu);
+    free(h->ws);
     free(h);
 }

@@ -153,6 +153,17 @@ char *metrics_render(struct svc_state *s)
     rc = rc ? rc
             : head(&b, "falkorsync_sync_running", "gauge", "Whether a sync run is in progress.");
     rc = rc ? rc : buf_printf(&b, "falkorsync_sync_running %d\n", s->running ? 1 : 0);
+    rc = rc ? rc
+            : head(&b, "falkorsync_http_connections_closed_total", "counter",
+                   "HTTP connections the front refused or closed to stay responsive, by reason.");
+    rc = rc ? rc
+            : buf_printf(
+                  &b,
+                  "falkorsync_http_connections_closed_total{reason=\"refused\"} %" PRIu64 "\n"
+                  "falkorsync_http_connections_closed_total{reason=\"evicted\"} %" PRIu64 "\n"
+                  "falkorsync_http_connections_closed_total{reason=\"timeout\"} %" PRIu64 "\n"
+                  "falkorsync_http_connections_closed_total{reason=\"slow_reader\"} %" PRIu64 "\n",
+                  s->http_refused, s->http_evicted, s->http_timeouts, s->ws_dropped);
     pthread_mutex_unlock(&s->mu);
     if (rc) {
         buf_deinit(&b);

@@ -2,6 +2,7 @@
 #include "service/state.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,19 @@
 
 const double svc_bucket_bounds[SVC_NBUCKETS] = {0.05, 0.1, 0.25, 0.5, 1,   2.5,
                                                 5,    10,  30,   60,  300, 1800};
+
+double svc_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A number rounded to milliseconds (or tenths), so the JSON reads like the seed's. */
+static json_t *real3(double v)
+{
+    return json_real(round(v * 1000) / 1000);
+}
 
 double svc_wall(void)
 {
@@ -31,6 +45,8 @@ void svc_state_init(struct svc_state *s, bool continuous, int interval_seconds)
     s->lag_seconds = -1;
     for (int i = 0; i < 16; i++)
         s->count_neo4j[i] = s->count_falkordb[i] = -1;
+    s->in_step_at = s->started_wall; /* a startup grace of max_staleness */
+    s->sync_alive_at = s->monitor_alive_at = svc_mono();
     s->types = sync_graphiti_types; /* main.c sets the configured profile's */
     s->ntypes = sync_graphiti_ntypes;
 }
@@ -43,7 +59,7 @@ void svc_state_deinit(struct svc_state *s)
     pthread_cond_destroy(&s->cond);
 }
 
-static void fmt_time(char *out, size_t cap, double t)
+void svc_fmt_time(char *out, size_t cap, double t)
 {
     time_t sec = (time_t)t;
     struct tm tm;
@@ -52,29 +68,29 @@ static void fmt_time(char *out, size_t cap, double t)
     snprintf(out + n, cap - n, ".%03dZ", (int)((t - (double)sec) * 1000));
 }
 
-static void emit_locked(struct svc_state *s, const char *event, const char *json_data)
+/* Takes ownership of data. */
+static void emit_locked(struct svc_state *s, const char *event, json_t *data)
 {
     char ts[40];
-    fmt_time(ts, sizeof ts, svc_wall());
-    struct buf b;
-    buf_init(&b, 0);
-    if (buf_printf(&b, "{\"event\":\"%s\",\"ts\":\"%s\",\"data\":%s}", event, ts,
-                   json_data ? json_data : "{}")) {
-        buf_deinit(&b);
+    svc_fmt_time(ts, sizeof ts, svc_wall());
+    json_t *msg =
+        json_pack("{s:s,s:s,s:o}", "event", event, "ts", ts, "data", data ? data : json_object());
+    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(msg);
+    if (!text)
         return;
-    }
     uint64_t seq = ++s->event_seq; /* the broadcaster looks for event q in slot q % SVC_EVENTS */
     struct svc_event *e = &s->events[seq % SVC_EVENTS];
     free(e->json);
-    e->json = buf_detach(&b);
+    e->json = text;
     e->seq = seq;
     pthread_cond_broadcast(&s->cond);
 }
 
-void svc_emit(struct svc_state *s, const char *event, const char *json_data)
+void svc_emit(struct svc_state *s, const char *event, json_t *data)
 {
     pthread_mutex_lock(&s->mu);
-    emit_locked(s, event, json_data);
+    emit_locked(s, event, data);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -85,36 +101,30 @@ static const char *mode_name(enum sync_mode m)
     return orch_mode_name(m);
 }
 
-int svc_run_json(struct buf *b, const struct svc_run *r)
+json_t *svc_run(const struct svc_run *r)
 {
     static const char *const results[] = {"success", "failure", "cancelled"};
-    char st[40], fin[40], err[600];
-    fmt_time(st, sizeof st, r->started_at);
-    fmt_time(fin, sizeof fin, r->finished_at);
-    log_json_escape(err, sizeof err, r->error);
-    int rc = buf_printf(b,
-                        "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"result\":\"%s\",\"started_at\":"
-                        "\"%s\",\"finished_at\":\"%s\",\"duration_seconds\":%.3f,\"nodes\":%" PRIu64
-                        ",\"relationships\":%" PRIu64 ",\"upserted\":%" PRIu64
-                        ",\"deleted\":%" PRIu64 ",\"error\":",
-                        r->run_id, mode_name(r->mode), results[r->result], st, fin,
-                        r->finished_at - r->started_at, r->nodes, r->relationships, r->upserted,
-                        r->deleted);
-    if (!rc)
-        rc = r->error[0] ? buf_printf(b, "\"%s\"}", err) : buf_append_str(b, "null}");
-    return rc;
+    char st[40], fin[40], err[sizeof r->error];
+    svc_fmt_time(st, sizeof st, r->started_at);
+    svc_fmt_time(fin, sizeof fin, r->finished_at);
+    log_redact(r->error, err, sizeof err);
+    return json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o}", "run_id", (json_int_t)r->run_id, "mode",
+        mode_name(r->mode), "result", results[r->result], "started_at", st, "finished_at", fin,
+        "duration_seconds", real3(r->finished_at - r->started_at), "nodes", (json_int_t)r->nodes,
+        "relationships", (json_int_t)r->relationships, "upserted", (json_int_t)r->upserted,
+        "deleted", (json_int_t)r->deleted, "error", r->error[0] ? json_string(err) : json_null());
 }
 
-static int current_json_locked(struct svc_state *s, struct buf *b)
+static json_t *current_locked(struct svc_state *s)
 {
     if (!s->running)
-        return buf_append_str(b, "null");
+        return json_null();
     char st[40];
-    fmt_time(st, sizeof st, s->cur.started_at);
-    return buf_printf(b,
-                      "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"started_at\":\"%s\","
-                      "\"items_done\":%" PRIu64 ",\"items_total\":%" PRIu64 "}",
-                      s->cur.run_id, mode_name(s->cur.mode), st, s->items_done, s->items_total);
+    svc_fmt_time(st, sizeof st, s->cur.started_at);
+    return json_pack("{s:I,s:s,s:s,s:I,s:I}", "run_id", (json_int_t)s->cur.run_id, "mode",
+                     mode_name(s->cur.mode), "started_at", st, "items_done",
+                     (json_int_t)s->items_done, "items_total", (json_int_t)s->items_total);
 }
 
 int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id)
@@ -144,10 +154,9 @@ int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id)
 
 static void state_changed_locked(struct svc_state *s)
 {
-    char d[96];
-    snprintf(d, sizeof d, "{\"state\":\"%s\",\"continuous\":%s}", s->running ? "running" : "idle",
-             s->continuous ? "true" : "false");
-    emit_locked(s, "state_changed", d);
+    emit_locked(s, "state_changed",
+                json_pack("{s:s,s:b}", "state", s->running ? "running" : "idle", "continuous",
+                          s->continuous));
 }
 
 void svc_set_continuous(struct svc_state *s, bool on)
@@ -175,11 +184,14 @@ static void hk_started(void *ud, enum sync_mode mode, int attempt)
         s->cur.started_at = svc_wall();
     }
     s->running = true;
+    s->attempt = attempt;
+    s->sync_alive_at = svc_mono();
     s->items_done = s->items_total = 0;
-    char d[160];
-    snprintf(d, sizeof d, "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"attempt\":%d}", s->cur.run_id,
-             mode_name(mode), attempt + 1);
-    emit_locked(s, "sync_started", d);
+    /* every line the sync thread logs from here to its next wait names the run */
+    log_set_run_id(s->cur.run_id);
+    emit_locked(s, "sync_started",
+                json_pack("{s:I,s:s,s:i}", "run_id", (json_int_t)s->cur.run_id, "mode",
+                          mode_name(mode), "attempt", attempt + 1));
     state_changed_locked(s);
     pthread_mutex_unlock(&s->mu);
 }
@@ -190,18 +202,31 @@ static void hk_progress(void *ud, uint64_t done, uint64_t total)
     pthread_mutex_lock(&s->mu);
     s->items_done = done;
     s->items_total = total;
+    s->sync_alive_at = svc_mono();
     double now = svc_wall();
     if (now - s->last_progress_event >= 0.25) { /* at most a few per second */
         s->last_progress_event = now;
         double el = now - s->cur.started_at;
-        char d[256];
-        snprintf(d, sizeof d,
-                 "{\"run_id\":%" PRIu64 ",\"mode\":\"%s\",\"items_done\":%" PRIu64
-                 ",\"items_total\":%" PRIu64 ",\"items_per_second\":%.1f}",
-                 s->cur.run_id, mode_name(s->cur.mode), done, total, el > 0 ? done / el : 0.0);
-        emit_locked(s, "progress", d);
+        emit_locked(s, "progress",
+                    json_pack("{s:I,s:s,s:I,s:I,s:f}", "run_id", (json_int_t)s->cur.run_id, "mode",
+                              mode_name(s->cur.mode), "items_done", (json_int_t)done, "items_total",
+                              (json_int_t)total, "items_per_second",
+                              el > 0 ? round(done / el * 10) / 10 : 0.0));
     }
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Counts a failed run by the side that failed.
+ * TODO(errors, lead): use the run report's error side (neo4j / falkordb / config /
+ * internal) once the error table carries it; until then the message is read. */
+static void count_error_side_locked(struct svc_state *s, const struct sync_report *rep)
+{
+    if (strstr(rep->error, "Neo4j"))
+        s->errors_neo4j++;
+    else if (strstr(rep->error, "FalkorDB"))
+        s->errors_falkordb++;
+    else
+        s->errors_other++;
 }
 
 static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync_report *rep,
@@ -222,7 +247,11 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
     double dur = r->finished_at - r->started_at;
     int m = (int)r->mode;
     s->runs_by[m][r->result]++;
+    s->sync_alive_at = svc_mono();
+    s->last_failed = rc != 0 && rc != FS_ECANCELLED;
+    s->gave_up = s->last_failed && s->attempt >= s->max_retries;
     if (rc == 0) {
+        s->in_step_at = r->started_at;
         s->runs_ok++;
         s->last_success_at[m] = r->finished_at;
         s->items_nodes += rep->nodes;
@@ -236,12 +265,7 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
             s->lag_seconds = 0;
     } else if (rc != FS_ECANCELLED) {
         s->runs_failed++;
-        if (strstr(rep->error, "Neo4j"))
-            s->errors_neo4j++;
-        else if (strstr(rep->error, "FalkorDB"))
-            s->errors_falkordb++;
-        else
-            s->errors_other++;
+        count_error_side_locked(s, rep);
     }
     const struct xc_stats *d = &rep->dropped;
     uint64_t dv[8] = {d->dropped_nan, d->dropped_bytes, d->dropped_nul,   d->dropped_point,
@@ -266,11 +290,7 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
     if (s->hist_n < SVC_HISTORY)
         s->hist_n++;
     s->running = false;
-    struct buf b;
-    buf_init(&b, 0);
-    if (!svc_run_json(&b, r))
-        emit_locked(s, rc ? "sync_failed" : "sync_completed", b.data);
-    buf_deinit(&b);
+    emit_locked(s, rc ? "sync_failed" : "sync_completed", svc_run(r));
     state_changed_locked(s);
     pthread_mutex_unlock(&s->mu);
 }
@@ -286,6 +306,7 @@ static bool ctl_take(void *ud, enum sync_mode *mode)
 {
     struct svc_state *s = ud;
     pthread_mutex_lock(&s->mu);
+    s->sync_alive_at = svc_mono();
     bool t = s->trigger_pending;
     if (t) {
         *mode = s->trigger_mode;
@@ -307,7 +328,9 @@ static bool ctl_continuous(void *ud)
 static void ctl_planned(void *ud, double at)
 {
     struct svc_state *s = ud;
+    log_set_run_id(0); /* waiting: no run in progress on this thread */
     pthread_mutex_lock(&s->mu);
+    s->sync_alive_at = svc_mono();
     s->next_run_at = at;
     pthread_mutex_unlock(&s->mu);
 }
@@ -321,104 +344,128 @@ struct orch_ctl svc_ctl(struct svc_state *s)
 
 /* ---- JSON for the API --------------------------------------------------- */
 
-char *svc_status_json(struct svc_state *s)
+json_t *svc_status(struct svc_state *s)
 {
-    struct buf b;
-    buf_init(&b, 0);
     pthread_mutex_lock(&s->mu);
     double now = svc_wall();
-    int rc = buf_printf(&b, "{\"state\":\"%s\",\"continuous\":%s,\"interval_seconds\":%d,",
-                        s->running ? "running" : "idle", s->continuous ? "true" : "false",
-                        s->interval_seconds);
-    if (!rc && s->continuous && s->next_run_at > 0 && !s->running)
-        rc = buf_printf(&b, "\"next_run_in_seconds\":%.1f,",
-                        s->next_run_at > now ? s->next_run_at - now : 0.0);
-    else if (!rc)
-        rc = buf_append_str(&b, "\"next_run_in_seconds\":null,");
-    rc = rc ? rc : buf_append_str(&b, "\"current\":");
-    rc = rc ? rc : current_json_locked(s, &b);
-    rc = rc ? rc : buf_append_str(&b, ",\"last_run\":");
-    if (!rc && s->hist_n)
-        rc = svc_run_json(&b, &s->hist[(s->hist_head + SVC_HISTORY - 1) % SVC_HISTORY]);
-    else if (!rc)
-        rc = buf_append_str(&b, "null");
-    rc = rc ? rc : buf_append_str(&b, "}");
+    json_t *next =
+        s->continuous && s->next_run_at > 0 && !s->running
+            ? json_real(round((s->next_run_at > now ? s->next_run_at - now : 0) * 10) / 10)
+            : json_null();
+    json_t *last =
+        s->hist_n ? svc_run(&s->hist[(s->hist_head + SVC_HISTORY - 1) % SVC_HISTORY]) : json_null();
+    json_t *j =
+        json_pack("{s:s,s:b,s:i,s:o,s:o,s:o}", "state", s->running ? "running" : "idle",
+                  "continuous", s->continuous, "interval_seconds", s->interval_seconds,
+                  "next_run_in_seconds", next, "current", current_locked(s), "last_run", last);
     pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        buf_deinit(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    return j;
 }
 
-char *svc_statistics_json(struct svc_state *s)
+static double last_success_locked(const struct svc_state *s)
 {
-    struct buf b;
-    buf_init(&b, 0);
-    pthread_mutex_lock(&s->mu);
-    uint64_t total = s->runs_ok + s->runs_failed;
-    uint64_t items = s->items_nodes + s->items_rels + s->items_upserted;
-    int rc = buf_printf(
-        &b,
-        "{\"total_runs\":%" PRIu64 ",\"successful_runs\":%" PRIu64 ",\"failed_runs\":%" PRIu64
-        ",\"average_duration_seconds\":%.3f,\"items_per_second\":%.1f,\"items\":{\"nodes\":%" PRIu64
-        ",\"relationships\":%" PRIu64 ",\"upserted\":%" PRIu64 ",\"deleted\":%" PRIu64 "},",
-        total, s->runs_ok, s->runs_failed, total ? s->duration_sum / (double)total : 0.0,
-        s->items_seconds > 0 ? items / s->items_seconds : 0.0, s->items_nodes, s->items_rels,
-        s->items_upserted, s->items_deleted);
-    if (!rc)
-        rc = s->lag_seconds >= 0 ? buf_printf(&b, "\"lag_seconds\":%.3f,", s->lag_seconds)
-                                 : buf_append_str(&b, "\"lag_seconds\":null,");
     double last = 0;
     for (int m = 0; m < 3; m++)
         if (s->last_success_at[m] > last)
             last = s->last_success_at[m];
-    if (!rc && last > 0) {
-        char t[40];
-        fmt_time(t, sizeof t, last);
-        rc = buf_printf(&b, "\"last_success_at\":\"%s\",", t);
-    } else if (!rc) {
-        rc = buf_append_str(&b, "\"last_success_at\":null,");
-    }
-    rc = rc ? rc : buf_append_str(&b, "\"per_type\":{");
-    for (int i = 0; !rc && i < s->ntypes; i++) {
-        rc = buf_printf(&b, "%s\"%s\":{\"neo4j\":", i ? "," : "", s->types[i].name);
-        if (!rc)
-            rc = s->count_neo4j[i] >= 0 ? buf_printf(&b, "%" PRId64, s->count_neo4j[i])
-                                        : buf_append_str(&b, "null");
-        rc = rc ? rc : buf_append_str(&b, ",\"falkordb\":");
-        if (!rc)
-            rc = s->count_falkordb[i] >= 0 ? buf_printf(&b, "%" PRId64, s->count_falkordb[i])
-                                           : buf_append_str(&b, "null");
-        rc = rc ? rc : buf_append_str(&b, "}");
-    }
-    rc = rc ? rc : buf_append_str(&b, "}}");
-    pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        buf_deinit(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    return last;
 }
 
-char *svc_history_json(struct svc_state *s, int limit)
+static json_t *time_or_null(double t)
 {
-    struct buf b;
-    buf_init(&b, 0);
+    if (t <= 0)
+        return json_null();
+    char buf[40];
+    svc_fmt_time(buf, sizeof buf, t);
+    return json_string(buf);
+}
+
+json_t *svc_statistics(struct svc_state *s)
+{
     pthread_mutex_lock(&s->mu);
-    int rc = buf_append_str(&b, "{\"runs\":[");
-    int n = s->hist_n < limit ? s->hist_n : limit;
-    for (int i = 0; !rc && i < n; i++) {
-        int idx = (s->hist_head - 1 - i + 2 * SVC_HISTORY) % SVC_HISTORY;
-        if (i)
-            rc = buf_append_byte(&b, ',');
-        rc = rc ? rc : svc_run_json(&b, &s->hist[idx]);
-    }
-    rc = rc ? rc : buf_append_str(&b, "]}");
+    uint64_t total = s->runs_ok + s->runs_failed;
+    uint64_t items = s->items_nodes + s->items_rels + s->items_upserted;
+    json_t *per_type = json_object();
+    for (int i = 0; per_type && i < s->ntypes; i++)
+        json_object_set_new(
+            per_type, s->types[i].name,
+            json_pack(
+                "{s:o,s:o}", "neo4j",
+                s->count_neo4j[i] >= 0 ? json_integer(s->count_neo4j[i]) : json_null(), "falkordb",
+                s->count_falkordb[i] >= 0 ? json_integer(s->count_falkordb[i]) : json_null()));
+    json_t *j = json_pack(
+        "{s:I,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o}", "total_runs", (json_int_t)total,
+        "successful_runs", (json_int_t)s->runs_ok, "failed_runs", (json_int_t)s->runs_failed,
+        "average_duration_seconds", real3(total ? s->duration_sum / (double)total : 0.0),
+        "items_per_second",
+        json_real(s->items_seconds > 0 ? round(items / s->items_seconds * 10) / 10 : 0.0), "items",
+        "nodes", (json_int_t)s->items_nodes, "relationships", (json_int_t)s->items_rels, "upserted",
+        (json_int_t)s->items_upserted, "deleted", (json_int_t)s->items_deleted, "lag_seconds",
+        s->lag_seconds >= 0 ? real3(s->lag_seconds) : json_null(), "last_success_at",
+        time_or_null(last_success_locked(s)), "per_type", per_type);
     pthread_mutex_unlock(&s->mu);
-    if (rc) {
-        buf_deinit(&b);
-        return NULL;
+    return j;
+}
+
+json_t *svc_history(struct svc_state *s, int limit)
+{
+    json_t *runs = json_array();
+    pthread_mutex_lock(&s->mu);
+    int n = s->hist_n < limit ? s->hist_n : limit;
+    for (int i = 0; runs && i < n; i++) {
+        int idx = (s->hist_head - 1 - i + 2 * SVC_HISTORY) % SVC_HISTORY;
+        json_array_append_new(runs, svc_run(&s->hist[idx]));
     }
-    return buf_detach(&b);
+    pthread_mutex_unlock(&s->mu);
+    return json_pack("{s:o}", "runs", runs);
+}
+
+void svc_sync_health(struct svc_state *s, double max_staleness, double stall_seconds,
+                     struct svc_sync_health *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->mu);
+    double now = svc_wall(), mono = svc_mono();
+    out->staleness_seconds = now - s->in_step_at;
+    if (out->staleness_seconds < 0)
+        out->staleness_seconds = 0;
+    double sync_quiet = mono - s->sync_alive_at, monitor_quiet = mono - s->monitor_alive_at;
+    if (!s->stopping && sync_quiet > stall_seconds) {
+        out->wedged = true;
+        snprintf(out->why, sizeof out->why, "the sync thread showed no sign of life for %.0f s",
+                 sync_quiet);
+    } else if (!s->stopping && monitor_quiet > stall_seconds) {
+        out->wedged = true;
+        snprintf(out->why, sizeof out->why, "the health monitor showed no sign of life for %.0f s",
+                 monitor_quiet);
+    }
+    if (out->wedged) {
+        out->ready = false;
+    } else if (s->gave_up) {
+        snprintf(out->why, sizeof out->why, "the last run failed after every retry (%d attempts)",
+                 s->attempt + 1);
+    } else if (out->staleness_seconds > max_staleness) {
+        snprintf(out->why, sizeof out->why, "the cache was last in step %.0f s ago (limit %.0f s)",
+                 out->staleness_seconds, max_staleness);
+    } else {
+        out->ready = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+json_t *svc_sync_summary(struct svc_state *s, const struct svc_sync_health *sh)
+{
+    pthread_mutex_lock(&s->mu);
+    static const char *const results[] = {"success", "failure", "cancelled"};
+    const char *last_result =
+        s->hist_n ? results[s->hist[(s->hist_head + SVC_HISTORY - 1) % SVC_HISTORY].result] : NULL;
+    json_t *j = json_pack("{s:s,s:b,s:o,s:o,s:o,s:o,s:b,s:o}", "state",
+                          s->running ? "running" : "idle", "continuous", s->continuous,
+                          "last_result", last_result ? json_string(last_result) : json_null(),
+                          "last_success_at", time_or_null(last_success_locked(s)), "lag_seconds",
+                          s->lag_seconds >= 0 ? real3(s->lag_seconds) : json_null(),
+                          "staleness_seconds", real3(sh->staleness_seconds), "ready", sh->ready,
+                          "not_ready_reason", sh->why[0] ? json_string(sh->why) : json_null());
+    pthread_mutex_unlock(&s->mu);
+    return j;
 }

@@ -10,6 +10,8 @@
 #include "sync/common.h"
 #include "sync/orchestrator.h"
 #include "sync/schema.h"
+#include <jansson.h>
+
 #include "util/buf.h"
 
 #define SVC_HISTORY 200
@@ -60,6 +62,15 @@ struct svc_state {
     uint64_t items_nodes, items_rels, items_upserted, items_deleted;
     uint64_t dropped[8];
     uint64_t errors_neo4j, errors_falkordb, errors_other;
+    /* readiness: when the cache was last in step (start of the last successful
+     * run; process start before any), and whether the last run failed for good */
+    double in_step_at;
+    bool last_failed, gave_up;
+    int attempt, max_retries;
+    /* liveness: when the sync thread and the monitor last showed signs of life (monotonic s) */
+    double sync_alive_at, monitor_alive_at;
+    /* the HTTP front: connections refused or closed by the limits, slow readers dropped */
+    uint64_t http_refused, http_evicted, http_timeouts, ws_dropped;
     double items_seconds; /* seconds spent in successful runs */
     double lag_seconds;   /* -1 unknown */
     double last_success_at[3];
@@ -93,21 +104,38 @@ int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id) FS_W
 /* Turns continuous sync on/off (emits state_changed). */
 void svc_set_continuous(struct svc_state *s, bool on);
 
-/* Appends a WebSocket event (takes a copy of json_data, an object). */
-void svc_emit(struct svc_state *s, const char *event, const char *json_data);
+/* Appends a WebSocket event; data is an object (takes ownership; NULL = {}). */
+void svc_emit(struct svc_state *s, const char *event, json_t *data);
 
 /* Hooks for orch_loop (ud = struct svc_state *). */
 struct orch_hooks svc_hooks(struct svc_state *s);
 struct orch_ctl svc_ctl(struct svc_state *s);
 
-/* JSON renderings for the API; the caller frees the returned string. */
-char *svc_status_json(struct svc_state *s);
-char *svc_statistics_json(struct svc_state *s);
-char *svc_history_json(struct svc_state *s, int limit);
-/* One run as JSON into b (lock held by caller or a copied run). */
-int svc_run_json(struct buf *b, const struct svc_run *r) FS_WARN_UNUSED;
+/* JSON renderings for the API (new references, the caller decrefs; NULL on
+ * out of memory). Thread-safe. */
+json_t *svc_status(struct svc_state *s);
+json_t *svc_statistics(struct svc_state *s);
+json_t *svc_history(struct svc_state *s, int limit);
+/* One run (lock held by the caller, or a copied run). */
+json_t *svc_run(const struct svc_run *r);
 
-/* Wall clock seconds. */
+/* Freshness as /health and /health/ready report it. */
+struct svc_sync_health {
+    bool ready;               /* in step within max_staleness, and not given up */
+    bool wedged;              /* the sync thread or the monitor stopped showing signs of life */
+    double staleness_seconds; /* now - in_step_at */
+    char why[160];            /* why not ready / wedged, "" otherwise */
+};
+/* max_staleness in seconds; stall_seconds: no sign of life for this long means wedged. */
+void svc_sync_health(struct svc_state *s, double max_staleness, double stall_seconds,
+                     struct svc_sync_health *out);
+/* The "sync" object of /health (state, last success, lag, staleness). */
+json_t *svc_sync_summary(struct svc_state *s, const struct svc_sync_health *sh);
+
+/* Wall clock and monotonic seconds. */
 double svc_wall(void);
+double svc_mono(void);
+/* ISO-8601 UTC with milliseconds. */
+void svc_fmt_time(char *out, size_t cap, double t);
 
 #endif

@@ -108,6 +108,8 @@ def wait_idle():
 
 # Reads
 expect("GET", "/health", 200, "Health")
+expect("GET", "/health/live", 200, "Live")
+expect("GET", "/health/ready", 200, "Ready")
 expect("GET", "/api/sync/status", 200, "Status")
 expect("GET", "/api/sync/statistics", 200, "Statistics")
 expect("GET", "/api/system/metrics", 200, "SystemMetrics")

@@ -48,6 +48,9 @@ for (const p of ['8080', '8081']) {
   need(ports.some((x) => x.endsWith(`${p}:${p}`)), `falkorsync must publish port ${p}`);
 }
 
+const aliases = ((sync.networks || {}).default || {}).aliases || [];
+need(aliases.includes('sync-service'), 'falkorsync must answer to the seed\'s name sync-service (network alias)');
+
 const env = envOf(sync);
 const flat = Object.entries(env).map(([k, v]) => [k, interpolate(v)]);
 const get = (k) => (flat.find(([n]) => n === k) || [])[1];

@@ -107,7 +107,11 @@ def main():
         need(m is not None, "HEALTHCHECK must use the exec form CMD [...]")
         if m:
             hc_args = json.loads(m.group(1))
-            need("/health" in " ".join(hc_args), "HEALTHCHECK does not call /health")
+            need("/health/live" in " ".join(hc_args),
+                 "HEALTHCHECK must probe /health/live (liveness), not /health or /health/ready")
+    runtime_runs = " ".join(by.get("RUN", []))
+    need(re.search(r"install -d -o falkorsync[^&]*/app/logs", runtime_runs) is not None,
+         "runtime stage must create /app/logs for the falkorsync user (the seed's logging.file_path)")
     ep = by.get("ENTRYPOINT", [])
     need(ep and json.loads(ep[-1]) == ["/usr/bin/falkorsync", "serve"],
          f"ENTRYPOINT must be [\"/usr/bin/falkorsync\", \"serve\"], is {ep[-1] if ep else None}")

@@ -1,0 +1,156 @@
+/* Health probe: one short Bolt session and one RESP connection, measured and summarised. */
+#include "sync/probe.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bolt/bolt.h"
+#include "bolt/pack.h"
+#include "falkor/fdb.h"
+#include "log/log.h"
+#include "sync/connect.h"
+#include "sync/schema.h"
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void set_error(struct probe_side *p, const char *why)
+{
+    p->ok = false;
+    log_redact(why, p->error, sizeof p->error);
+}
+
+static void probe_neo4j(const struct cfg *c, unsigned flags, int timeout_ms,
+                        struct probe_result *out)
+{
+    struct probe_side *p = &out->neo4j;
+    struct bolt_config bc = sync_bolt_config(c);
+    if (timeout_ms > 0)
+        bc.connect_timeout_ms = bc.read_timeout_ms = bc.write_timeout_ms = timeout_ms;
+    struct bolt_session s;
+    bolt_init(&s);
+    double t0 = mono_ms();
+    struct bolt_record rec;
+    int rc = bolt_connect(&s, &bc);
+    if (!rc)
+        rc = bolt_run(&s, "RETURN 1", NULL, 0, BOLT_MODE_READ);
+    while (!rc && (rc = bolt_next(&s, &rec)) == 1)
+        rc = 0;
+    p->latency_ms = mono_ms() - t0;
+    if (rc < 0) {
+        set_error(p, s.errstr);
+        bolt_close(&s);
+        return;
+    }
+    p->ok = true;
+    snprintf(p->version, sizeof p->version, "%s, Bolt %d.%d", s.server_agent, s.version_major,
+             s.version_minor);
+    const struct sync_profile *prof = sync_profile_of(c);
+    for (int i = 0; (flags & PROBE_COUNTS) && i < out->ntypes; i++) {
+        char q[160];
+        if (sync_count_query(&prof->types[i], q, sizeof q) ||
+            bolt_run(&s, q, NULL, 0, BOLT_MODE_READ))
+            break;
+        while (bolt_next(&s, &rec) == 1) {
+            struct pack_reader r;
+            struct pack_item it;
+            pack_reader_init(&r, rec.data, rec.len);
+            /* the record is a one-element list: skip the list header, read the integer */
+            if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == FS_VALUE_INT)
+                out->count_neo4j[i] = it.i;
+        }
+    }
+    bolt_close(&s);
+}
+
+static void probe_falkordb(const struct cfg *c, unsigned flags, int timeout_ms,
+                           struct probe_result *out)
+{
+    struct probe_side *p = &out->falkordb;
+    struct fdb_config fc = sync_fdb_config(c);
+    if (timeout_ms > 0)
+        fc.connect_timeout_ms = fc.read_timeout_ms = timeout_ms;
+    struct fdb_conn f;
+    fdb_init(&f);
+    double t0 = mono_ms();
+    const char *ping[1] = {"PING"};
+    int rc = fdb_connect(&f, &fc);
+    if (!rc)
+        rc = fdb_commandv(&f, NULL, 1, ping);
+    p->latency_ms = mono_ms() - t0;
+    if (rc) {
+        set_error(p, f.errstr);
+        fdb_close(&f);
+        return;
+    }
+    p->ok = true;
+    if (flags & PROBE_VERSIONS) {
+        redisReply *r = NULL;
+        const char *info[] = {"INFO", "server"};
+        if (!fdb_commandv(&f, &r, 2, info) && r->type == REDIS_REPLY_STRING) {
+            const char *v = strstr(r->str, "redis_version:");
+            if (v)
+                snprintf(p->version, sizeof p->version, "Redis %.*s", (int)strcspn(v + 14, "\r\n"),
+                         v + 14);
+        }
+        freeReplyObject(r);
+        r = NULL;
+        const char *mod[] = {"GRAPH.QUERY", "falkorsync_ping", "RETURN 1"};
+        if (fdb_commandv(&f, &r, 3, mod)) {
+            char why[400];
+            snprintf(why, sizeof why, "%s (is the FalkorDB module loaded?)", f.errstr);
+            set_error(p, why);
+        }
+        freeReplyObject(r);
+    }
+    const struct sync_profile *prof = sync_profile_of(c);
+    for (int i = 0; p->ok && (flags & PROBE_COUNTS) && c->falkordb.layout == CFG_LAYOUT_SINGLE &&
+                    i < out->ntypes;
+         i++) {
+        char q[160];
+        if (sync_count_query(&prof->types[i], q, sizeof q))
+            break;
+        const char *argv[3] = {"GRAPH.RO_QUERY", c->falkordb.database, q};
+        redisReply *r = NULL;
+        if (fdb_commandv(&f, &r, 3, argv)) {
+            /* TODO(errors): use falkor/'s error class ("no such graph") once it lands */
+            if (!strstr(f.errstr, "empty key") && !strstr(f.errstr, "not exist"))
+                break;
+            out->count_falkordb[i] = 0; /* no graph yet */
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->elements &&
+            r->element[1]->element[0]->elements)
+            out->count_falkordb[i] = r->element[1]->element[0]->element[0]->integer;
+        freeReplyObject(r);
+    }
+    fdb_close(&f);
+}
+
+int sync_probe(const struct cfg *c, unsigned flags, int timeout_ms, struct probe_result *out)
+{
+    memset(out, 0, sizeof *out);
+    const struct sync_profile *prof = sync_profile_of(c);
+    out->ntypes = prof->ntypes < PROBE_MAX_TYPES ? prof->ntypes : PROBE_MAX_TYPES;
+    for (int i = 0; i < PROBE_MAX_TYPES; i++)
+        out->count_neo4j[i] = out->count_falkordb[i] = -1;
+    probe_neo4j(c, flags, timeout_ms, out);
+    probe_falkordb(c, flags, timeout_ms, out);
+    return out->neo4j.ok && out->falkordb.ok ? 0 : FS_ECONNECT;
+}
+
+void sync_probe_targets(const struct cfg *c, char *neo4j, size_t ncap, char *falkordb, size_t fcap)
+{
+    log_redact(c->neo4j.uri, neo4j, ncap);
+    char addr[600];
+    if (strstr(c->falkordb.host, "://"))
+        snprintf(addr, sizeof addr, "%s", c->falkordb.host);
+    else
+        snprintf(addr, sizeof addr, "%s:%d", c->falkordb.host, c->falkordb.port);
+    log_redact(addr, falkordb, fcap);
+}
