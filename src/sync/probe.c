@@ -118,8 +118,7 @@ static void probe_falkordb(const struct cfg *c, unsigned flags, int timeout_ms,
         const char *argv[3] = {"GRAPH.RO_QUERY", c->falkordb.database, q};
         redisReply *r = NULL;
         if (fdb_commandv(&f, &r, 3, argv)) {
-            /* TODO(errors): use falkor/'s error class ("no such graph") once it lands */
-            if (!strstr(f.errstr, "empty key") && !strstr(f.errstr, "not exist"))
+            if (f.server_err != FS_EFDB_NOGRAPH)
                 break;
             out->count_falkordb[i] = 0; /* no graph yet */
             continue;
