@@ -99,6 +99,13 @@ static int cli_load(struct cli *cli, int argc, char **argv)
         cfg_deinit(&cli->cfg);
         return 2;
     }
+    /* said before anything else runs, so it reaches a terminal or a container log */
+    for (const char *w = cli->cfg.warnings; *w;) {
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "falkorsync: configuration warning: %.*s\n", len, w);
+        w += len + (nl ? 1 : 0);
+    }
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "config/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -156,8 +157,9 @@ static const struct cfg_param params[] = {
 #define NPARAMS (sizeof params / sizeof params[0])
 
 /* Settings that were documented but never had an effect, now removed. A
- * YAML file or an environment variable that still sets one is an error
- * (never silently ignored), naming the key and what to do. */
+ * YAML file or an environment variable that still sets one loads (the seed's
+ * config.yaml sets the pool sizes) but is never silently ignored: each one
+ * adds a warning naming the key and what to do, which main prints. */
 static const struct {
     const char *path, *env, *why;
 } removed[] = {
@@ -170,6 +172,21 @@ static const struct {
      "removed: it never had an effect (checkpoints and watermarks always live in "
      "FalkorDB next to the graph)"},
 };
+
+/* Appends one warning (a line) to c->warnings; past its cap, the rest is cut. */
+__attribute__((format(printf, 2, 3))) static void cfg_warn(struct cfg *c, const char *fmt, ...)
+{
+    size_t used = strlen(c->warnings);
+    if (used + 2 >= sizeof c->warnings)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->warnings + used, sizeof c->warnings - used - 1, fmt, ap);
+    va_end(ap);
+    used = strlen(c->warnings);
+    c->warnings[used] = '\n';
+    c->warnings[used + 1] = 0;
+}
 
 static const char *removed_why(const char *path)
 {
@@ -360,10 +377,9 @@ int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen)
             const struct cfg_param *p = find_param(full);
             const char *why = p ? NULL : removed_why(full);
             if (why) {
-                snprintf(err, errlen, "%s line %zu: setting '%s' was %s; delete the line", path,
+                cfg_warn(c, "%s line %zu: setting '%s' was %s; delete the line", path,
                          k->start_mark.line + 1, full, why);
-                rc = FS_ECONFIG;
-                break;
+                continue;
             }
             if (!p) {
                 snprintf(err, errlen, "%s line %zu: unknown setting '%s'", path,
@@ -400,11 +416,9 @@ int cfg_load_env(struct cfg *c, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++) {
         const char *v = getenv(removed[i].env);
-        if (v && *v) {
-            snprintf(err, errlen, "environment variable %s (%s) was %s; unset it", removed[i].env,
+        if (v && *v)
+            cfg_warn(c, "environment variable %s (%s) was %s; unset it", removed[i].env,
                      removed[i].path, removed[i].why);
-            return FS_ECONFIG;
-        }
     }
     for (size_t i = 0; i < NPARAMS; i++) {
         const struct cfg_param *p = &params[i];

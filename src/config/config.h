@@ -15,6 +15,9 @@ enum cfg_full_method { CFG_FULL_AUTO, CFG_FULL_BULK, CFG_FULL_QUERY };
 enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
 
 struct cfg {
+    /* Lines of text for settings that loaded but deserve a word (a removed
+     * setting still set); "" when none. main prints them. */
+    char warnings[1024];
     struct {
         char *uri, *user, *password, *database, *ca_file;
         int connect_timeout_seconds, read_timeout_seconds, fetch_size;
@@ -57,11 +60,11 @@ struct cfg {
 int cfg_init_defaults(struct cfg *c) FS_WARN_UNUSED;
 /* Applies a YAML file over c. On a bad key/value: FS_ECONFIG and a one-line
  * message in err naming the key, the line and what was expected. A removed
- * setting (neo4j.pool_size, falkordb.pool_size, sync.state_dir) is such an
- * error too, saying it was removed. */
+ * setting (neo4j.pool_size, falkordb.pool_size, sync.state_dir) is not an
+ * error: it adds a line to c->warnings saying it was removed. */
 int cfg_load_yaml(struct cfg *c, const char *path, char *err, size_t errlen) FS_WARN_UNUSED;
 /* Applies environment variables over c (env wins over YAML). FS_ECONFIG for
- * a bad value, or when the variable of a removed setting is set. */
+ * a bad value; the variable of a removed setting adds a line to c->warnings. */
 int cfg_load_env(struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
 /* Cross-field checks (e.g. a public bind needs a token). */
 int cfg_validate(const struct cfg *c, char *err, size_t errlen) FS_WARN_UNUSED;
