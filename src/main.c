@@ -99,14 +99,23 @@ static int cli_load(struct cli *cli, int argc, char **argv)
         cfg_deinit(&cli->cfg);
         return 2;
     }
-    /* said before anything else runs, so it reaches a terminal or a container log */
-    for (const char *w = cli->cfg.warnings; *w;) {
+    return 0;
+}
+
+/* Says each configuration warning: one log line each once the log is set up
+ * (serve), else one stderr line each (the one-shot commands). */
+static void say_config_warnings(const struct cfg *c, bool to_log)
+{
+    for (const char *w = c->warnings; *w;) {
         const char *nl = strchr(w, '\n');
         int len = nl ? (int)(nl - w) : (int)strlen(w);
-        fprintf(stderr, "falkorsync: configuration warning: %.*s\n", len, w);
+        if (to_log)
+            log_fields(LOG_WARNING, "configuration warning",
+                       json_pack("{s:s%}", "warning", w, (size_t)len));
+        else
+            fprintf(stderr, "falkorsync: configuration warning: %.*s\n", len, w);
         w += len + (nl ? 1 : 0);
     }
-    return 0;
 }
 
 static int cmd_ping(struct cli *cli)
@@ -210,6 +219,7 @@ static void setup_logging(const struct cfg *c)
 static int cmd_serve(struct cli *cli)
 {
     setup_logging(&cli->cfg);
+    say_config_warnings(&cli->cfg, true);
     install_signals();
     /* every HTTP client costs a descriptor (two while a request is handed over): use all the
      * hard limit allows */
@@ -329,6 +339,8 @@ int main(int argc, char **argv)
         int rc = cli_load(&cli, argc - 1, argv + 1);
         if (rc)
             return rc;
+        if (commands[i].run != cmd_serve)
+            say_config_warnings(&cli.cfg, false);
         rc = commands[i].run(&cli);
         cfg_deinit(&cli.cfg);
         return rc;

@@ -129,6 +129,9 @@ sed "s|/app/logs/sync.log|$work/app/logs/sync.log|" "$seed" >"$work/seed-mkdir.y
 wait_up "http://127.0.0.1:$HP/health/live"
 kill -TERM "$spid"; wait "$spid" || fail "SIGTERM should exit 0"
 grep -q '"falkorsync starting"' "$work/app/logs/sync.log" || fail "no log lines in the created folder"
+# the seed sets the removed pool sizes: it loads, and the log says so (never silently ignored)
+grep -q '"configuration warning".*neo4j.pool_size' "$work/app/logs/sync.log" \
+  || fail "the seed's removed neo4j.pool_size should be named by a configuration warning in the log"
 [[ ! -s "$work/seed2.err" ]] || { cat "$work/seed2.err"; fail "nothing should reach stderr when the log file works"; }
 echo "== systemd's notify protocol: READY=1 once listening, WATCHDOG=1 while live, STOPPING=1"
 sock="$work/notify.sock"
