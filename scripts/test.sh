@@ -28,6 +28,11 @@ scripts/servers.sh start
 rc=0
 (cd "$BUILD" && ctest --output-on-failure -j 1 ${CTEST_ARGS:-}) || rc=$?
 
+# Compatibility matrix: the core subset against the newest Neo4j, on its own ports.
+if [[ "${SKIP_COMPAT:-0}" != 1 ]]; then
+  BUILD="$BUILD" scripts/compat.sh || rc=$?
+fi
+
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   CC=clang cmake -S . -B build-fuzz -G Ninja -DFALKORSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
     -DFUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
