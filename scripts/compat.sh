@@ -9,7 +9,8 @@
 #
 # Environment: BUILD (build), NEO4J_COMPAT_VERSIONS ("2026.09.0:25": VERSION[:CYPHER]
 # entries, CYPHER the default language of the store, empty for the server's own),
-# COMPAT_NEO4J_PORT (17687), COMPAT_FALKORDB_PORT (16379), COMPAT_CTEST_ARGS.
+# COMPAT_NEO4J_PORT (17687), COMPAT_FALKORDB_PORT (16379), COMPAT_HEALTH_PORT (18080),
+# COMPAT_METRICS_PORT (18081), COMPAT_CTEST_ARGS.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +21,10 @@ BUILD="${BUILD:-build}"
 VERSIONS="${NEO4J_COMPAT_VERSIONS:-2026.09.0:25}"
 NEO4J_PORT="${COMPAT_NEO4J_PORT:-17687}"
 FALKORDB_PORT="${COMPAT_FALKORDB_PORT:-16379}"
+# `falkorsync serve` in the incremental test: not the default 8080/8081,
+# which the main run or a local service may hold.
+HEALTH_PORT="${COMPAT_HEALTH_PORT:-18080}"
+METRICS_PORT="${COMPAT_METRICS_PORT:-18081}"
 
 [[ -x "$BUILD/falkorsync" ]] || { echo "compat: build first (make build)" >&2; exit 2; }
 
@@ -31,7 +36,8 @@ for entry in $VERSIONS; do
   run="${FALKORSYNC_RUN:-$ROOT/.run}/compat-$version${cypher:+-cypher$cypher}"
   env=(FALKORSYNC_RUN="$run" NEO4J_VERSION="$version" NEO4J_CYPHER="$cypher" NEO4J_HEAP=1g
        NEO4J_PORT="$NEO4J_PORT" NEO4J_URI="bolt://127.0.0.1:$NEO4J_PORT"
-       FALKORDB_PORT="$FALKORDB_PORT" FALKORDB_HOST=127.0.0.1)
+       FALKORDB_PORT="$FALKORDB_PORT" FALKORDB_HOST=127.0.0.1
+       SYNC_HEALTH_PORT="$HEALTH_PORT" SYNC_METRICS_PORT="$METRICS_PORT")
   echo "compat: Neo4j $version${cypher:+ (Cypher $cypher default)} on :$NEO4J_PORT, FalkorDB on :$FALKORDB_PORT"
   start=$SECONDS
   this=0

@@ -108,11 +108,15 @@ falkordb_stop() {
 
 # --- Neo4j ------------------------------------------------------------------
 
-# The Java major version a JDK home runs (17, 21, 25, ...), or nothing.
+# The Java major version a JDK home runs (17, 21, 25, ...), or nothing. The
+# home's `release` file says it without starting a JVM.
 java_major() {
   [[ -x "$1/bin/java" ]] || return 0
-  "$1/bin/java" -XshowSettings:properties -version 2>&1 \
-    | sed -n 's/^ *java\.specification\.version = \([0-9][0-9]*\).*/\1/p' | head -n1
+  local v=""
+  [[ -f "$1/release" ]] && v=$(sed -n 's/^JAVA_VERSION="\([0-9][0-9]*\).*/\1/p' "$1/release")
+  [[ -n "$v" ]] || v=$("$1/bin/java" -XshowSettings:properties -version 2>&1 \
+    | sed -n 's/^ *java\.specification\.version = \([0-9][0-9]*\).*/\1/p' | head -n1)
+  echo "$v"
 }
 
 # Neo4j 4.x/5.x run on Java 17 or 21; Neo4j 2025.01 and later (calendar
