@@ -6,7 +6,7 @@ SIZE ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps install test unit demo servers servers-stop servers-status asan fuzz lint format bench bench-param clean
+.PHONY: all build deps install test unit compat demo servers servers-stop servers-status asan fuzz lint format bench bench-param clean
 
 all: build
 
@@ -29,6 +29,12 @@ test:
 
 unit: build
 	cd $(BUILD) && ctest -L unit --output-on-failure
+
+# The core integration tests against the newest Neo4j (scripts/compat.sh),
+# on servers of its own; `make test` runs it too.
+compat: build
+	@scripts/deps.sh
+	@BUILD=$(BUILD) scripts/compat.sh
 
 servers:
 	@scripts/servers.sh start

@@ -65,6 +65,12 @@ if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   (cd build-asan && ctest --output-on-failure -R "$ASAN_TESTS") || rc=1
 fi
 
+# Compatibility matrix: the core subset against the newest Neo4j, on its own ports.
+if [[ "${SKIP_COMPAT:-0}" != 1 ]]; then
+  stage "compatibility matrix"
+  BUILD="$BUILD" scripts/compat.sh || rc=$?
+fi
+
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   stage "fuzz targets, ${FUZZ_SECONDS} s each"
   CC=clang cmake -S . -B build-fuzz -G Ninja -DFALKORSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \

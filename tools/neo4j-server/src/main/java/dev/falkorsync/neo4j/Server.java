@@ -1,7 +1,9 @@
-// Starts a real embedded Neo4j 5.26 Community with its Bolt connector on loopback.
+// Starts a real embedded Neo4j Community (5.26 LTS or 2025+) with its Bolt connector on loopback.
+// Uses only API that 5.26 and the calendar versions share (see scripts/servers.sh).
 // Test, demo and benchmark harness for falkorsync; not part of the product.
 package dev.falkorsync.neo4j;
 
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -14,6 +16,7 @@ import org.neo4j.configuration.ssl.SslPolicyConfig;
 import org.neo4j.configuration.ssl.SslPolicyScope;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.config.Setting;
 
 public final class Server {
     private static String opt(String[] args, String name, String def) {
@@ -29,7 +32,7 @@ public final class Server {
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.println("usage: Server --home DIR [--host 127.0.0.1] [--port 7687]"
                     + " [--password PW] [--tls-dir DIR (holds private.key, public.crt)]"
-                    + " [--tls required|optional]");
+                    + " [--tls required|optional] [--cypher 5|25 (default language, Neo4j 2025.06+)]");
             return;
         }
         Path home = Path.of(opt(args, "--home", ".run/neo4j")).toAbsolutePath();
@@ -38,6 +41,7 @@ public final class Server {
         String password = opt(args, "--password", "graphiti123");
         String tlsDir = opt(args, "--tls-dir", "");
         String tlsLevel = opt(args, "--tls", "required");
+        String cypher = opt(args, "--cypher", "");
         Files.createDirectories(home);
 
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
@@ -61,6 +65,9 @@ public final class Server {
                                     ? BoltConnector.EncryptionLevel.OPTIONAL
                                     : BoltConnector.EncryptionLevel.REQUIRED);
         }
+        if (!cypher.isEmpty()) {
+            setDefaultLanguage(builder, cypher);
+        }
         DatabaseManagementService dbms = builder.build();
 
         // The system database starts with neo4j/neo4j and a forced change; set
@@ -83,8 +90,25 @@ public final class Server {
             stop.countDown();
         }));
         System.out.println("neo4j-server: ready on bolt://" + host + ":" + port
-                + (tlsDir.isEmpty() ? "" : " (TLS " + tlsLevel + ")") + ", home " + home);
+                + (tlsDir.isEmpty() ? "" : " (TLS " + tlsLevel + ")")
+                + (cypher.isEmpty() ? "" : " (default language Cypher " + cypher + ")")
+                + ", home " + home);
         System.out.flush();
         stop.await();
+    }
+
+    /* db.query.default_language exists from Neo4j 2025.06 on; looked up by name so
+     * that the launcher still compiles against the 5.26 API. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void setDefaultLanguage(DatabaseManagementServiceBuilder builder, String cypher)
+            throws ReflectiveOperationException {
+        Field f;
+        try {
+            f = GraphDatabaseSettings.class.getField("default_language");
+        } catch (NoSuchFieldException e) {
+            throw new IllegalArgumentException("--cypher needs Neo4j 2025.06 or newer", e);
+        }
+        Class enumType = Class.forName("org.neo4j.configuration.GraphDatabaseSettings$CypherVersion");
+        builder.setConfig((Setting<Object>) f.get(null), Enum.valueOf(enumType, "Cypher" + cypher));
     }
 }
