@@ -8,33 +8,28 @@
 
 _Static_assert(SYNC_KEY_CAP == GK_CAP, "a generic key fits an item key");
 
-int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group)
+/* Every item of t meeting cond on its key (and group $g when by_group), in key order. */
+static int keyset_query(struct buf *q, const struct sync_type *t, const char *cond, bool by_group)
 {
     if (!t->edge)
-        return buf_printf(q,
-                          "MATCH (n:`%s`) WHERE n.uuid > $after%s RETURN n, n.uuid ORDER BY n.uuid",
-                          t->name, by_group ? " AND n.group_id = $g" : "");
+        return buf_printf(q, "MATCH (n:`%s`) WHERE n.uuid %s%s RETURN n, n.uuid ORDER BY n.uuid",
+                          t->name, cond, by_group ? " AND n.group_id = $g" : "");
     return buf_printf(q,
-                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid > $after%s "
+                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid %s%s "
                       "RETURN r, a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
                       t->src_label, t->name, t->dst_label ? ":" : "",
-                      t->dst_label ? t->dst_label : "",
+                      t->dst_label ? t->dst_label : "", cond,
                       by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+}
+
+int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    return keyset_query(q, t, "> $after", by_group);
 }
 
 int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
-    if (!t->edge)
-        return buf_printf(q,
-                          "MATCH (n:`%s`) WHERE n.uuid IS NOT NULL%s RETURN n, n.uuid "
-                          "ORDER BY n.uuid",
-                          t->name, by_group ? " AND n.group_id = $g" : "");
-    return buf_printf(q,
-                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid IS NOT NULL%s RETURN r, "
-                      "a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
-                      t->src_label, t->name, t->dst_label ? ":" : "",
-                      t->dst_label ? t->dst_label : "",
-                      by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+    return keyset_query(q, t, "IS NOT NULL", by_group);
 }
 
 int extract_generic_query(struct buf *q, const struct sync_type *t, const char *kp, bool ordered)

@@ -115,11 +115,7 @@ static int fix_flush_group(struct fixer *fx, struct fix_group *g)
         rc = rc ? rc : xc_ident(q, g->key, strlen(g->key));
         rc = rc ? rc : buf_printf(q, " {uuid: r.t}) CREATE (a)-[n:`%s`]->(b) SET n = r.p", t->name);
     }
-    for (int i = 0; !rc && i < fx->rules->nembeddings; i++) {
-        rc = buf_append_str(q, ", n.");
-        rc = rc ? rc : xc_ident(q, fx->rules->embeddings[i], strlen(fx->rules->embeddings[i]));
-        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
-    }
+    rc = rc ? rc : xc_embedding_sets(q, "n", fx->rules);
     free(base);
     rc = rc ? rc : xc_native_sets(q, "n", g->key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(n)");

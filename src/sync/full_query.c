@@ -63,11 +63,7 @@ static int node_query_tail(struct buf *q, const char *key, const struct xc_rules
     }
     free(base);
     rc = rc ? rc : buf_append_str(q, ") SET n = r.p");
-    for (int i = 0; !rc && i < rules->nembeddings; i++) {
-        rc = buf_append_str(q, ", n.");
-        rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
-        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
-    }
+    rc = rc ? rc : xc_embedding_sets(q, "n", rules);
     rc = rc ? rc : xc_native_sets(q, "n", key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(n)");
     return rc;
@@ -94,11 +90,7 @@ static int edge_query_tail(struct buf *q, const char *key, const char *type, boo
     }
     rc = x;
     rc = rc ? rc : buf_append_str(q, "]->(b) SET e = r.p");
-    for (int i = 0; !rc && i < rules->nembeddings; i++) {
-        rc = buf_append_str(q, ", e.");
-        rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
-        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
-    }
+    rc = rc ? rc : xc_embedding_sets(q, "e", rules);
     rc = rc ? rc : xc_native_sets(q, "e", key);
     rc = rc ? rc : buf_append_str(q, " RETURN count(e)");
     return rc;

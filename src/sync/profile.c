@@ -116,7 +116,8 @@ int sync_rules_init(struct sync_rules *r, const struct cfg *c)
     char *save = NULL;
     for (char *tok = strtok_r(r->store, ", ", &save); tok && n < SYNC_MAX_EMBEDDINGS;
          tok = strtok_r(NULL, ", ", &save))
-        r->names[n++] = tok;
+        if (!strchr(tok, '`')) /* a name no query can quote stays an ordinary (dropped) key */
+            r->names[n++] = tok;
     r->names[n] = NULL;
     r->rules.embeddings = r->names;
     r->rules.nembeddings = n;

@@ -38,21 +38,32 @@ json_t *sync_json_text(const char *s)
     return j ? j : json_null();
 }
 
-static json_t *count(uint64_t v)
+json_t *sync_json_count(uint64_t v)
 {
     return json_integer((json_int_t)v);
+}
+
+void sync_json_print(json_t *o, FILE *out)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    if (text) {
+        fputs(text, out);
+        fputc('\n', out);
+    }
+    free(text);
+    json_decref(o);
 }
 
 static json_t *dropped_json(const struct xc_stats *d)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "nan_or_inf", count(d->dropped_nan));
-    json_object_set_new(o, "bytes", count(d->dropped_bytes));
-    json_object_set_new(o, "nul_in_string", count(d->dropped_nul));
-    json_object_set_new(o, "point", count(d->dropped_point));
-    json_object_set_new(o, "backtick_in_key", count(d->dropped_key));
-    json_object_set_new(o, "backtick_in_label", count(d->dropped_label));
-    json_object_set_new(o, "other", count(d->dropped_other));
+    json_object_set_new(o, "nan_or_inf", sync_json_count(d->dropped_nan));
+    json_object_set_new(o, "bytes", sync_json_count(d->dropped_bytes));
+    json_object_set_new(o, "nul_in_string", sync_json_count(d->dropped_nul));
+    json_object_set_new(o, "point", sync_json_count(d->dropped_point));
+    json_object_set_new(o, "backtick_in_key", sync_json_count(d->dropped_key));
+    json_object_set_new(o, "backtick_in_label", sync_json_count(d->dropped_label));
+    json_object_set_new(o, "other", sync_json_count(d->dropped_other));
     return o;
 }
 
@@ -62,28 +73,22 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     json_t *o = json_object();
     json_object_set_new(o, "mode", json_string(mode));
     json_object_set_new(o, "ok", json_boolean(!rep->error[0]));
-    json_object_set_new(o, "nodes", count(rep->nodes));
-    json_object_set_new(o, "relationships", count(rep->relationships));
+    json_object_set_new(o, "nodes", sync_json_count(rep->nodes));
+    json_object_set_new(o, "relationships", sync_json_count(rep->relationships));
     json_object_set_new(o, "seconds", rounded(rep->seconds, 3));
     json_object_set_new(o, "items_per_second",
                         rounded(rep->seconds > 0 ? (double)items / rep->seconds : 0.0, 1));
-    json_object_set_new(o, "batches", count(rep->batches));
+    json_object_set_new(o, "batches", sync_json_count(rep->batches));
     json_object_set_new(o, "graphs", json_integer(rep->graphs));
     if (rep->method)
         json_object_set_new(o, "method", json_string(rep->method));
     json_object_set_new(o, "resumed", json_boolean(rep->resumed));
     json_object_set_new(o, "did_full", json_boolean(rep->did_full));
-    json_object_set_new(o, "upserted", count(rep->upserted));
-    json_object_set_new(o, "deleted", count(rep->deleted));
-    json_object_set_new(o, "edges_missing_endpoint", count(rep->edges_missing_endpoint));
+    json_object_set_new(o, "upserted", sync_json_count(rep->upserted));
+    json_object_set_new(o, "deleted", sync_json_count(rep->deleted));
+    json_object_set_new(o, "edges_missing_endpoint", sync_json_count(rep->edges_missing_endpoint));
     json_object_set_new(o, "dropped", dropped_json(&rep->dropped));
     if (rep->error[0])
         json_object_set_new(o, "error", sync_json_text(rep->error));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (text) {
-        fputs(text, out);
-        fputc('\n', out);
-    }
-    free(text);
-    json_decref(o);
+    sync_json_print(o, out);
 }

@@ -41,6 +41,10 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
 /* s as a JSON string (jansson); bytes that are not UTF-8 become '?'. A new reference. */
 struct json_t;
 struct json_t *sync_json_text(const char *s);
+/* v as a JSON integer (json_int_t is 64 bits). A new reference. */
+struct json_t *sync_json_count(uint64_t v);
+/* Prints o compactly on one line, keys in insertion order, and releases it. */
+void sync_json_print(struct json_t *o, FILE *out);
 
 /* Monotonic seconds. */
 double sync_now(void);

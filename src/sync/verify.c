@@ -311,21 +311,16 @@ uint64_t verify_differences(const struct verify_report *rep)
     return n;
 }
 
-static json_t *count_json(uint64_t v)
-{
-    return json_integer((json_int_t)v);
-}
-
 static json_t *type_json(const struct verify_count *v)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "source", count_json(v->source));
-    json_object_set_new(o, "cache", count_json(v->cache));
-    json_object_set_new(o, "missing", count_json(v->missing));
-    json_object_set_new(o, "extra", count_json(v->extra));
-    json_object_set_new(o, "different", count_json(v->different));
-    json_object_set_new(o, "duplicate", count_json(v->duplicate));
-    json_object_set_new(o, "unrepresentable", count_json(v->unrepresentable));
+    json_object_set_new(o, "source", sync_json_count(v->source));
+    json_object_set_new(o, "cache", sync_json_count(v->cache));
+    json_object_set_new(o, "missing", sync_json_count(v->missing));
+    json_object_set_new(o, "extra", sync_json_count(v->extra));
+    json_object_set_new(o, "different", sync_json_count(v->different));
+    json_object_set_new(o, "duplicate", sync_json_count(v->duplicate));
+    json_object_set_new(o, "unrepresentable", sync_json_count(v->unrepresentable));
     json_t *s = json_array();
     for (int i = 0; i < v->nsamples; i++)
         json_array_append_new(s, sync_json_text(v->samples[i]));
@@ -338,7 +333,7 @@ static void print_json(const struct verify_report *rep, FILE *out)
     uint64_t diff = verify_differences(rep);
     json_t *o = json_object();
     json_object_set_new(o, "ok", json_boolean(!diff && !rep->error[0]));
-    json_object_set_new(o, "differences", count_json(diff));
+    json_object_set_new(o, "differences", sync_json_count(diff));
     json_object_set_new(o, "graphs", json_integer(rep->graphs));
     json_object_set_new(o, "seconds", json_real(round(rep->seconds * 1000) / 1000));
     if (rep->error[0])
@@ -347,13 +342,7 @@ static void print_json(const struct verify_report *rep, FILE *out)
     for (int i = 0; i < rep->ntypes; i++)
         json_object_set_new(types, rep->types[i].name, type_json(&rep->types[i]));
     json_object_set_new(o, "types", types);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    if (text) {
-        fputs(text, out);
-        fputc('\n', out);
-    }
-    free(text);
-    json_decref(o);
+    sync_json_print(o, out);
 }
 
 void verify_print(const struct verify_report *rep, bool json, FILE *out)
