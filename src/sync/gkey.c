@@ -27,7 +27,7 @@ int gk_read(struct pack_reader *r, struct gkey *k)
     k->by_id = false;
     k->is_int = false;
     struct buf b;
-    buf_init(&b, 0);
+    buf_init(&b, sizeof k->raw); /* a key that does not fit is refused below anyway */
     if (v.kind == PACK_STRING) {
         if (v.size >= GK_CAP || memchr(v.data, 0, v.size))
             rc = FS_EMALFORMED; /* too long to be a key, or not representable */

@@ -177,7 +177,7 @@ int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, cha
                 memchr(it.data, '`', it.size) || memchr(it.data, 0, it.size))
                 continue;
             struct buf q;
-            buf_init(&q, 0);
+            buf_init(&q, (size_t)1 << 20); /* a label name from Neo4j, quoted */
             rc = buf_printf(&q,
                             pass ? "CREATE INDEX FOR ()-[x:`%.*s`]-() ON ("
                                  : "CREATE INDEX FOR (x:`%.*s`) ON (",
