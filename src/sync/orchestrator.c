@@ -117,13 +117,14 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
     int rc = sync_reconcile(c, &found, rep);
     for (int i = 0; i < found.ntypes; i++) {
         const struct verify_count *v = &found.types[i];
+        char sample[2 * sizeof v->samples[0]]; /* a key holds any bytes: escaped */
+        log_json_escape(sample, sizeof sample, v->nsamples ? v->samples[0] : "");
         if (v->missing + v->extra + v->different + v->duplicate)
             log_event(LOG_INFO, "reconcile fixed drift",
                       "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
                       "\"duplicate\":%llu,\"sample\":\"%s\"",
                       v->name, (unsigned long long)v->missing, (unsigned long long)v->extra,
-                      (unsigned long long)v->different, (unsigned long long)v->duplicate,
-                      v->nsamples ? v->samples[0] : "");
+                      (unsigned long long)v->different, (unsigned long long)v->duplicate, sample);
     }
     return rc;
 }
