@@ -8,6 +8,8 @@ ROOT="${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_inc_$$"
+# The binaries read NEO4J_URI, the server scripts NEO4J_PORT: one Neo4j for both.
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
 R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
 X() { local args=(); for q in "$@"; do args+=(--exec "$q"); done; "$GEN" "${args[@]}"; }
