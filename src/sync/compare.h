@@ -1,62 +1,9 @@
-/* Item-level compare and apply: verify (read-only), reconcile (fix differences), incremental (apply
- * changes). */
+/* Kept for branches written before the split of issue 13: verify and reconcile are in
+ * sync/verify.h, the incremental entry point in sync/orchestrator.h. Include those instead;
+ * this header goes once nothing includes it. */
 #ifndef FALKORSYNC_COMPARE_H
 #define FALKORSYNC_COMPARE_H
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include "config/config.h"
-#include "falkor/fdb.h"
-#include "sync/common.h"
-#include "sync/schema.h"
-
-#define VERIFY_SAMPLES 3
-#define VERIFY_MAX_TYPES 16
-
-struct verify_count {
-    const char *name;                 /* the type's (static storage) */
-    uint64_t source;                  /* items in Neo4j */
-    uint64_t cache;                   /* items in FalkorDB */
-    uint64_t missing;                 /* in Neo4j, not in FalkorDB */
-    uint64_t extra;                   /* in FalkorDB, not in Neo4j */
-    uint64_t different;               /* same key, different content */
-    uint64_t duplicate;               /* a key seen twice in FalkorDB */
-    uint64_t unrepresentable;         /* Neo4j items holding a value the mapping rules leave out */
-    char samples[VERIFY_SAMPLES][96]; /* "missing:<key>" ... */
-    int nsamples;
-};
-
-struct verify_report {
-    struct verify_count types[VERIFY_MAX_TYPES]; /* summed over groups, by sync type */
-    int ntypes;
-    int graphs;
-    double seconds;
-    char error[512];
-};
-
-/* Compares every item. Returns 0 (whatever the differences), or an error
- * (detail in rep->error). Memory stays bounded: both sides are streamed in
- * key order and merged. */
-int sync_verify(const struct cfg *c, struct verify_report *rep) FS_WARN_UNUSED;
-/* Reconcile: the same comparison, fixing as it goes: upserts what is missing
- * or different, deletes what Neo4j no longer has (and, per group, graphs of
- * vanished groups). found says what differed, done what was written. */
-int sync_reconcile(const struct cfg *c, struct verify_report *found,
-                   struct sync_report *done) FS_WARN_UNUSED;
-/* Incremental: reads what changed since the durable watermarks (minus the
- * overlap window) and upserts it; watermarks come from the data and advance
- * only after FalkorDB acknowledged. *lag_seconds is the age of the oldest
- * change this run applied (0 when none). Deletes are left to reconcile. */
-int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep,
-                     double *lag_seconds) FS_WARN_UNUSED;
-/* per_group layout: records the current groups in falkorsync:groups:<database>
- * and deletes the graphs of groups that are gone from Neo4j. */
-int sync_track_groups(const struct cfg *c, struct fdb_conn *fdb, char **groups, int ngroups,
-                      struct sync_report *srep) FS_WARN_UNUSED;
-/* Total missing + extra + different + duplicate. */
-uint64_t verify_differences(const struct verify_report *rep);
-void verify_print(const struct verify_report *rep, bool json, FILE *out);
-
+#include "sync/orchestrator.h"
+#include "sync/target.h"
+#include "sync/verify.h"
 #endif

@@ -1,5 +1,6 @@
-/* Inside full sync: the state of one run, shared by the query method (full.c)
- * and the bulk method (bulkload.c). Not a public interface. */
+/* Inside full sync: the state of one run and what the per-graph driver (full.c) and its two
+ * load methods (full_query.c, full_bulk.c) share: commands on the loader's connection,
+ * progress, and the one Bolt streaming loop. Not a public interface. */
 #ifndef FALKORSYNC_FULL_RUN_H
 #define FALKORSYNC_FULL_RUN_H
 
@@ -8,9 +9,9 @@
 
 #include "bolt/bolt.h"
 #include "config/config.h"
-#include "sync/common.h"
 #include "sync/loader.h"
-#include "sync/schema.h"
+#include "sync/profile.h"
+#include "sync/report.h"
 #include "sync/transcode.h"
 
 struct run {
@@ -26,35 +27,47 @@ struct run {
     double t0, last_progress;
 };
 
-/* The keyset-ordered extraction query of one type, and its parameters. */
-int full_extract_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
-int full_extract_params(struct buf *p, const char *after, const char *group) FS_WARN_UNUSED;
+/* Positive results of a load method, outside the error table:
+ * FULL_BULK_FALLBACK: the graph cannot be written by GRAPH.BULK (a label holding ':', two
+ *   nodes of a type with one uuid that a relationship names, a server without GRAPH.BULK):
+ *   the driver drains, deletes shadow and checkpoint, and uses the query method.
+ * FULL_BULK_RESTART: resume found no state of the shadow graph that the checkpoint names. */
+#define FULL_BULK_FALLBACK 2
+#define FULL_BULK_RESTART 3
+/* sync.full_method = auto uses bulk up to this many nodes (12 bytes each in the id map). */
+#define FULL_BULK_AUTO_MAX_NODES 4000000u
+
 /* Progress on stderr and to opts->on_progress, at most twice a second. */
 void full_progress(struct run *R, bool final);
-/* Reads a string item into out (cap bytes, NUL-terminated). */
-int full_copy_str_item(struct pack_reader *r, char *out, size_t cap) FS_WARN_UNUSED;
 /* One command on the loader's connection; a failure goes to rep->error as "what: why". */
 int full_fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
                     redisReply **out) FS_WARN_UNUSED;
 bool full_key_exists(struct run *R, const char *key);
 int full_graph_query(struct run *R, const char *graph, const char *q) FS_WARN_UNUSED;
 
-/* The bulk method (bulkload.c) for one graph, fresh or resumed from the
- * checkpoint in ckpt ("method bulk"): loads every type into shadow with
- * GRAPH.BULK, converts embeddings with vecf32() and creates the indexes; the
- * caller then waits for them and swaps. Returns 0, a negative error (in
- * rep->error), or FULL_BULK_FALLBACK when the graph cannot be written this
- * way (a label holding ':', two nodes of a type with one uuid that a
- * relationship names): the caller drains, deletes shadow and ckpt, and uses
- * the query method. */
-#define FULL_BULK_FALLBACK 2
-/* sync.full_method = auto uses bulk up to this many nodes (12 bytes each in the id map). */
-#define FULL_BULK_AUTO_MAX_NODES 4000000u
-/* resume: the checkpoint names no state of the shadow graph; start fresh. */
-#define FULL_BULK_RESTART 3
+/* What a load method does with the stream of one type. */
+struct full_sink {
+    void *ud;
+    /* Adds one record to the open batch; non-zero stops the stream (negative: an error,
+     * FULL_BULK_FALLBACK: the rest of the stream is read and dropped). */
+    int (*record)(void *ud, const struct bolt_record *rec);
+    /* Sends the open batch when it is full. */
+    int (*flush_if_full)(void *ud);
+};
+/* Streams type `type` from key `after` on (group_id = group unless NULL) into sink, with the
+ * loader's writer thread started; generic: the generic profile's query. Stops on a signal. */
+int full_stream(struct run *R, int type, const char *after, const char *group, bool generic,
+                const struct full_sink *sink) FS_WARN_UNUSED;
+
+/* The query method for one graph: types start_type.. (the first from key after) into the
+ * shadow graph behind R->ld, the writer thread stopped when all is acknowledged. */
+int full_query_graph(struct run *R, int start_type, const char *after,
+                     const char *group) FS_WARN_UNUSED;
+/* The bulk method for one graph, fresh or resumed from the checkpoint in ckpt ("method
+ * bulk"): loads every type into shadow with GRAPH.BULK, converts embeddings with vecf32()
+ * and creates the indexes; the caller then waits for them and swaps. Returns 0, a negative
+ * error (in rep->error), FULL_BULK_FALLBACK or FULL_BULK_RESTART. */
 int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const char *group,
                     bool resume) FS_WARN_UNUSED;
-/* Records the change timestamps where incremental will start (full.c). */
-int full_record_watermarks(struct run *R, const char *ckpt, const char *group) FS_WARN_UNUSED;
 
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "falkor/param.h"
-#include "sync/schema.h"
 #include "sync/transcode.h"
 
 static int copy_raw(struct gkey *k, const struct buf *b)
@@ -28,7 +27,7 @@ int gk_read(struct pack_reader *r, struct gkey *k)
     k->by_id = false;
     k->is_int = false;
     struct buf b;
-    buf_init(&b, 0);
+    buf_init(&b, sizeof k->raw); /* a key that does not fit is refused below anyway */
     if (v.kind == FS_VALUE_STRING) {
         if (v.size >= GK_CAP || memchr(v.data, 0, v.size))
             rc = FS_EMALFORMED; /* too long to be a key, or not representable */
@@ -188,33 +187,5 @@ int sync_generic_edge_key(struct buf *key, const char *type, size_t tlen,
     rc = rc ? rc
             : buf_printf(key, "\x1f%s\x1f%s\x1f%s\x1f%s", g->alabel, gk_prop(&g->a, kp), g->blabel,
                          gk_prop(&g->b, kp));
-    return rc;
-}
-
-/* Generic: every node (n, key value, element id) or every relationship
- * (r, then key value, element id and a label for each endpoint, then the
- * relationship's own key value and element id). */
-int sync_extract_query_generic(struct buf *q, const struct sync_type *t, const char *kp,
-                               bool ordered)
-{
-    const char *v = t->edge ? "r" : "n";
-    int rc = buf_append_str(q, t->edge ? "MATCH (a)-[r]->(b)" : "MATCH (n)");
-    rc = rc ? rc : buf_printf(q, " RETURN %s, ", v);
-    if (t->edge)
-        for (int i = 0; !rc && i < 2; i++) {
-            const char *e = i ? "b" : "a";
-            rc = gk_neo4j_value_expr(q, e, kp);
-            rc = rc ? rc
-                    : buf_printf(q,
-                                 ", elementId(%s), head([l IN labels(%s) WHERE NOT l "
-                                 "CONTAINS '`' | l]), ",
-                                 e, e);
-        }
-    rc = rc ? rc : gk_neo4j_value_expr(q, v, kp);
-    rc = rc ? rc : buf_printf(q, ", elementId(%s)", v);
-    if (ordered) {
-        rc = rc ? rc : buf_append_str(q, " ORDER BY ");
-        rc = rc ? rc : gk_neo4j_key_expr(q, v, kp);
-    }
     return rc;
 }

@@ -62,13 +62,6 @@ int sync_edge_matches(struct buf *q, const char *key, bool generic, const char *
 int sync_endpoint_match(struct buf *q, const char *v, const char *label, size_t llen,
                         const char *prop, size_t plen, const char *field) FS_WARN_UNUSED;
 
-struct sync_type;
-/* The Neo4j query streaming every node (n, key value, element id) or every
- * relationship (r; key value, element id and a label of each endpoint; its
- * own key value and element id), in key order when ordered (verify). */
-int sync_extract_query_generic(struct buf *q, const struct sync_type *t, const char *key_property,
-                               bool ordered) FS_WARN_UNUSED;
-
 /* The order items are merged in: byte order of the UTF-8 keys, which is
  * code point order, the order Neo4j's ORDER BY gives stored strings (checked
  * on 5.26: stored values sort by code point, while strings that arrive as

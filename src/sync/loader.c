@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/schema.h"
+#include "sync/state.h"
 
 /* One queued batch (or checkpoint) waiting for the writer thread. */
 struct loader_job {
@@ -118,8 +118,8 @@ int loader_reap(struct loader *l)
     if (p->kind == PEND_BATCH && p->ckpt) {
         /* Every batch before this one was acknowledged: the checkpoint may advance. */
         char t[16];
-        snprintf(t, sizeof t, "%d", p->ckpt_type);
-        const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", p->ckpt_after};
+        const char *argv[6];
+        state_ckpt_progress_argv(argv, t, l->ckpt_key, p->ckpt_type, p->ckpt_after);
         if (fdb_append(&l->fdb, 6, argv, NULL))
             return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
         int slot = (l->head + l->count) % RING_CAP(l);
@@ -242,8 +242,8 @@ static int sync_checkpoint(struct loader *l, int type, const char *after)
     if (rc)
         return rc;
     char t[16];
-    snprintf(t, sizeof t, "%d", type);
-    const char *argv[6] = {"HSET", l->ckpt_key, "type", t, "after", after};
+    const char *argv[6];
+    state_ckpt_progress_argv(argv, t, l->ckpt_key, type, after);
     if (fdb_commandv(&l->fdb, NULL, 6, argv))
         return loader_fail(l, "FalkorDB checkpoint: %s%s", l->fdb.errstr, "");
     return 0;
@@ -433,7 +433,7 @@ int loader_async_start(struct loader *l, int qdepth)
         return FS_ENOMEM;
     }
     for (int i = 0; i < a->cap; i++)
-        buf_init(&a->q[i].text, 0);
+        buf_init(&a->q[i].text, SYNC_BATCH_CAP);
     a->idle = l->count == 0;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->to_writer, NULL);

@@ -6,10 +6,11 @@
 #include <stdint.h>
 
 #include "falkor/fdb.h"
-#include "sync/common.h"
-#include "sync/schema.h"
+#include "sync/extract.h"
+#include "sync/profile.h"
+#include "sync/report.h"
 
-#define LOADER_KEY_CAP 512
+#define LOADER_KEY_CAP SYNC_KEY_CAP
 
 enum pend_kind {
     PEND_BATCH, /* creates or upserts: the reply's count(...) is added to nodes/relationships */

@@ -10,10 +10,12 @@
 
 #include "falkor/fdb.h"
 #include "log/log.h"
-#include "sync/compare.h"
 #include "sync/connect.h"
 #include "sync/full.h"
-#include "sync/schema.h"
+#include "sync/incremental.h"
+#include "sync/profile.h"
+#include "sync/target.h"
+#include "sync/verify.h"
 
 const char *orch_mode_name(enum sync_mode m)
 {
@@ -33,6 +35,71 @@ void orch_sleep(double seconds, volatile sig_atomic_t *stop)
     }
 }
 
+double orch_backoff(double base, double max, int attempt, double jitter)
+{
+    double delay = base * pow(2.0, attempt);
+    if (delay > max)
+        delay = max;
+    return delay * (0.5 + 0.5 * jitter);
+}
+
+/* Whether the cache holds anything: the live graph exists (single) or a group was synced
+ * (per_group). 0 with *present, or an error (why in err). */
+static int cache_exists(const struct cfg *c, bool *present, char *err, size_t errlen)
+{
+    struct fdb_conn f;
+    fdb_init(&f);
+    struct fdb_config fc = sync_fdb_config(c);
+    int rc = fdb_connect(&f, &fc);
+    if (rc) {
+        snprintf(err, errlen, "%s", f.errstr);
+        fdb_close(&f);
+        return rc;
+    }
+    char key[SYNC_KEY_NAME_CAP];
+    const char *argv[2];
+    if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+        argv[0] = "EXISTS";
+        argv[1] = c->falkordb.database;
+    } else {
+        sync_groups_key(c, key, sizeof key);
+        argv[0] = "SCARD";
+        argv[1] = key;
+    }
+    redisReply *r = NULL;
+    if ((rc = fdb_commandv(&f, &r, 2, argv)))
+        snprintf(err, errlen, "FalkorDB: %s", f.errstr);
+    *present = !rc && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    freeReplyObject(r);
+    fdb_close(&f);
+    return rc;
+}
+
+int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep,
+                     double *lag_seconds)
+{
+    *lag_seconds = 0;
+    if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+        bool present = false;
+        memset(rep, 0, sizeof *rep);
+        int rc = cache_exists(c, &present, rep->error, sizeof rep->error);
+        if (rc)
+            return rc;
+        if (!present) { /* an empty cache: a full sync fills it and sets watermarks */
+            rc = sync_full(c, o, rep);
+            rep->did_full = true;
+            return rc;
+        }
+    }
+    if (sync_profile_of(c)->generic) {
+        /* No change timestamps to follow in an arbitrary graph: compare
+         * everything and fix what differs, deletes included. */
+        struct verify_report found;
+        return sync_reconcile(c, &found, rep);
+    }
+    return sync_incremental_changes(c, o, rep, lag_seconds);
+}
+
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
                     const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
 {
@@ -50,13 +117,14 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
     int rc = sync_reconcile(c, &found, rep);
     for (int i = 0; i < found.ntypes; i++) {
         const struct verify_count *v = &found.types[i];
+        char sample[2 * sizeof v->samples[0]]; /* a key holds any bytes: escaped */
+        log_json_escape(sample, sizeof sample, v->nsamples ? v->samples[0] : "");
         if (v->missing + v->extra + v->different + v->duplicate)
             log_event(LOG_INFO, "reconcile fixed drift",
                       "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
                       "\"duplicate\":%llu,\"sample\":\"%s\"",
                       v->name, (unsigned long long)v->missing, (unsigned long long)v->extra,
-                      (unsigned long long)v->different, (unsigned long long)v->duplicate,
-                      v->nsamples ? v->samples[0] : "");
+                      (unsigned long long)v->different, (unsigned long long)v->duplicate, sample);
     }
     return rc;
 }
@@ -93,10 +161,8 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             break;
         }
         /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). */
-        double delay = c->sync.retry_delay_seconds * pow(2.0, attempt);
-        if (delay > c->sync.retry_max_delay_seconds)
-            delay = c->sync.retry_max_delay_seconds;
-        delay *= 0.5 + 0.5 * ((double)rand() / ((double)RAND_MAX + 1.0));
+        double delay = orch_backoff(c->sync.retry_delay_seconds, c->sync.retry_max_delay_seconds,
+                                    attempt, (double)rand() / ((double)RAND_MAX + 1.0));
         log_event(LOG_WARNING, "sync failed, retrying",
                   "\"mode\":\"%s\",\"attempt\":%d,\"retry_in_seconds\":%.1f,\"error\":\"%s\"",
                   orch_mode_name(mode), attempt + 1, delay, err);
@@ -105,31 +171,13 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
     return rc;
 }
 
-/* True when the live cache graph exists (single) or any group was synced (per_group). */
+/* True when the cache holds anything; also when unknown (FalkorDB down): the run itself
+ * then retries. */
 static bool cache_present(const struct cfg *c)
 {
-    struct fdb_conn f;
-    fdb_init(&f);
-    struct fdb_config fc = sync_fdb_config(c);
-    bool present = true; /* unknown (FalkorDB down): let the run itself retry */
-    if (!fdb_connect(&f, &fc)) {
-        char key[320];
-        const char *argv[2];
-        if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
-            argv[0] = "EXISTS";
-            argv[1] = c->falkordb.database;
-        } else {
-            snprintf(key, sizeof key, "falkorsync:groups:%s", c->falkordb.database);
-            argv[0] = "SCARD";
-            argv[1] = key;
-        }
-        redisReply *r = NULL;
-        if (!fdb_commandv(&f, &r, 2, argv) && r->type == REDIS_REPLY_INTEGER)
-            present = r->integer > 0;
-        freeReplyObject(r);
-    }
-    fdb_close(&f);
-    return present;
+    bool present = false;
+    char err[512];
+    return cache_exists(c, &present, err, sizeof err) ? true : present;
 }
 
 static double wall_now(void)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "sync/common.h"
+#include "sync/report.h"
 
 enum sync_mode { MODE_FULL, MODE_INCREMENTAL, MODE_RECONCILE };
 
@@ -43,6 +43,16 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
  * sync.reconcile_every runs. Returns 0 on a clean stop. */
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
               const struct orch_ctl *ctl);
+
+/* An incremental run as the CLI and the loop ask for it: an empty cache (layout single) gets
+ * a full sync instead (rep->did_full), the generic profile (no change timestamps to follow)
+ * a reconcile; otherwise the changes since the watermarks (sync/incremental.h). */
+int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep,
+                     double *lag_seconds) FS_WARN_UNUSED;
+
+/* The delay before retry `attempt` (0-based): base * 2^attempt, capped at max, times
+ * (0.5 + 0.5 * jitter) with jitter in [0, 1). Pure. */
+double orch_backoff(double base, double max, int attempt, double jitter);
 
 /* Sleeps up to seconds, returning early when *stop becomes set. */
 void orch_sleep(double seconds, volatile sig_atomic_t *stop);

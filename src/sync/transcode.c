@@ -237,93 +237,20 @@ out_of_range:
     return 1;
 }
 
-static int xc_struct(struct pack_reader *r, const struct pack_item *it, struct buf *b,
-                     struct xc_stats *st)
+/* Opens an embedding: 0 with *it a list, XC_EMB_NULL for null, 1 for anything else (dropped,
+ * counted), or a read error. What is not a list is skipped whole. */
+#define XC_EMB_NULL 2
+static int embedding_list(struct pack_reader *r, struct pack_item *it, struct xc_stats *st)
 {
-    char text[XC_STRUCT_TEXT];
-    size_t n = 0;
-    int rc = xc_struct_text(r, it, text, &n, st);
-    return rc ? rc : fdb_param_write_string(b, text, n);
-}
-
-static int xc_value_at(struct pack_reader *r, struct buf *b, struct xc_stats *st, int depth)
-{
-    struct pack_item it;
-    size_t mark = b->len;
-    int rc = pack_read_item(r, &it);
-    if (rc)
+    int rc = pack_read_item(r, it);
+    if (rc || it->kind == FS_VALUE_LIST)
         return rc;
-    switch (it.kind) {
-    case FS_VALUE_NULL:
-        return fdb_param_write_null(b);
-    case FS_VALUE_BOOL:
-        return fdb_param_write_bool(b, it.b);
-    case FS_VALUE_INT:
-        return fdb_param_write_int(b, it.i);
-    case FS_VALUE_FLOAT:
-        if (!isfinite(it.f)) {
-            st->dropped_nan++;
-            return 1;
-        }
-        return fdb_param_write_double(b, it.f);
-    case FS_VALUE_STRING:
-        if (memchr(it.data, 0, it.size)) {
-            st->dropped_nul++;
-            return 1;
-        }
-        return fdb_param_write_string(b, (const char *)it.data, it.size);
-    case FS_VALUE_BYTES:
-        st->dropped_bytes++;
-        return 1;
-    case FS_VALUE_LIST: {
-        if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
-            rc = skip_contents(r, &it);
-            if (!rc)
-                st->dropped_other++;
-            return rc ? rc : 1;
-        }
-        rc = fdb_param_list_begin(b);
-        int dropped = 0;
-        for (uint32_t i = 0; !rc && i < it.size; i++) {
-            if (i)
-                rc = fdb_param_write_sep(b);
-            if (!rc) {
-                rc = xc_value_at(r, b, st, depth - 1);
-                if (rc == 1) { /* one bad element: the whole list goes, by rule */
-                    dropped = 1;
-                    rc = 0;
-                    for (uint32_t j = i + 1; !rc && j < it.size; j++)
-                        rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
-                    break;
-                }
-            }
-        }
-        if (!rc && !dropped)
-            rc = fdb_param_list_end(b);
-        if (rc || dropped) {
-            rollback(b, mark);
-            return rc ? rc : 1;
-        }
-        return 0;
-    }
-    case FS_VALUE_MAP: /* not a Neo4j property type; dropped by rule */
-        for (uint32_t i = 0; i < 2 * it.size; i++)
-            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
-                return rc;
-        st->dropped_other++;
-        return 1;
-    case FS_VALUE_STRUCT:
-        rc = xc_struct(r, &it, b, st);
-        if (rc)
-            rollback(b, mark);
+    if ((rc = skip_contents(r, it)))
         return rc;
-    }
-    return FS_EMALFORMED;
-}
-
-int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
-{
-    return xc_value_at(r, b, st, XC_MAX_LIST_DEPTH);
+    if (it->kind == FS_VALUE_NULL)
+        return XC_EMB_NULL;
+    st->dropped_other++;
+    return 1;
 }
 
 /* A list of numbers written as doubles, for vecf32(). */
@@ -331,17 +258,11 @@ static int xc_embedding(struct pack_reader *r, struct buf *b, struct xc_stats *s
 {
     size_t mark = b->len;
     struct pack_item it;
-    int rc = pack_read_item(r, &it);
+    int rc = embedding_list(r, &it, st);
+    if (rc == XC_EMB_NULL)
+        return fdb_param_write_null(b);
     if (rc)
         return rc;
-    if (it.kind != FS_VALUE_LIST) { /* not a vector: keep it as an ordinary value? no: drop */
-        if ((rc = skip_contents(r, &it)))
-            return rc;
-        if (it.kind == FS_VALUE_NULL)
-            return fdb_param_write_null(b);
-        st->dropped_other++;
-        return 1;
-    }
     rc = fdb_param_list_begin(b);
     for (uint32_t i = 0; !rc && i < it.size; i++) {
         struct pack_item v;
@@ -482,21 +403,24 @@ int xc_native_sets(struct buf *q, const char *var, const char *key)
     return rc;
 }
 
+int xc_embedding_sets(struct buf *q, const char *var, const struct xc_rules *rules)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < rules->nembeddings; i++) {
+        rc = buf_printf(q, ", %s.", var);
+        rc = rc ? rc : xc_ident(q, rules->embeddings[i], strlen(rules->embeddings[i]));
+        rc = rc ? rc : buf_printf(q, " = vecf32(r.e%d)", i);
+    }
+    return rc;
+}
+
 /* An embedding in verify's canonical form (see xc_rules.emb_canonical). */
 static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_stats *st)
 {
     struct pack_item it;
-    int rc = pack_read_item(r, &it);
+    int rc = embedding_list(r, &it, st);
     if (rc)
-        return rc;
-    if (it.kind != FS_VALUE_LIST) {
-        if ((rc = skip_contents(r, &it)))
-            return rc;
-        if (it.kind == FS_VALUE_NULL)
-            return 0;
-        st->dropped_other++;
-        return 1;
-    }
+        return rc == XC_EMB_NULL ? 0 : rc;
     size_t mark = b->len;
     rc = buf_printf(b, "v%u[", it.size);
     for (uint32_t i = 0; !rc && i < it.size; i++) {
@@ -518,173 +442,14 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     return rc;
 }
 
-int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b, struct buf *emb,
-             struct xc_native *nt, struct xc_stats *st)
-{
-    if (nt)
-        nt->n = 0;
-    struct pack_item it;
-    int rc = pack_read_item(r, &it);
-    if (rc)
-        return rc;
-    if (it.kind != FS_VALUE_MAP)
-        return FS_EMALFORMED;
-    bool seen[8] = {false};
-    rc = fdb_param_map_begin(b);
-    bool first = true;
-    for (uint32_t i = 0; !rc && i < it.size; i++) {
-        struct pack_item k;
-        if ((rc = pack_read_item(r, &k)))
-            break;
-        if (k.kind != FS_VALUE_STRING) {
-            rc = FS_EMALFORMED;
-            break;
-        }
-        int e = -1;
-        for (int j = 0; j < rules->nembeddings && j < 8; j++)
-            if (strlen(rules->embeddings[j]) == k.size &&
-                !memcmp(rules->embeddings[j], k.data, k.size))
-                e = j;
-        if (e >= 0) {
-            buf_reset(&emb[e]);
-            rc = rules->emb_canonical ? xc_embedding_canon(r, &emb[e], st)
-                                      : xc_embedding(r, &emb[e], st);
-            if (rc == 1) {
-                rc = rules->emb_canonical ? 0 : fdb_param_write_null(&emb[e]);
-            }
-            seen[e] = rc == 0;
-            continue;
-        }
-        if (rules->native_temporal && nt && nt->n < XC_MAX_NATIVE &&
-            k.size < sizeof nt->v[0].name && !memchr(k.data, '`', k.size) &&
-            !memchr(k.data, 0, k.size) && !memchr(k.data, 0x1c, k.size) &&
-            !memchr(k.data, 0x1d, k.size) && native_temporal(r, &nt->v[nt->n])) {
-            memcpy(nt->v[nt->n].name, k.data, k.size);
-            nt->v[nt->n].name[k.size] = '\0';
-            nt->n++;
-            continue;
-        }
-        size_t mark = b->len;
-        if (!first)
-            rc = fdb_param_write_sep(b);
-        if (!rc)
-            rc = fdb_param_map_key(b, (const char *)k.data, k.size);
-        if (rc == FS_EUNSUPPORTED) { /* a backtick in the name */
-            rollback(b, mark);
-            st->dropped_key++;
-            rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
-            continue;
-        }
-        if (!rc)
-            rc = xc_value(r, b, st);
-        if (rc == 1) {
-            rollback(b, mark);
-            rc = 0;
-            continue;
-        }
-        first = false;
-    }
-    if (!rc)
-        rc = fdb_param_map_end(b);
-    for (int j = 0; !rc && j < rules->nembeddings && j < 8; j++)
-        if (!seen[j]) {
-            buf_reset(&emb[j]);
-            if (!rules->emb_canonical)
-                rc = fdb_param_write_null(&emb[j]);
-        }
-    return rc;
-}
-
-/* ---- The same rules into GRAPH.BULK values (full sync's bulk method) ------- */
-
-static int xc_value_bulk_at(struct pack_reader *r, struct buf *b, struct xc_stats *st, int depth)
-{
-    struct pack_item it;
-    size_t mark = b->len;
-    int rc = pack_read_item(r, &it);
-    if (rc)
-        return rc;
-    switch (it.kind) {
-    case FS_VALUE_NULL:
-        return fdb_bulk_null(b);
-    case FS_VALUE_BOOL:
-        return fdb_bulk_bool(b, it.b);
-    case FS_VALUE_INT:
-        return fdb_bulk_long(b, it.i);
-    case FS_VALUE_FLOAT:
-        if (!isfinite(it.f)) {
-            st->dropped_nan++;
-            return 1;
-        }
-        return fdb_bulk_double(b, it.f);
-    case FS_VALUE_STRING:
-        rc = fdb_bulk_string(b, (const char *)it.data, it.size);
-        if (rc == FS_EUNSUPPORTED) {
-            st->dropped_nul++;
-            return 1;
-        }
-        return rc;
-    case FS_VALUE_BYTES:
-        st->dropped_bytes++;
-        return 1;
-    case FS_VALUE_LIST: {
-        if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
-            rc = skip_contents(r, &it);
-            if (!rc)
-                st->dropped_other++;
-            return rc ? rc : 1;
-        }
-        rc = fdb_bulk_array(b, it.size);
-        for (uint32_t i = 0; !rc && i < it.size; i++) {
-            rc = xc_value_bulk_at(r, b, st, depth - 1);
-            if (rc == 1) /* one bad element: the whole list goes, by rule */
-                for (uint32_t j = i + 1; j < it.size; j++)
-                    if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH)) {
-                        rc = FS_EMALFORMED;
-                        break;
-                    }
-        }
-        if (rc)
-            rollback(b, mark);
-        return rc;
-    }
-    case FS_VALUE_MAP:
-        for (uint32_t i = 0; i < 2 * it.size; i++)
-            if ((rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH)))
-                return rc;
-        st->dropped_other++;
-        return 1;
-    case FS_VALUE_STRUCT: {
-        char text[XC_STRUCT_TEXT];
-        size_t n = 0;
-        rc = xc_struct_text(r, &it, text, &n, st);
-        return rc ? rc : fdb_bulk_string(b, text, n);
-    }
-    }
-    return FS_EMALFORMED;
-}
-
-int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
-{
-    return xc_value_bulk_at(r, b, st, XC_MAX_LIST_DEPTH);
-}
-
 /* An embedding: a list of numbers, as an array for vecf32() once loaded. */
 static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
 {
     size_t mark = b->len;
     struct pack_item it;
-    int rc = pack_read_item(r, &it);
-    if (rc)
-        return rc;
-    if (it.kind != FS_VALUE_LIST) {
-        if ((rc = skip_contents(r, &it)))
-            return rc;
-        if (it.kind == FS_VALUE_NULL)
-            return 1; /* left unset, as the query method's vecf32(null) */
-        st->dropped_other++;
-        return 1;
-    }
+    int rc = embedding_list(r, &it, st);
+    if (rc) /* null: left unset, as the query method's vecf32(null) */
+        return rc == XC_EMB_NULL ? 1 : rc;
     rc = fdb_bulk_array(b, it.size);
     /* room for the numbers up front; never more than the input could hold */
     size_t avail = r->len - r->pos;
@@ -722,10 +487,192 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
     return rc;
 }
 
-int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
-                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen, struct xc_stats *st)
+/* ---- One walk of the mapping rules, two sinks --------------------------------
+ * The walk decides what is kept and what is dropped (and counts it); a sink only says how
+ * a kept value is written: FalkorDB parameter text (query method, incremental, reconcile)
+ * or GRAPH.BULK values (the bulk method). */
+
+struct xc_value_sink {
+    int (*null)(struct buf *b);
+    int (*boolean)(struct buf *b, bool v);
+    int (*integer)(struct buf *b, int64_t v);
+    int (*real)(struct buf *b, double v);                    /* finite */
+    int (*string)(struct buf *b, const char *s, size_t len); /* holds no NUL */
+    int (*list_begin)(struct buf *b, uint32_t n);
+    int (*list_sep)(struct buf *b); /* NULL: none */
+    int (*list_end)(struct buf *b); /* NULL: none */
+};
+
+static int text_list_begin(struct buf *b, uint32_t n)
 {
-    *nprops = 0;
+    (void)n;
+    return fdb_param_list_begin(b);
+}
+
+static const struct xc_value_sink text_values = {
+    fdb_param_write_null,   fdb_param_write_bool, fdb_param_write_int, fdb_param_write_double,
+    fdb_param_write_string, text_list_begin,      fdb_param_write_sep, fdb_param_list_end,
+};
+
+static int bulk_list_begin(struct buf *b, uint32_t n)
+{
+    return fdb_bulk_array(b, n);
+}
+
+static const struct xc_value_sink bulk_values = {
+    fdb_bulk_null,   fdb_bulk_bool,   fdb_bulk_long, fdb_bulk_double,
+    fdb_bulk_string, bulk_list_begin, NULL,          NULL,
+};
+
+static int walk_value(struct pack_reader *r, const struct xc_value_sink *k, struct buf *b,
+                      struct xc_stats *st, int depth);
+
+/* A list: one element the rules drop drops the whole list (1). */
+static int walk_list(struct pack_reader *r, const struct pack_item *it,
+                     const struct xc_value_sink *k, struct buf *b, struct xc_stats *st, int depth)
+{
+    if (depth <= 0) { /* Neo4j properties never nest lists; a peer that does is cut off */
+        int rc = skip_contents(r, it);
+        if (!rc)
+            st->dropped_other++;
+        return rc ? rc : 1;
+    }
+    size_t mark = b->len;
+    int rc = k->list_begin(b, it->size);
+    for (uint32_t i = 0; !rc && i < it->size; i++) {
+        if (i && k->list_sep)
+            rc = k->list_sep(b);
+        rc = rc ? rc : walk_value(r, k, b, st, depth - 1);
+        if (rc == 1) /* one bad element: the whole list goes, by rule */
+            for (uint32_t j = i + 1; j < it->size; j++)
+                if (pack_skip(r, PACK_DEFAULT_MAX_DEPTH)) {
+                    rc = FS_EMALFORMED;
+                    break;
+                }
+    }
+    if (!rc && k->list_end)
+        rc = k->list_end(b);
+    if (rc)
+        rollback(b, mark);
+    return rc;
+}
+
+/* One value: written by sink k into b (0), dropped by rule (1, counted, b unchanged), or a
+ * read error. */
+static int walk_value(struct pack_reader *r, const struct xc_value_sink *k, struct buf *b,
+                      struct xc_stats *st, int depth)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    switch (it.kind) {
+    case FS_VALUE_NULL:
+        return k->null(b);
+    case FS_VALUE_BOOL:
+        return k->boolean(b, it.b);
+    case FS_VALUE_INT:
+        return k->integer(b, it.i);
+    case FS_VALUE_FLOAT:
+        if (!isfinite(it.f)) {
+            st->dropped_nan++;
+            return 1;
+        }
+        return k->real(b, it.f);
+    case FS_VALUE_STRING:
+        if (memchr(it.data, 0, it.size)) {
+            st->dropped_nul++;
+            return 1;
+        }
+        return k->string(b, (const char *)it.data, it.size);
+    case FS_VALUE_BYTES:
+        st->dropped_bytes++;
+        return 1;
+    case FS_VALUE_LIST:
+        return walk_list(r, &it, k, b, st, depth);
+    case FS_VALUE_MAP: /* not a Neo4j property type; dropped by rule */
+        if ((rc = skip_contents(r, &it)))
+            return rc;
+        st->dropped_other++;
+        return 1;
+    case FS_VALUE_STRUCT: {
+        char text[XC_STRUCT_TEXT];
+        size_t n = 0;
+        rc = xc_struct_text(r, &it, text, &n, st);
+        return rc ? rc : k->string(b, text, n);
+    }
+    }
+    return FS_EMALFORMED;
+}
+
+int xc_value(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    return walk_value(r, &text_values, b, st, XC_MAX_LIST_DEPTH);
+}
+
+int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+{
+    return walk_value(r, &bulk_values, b, st, XC_MAX_LIST_DEPTH);
+}
+
+/* Where a property map goes. The walk reads each (name, value), applies the rules and calls:
+ * embedding() for a name in rules->embeddings (0 kept, 1 left out); prop() before an ordinary
+ * property's value, which then goes to vals through values; kept() after it (1: left out
+ * after all); end() once the map is read. */
+struct xc_props_sink {
+    const struct xc_value_sink *values;
+    struct buf *vals;
+    int (*embedding)(struct xc_props_sink *s, int e, const char *name, size_t len,
+                     struct pack_reader *r, struct xc_stats *st);
+    int (*prop)(struct xc_props_sink *s, const char *name, size_t len);
+    int (*kept)(struct xc_props_sink *s, const char *name, size_t len, size_t mark);
+    int (*end)(struct xc_props_sink *s);
+};
+
+/* The embedding index of name, or -1. */
+static int embedding_of(const struct xc_rules *rules, const char *name, size_t len)
+{
+    int e = -1;
+    for (int j = 0; j < rules->nembeddings && j < 8; j++)
+        if (strlen(rules->embeddings[j]) == len && !memcmp(rules->embeddings[j], name, len))
+            e = j;
+    return e;
+}
+
+/* A temporal that goes native (sync.temporal = native): 1 when taken into nt. */
+static int take_native(struct pack_reader *r, const struct xc_rules *rules, struct xc_native *nt,
+                       const char *name, size_t len)
+{
+    if (!rules->native_temporal || !nt || nt->n >= XC_MAX_NATIVE || len >= sizeof nt->v[0].name ||
+        memchr(name, '`', len) || memchr(name, 0, len) || memchr(name, 0x1c, len) ||
+        memchr(name, 0x1d, len) || !native_temporal(r, &nt->v[nt->n]))
+        return 0;
+    memcpy(nt->v[nt->n].name, name, len);
+    nt->v[nt->n].name[len] = '\0';
+    nt->n++;
+    return 1;
+}
+
+/* One ordinary property into the sink: 0 (kept or left out), or an error. */
+static int walk_prop(struct pack_reader *r, struct xc_props_sink *s, const char *name, size_t len,
+                     struct xc_stats *st)
+{
+    size_t mark = s->vals->len;
+    int rc = s->prop(s, name, len);
+    rc = rc ? rc : walk_value(r, s->values, s->vals, st, XC_MAX_LIST_DEPTH);
+    rc = rc ? rc : s->kept(s, name, len, mark);
+    if (rc == 1) { /* dropped by a rule, or left out by the sink */
+        rollback(s->vals, mark);
+        return 0;
+    }
+    return rc;
+}
+
+static int walk_props(struct pack_reader *r, const struct xc_rules *rules, struct xc_props_sink *s,
+                      struct xc_native *nt, struct xc_stats *st)
+{
+    if (nt)
+        nt->n = 0;
     struct pack_item it;
     int rc = pack_read_item(r, &it);
     if (rc)
@@ -740,36 +687,140 @@ int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct bu
             rc = FS_EMALFORMED;
             break;
         }
-        /* the same names the parameter text refuses: a backtick (or a NUL) */
-        if (memchr(k.data, '`', k.size) || memchr(k.data, 0, k.size)) {
-            st->dropped_key++;
+        const char *name = (const char *)k.data;
+        int e = embedding_of(rules, name, k.size);
+        if (memchr(name, '`', k.size) || memchr(name, 0, k.size)) {
+            st->dropped_key++; /* no escape exists inside backticks: no sink can name it */
             rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
-            continue;
+        } else if (e >= 0) {
+            rc = s->embedding(s, e, name, k.size, r, st);
+            rc = rc == 1 ? 0 : rc;
+        } else if (!take_native(r, rules, nt, name, k.size)) {
+            rc = walk_prop(r, s, name, k.size, st);
         }
-        int e = -1;
-        for (int j = 0; j < rules->nembeddings && j < 8; j++)
-            if (strlen(rules->embeddings[j]) == k.size &&
-                !memcmp(rules->embeddings[j], k.data, k.size))
-                e = j;
-        size_t at = vals->len;
-        rc = e >= 0 ? xc_embedding_bulk(r, vals, st) : xc_value_bulk(r, vals, st);
-        if (rc == 0 && vals->len == at + 1 && vals->data[at] == FDB_BULK_NULL) {
-            rollback(vals, at); /* null: the property is left out */
-            continue;
-        }
-        if (rc == 1) {
-            rc = 0;
-            continue;
-        }
-        if (rc)
-            break;
-        if (e >= 0)
-            *emb_seen |= 1u << e;
-        rc = buf_append(names, k.data, k.size);
-        rc = rc ? rc : buf_append_byte(names, 0);
-        (*nprops)++;
     }
+    return rc ? rc : s->end(s);
+}
+
+/* ---- The text sink: "{k:v,...}", embeddings to emb[i] ---- */
+
+struct text_props {
+    struct xc_props_sink s;
+    const struct xc_rules *rules;
+    struct buf *emb;
+    bool first;
+    bool seen[8];
+};
+
+static int text_embedding(struct xc_props_sink *s, int e, const char *name, size_t len,
+                          struct pack_reader *r, struct xc_stats *st)
+{
+    struct text_props *t = (struct text_props *)s;
+    buf_reset(&t->emb[e]);
+    int rc = t->rules->emb_canonical ? xc_embedding_canon(r, &t->emb[e], st)
+                                     : xc_embedding(r, &t->emb[e], st);
+    if (rc == 1)
+        rc = t->rules->emb_canonical ? 0 : fdb_param_write_null(&t->emb[e]);
+    t->seen[e] = rc == 0;
     return rc;
+}
+
+static int text_prop(struct xc_props_sink *s, const char *name, size_t len)
+{
+    struct text_props *t = (struct text_props *)s;
+    int rc = t->first ? 0 : fdb_param_write_sep(s->vals);
+    return rc ? rc : fdb_param_map_key(s->vals, name, len);
+}
+
+static int text_kept(struct xc_props_sink *s, const char *name, size_t len, size_t mark)
+{
+    ((struct text_props *)s)->first = false; /* a null stays: SET n = r.p leaves it unset */
+    return 0;
+}
+
+static int text_end(struct xc_props_sink *s)
+{
+    struct text_props *t = (struct text_props *)s;
+    int rc = fdb_param_map_end(s->vals);
+    for (int j = 0; !rc && j < t->rules->nembeddings && j < 8; j++)
+        if (!t->seen[j]) {
+            buf_reset(&t->emb[j]);
+            if (!t->rules->emb_canonical)
+                rc = fdb_param_write_null(&t->emb[j]);
+        }
+    return rc;
+}
+
+int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b, struct buf *emb,
+             struct xc_native *nt, struct xc_stats *st)
+{
+    struct text_props t = {
+        .s = {&text_values, b, text_embedding, text_prop, text_kept, text_end},
+        .rules = rules,
+        .emb = emb,
+        .first = true,
+    };
+    int rc = fdb_param_map_begin(b);
+    return rc ? rc : walk_props(r, rules, &t.s, nt, st);
+}
+
+/* ---- The bulk sink: names NUL-terminated, values as GRAPH.BULK values ---- */
+
+struct bulk_props {
+    struct xc_props_sink s;
+    struct buf *names;
+    uint32_t *nprops;
+    unsigned *emb_seen;
+};
+
+static int bulk_name(struct bulk_props *t, const char *name, size_t len)
+{
+    int rc = buf_append(t->names, name, len);
+    rc = rc ? rc : buf_append_byte(t->names, 0);
+    if (!rc)
+        (*t->nprops)++;
+    return rc;
+}
+
+static int bulk_embedding(struct xc_props_sink *s, int e, const char *name, size_t len,
+                          struct pack_reader *r, struct xc_stats *st)
+{
+    struct bulk_props *t = (struct bulk_props *)s;
+    int rc = xc_embedding_bulk(r, s->vals, st);
+    if (rc)
+        return rc;
+    *t->emb_seen |= 1u << e;
+    return bulk_name(t, name, len);
+}
+
+static int bulk_prop(struct xc_props_sink *s, const char *name, size_t len)
+{
+    return 0;
+}
+
+static int bulk_kept(struct xc_props_sink *s, const char *name, size_t len, size_t mark)
+{
+    if (s->vals->len == mark + 1 && s->vals->data[mark] == FDB_BULK_NULL)
+        return 1; /* null: the property is left out */
+    return bulk_name((struct bulk_props *)s, name, len);
+}
+
+static int bulk_end(struct xc_props_sink *s)
+{
+    return 0;
+}
+
+int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
+                  struct buf *vals, uint32_t *nprops, unsigned *emb_seen, struct xc_stats *st)
+{
+    *nprops = 0;
+    struct bulk_props t = {
+        .s = {&bulk_values, vals, bulk_embedding, bulk_prop, bulk_kept, bulk_end},
+        .names = names,
+        .nprops = nprops,
+        .emb_seen = emb_seen,
+    };
+    return walk_props(r, rules, &t.s, NULL, st);
 }
 
 int xc_ident(struct buf *b, const char *name, size_t len)

@@ -63,6 +63,9 @@ int xc_native_row(struct buf *row, const struct xc_native *nt) FS_WARN_UNUSED;
 /* Appends ", <var>.`name` = fn(r.tI)" for each entry of the signature in key
  * (the part after "\x1d"; nothing without one). */
 int xc_native_sets(struct buf *q, const char *var, const char *key) FS_WARN_UNUSED;
+/* Appends ", <var>.`name` = vecf32(r.eI)" for each embedding of rules (1 when a name
+ * cannot be quoted). */
+int xc_embedding_sets(struct buf *q, const char *var, const struct xc_rules *rules) FS_WARN_UNUSED;
 /* Length of key before its native signature. */
 size_t xc_key_base_len(const char *key);
 

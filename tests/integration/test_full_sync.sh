@@ -7,6 +7,8 @@ set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_full_$$"
+# The binaries read NEO4J_URI, the server scripts NEO4J_PORT: one Neo4j for both.
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
 R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }

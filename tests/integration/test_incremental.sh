@@ -8,6 +8,8 @@ ROOT="${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_inc_$$"
+# The binaries read NEO4J_URI, the server scripts NEO4J_PORT: one Neo4j for both.
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
 R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
 X() { local args=(); for q in "$@"; do args+=(--exec "$q"); done; "$GEN" "${args[@]}"; }
@@ -95,11 +97,49 @@ X "MATCH (ep:Episodic {group_id:'group_b'}) WITH ep ORDER BY ep.uuid LIMIT 1
   "MATCH (n:Entity {group_id:'group_a'}) WHERE n.uuid <> 'w-ent-1' WITH n ORDER BY n.uuid DESC LIMIT 1 DETACH DELETE n" \
   "MATCH (n) WHERE n.group_id = '' DETACH DELETE n"
 
-echo "== incremental, then reconcile"
+echo "== incremental alone: what its change queries can see, read back from the cache"
+# The adds (created_at is new), the edges expired by an update (expired_at is new), the
+# entities an episode touched (reached through the new episode's MENTIONS) and the grown
+# episodes list of a new edge. Updates that keep every timestamp and all deletes are left
+# to reconcile (below), so they are not asserted here.
+added_nodes="['w-ep-1','w-ent-1','w-comm-1','w-saga-1']"
+added_rels="['w-m-1','w-m-a0','w-m-a1','w-r-0','w-r-1','w-hm-1','w-he-1','w-ne-1']"
+q_added_nodes="MATCH (n) WHERE n.uuid IN $added_nodes RETURN count(n)"
+q_added_rels="MATCH ()-[r]->() WHERE r.uuid IN $added_rels RETURN count(r)"
+q_touched="MATCH (n:Entity) WHERE n.summary = 'rewritten after a new episode' AND n.mood = 'curious'
+           AND n.name_embedding IS NOT NULL RETURN count(n)"
+q_expired="MATCH (:Entity {group_id:'group_b'})-[r:RELATES_TO]->()
+           WHERE r.invalid_at = '2021-03-04T05:06:07.000008+00:00' AND r.expired_at IS NOT NULL RETURN count(r)"
+q_episodes="MATCH ()-[r:RELATES_TO]->() WHERE r.uuid IN ['w-r-0','w-r-1'] AND size(r.episodes) = 2
+            AND r.episodes[1] = 'w-ep-2' AND typeof(r.fact_embedding) = 'Vectorf32' RETURN count(r)"
+cache_count() { R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "$1" | sed -n 2p; }
+expect_count() { # $1 what, $2 query, $3 test operator, $4 number
+  local n; n=$(cache_count "$2")
+  [[ "$n" =~ ^[0-9]+$ ]] || fail "$1: no count from the cache ($n)"
+  (( n $3 $4 )) || fail "$1: $n in the cache, expected $3 $4"
+  echo "   $1: $n"
+}
+echo "-- before: the full sync's cache has none of it"
+expect_count "added nodes" "$q_added_nodes" == 0
+expect_count "added relationships" "$q_added_rels" == 0
+expect_count "entities touched by the new episode" "$q_touched" == 0
+expect_count "relationships expired by an update" "$q_expired" == 0
 "$BIN" incremental >"$work/inc.json"
 cat "$work/inc.json"
+grep -q '"ok":true' "$work/inc.json" || fail "incremental failed"
+grep -q '"did_full":false' "$work/inc.json" || fail "incremental should not have run a full sync"
+upserted=$(sed 's/.*"upserted":\([0-9]*\).*/\1/' "$work/inc.json")
+(( upserted >= 12 )) || fail "incremental upserted $upserted items, expected at least the 12 added"
+echo "-- after incremental"
+expect_count "added nodes" "$q_added_nodes" == 4
+expect_count "added relationships" "$q_added_rels" == 8
+expect_count "entities touched by the new episode" "$q_touched" == 2
+expect_count "relationships expired by an update" "$q_expired" ">=" 1
+expect_count "new relationships with their grown episodes list" "$q_episodes" == 2
 "$BIN" verify --json >"$work/after_inc.json" || true
-echo "differences after incremental alone: $(sed 's/.*"differences":\([0-9]*\).*/\1/' "$work/after_inc.json")"
+echo "differences left for reconcile: $(sed 's/.*"differences":\([0-9]*\).*/\1/' "$work/after_inc.json")"
+
+echo "== reconcile"
 "$BIN" reconcile --json >"$work/rec.json"
 cat "$work/rec.json"
 "$BIN" verify || fail "incremental + reconcile did not converge"

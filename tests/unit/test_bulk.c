@@ -1688,7 +1688,7 @@ static void test_props_bulk_null_left_out(void **state)
     assert_true(vals_ok);
 }
 
-/* Whatever xc_props_bulk accepts must pass the check bulkload.c runs before
+/* Whatever xc_props_bulk accepts must pass the check full_bulk.c runs before
  * sending (max_depth PACK_DEFAULT_MAX_DEPTH); a list nested deeper is
  * written today and the whole full sync stops with "internal error: a
  * GRAPH.BULK token ... failed its check". */

@@ -8,7 +8,10 @@
 #include "falkor/bulk.h"
 #include "falkor/fdb.h"
 #include "log/log.h"
+#include "sync/extract.h"
 #include "sync/full_run.h"
+#include "sync/idmap.h"
+#include "sync/state.h"
 
 /*
  * Why: FalkorDB spends most of a query-method load parsing parameter text
@@ -41,15 +44,10 @@
  * 5,000 entities with embeddings (2.8-3.1 s each, 3 runs), peak RSS 15, 25
  * and 45 MB (the queue holds pipeline depth + 2 commands). */
 #define BULK_CMD_BYTES ((size_t)1 << 20)
-#define BULK_AMBIGUOUS UINT32_MAX
 
 #define BULK_PAGE 8192 /* node ids per read-back or conversion page */
-#define KEY_CAP LOADER_KEY_CAP
-#define MAX_EMB 8
-
-struct idpair {
-    uint32_t hi, lo, id;
-};
+#define KEY_CAP SYNC_KEY_CAP
+#define MAX_EMB SYNC_MAX_EMBEDDINGS
 
 struct rowkey {
     uint64_t h;
@@ -78,110 +76,18 @@ struct bulk {
     unsigned emb_seen;    /* embeddings written by the open command */
     uint32_t *srcs;       /* its relationships with an embedding: their start nodes */
     size_t nsrcs, srcs_cap;
-    struct idpair *map;
-    size_t nmap, map_cap;
-    bool sealed;
+    struct idmap map;
     struct buf names, vals, sig, cmds, q;
     char first_key[80];
     char last_key[KEY_CAP];
+    struct extract_cols cols; /* of the record being added */
 };
-
-static uint64_t key_hash(const char *label, const char *key)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix */
-    for (const unsigned char *p = (const unsigned char *)label; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    h = (h ^ 0x1f) * 1099511628211ULL;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static int map_add(struct bulk *B, uint64_t h, uint64_t id)
-{
-    if (id >= BULK_AMBIGUOUS)
-        return FS_ETOO_BIG;
-    if (B->nmap == B->map_cap) { /* sized from Neo4j's count up front; grows if it was short */
-        size_t cap = B->map_cap ? B->map_cap + B->map_cap / 4 : 4096;
-        struct idpair *m = realloc(B->map, cap * sizeof *m);
-        if (!m)
-            return FS_ENOMEM;
-        B->map = m;
-        B->map_cap = cap;
-    }
-    B->map[B->nmap++] = (struct idpair){(uint32_t)(h >> 32), (uint32_t)h, (uint32_t)id};
-    B->sealed = false;
-    return 0;
-}
-
-static int pair_cmp(const void *a, const void *b)
-{
-    const struct idpair *x = a, *y = b;
-    if (x->hi != y->hi)
-        return x->hi < y->hi ? -1 : 1;
-    if (x->lo != y->lo)
-        return x->lo < y->lo ? -1 : 1;
-    return 0;
-}
-
-static void sift_down(struct idpair *v, size_t root, size_t n)
-{
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n)
-            return;
-        if (child + 1 < n && pair_cmp(&v[child], &v[child + 1]) < 0)
-            child++;
-        if (pair_cmp(&v[root], &v[child]) >= 0)
-            return;
-        struct idpair t = v[root];
-        v[root] = v[child];
-        v[child] = t;
-        root = child;
-    }
-}
-
-/* Heapsort: in place. glibc's qsort is a merge sort that allocates a copy
- * of the array, which doubled the map's share of the peak RSS. */
-static void sort_pairs(struct idpair *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(v, i, n);
-    for (size_t end = n; end > 1; end--) {
-        struct idpair t = v[0];
-        v[0] = v[end - 1];
-        v[end - 1] = t;
-        sift_down(v, 0, end - 1);
-    }
-}
-
-/* Sorts the map and marks keys held by more than one node. */
-static void map_seal(struct bulk *B)
-{
-    if (B->sealed)
-        return;
-    sort_pairs(B->map, B->nmap);
-    for (size_t i = 0; i + 1 < B->nmap; i++)
-        if (!pair_cmp(&B->map[i], &B->map[i + 1]))
-            B->map[i].id = B->map[i + 1].id = BULK_AMBIGUOUS;
-    B->sealed = true;
-}
 
 /* The node id of (label, key): 1 found, 0 absent, FULL_BULK_FALLBACK ambiguous. */
 static int map_find(const struct bulk *B, const char *label, const char *key, uint64_t *id)
 {
-    uint64_t h = key_hash(label, key);
-    struct idpair want = {(uint32_t)(h >> 32), (uint32_t)h, 0};
-    const struct idpair *f = bsearch(&want, B->map, B->nmap, sizeof *B->map, pair_cmp);
-    if (!f)
-        return 0;
-    if (f->id == BULK_AMBIGUOUS)
-        return FULL_BULK_FALLBACK;
-    *id = f->id;
-    return 1;
+    int f = idmap_find(&B->map, idmap_hash(label, key), id);
+    return f == IDMAP_AMBIGUOUS ? FULL_BULK_FALLBACK : f;
 }
 
 /* Empties the open tokens; their buffers stay allocated for the next
@@ -262,8 +168,8 @@ static int flush(struct bulk *B)
     uint64_t n_after = B->nodes + (B->edge ? 0 : B->cmd_rows);
     uint64_t e_after = B->rels + (B->edge ? B->cmd_rows : 0);
     char field[64], val[KEY_CAP + 16];
-    snprintf(field, sizeof field, "at:%" PRIu64 ":%" PRIu64, n_after, e_after);
-    snprintf(val, sizeof val, "%d %s", B->type, B->last_key);
+    state_ckpt_at_entry(field, sizeof field, val, sizeof val, n_after, e_after, B->type,
+                        B->last_key);
     const char *hs[4] = {"HSET", B->ckpt, field, val};
     size_t hl[4] = {4, strlen(B->ckpt), strlen(field), strlen(val)};
     int rc = loader_cmds_add(c, 4, hs, hl);
@@ -328,7 +234,7 @@ static int flush(struct bulk *B)
     uint64_t id = B->nodes;
     for (int i = 0; !rc && !B->edge && i < B->ntok; i++) {
         for (uint32_t k = 0; !rc && k < B->tok[i].nkeys; k++)
-            rc = map_add(B, B->tok[i].keys[k].h, id + B->tok[i].keys[k].row);
+            rc = idmap_add(&B->map, B->tok[i].keys[k].h, id + B->tok[i].keys[k].row);
         id += B->tok[i].rows;
     }
     if (rc)
@@ -368,7 +274,7 @@ static int token_for(struct bulk *B, const char *labels, size_t llen, uint32_t n
     struct btoken *t = &B->tok[B->ntok];
     if (B->ntok == B->nslots) { /* a slot never used before */
         memset(t, 0, sizeof *t);
-        buf_init(&t->data, 0);
+        buf_init(&t->data, SYNC_BATCH_CAP);
         B->nslots++;
     }
     t->sig = malloc(s->len);
@@ -389,80 +295,64 @@ static int token_for(struct bulk *B, const char *labels, size_t llen, uint32_t n
     return 0;
 }
 
-static int skip_fields(struct pack_reader *r, uint32_t n)
+/* A node's labels as GRAPH.BULK names them ("A:B", llen bytes) and the profile's node types
+ * among them (bit k: type k). FULL_BULK_FALLBACK when GRAPH.BULK cannot name one. */
+static int bulk_labels(struct bulk *B, struct extract_rec *x, char *labels, size_t cap,
+                       size_t *llen, uint32_t *node_types)
 {
-    int rc = 0;
-    for (uint32_t i = 0; !rc && i < n; i++)
-        rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+    struct run *R = B->R;
+    const char *l;
+    size_t len;
+    int rc;
+    *llen = 0;
+    while ((rc = extract_label(x, &l, &len)) == 1) {
+        if (memchr(l, '`', len) || memchr(l, 0, len)) {
+            R->rep->dropped.dropped_label++; /* as the query method: left out */
+            continue;
+        }
+        if (!len || memchr(l, ':', len) || memchr(l, 0x1e, len))
+            return FULL_BULK_FALLBACK; /* GRAPH.BULK cannot name it */
+        if (*llen + len + 2 > cap)
+            return FULL_BULK_FALLBACK;
+        if (*llen)
+            labels[(*llen)++] = ':';
+        memcpy(labels + *llen, l, len);
+        *llen += len;
+        for (int k = 0; k < R->prof->ntypes && k < 32; k++)
+            if (!R->prof->types[k].edge && strlen(R->prof->types[k].name) == len &&
+                !memcmp(R->prof->types[k].name, l, len))
+                *node_types |= 1u << k;
+    }
     return rc;
 }
 
 /* One record of the extraction query into its token. */
-static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
+static int add_record(void *ud, const struct bolt_record *rec)
 {
+    struct bulk *B = ud;
     struct run *R = B->R;
     const struct sync_type *t = &R->prof->types[B->type];
-    struct pack_reader r;
-    struct pack_item it, f;
-    pack_reader_init(&r, rec->data, rec->len);
-    int rc = pack_read_item(&r, &it);       /* the record */
-    rc = rc ? rc : pack_read_item(&r, &it); /* Node or Relationship */
-    if (rc || it.kind != FS_VALUE_STRUCT)
-        return rc ? rc : FS_EPROTOCOL;
-    uint32_t nfields = it.size;
+    struct extract_rec x;
     char labels[KEY_CAP];
     size_t llen = 0;
-    uint32_t node_types = 0;               /* the profile's node types among the labels */
-    rc = skip_fields(&r, t->edge ? 3 : 1); /* id (start, end) */
-    rc = rc ? rc : pack_read_item(&r, &f); /* labels, or the type */
+    uint32_t node_types = 0; /* the profile's node types among the labels */
+    int rc = extract_open(&x, rec, t->edge);
+    if (!rc && !t->edge)
+        rc = bulk_labels(B, &x, labels, sizeof labels, &llen, &node_types);
     if (rc)
         return rc;
-    if (!t->edge) {
-        if (f.kind != FS_VALUE_LIST)
-            return FS_EPROTOCOL;
-        for (uint32_t i = 0; i < f.size; i++) {
-            struct pack_item l;
-            if ((rc = pack_read_item(&r, &l)))
-                return rc;
-            if (l.kind != FS_VALUE_STRING)
-                return FS_EPROTOCOL;
-            if (memchr(l.data, '`', l.size) || memchr(l.data, 0, l.size)) {
-                R->rep->dropped.dropped_label++; /* as the query method: left out */
-                continue;
-            }
-            if (!l.size || memchr(l.data, ':', l.size) || memchr(l.data, 0x1e, l.size))
-                return FULL_BULK_FALLBACK; /* GRAPH.BULK cannot name it */
-            if (llen + l.size + 2 > sizeof labels)
-                return FULL_BULK_FALLBACK;
-            if (llen)
-                labels[llen++] = ':';
-            memcpy(labels + llen, l.data, l.size);
-            llen += l.size;
-            for (int k = 0; k < R->prof->ntypes && k < 32; k++)
-                if (!R->prof->types[k].edge && strlen(R->prof->types[k].name) == l.size &&
-                    !memcmp(R->prof->types[k].name, l.data, l.size))
-                    node_types |= 1u << k;
-        }
-        if (!llen) /* no label left: the type's own */
-            llen = (size_t)snprintf(labels, sizeof labels, "%s", t->name);
-    } else {
+    if (!llen) /* an edge, or a node without a label left: the type's own */
         llen = (size_t)snprintf(labels, sizeof labels, "%s", t->name);
-    }
     buf_reset(&B->names);
     buf_reset(&B->vals);
     uint32_t nprops = 0;
     unsigned seen = 0;
-    rc = xc_props_bulk(&r, &R->rules, &B->names, &B->vals, &nprops, &seen, &R->rep->dropped);
-    rc = rc ? rc : skip_fields(&r, nfields - (t->edge ? 5 : 3));
-    char src[KEY_CAP], dst[KEY_CAP], dl[KEY_CAP];
-    if (!rc && t->edge) {
-        rc = full_copy_str_item(&r, src, sizeof src);
-        rc = rc ? rc : full_copy_str_item(&r, dst, sizeof dst);
-        rc = rc ? rc : full_copy_str_item(&r, dl, sizeof dl);
-    }
-    rc = rc ? rc : full_copy_str_item(&r, key, KEY_CAP);
+    rc = xc_props_bulk(&x.r, &R->rules, &B->names, &B->vals, &nprops, &seen, &R->rep->dropped);
+    struct extract_cols *c = &B->cols;
+    rc = rc ? rc : extract_cols(&x, false, c);
     if (rc)
         return rc;
+    const char *key = c->key;
     if (!nprops) { /* a node row needs a value to be read as a row: an unset uuid */
         rc = buf_append(&B->names, "uuid", 5);
         rc = rc ? rc : fdb_bulk_null(&B->vals);
@@ -472,8 +362,8 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     }
     uint64_t a = 0, b = 0;
     if (t->edge) {
-        int fa = map_find(B, t->src_label, src, &a);
-        int fb = fa == 1 ? map_find(B, dl, dst, &b) : fa;
+        int fa = map_find(B, t->src_label, c->src, &a);
+        int fb = fa == 1 ? map_find(B, c->dst_label, c->dst, &b) : fa;
         if (fa == FULL_BULK_FALLBACK || fb == FULL_BULK_FALLBACK)
             return FULL_BULK_FALLBACK;
         if (fa != 1 || fb != 1) { /* as the query method: not created, counted */
@@ -526,14 +416,23 @@ static int add_record(struct bulk *B, const struct bolt_record *rec, char *key)
     for (int k = 0; !t->edge && k < 32; k++)
         if (node_types & (1u << k))
             tk->keys[tk->nkeys++] =
-                (struct rowkey){key_hash(R->prof->types[k].name, key), tk->rows};
+                (struct rowkey){idmap_hash(R->prof->types[k].name, key), tk->rows};
     if (!B->cmd_rows)
         snprintf(B->first_key, sizeof B->first_key, "%s", key);
+    snprintf(B->last_key, sizeof B->last_key, "%s", key);
     tk->rows++;
     B->cmd_rows++;
     B->emb_seen |= seen;
     B->bytes += tk->data.len - before;
     return 0;
+}
+
+static int flush_if_full(void *ud)
+{
+    struct bulk *B = ud;
+    if (B->bytes < BULK_CMD_BYTES && B->cmd_rows < (uint64_t)B->R->cfg->sync.batch_size)
+        return 0;
+    return flush(B);
 }
 
 /* Streams one type, from key after on, into GRAPH.BULK commands. */
@@ -544,54 +443,16 @@ static int load_type(struct bulk *B, int type, const char *after, const char *gr
     B->type = type;
     B->edge = t->edge;
     if (t->edge)
-        map_seal(B);
-    struct buf q, p;
-    buf_init(&q, 0);
-    buf_init(&p, 0);
-    char key[KEY_CAP] = "";
+        idmap_seal(&B->map);
     snprintf(B->last_key, sizeof B->last_key, "%s", after);
-    int rc = loader_async_start(&R->ld, R->ld.depth + 2);
-    rc = rc ? rc : full_extract_query(&q, t, group != NULL);
-    rc = rc ? rc : full_extract_params(&p, after, group);
-    rc = rc ? rc : bolt_run(&R->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
-    if (rc) {
-        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
-        goto out;
-    }
-    struct bolt_record rec;
-    int more;
-    while ((more = bolt_next(&R->bolt, &rec)) == 1) {
-        if (R->opts->stop && *R->opts->stop) {
-            rc = FS_ECANCELLED;
-            snprintf(R->rep->error, sizeof R->rep->error, "stopped by a signal");
-            goto out;
-        }
-        if ((rc = add_record(B, &rec, key)))
-            break;
-        snprintf(B->last_key, sizeof B->last_key, "%s", key);
-        R->done_items++;
-        if ((B->bytes >= BULK_CMD_BYTES || B->cmd_rows >= (uint64_t)R->cfg->sync.batch_size) &&
-            (rc = flush(B)))
-            break;
-        full_progress(R, false);
-    }
-    if (more < 0 && !rc) {
-        rc = more;
-        snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
-    }
-    if (rc == FULL_BULK_FALLBACK) { /* read the rest: the session must be idle again */
-        while (bolt_next(&R->bolt, &rec) == 1)
-            ;
-    }
+    struct full_sink sink = {.ud = B, .record = add_record, .flush_if_full = flush_if_full};
+    int rc = full_stream(R, type, after, group, false, &sink);
     if (!rc)
         rc = flush(B);
-out:
     tokens_reset(B);
     B->cmd_rows = B->bytes = 0;
     B->emb_seen = 0;
     B->nsrcs = 0;
-    buf_deinit(&q);
-    buf_deinit(&p);
     if (rc < 0 && !R->rep->error[0])
         snprintf(R->rep->error, sizeof R->rep->error, "loading %s: %s", t->name, fs_strerror(rc));
     return rc;
@@ -642,7 +503,7 @@ static int reload_map(struct bulk *B)
                 const redisReply *uv = row->element[1]->element[1];
                 if (idv->type != REDIS_REPLY_INTEGER || uv->type != REDIS_REPLY_STRING)
                     continue; /* a node without a uuid: no relationship names it */
-                rc = map_add(B, key_hash(t->name, uv->str), (uint64_t)idv->integer);
+                rc = idmap_add(&B->map, idmap_hash(t->name, uv->str), (uint64_t)idv->integer);
             }
             freeReplyObject(r);
         }
@@ -694,27 +555,12 @@ static int find_resume(struct bulk *B, int *type, char *after)
         R->rep->error[0] = '\0'; /* unreadable: start over */
         return 0;
     }
-    char field[64];
-    snprintf(field, sizeof field, "at:%" PRId64 ":%" PRId64, n, e);
-    const char *argv[3] = {"HGET", B->ckpt, field};
-    redisReply *r = NULL;
-    if (full_fdb_simple(R, "reading the checkpoint", 3, argv, &r))
+    if (!state_ckpt_at_find(&R->ld.fdb, B->ckpt, n, e, R->prof->ntypes, type, after))
         return 0;
-    int found = 0;
-    if (r->type == REDIS_REPLY_STRING) {
-        char *end;
-        long t = strtol(r->str, &end, 10);
-        if (*end == ' ' && t >= 0 && t <= R->prof->ntypes) {
-            *type = (int)t;
-            snprintf(after, KEY_CAP, "%s", end + 1);
-            B->nodes = (uint64_t)n;
-            B->rels = (uint64_t)e;
-            B->begun = true;
-            found = 1;
-        }
-    }
-    freeReplyObject(r);
-    return found;
+    B->nodes = (uint64_t)n;
+    B->rels = (uint64_t)e;
+    B->begun = true;
+    return 1;
 }
 
 /* Whether text names the GRAPH.BULK command, in any case. */
@@ -735,20 +581,16 @@ int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const c
                     bool resume)
 {
     struct bulk B = {.R = R, .graph = shadow, .ckpt = ckpt};
-    buf_init(&B.names, 0);
-    buf_init(&B.vals, 0);
-    buf_init(&B.sig, 0);
-    buf_init(&B.cmds, 0);
-    buf_init(&B.q, 0);
+    buf_init(&B.names, SYNC_ITEM_CAP);
+    buf_init(&B.vals, SYNC_ITEM_CAP);
+    buf_init(&B.sig, SYNC_ITEM_CAP);
+    buf_init(&B.cmds, SYNC_BATCH_CAP);
+    buf_init(&B.q, SYNC_BATCH_CAP);
     int start_type = 0;
     char after[KEY_CAP] = "";
     int rc = 0;
-    if (R->total_nodes) { /* the map at its final size: no doubling, no copy */
-        B.map_cap = (size_t)R->total_nodes + R->total_nodes / 64 + 1024;
-        B.map = malloc(B.map_cap * sizeof *B.map);
-        if (!B.map)
-            B.map_cap = 0;
-    }
+    /* the map at its final size: no doubling, no copy */
+    idmap_init(&B.map, R->total_nodes ? (size_t)R->total_nodes + R->total_nodes / 64 + 1024 : 0);
     if (resume && find_resume(&B, &start_type, after) != 1) {
         rc = FULL_BULK_RESTART;
     } else if (!resume) {
@@ -773,7 +615,7 @@ int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const c
     if (rc && rc != FULL_BULK_RESTART) /* a failure, a stop or a fallback */
         loader_async_stop(&R->ld, rc == FULL_BULK_FALLBACK);
     tokens_free(&B);
-    free(B.map);
+    idmap_deinit(&B.map);
     free(B.srcs);
     buf_deinit(&B.names);
     buf_deinit(&B.vals);

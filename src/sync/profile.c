@@ -1,7 +1,12 @@
-/* The profiles: Graphiti's node/edge types and the indexes its FalkorDB driver creates; generic. */
-#include "sync/schema.h"
+/* The profiles: Graphiti's node/edge types and the indexes its FalkorDB driver creates; generic;
+ * the embedding rules from the configuration. */
+#include "sync/profile.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/gkey.h"
 
 const struct sync_type sync_graphiti_types[] = {
     {"Entity", false, NULL, NULL, NULL, false},
@@ -100,3 +105,96 @@ const struct sync_wm_family sync_wm_families[] = {
      "coalesce(r.group_id, a.group_id)"},
 };
 const int sync_wm_nfamilies = sizeof sync_wm_families / sizeof sync_wm_families[0];
+
+int sync_rules_init(struct sync_rules *r, const struct cfg *c)
+{
+    memset(r, 0, sizeof *r);
+    r->store = strdup(c->sync.embedding_properties);
+    if (!r->store)
+        return FS_ENOMEM;
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(r->store, ", ", &save); tok && n < SYNC_MAX_EMBEDDINGS;
+         tok = strtok_r(NULL, ", ", &save))
+        if (!strchr(tok, '`')) /* a name no query can quote stays an ordinary (dropped) key */
+            r->names[n++] = tok;
+    r->names[n] = NULL;
+    r->rules.embeddings = r->names;
+    r->rules.nembeddings = n;
+    r->rules.native_temporal =
+        c->sync.profile == CFG_PROFILE_GENERIC && c->sync.temporal == CFG_TEMPORAL_NATIVE;
+    return 0;
+}
+
+void sync_rules_deinit(struct sync_rules *r)
+{
+    free(r->store);
+    r->store = NULL;
+}
+
+void sync_strv_free(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int sync_strv_push(char ***v, int *n, char *s)
+{
+    if (!s)
+        return FS_ENOMEM;
+    char **x = realloc(*v, sizeof(char *) * (size_t)(*n + 1));
+    if (!x) {
+        free(s);
+        return FS_ENOMEM;
+    }
+    *v = x;
+    x[(*n)++] = s;
+    return 0;
+}
+
+int sync_range_index_statements(const struct cfg *c, struct bolt_session *s, char ***stmts, int *n)
+{
+    *stmts = NULL;
+    *n = 0;
+    int rc = 0;
+    if (c->sync.profile != CFG_PROFILE_GENERIC) {
+        for (int i = 0; !rc && sync_range_indexes[i]; i++)
+            rc = sync_strv_push(stmts, n, strdup(sync_range_indexes[i]));
+        return rc;
+    }
+    const char *kp = c->sync.key_property;
+    for (int pass = 0; !rc && pass < 2; pass++) {
+        rc = bolt_run(s, pass ? "CALL db.relationshipTypes()" : "CALL db.labels()", NULL, 0,
+                      BOLT_MODE_READ);
+        struct bolt_record rec;
+        int more = 0;
+        while (!rc && (more = bolt_next(s, &rec)) == 1) {
+            struct pack_reader r;
+            struct pack_item it;
+            pack_reader_init(&r, rec.data, rec.len);
+            if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING ||
+                memchr(it.data, '`', it.size) || memchr(it.data, 0, it.size))
+                continue;
+            struct buf q;
+            buf_init(&q, (size_t)1 << 20); /* a label name from Neo4j, quoted */
+            rc = buf_printf(&q,
+                            pass ? "CREATE INDEX FOR ()-[x:`%.*s`]-() ON ("
+                                 : "CREATE INDEX FOR (x:`%.*s`) ON (",
+                            (int)it.size, (const char *)it.data);
+            if (*kp)
+                rc = rc ? rc : buf_printf(&q, "x.`%s`, ", kp);
+            rc = rc ? rc : buf_append_str(&q, "x.`" GK_ID_PROP "`)");
+            rc = rc ? rc : sync_strv_push(stmts, n, buf_detach(&q));
+            buf_deinit(&q);
+        }
+        if (!rc && more < 0)
+            rc = more;
+    }
+    if (rc) {
+        sync_strv_free(*stmts, *n);
+        *stmts = NULL;
+        *n = 0;
+    }
+    return rc;
+}

@@ -1,8 +1,6 @@
 /* External merge sort: records sorted in memory up to a cap, spilled as runs to
  * anonymous temporary files, then merged; memory stays bounded whatever the count. */
-#include "sync/xsort.h"
-
-#include "sync/gkey.h"
+#include "util/xsort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +19,7 @@ static const char *arena_key(const struct xsort *x, size_t off)
 static int cmp_off(const void *a, const void *b, void *ctx)
 {
     const struct xsort *x = ctx;
-    return sync_keycmp(arena_key(x, *(const size_t *)a), arena_key(x, *(const size_t *)b));
+    return strcmp(arena_key(x, *(const size_t *)a), arena_key(x, *(const size_t *)b));
 }
 
 /* qsort_r is a GNU extension; a small merge sort keeps us portable C11. */
@@ -168,7 +166,7 @@ int xsort_next(struct xsort *x, struct xsort_rec *r)
     int best = -1;
     for (int i = 0; i < x->nruns; i++)
         if (x->heads[i].live &&
-            (best < 0 || sync_keycmp(x->heads[i].rec.key, x->heads[best].rec.key) < 0))
+            (best < 0 || strcmp(x->heads[i].rec.key, x->heads[best].rec.key) < 0))
             best = i;
     x->merging = best;
     if (best < 0)

@@ -1,0 +1,282 @@
+/* The Neo4j side of every mode: query texts and the one reader of their records. */
+#include "sync/extract.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/err.h"
+
+_Static_assert(SYNC_KEY_CAP == GK_CAP, "a generic key fits an item key");
+
+/* Every item of t meeting cond on its key (and group $g when by_group), in key order. */
+static int keyset_query(struct buf *q, const struct sync_type *t, const char *cond, bool by_group)
+{
+    if (!t->edge)
+        return buf_printf(q, "MATCH (n:`%s`) WHERE n.uuid %s%s RETURN n, n.uuid ORDER BY n.uuid",
+                          t->name, cond, by_group ? " AND n.group_id = $g" : "");
+    return buf_printf(q,
+                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid %s%s "
+                      "RETURN r, a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
+                      t->src_label, t->name, t->dst_label ? ":" : "",
+                      t->dst_label ? t->dst_label : "", cond,
+                      by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+}
+
+int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    return keyset_query(q, t, "> $after", by_group);
+}
+
+int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    return keyset_query(q, t, "IS NOT NULL", by_group);
+}
+
+int extract_generic_query(struct buf *q, const struct sync_type *t, const char *kp, bool ordered)
+{
+    const char *v = t->edge ? "r" : "n";
+    int rc = buf_append_str(q, t->edge ? "MATCH (a)-[r]->(b)" : "MATCH (n)");
+    rc = rc ? rc : buf_printf(q, " RETURN %s, ", v);
+    if (t->edge)
+        for (int i = 0; !rc && i < 2; i++) {
+            const char *e = i ? "b" : "a";
+            rc = gk_neo4j_value_expr(q, e, kp);
+            rc = rc ? rc
+                    : buf_printf(q,
+                                 ", elementId(%s), head([l IN labels(%s) WHERE NOT l "
+                                 "CONTAINS '`' | l]), ",
+                                 e, e);
+        }
+    rc = rc ? rc : gk_neo4j_value_expr(q, v, kp);
+    rc = rc ? rc : buf_printf(q, ", elementId(%s)", v);
+    if (ordered) {
+        rc = rc ? rc : buf_append_str(q, " ORDER BY ");
+        rc = rc ? rc : gk_neo4j_key_expr(q, v, kp);
+    }
+    return rc;
+}
+
+int extract_group_params(struct buf *p, const char *after, const char *group)
+{
+    int rc = pack_write_map_header(p, (after ? 1 : 0) + (group ? 1 : 0));
+    if (after) {
+        rc = rc ? rc : pack_write_cstr(p, "after");
+        rc = rc ? rc : pack_write_cstr(p, after);
+    }
+    if (group) {
+        rc = rc ? rc : pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, group);
+    }
+    return rc;
+}
+
+/* A query template with one %s: the group filter " AND <expr> = $g", or nothing. */
+static int with_group_filter(struct buf *q, const char *tmpl, const char *expr, const char *group)
+{
+    char gf[200] = "";
+    if (group)
+        snprintf(gf, sizeof gf, " AND %s = $g", expr);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    return buf_printf(q, tmpl, gf);
+#pragma GCC diagnostic pop
+}
+
+int extract_max_query(struct buf *q, const struct sync_wm_family *f, const char *group)
+{
+    buf_reset(q);
+    return with_group_filter(q, f->max_query, f->group, group);
+}
+
+const struct extract_change extract_changes[] = {
+    {0, "Entity", "Entity", "n.group_id",
+     "MATCH (n:Entity) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {0, NULL, "Episodic", "n.group_id",
+     "MATCH (ep:Episodic)-[:MENTIONS]->(n:Entity) WHERE ep.created_at > $since%s "
+     "WITH n, max(ep.created_at) AS ts RETURN n, n.uuid, ts"},
+    {1, "Episodic", "Episodic", "n.group_id",
+     "MATCH (n:Episodic) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {2, "Community", "Community", "n.group_id",
+     "MATCH (n:Community) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {3, "Saga", "Saga", "n.group_id",
+     "MATCH (n:Saga) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+    {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.created_at"},
+    {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.expired_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.expired_at"},
+    {4, NULL, "Episodic", "coalesce(r.group_id, a.group_id)",
+     "MATCH (ep:Episodic)-[:MENTIONS]->(:Entity)-[r:RELATES_TO]-(:Entity) "
+     "WHERE ep.created_at > $since AND ep.uuid IN r.episodes "
+     "WITH r, max(ep.created_at) AS ts, startNode(r) AS a, endNode(r) AS b "
+     "WHERE a:Entity AND b:Entity%s RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, ts"},
+    {5, "MENTIONS", "MENTIONS", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Episodic)-[r:MENTIONS]->(b:Entity) WHERE a.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, a.created_at"},
+    {6, "HAS_MEMBER", "HAS_MEMBER", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Community)-[r:HAS_MEMBER]->(b) WHERE coalesce(r.created_at, a.created_at) > "
+     "$since%s RETURN r, a.uuid, b.uuid, CASE WHEN b:Community THEN 'Community' ELSE 'Entity' "
+     "END, r.uuid, coalesce(r.created_at, a.created_at)"},
+    {7, "HAS_EPISODE", "HAS_EPISODE", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Saga)-[r:HAS_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+    {8, "NEXT_EPISODE", "NEXT_EPISODE", "coalesce(r.group_id, a.group_id)",
+     "MATCH (a:Episodic)-[r:NEXT_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+};
+const int extract_nchanges = (int)(sizeof extract_changes / sizeof extract_changes[0]);
+
+int extract_change_query(struct buf *q, const struct extract_change *cq, const char *group)
+{
+    buf_reset(q);
+    return with_group_filter(q, cq->cypher, cq->group, group);
+}
+
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, const char *group)
+{
+    buf_reset(p);
+    int rc = pack_write_map_header(p, group ? 2 : 1);
+    rc = rc ? rc : pack_write_cstr(p, "since");
+    rc = rc ? rc : pack_write_struct_header(p, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(p, since_s);
+    rc = rc ? rc : pack_write_int(p, since_ns);
+    rc = rc ? rc : pack_write_int(p, 0);
+    if (group) {
+        rc = rc ? rc : pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, group);
+    }
+    return rc;
+}
+
+/* ---- The record reader ---- */
+
+static int skip_n(struct pack_reader *r, uint32_t n)
+{
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < n; i++)
+        rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
+    return rc;
+}
+
+int extract_open(struct extract_rec *x, const struct bolt_record *rec, bool edge)
+{
+    memset(x, 0, sizeof *x);
+    x->edge = edge;
+    pack_reader_init(&x->r, rec->data, rec->len);
+    struct pack_item it, f;
+    int rc = pack_read_item(&x->r, &it);       /* the record's list */
+    rc = rc ? rc : pack_read_item(&x->r, &it); /* Node or Relationship */
+    if (rc || it.kind != FS_VALUE_STRUCT)
+        return rc ? rc : FS_EPROTOCOL;
+    x->nfields = it.size;
+    if (x->nfields < (edge ? 5u : 3u))
+        return FS_EPROTOCOL;
+    rc = skip_n(&x->r, edge ? 3 : 1);         /* id (start, end) */
+    rc = rc ? rc : pack_read_item(&x->r, &f); /* labels, or the type */
+    if (rc)
+        return rc;
+    if (!edge) {
+        if (f.kind != FS_VALUE_LIST)
+            return FS_EPROTOCOL;
+        x->nlabels = f.size;
+        return 0;
+    }
+    if (f.kind != FS_VALUE_STRING || f.size >= SYNC_KEY_CAP)
+        return FS_EMALFORMED;
+    x->type = (const char *)f.data;
+    x->tlen = f.size;
+    return 0;
+}
+
+int extract_label(struct extract_rec *x, const char **s, size_t *len)
+{
+    if (!x->nlabels)
+        return 0;
+    struct pack_item l;
+    int rc = pack_read_item(&x->r, &l);
+    if (rc)
+        return rc;
+    if (l.kind != FS_VALUE_STRING)
+        return FS_EPROTOCOL;
+    x->nlabels--;
+    *s = (const char *)l.data;
+    *len = l.size;
+    return 1;
+}
+
+int extract_skip_props(struct extract_rec *x)
+{
+    int rc = skip_n(&x->r, x->nlabels);
+    x->nlabels = 0;
+    return rc ? rc : pack_skip(&x->r, PACK_DEFAULT_MAX_DEPTH);
+}
+
+/* A string column into out (cap bytes, NUL-terminated). */
+static int read_str(struct pack_reader *r, char *out, size_t cap)
+{
+    struct pack_item it;
+    int rc = pack_read_item(r, &it);
+    if (rc)
+        return rc;
+    if (it.kind != FS_VALUE_STRING || it.size >= cap)
+        return FS_EMALFORMED;
+    memcpy(out, it.data, it.size);
+    out[it.size] = '\0';
+    return 0;
+}
+
+/* An optional trailing DateTime column (incremental's change time). */
+static void read_ts(struct pack_reader *r, struct extract_cols *c)
+{
+    c->has_ts = false;
+    struct pack_item ts, x;
+    if (r->pos >= r->len || pack_read_item(r, &ts) || ts.kind != FS_VALUE_STRUCT || ts.size != 3 ||
+        (ts.tag != PACK_TAG_DATE_TIME && ts.tag != PACK_TAG_DATE_TIME_ZONE_ID))
+        return;
+    int64_t f[2];
+    for (int i = 0; i < 2; i++) {
+        if (pack_read_item(r, &x) || x.kind != FS_VALUE_INT)
+            return;
+        f[i] = x.i;
+    }
+    c->has_ts = true;
+    c->ts_s = f[0];
+    c->ts_ns = f[1];
+}
+
+int extract_cols(struct extract_rec *x, bool generic, struct extract_cols *c)
+{
+    int rc = skip_n(&x->r, x->nfields - (x->edge ? 5 : 3)); /* element ids (Bolt 5) */
+    c->src[0] = c->dst[0] = c->dst_label[0] = '\0';
+    if (!rc && generic) {
+        rc = sync_generic_tail(&x->r, x->edge, &c->gc);
+        if (!rc)
+            memcpy(c->key, c->gc.self.str, sizeof c->key);
+    } else if (!rc) {
+        if (x->edge) {
+            rc = read_str(&x->r, c->src, sizeof c->src);
+            rc = rc ? rc : read_str(&x->r, c->dst, sizeof c->dst);
+            rc = rc ? rc : read_str(&x->r, c->dst_label, sizeof c->dst_label);
+        }
+        rc = rc ? rc : read_str(&x->r, c->key, sizeof c->key);
+    }
+    if (!rc)
+        read_ts(&x->r, c);
+    return rc;
+}
+
+int extract_read_datetime(const struct bolt_record *rec, int64_t *s, int64_t *ns)
+{
+    struct pack_reader r;
+    struct pack_item it, a, b;
+    pack_reader_init(&r, rec->data, rec->len);
+    if (!pack_read_item(&r, &it) && !pack_read_item(&r, &it) && it.kind == FS_VALUE_STRUCT &&
+        it.size == 3 && !pack_read_item(&r, &a) && !pack_read_item(&r, &b) &&
+        a.kind == FS_VALUE_INT && b.kind == FS_VALUE_INT) {
+        *s = a.i;
+        *ns = b.i;
+        return 1;
+    }
+    return 0;
+}

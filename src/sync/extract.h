@@ -1,0 +1,92 @@
+/* Reading Neo4j: the extraction queries (full, verify, change, watermark) and ONE reader for
+ * the records they return (a Node or Relationship, then key and endpoint columns). */
+#ifndef FALKORSYNC_SYNC_EXTRACT_H
+#define FALKORSYNC_SYNC_EXTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bolt/bolt.h"
+#include "bolt/pack.h"
+#include "sync/gkey.h"
+#include "sync/profile.h"
+#include "util/buf.h"
+
+#define SYNC_KEY_CAP 512 /* longest item key (uuid or generic key text), NUL included */
+/* Caps of the buffers that hold what Neo4j sends: one item's transcoded text (its
+ * properties, embeddings included) and a query's text or parameters. */
+#define SYNC_ITEM_CAP ((size_t)64 << 20)
+#define SYNC_QUERY_CAP ((size_t)1 << 20)
+/* ... and a batch of them being built (flushed at a few MB, so this is only reached by an
+ * item near SYNC_ITEM_CAP: a clear FS_ETOO_BIG instead of unbounded growth). */
+#define SYNC_BATCH_CAP ((size_t)256 << 20)
+
+/* ---- Queries ---- */
+
+/* Full sync (graphiti): every item of t with key > $after (and group $g when by_group), in key
+ * order: nodes (n, n.uuid), relationships (r, a.uuid, b.uuid, end label, r.uuid). */
+int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* Verify (graphiti): the same columns, every item with a key. */
+int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* Generic: every node (n, key value, element id) or every relationship (r; key value, element
+ * id and a label of each endpoint; its own key value and element id), in key order when
+ * ordered (verify). */
+int extract_generic_query(struct buf *q, const struct sync_type *t, const char *key_property,
+                          bool ordered) FS_WARN_UNUSED;
+/* The parameter map {after: after, g: group}; each left out when NULL. */
+int extract_group_params(struct buf *p, const char *after, const char *group) FS_WARN_UNUSED;
+/* A watermark family's "largest change timestamp now" query. */
+int extract_max_query(struct buf *q, const struct sync_wm_family *f,
+                      const char *group) FS_WARN_UNUSED;
+
+/* Incremental: one change query. Node queries return (n, n.uuid, ts); relationship queries
+ * (r, a.uuid, b.uuid, end label, r.uuid, ts): the full query's columns plus the change time. */
+struct extract_change {
+    int type;           /* index in sync_graphiti_types */
+    const char *family; /* watermark advanced by ts; NULL: touch query (ts is an episode's) */
+    const char *since;  /* watermark the query starts from */
+    const char *group;  /* expression compared with $g in per_group layout */
+    const char *cypher; /* %s: the group filter */
+};
+extern const struct extract_change extract_changes[];
+extern const int extract_nchanges;
+int extract_change_query(struct buf *q, const struct extract_change *cq,
+                         const char *group) FS_WARN_UNUSED;
+/* {since: DateTime(seconds, nanos, UTC), g: group (unless NULL)}. */
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns,
+                          const char *group) FS_WARN_UNUSED;
+
+/* ---- The record reader ----
+ * extract_open, then (nodes) extract_label until it returns 0, then the caller reads the
+ * property map at x->r (transcode), then extract_cols. */
+struct extract_rec {
+    struct pack_reader r; /* positioned at what comes next */
+    bool edge;
+    uint32_t nfields; /* of the Node or Relationship structure */
+    uint32_t nlabels; /* nodes: labels not read yet */
+    const char *type; /* edges: the relationship type (points into the record) */
+    size_t tlen;
+};
+int extract_open(struct extract_rec *x, const struct bolt_record *rec, bool edge) FS_WARN_UNUSED;
+/* The next label: 1 with *s (not NUL-terminated) and *len, 0 when none is left. */
+int extract_label(struct extract_rec *x, const char **s, size_t *len) FS_WARN_UNUSED;
+/* Skips the property map (when the caller does not transcode it). */
+int extract_skip_props(struct extract_rec *x) FS_WARN_UNUSED;
+
+/* The columns after the entity. */
+struct extract_cols {
+    char key[SYNC_KEY_CAP];       /* graphiti: the item's uuid; generic: gc.self.str */
+    char src[SYNC_KEY_CAP];       /* graphiti relationships: start node's uuid */
+    char dst[SYNC_KEY_CAP];       /* end node's uuid */
+    char dst_label[SYNC_KEY_CAP]; /* end node's key label */
+    struct sync_generic_cols gc;  /* generic: endpoints' and own keys */
+    bool has_ts;                  /* a trailing DateTime: the change's time (incremental) */
+    int64_t ts_s, ts_ns;
+};
+int extract_cols(struct extract_rec *x, bool generic, struct extract_cols *c) FS_WARN_UNUSED;
+
+/* A record whose first column is a DateTime: 1 with its UTC seconds and nanos, 0 otherwise. */
+int extract_read_datetime(const struct bolt_record *rec, int64_t *s, int64_t *ns);
+
+#endif

@@ -1,0 +1,199 @@
+/* Incremental: change queries from the watermarks on, upserted through the fixer. */
+#include "sync/incremental.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sync/connect.h"
+#include "sync/cursor_neo4j.h"
+#include "sync/extract.h"
+#include "sync/fixer.h"
+#include "sync/state.h"
+#include "sync/target.h"
+
+/* One graph's run: the watermarks and what reads and writes. */
+struct incr {
+    const struct cfg *c;
+    struct bolt_session *bolt;
+    struct fixer *fx;
+    struct sync_report *rep;
+    struct state_wm w[STATE_MAX_FAMILIES];
+    int nw;
+    double oldest_change; /* wall clock seconds of the oldest new change applied; 0 none */
+    struct buf q, p;
+};
+
+static struct state_wm *wm_find(struct incr *I, const char *family)
+{
+    for (int i = 0; i < I->nw; i++)
+        if (!strcmp(I->w[i].family, family))
+            return &I->w[i];
+    return NULL;
+}
+
+static bool ts_after(int64_t s, int64_t ns, int64_t ref_s, int64_t ref_ns)
+{
+    return s > ref_s || (s == ref_s && ns > ref_ns);
+}
+
+/* Runs change query cq from its watermark on. */
+static int run_change_query(struct incr *I, const struct extract_change *cq, const char *group)
+{
+    const struct state_wm *since = wm_find(I, cq->since);
+    /* since = watermark - overlap, because transactions commit out of
+     * timestamp order; once the watermark has stood still for longer than
+     * the overlap, nothing older can still be committing: since =
+     * watermark. No watermark: everything. */
+    int64_t ss = since->s == INT64_MIN ? -62135596800LL : since->s;
+    if (since->s != INT64_MIN &&
+        (long long)time(NULL) - since->seen_at <= I->c->sync.overlap_seconds)
+        ss -= I->c->sync.overlap_seconds;
+    int rc = extract_change_query(&I->q, cq, group);
+    rc = rc ? rc : extract_change_params(&I->p, ss, since->s == INT64_MIN ? 0 : since->ns, group);
+    rc = rc ? rc : bolt_run(I->bolt, I->q.data, I->p.data, I->p.len, BOLT_MODE_READ);
+    if (rc)
+        snprintf(I->rep->error, sizeof I->rep->error, "Neo4j: %s", I->bolt->errstr);
+    return rc;
+}
+
+/* A change's time moves its family's watermark; a change the cache had not seen yet: its age
+ * is the lag (unknown without a watermark: then every item counts as new). */
+static void note_change(struct incr *I, const char *family, int64_t s, int64_t ns)
+{
+    struct state_wm *x = wm_find(I, family);
+    if (ts_after(s, ns, x->new_s, x->new_ns)) {
+        x->new_s = s;
+        x->new_ns = ns;
+    }
+    if (x->s != INT64_MIN && ts_after(s, ns, x->s, x->ns)) {
+        double t = (double)s + (double)ns / 1e9;
+        if (I->oldest_change == 0 || t < I->oldest_change)
+            I->oldest_change = t;
+    }
+}
+
+/* Every change query of one graph, each flushed before the next (the next type's
+ * relationships need these endpoints). */
+static int apply_changes(struct incr *I, const char *group)
+{
+    struct neo_cursor *sc = malloc(sizeof *sc);
+    if (!sc)
+        return FS_ENOMEM;
+    neo_cursor_init(sc, I->bolt, I->fx->rules, false, "", true);
+    int rc = 0;
+    for (int qi = 0; !rc && qi < extract_nchanges; qi++) {
+        const struct extract_change *cq = &extract_changes[qi];
+        if ((rc = run_change_query(I, cq, group)))
+            break;
+        I->fx->type = cq->type;
+        sc->t = &sync_graphiti_types[cq->type];
+        struct sync_item it;
+        int more;
+        while ((more = neo_cursor_next(sc, &it, &I->rep->dropped)) == 1) {
+            if ((rc = fixer_upsert(I->fx, sc, it.key, NULL)))
+                break;
+            if (sc->cols.has_ts && cq->family)
+                note_change(I, cq->family, sc->cols.ts_s, sc->cols.ts_ns);
+        }
+        if (!rc && more < 0) {
+            rc = more;
+            snprintf(I->rep->error, sizeof I->rep->error, "Neo4j: %s", I->bolt->errstr);
+        }
+        if (!rc)
+            rc = fixer_flush(I->fx);
+    }
+    neo_cursor_deinit(sc);
+    free(sc);
+    return rc;
+}
+
+static int incremental_graph(struct incr *I, const char *graph, const char *group)
+{
+    struct sync_names nm;
+    sync_names_of(graph, &nm);
+    struct fdb_conn *f = &I->fx->ld->fdb;
+    char *err = I->rep->error;
+    size_t errlen = sizeof I->rep->error;
+    I->nw = sync_wm_nfamilies < STATE_MAX_FAMILIES ? sync_wm_nfamilies : STATE_MAX_FAMILIES;
+    for (int i = 0; i < I->nw; i++)
+        I->w[i].family = sync_wm_families[i].name;
+    int rc = state_wm_read(f, nm.wm, I->w, I->nw, err, errlen);
+    rc = rc ? rc : fixer_ensure_indexes(I->c, I->bolt, f, graph, err, errlen);
+    if (rc)
+        return rc;
+    I->fx->ld->graph = graph;
+    rc = apply_changes(I, group);
+    /* Watermarks advance only after FalkorDB acknowledged everything above. */
+    return rc ? rc : state_wm_advance(f, nm.wm, I->w, I->nw, err, errlen);
+}
+
+static double wall_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec + now.tv_nsec / 1e9;
+}
+
+/* Every graph of the layout. */
+static int incremental_graphs(struct incr *I, const struct sync_opts *o, char **groups, int ngroups)
+{
+    int rc = 0;
+    for (int g = 0; !rc && g < sync_target_count(I->c, ngroups); g++) {
+        if (o && o->stop && *o->stop) {
+            snprintf(I->rep->error, sizeof I->rep->error, "stopped by a signal");
+            return FS_ECANCELLED;
+        }
+        char graph[SYNC_GRAPH_CAP];
+        const char *group = sync_target(I->c, groups, g, graph, sizeof graph);
+        rc = incremental_graph(I, graph, group);
+        I->rep->graphs++;
+    }
+    return rc;
+}
+
+int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
+                             struct sync_report *rep, double *lag_seconds)
+{
+    memset(rep, 0, sizeof *rep);
+    *lag_seconds = 0;
+    double t0 = sync_now();
+    struct bolt_session bolt;
+    struct sync_rules rules;
+    struct loader ld = {0};
+    struct fixer fx = {0};
+    struct incr I = {.c = c, .bolt = &bolt, .fx = &fx, .rep = rep};
+    buf_init(&I.q, SYNC_QUERY_CAP);
+    buf_init(&I.p, SYNC_QUERY_CAP);
+    bolt_init(&bolt);
+    fdb_init(&ld.fdb);
+    char **groups = NULL;
+    int ngroups = 0;
+    int rc = sync_rules_init(&rules, c);
+    struct bolt_config bc = sync_bolt_config(c);
+    struct fdb_config fc = sync_fdb_config(c);
+    if (!rc && (rc = bolt_connect(&bolt, &bc)))
+        snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
+    if (!rc)
+        rc = fixer_open(&fx, &ld, c, &rules, rep, &fc, rep->error, sizeof rep->error);
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
+        (rc = sync_list_groups(&bolt, &groups, &ngroups)))
+        snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
+    rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
+    if (!rc && I.oldest_change > 0)
+        *lag_seconds = wall_now() - I.oldest_change;
+    fixer_close(&fx);
+    sync_groups_free(groups, ngroups);
+    sync_rules_deinit(&rules);
+    bolt_close(&bolt);
+    fdb_close(&ld.fdb);
+    free(ld.ring);
+    buf_deinit(&I.q);
+    buf_deinit(&I.p);
+    rep->seconds = sync_now() - t0;
+    if (rc && !rep->error[0])
+        snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* What a sync run reports (counters, dropped values, the error) and how it is steered (options). */
+#ifndef FALKORSYNC_SYNC_REPORT_H
+#define FALKORSYNC_SYNC_REPORT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sync/transcode.h"
+#include "util/err.h"
+
+struct sync_report {
+    uint64_t nodes;
+    uint64_t relationships;
+    uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
+    uint64_t batches;
+    uint64_t deleted;  /* items removed from the cache (reconcile, incremental) */
+    uint64_t upserted; /* items written by MERGE (reconcile, incremental) */
+    int graphs;        /* graphs swapped in */
+    bool resumed;
+    bool did_full;      /* incremental found an empty cache and ran a full sync */
+    const char *method; /* full sync: "bulk" or "query" (the last graph's); or NULL */
+    double seconds;
+    struct xc_stats dropped;
+    char error[512]; /* empty on success */
+};
+
+struct sync_opts {
+    bool progress; /* progress line on stderr */
+    /* Called now and then with items written so far and the expected total
+     * (0 when unknown), on the syncing thread. */
+    void (*on_progress)(void *ud, uint64_t done, uint64_t total);
+    void *progress_ud;
+    volatile sig_atomic_t *stop; /* set by a signal: abandon cleanly (checkpoint kept) */
+};
+
+/* Prints rep as one JSON object (one line) to out; mode is the run's name ("full", ...). */
+void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out);
+
+/* s as a JSON string (jansson); bytes that are not UTF-8 become '?'. A new reference. */
+struct json_t;
+struct json_t *sync_json_text(const char *s);
+/* v as a JSON integer (json_int_t is 64 bits). A new reference. */
+struct json_t *sync_json_count(uint64_t v);
+/* Prints o compactly on one line, keys in insertion order, and releases it. */
+void sync_json_print(struct json_t *o, FILE *out);
+
+/* Monotonic seconds. */
+double sync_now(void);
+
+#endif
