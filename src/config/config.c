@@ -24,7 +24,7 @@ struct cfg_param {
     const char *doc;
 };
 
-static const char *const layouts[] = {"single", "per_group", NULL};
+static const char *const layouts[] = {"single", "per_group", "auto", NULL};
 static const char *const profiles[] = {"graphiti", "generic", NULL};
 static const char *const temporals[] = {"iso", "native", NULL};
 static const char *const full_methods[] = {"auto", "bulk", "query", NULL};
@@ -87,8 +87,9 @@ static const struct cfg_param params[] = {
       falkordb.connect_timeout_seconds, "10", 1, 3600, "connect timeout"),
     I("falkordb.read_timeout_seconds", "FALKORDB_READ_TIMEOUT", falkordb.read_timeout_seconds,
       "300", 1, 86400, "longest wait for a reply from FalkorDB"),
-    E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "single", layouts,
-      "single: one graph; per_group: one graph per group_id"),
+    E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "auto", layouts,
+      "per_group: one graph per group_id (what Graphiti reads); single: one graph; auto: "
+      "per_group for the graphiti profile, single for generic"),
     I("sync.interval_seconds", "SYNC_INTERVAL_SECONDS", sync.interval_seconds, "300", 1, 86400 * 7,
       "seconds between incremental runs"),
     I("sync.batch_size", "SYNC_BATCH_SIZE", sync.batch_size, "1000", 1, 1000000,
@@ -515,6 +516,9 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
         rc = cfg_load_env(c, err, errlen);
     if (!rc)
         rc = normalize_falkordb_url(c, err, errlen);
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_AUTO)
+        c->falkordb.layout = c->sync.profile == CFG_PROFILE_GENERIC ? CFG_LAYOUT_SINGLE
+                                                                    : CFG_LAYOUT_PER_GROUP;
     if (!rc)
         rc = cfg_validate(c, err, errlen);
     return rc;

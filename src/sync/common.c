@@ -1,11 +1,13 @@
 /* Shared sync helpers: embedding rules, group listing, monotonic clock. */
 #include "sync/common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sync/gkey.h"
+#include "sync/layout.h"
 #include "sync/schema.h"
 
 double sync_now(void)
@@ -31,6 +33,7 @@ int sync_rules_init(struct sync_rules *r, const struct cfg *c)
     r->rules.nembeddings = n;
     r->rules.native_temporal =
         c->sync.profile == CFG_PROFILE_GENERIC && c->sync.temporal == CFG_TEMPORAL_NATIVE;
+    r->rules.empty_group_id = c->sync.profile == CFG_PROFILE_GRAPHITI ? SYNC_FALKOR_DEFAULT_GROUP : NULL;
     return 0;
 }
 
@@ -72,6 +75,12 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
         if (!g[*n])
             return FS_ENOMEM;
         (*n)++;
+    }
+    if (more == 0 && sync_layout_default_group_clash(*groups, *n)) {
+        snprintf(s->errstr, sizeof s->errstr,
+                 "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
+                 "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
+        return FS_ECONFIG;
     }
     return more < 0 ? more : 0;
 }

@@ -14,6 +14,7 @@
 #include "sync/connect.h"
 #include "sync/full.h"
 #include "sync/gkey.h"
+#include "sync/layout.h"
 #include "sync/loader.h"
 #include "sync/xsort.h"
 
@@ -1330,6 +1331,8 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         }
         rep->graphs++;
     }
+    if (!rc && srep && (rc = sync_layout_cleanup(c, &fdb, groups, ngroups, srep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fdb.errstr);
     if (srep) {
         fix_deinit(&fx);
         if (rc && !srep->error[0])
@@ -1718,6 +1721,8 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
         rc = incremental_graph(c, &bolt, &fx, graph, group, rep, &oldest);
         rep->graphs++;
     }
+    if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && oldest > 0) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);

@@ -784,15 +784,6 @@ const char *sync_target(const struct cfg *c, char **groups, int g, char *graph, 
     return groups[g];
 }
 
-void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
-{
-    /* Graphiti 0.23+ reads group g from the graph named g (no prefix). */
-    if (!group || !*group)
-        snprintf(out, cap, "%s", c->falkordb.database);
-    else
-        snprintf(out, cap, "%s", group);
-}
-
 static int count_items(struct run *R)
 {
     struct buf q;
@@ -867,6 +858,8 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
         if (!rc && (rc = sync_track_groups(c, &R.ld.fdb, groups, ngroups, rep)))
             snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", R.ld.fdb.errstr);
     }
+    if (!rc && (rc = sync_layout_cleanup(c, &R.ld.fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", R.ld.fdb.errstr);
     full_progress(&R, true);
 out:
     sync_groups_free(groups, ngroups);

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "sync/common.h"
+#include "sync/layout.h" /* sync_group_graph_name */
 #include "sync/transcode.h"
 
 /* Runs a full sync with the settings in c. Returns 0 or an error (detail in
@@ -19,11 +20,6 @@ int sync_full(const struct cfg *c, const struct sync_opts *o,
 
 /* Prints rep as one JSON object (one line) to out. */
 void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out);
-
-/* The FalkorDB graph that holds group g in layout per_group: the group_id
- * itself, as Graphiti 0.23+ reads it; the empty group goes to
- * falkordb.database. Writes into out (cap bytes). */
-void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap);
 
 /* The graph of run g (0..n-1) of a layout: per_group, groups[g]'s graph (and
  * returns the group); single, falkordb.database (and returns NULL). */

@@ -518,6 +518,19 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     return rc;
 }
 
+bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules,
+                            const uint8_t *key, size_t klen)
+{
+    if (!rules->empty_group_id || klen != 8 || memcmp(key, "group_id", 8))
+        return false;
+    struct pack_reader peek = *r;
+    struct pack_item v;
+    if (pack_read_item(&peek, &v) || v.kind != PACK_STRING || v.size != 0)
+        return false;
+    *r = peek;
+    return true;
+}
+
 int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b, struct buf *emb,
              struct xc_native *nt, struct xc_stats *st)
 {
@@ -575,7 +588,9 @@ int xc_props(struct pack_reader *r, const struct xc_rules *rules, struct buf *b,
             rc = pack_skip(r, PACK_DEFAULT_MAX_DEPTH);
             continue;
         }
-        if (!rc)
+        if (!rc && xc_take_empty_group_id(r, rules, k.data, k.size))
+            rc = fdb_param_write_string(b, rules->empty_group_id, strlen(rules->empty_group_id));
+        else if (!rc)
             rc = xc_value(r, b, st);
         if (rc == 1) {
             rollback(b, mark);
@@ -752,7 +767,10 @@ int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct bu
                 !memcmp(rules->embeddings[j], k.data, k.size))
                 e = j;
         size_t at = vals->len;
-        rc = e >= 0 ? xc_embedding_bulk(r, vals, st) : xc_value_bulk(r, vals, st);
+        if (e < 0 && xc_take_empty_group_id(r, rules, k.data, k.size))
+            rc = fdb_bulk_string(vals, rules->empty_group_id, strlen(rules->empty_group_id));
+        else
+            rc = e >= 0 ? xc_embedding_bulk(r, vals, st) : xc_value_bulk(r, vals, st);
         if (rc == 0 && vals->len == at + 1 && vals->data[at] == FDB_BULK_NULL) {
             rollback(vals, at); /* null: the property is left out */
             continue;

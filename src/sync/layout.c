@@ -1,0 +1,142 @@
+/* Graph layouts: group to graph names, and removing what a previous layout left behind. */
+#include "sync/layout.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log/log.h"
+
+bool sync_layout_is_default_group(const char *group)
+{
+    return !group || !*group || !strcmp(group, SYNC_FALKOR_DEFAULT_GROUP);
+}
+
+void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
+{
+    (void)c;
+    /* Graphiti 0.23+ reads group g from the graph named g (no prefix), and its
+     * default group from its driver's default graph. */
+    snprintf(out, cap, "%s", sync_layout_is_default_group(group) ? SYNC_FALKOR_DEFAULT_GRAPH : group);
+}
+
+bool sync_layout_default_group_clash(char *const *groups, int ngroups)
+{
+    bool empty = false, underscore = false;
+    for (int i = 0; i < ngroups; i++) {
+        empty = empty || !*groups[i];
+        underscore = underscore || !strcmp(groups[i], SYNC_FALKOR_DEFAULT_GROUP);
+    }
+    return empty && underscore;
+}
+
+/* GRAPH.DELETE of graph (when it is a graph) and DEL of its watermark key. */
+static int drop_graph(struct fdb_conn *fdb, const char *graph, struct sync_report *rep,
+                      const char *why)
+{
+    const char *type[2] = {"TYPE", graph};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, type);
+    if (rc)
+        return rc;
+    bool is_graph = r->type == REDIS_REPLY_STATUS && r->str && !strcmp(r->str, "graphdata");
+    freeReplyObject(r);
+    if (is_graph) {
+        const char *del[2] = {"GRAPH.DELETE", graph};
+        if ((rc = fdb_commandv(fdb, NULL, 2, del)))
+            return rc;
+        if (rep)
+            rep->deleted++;
+        log_event(LOG_INFO, "deleted a graph of the previous layout",
+                  "\"graph\":\"%s\",\"reason\":\"%s\"", graph, why);
+    }
+    char wm[320];
+    snprintf(wm, sizeof wm, "falkorsync:wm:%s", graph);
+    const char *delwm[2] = {"DEL", wm};
+    return fdb_commandv(fdb, NULL, 2, delwm);
+}
+
+static bool is_current(const struct cfg *c, char *const *groups, int ngroups, const char *graph)
+{
+    for (int i = 0; i < ngroups; i++) {
+        char g[300];
+        sync_group_graph_name(c, groups[i], g, sizeof g);
+        if (!strcmp(g, graph))
+            return true;
+    }
+    return false;
+}
+
+/* Layout single: the graphs of the groups a per_group run recorded. */
+static int drop_group_graphs(const struct cfg *c, struct fdb_conn *fdb, struct sync_report *rep)
+{
+    char set[320];
+    snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+    const char *sm[2] = {"SMEMBERS", set};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, sm);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        char graph[300];
+        sync_group_graph_name(c, r->element[i]->str, graph, sizeof graph);
+        if (strcmp(graph, c->falkordb.database)) /* the live single graph stays */
+            rc = drop_graph(fdb, graph, rep, "layout is single");
+    }
+    bool had = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    freeReplyObject(r);
+    if (!rc && had) {
+        const char *del[2] = {"DEL", set};
+        rc = fdb_commandv(fdb, NULL, 2, del);
+    }
+    return rc;
+}
+
+/* Layout per_group: the single graph <database>, when falkorsync wrote it. */
+static int drop_single_graph(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
+                             int ngroups, const char *marker, struct sync_report *rep)
+{
+    const char *db = c->falkordb.database;
+    if (is_current(c, groups, ngroups, db))
+        return 0;
+    char wm[320];
+    snprintf(wm, sizeof wm, "falkorsync:wm:%s", db);
+    const char *ex[2] = {"EXISTS", wm};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, ex);
+    if (rc)
+        return rc;
+    bool ours = (r->type == REDIS_REPLY_INTEGER && r->integer > 0) || !strcmp(marker, "single");
+    freeReplyObject(r);
+    return ours ? drop_graph(fdb, db, rep, "layout is per_group") : 0;
+}
+
+int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
+                        int ngroups, struct sync_report *rep)
+{
+    bool per_group = c->falkordb.layout == CFG_LAYOUT_PER_GROUP;
+    char key[320];
+    snprintf(key, sizeof key, "falkorsync:layout:%s", c->falkordb.database);
+    const char *get[2] = {"GET", key};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, get);
+    if (rc)
+        return rc;
+    char marker[32] = "";
+    if (r->type == REDIS_REPLY_STRING && r->str)
+        snprintf(marker, sizeof marker, "%s", r->str);
+    freeReplyObject(r);
+    const char *now = per_group ? "per_group" : "single";
+    if (per_group) {
+        if (strcmp(marker, now)) /* a switch, or a cache from before the marker */
+            rc = drop_single_graph(c, fdb, groups, ngroups, marker, rep);
+    } else {
+        rc = drop_group_graphs(c, fdb, rep); /* an empty set costs one round trip */
+    }
+    if (!rc && strcmp(marker, now)) {
+        const char *set[3] = {"SET", key, now};
+        rc = fdb_commandv(fdb, NULL, 3, set);
+    }
+    return rc;
+}
