@@ -1333,6 +1333,8 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     }
     if (!rc && srep && (rc = sync_layout_cleanup(c, &fdb, groups, ngroups, srep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fdb.errstr);
+    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", fdb.errstr);
     if (srep) {
         fix_deinit(&fx);
         if (rc && !srep->error[0])

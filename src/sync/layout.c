@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "sync/gkey.h"
+#include "sync/schema.h"
 
 bool sync_layout_is_default_group(const char *group)
 {
@@ -139,4 +141,100 @@ int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *
         rc = fdb_commandv(fdb, NULL, 3, set);
     }
     return rc;
+}
+
+/* Items of type t in graph (0 when the graph or the type is absent). */
+static int count_type(struct fdb_conn *fdb, const char *graph, const struct sync_type *t,
+                      uint64_t *n)
+{
+    *n = 0;
+    struct buf q;
+    buf_init(&q, 0);
+    int rc = buf_append_str(&q, t->edge ? "MATCH ()-[x:" : "MATCH (x:");
+    rc = rc ? rc : (xc_ident(&q, t->name, strlen(t->name)) ? FS_EUNSUPPORTED : 0);
+    rc = rc ? rc : buf_append_str(&q, t->edge ? "]->() RETURN count(x)" : ") RETURN count(x)");
+    redisReply *r = NULL;
+    const char *argv[4] = {"GRAPH.RO_QUERY", graph, q.data, "--compact"};
+    rc = rc ? rc : fdb_commandv(fdb, &r, 4, argv);
+    /* compact reply: [header, [[ [type, value] ]], stats] */
+    if (!rc && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+        r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == 1) {
+        redisReply *row = r->element[1]->element[0];
+        if (row->type == REDIS_REPLY_ARRAY && row->elements == 1 &&
+            row->element[0]->type == REDIS_REPLY_ARRAY && row->element[0]->elements == 2 &&
+            row->element[0]->element[1]->type == REDIS_REPLY_INTEGER)
+            *n = (uint64_t)row->element[0]->element[1]->integer;
+    }
+    freeReplyObject(r);
+    buf_deinit(&q);
+    return rc;
+}
+
+static int report_stale(const struct cfg *c, struct fdb_conn *fdb, const char *graph,
+                        struct verify_report *rep)
+{
+    const char *type[2] = {"TYPE", graph};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, type);
+    bool is_graph = !rc && r->type == REDIS_REPLY_STATUS && r->str && !strcmp(r->str, "graphdata");
+    freeReplyObject(r);
+    if (rc || !is_graph)
+        return rc;
+    const struct sync_profile *prof = sync_profile_of(c);
+    bool sampled = false;
+    for (int t = 0; !rc && t < prof->ntypes && t < rep->ntypes; t++) {
+        uint64_t n = 0;
+        rc = count_type(fdb, graph, &prof->types[t], &n);
+        struct verify_count *vc = &rep->types[t];
+        vc->extra += n;
+        vc->cache += n;
+        if (n && !sampled && vc->nsamples < VERIFY_SAMPLES) {
+            snprintf(vc->samples[vc->nsamples++], sizeof vc->samples[0], "stale_graph:%s", graph);
+            sampled = true;
+        }
+    }
+    return rc;
+}
+
+int sync_layout_verify_stale(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
+                             int ngroups, struct verify_report *rep)
+{
+    bool per_group = c->falkordb.layout == CFG_LAYOUT_PER_GROUP;
+    char set[320];
+    snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+    const char *sm[2] = {"SMEMBERS", set};
+    redisReply *r = NULL;
+    int rc = fdb_commandv(fdb, &r, 2, sm);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        char graph[300];
+        sync_group_graph_name(c, r->element[i]->str, graph, sizeof graph);
+        bool stale = per_group ? !is_current(c, groups, ngroups, graph)
+                               : strcmp(graph, c->falkordb.database) != 0;
+        if (stale)
+            rc = report_stale(c, fdb, graph, rep);
+    }
+    freeReplyObject(r);
+    if (rc || !per_group || is_current(c, groups, ngroups, c->falkordb.database))
+        return rc;
+    char key[320];
+    snprintf(key, sizeof key, "falkorsync:layout:%s", c->falkordb.database);
+    const char *get[2] = {"GET", key};
+    r = NULL;
+    if ((rc = fdb_commandv(fdb, &r, 2, get)))
+        return rc;
+    bool was_single = r->type == REDIS_REPLY_STRING && r->str && !strcmp(r->str, "single");
+    freeReplyObject(r);
+    char wm[320];
+    snprintf(wm, sizeof wm, "falkorsync:wm:%s", c->falkordb.database);
+    const char *ex[2] = {"EXISTS", wm};
+    r = NULL;
+    if ((rc = fdb_commandv(fdb, &r, 2, ex)))
+        return rc;
+    bool ours = was_single || (r->type == REDIS_REPLY_INTEGER && r->integer > 0);
+    freeReplyObject(r);
+    return ours ? report_stale(c, fdb, c->falkordb.database, rep) : 0;
 }

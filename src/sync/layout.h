@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "falkor/fdb.h"
 #include "sync/common.h"
+#include "sync/compare.h"
 
 /* Graphiti's FalkorDB driver: the default group id (get_default_group_id,
  * FalkorDriver.default_group_id) and the graph it lives in (the driver's
@@ -39,5 +40,12 @@ bool sync_layout_default_group_clash(char *const *groups, int ngroups);
  * Returns 0 or an error (detail in fdb->errstr). Not thread-safe per fdb. */
 int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
                         int ngroups, struct sync_report *rep) FS_WARN_UNUSED;
+
+/* verify's side of the same rule: counts the items of each graph the clean-up
+ * would delete (a vanished group's graph, a graph of the other layout) as
+ * extra in rep, with a sample "stale_graph:<name>", so that verify reports
+ * what only reconcile or full removes. Returns 0 or an error (fdb->errstr). */
+int sync_layout_verify_stale(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
+                             int ngroups, struct verify_report *rep) FS_WARN_UNUSED;
 
 #endif
