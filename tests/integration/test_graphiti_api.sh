@@ -82,6 +82,22 @@ grep -q "\.summary" "$work/structure.txt" || fail "the changed property was not 
 grep -q "index only natively" "$work/structure.txt" || fail "the dropped index was not named"
 "$BIN" full >/dev/null || fail "full"
 
+echo "== layout switch: per_group -> single leaves no group graph"
+FALKORDB_LAYOUT=single "$BIN" full >/dev/null || fail "full single"
+graph_exists graphiti_cache || fail "no single graph"
+for g in fsg_alpha default_db; do graph_exists "$g" && fail "graph $g of layout per_group left behind"; done
+[[ "$(R EXISTS falkorsync:groups:graphiti_cache)" == 0 ]] || fail "the group list of per_group left behind"
+FALKORDB_LAYOUT=single "$BIN" verify >/dev/null || fail "verify single"
+if ! py single "layout single" >"$work/single.txt"; then cat "$work/single.txt"; fail "layout single"; fi
+grep -E '^(== |inherent)' "$work/single.txt"
+
+echo "== layout switch: single -> per_group (the default) leaves no single graph"
+"$BIN" full >/dev/null || fail "full per_group"
+graph_exists graphiti_cache && fail "the single graph left behind"
+[[ "$(R EXISTS falkorsync:wm:graphiti_cache)" == 0 ]] || fail "the single graph's watermarks left behind"
+"$BIN" verify >/dev/null || fail "verify per_group"
+compare "after the switch back to per_group" switch
+
 # change STAGE: applies a Graphiti-shaped change; incremental, and reconcile
 # when incremental alone leaves a difference; then the comparison.
 missed=()
@@ -108,22 +124,6 @@ change delete_group
 graph_exists fsg-beta && [[ "$(R GRAPH.QUERY fsg-beta "MATCH (n) RETURN count(n)" | sed -n 2p)" != 0 ]] &&
   fail "the deleted group's graph still answers"
 echo "incremental alone missed: ${missed[*]:-nothing}"
-
-echo "== layout switch: per_group -> single leaves no group graph"
-FALKORDB_LAYOUT=single "$BIN" full >/dev/null || fail "full single"
-graph_exists graphiti_cache || fail "no single graph"
-for g in fsg_alpha default_db; do graph_exists "$g" && fail "graph $g of layout per_group left behind"; done
-[[ "$(R EXISTS falkorsync:groups:graphiti_cache)" == 0 ]] || fail "the group list of per_group left behind"
-FALKORDB_LAYOUT=single "$BIN" verify >/dev/null || fail "verify single"
-if ! py single "layout single" >"$work/single.txt"; then cat "$work/single.txt"; fail "layout single"; fi
-grep '^== ' "$work/single.txt"
-
-echo "== layout switch: single -> per_group (the default) leaves no single graph"
-"$BIN" full >/dev/null || fail "full per_group"
-graph_exists graphiti_cache && fail "the single graph left behind"
-[[ "$(R EXISTS falkorsync:wm:graphiti_cache)" == 0 ]] || fail "the single graph's watermarks left behind"
-"$BIN" verify >/dev/null || fail "verify per_group"
-compare "after the switch back to per_group" switch
 
 echo "== reconcile alone also switches: single -> per_group by reconcile"
 FALKORDB_LAYOUT=single "$BIN" full >/dev/null || fail "full single"
