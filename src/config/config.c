@@ -75,7 +75,7 @@ static const struct cfg_param params[] = {
     S("falkordb.username", "FALKORDB_USERNAME", falkordb.username, "", "ACL user (empty: default)"),
     SECRET("falkordb.password", "FALKORDB_PASSWORD", falkordb.password, "password (AUTH)"),
     S("falkordb.database", "FALKORDB_DATABASE", falkordb.database, "graphiti_cache",
-      "graph name (single layout) or name prefix (per_group)"),
+      "graph name (single layout); keys falkorsync's records (per_group)"),
     I("falkordb.pool_size", "FALKORDB_POOL_SIZE", falkordb.pool_size, "5", 1, 256,
       "most FalkorDB connections open at once"),
     B("falkordb.tls", "FALKORDB_TLS", falkordb.tls, "false", "connect with TLS"),
