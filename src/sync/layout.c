@@ -130,7 +130,19 @@ int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *
         snprintf(marker, sizeof marker, "%s", r->str);
     freeReplyObject(r);
     const char *now = per_group ? "per_group" : "single";
-    if (per_group) {
+    if (per_group && ngroups > 0) {
+        /* Every graph this run wrote is recorded, also the graph of a group
+         * incremental met first: a later switch or reconcile must find it. */
+        char set[320];
+        snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+        for (int i = 0; !rc && i < ngroups; i++) {
+            const char *sadd[3] = {"SADD", set, groups[i]};
+            rc = fdb_commandv(fdb, NULL, 3, sadd);
+        }
+    }
+    if (rc) {
+        /* reported by the caller */
+    } else if (per_group) {
         if (strcmp(marker, now)) /* a switch, or a cache from before the marker */
             rc = drop_single_graph(c, fdb, groups, ngroups, marker, rep);
     } else {

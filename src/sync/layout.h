@@ -34,8 +34,9 @@ bool sync_layout_default_group_clash(char *const *groups, int ngroups);
  * the graphs a run of the other layout left (only graphs falkorsync made:
  * the group graphs listed in falkorsync:groups:<database>, or the single
  * graph <database> when falkorsync:layout:<database> or its watermarks say
- * falkorsync wrote it), with their watermark keys, and records the layout in
- * falkorsync:layout:<database>. groups: the current groups (per_group), else
+ * falkorsync wrote it), with their watermark keys; records the layout in
+ * falkorsync:layout:<database> and (per_group) the current groups in
+ * falkorsync:groups:<database>. groups: the current groups (per_group), else
  * NULL. Counts each deleted graph in rep->deleted (rep may be NULL).
  * Returns 0 or an error (detail in fdb->errstr). Not thread-safe per fdb. */
 int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,

@@ -69,6 +69,8 @@ SINGLE_GRAPH = os.environ.get("GRAPHITI_SINGLE_GRAPH", "graphiti_cache")
 # group id '_' (docs/mapping.md).
 GA, GB, GD = "fsg_alpha", "fsg-beta", ""
 GROUPS = [GA, GB, GD]
+GN = "fsg_new"  # a group that appears later (change new_group)
+ALL_GROUPS = GROUPS + [GN]
 DEFAULT_GRAPH, FALKOR_DEFAULT_GROUP = "default_db", "_"
 
 
@@ -174,8 +176,8 @@ async def objects(g, emb):
     o = {}
     # Distinct texts and times per group: a tie between groups would leave the
     # order of equal scores (and what a limit cuts) to each database.
-    word = {GA: "alpha", GB: "beta two", GD: "gamma three four"}[g]  # lengths differ: so do BM25 scores
-    shift = {GA: 1, GB: 2, GD: 3}[g]
+    word = {GA: "alpha", GB: "beta two", GD: "gamma three four", GN: "delta five six seven"}[g]  # lengths differ: so do BM25 scores
+    shift = {GA: 1, GB: 2, GD: 3, GN: 4}[g]
 
     def ts(minutes):
         return T0 + timedelta(minutes=minutes, seconds=shift)
@@ -342,6 +344,11 @@ async def cmd_change(stage):
                 saga = await SagaNode.get_by_uuid(drv, uid(gg, "saga"))
                 saga.last_episode_uuid = ep.uuid
                 await saga.save(drv)
+    elif stage == "new_group":
+        # A group that did not exist: Graphiti on FalkorDB makes its graph (with
+        # its indexes) on the first write; falkorsync must make the same graph.
+        await native.clone(database=fgraph(GN)).build_indices_and_constraints()
+        await save_all(await objects(GN, emb), neo, native)
     elif stage == "invalidate":
         # Edge invalidation as Graphiti's resolve_edge_contradictions does it.
         for drv in (neo, nd):
@@ -516,7 +523,8 @@ async def cmd_compare(label):
     uu = await known_uuids(neo)
     table = {}  # call family -> [compared, equal, inherent]
     problems, proved = [], {}
-    specs = [GA, GB, GD, None]
+    structure = structure_diff([fgraph(g) for g in ALL_GROUPS])  # before any reader touches a graph
+    specs = [GA, GB, GD] + ([GN] if GN in uu.get("EntityNode", {}) else []) + [None]
     neo_answers = {}
     for spec in specs:
         cn = await calls(gn, lambda g: neo, spec, False, uu, lambda g: gn)
@@ -569,7 +577,7 @@ async def cmd_compare(label):
             row[1] += 1
         else:
             problems.append(f"{name} (FalkorDB, no group) != {twin} (Neo4j): " + "; ".join(diff(an[1], ac[1])[:4] if sn == sc == "ok" else [f"{an} / {ac}"]))
-    problems += structure_diff([fgraph(g) for g in GROUPS])
+    problems += structure
     report(label, table, proved, problems)
     await neo.close()
     return 1 if problems else 0
@@ -581,6 +589,8 @@ def report(label, table, proved, problems):
     for fam in sorted(table):
         c, e, i = table[fam]
         print(f"{fam:58} {c:8} {e:6} {i:8}")
+    tc, te, ti = (sum(r[i] for r in table.values()) for i in range(3))
+    print(f"{'total':58} {tc:8} {te:6} {ti:8}")
     for k, v in proved.items():
         print(f"inherent '{k}': {len(v)} calls; the native FalkorDB graphs answer as the cache (e.g. {v[0]})")
     for p in problems:
@@ -719,19 +729,19 @@ async def cmd_single(label):
 
 async def cmd_clean():
     neo = neo4j_driver()
-    for g in GROUPS:
+    for g in ALL_GROUPS:
         await neo.execute_query("MATCH (n) WHERE n.group_id = $g DETACH DELETE n", g=g)
     await neo.close()
     import redis
 
     for db in (0, NATIVE_DB):
         r = redis.Redis(host=FHOST, port=FPORT, password=FPASS, db=db, decode_responses=True)
-        for name in {fgraph(g) for g in GROUPS} | {SINGLE_GRAPH}:
+        for name in {fgraph(g) for g in ALL_GROUPS} | {SINGLE_GRAPH}:
             if r.type(name) == "graphdata":
                 r.execute_command("GRAPH.DELETE", name)
         for k in r.scan_iter(match=f"falkorsync:*{SINGLE_GRAPH}*"):
             r.delete(k)
-        for g in GROUPS:
+        for g in ALL_GROUPS:
             r.delete(f"falkorsync:wm:{fgraph(g)}", "telemetry{" + fgraph(g) + "}")
         r.delete("telemetry{" + SINGLE_GRAPH + "}")
 
@@ -745,7 +755,7 @@ def main():
     elif cmd == "compare":
         rc = asyncio.run(cmd_compare(sys.argv[2]))
     elif cmd == "structure":
-        problems = structure_diff([fgraph(g) for g in GROUPS])
+        problems = structure_diff([fgraph(g) for g in ALL_GROUPS])
         for p in problems:
             print("FAIL " + p)
         rc = 1 if problems else 0

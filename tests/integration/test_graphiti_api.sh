@@ -110,13 +110,15 @@ change() {
   else
     missed+=("$1")
     echo "-- $1: incremental alone left differences (deletes are reconcile's):"
-    grep -vE ' 0 +0 +0 +0 +0$' "$work/verify.txt" | head -n 12
+    grep -vE ' 0 +0 +0 +0 +0$' "$work/verify.txt" 
     "$BIN" reconcile >/dev/null || fail "reconcile after $1"
     "$BIN" verify >/dev/null || fail "verify after $1 + reconcile"
     compare "after $1 + reconcile" "$1"
   fi
 }
 change new_episode
+change new_group
+[[ "$(R SISMEMBER falkorsync:groups:graphiti_cache fsg_new)" == 1 ]] || fail "the new group's graph is not recorded"
 change invalidate
 change remove_episode
 change communities
