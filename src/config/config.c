@@ -517,8 +517,8 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     if (!rc)
         rc = normalize_falkordb_url(c, err, errlen);
     if (!rc && c->falkordb.layout == CFG_LAYOUT_AUTO)
-        c->falkordb.layout = c->sync.profile == CFG_PROFILE_GENERIC ? CFG_LAYOUT_SINGLE
-                                                                    : CFG_LAYOUT_PER_GROUP;
+        c->falkordb.layout =
+            c->sync.profile == CFG_PROFILE_GENERIC ? CFG_LAYOUT_SINGLE : CFG_LAYOUT_PER_GROUP;
     if (!rc)
         rc = cfg_validate(c, err, errlen);
     return rc;

@@ -33,7 +33,8 @@ int sync_rules_init(struct sync_rules *r, const struct cfg *c)
     r->rules.nembeddings = n;
     r->rules.native_temporal =
         c->sync.profile == CFG_PROFILE_GENERIC && c->sync.temporal == CFG_TEMPORAL_NATIVE;
-    r->rules.empty_group_id = c->sync.profile == CFG_PROFILE_GRAPHITI ? SYNC_FALKOR_DEFAULT_GROUP : NULL;
+    r->rules.empty_group_id =
+        c->sync.profile == CFG_PROFILE_GRAPHITI ? SYNC_FALKOR_DEFAULT_GROUP : NULL;
     return 0;
 }
 

@@ -18,7 +18,8 @@ void sync_group_graph_name(const struct cfg *c, const char *group, char *out, si
     (void)c;
     /* Graphiti 0.23+ reads group g from the graph named g (no prefix), and its
      * default group from its driver's default graph. */
-    snprintf(out, cap, "%s", sync_layout_is_default_group(group) ? SYNC_FALKOR_DEFAULT_GRAPH : group);
+    snprintf(out, cap, "%s",
+             sync_layout_is_default_group(group) ? SYNC_FALKOR_DEFAULT_GRAPH : group);
 }
 
 bool sync_layout_default_group_clash(char *const *groups, int ngroups)
@@ -114,8 +115,8 @@ static int drop_single_graph(const struct cfg *c, struct fdb_conn *fdb, char *co
     return ours ? drop_graph(fdb, db, rep, "layout is per_group") : 0;
 }
 
-int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
-                        int ngroups, struct sync_report *rep)
+int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups, int ngroups,
+                        struct sync_report *rep)
 {
     bool per_group = c->falkordb.layout == CFG_LAYOUT_PER_GROUP;
     char key[320];

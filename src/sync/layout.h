@@ -39,8 +39,8 @@ bool sync_layout_default_group_clash(char *const *groups, int ngroups);
  * falkorsync:groups:<database>. groups: the current groups (per_group), else
  * NULL. Counts each deleted graph in rep->deleted (rep may be NULL).
  * Returns 0 or an error (detail in fdb->errstr). Not thread-safe per fdb. */
-int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups,
-                        int ngroups, struct sync_report *rep) FS_WARN_UNUSED;
+int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups, int ngroups,
+                        struct sync_report *rep) FS_WARN_UNUSED;
 
 /* verify's side of the same rule: counts the items of each graph the clean-up
  * would delete (a vanished group's graph, a graph of the other layout) as

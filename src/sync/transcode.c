@@ -518,8 +518,8 @@ static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_st
     return rc;
 }
 
-bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules,
-                            const uint8_t *key, size_t klen)
+bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules, const uint8_t *key,
+                            size_t klen)
 {
     if (!rules->empty_group_id || klen != 8 || memcmp(key, "group_id", 8))
         return false;

@@ -41,8 +41,8 @@ struct xc_rules {
 
 /* True when the next value in r is the empty string of a property named
  * group_id and rules asks for its rewrite; then the value is consumed. */
-bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules,
-                            const uint8_t *key, size_t klen);
+bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules, const uint8_t *key,
+                            size_t klen);
 
 /* Native temporals (sync.temporal = native): FalkorDB's parameter grammar has
  * no temporal literal, so these properties leave the map and are set in the
