@@ -55,7 +55,7 @@ compare() {
     cat "$work/compare.txt"; tail -n 20 "$work/python.log" >&2
     fail "Graphiti's public API differs $1"
   fi
-  grep -E '^(inherent|graph |== )' "$work/compare.txt"
+  grep -E '^(inherent|graph |== |total)' "$work/compare.txt"
   cp "$work/compare.txt" "$work/compare-$2.txt"
 }
 graph_exists() { [[ "$(R TYPE "$1")" == graphdata ]]; }
