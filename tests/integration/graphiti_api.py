@@ -25,11 +25,14 @@ Graphiti-inherent ones (docs/graphiti-schema.md, section 9), each of which is
 proved on the native graphs every time it is seen.
 """
 
+import os
+
+os.environ.setdefault("GRAPHITI_TELEMETRY_ENABLED", "false")  # before graphiti_core is imported
+
 import asyncio
 import hashlib
 import json
 import math
-import os
 import sys
 import uuid as uuidlib
 from datetime import datetime, timedelta, timezone

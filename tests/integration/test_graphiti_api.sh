@@ -15,7 +15,8 @@
 # and the single layout serves readers that do not route by group.
 set -euo pipefail
 GRAPHITI_VERSION=0.31.2
-HTTPX_VERSION=0.28.1 # graphiti-core imports httpx without declaring it
+# graphiti-core's clients, pinned too (httpx: graphiti-core imports it without declaring it)
+PINS=(falkordb==1.8.1 neo4j==6.4.1 redis==8.2.0 httpx==0.29.0)
 ROOT="${FALKORSYNC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 BIN="${FALKORSYNC_BIN:-$ROOT/build/falkorsync}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -46,7 +47,7 @@ sys.exit(version('graphiti-core') != '$GRAPHITI_VERSION')" 2>/dev/null; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "graphiti-core[falkordb]==$GRAPHITI_VERSION" \
-    "httpx==$HTTPX_VERSION" || fail "pip install graphiti-core"
+    "${PINS[@]}" || fail "pip install graphiti-core"
 fi
 
 # compare LABEL: the public-API comparison and the native-write diff.
