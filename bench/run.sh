@@ -113,6 +113,7 @@ trap cleanup EXIT
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+export FALKORDB_LAYOUT=single # the peers write one graph; so does falkorsync here
 if [[ $USE_RUNNING -eq 1 ]]; then
   NEO4J_PORT="${NEO4J_PORT:-7687}"
   FALKORDB_PORT="${FALKORDB_PORT:-6379}"

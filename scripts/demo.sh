@@ -15,7 +15,7 @@ echo
 echo "demo: loading a Graphiti-shaped graph ($ENTITIES entities, 1024-float embeddings) into Neo4j"
 build/falkorsync-gen --clear --entities "$ENTITIES" --seed 1
 echo
-echo "demo: full sync Neo4j -> FalkorDB graph '${FALKORDB_DATABASE:-graphiti_cache}'"
+echo "demo: full sync Neo4j -> FalkorDB, one graph per group_id (group_a, group_b; the default group in default_db)"
 build/falkorsync full
 echo
 echo "demo: verify, item by item"
@@ -23,6 +23,7 @@ build/falkorsync verify
 cat <<MSG
 
 demo: done. Look at the cache with, for example:
-  redis-cli -p ${FALKORDB_PORT:-6379} GRAPH.QUERY ${FALKORDB_DATABASE:-graphiti_cache} "MATCH (e:Entity)-[r:RELATES_TO]->(f:Entity) RETURN e.name, r.fact, f.name LIMIT 5"
+  redis-cli -p ${FALKORDB_PORT:-6379} GRAPH.QUERY group_a "MATCH (e:Entity)-[r:RELATES_TO]->(f:Entity) RETURN e.name, r.fact, f.name LIMIT 5"
+or through Graphiti: README.md, "Use with Graphiti".
 Run 'build/falkorsync --help' for the other commands; stop the servers with 'make servers-stop'.
 MSG

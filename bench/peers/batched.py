@@ -41,7 +41,7 @@ def split_props(entity):
         if key in c.EMBEDDINGS and isinstance(value, list):
             embs.append((key, value))
         else:
-            props[key] = c.convert_careful(value)
+            props[key] = c.convert_careful_prop(key, value)
     return props, embs
 
 

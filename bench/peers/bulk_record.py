@@ -131,7 +131,7 @@ class Recorder:
 
 
 def props_of(entity):
-    return {k: c.convert_careful(v) for k, v in entity.items()}
+    return {k: c.convert_careful_prop(k, v) for k, v in entity.items()}
 
 
 def main():

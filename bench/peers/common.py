@@ -96,6 +96,14 @@ def convert_careful(value):
     return value
 
 
+def convert_careful_prop(key, value):
+    """convert_careful, plus falkorsync's one key-aware rule (docs/mapping.md): Neo4j's
+    default group id '' is Graphiti's FalkorDB default group id '_'."""
+    if key == "group_id" and value == "":
+        return "_"
+    return convert_careful(value)
+
+
 def convert_seed(value):
     """Values the way the seed service converted them: str() of the driver's temporal types
     (nanosecond digits, e.g. 2025-01-01T00:00:00.554047000+00:00)."""

@@ -25,7 +25,7 @@ struct cfg_param {
     const char *doc;
 };
 
-static const char *const layouts[] = {"single", "per_group", NULL};
+static const char *const layouts[] = {"single", "per_group", "auto", NULL};
 static const char *const profiles[] = {"graphiti", "generic", NULL};
 static const char *const temporals[] = {"iso", "native", NULL};
 static const char *const full_methods[] = {"auto", "bulk", "query", NULL};
@@ -74,7 +74,7 @@ static const struct cfg_param params[] = {
     S("falkordb.username", "FALKORDB_USERNAME", falkordb.username, "", "ACL user (empty: default)"),
     SECRET("falkordb.password", "FALKORDB_PASSWORD", falkordb.password, "password (AUTH)"),
     S("falkordb.database", "FALKORDB_DATABASE", falkordb.database, "graphiti_cache",
-      "graph name (single layout) or name prefix (per_group)"),
+      "graph name (single layout); keys falkorsync's records (per_group)"),
     B("falkordb.tls", "FALKORDB_TLS", falkordb.tls, "false", "connect with TLS"),
     B("falkordb.tls_insecure", "FALKORDB_TLS_INSECURE", falkordb.tls_insecure, "false",
       "with tls: accept any certificate"),
@@ -84,8 +84,9 @@ static const struct cfg_param params[] = {
       falkordb.connect_timeout_seconds, "10", 1, 3600, "connect timeout"),
     I("falkordb.read_timeout_seconds", "FALKORDB_READ_TIMEOUT", falkordb.read_timeout_seconds,
       "300", 1, 86400, "longest wait for a reply from FalkorDB"),
-    E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "single", layouts,
-      "single: one graph; per_group: one graph per group_id"),
+    E("falkordb.layout", "FALKORDB_LAYOUT", falkordb.layout, "auto", layouts,
+      "per_group: one graph per group_id (what Graphiti reads); single: one graph; auto: "
+      "per_group for the graphiti profile, single for generic"),
     I("falkordb.max_reply_mb", "FALKORDB_MAX_REPLY_MB", falkordb.max_reply_mb, "512", 1, 1048576,
       "largest FalkorDB reply accepted, in MB; a bigger one fails the call"),
     S("falkordb.record_commands", "FALKORSYNC_RECORD_COMMANDS", falkordb.record_commands, "",
@@ -577,6 +578,9 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
         rc = cfg_load_env(c, err, errlen);
     if (!rc)
         rc = normalize_falkordb_url(c, err, errlen);
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_AUTO)
+        c->falkordb.layout =
+            c->sync.profile == CFG_PROFILE_GENERIC ? CFG_LAYOUT_SINGLE : CFG_LAYOUT_PER_GROUP;
     if (!rc)
         rc = cfg_validate(c, err, errlen);
     return rc;

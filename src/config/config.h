@@ -8,7 +8,9 @@
 
 #include "util/err.h"
 
-enum cfg_layout { CFG_LAYOUT_SINGLE, CFG_LAYOUT_PER_GROUP };
+/* AUTO (the default) is resolved by cfg_load: per_group for the graphiti
+ * profile (the graphs Graphiti's public API reads), single for generic. */
+enum cfg_layout { CFG_LAYOUT_SINGLE, CFG_LAYOUT_PER_GROUP, CFG_LAYOUT_AUTO };
 enum cfg_profile { CFG_PROFILE_GRAPHITI, CFG_PROFILE_GENERIC };
 enum cfg_temporal { CFG_TEMPORAL_ISO, CFG_TEMPORAL_NATIVE };
 enum cfg_full_method { CFG_FULL_AUTO, CFG_FULL_BULK, CFG_FULL_QUERY };

@@ -1,5 +1,6 @@
 /* Full sync, per graph: resume or start fresh, load by one of the two methods, build indexes,
  * then swap the shadow graph in with RENAME inside MULTI/EXEC. */
+#include "sync/layout.h"
 #include "sync/full.h"
 
 #include <stdio.h>
@@ -299,8 +300,12 @@ static void count_items(struct run *R)
 static int sync_graphs(struct run *R)
 {
     const struct cfg *c = R->cfg;
-    if (c->falkordb.layout == CFG_LAYOUT_SINGLE)
-        return sync_one_graph(R, c->falkordb.database, NULL);
+    if (c->falkordb.layout == CFG_LAYOUT_SINGLE) {
+        int rc = sync_one_graph(R, c->falkordb.database, NULL);
+        if (!rc && (rc = sync_layout_cleanup(c, &R->ld.fdb, NULL, 0, R->rep)))
+            snprintf(R->rep->error, sizeof R->rep->error, "FalkorDB: %s", R->ld.fdb.errstr);
+        return rc;
+    }
     char **groups = NULL;
     int ngroups = 0;
     int rc = sync_list_groups(&R->bolt, &groups, &ngroups);
@@ -312,6 +317,8 @@ static int sync_graphs(struct run *R)
         rc = sync_one_graph(R, name, groups[i]);
     }
     if (!rc && (rc = sync_track_groups(c, &R->ld.fdb, groups, ngroups, R->rep)))
+        snprintf(R->rep->error, sizeof R->rep->error, "FalkorDB: %s", R->ld.fdb.errstr);
+    if (!rc && (rc = sync_layout_cleanup(c, &R->ld.fdb, groups, ngroups, R->rep)))
         snprintf(R->rep->error, sizeof R->rep->error, "FalkorDB: %s", R->ld.fdb.errstr);
     sync_groups_free(groups, ngroups);
     return rc;

@@ -1,4 +1,5 @@
 /* Incremental: change queries from the watermarks on, upserted through the fixer. */
+#include "sync/layout.h"
 #include "sync/incremental.h"
 
 #include <limits.h>
@@ -182,6 +183,8 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
         (rc = sync_list_groups(&bolt, &groups, &ngroups)))
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
+    if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
         *lag_seconds = wall_now() - I.oldest_change;
     fixer_close(&fx);

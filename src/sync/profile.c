@@ -1,5 +1,6 @@
 /* The profiles: Graphiti's node/edge types and the indexes its FalkorDB driver creates; generic;
  * the embedding rules from the configuration. */
+#include "sync/target.h"
 #include "sync/profile.h"
 
 #include <stdio.h>
@@ -123,6 +124,8 @@ int sync_rules_init(struct sync_rules *r, const struct cfg *c)
     r->rules.nembeddings = n;
     r->rules.native_temporal =
         c->sync.profile == CFG_PROFILE_GENERIC && c->sync.temporal == CFG_TEMPORAL_NATIVE;
+    r->rules.empty_group_id =
+        c->sync.profile == CFG_PROFILE_GRAPHITI ? SYNC_FALKOR_DEFAULT_GROUP : NULL;
     return 0;
 }
 

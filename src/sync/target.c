@@ -16,13 +16,28 @@ void sync_names_of(const char *live, struct sync_names *n)
     snprintf(n->wm, sizeof n->wm, "falkorsync:wm:%s", live);
 }
 
+bool sync_layout_is_default_group(const char *group)
+{
+    return !group || !*group || !strcmp(group, SYNC_FALKOR_DEFAULT_GROUP);
+}
+
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap)
 {
-    /* Graphiti 0.23+ reads group g from the graph named g (no prefix). */
-    if (!group || !*group)
-        snprintf(out, cap, "%s", c->falkordb.database);
-    else
-        snprintf(out, cap, "%s", group);
+    (void)c;
+    /* Graphiti 0.23+ reads group g from the graph named g (no prefix), and its
+     * default group from its driver's default graph. */
+    snprintf(out, cap, "%s",
+             sync_layout_is_default_group(group) ? SYNC_FALKOR_DEFAULT_GRAPH : group);
+}
+
+bool sync_layout_default_group_clash(char *const *groups, int ngroups)
+{
+    bool empty = false, underscore = false;
+    for (int i = 0; i < ngroups; i++) {
+        empty = empty || !*groups[i];
+        underscore = underscore || !strcmp(groups[i], SYNC_FALKOR_DEFAULT_GROUP);
+    }
+    return empty && underscore;
 }
 
 const char *sync_target(const struct cfg *c, char **groups, int g, char *graph, size_t cap)
@@ -69,6 +84,12 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
             continue;
         if ((rc = sync_strv_push(groups, n, strndup((const char *)it.data, it.size))))
             return rc;
+    }
+    if (more == 0 && sync_layout_default_group_clash(*groups, *n)) {
+        snprintf(s->errstr, sizeof s->errstr,
+                 "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
+                 "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
+        return FS_ECONFIG;
     }
     return more < 0 ? more : 0;
 }

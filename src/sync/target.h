@@ -3,6 +3,7 @@
 #ifndef FALKORSYNC_SYNC_TARGET_H
 #define FALKORSYNC_SYNC_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bolt/bolt.h"
@@ -23,10 +24,25 @@ struct sync_names {
 };
 void sync_names_of(const char *live, struct sync_names *n);
 
-/* The FalkorDB graph that holds group g in layout per_group: the group_id
- * itself, as Graphiti 0.23+ reads it; the empty group goes to
- * falkordb.database. Writes into out (cap bytes). */
+/* Graphiti's FalkorDB driver: the default group id (get_default_group_id,
+ * FalkorDriver.default_group_id) and the graph it lives in (the driver's
+ * default database; FalkorDriver.clone('_') always returns to it). Neo4j's
+ * default group '' is cached under these (docs/mapping.md). */
+#define SYNC_FALKOR_DEFAULT_GROUP "_"
+#define SYNC_FALKOR_DEFAULT_GRAPH "default_db"
+
+/* The FalkorDB graph that holds group in layout per_group: the group_id
+ * itself, as Graphiti 0.23+ reads it; Neo4j's default group "" (and "_") go
+ * to SYNC_FALKOR_DEFAULT_GRAPH. Writes into out (cap bytes). */
 void sync_group_graph_name(const struct cfg *c, const char *group, char *out, size_t cap);
+
+/* True when group (a Neo4j group_id, "" for none) is cached in Graphiti's
+ * FalkorDB default graph in layout per_group: "" and "_". */
+bool sync_layout_is_default_group(const char *group);
+
+/* True when groups holds both "" and "_": in layout per_group both would be
+ * the graph default_db, so the sync refuses instead of mixing them. */
+bool sync_layout_default_group_clash(char *const *groups, int ngroups);
 
 /* The graph of run g (0..n-1) of a layout: per_group, groups[g]'s graph (and
  * returns the group); single, falkordb.database (and returns NULL). */

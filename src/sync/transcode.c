@@ -487,6 +487,19 @@ static int xc_embedding_bulk(struct pack_reader *r, struct buf *b, struct xc_sta
     return rc;
 }
 
+bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules, const uint8_t *key,
+                            size_t klen)
+{
+    if (!rules->empty_group_id || klen != 8 || memcmp(key, "group_id", 8))
+        return false;
+    struct pack_reader peek = *r;
+    struct pack_item v;
+    if (pack_read_item(&peek, &v) || v.kind != FS_VALUE_STRING || v.size != 0)
+        return false;
+    *r = peek;
+    return true;
+}
+
 /* ---- One walk of the mapping rules, two sinks --------------------------------
  * The walk decides what is kept and what is dropped (and counts it); a sink only says how
  * a kept value is written: FalkorDB parameter text (query method, incremental, reconcile)
@@ -654,12 +667,15 @@ static int take_native(struct pack_reader *r, const struct xc_rules *rules, stru
 }
 
 /* One ordinary property into the sink: 0 (kept or left out), or an error. */
-static int walk_prop(struct pack_reader *r, struct xc_props_sink *s, const char *name, size_t len,
-                     struct xc_stats *st)
+static int walk_prop(struct pack_reader *r, const struct xc_rules *rules, struct xc_props_sink *s,
+                     const char *name, size_t len, struct xc_stats *st)
 {
     size_t mark = s->vals->len;
     int rc = s->prop(s, name, len);
-    rc = rc ? rc : walk_value(r, s->values, s->vals, st, XC_MAX_LIST_DEPTH);
+    if (!rc)
+        rc = xc_take_empty_group_id(r, rules, (const uint8_t *)name, len)
+                 ? s->values->string(s->vals, rules->empty_group_id, strlen(rules->empty_group_id))
+                 : walk_value(r, s->values, s->vals, st, XC_MAX_LIST_DEPTH);
     rc = rc ? rc : s->kept(s, name, len, mark);
     if (rc == 1) { /* dropped by a rule, or left out by the sink */
         rollback(s->vals, mark);
@@ -696,7 +712,7 @@ static int walk_props(struct pack_reader *r, const struct xc_rules *rules, struc
             rc = s->embedding(s, e, name, k.size, r, st);
             rc = rc == 1 ? 0 : rc;
         } else if (!take_native(r, rules, nt, name, k.size)) {
-            rc = walk_prop(r, s, name, k.size, st);
+            rc = walk_prop(r, rules, s, name, k.size, st);
         }
     }
     return rc ? rc : s->end(s);

@@ -33,7 +33,16 @@ struct xc_rules {
      * "v<n>[" + the float32 bits of each element + "]" (nothing for null),
      * instead of parameter text: no text to print and parse back. */
     bool emb_canonical;
+    /* graphiti profile: a group_id property holding the empty string (Neo4j's
+     * default group) is written as this text instead (Graphiti's FalkorDB
+     * default group "_"); NULL: no rewrite. See docs/mapping.md. */
+    const char *empty_group_id;
 };
+
+/* True when the next value in r is the empty string of a property named
+ * group_id and rules asks for its rewrite; then the value is consumed. */
+bool xc_take_empty_group_id(struct pack_reader *r, const struct xc_rules *rules, const uint8_t *key,
+                            size_t klen);
 
 /* Native temporals (sync.temporal = native): FalkorDB's parameter grammar has
  * no temporal literal, so these properties leave the map and are set in the

@@ -1,4 +1,5 @@
 /* Verify and reconcile: a merge-join of both sides in key order, comparing fingerprints. */
+#include "sync/layout.h"
 #include "sync/verify.h"
 
 #include <inttypes.h>
@@ -267,6 +268,10 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         rc = compare_graph(C, graph, group);
         rep->graphs++;
     }
+    if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, srep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
+    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
     if (srep) {
         fixer_close(&C->fx);
         if (rc && !srep->error[0])

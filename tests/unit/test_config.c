@@ -78,7 +78,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.falkordb.host, "127.0.0.1");
     assert_int_equal(c.falkordb.port, 6379);
     assert_string_equal(c.falkordb.database, "graphiti_cache");
-    assert_int_equal(c.falkordb.layout, CFG_LAYOUT_SINGLE);
+    assert_int_equal(c.falkordb.layout, CFG_LAYOUT_PER_GROUP); /* auto, graphiti profile */
     assert_int_equal(c.falkordb.max_reply_mb, 512);
     assert_string_equal(c.falkordb.record_commands, "");
     assert_false(c.falkordb.tls);

@@ -1,4 +1,5 @@
-/* Unit tests for the transcoder's native temporals and the generic profile's keys. */
+/* Unit tests for the transcoder's native temporals, the generic profile's keys and the graphiti
+ * profile's default group id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,61 @@ static void test_native_query_parts(void **state)
     buf_deinit(&q);
 }
 
+/* Neo4j's default group "" becomes Graphiti's FalkorDB default group "_", in
+ * the parameter text and in GRAPH.BULK values; other values and other
+ * properties holding "" stay as they are, and without the rule nothing changes. */
+static void test_empty_group_id(void **state)
+{
+    (void)state;
+    struct buf p, row, names, vals;
+    buf_init(&p, 0);
+    buf_init(&row, 0);
+    buf_init(&names, 0);
+    buf_init(&vals, 0);
+    assert_int_equal(pack_write_map_header(&p, 3), 0);
+    assert_int_equal(pack_write_cstr(&p, "group_id"), 0);
+    assert_int_equal(pack_write_cstr(&p, ""), 0);
+    assert_int_equal(pack_write_cstr(&p, "summary"), 0);
+    assert_int_equal(pack_write_cstr(&p, ""), 0);
+    assert_int_equal(pack_write_cstr(&p, "n"), 0);
+    assert_int_equal(pack_write_int(&p, 1), 0);
+    struct xc_stats st = {0};
+    struct xc_rules rules = {.empty_group_id = "_"};
+    struct pack_reader r;
+    pack_reader_init(&r, (const uint8_t *)p.data, p.len);
+    assert_int_equal(xc_props(&r, &rules, &row, NULL, NULL, &st), 0);
+    assert_int_equal(r.pos, r.len);
+    assert_string_equal(row.data, "{group_id:'_',summary:'',n:1}");
+
+    uint32_t nprops = 0;
+    unsigned seen = 0;
+    pack_reader_init(&r, (const uint8_t *)p.data, p.len);
+    assert_int_equal(xc_props_bulk(&r, &rules, &names, &vals, &nprops, &seen, &st), 0);
+    assert_int_equal(r.pos, r.len);
+    assert_int_equal(nprops, 3);
+    assert_int_equal(vals.data[0], 3 /* FDB_BULK_STRING */);
+    assert_string_equal(vals.data + 1, "_");
+
+    struct xc_rules none = {0};
+    buf_reset(&row);
+    pack_reader_init(&r, (const uint8_t *)p.data, p.len);
+    assert_int_equal(xc_props(&r, &none, &row, NULL, NULL, &st), 0);
+    assert_string_equal(row.data, "{group_id:'',summary:'',n:1}");
+
+    buf_reset(&p); /* a named group is kept */
+    assert_int_equal(pack_write_map_header(&p, 1), 0);
+    assert_int_equal(pack_write_cstr(&p, "group_id"), 0);
+    assert_int_equal(pack_write_cstr(&p, "g1"), 0);
+    buf_reset(&row);
+    pack_reader_init(&r, (const uint8_t *)p.data, p.len);
+    assert_int_equal(xc_props(&r, &rules, &row, NULL, NULL, &st), 0);
+    assert_string_equal(row.data, "{group_id:'g1'}");
+    buf_deinit(&p);
+    buf_deinit(&row);
+    buf_deinit(&names);
+    buf_deinit(&vals);
+}
+
 static void test_generic_keys(void **state)
 {
     struct buf p;
@@ -223,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_native_temporals),
         cmocka_unit_test(test_native_query_parts),
         cmocka_unit_test(test_generic_keys),
+        cmocka_unit_test(test_empty_group_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
