@@ -579,10 +579,11 @@ def freshness_markdown(result, history_dir):
              "%s s (end to start %s s)" % (fs(res["max_gap_s"]), fs(res["max_idle_gap_s"])),
              "≤ 2 s"],
             ["runs in the window",
-             "%s incremental (p50 %s s, max %s s), %s reconcile (max %s s)" % (
+             "%s incremental (p50 %s s, max %s s), %s" % (
                  fint(inc.get("runs", 0)), fs(res.get("incremental_run_p50_s")),
-                 fs(inc.get("max_seconds")), fint(recr.get("runs", 0)),
-                 fs(recr.get("max_seconds"))), ""],
+                 fs(inc.get("max_seconds")),
+                 ("%s reconcile (longest %s s)" % (fint(recr["runs"]), fs(recr["max_seconds"])))
+                 if recr.get("runs") else "no reconcile"), ""],
             ["CPU over the window (share of one core): falkorsync", cpu_cell("falkorsync"), ""],
             ["… Neo4j", cpu_cell("neo4j"), ""],
             ["… FalkorDB (includes the poller's reads)", cpu_cell("falkordb"), ""],
@@ -603,10 +604,11 @@ def freshness_markdown(result, history_dir):
         L.append(md_table(["figure", "measured", "target"], srows, left=3))
         L.append("")
         poll = res.get("poll") or {}
-        L.append("The poller sent %s queries for %s keys; %s episodes removed were added by "
-                 "this run (the graph had too few to sample). The full sync before the run "
+        L.append("The poller sent %s queries for %s keys.%s The full sync before the run "
                  "took %s s." % (fint(poll.get("queries")), fint(poll.get("keys")),
-                                 fint(res.get("episodes_reused")),
+                                 (" %s of the episodes removed were added by this run (the "
+                                  "graph had too few to sample)." % fint(res["episodes_reused"]))
+                                 if res.get("episodes_reused") else "",
                                  fs(res.get("full_sync_seconds"))))
         L.append("")
     L.append("### Freshness runs so far")
