@@ -285,6 +285,7 @@ def freshness_result(raw, shape, missing):
         "entities": src.get("Entity"),
         "items": sum(src.get(t, 0) for t in NODE_TYPES + EDGE_TYPES),
         "dim": o.get("dim"),
+        "threads": o.get("threads"),
         "rate": o.get("rate"),
         "achieved_rate": o.get("achieved_rate"),
         "seconds": o.get("seconds"),
@@ -307,6 +308,8 @@ def freshness_result(raw, shape, missing):
         "idle_runs": (idle.get("service") or {}).get("by_mode"),
         "poll": o.get("poll"),
         "episodes_reused": o.get("episodes_reused"),
+        "own_targets": o.get("own_targets"),
+        "sampled_targets": o.get("sampled_targets"),
         "full_sync_seconds": (full["output"] or {}).get("seconds") if ok(full) else None,
         "full_pass_s": rec["wall_s"] if ok(rec) else None,
         "full_pass_output": rec["output"] if ok(rec) else None,
@@ -536,7 +539,7 @@ def freshness_markdown(result, history_dir):
                  (" and `%s`" % run["freshness"]["serve_env"])
                  if (run.get("freshness") or {}).get("serve_env") else
                  " (reconcile every `sync.reconcile_every` = 12th run, the default)",
-                 "4"))
+                 next((str(r["threads"]) for r in fr.values() if r and r.get("threads")), "?")))
     L.append("")
     for shape, res in fr.items():
         if not res:
@@ -606,9 +609,11 @@ def freshness_markdown(result, history_dir):
         poll = res.get("poll") or {}
         L.append("The poller sent %s queries for %s keys.%s The full sync before the run "
                  "took %s s." % (fint(poll.get("queries")), fint(poll.get("keys")),
-                                 (" %s of the episodes removed were added by this run (the "
-                                  "graph had too few to sample)." % fint(res["episodes_reused"]))
-                                 if res.get("episodes_reused") else "",
+                                 (" The sample ran out, so some changes took items this run "
+                                  "had added: %s." % ", ".join(
+                                      "%s %s" % (fint(v), k)
+                                      for k, v in sorted(res["own_targets"].items()) if v))
+                                 if any((res.get("own_targets") or {}).values()) else "",
                                  fs(res.get("full_sync_seconds"))))
         L.append("")
     L.append("### Freshness runs so far")

@@ -32,7 +32,8 @@
 # Freshness: BENCH_FRESH_SHAPES ("b a"; smoke "b"), BENCH_FRESH_B_ENTITIES (100000; smoke
 # SIZE), BENCH_FRESH_A_ENTITIES (SIZE), BENCH_FRESH_RATE (200; smoke 10),
 # BENCH_FRESH_SECONDS (60; smoke 3), BENCH_FRESH_IDLE (10; smoke 1), BENCH_FRESH_TIMEOUT
-# (120; smoke 30), BENCH_FRESH_MIX (see bench/peers/freshness.py), BENCH_FRESH_SERVE_ENV
+# (120; smoke 30), BENCH_FRESH_THREADS (writer sessions, 16), BENCH_FRESH_MIX (see
+# bench/peers/freshness.py), BENCH_FRESH_SERVE_ENV
 # (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0").
 set -euo pipefail
 
@@ -119,6 +120,7 @@ else
 fi
 FRESH_A_ENTITIES="${BENCH_FRESH_A_ENTITIES:-$SIZE}"
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
+FRESH_THREADS="${BENCH_FRESH_THREADS:-16}"
 FRESH_SERVE_ENV="${BENCH_FRESH_SERVE_ENV:-}"
 # What Neo4j holds now ("<shape>:<entities>" as generated; empty when unknown or changed),
 # so that a section can reuse the graph the previous one generated.
@@ -459,6 +461,7 @@ run_freshness() {
   done
   local peer=("$PY" "$PEERS/freshness.py" --rate "$FRESH_RATE" --seconds "$FRESH_SECONDS"
     --dim "$dim" --idle-seconds "$FRESH_IDLE" --timeout "$FRESH_TIMEOUT" --seed "$SEED"
+    --threads "$FRESH_THREADS"
     --service "http://127.0.0.1:$hp" --metrics "http://127.0.0.1:$mp/metrics"
     --pid "falkorsync=$SERVE_PID" --pid "falkordb=$FDB_PID")
   [[ -n "$NEO_PID" ]] && peer+=(--pid "neo4j=$NEO_PID")
