@@ -41,9 +41,9 @@ struct command {
 
 struct replay_result {
     uint64_t commands;
-    uint64_t graph_bulk;    /* GRAPH.BULK commands */
-    uint64_t vecf32;        /* GRAPH.QUERY that turn arrays into vecf32 (after a GRAPH.BULK) */
-    uint64_t graph_query;   /* other GRAPH.QUERY (indexes, the query method's batches) */
+    uint64_t graph_bulk;  /* GRAPH.BULK commands */
+    uint64_t vecf32;      /* GRAPH.QUERY that turn arrays into vecf32 (after a GRAPH.BULK) */
+    uint64_t graph_query; /* other GRAPH.QUERY (indexes, the query method's batches) */
     uint64_t errors;
     uint64_t bytes; /* argument bytes sent */
     double seconds;

@@ -435,7 +435,7 @@ run_reconcile() {
 # changes and polls FalkorDB for them; then the time SIGTERM takes to stop the service
 # and one full reconcile pass on the idle graph.
 run_freshness() {
-  local shape="$1" n="$2" dim=0 batch=5000 name="fresh.$1" hp mp i
+  local shape="$1" n="$2" dim=0 batch=5000 name="fresh.$1" hp mp
   [[ $shape == a ]] && { dim=$DIM; batch=1000; }
   log "=== freshness, shape ($shape), $n entities: $FRESH_RATE changes/s for $FRESH_SECONDS s, interval 1 s${FRESH_SERVE_ENV:+, $FRESH_SERVE_ENV}"
   if [[ "$NEO4J_GRAPH" != "$shape:$n" ]]; then
@@ -454,7 +454,7 @@ run_freshness() {
   env $FRESH_SERVE_ENV SYNC_INTERVAL_SECONDS=1 SYNC_HEALTH_PORT="$hp" SYNC_METRICS_PORT="$mp" \
     LOG_FORMAT=json LOG_FILE="$WORK/$name.service.log" "$BIN" serve >"$WORK/$name.service.out" 2>&1 &
   SERVE_PID=$!
-  for i in $(seq 1 600); do
+  for _ in $(seq 1 600); do
     grep -q '"sync completed"' "$WORK/$name.service.log" 2>/dev/null && break
     kill -0 "$SERVE_PID" 2>/dev/null || die "falkorsync serve exited: $(tail -n 3 "$WORK/$name.service.out")"
     sleep 0.1
