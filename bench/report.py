@@ -291,6 +291,8 @@ def freshness_result(raw, shape, missing):
         "seconds": o.get("seconds"),
         "ops": o.get("ops"),
         "failed": o.get("failed"),
+        "planned": o.get("planned"),
+        "not_sent": o.get("not_sent"),
         "kinds": o.get("kinds") or {},
         "items_changed": o.get("items_changed"),
         "written": o.get("written_metrics"),
@@ -550,9 +552,10 @@ def freshness_markdown(result, history_dir):
             ", no embeddings"))
         L.append("")
         L.append("%s changes/s asked for %s s, %s achieved (%s changes, %s items changed, "
-                 "%s failed)." % (fs(res["rate"], 0), fs(res["seconds"], 0),
-                                   fs(res["achieved_rate"], 1), fint(res["ops"]),
-                                   fint(res["items_changed"]), fint(res["failed"])))
+                 "%s failed, %s of the %s planned not sent: Neo4j took no more)." % (
+                     fs(res["rate"], 0), fs(res["seconds"], 0), fs(res["achieved_rate"], 1),
+                     fint(res["ops"]), fint(res["items_changed"]), fint(res["failed"]),
+                     fint(res.get("not_sent")), fint(res.get("planned"))))
         L.append("")
         rows = []
         for k, label, limit in FRESH_KINDS:

@@ -14,6 +14,9 @@ second for --seconds, mixing what Graphiti does to a graph:
                   relationship those deletions take along (one transaction)
   delete_edge     one RELATES_TO deleted by uuid (Graphiti's Edge.delete)
 
+The window is fixed: when Neo4j cannot take the rate, the changes not begun
+by the end are not sent (counted), and the achieved rate says so.
+
 A change is visible when FalkorDB shows all of it, polled by key: an added
 item is there, a deleted one is gone, an update reads the new value
 (summary text; expired_at no longer null). Its time is from the commit
@@ -572,14 +575,16 @@ def main():
     w0 = time.time()
     t0 = time.monotonic()
 
+    end = t0 + args.seconds  # the window is fixed: changes not started by then are not sent
+
     def work():
         with driver.session(database=c.neo4j_database()) as s:
             while True:
                 with i_lock:
                     i = next_i[0]
+                    if i >= n_ops or time.monotonic() >= end:
+                        return
                     next_i[0] += 1
-                if i >= n_ops:
-                    return
                 op = Op(kinds[i], i, t0 + i * period)
                 wait = op.due - time.monotonic()
                 if wait > 0:
@@ -658,6 +663,8 @@ def main():
         "timeout_seconds": args.timeout,
         "ops": len(ops),
         "failed": len(errors),
+        "planned": n_ops,
+        "not_sent": n_ops - min(next_i[0], n_ops),
         "achieved_rate": len(ops) / window if window > 0 else None,
         "window_seconds": window,
         "drain_seconds": t2 - t1,
