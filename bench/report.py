@@ -298,6 +298,8 @@ def freshness_result(raw, shape, missing):
         "written": o.get("written_metrics"),
         "write_amplification": o.get("write_amplification"),
         "write_amplification_history": o.get("write_amplification_history"),
+        "write_amplification_window": o.get("write_amplification_window"),
+        "written_window": o.get("written_metrics_window"),
         "max_gap_s": svc.get("max_gap_between_incremental_starts_s"),
         "max_idle_gap_s": svc.get("max_idle_between_incremental_runs_s"),
         "runs": svc.get("by_mode") or {},
@@ -533,8 +535,9 @@ def freshness_markdown(result, history_dir):
              "change (every 0.05 s while it is younger than 5 s, then every 0.5 s, so figures "
              "above 5 s are rounded up by at most 0.5 s); a change not visible within the "
              "timeout after the writer stopped counts as infinite (`> T`). Write amplification "
-             "= items falkorsync wrote during the writer's window (its `/metrics` counter "
-             "`falkorsync_items_synced_total`, upsert + delete) ÷ items the writer changed; "
+             "= items falkorsync wrote from the writer's start until every change was visible "
+             "(its `/metrics` counter `falkorsync_items_synced_total`, upsert + delete) ÷ items "
+             "the writer changed; "
              "runs and gaps come from `/api/sync/history`; CPU from `/proc/<pid>/stat` over "
              "the writer's window. The full pass is `falkorsync reconcile` on the idle graph "
              "afterwards (today's only full content pass)." % (
@@ -577,9 +580,12 @@ def freshness_markdown(result, history_dir):
         inc, recr = runs.get("incremental") or {}, runs.get("reconcile") or {}
         idle_cpu = res.get("idle_cpu_s") or {}
         srows = [
-            ["write amplification (items written ÷ changed; /metrics)",
-             fs(res["write_amplification"]) + " (%s ÷ %s; history: %s)" % (
+            ["write amplification: items falkorsync wrote from the writer's start until every "
+             "change was visible ÷ items changed (/metrics)",
+             fs(res["write_amplification"]) + " (%s ÷ %s; within the writer's window alone: "
+             "%s, from /metrics; %s from the run history)" % (
                  fint(res["written"]), fint(res["items_changed"]),
+                 fs(res.get("write_amplification_window")),
                  fs(res.get("write_amplification_history"))), "≤ 1.1"],
             ["largest gap between incremental runs (start to start)",
              "%s s (end to start %s s)" % (fs(res["max_gap_s"]), fs(res["max_idle_gap_s"])),
