@@ -537,7 +537,7 @@ command_line() {
   if [[ -z "$pre" && "$SECTIONS" == "full,lag,reconcile,freshness" ]]; then
     [[ "$SIZE" == "$DEFAULT_SIZE" ]] && echo "make bench" || echo "make bench SIZE=$SIZE"
   else
-    echo "${pre}bench/run.sh${SIZE:+ $SIZE}$([[ "$SECTIONS" != "full,lag,reconcile,freshness" ]] && echo " --only $SECTIONS")"
+    echo "${pre}bench/run.sh$([[ "$SIZE" != "$DEFAULT_SIZE" ]] && echo " $SIZE")$([[ "$SECTIONS" != "full,lag,reconcile,freshness" ]] && echo " --only $SECTIONS")"
   fi
 }
 jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson dim "$DIM" \
