@@ -551,7 +551,7 @@ def freshness_markdown(result, history_dir):
             continue
         L.append("### Shape (%s): %s entities, %s items%s" % (
             shape, fint(res["entities"]), fint(res["items"]),
-            ", %d-float embeddings on added items" % res["dim"] if res.get("dim") else
+            ", %d-float embeddings (added items get them too)" % res["dim"] if res.get("dim") else
             ", no embeddings"))
         L.append("")
         L.append("%s changes/s asked for %s s, %s achieved (%s changes, %s items changed, "
@@ -566,10 +566,13 @@ def freshness_markdown(result, history_dir):
             if not x:
                 continue
             t = res.get("timeout_seconds")
+            # a failed change was not made (e.g. no target left); its error is in the JSON
             rows.append([label, fint(x["ops"]), fint(x["items"]), fint(x["visible"]),
-                         fint(x["never_visible"]), lag_cell(x, "p50", t), lag_cell(x, "p90", t),
+                         fint(x["never_visible"]), fint(x.get("failed")),
+                         lag_cell(x, "p50", t), lag_cell(x, "p90", t),
                          lag_cell(x, "p99", t), lag_cell(x, "max", t), "≤ %s" % fs(limit, 0)])
-        L.append(md_table(["change", "changes", "items", "visible", "never", "p50 s", "p90 s",
+        L.append(md_table(["change", "changes", "items", "visible", "never", "failed", "p50 s",
+                           "p90 s",
                            "p99 s", "max s", "target p99"], rows))
         L.append("")
         cpu, w = res["cpu_s"], res["window_seconds"] or 0
