@@ -523,9 +523,12 @@ def freshness_markdown(result, history_dir):
     run = result["run"]
     fr = result["freshness"]
     L = ["## Freshness", ""]
-    L.append("From run %s (`%s`; raw figures `bench/results/%s.json`, commit %s)." % (
-        run.get("stamp"), run.get("command"), run.get("stamp"),
-        result.get("machine", {}).get("commit", "?")))
+    L.append("From run %s%s (`%s`; raw figures `bench/results/%s.json`, commit %s; load "
+             "average %s at the start, %s at the end)." % (
+                 run.get("stamp"), (" — “%s”" % run["label"]) if run.get("label") else "",
+                 run.get("command"), run.get("stamp"),
+                 result.get("machine", {}).get("commit", "?"),
+                 result.get("machine", {}).get("load_at_start", "?"), run.get("load_at_end", "?")))
     L.append("")
     L.append("`falkorsync serve` with `SYNC_INTERVAL_SECONDS=1`%s keeps the cache while "
              "`bench/peers/freshness.py` writes Graphiti-like changes into Neo4j at a steady "
@@ -662,7 +665,9 @@ def freshness_history_rows(history_dir, current):
                 continue
             t = res.get("timeout_seconds")
             cells = [lag_cell(res["kinds"].get(k) or {}, "p99", t) for k, _, _ in FRESH_KINDS]
-            rows.append([r["run"].get("stamp", "?"), r.get("machine", {}).get("commit", "?"),
+            rows.append([r["run"].get("stamp", "?") + (" (%s)" % r["run"]["label"]
+                                                         if r["run"].get("label") else ""),
+                         r.get("machine", {}).get("commit", "?"),
                          "(%s)" % shape, fint(res.get("items")), fs(res.get("achieved_rate"), 0)]
                         + cells + [fs(res.get("write_amplification")), fs(res.get("max_gap_s")),
                                    ("%.1f" % (100 * res["idle_core_share"]))

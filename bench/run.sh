@@ -34,7 +34,8 @@
 # BENCH_FRESH_SECONDS (60; smoke 3), BENCH_FRESH_IDLE (10; smoke 1), BENCH_FRESH_TIMEOUT
 # (120; smoke 30), BENCH_FRESH_THREADS (writer sessions, 16), BENCH_FRESH_MIX (see
 # bench/peers/freshness.py), BENCH_FRESH_SERVE_ENV
-# (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0").
+# (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
+# this run in the report's history tables (e.g. "before").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -531,7 +532,7 @@ T_END=$(date +%s)
 command_line() {
   local pre="" v
   if [[ $MODE == smoke ]]; then echo "bench/run.sh --smoke"; return; fi
-  for v in $(compgen -e | grep -E '^BENCH_' | grep -vE '^BENCH_(RUN|NEO4J_PORT|FALKORDB_PORT)$' | sort); do
+  for v in $(compgen -e | grep -E '^BENCH_' | grep -vE '^BENCH_(RUN|NEO4J_PORT|FALKORDB_PORT|LABEL)$' | sort); do
     pre+="$v=$(printf '%q' "${!v}") "
   done
   if [[ -z "$pre" && "$SECTIONS" == "full,lag,reconcile,freshness" ]]; then
@@ -550,8 +551,8 @@ jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson
   --arg sections "$SECTIONS" --arg fresh_shapes "$FRESH_SHAPES" \
   --argjson fresh_rate "$FRESH_RATE" --argjson fresh_seconds "$FRESH_SECONDS" \
   --argjson fresh_a "$FRESH_A_ENTITIES" --argjson fresh_b "$FRESH_B_ENTITIES" \
-  --arg fresh_env "$FRESH_SERVE_ENV" \
-  '{mode: $mode, entities: $size, sections: ($sections | split(",")),
+  --arg fresh_env "$FRESH_SERVE_ENV" --arg label "${BENCH_LABEL:-}" \
+  '{mode: $mode, entities: $size, sections: ($sections | split(",")), label: $label,
     freshness: {shapes: ($fresh_shapes | split(" ") | map(select(length > 0))), rate: $fresh_rate,
                 seconds: $fresh_seconds, entities: {a: $fresh_a, b: $fresh_b},
                 serve_env: $fresh_env}, seed: $seed, dim: $dim, seed_fraction: $fraction,
