@@ -33,7 +33,7 @@ the largest gap between consecutive incremental runs (from
 (from /proc/<pid>/stat); first the same over --idle-seconds with no writer.
 
 Targets are sampled up front, untimed, and kept disjoint (no entity or edge
-that a deleted episode takes along is updated); at most a quarter of the
+that a deleted episode takes along is updated); at most half of the
 graph's episodes are removed. When the sample runs out (small graphs),
 changes take what this run added, once visible: every other add's episode
 may be removed, the others' edge and entities updated or deleted.
@@ -212,19 +212,26 @@ def sample_targets(driver, needs, rng):
         groups = [r[0] for r in s.run(
             "MATCH (n:Entity) WITH n LIMIT 1000 RETURN DISTINCT n.group_id")] or ["group_a"]
         rng.shuffle(episodes)
-        del_eps = episodes[:min(needs.get("delete_episode", 0), max(1, len(episodes) // 4))]
+        del_eps = episodes[:min(needs.get("delete_episode", 0), max(1, len(episodes) // 2))]
+        # What removing them can delete: the edges they list (entity_edges), the entities
+        # every mentioning episode of which is being removed, and those entities' edges.
+        del_set = set(del_eps)
         touched_nodes, touched_edges = set(), set()
         for i in range(0, len(del_eps), 500):
             chunk = del_eps[i:i + 500]
-            for row in s.run(
-                    "UNWIND $u AS u MATCH (ep:Episodic {uuid: u}) "
-                    "OPTIONAL MATCH (ep)-[:MENTIONS]->(n:Entity) "
-                    "OPTIONAL MATCH (n)-[r:RELATES_TO]-() "
-                    "RETURN ep.entity_edges, collect(DISTINCT n.uuid), collect(DISTINCT r.uuid)",
-                    u=chunk):
+            for row in s.run("UNWIND $u AS u MATCH (ep:Episodic {uuid: u}) "
+                             "RETURN ep.entity_edges", u=chunk):
                 touched_edges.update(row[0] or [])
-                touched_nodes.update(row[1])
-                touched_edges.update(row[2])
+            for row in s.run("UNWIND $u AS u MATCH (:Episodic {uuid: u})-[:MENTIONS]->(n:Entity) "
+                             "WITH DISTINCT n MATCH (e:Episodic)-[:MENTIONS]->(n) "
+                             "RETURN n.uuid, collect(e.uuid)", u=chunk):
+                if set(row[1]) <= del_set:
+                    touched_nodes.add(row[0])
+        nodes = sorted(touched_nodes)
+        for i in range(0, len(nodes), 500):
+            for row in s.run("UNWIND $u AS u MATCH (:Entity {uuid: u})-[r:RELATES_TO]-() "
+                             "RETURN r.uuid", u=nodes[i:i + 500]):
+                touched_edges.add(row[0])
         entities = [r[0] for r in s.run("MATCH (n:Entity) RETURN n.uuid")]
         entities = [u for u in entities if u not in touched_nodes]
         edges = [r[0] for r in s.run(
