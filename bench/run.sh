@@ -551,8 +551,8 @@ jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson
   --arg sections "$SECTIONS" --arg fresh_shapes "$FRESH_SHAPES" \
   --argjson fresh_rate "$FRESH_RATE" --argjson fresh_seconds "$FRESH_SECONDS" \
   --argjson fresh_a "$FRESH_A_ENTITIES" --argjson fresh_b "$FRESH_B_ENTITIES" \
-  --arg fresh_env "$FRESH_SERVE_ENV" --arg label "${BENCH_LABEL:-}" \
-  '{mode: $mode, entities: $size, sections: ($sections | split(",")), label: $label,
+  --arg fresh_env "$FRESH_SERVE_ENV" --arg run_label "${BENCH_LABEL:-}" \
+  '{mode: $mode, entities: $size, sections: ($sections | split(",")), "label": $run_label,
     freshness: {shapes: ($fresh_shapes | split(" ") | map(select(length > 0))), rate: $fresh_rate,
                 seconds: $fresh_seconds, entities: {a: $fresh_a, b: $fresh_b},
                 serve_env: $fresh_env}, seed: $seed, dim: $dim, seed_fraction: $fraction,
