@@ -116,6 +116,7 @@ def cpu_delta(a, b):
 
 
 METRIC = re.compile(r'^falkorsync_items_synced_total\{type="([^"]+)",operation="([^"]+)"\} (\S+)$')
+RUNNING = re.compile(r'^falkorsync_sync_running (\S+)$')
 
 
 def metrics(url):
@@ -129,6 +130,9 @@ def metrics(url):
         return None
     out = {}
     for line in text.splitlines():
+        r = RUNNING.match(line)
+        if r:
+            out["running"] = float(r.group(1))
         m = METRIC.match(line)
         if m:
             out[f"{m.group(1)}_{m.group(2)}" if m.group(1) != "any" else m.group(2)] = float(
@@ -626,7 +630,13 @@ def main():
         time.sleep(args.poll)
     t2 = time.monotonic()
     w2 = time.time()
+    # falkorsync adds a run's items to its counters when the run ends: wait for the run
+    # in progress (the one that made the last change visible) to finish.
     m2 = metrics(args.metrics)
+    wait_until = time.monotonic() + args.timeout
+    while m2 and m2.get("running") and time.monotonic() < wait_until:
+        time.sleep(0.1)
+        m2 = metrics(args.metrics)
     if watch:
         watch.stop.set()
         watch.collect()
