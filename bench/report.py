@@ -304,6 +304,8 @@ def freshness_result(raw, shape, missing):
         "max_idle_gap_s": svc.get("max_idle_between_incremental_runs_s"),
         "runs": svc.get("by_mode") or {},
         "incremental_run_p50_s": svc.get("incremental_run_p50_s"),
+        "failed_runs": svc.get("failed_runs"),
+        "until_visible": svc.get("until_visible"),
         "window_seconds": window,
         "cpu_s": cpu,
         "idle_seconds": idle_s,
@@ -601,7 +603,10 @@ def freshness_markdown(result, history_dir):
                  fint(inc.get("runs", 0)), fs(res.get("incremental_run_p50_s")),
                  fs(inc.get("max_seconds")),
                  ("%s reconcile (longest %s s)" % (fint(recr["runs"]), fs(recr["max_seconds"])))
-                 if recr.get("runs") else "no reconcile"), ""],
+                 if recr.get("runs") else "no reconcile")
+             + ("; %d failed (%s)" % (len(res["failed_runs"]), "; ".join(sorted({
+                 "%s: %s" % (f["mode"], f.get("error") or "no error text")
+                 for f in res["failed_runs"]}))) if res.get("failed_runs") else ""), ""],
             ["CPU over the window (share of one core): falkorsync", cpu_cell("falkorsync"), ""],
             ["… Neo4j", cpu_cell("neo4j"), ""],
             ["… FalkorDB (includes the poller's reads)", cpu_cell("falkordb"), ""],

@@ -195,9 +195,13 @@ def runs_summary(runs, t0, t1):
         m["max_seconds"] = max(m["max_seconds"], r["duration_seconds"])
         m["upserted"] += r["upserted"]
         m["deleted"] += r["deleted"]
+    failed = [r for r in inside if r["result"] != "success"]
     return {
         "runs": len(inside),
         "by_mode": by_mode,
+        "failed_runs": [{"mode": r["mode"], "started_at": r["started_at"],
+                         "seconds": r["duration_seconds"], "error": r.get("error")}
+                        for r in failed],
         "written": sum(r["upserted"] + r["deleted"] for r in inside),
         "max_gap_between_incremental_starts_s": gap_start,
         "max_idle_between_incremental_runs_s": gap_idle,
@@ -708,7 +712,10 @@ def main():
     }
     if watch:
         svc = runs_summary(watch.runs, w0, w1)
-        svc["written_until_visible"] = runs_summary(watch.runs, w0, w2)["written"]
+        until = runs_summary(watch.runs, w0, w2)
+        svc["written_until_visible"] = until["written"]
+        svc["until_visible"] = {k: until[k] for k in (
+            "runs", "by_mode", "failed_runs", "max_gap_between_incremental_starts_s")}
         out["service"] = svc
         out["write_amplification_history"] = (svc["written"] / changed) if changed else None
     c.emit(out)
