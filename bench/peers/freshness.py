@@ -666,6 +666,9 @@ def main():
             "p99": finite(percentile(lags, 0.99)),
             "max": finite(max(lags)) if lags else None,
             "max_visible": max(vis) if vis else None,
+            # what kept a few of them from being visible: (check, label or type, key)
+            "never_visible_sample": [sorted(op.remaining)[0][:3] for op in mine
+                                     if op.visible is None and op.remaining][:5],
         }
     changed = sum(op.items for op in ops)
     def written_between(a, b):
