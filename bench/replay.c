@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,9 @@ struct command {
 
 struct replay_result {
     uint64_t commands;
+    uint64_t graph_bulk;  /* GRAPH.BULK commands */
+    uint64_t vecf32;      /* GRAPH.QUERY that turn arrays into vecf32 (after a GRAPH.BULK) */
+    uint64_t graph_query; /* other GRAPH.QUERY (indexes, the query method's batches) */
     uint64_t errors;
     uint64_t bytes; /* argument bytes sent */
     double seconds;
@@ -240,6 +244,19 @@ static int next_command(struct app *a)
     return 0;
 }
 
+/* Counts the command by kind, so that a report can say which write method was recorded. */
+static void classify(struct app *a)
+{
+    const struct command *c = &a->cmd;
+    if (!strcasecmp(c->argv[0], "GRAPH.BULK"))
+        a->res.graph_bulk++;
+    else if (!strcasecmp(c->argv[0], "GRAPH.QUERY") && c->argc >= 3 &&
+             strstr(c->argv[2], "vecf32(") && !strstr(c->argv[2], "UNWIND $"))
+        a->res.vecf32++;
+    else if (!strcasecmp(c->argv[0], "GRAPH.QUERY"))
+        a->res.graph_query++;
+}
+
 /* Reads one reply and counts it; only I/O failures are returned. */
 static int reap(struct app *a)
 {
@@ -314,6 +331,7 @@ static int replay(struct app *a)
             return a->fdb.err ? a->fdb.err : FS_EIO;
         }
         a->res.commands++;
+        classify(a);
     }
     if (rc != 1) {
         fprintf(stderr, "falkorsync-replay: %s: command %llu: %s\n", a->o.file,
@@ -349,6 +367,9 @@ static int report(const struct app *a)
         return FS_ENOMEM;
     int bad = 0;
     bad |= json_object_set_new(j, "commands", json_integer((json_int_t)r->commands));
+    bad |= json_object_set_new(j, "graph_bulk", json_integer((json_int_t)r->graph_bulk));
+    bad |= json_object_set_new(j, "vecf32_queries", json_integer((json_int_t)r->vecf32));
+    bad |= json_object_set_new(j, "other_graph_queries", json_integer((json_int_t)r->graph_query));
     bad |= json_object_set_new(j, "errors", json_integer((json_int_t)r->errors));
     if (r->errors)
         bad |= json_object_set_new(j, "first_error", json_string(r->first_error));

@@ -171,8 +171,15 @@ def shape_result(raw, shape, run, missing):
         o = m["output"]
         C["write_limit"] = contender(
             "write_limit", o["seconds"], nodes, rels, m,
-            note="%d commands, %.0f MB, falkorsync-replay, at most %d in flight, then index wait"
-                 % (o["commands"], o["bytes"] / 1e6, o["depth"]))
+            note="falkorsync full's %s-method stream: %d commands (%s GRAPH.BULK, %s vecf32 "
+                 "conversions, %s other graph queries), %.0f MB, falkorsync-replay, at most %d "
+                 "in flight, then index wait"
+                 % (cmd.get("method", "?"), o["commands"], o.get("graph_bulk", "?"),
+                    o.get("vecf32_queries", "?"), o.get("other_graph_queries", "?"),
+                    o["bytes"] / 1e6, o["depth"]))
+        C["write_limit"]["method"] = cmd.get("method")
+        C["write_limit"]["graph_bulk_commands"] = o.get("graph_bulk")
+        C["write_limit"]["vecf32_queries"] = o.get("vecf32_queries")
     m = load(raw, f"{shape}.write_limit_pipe")
     if m and m.get("rc") == 0:
         C["write_limit_pipe"] = contender(
@@ -241,6 +248,115 @@ def lag_result(raw):
         return None
     out = dict(m["output"])
     out["service"] = load(raw, "lag.service") or {}
+    return out
+
+
+FRESH_KINDS = [
+    ("add", "add: add_episode (Episodic, 2 Entity, 2 MENTIONS, RELATES_TO)", 2.0),
+    ("invalidate", "update: edge invalidated (expired_at, invalid_at)", 2.0),
+    ("summary", "update: a new episode rewrites an entity's summary", 2.0),
+    ("delete_episode", "delete: remove_episode (its edges, orphaned entities)", 3.0),
+    ("delete_edge", "delete: one RELATES_TO", 3.0),
+]
+FRESH_TARGETS = {"write_amplification": 1.1, "max_gap_s": 2.0, "idle_core_share": 0.05,
+                 "full_pass_s": 600.0, "stop_s": 2.0}
+SERVERS = ("falkorsync", "neo4j", "falkordb")
+
+
+def freshness_result(raw, shape, missing):
+    """One shape's freshness figures (bench/peers/freshness.py under falkorsync serve)."""
+    name = "fresh." + shape
+    m = load(raw, name)
+    if not ok(m):
+        missing.append(name)
+        return None
+    o = m["output"]
+    src = load(raw, name + ".source") or {}
+    rec, full, stop = load(raw, name + ".reconcile"), load(raw, name + ".full"), load(raw, name + ".stop")
+    svc = o.get("service") or {}
+    window = o.get("window_seconds") or 0
+    cpu = o.get("cpu_s") or {}
+    idle = o.get("idle") or {}
+    idle_cpu = idle.get("cpu_s") or {}
+    idle_s = idle.get("seconds") or 0
+    idle_sum = (sum(idle_cpu[k] for k in SERVERS if num(idle_cpu.get(k)))
+                if idle_s > 0 and any(num(idle_cpu.get(k)) for k in SERVERS) else None)
+    res = {
+        "entities": src.get("Entity"),
+        "items": sum(src.get(t, 0) for t in NODE_TYPES + EDGE_TYPES),
+        "dim": o.get("dim"),
+        "threads": o.get("threads"),
+        "rate": o.get("rate"),
+        "achieved_rate": o.get("achieved_rate"),
+        "seconds": o.get("seconds"),
+        "ops": o.get("ops"),
+        "failed": o.get("failed"),
+        "planned": o.get("planned"),
+        "not_sent": o.get("not_sent"),
+        "kinds": o.get("kinds") or {},
+        "items_changed": o.get("items_changed"),
+        "written": o.get("written_metrics"),
+        "write_amplification": o.get("write_amplification"),
+        "write_amplification_history": o.get("write_amplification_history"),
+        "write_amplification_window": o.get("write_amplification_window"),
+        "written_window": o.get("written_metrics_window"),
+        "max_gap_s": svc.get("max_gap_between_incremental_starts_s"),
+        "max_idle_gap_s": svc.get("max_idle_between_incremental_runs_s"),
+        "runs": svc.get("by_mode") or {},
+        "incremental_run_p50_s": svc.get("incremental_run_p50_s"),
+        "failed_runs": svc.get("failed_runs"),
+        "until_visible": svc.get("until_visible"),
+        "window_seconds": window,
+        "cpu_s": cpu,
+        "idle_seconds": idle_s,
+        "idle_cpu_s": idle_cpu,
+        "idle_core_share": idle_sum / idle_s if num(idle_sum) and idle_s else None,
+        "idle_runs": (idle.get("service") or {}).get("by_mode"),
+        "poll": o.get("poll"),
+        "episodes_reused": o.get("episodes_reused"),
+        "own_targets": o.get("own_targets"),
+        "sampled_targets": o.get("sampled_targets"),
+        "full_sync_seconds": (full["output"] or {}).get("seconds") if ok(full) else None,
+        "full_pass_s": rec["wall_s"] if ok(rec) else None,
+        "full_pass_output": rec["output"] if ok(rec) else None,
+        "full_pass_cpu": {"falkorsync": rec["cpu_s"], "neo4j": rec["neo4j_cpu_s"],
+                          "falkordb": rec["falkordb_cpu_s"]} if ok(rec) else None,
+        "stop_s": (stop or {}).get("stop_seconds"),
+        "timeout_seconds": o.get("timeout_seconds"),
+        "slow_poll_seconds": o.get("slow_poll_seconds"),
+        "fast_window_seconds": o.get("fast_window_seconds"),
+    }
+    for k, _, _ in FRESH_KINDS:
+        x = res["kinds"].get(k)
+        if x is None or not x.get("ops"):
+            missing.append(f"{name}.{k}")
+    for key in ("write_amplification", "max_gap_s", "full_pass_s", "idle_core_share"):
+        if not num(res.get(key)):
+            missing.append(f"{name}.{key}")
+    for k in SERVERS:
+        if not num(cpu.get(k)) and not (k == "neo4j" and cpu.get(k) is None):
+            missing.append(f"{name}.cpu.{k}")
+    res["targets"] = freshness_targets(res)
+    return res
+
+
+def freshness_targets(res):
+    """Each target of issue 15 with the measured figure and whether it is met."""
+    out = []
+    for k, label, limit in FRESH_KINDS:
+        x = res["kinds"].get(k) or {}
+        p99 = x.get("p99")
+        met = num(p99) and p99 <= limit
+        out.append({"target": "p99 visible, %s" % k, "limit": limit, "measured": p99,
+                    "met": bool(met)})
+    for key, label in (("write_amplification", "write amplification"),
+                       ("max_gap_s", "largest gap between incremental runs, s"),
+                       ("idle_core_share", "idle: falkorsync + both databases, share of a core"),
+                       ("full_pass_s", "full content pass, s"),
+                       ("stop_s", "SIGTERM answered, s")):
+        v = res.get(key)
+        out.append({"target": label, "limit": FRESH_TARGETS[key], "measured": v,
+                    "met": bool(num(v) and v <= FRESH_TARGETS[key])})
     return out
 
 
@@ -339,6 +455,24 @@ def print_summary(result):
         print("reconcile on %s entities (%s items): %s s with no drift, %s s with 1%% drift" % (
             fint(rec["entities"]), fint(rec["items"]), f1(rec["no_drift"]["seconds"], 2),
             f1(rec["one_percent"]["seconds"], 2)))
+    for shape, res in (result.get("freshness") or {}).items():
+        if not res:
+            continue
+        print("\nfreshness, shape (%s), %s items, %s changes/s achieved:" % (
+            shape, fint(res["items"]), f1(res["achieved_rate"])))
+        for k, label, _ in FRESH_KINDS:
+            x = res["kinds"].get(k)
+            if x:
+                t = res.get("timeout_seconds")
+                print("  %-15s %5d changes, p50 %s s, p99 %s s, max %s s, %d never visible" % (
+                    k, x["ops"], lag_cell(x, "p50", t), lag_cell(x, "p99", t),
+                    lag_cell(x, "max", t), x["never_visible"]))
+        print("  write amplification %s, largest gap %s s, full pass %s s, idle %s%% of a core"
+              % (f1(res["write_amplification"], 2), f1(res["max_gap_s"], 2),
+                 f1(res["full_pass_s"], 1),
+                 f1(100 * res["idle_core_share"] if num(res.get("idle_core_share")) else None)))
+        print("  CPU over %s s: %s" % (f1(res["window_seconds"]), ", ".join(
+            "%s %s s" % (k, f1(v, 1)) for k, v in res["cpu_s"].items())))
     if result["missing"]:
         print("\nmissing figures: " + ", ".join(result["missing"]))
 
@@ -371,6 +505,194 @@ def history_rows(history_dir, current):
                                                                                    kv[0][2])):
         rows.append([stamp, "(%s)" % shape, fint(items), f1(rss), fint(ips)])
     return rows
+
+
+def fs(x, digits=2):
+    return f1(x, digits)
+
+
+def lag_cell(x, key, timeout):
+    v = x.get(key)
+    if num(v):
+        return fs(v)
+    if x.get("never_visible"):
+        return "> %s" % fs(timeout, 0)  # some never became visible within the timeout
+    return "–"
+
+
+def freshness_markdown(result, history_dir):
+    """The "## Freshness" section: this run's tables, then every stored run's headline."""
+    run = result["run"]
+    fr = result["freshness"]
+    L = ["## Freshness", ""]
+    L.append("From run %s%s (`%s`; raw figures `bench/results/%s.json`, commit %s; load "
+             "average %s at the start, %s at the end)." % (
+                 run.get("stamp"), (" — “%s”" % run["label"]) if run.get("label") else "",
+                 run.get("command"), run.get("stamp"),
+                 result.get("machine", {}).get("commit", "?"),
+                 result.get("machine", {}).get("load_at_start", "?"), run.get("load_at_end", "?")))
+    L.append("")
+    L.append("`falkorsync serve` with `SYNC_INTERVAL_SECONDS=1`%s keeps the cache while "
+             "`bench/peers/freshness.py` writes Graphiti-like changes into Neo4j at a steady "
+             "rate (%s writer sessions, auto-commit; remove_episode in one transaction) and "
+             "polls FalkorDB by key: an added item is there, a deleted one is gone, an update "
+             "reads the new value. Time = commit returned → first poll that saw the whole "
+             "change (every 0.05 s while it is younger than 5 s, then every 0.5 s, so figures "
+             "above 5 s are rounded up by at most 0.5 s); a change not visible within the "
+             "timeout after the writer stopped counts as infinite (`> T`). Write amplification "
+             "= items falkorsync wrote from the writer's start until every change was visible "
+             "(its `/metrics` counter `falkorsync_items_synced_total`, upsert + delete) ÷ items "
+             "the writer changed; "
+             "runs and gaps come from `/api/sync/history`; CPU from `/proc/<pid>/stat` over "
+             "the writer's window. The full pass is `falkorsync reconcile` on the idle graph "
+             "afterwards (today's only full content pass)." % (
+                 (" and `%s`" % run["freshness"]["serve_env"])
+                 if (run.get("freshness") or {}).get("serve_env") else
+                 " (reconcile every `sync.reconcile_every` = 12th run, the default)",
+                 next((str(r["threads"]) for r in fr.values() if r and r.get("threads")), "?")))
+    L.append("")
+    for shape, res in fr.items():
+        if not res:
+            continue
+        L.append("### Shape (%s): %s entities, %s items%s" % (
+            shape, fint(res["entities"]), fint(res["items"]),
+            ", %d-float embeddings (added items get them too)" % res["dim"] if res.get("dim") else
+            ", no embeddings"))
+        L.append("")
+        L.append("%s changes/s asked for %s s, %s achieved (%s changes, %s items changed, "
+                 "%s failed, %s of the %s planned not sent: Neo4j took no more)." % (
+                     fs(res["rate"], 0), fs(res["seconds"], 0), fs(res["achieved_rate"], 1),
+                     fint(res["ops"]), fint(res["items_changed"]), fint(res["failed"]),
+                     fint(res.get("not_sent")), fint(res.get("planned"))))
+        L.append("")
+        rows = []
+        for k, label, limit in FRESH_KINDS:
+            x = res["kinds"].get(k)
+            if not x:
+                continue
+            t = res.get("timeout_seconds")
+            # a failed change was not made (e.g. no target left); its error is in the JSON
+            rows.append([label, fint(x["ops"]), fint(x["items"]), fint(x["visible"]),
+                         fint(x["never_visible"]), fint(x.get("failed")),
+                         lag_cell(x, "p50", t), lag_cell(x, "p90", t),
+                         lag_cell(x, "p99", t), lag_cell(x, "max", t), "≤ %s" % fs(limit, 0)])
+        L.append(md_table(["change", "changes", "items", "visible", "never", "failed", "p50 s",
+                           "p90 s",
+                           "p99 s", "max s", "target p99"], rows))
+        L.append("")
+        cpu, w = res["cpu_s"], res["window_seconds"] or 0
+        def cpu_cell(k):
+            v = cpu.get(k)
+            return "%s s (%.0f%%)" % (fs(v, 1), 100 * v / w) if num(v) and w else "–"
+        runs = res["runs"]
+        inc, recr = runs.get("incremental") or {}, runs.get("reconcile") or {}
+        idle_cpu = res.get("idle_cpu_s") or {}
+        srows = [
+            ["write amplification: items falkorsync wrote from the writer's start until every "
+             "change was visible ÷ items changed (/metrics)",
+             fs(res["write_amplification"]) + " (%s ÷ %s; within the writer's window alone: "
+             "%s, from /metrics; %s from the run history)" % (
+                 fint(res["written"]), fint(res["items_changed"]),
+                 fs(res.get("write_amplification_window")),
+                 fs(res.get("write_amplification_history"))), "≤ 1.1"],
+            ["largest gap between incremental runs (start to start)",
+             "%s s (end to start %s s)" % (fs(res["max_gap_s"]), fs(res["max_idle_gap_s"])),
+             "≤ 2 s"],
+            ["runs in the window",
+             "%s incremental (p50 %s s, max %s s), %s" % (
+                 fint(inc.get("runs", 0)), fs(res.get("incremental_run_p50_s")),
+                 fs(inc.get("max_seconds")),
+                 ("%s reconcile (longest %s s)" % (fint(recr["runs"]), fs(recr["max_seconds"])))
+                 if recr.get("runs") else "no reconcile")
+             + ("; %d failed (%s)" % (len(res["failed_runs"]), "; ".join(sorted({
+                 "%s: %s" % (f["mode"], f.get("error") or "no error text")
+                 for f in res["failed_runs"]}))) if res.get("failed_runs") else ""), ""],
+            ["CPU over the window (share of one core): falkorsync", cpu_cell("falkorsync"), ""],
+            ["… Neo4j", cpu_cell("neo4j"), ""],
+            ["… FalkorDB (includes the poller's reads)", cpu_cell("falkordb"), ""],
+            ["… the writer and poller (Python)", cpu_cell("writer"), ""],
+            ["idle, no writer: falkorsync + Neo4j + FalkorDB",
+             ("%.1f%% of a core over %s s (falkorsync %s, Neo4j %s, FalkorDB %s s)" % (
+                 100 * res["idle_core_share"], fs(res["idle_seconds"], 0),
+                 fs(idle_cpu.get("falkorsync")), fs(idle_cpu.get("neo4j")),
+                 fs(idle_cpu.get("falkordb"))))
+             if num(res.get("idle_core_share")) else "–", "≤ 5%"],
+            ["full content pass: `falkorsync reconcile`, idle graph",
+             "%s s (upserted %s, deleted %s)" % (
+                 fs(res["full_pass_s"], 1),
+                 fint((res.get("full_pass_output") or {}).get("upserted")),
+                 fint((res.get("full_pass_output") or {}).get("deleted"))), "≤ 600 s"],
+            ["SIGTERM to exit of `serve` after the run", "%s s" % fs(res.get("stop_s")), "≤ 2 s"],
+        ]
+        L.append(md_table(["figure", "measured", "target"], srows, left=3))
+        L.append("")
+        poll = res.get("poll") or {}
+        L.append("The poller sent %s queries for %s keys.%s The full sync before the run "
+                 "took %s s." % (fint(poll.get("queries")), fint(poll.get("keys")),
+                                 (" The sample ran out, so some changes took items this run "
+                                  "had added: %s." % ", ".join(
+                                      "%s %s" % (fint(v), k)
+                                      for k, v in sorted(res["own_targets"].items()) if v))
+                                 if any((res.get("own_targets") or {}).values()) else "",
+                                 fs(res.get("full_sync_seconds"))))
+        L.append("")
+    L.append("### Freshness runs so far")
+    L.append("")
+    L.append("Every run in `bench/results/` with a freshness section, plus this one (p99 in "
+             "seconds; `> T`: some changes never became visible within the timeout). Targets "
+             "(issue 15, on the 508k-item shape (b) graph at 200 changes/s): p99 ≤ 2 s for "
+             "adds and updates, ≤ 3 s for deletes, write amplification ≤ 1.1, no gap over "
+             "2 intervals, idle ≤ 5% of a core, full pass ≤ 10 min.")
+    L.append("")
+    L.append(md_table(["run", "commit", "shape", "items", "changes/s", "add", "invalidate",
+                       "summary", "remove_episode", "delete_edge", "write ampl.", "max gap s",
+                       "idle % core", "full pass s"],
+                      freshness_history_rows(history_dir, result), left=3))
+    L.append("")
+    return L
+
+
+def freshness_history_rows(history_dir, current):
+    results = []
+    for path in sorted(glob.glob(os.path.join(history_dir, "*.json"))) if history_dir else []:
+        try:
+            with open(path) as f:
+                results.append(json.load(f))
+        except (OSError, ValueError):
+            continue
+    stamps = {r.get("run", {}).get("stamp") for r in results}
+    if current.get("run", {}).get("stamp") not in stamps:
+        results.append(current)
+    rows = []
+    for r in results:
+        for shape, res in sorted((r.get("freshness") or {}).items()):
+            if not res:
+                continue
+            t = res.get("timeout_seconds")
+            cells = [lag_cell(res["kinds"].get(k) or {}, "p99", t) for k, _, _ in FRESH_KINDS]
+            rows.append([r["run"].get("stamp", "?") + (" (%s)" % r["run"]["label"]
+                                                         if r["run"].get("label") else ""),
+                         r.get("machine", {}).get("commit", "?"),
+                         "(%s)" % shape, fint(res.get("items")), fs(res.get("achieved_rate"), 0)]
+                        + cells + [fs(res.get("write_amplification")), fs(res.get("max_gap_s")),
+                                   ("%.1f" % (100 * res["idle_core_share"]))
+                                   if num(res.get("idle_core_share")) else "–",
+                                   fs(res.get("full_pass_s"), 1)])
+    return rows
+
+
+def splice_section(text, heading, block):
+    """Replaces the "## heading" section of text (up to the next "## ") with block, or
+    inserts it before the peak-RSS section (or at the end)."""
+    lines = text.split("\n")
+    start = next((i for i, l in enumerate(lines) if l == heading), None)
+    if start is None:
+        at = next((i for i, l in enumerate(lines) if l.startswith("## falkorsync peak RSS")),
+                  len(lines))
+        return "\n".join(lines[:at] + block + lines[at:])
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    return "\n".join(lines[:start] + block + lines[end:])
 
 
 def markdown(result, history_dir):
@@ -495,8 +817,10 @@ def markdown(result, history_dir):
              "values, relationships addressed by node id, each command followed by a query "
              "turning its embedding arrays into vecf32); the "
              "query-method row is the same binary with `SYNC_FULL_METHOD=query`.")
-    L.append("- Write limit: falkorsync's own commands (shadow graph, GRAPH.BULK, vecf32 "
-             "conversions, indexes, checkpoints, the MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "
+    L.append("- Write limit: falkorsync's own commands as `falkorsync full` sends them now, "
+             "the bulk method pinned (`SYNC_FULL_METHOD=bulk`: shadow graph, GRAPH.BULK, the "
+             "vecf32 conversion after each command with embeddings, indexes, checkpoints, the "
+             "MULTI/RENAME swap), recorded with `FALKORSYNC_RECORD_COMMANDS` and replayed "
              "with no Neo4j in the loop, both with `falkorsync-replay` (falkorsync's pipelining: "
              "at most 4 commands in flight) and with `redis-cli --pipe`; the faster is the write "
              "limit.")
@@ -547,6 +871,8 @@ def markdown(result, history_dir):
         L.append("The full sync of this graph took %s s (peak RSS %s MB)." % (
             f1(rec["full_sync_seconds"], 2), f1(rec["full_sync_max_rss_mb"])))
         L.append("")
+    if result.get("freshness"):
+        L.extend(freshness_markdown(result, history_dir))
     L.append("## falkorsync peak RSS by size")
     L.append("")
     L.append("Every run in `bench/results/` plus this one (target: flat with size, under "
@@ -577,15 +903,22 @@ def main():
         "shapes": {},
         "missing": missing,
     }
-    for shape in ("a", "b"):
-        result["shapes"][shape] = shape_result(args.raw, shape, run, missing)
+    sections = run.get("sections") or ["full", "lag", "reconcile"]
+    if "full" in sections:
+        for shape in ("a", "b"):
+            result["shapes"][shape] = shape_result(args.raw, shape, run, missing)
     if run.get("mode") == "full":
-        result["lag"] = lag_result(args.raw)
-        result["reconcile"] = reconcile_result(args.raw)
-        if result["lag"] is None:
-            missing.append("lag")
-        if result["reconcile"] is None and run.get("reconcile_entities", 0) > 0:
-            missing.append("reconcile")
+        if "lag" in sections:
+            result["lag"] = lag_result(args.raw)
+            if result["lag"] is None:
+                missing.append("lag")
+        if "reconcile" in sections:
+            result["reconcile"] = reconcile_result(args.raw)
+            if result["reconcile"] is None and run.get("reconcile_entities", 0) > 0:
+                missing.append("reconcile")
+    if "freshness" in sections:
+        result["freshness"] = {shape: freshness_result(args.raw, shape, missing)
+                               for shape in (run.get("freshness") or {}).get("shapes", [])}
     result["raw"] = {os.path.basename(p)[:-5]: json.load(open(p))
                      for p in sorted(glob.glob(os.path.join(args.raw, "*.json")))}
     result["complete"] = not missing
@@ -596,7 +929,16 @@ def main():
         json.dump(result, f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(tmp, args.result)
-    if args.markdown:
+    if args.markdown and "full" not in sections and os.path.exists(args.markdown):
+        # a partial run replaces only its own sections of the report
+        with open(args.markdown) as f:
+            text = f.read()
+        if result.get("freshness"):
+            text = splice_section(text, "## Freshness", freshness_markdown(result, args.history))
+        with open(args.markdown + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(args.markdown + ".tmp", args.markdown)
+    elif args.markdown:
         text = markdown(result, args.history)
         with open(args.markdown + ".tmp", "w") as f:
             f.write(text)

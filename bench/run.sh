@@ -3,11 +3,15 @@
 # against the read limit (Neo4j through falkorsync's Bolt client) and the write
 # limit (falkorsync's own FalkorDB commands replayed, plus GRAPH.BULK), on the
 # Graphiti-shaped generator's data with and without embeddings; then
-# incremental lag and reconcile time. Prints a table, writes the raw figures
-# as JSON and regenerates BENCHMARKS.md (bench/report.py).
+# incremental lag, reconcile time, and freshness under a steady Graphiti-like
+# writer. Prints a table, writes the raw figures as JSON and regenerates
+# BENCHMARKS.md (bench/report.py).
 #
 #   bench/run.sh [SIZE]        SIZE = generator entities (default 5000; items ~ 5.1 x SIZE)
-#   bench/run.sh --smoke       300 entities, no lag/reconcile, output to a temp dir
+#   bench/run.sh --smoke       300 entities, no lag/reconcile, a 3 s freshness run at 10
+#                              changes/s; output to a temp dir
+#   bench/run.sh --only freshness   one section (full, lag, reconcile, freshness; a comma
+#                              list); BENCHMARKS.md then gets only those sections replaced
 #
 # Options:
 #   --out DIR        keep the raw figures here (default: a temp dir, deleted at the end)
@@ -16,6 +20,8 @@
 #   --use-running    use the servers in the environment (NEO4J_URI or NEO4J_PORT,
 #                    FALKORDB_PORT) instead of dedicated ones; nothing is flushed,
 #                    the cache graph gets a unique name (the smoke test uses this)
+#   --only LIST      run only these sections: full (both shapes' full-sync contenders),
+#                    lag, reconcile, freshness
 #
 # Environment: BUILD (build dir, default build), BENCH_NEO4J_PORT (27687),
 # BENCH_FALKORDB_PORT (26379), BENCH_RUN (<repo>/.run/bench), NEO4J_HEAP (3g),
@@ -23,6 +29,13 @@
 # BENCH_LAG_RATE (20), BENCH_LAG_SECONDS (30), BENCH_RECONCILE_ENTITIES (100000; 0 skips),
 # BENCH_VERIFY_A (verify shape (a) caches too: default only when SIZE <= 2000),
 # BENCH_VERIFY_RECONCILE=1 (verify the cache after the 1% reconcile).
+# Freshness: BENCH_FRESH_SHAPES ("b a"; smoke "b"), BENCH_FRESH_B_ENTITIES (100000; smoke
+# SIZE), BENCH_FRESH_A_ENTITIES (SIZE), BENCH_FRESH_RATE (200; smoke 10),
+# BENCH_FRESH_SECONDS (60; smoke 3), BENCH_FRESH_IDLE (10; smoke 1), BENCH_FRESH_TIMEOUT
+# (120; smoke 30), BENCH_FRESH_THREADS (writer sessions, 16), BENCH_FRESH_MIX (see
+# bench/peers/freshness.py), BENCH_FRESH_SERVE_ENV
+# (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
+# this run in the report's history tables (e.g. "before").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,6 +55,7 @@ OUT=""
 RESULT=""
 MARKDOWN="$ROOT/BENCHMARKS.md"
 USE_RUNNING=0
+SECTIONS=""
 ARGS_SEEN=("$@")
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -51,7 +65,8 @@ while [[ $# -gt 0 ]]; do
     --markdown) MARKDOWN="$2"; shift ;;
     --no-markdown) MARKDOWN="" ;;
     --use-running) USE_RUNNING=1 ;;
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) SECTIONS="$2"; shift ;;
+    -h|--help) sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     [0-9]*) SIZE="$1" ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -68,6 +83,13 @@ else
   SEED_FRACTION="${BENCH_SEED_FRACTION:-0.25}"
 fi
 [[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 50 ]] || { echo "bench: SIZE must be an entity count >= 50" >&2; exit 2; }
+if [[ -z "$SECTIONS" ]]; then
+  if [[ $MODE == smoke ]]; then SECTIONS="full,freshness"; else SECTIONS="full,lag,reconcile,freshness"; fi
+fi
+for s in ${SECTIONS//,/ }; do
+  case "$s" in full|lag|reconcile|freshness) ;; *) echo "bench: unknown section $s (full, lag, reconcile, freshness)" >&2; exit 2 ;; esac
+done
+section() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 [[ -n "$RESULT" ]] || RESULT="$ROOT/bench/results/$STAMP.json"
 KEEP_OUT=1
@@ -82,6 +104,28 @@ RECONCILE_ENTITIES="${BENCH_RECONCILE_ENTITIES:-100000}"
 if [[ -n "${BENCH_VERIFY_A:-}" ]]; then VERIFY_A="$BENCH_VERIFY_A"
 elif [[ "$SIZE" -le 2000 ]]; then VERIFY_A=1; else VERIFY_A=0; fi
 PIPELINE_DEPTH="${SYNC_PIPELINE_DEPTH:-4}"
+if [[ $MODE == smoke ]]; then
+  FRESH_SHAPES="${BENCH_FRESH_SHAPES:-b}"
+  FRESH_B_ENTITIES="${BENCH_FRESH_B_ENTITIES:-$SIZE}"
+  FRESH_RATE="${BENCH_FRESH_RATE:-10}"
+  FRESH_SECONDS="${BENCH_FRESH_SECONDS:-3}"
+  FRESH_IDLE="${BENCH_FRESH_IDLE:-1}"
+  FRESH_TIMEOUT="${BENCH_FRESH_TIMEOUT:-30}"
+else
+  FRESH_SHAPES="${BENCH_FRESH_SHAPES:-b a}"
+  FRESH_B_ENTITIES="${BENCH_FRESH_B_ENTITIES:-100000}"
+  FRESH_RATE="${BENCH_FRESH_RATE:-200}"
+  FRESH_SECONDS="${BENCH_FRESH_SECONDS:-60}"
+  FRESH_IDLE="${BENCH_FRESH_IDLE:-10}"
+  FRESH_TIMEOUT="${BENCH_FRESH_TIMEOUT:-120}"
+fi
+FRESH_A_ENTITIES="${BENCH_FRESH_A_ENTITIES:-$SIZE}"
+FRESH_MIX="${BENCH_FRESH_MIX:-}"
+FRESH_THREADS="${BENCH_FRESH_THREADS:-16}"
+FRESH_SERVE_ENV="${BENCH_FRESH_SERVE_ENV:-}"
+# What Neo4j holds now ("<shape>:<entities>" as generated; empty when unknown or changed),
+# so that a section can reuse the graph the previous one generated.
+NEO4J_GRAPH=""
 T_START=$(date +%s)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -177,6 +221,7 @@ PEERS="$ROOT/bench/peers"
 
 # ---- Measuring -----------------------------------------------------------------
 TICK=$(getconf CLK_TCK)
+SKIP_SETTLE=0
 ticks() { if [[ -n "$1" && -r /proc/$1/stat ]]; then awk '{print $14+$15}' "/proc/$1/stat"; else echo 0; fi; }
 
 # settle: waits (at most 60 s) until Neo4j and FalkorDB each use under a
@@ -187,6 +232,7 @@ ticks() { if [[ -n "$1" && -r /proc/$1/stat ]]; then awk '{print $14+$15}' "/pro
 settle() {
   local i n0 f0
   [[ $MODE == smoke ]] && return 0  # the smoke run checks that it works, not timings
+  [[ $SKIP_SETTLE -eq 1 ]] && return 0  # a running service keeps the servers busy on purpose
   for i in $(seq 1 60); do
     n0=$(ticks "$NEO_PID"); f0=$(ticks "$FDB_PID")
     sleep 1
@@ -248,6 +294,8 @@ run_shape() {
       --exec "MATCH ()-[r]->() WHERE r.fact_embedding IS NOT NULL CALL { WITH r REMOVE r.fact_embedding } IN TRANSACTIONS OF 5000 ROWS" \
       || die "removing the embeddings failed"
   fi
+  NEO4J_GRAPH="b:$SIZE"
+  [[ $shape == a ]] && NEO4J_GRAPH="a:$SIZE"
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$shape.source.json" \
     || die "counting the source failed"
 
@@ -295,7 +343,11 @@ run_shape() {
   local rec="$WORK/$shape.commands.resp"
   rm -f "$rec"
   reset_falkor
-  measure "$shape.falkorsync.recording" env FALKORSYNC_RECORD_COMMANDS="$rec" "$BIN" full || true
+  # The write limit is the replay of what falkorsync full sends by default: the bulk
+  # method (GRAPH.BULK plus the vecf32 query after each command that carries
+  # embeddings). Pinned, so that auto never records the query method unnoticed; if
+  # falkorsync falls back to queries by itself, its report says so and the row's note too.
+  measure "$shape.falkorsync.recording" env SYNC_FULL_METHOD=bulk FALKORSYNC_RECORD_COMMANDS="$rec" "$BIN" full || true
   reset_falkor
   if measure "$shape.write_limit" "$REPLAY" --file "$rec" --depth "$PIPELINE_DEPTH" --wait-indexes "$DB" \
      && [[ $verify_this -eq 1 ]]; then
@@ -304,7 +356,9 @@ run_shape() {
   reset_falkor
   measure "$shape.write_limit_pipe" bash -c 'redis-cli -p "$1" ${2:+-a "$2" --no-auth-warning} --pipe <"$3" &&
       "$4" --file /dev/null --wait-indexes "$5"' _ "$FALKORDB_PORT" "${FALKORDB_PASSWORD:-}" "$rec" "$REPLAY" "$DB" || true
-  jq -n --argjson bytes "$(stat -c %s "$rec" 2>/dev/null || echo 0)" '{bytes: $bytes}' >"$WORK/$shape.commands.json"
+  jq -n --argjson bytes "$(stat -c %s "$rec" 2>/dev/null || echo 0)" \
+    --arg method "$(jq -r '.output.method // "?"' "$WORK/$shape.falkorsync.recording.json" 2>/dev/null || echo '?')" \
+    '{bytes: $bytes, method: $method}' >"$WORK/$shape.commands.json"
   rm -f "$rec"
 
   # Second write reference: GRAPH.BULK of the same nodes and relationships.
@@ -342,6 +396,7 @@ run_lag() {
   kill "$SERVE_PID" 2>/dev/null || true
   wait "$SERVE_PID" 2>/dev/null || true
   SERVE_PID=""
+  NEO4J_GRAPH="" # the lag probes are in it now
   grep '"sync completed"' "$WORK/lag.service.log" | jq -s -c \
     '{runs: length, run_ms_p50: (map(.duration_ms) | sort | .[(length/2|floor)]),
       run_ms_max: (map(.duration_ms) | max),
@@ -356,6 +411,7 @@ run_reconcile() {
   log "=== reconcile: $n entities (no embeddings), 0% and 1% drift"
   measure "rec.generate" "$GEN" --clear --entities "$n" --dim 0 --seed "$SEED" --batch 5000 \
     || die "the generator failed"
+  NEO4J_GRAPH="b:$n"
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/rec.source.json"
   reset_falkor
   measure "rec.falkorsync" "$BIN" full || die "the full sync before reconcile failed"
@@ -371,6 +427,59 @@ run_reconcile() {
     '{changed: $changed, deleted: $deleted, added: $added}' >"$WORK/rec.drift.json"
   measure "rec.reconcile_1" "$BIN" reconcile || true
   if [[ "${BENCH_VERIFY_RECONCILE:-0}" == 1 ]]; then verify_cache "rec.after"; fi
+  reset_falkor
+}
+
+# ---- Freshness --------------------------------------------------------------------
+# run_freshness SHAPE ENTITIES: the graph (reused when Neo4j holds it already), a full
+# sync, then `falkorsync serve` at a 1 s interval (reconcile as configured: today every
+# sync.reconcile_every-th run) while bench/peers/freshness.py writes Graphiti-like
+# changes and polls FalkorDB for them; then the time SIGTERM takes to stop the service
+# and one full reconcile pass on the idle graph.
+run_freshness() {
+  local shape="$1" n="$2" dim=0 batch=5000 name="fresh.$1" hp mp
+  [[ $shape == a ]] && { dim=$DIM; batch=1000; }
+  log "=== freshness, shape ($shape), $n entities: $FRESH_RATE changes/s for $FRESH_SECONDS s, interval 1 s${FRESH_SERVE_ENV:+, $FRESH_SERVE_ENV}"
+  if [[ "$NEO4J_GRAPH" != "$shape:$n" ]]; then
+    measure "$name.generate" "$GEN" --clear --entities "$n" --dim "$dim" --seed "$SEED" --batch "$batch" \
+      || die "the generator failed"
+  fi
+  NEO4J_GRAPH="" # the writer changes it
+  "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$name.source.json" \
+    || die "counting the source failed"
+  "$GEN" --entities 0 --exec "CALL db.checkpoint()" >/dev/null 2>&1 || log "db.checkpoint() failed (ignored)"
+  reset_falkor
+  measure "$name.full" "$BIN" full || die "the full sync before the freshness run failed"
+  settle
+  hp=$(free_port 28080); mp=$(free_port $(( hp + 1 )))
+  # shellcheck disable=SC2086 # FRESH_SERVE_ENV is a list of NAME=value words
+  env $FRESH_SERVE_ENV SYNC_INTERVAL_SECONDS=1 SYNC_HEALTH_PORT="$hp" SYNC_METRICS_PORT="$mp" \
+    LOG_FORMAT=json LOG_FILE="$WORK/$name.service.log" "$BIN" serve >"$WORK/$name.service.out" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 1 600); do
+    grep -q '"sync completed"' "$WORK/$name.service.log" 2>/dev/null && break
+    kill -0 "$SERVE_PID" 2>/dev/null || die "falkorsync serve exited: $(tail -n 3 "$WORK/$name.service.out")"
+    sleep 0.1
+  done
+  local peer=("$PY" "$PEERS/freshness.py" --rate "$FRESH_RATE" --seconds "$FRESH_SECONDS"
+    --dim "$dim" --idle-seconds "$FRESH_IDLE" --timeout "$FRESH_TIMEOUT" --seed "$SEED"
+    --threads "$FRESH_THREADS"
+    --service "http://127.0.0.1:$hp" --metrics "http://127.0.0.1:$mp/metrics"
+    --pid "falkorsync=$SERVE_PID" --pid "falkordb=$FDB_PID")
+  [[ -n "$NEO_PID" ]] && peer+=(--pid "neo4j=$NEO_PID")
+  [[ -n "$FRESH_MIX" ]] && peer+=(--mix "$FRESH_MIX")
+  SKIP_SETTLE=1
+  measure "$name" "${peer[@]}" || true
+  SKIP_SETTLE=0
+  local t0 t1 rc=0
+  t0=$(date +%s.%N)
+  kill "$SERVE_PID" 2>/dev/null || true
+  wait "$SERVE_PID" 2>/dev/null || rc=$?
+  t1=$(date +%s.%N)
+  SERVE_PID=""
+  jq -n --argjson t0 "$t0" --argjson t1 "$t1" --argjson rc "$rc" \
+    '{stop_seconds: ($t1 - $t0), exit: $rc}' >"$WORK/$name.stop.json"
+  measure "$name.reconcile" "$BIN" reconcile || true
   reset_falkor
 }
 
@@ -402,21 +511,52 @@ machine_json() {
 
 log "mode $MODE, $SIZE entities, seed-style fraction $SEED_FRACTION, raw figures in $OUT"
 machine_json >"$WORK/machine.json"
-run_shape a
-run_shape b
+if section full; then
+  run_shape a
+  run_shape b
+fi
 if [[ $MODE == full ]]; then
-  run_lag
-  if [[ "$RECONCILE_ENTITIES" -gt 0 ]]; then run_reconcile; fi
+  if section lag; then run_lag; fi
+  if section reconcile && [[ "$RECONCILE_ENTITIES" -gt 0 ]]; then run_reconcile; fi
+fi
+if section freshness; then
+  for shape in $FRESH_SHAPES; do
+    case "$shape" in
+      a) run_freshness a "$FRESH_A_ENTITIES" ;;
+      b) run_freshness b "$FRESH_B_ENTITIES" ;;
+      *) die "BENCH_FRESH_SHAPES: unknown shape $shape (a, b)" ;;
+    esac
+  done
 fi
 T_END=$(date +%s)
+# The command that reproduces this run, with the BENCH_* settings it had.
+command_line() {
+  local pre="" v
+  if [[ $MODE == smoke ]]; then echo "bench/run.sh --smoke"; return; fi
+  for v in $(compgen -e | grep -E '^BENCH_' | grep -vE '^BENCH_(RUN|NEO4J_PORT|FALKORDB_PORT|LABEL)$' | sort); do
+    pre+="$v=$(printf '%q' "${!v}") "
+  done
+  if [[ -z "$pre" && "$SECTIONS" == "full,lag,reconcile,freshness" ]]; then
+    [[ "$SIZE" == "$DEFAULT_SIZE" ]] && echo "make bench" || echo "make bench SIZE=$SIZE"
+  else
+    echo "${pre}bench/run.sh$([[ "$SIZE" != "$DEFAULT_SIZE" ]] && echo " $SIZE")$([[ "$SECTIONS" != "full,lag,reconcile,freshness" ]] && echo " --only $SECTIONS")"
+  fi
+}
 jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson dim "$DIM" \
   --argjson fraction "$SEED_FRACTION" --argjson depth "$PIPELINE_DEPTH" \
   --argjson lag_rate "$LAG_RATE" --argjson lag_seconds "$LAG_SECONDS" \
   --argjson reconcile_entities "$RECONCILE_ENTITIES" --argjson verify_a "$VERIFY_A" \
   --arg stamp "$STAMP" --argjson seconds $(( T_END - T_START )) \
-  --arg command "$( [[ $MODE == smoke ]] && echo "bench/run.sh --smoke" || { [[ "$SIZE" == "$DEFAULT_SIZE" ]] && echo "make bench" || echo "make bench SIZE=$SIZE"; })" \
+  --arg command "$(command_line)" \
   --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  '{mode: $mode, entities: $size, seed: $seed, dim: $dim, seed_fraction: $fraction,
+  --arg sections "$SECTIONS" --arg fresh_shapes "$FRESH_SHAPES" \
+  --argjson fresh_rate "$FRESH_RATE" --argjson fresh_seconds "$FRESH_SECONDS" \
+  --argjson fresh_a "$FRESH_A_ENTITIES" --argjson fresh_b "$FRESH_B_ENTITIES" \
+  --arg fresh_env "$FRESH_SERVE_ENV" --arg run_label "${BENCH_LABEL:-}" \
+  '{mode: $mode, entities: $size, sections: ($sections | split(",")), "label": $run_label,
+    freshness: {shapes: ($fresh_shapes | split(" ") | map(select(length > 0))), rate: $fresh_rate,
+                seconds: $fresh_seconds, entities: {a: $fresh_a, b: $fresh_b},
+                serve_env: $fresh_env}, seed: $seed, dim: $dim, seed_fraction: $fraction,
     pipeline_depth: $depth, lag_rate: $lag_rate, lag_seconds: $lag_seconds,
     reconcile_entities: $reconcile_entities, verify_shape_a: ($verify_a == 1), stamp: $stamp,
     bench_seconds: $seconds, command: $command, load_at_end: $load}' >"$WORK/run.json"

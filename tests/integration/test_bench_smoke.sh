@@ -40,6 +40,22 @@ for shape in a b; do
   done
 done
 R '.shapes.b.verify.graph_bulk.differences == 0' || fail "GRAPH.BULK of shape (b) differs from the source"
+# the write limit replays what falkorsync full sends now: the bulk method's stream
+for shape in a b; do
+  R --arg s "$shape" '.shapes[$s].contenders.write_limit | .method == "bulk" and .graph_bulk_commands > 0' \
+    || fail "shape ($shape): the write limit is not the bulk method's stream: $(jq -c --arg s "$shape" '.shapes[$s].contenders.write_limit' "$OUT/result.json")"
+done
+R '.shapes.a.contenders.write_limit.vecf32_queries > 0' || fail "shape (a): no vecf32 conversions in the replayed stream"
+
+echo "== freshness: every change kind written, seen in FalkorDB, and the service figures present"
+for k in add invalidate summary delete_episode delete_edge; do
+  R --arg k "$k" '.freshness.b.kinds[$k] | .ops > 0 and .failed == 0 and .visible == .ops' \
+    || fail "freshness $k: $(jq -c --arg k "$k" '.freshness.b.kinds[$k]' "$OUT/result.json")"
+done
+R '.freshness.b | (.items_changed > 0) and (.written > 0) and (.write_amplification > 0)
+    and (.max_gap_s > 0) and (.runs.incremental.runs > 0) and (.cpu_s.falkorsync >= 0)
+    and (.cpu_s.falkordb >= 0) and (.full_pass_s > 0) and (.idle_core_share >= 0)' \
+  || fail "freshness figures incomplete: $(jq -c '.freshness.b | del(.kinds)' "$OUT/result.json")"
 R '.shapes.a.verify.seed_style.by_type.Entity.different > 0' \
   || fail "the seed-style peer's datetime text should differ (that is why it is reported)"
 R '.machine.cores > 0 and (.machine.neo4j | startswith("Neo4j/")) and (.machine.falkordb_module | length > 0)' \
@@ -48,7 +64,8 @@ R '.machine.cores > 0 and (.machine.neo4j | startswith("Neo4j/")) and (.machine.
 echo "== table and Markdown"
 grep -q '^falkorsync full ' "$OUT/stdout" || fail "no table on stdout"
 for h in '# Benchmarks' '## Machine' '## Dataset' '## Full sync, shape (a)' '## Full sync, shape (b)' \
-         'falkorsync ÷ min(read limit, write limit)' 'bench/run.sh --smoke'; do
+         'falkorsync ÷ min(read limit, write limit)' 'bench/run.sh --smoke' '## Freshness' \
+         '### Freshness runs so far' 'write amplification'; do
   grep -qF "$h" "$OUT/BENCHMARKS.md" || fail "BENCHMARKS.md lacks '$h'"
 done
 echo PASS
