@@ -13,11 +13,11 @@
 #include "service/http.h"
 #include "service/notify.h"
 #include "service/state.h"
-#include "sync/compare.h"
-#include "sync/full.h"
 #include "sync/orchestrator.h"
+#include "sync/verify.h"
+#include "sync/full.h"
 #include "sync/probe.h"
-#include "sync/schema.h"
+#include "sync/profile.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -184,6 +184,8 @@ static int cmd_full(struct cli *cli)
     struct sync_opts o = {.progress = isatty(STDERR_FILENO) != 0, .stop = &stop_flag};
     struct sync_report rep;
     int rc = sync_full(&cli->cfg, &o, &rep);
+    if (rc)
+        sync_report_fail(&rep, rc);
     redact_report(&rep);
     sync_report_json(&rep, "full", stdout);
     if (rc)
@@ -273,6 +275,8 @@ static int cmd_incremental(struct cli *cli)
     struct sync_report rep;
     double lag = 0;
     int rc = sync_incremental(&cli->cfg, &o, &rep, &lag);
+    if (rc)
+        sync_report_fail(&rep, rc);
     redact_report(&rep);
     sync_report_json(&rep, rep.did_full ? "full" : "incremental", stdout);
     if (rc)
@@ -287,6 +291,8 @@ static int cmd_reconcile(struct cli *cli)
     struct verify_report found;
     struct sync_report done;
     int rc = sync_reconcile(&cli->cfg, &found, &done);
+    if (rc)
+        sync_report_fail(&done, rc);
     redact_report(&done);
     char safe[sizeof found.error];
     log_redact(found.error, safe, sizeof safe);

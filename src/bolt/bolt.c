@@ -358,7 +358,7 @@ static int send_hello(struct bolt_session *s)
     struct buf *b = &s->out;
     char agent[64];
     snprintf(agent, sizeof agent, "falkorsync/%s", FALKORSYNC_VERSION);
-    bool logon = s->version_major >= 5 && s->version_minor >= 1;
+    bool logon = s->version_major > 5 || (s->version_major == 5 && s->version_minor >= 1);
     bool bolt_agent = s->version_major >= 5 && s->version_minor >= 3;
     bool v44 = s->version_major == 4;
     uint32_t n = 1 + (bolt_agent ? 1 : 0) + (v44 ? 1 : 0) + (logon ? 0 : (uint32_t)auth_entries(s));
@@ -473,7 +473,7 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
     copy_str(s->connection_id, sizeof s->connection_id,
              str_of(fs_value_map_get(&meta, "connection_id")));
     fs_value_deinit(&meta);
-    if (s->version_major == 5 && s->version_minor >= 1) {
+    if (s->version_major > 5 || (s->version_major == 5 && s->version_minor >= 1)) {
         rc = wait_reply(s, NULL, &failed, &ignored);
         if (rc) {
             if (failed)

@@ -152,12 +152,6 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
     c->cfg.password = dup_or_null(cfg->password);
     c->cfg.ca_file = dup_or_null(cfg->ca_file);
     const char *rec = cfg->record_file;
-    /* TRANSITIONAL, until sync_fdb_config (src/sync/connect.c) passes the
-     * setting: .record_file = c->falkordb.record_commands. A caller that says
-     * nothing (NULL) still gets the variable the settings table documents, so
-     * benchmarks keep recording. Delete this fallback with that change. */
-    if (!rec)
-        rec = getenv("FALKORSYNC_RECORD_COMMANDS");
     c->cfg.record_file = dup_or_null(rec);
     if (!c->cfg.host || (rec && *rec && !c->cfg.record_file))
         return FS_ENOMEM;

@@ -188,22 +188,6 @@ void log_redact(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
-void log_json_escape(char *out, size_t cap, const char *s)
-{
-    json_t *j = json_string(s ? s : "");
-    char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    size_t n = d ? strlen(d) : 0;
-    if (n >= 2) { /* drop the quotes */
-        size_t body = n - 2 < cap - 1 ? n - 2 : cap - 1;
-        memcpy(out, d + 1, body);
-        out[body] = '\0';
-    } else if (cap) {
-        out[0] = '\0';
-    }
-    free(d);
-    json_decref(j);
-}
-
 static void when_now(char *out, size_t cap)
 {
     struct timespec ts;

@@ -44,8 +44,4 @@ uint64_t log_run_id(void);
  * in and out must not overlap. Thread-safe. */
 void log_redact(const char *in, char *out, size_t cap);
 
-/* Deprecated: JSON string escaping by hand; only sync/orchestrator.c still calls
- * it (it formats log_event fields). Use jansson. */
-void log_json_escape(char *out, size_t cap, const char *s);
-
 #endif

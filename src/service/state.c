@@ -216,14 +216,12 @@ static void hk_progress(void *ud, uint64_t done, uint64_t total)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Counts a failed run by the side that failed.
- * TODO(errors, lead): use the run report's error side (neo4j / falkordb / config /
- * internal) once the error table carries it; until then the message is read. */
+/* Counts a failed run by the side that failed (the report's, see sync_report_fail). */
 static void count_error_side_locked(struct svc_state *s, const struct sync_report *rep)
 {
-    if (strstr(rep->error, "Neo4j"))
+    if (rep->err_side == FS_SIDE_NEO4J)
         s->errors_neo4j++;
-    else if (strstr(rep->error, "FalkorDB"))
+    else if (rep->err_side == FS_SIDE_FALKORDB)
         s->errors_falkordb++;
     else
         s->errors_other++;

@@ -7,9 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sync/common.h"
+#include "sync/report.h"
+#include "sync/target.h"
 #include "sync/orchestrator.h"
-#include "sync/schema.h"
+#include "sync/profile.h"
 #include <jansson.h>
 
 #include "util/buf.h"

@@ -29,6 +29,8 @@ struct fdb_config sync_fdb_config(const struct cfg *c)
         .ca_file = c->falkordb.ca_file,
         .connect_timeout_ms = c->falkordb.connect_timeout_seconds * 1000,
         .read_timeout_ms = c->falkordb.read_timeout_seconds * 1000,
+        .record_file = c->falkordb.record_commands,
+        .max_reply_bytes = (size_t)c->falkordb.max_reply_mb << 20,
     };
     return f;
 }

@@ -195,8 +195,8 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     redisReply *r = NULL;
     rc = fdb_commandv(c->fdb, &r, 4, argv);
     if (rc) {
-        if (strstr(c->fdb->errstr, "Invalid graph operation on empty key") ||
-            strstr(c->fdb->errstr, "does not exist")) { /* no such graph: nothing cached */
+        if (rc == FS_ESERVER && c->fdb->server_err == FS_EFDB_NOGRAPH) {
+            /* no such graph: nothing cached */
             c->done = true;
             return 0;
         }

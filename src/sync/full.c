@@ -3,6 +3,7 @@
 #include "sync/layout.h"
 #include "sync/full.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +121,8 @@ static int prepare(struct run *R, struct graph_load *G, bool bulk)
  * replies) opened again and the shadow graph deleted, for the query method. */
 static int leave_bulk(struct run *R, struct graph_load *G, const struct sync_report *before)
 {
-    log_event(LOG_WARNING, "full sync: this graph cannot be bulk-loaded, using queries",
-              "\"graph\":\"%s\"", G->nm.live);
+    log_fields(LOG_WARNING, "full sync: this graph cannot be bulk-loaded, using queries",
+               json_pack("{s:o}", "graph", sync_json_text(G->nm.live)));
     *R->rep = *before;
     int rc = loader_reconnect(&R->ld);
     if (rc) {
@@ -198,7 +199,8 @@ static int finish_indexes(struct run *R, const char *shadow)
     int rc = 0;
     for (int i = 0; !R->prof->generic && sync_fulltext_indexes[i]; i++) {
         rc = full_graph_query(R, shadow, sync_fulltext_indexes[i]);
-        if (rc && strstr(R->rep->error, "already")) { /* resumed after it was made */
+        if (rc == FS_ESERVER && R->ld.fdb.server_err == FS_EFDB_EXISTS) {
+            /* resumed after it was made */
             R->rep->error[0] = '\0';
             rc = 0;
         }

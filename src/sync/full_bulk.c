@@ -1,5 +1,6 @@
 /* Full sync, bulk method: Neo4j -> GRAPH.BULK tokens into the shadow graph, relationships
  * addressed by the node ids FalkorDB gives, embeddings turned into vecf32 once loaded. */
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -605,10 +606,11 @@ int full_bulk_graph(struct run *R, const char *shadow, const char *ckpt, const c
     if (!rc) /* every command acknowledged; the connection is the caller's again */
         rc = loader_async_stop(&R->ld, true);
     if (rc == FS_ESERVER && mentions_bulk(R->rep->error) &&
-        (strstr(R->rep->error, "NOPERM") || strstr(R->rep->error, "unknown command"))) {
+        (R->ld.fdb.server_err == FS_EFDB_NOPERM ||
+         R->ld.fdb.server_err == FS_EFDB_UNKNOWN_COMMAND)) {
         /* an ACL or a server without GRAPH.BULK: queries can still do it */
-        log_event(LOG_WARNING, "full sync: FalkorDB refused GRAPH.BULK", "\"error\":\"%s\"",
-                  R->rep->error);
+        log_fields(LOG_WARNING, "full sync: FalkorDB refused GRAPH.BULK",
+                   json_pack("{s:o}", "error", sync_json_text(R->rep->error)));
         R->rep->error[0] = '\0';
         rc = FULL_BULK_FALLBACK;
     }

@@ -1,6 +1,7 @@
 /* Graph layouts: group to graph names, and removing what a previous layout left behind. */
 #include "sync/layout.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,8 +26,8 @@ static int drop_graph(struct fdb_conn *fdb, const char *graph, struct sync_repor
             return rc;
         if (rep)
             rep->deleted++;
-        log_event(LOG_INFO, "deleted a graph of the previous layout",
-                  "\"graph\":\"%s\",\"reason\":\"%s\"", graph, why);
+        log_fields(LOG_INFO, "deleted a graph of the previous layout",
+                   json_pack("{s:o,s:s}", "graph", sync_json_text(graph), "reason", why));
     }
     char wm[320];
     snprintf(wm, sizeof wm, "falkorsync:wm:%s", graph);

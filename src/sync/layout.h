@@ -7,9 +7,9 @@
 
 #include "config/config.h"
 #include "falkor/fdb.h"
-#include "sync/common.h"
-#include "sync/compare.h"
+#include "sync/report.h"
 #include "sync/target.h"
+#include "sync/verify.h"
 
 /* After a run of the configured layout has put its graphs in place: deletes
  * the graphs a run of the other layout left (only graphs falkorsync made:

@@ -70,6 +70,7 @@ int loader_reap(struct loader *l)
         return loader_fail(l, "FalkorDB: %s%s", l->fdb.errstr, "");
     char why[400];
     if (fdb_reply_error(r, why, sizeof why)) {
+        l->fdb.server_err = fdb_reply_errclass(r); /* callers tell NOPERM etc. apart by it */
         freeReplyObject(r);
         char where[200];
         snprintf(where, sizeof where, "%s batch starting at key %s", l->types[p->type].name,

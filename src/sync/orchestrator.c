@@ -1,6 +1,7 @@
 /* The continuous loop: which mode runs when, retries with backoff and jitter, clean stops. */
 #include "sync/orchestrator.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,14 +118,12 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
     int rc = sync_reconcile(c, &found, rep);
     for (int i = 0; i < found.ntypes; i++) {
         const struct verify_count *v = &found.types[i];
-        char sample[2 * sizeof v->samples[0]]; /* a key holds any bytes: escaped */
-        log_json_escape(sample, sizeof sample, v->nsamples ? v->samples[0] : "");
         if (v->missing + v->extra + v->different + v->duplicate)
-            log_event(LOG_INFO, "reconcile fixed drift",
-                      "\"type\":\"%s\",\"missing\":%llu,\"extra\":%llu,\"different\":%llu,"
-                      "\"duplicate\":%llu,\"sample\":\"%s\"",
-                      v->name, (unsigned long long)v->missing, (unsigned long long)v->extra,
-                      (unsigned long long)v->different, (unsigned long long)v->duplicate, sample);
+            log_fields(LOG_INFO, "reconcile fixed drift",
+                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:o}", "type", v->name, "missing",
+                                 (json_int_t)v->missing, "extra", (json_int_t)v->extra, "different",
+                                 (json_int_t)v->different, "duplicate", (json_int_t)v->duplicate,
+                                 "sample", sync_json_text(v->nsamples ? v->samples[0] : "")));
     }
     return rc;
 }
@@ -139,33 +138,37 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
         rc = run_once(c, mode, stop, hooks, rep, lag);
+        if (rc)
+            sync_report_fail(rep, rc);
         if (hooks && hooks->run_finished)
             hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
-        char err[700];
-        log_json_escape(err, sizeof err, rep->error);
         if (!rc) {
-            log_event(LOG_INFO, "sync completed",
-                      "\"mode\":\"%s\",\"nodes\":%llu,\"relationships\":%llu,\"upserted\":%llu,"
-                      "\"deleted\":%llu,\"duration_ms\":%.0f,\"lag_seconds\":%.3f",
-                      rep->did_full ? "full" : orch_mode_name(mode), (unsigned long long)rep->nodes,
-                      (unsigned long long)rep->relationships, (unsigned long long)rep->upserted,
-                      (unsigned long long)rep->deleted, rep->seconds * 1000, *lag);
+            log_fields(LOG_INFO, "sync completed",
+                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:f}", "mode",
+                                 rep->did_full ? "full" : orch_mode_name(mode), "nodes",
+                                 (json_int_t)rep->nodes, "relationships",
+                                 (json_int_t)rep->relationships, "upserted",
+                                 (json_int_t)rep->upserted, "deleted", (json_int_t)rep->deleted,
+                                 "duration_ms", round(rep->seconds * 1000), "lag_seconds",
+                                 round(*lag * 1000) / 1000));
             return 0;
         }
         if (rc == FS_ECANCELLED || (stop && *stop))
             return FS_ECANCELLED;
         if (attempt == c->sync.max_retries) {
-            log_event(LOG_ERROR, "sync failed, giving up until the next interval",
-                      "\"mode\":\"%s\",\"attempts\":%d,\"error\":\"%s\"", orch_mode_name(mode),
-                      attempt + 1, err);
+            log_fields(LOG_ERROR, "sync failed, giving up until the next interval",
+                       json_pack("{s:s,s:i,s:o,s:s}", "mode", orch_mode_name(mode), "attempts",
+                                 attempt + 1, "error", sync_json_text(rep->error), "side",
+                                 fs_sidename(rep->err_side)));
             break;
         }
         /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). */
         double delay = orch_backoff(c->sync.retry_delay_seconds, c->sync.retry_max_delay_seconds,
                                     attempt, (double)rand() / ((double)RAND_MAX + 1.0));
-        log_event(LOG_WARNING, "sync failed, retrying",
-                  "\"mode\":\"%s\",\"attempt\":%d,\"retry_in_seconds\":%.1f,\"error\":\"%s\"",
-                  orch_mode_name(mode), attempt + 1, delay, err);
+        log_fields(LOG_WARNING, "sync failed, retrying",
+                   json_pack("{s:s,s:i,s:f,s:o,s:s}", "mode", orch_mode_name(mode), "attempt",
+                             attempt + 1, "retry_in_seconds", round(delay * 10) / 10, "error",
+                             sync_json_text(rep->error), "side", fs_sidename(rep->err_side)));
         orch_sleep(delay, stop);
     }
     return rc;

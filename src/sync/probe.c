@@ -10,7 +10,7 @@
 #include "falkor/fdb.h"
 #include "log/log.h"
 #include "sync/connect.h"
-#include "sync/schema.h"
+#include "sync/profile.h"
 
 static double mono_ms(void)
 {

@@ -90,5 +90,24 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     json_object_set_new(o, "dropped", dropped_json(&rep->dropped));
     if (rep->error[0])
         json_object_set_new(o, "error", sync_json_text(rep->error));
+    if (rep->err_code) {
+        json_object_set_new(o, "error_code", json_string(fs_errname(rep->err_code)));
+        json_object_set_new(o, "error_side", json_string(fs_sidename(rep->err_side)));
+    }
     sync_json_print(o, out);
+}
+
+void sync_report_fail(struct sync_report *rep, int rc)
+{
+    rep->err_code = rc;
+    enum fs_side side = fs_errside(rc);
+    if (side == FS_SIDE_PEER || side == FS_SIDE_INTERNAL) {
+        if (!strncmp(rep->error, "Neo4j", 5))
+            side = FS_SIDE_NEO4J;
+        else if (!strncmp(rep->error, "FalkorDB", 8))
+            side = FS_SIDE_FALKORDB;
+        else if (side == FS_SIDE_PEER)
+            side = FS_SIDE_INTERNAL;
+    }
+    rep->err_side = side;
 }

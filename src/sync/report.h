@@ -23,8 +23,18 @@ struct sync_report {
     const char *method; /* full sync: "bulk" or "query" (the last graph's); or NULL */
     double seconds;
     struct xc_stats dropped;
-    char error[512]; /* empty on success */
+    char error[512];       /* empty on success */
+    int err_code;          /* the failed run's code (util/err.h); 0 on success */
+    enum fs_side err_side; /* who failed: neo4j, falkordb, config, internal */
 };
+
+/* Records that a run returned rc (nonzero): the code, and the side that
+ * failed. The side is the error table's for codes that have one; a transport
+ * or server code (the table's "peer") takes the side of the connection it
+ * came from, which every sync error message names first ("Neo4j: ...",
+ * "FalkorDB ..."). The one place that reads that text, so that callers
+ * (the service, metrics, the API) never do. */
+void sync_report_fail(struct sync_report *rep, int rc);
 
 struct sync_opts {
     bool progress; /* progress line on stderr */
