@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -220,11 +221,20 @@ static long long content_length(const char *head, size_t len)
         if (!eol)
             break;
         if ((size_t)(eol - p) > 15 && !strncasecmp(p, name, 15)) {
-            char *end;
-            long long v = strtoll(p + 15, &end, 10);
-            while (end < eol && (*end == ' ' || *end == '\r'))
-                end++;
-            return v < 0 || end != eol ? -1 : v;
+            /* parsed within the line: the head is not NUL-terminated */
+            const char *q = p + 15;
+            while (q < eol && *q == ' ')
+                q++;
+            long long v = 0;
+            int digits = 0;
+            for (; q < eol && *q >= '0' && *q <= '9'; q++, digits++) {
+                if (v > (LLONG_MAX - 9) / 10)
+                    return -1;
+                v = v * 10 + (*q - '0');
+            }
+            while (q < eol && (*q == ' ' || *q == '\r'))
+                q++;
+            return digits == 0 || q != eol ? -1 : v;
         }
         p = eol + 1;
     }

@@ -1,4 +1,5 @@
 /* Health probe: one short Bolt session and one RESP connection, measured and summarised. */
+#include "sync/target.h"
 #include "sync/probe.h"
 
 #include <stdio.h>
@@ -68,6 +69,60 @@ static void probe_neo4j(const struct cfg *c, unsigned flags, int timeout_ms,
     bolt_close(&s);
 }
 
+/* The count of type t in graph, added to *sum: 0, or -1 when FalkorDB failed
+ * (a graph that does not exist counts 0). */
+static int count_in_graph(struct fdb_conn *f, const char *graph, const char *q, int64_t *sum)
+{
+    const char *argv[3] = {"GRAPH.RO_QUERY", graph, q};
+    redisReply *r = NULL;
+    if (fdb_commandv(f, &r, 3, argv))
+        return f->server_err == FS_EFDB_NOGRAPH ? 0 : -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->elements &&
+        r->element[1]->element[0]->elements)
+        *sum += r->element[1]->element[0]->element[0]->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Per-type item counts of the cache: the single graph, or the sum over the
+ * group graphs falkorsync recorded (per_group). Unknown (-1) on a failure. */
+static void count_cache(const struct cfg *c, struct fdb_conn *f, struct probe_result *out)
+{
+    redisReply *groups = NULL;
+    if (c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+        char set[SYNC_KEY_NAME_CAP];
+        sync_groups_key(c, set, sizeof set);
+        const char *sm[2] = {"SMEMBERS", set};
+        if (fdb_commandv(f, &groups, 2, sm))
+            return;
+        if (groups->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(groups);
+            return;
+        }
+    }
+    const struct sync_profile *prof = sync_profile_of(c);
+    for (int i = 0; i < out->ntypes; i++) {
+        char q[160];
+        if (sync_count_query(&prof->types[i], q, sizeof q))
+            break;
+        int64_t sum = 0;
+        int rc = 0;
+        if (!groups)
+            rc = count_in_graph(f, c->falkordb.database, q, &sum);
+        for (size_t g = 0; groups && !rc && g < groups->elements; g++) {
+            if (groups->element[g]->type != REDIS_REPLY_STRING)
+                continue;
+            char graph[SYNC_GRAPH_CAP];
+            sync_group_graph_name(c, groups->element[g]->str, graph, sizeof graph);
+            rc = count_in_graph(f, graph, q, &sum);
+        }
+        if (rc)
+            break;
+        out->count_falkordb[i] = sum;
+    }
+    freeReplyObject(groups);
+}
+
 static void probe_falkordb(const struct cfg *c, unsigned flags, int timeout_ms,
                            struct probe_result *out)
 {
@@ -108,26 +163,8 @@ static void probe_falkordb(const struct cfg *c, unsigned flags, int timeout_ms,
         }
         freeReplyObject(r);
     }
-    const struct sync_profile *prof = sync_profile_of(c);
-    for (int i = 0; p->ok && (flags & PROBE_COUNTS) && c->falkordb.layout == CFG_LAYOUT_SINGLE &&
-                    i < out->ntypes;
-         i++) {
-        char q[160];
-        if (sync_count_query(&prof->types[i], q, sizeof q))
-            break;
-        const char *argv[3] = {"GRAPH.RO_QUERY", c->falkordb.database, q};
-        redisReply *r = NULL;
-        if (fdb_commandv(&f, &r, 3, argv)) {
-            if (f.server_err != FS_EFDB_NOGRAPH)
-                break;
-            out->count_falkordb[i] = 0; /* no graph yet */
-            continue;
-        }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->elements &&
-            r->element[1]->element[0]->elements)
-            out->count_falkordb[i] = r->element[1]->element[0]->element[0]->integer;
-        freeReplyObject(r);
-    }
+    if (p->ok && (flags & PROBE_COUNTS))
+        count_cache(c, &f, out);
     fdb_close(&f);
 }
 
