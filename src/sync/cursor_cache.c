@@ -49,18 +49,18 @@ static bool cache_key(const redisReply *kv, const redisReply *idv, char *out, si
 {
     int kt = (int)kv->element[0]->integer;
     const redisReply *v = kv->element[1];
-    if (kt == FP_CT_STRING && v->type == REDIS_REPLY_STRING && v->len < cap) {
+    if (kt == FDB_CT_STRING && v->type == REDIS_REPLY_STRING && v->len < cap) {
         memcpy(out, v->str, v->len);
         out[v->len] = '\0';
         return true;
     }
-    if (kt == FP_CT_INT) {
+    if (kt == FDB_CT_INTEGER) {
         snprintf(out, cap, "%lld",
                  v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str, NULL, 10));
         return true;
     }
     v = idv->element[1];
-    if ((int)idv->element[0]->integer == FP_CT_STRING && v->type == REDIS_REPLY_STRING &&
+    if ((int)idv->element[0]->integer == FDB_CT_STRING && v->type == REDIS_REPLY_STRING &&
         v->len < cap) {
         memcpy(out, v->str, v->len);
         out[v->len] = '\0';

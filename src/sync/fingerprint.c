@@ -122,30 +122,50 @@ static double reply_double(const redisReply *v)
     return NAN;
 }
 
+/* A cell the accessors refuse (a reply FalkorDB would not send): "?", so it differs. */
 int fp_canon_compact(struct buf *b, const redisReply *cell)
 {
-    if (cell->type != REDIS_REPLY_ARRAY || cell->elements != 2)
+    int type = fdb_compact_type(cell);
+    if (type < 0)
         return buf_append_str(b, "?");
-    int type = (int)cell->element[0]->integer;
     const redisReply *v = cell->element[1];
     switch (type) {
-    case FP_CT_NULL:
+    case FDB_CT_NULL:
         return buf_append_str(b, "n");
-    case FP_CT_STRING: {
-        int rc = buf_printf(b, "s%zu:", v->len);
-        return rc ? rc : buf_append(b, v->str, v->len);
+    case FDB_CT_STRING: {
+        const char *str;
+        size_t len;
+        if (fdb_compact_string(cell, &str, &len))
+            return buf_append_str(b, "?");
+        int rc = buf_printf(b, "s%zu:", len);
+        return rc ? rc : buf_append(b, str, len);
     }
-    case FP_CT_INT:
-        return buf_printf(b, "i:%lld",
-                          v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str, NULL, 10));
-    case FP_CT_BOOL:
-        return buf_append_str(b, (v->type == REDIS_REPLY_STRING && !strcmp(v->str, "true")) ||
-                                         (v->type == REDIS_REPLY_INTEGER && v->integer)
-                                     ? "b:1"
-                                     : "b:0");
-    case FP_CT_DOUBLE:
-        return canon_double(b, reply_double(v));
-    case FP_CT_ARRAY: {
+    case FDB_CT_INTEGER:
+    case FDB_CT_DATETIME:
+    case FDB_CT_DATE:
+    case FDB_CT_TIME:
+    case FDB_CT_DURATION: {
+        int64_t i;
+        if (fdb_compact_int(cell, &i))
+            return buf_append_str(b, "?");
+        return type == FDB_CT_INTEGER ? buf_printf(b, "i:%lld", (long long)i)
+                                      : buf_printf(b, "t%d:%lld", type, (long long)i);
+    }
+    case FDB_CT_BOOLEAN: {
+        bool x;
+        if (fdb_compact_bool(cell, &x))
+            return buf_append_str(b, "?");
+        return buf_append_str(b, x ? "b:1" : "b:0");
+    }
+    case FDB_CT_DOUBLE: {
+        double d;
+        if (fdb_compact_double(cell, &d))
+            return buf_append_str(b, "?");
+        return canon_double(b, d);
+    }
+    case FDB_CT_ARRAY: {
+        if (v->type != REDIS_REPLY_ARRAY)
+            return buf_append_str(b, "?");
         int rc = buf_append_str(b, "l[");
         for (size_t i = 0; !rc && i < v->elements; i++) {
             rc = fp_canon_compact(b, v->element[i]);
@@ -153,14 +173,9 @@ int fp_canon_compact(struct buf *b, const redisReply *cell)
         }
         return rc ? rc : buf_append_str(b, "]");
     }
-    case FP_CT_DATETIME:
-    case FP_CT_DATE:
-    case FP_CT_TIME:
-    case FP_CT_DURATION:
-        return buf_printf(
-            b, "t%d:%lld", type,
-            v->type == REDIS_REPLY_INTEGER ? v->integer : strtoll(v->str ? v->str : "0", NULL, 10));
-    case FP_CT_VECTOR: {
+    case FDB_CT_VECTORF32: {
+        if (v->type != REDIS_REPLY_ARRAY)
+            return buf_append_str(b, "?");
         int rc = buf_printf(b, "v%u[", (unsigned)v->elements);
         for (size_t i = 0; !rc && i < v->elements; i++)
             rc = canon_f32(b, reply_double(v->element[i]));

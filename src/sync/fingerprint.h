@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "falkor/compact.h" /* FDB_CT_*: the cell types */
 #include "bolt/pack.h"
 #include "util/buf.h"
 
@@ -26,26 +27,6 @@ struct sync_item {
     bool absent;       /* source: left out of the cache altogether (a type FalkorDB cannot name) */
     char labels[256];  /* cache side, nodes: sorted labels joined by \x1f */
     int64_t fid, fsrc; /* cache side: FalkorDB ids of the item and (edges) its start node */
-};
-
-/* FalkorDB's compact reply value types. */
-enum fp_compact_type {
-    FP_CT_NULL = 1,
-    FP_CT_STRING,
-    FP_CT_INT,
-    FP_CT_BOOL,
-    FP_CT_DOUBLE,
-    FP_CT_ARRAY,
-    FP_CT_EDGE,
-    FP_CT_NODE,
-    FP_CT_PATH,
-    FP_CT_MAP,
-    FP_CT_POINT,
-    FP_CT_VECTOR,
-    FP_CT_DATETIME,
-    FP_CT_DATE,
-    FP_CT_TIME,
-    FP_CT_DURATION
 };
 
 /* Properties collected as (name, canonical text). */

@@ -74,22 +74,22 @@ static void canon_compact(redisReply *c, const char *want, size_t wlen)
 static void test_compact_cells(void **state)
 {
     (void)state;
-    canon_compact(cell(FP_CT_NULL, r_int(0)), "n", 1);
-    canon_compact(cell(FP_CT_STRING, r_str("a'b")), "s3:a'b", 6);
-    canon_compact(cell(FP_CT_INT, r_int(-42)), "i:-42", 5);
-    canon_compact(cell(FP_CT_BOOL, r_str("true")), "b:1", 3);
-    canon_compact(cell(FP_CT_BOOL, r_str("false")), "b:0", 3);
-    canon_compact(cell(FP_CT_DOUBLE, r_str("0.1")), "d:0.1", 5);
+    canon_compact(cell(FDB_CT_NULL, r_int(0)), "n", 1);
+    canon_compact(cell(FDB_CT_STRING, r_str("a'b")), "s3:a'b", 6);
+    canon_compact(cell(FDB_CT_INTEGER, r_int(-42)), "i:-42", 5);
+    canon_compact(cell(FDB_CT_BOOLEAN, r_str("true")), "b:1", 3);
+    canon_compact(cell(FDB_CT_BOOLEAN, r_str("false")), "b:0", 3);
+    canon_compact(cell(FDB_CT_DOUBLE, r_str("0.1")), "d:0.1", 5);
     canon_compact(
-        cell(FP_CT_ARRAY, r_arr(2, cell(FP_CT_INT, r_int(1)), cell(FP_CT_STRING, r_str("x")))),
+        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_STRING, r_str("x")))),
         "l[i:1,s1:x,]", 12);
-    canon_compact(cell(FP_CT_DATETIME, r_int(86400)), "t13:86400", 9);
+    canon_compact(cell(FDB_CT_DATETIME, r_int(86400)), "t13:86400", 9);
     /* vectors: v<n>[ then the float32 bits of each element, little-endian here */
     float one = 1.0f;
     char want[16] = "v1[";
     memcpy(want + 3, &one, 4);
     want[7] = ']';
-    canon_compact(cell(FP_CT_VECTOR, r_arr(1, r_str("1"))), want, 8);
+    canon_compact(cell(FDB_CT_VECTORF32, r_arr(1, r_str("1"))), want, 8);
 }
 
 /* The same item read from both sides hashes the same, whatever the property order. */
@@ -107,11 +107,11 @@ static void test_both_sides_agree(void **state)
         const char *name;
         redisReply *c;
     } cached[] = {
-        {"l", cell(FP_CT_ARRAY, r_arr(2, cell(FP_CT_INT, r_int(1)), cell(FP_CT_INT, r_int(2))))},
-        {"ok", cell(FP_CT_BOOL, r_str("true"))},
-        {"f", cell(FP_CT_DOUBLE, r_str("0.3"))}, /* FalkorDB prints 15 digits */
-        {"name", cell(FP_CT_STRING, r_str("Alice"))},
-        {"n", cell(FP_CT_INT, r_int(7))},
+        {"l", cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2))))},
+        {"ok", cell(FDB_CT_BOOLEAN, r_str("true"))},
+        {"f", cell(FDB_CT_DOUBLE, r_str("0.3"))}, /* FalkorDB prints 15 digits */
+        {"name", cell(FDB_CT_STRING, r_str("Alice"))},
+        {"n", cell(FDB_CT_INTEGER, r_int(7))},
     };
     for (size_t i = 0; i < sizeof cached / sizeof cached[0]; i++) {
         buf_reset(&tmp);
