@@ -90,7 +90,8 @@ static int fingerprint_item(struct neo_cursor *c, struct sync_item *out)
     return rc;
 }
 
-int neo_cursor_next(struct neo_cursor *c, struct sync_item *out, struct xc_stats *st)
+/* One record into the current item: 1, 0 at the end, or an error. */
+static int next_item(struct neo_cursor *c, struct sync_item *out, struct xc_stats *st)
 {
     struct bolt_record rec;
     int more = bolt_next(c->bolt, &rec);
@@ -125,6 +126,14 @@ int neo_cursor_next(struct neo_cursor *c, struct sync_item *out, struct xc_stats
     if (c->sparse) /* incremental: the fingerprint is not needed */
         return 1;
     return (rc = fingerprint_item(c, out)) ? rc : 1;
+}
+
+int neo_cursor_next(struct neo_cursor *c, struct sync_item *out, struct xc_stats *st)
+{
+    int rc;
+    while ((rc = next_item(c, out, st)) == FS_EVANISHED)
+        c->vanished++; /* deleted while read: nothing to copy (the delete check's or reconcile's) */
+    return rc;
 }
 
 int neo_cursor_reread(struct neo_cursor *c, const struct xc_rules *rules)

@@ -28,6 +28,7 @@ struct neo_cursor {
     struct buf row, tmp, head; /* property text; scratch; "N:<labels>" or "E:<type>..." */
     struct buf emb[SYNC_MAX_EMBEDDINGS];
     struct fp_props props;
+    uint64_t vanished; /* rows skipped: their item was deleted while the query read it */
 };
 
 void neo_cursor_init(struct neo_cursor *c, struct bolt_session *bolt, const struct xc_rules *rules,

@@ -212,13 +212,17 @@ int extract_skip_props(struct extract_rec *x)
     return rc ? rc : pack_skip(&x->r, PACK_DEFAULT_MAX_DEPTH);
 }
 
-/* A string column into out (cap bytes, NUL-terminated). */
+/* A string column into out (cap bytes, NUL-terminated). A null is
+ * FS_EVANISHED: under concurrent writes Neo4j can hand out a row whose item
+ * another transaction deleted after the match (read committed). */
 static int read_str(struct pack_reader *r, char *out, size_t cap)
 {
     struct pack_item it;
     int rc = pack_read_item(r, &it);
     if (rc)
         return rc;
+    if (it.kind == FS_VALUE_NULL)
+        return FS_EVANISHED;
     if (it.kind != FS_VALUE_STRING || it.size >= cap)
         return FS_EMALFORMED;
     memcpy(out, it.data, it.size);

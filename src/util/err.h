@@ -56,7 +56,8 @@ enum fs_side {
     X(FDB_UNKNOWN_COMMAND, -30, FALKORDB, "unknown command (FalkorDB module not loaded?)")         \
     X(FDB_OOM, -31, FALKORDB, "FalkorDB out of memory (maxmemory)")                                \
     X(FDB_READONLY, -32, FALKORDB, "FalkorDB is a read-only replica")                              \
-    X(FDB_WRONGTYPE, -33, FALKORDB, "key holds a value that is not a graph")
+    X(FDB_WRONGTYPE, -33, FALKORDB, "key holds a value that is not a graph")                       \
+    X(VANISHED, -34, NEO4J, "an item was deleted while the query read it (a null key)")
 
 /* Positive codes: not failures but outcomes a callee hands up to its caller
  * (never reported as errors). Same X(name, code, side, message) shape; the
