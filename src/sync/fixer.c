@@ -197,41 +197,39 @@ static struct fix_group *fix_group_for(struct fixer *fx, const char *key, int *r
     return g;
 }
 
-/* Queues the current source item for an upsert; removes labels the cache has
- * and the source does not (nodes). */
-int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
-                 const struct sync_item *cached)
+/* The batch group of the current source item (one query text per group). */
+static struct fix_group *upsert_group(struct fixer *fx, struct neo_cursor *sc,
+                                      const struct sync_item *cached, const char *labels, int *rc)
 {
     const struct sync_type *t = &fx->types[fx->type];
-    const char *labels = sc->head.data ? sc->head.data + 2 : "";
-    const char *cache_labels = cached ? cached->labels : NULL;
-    int rc = 0;
     struct buf gk;
     buf_init(&gk, SYNC_QUERY_CAP);
     if (fx->generic && t->edge) {
-        if (memchr(sc->rtype, '`', strlen(sc->rtype))) /* cannot be named in FalkorDB */
-            return 0;
-        rc = sync_generic_edge_key(&gk, sc->rtype, strlen(sc->rtype), &sc->cols.gc, sc->kp);
+        *rc = sync_generic_edge_key(&gk, sc->rtype, strlen(sc->rtype), &sc->cols.gc, sc->kp);
     } else if (fx->generic) {
-        rc = buf_printf(&gk, "%c\x1e%s", cached ? 'U' : 'C', labels);
+        *rc = buf_printf(&gk, "%c\x1e%s", cached ? 'U' : 'C', labels);
     } else {
-        rc = buf_append_str(&gk, t->edge ? sc->cols.dst_label : labels);
+        *rc = buf_append_str(&gk, t->edge ? sc->cols.dst_label : labels);
     }
-    rc = rc ? rc : xc_native_signature(&gk, &sc->nt);
-    struct fix_group *g = rc ? NULL : fix_group_for(fx, gk.data, &rc);
-    if (!rc && g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, gk.data)) {
+    *rc = *rc ? *rc : xc_native_signature(&gk, &sc->nt);
+    struct fix_group *g = *rc ? NULL : fix_group_for(fx, gk.data, rc);
+    if (!*rc && g->n == 0 && fx->ng == FIX_GROUPS && strcmp(g->key, gk.data)) {
         free(g->key);
         g->key = strdup(gk.data);
         if (!g->key)
-            rc = FS_ENOMEM;
+            *rc = FS_ENOMEM;
     }
     buf_deinit(&gk);
-    if (rc)
-        return rc;
-    /* verify read the vectors in canonical form: now their text */
-    if (!sc->sparse && (rc = neo_cursor_reread(sc, fx->rules)))
-        return rc;
+    return *rc ? NULL : g;
+}
+
+/* The item's row in its group: key, properties, embeddings, endpoints, native temporals. */
+static int upsert_row(struct fixer *fx, struct neo_cursor *sc, const char *key,
+                      const struct sync_item *cached, struct fix_group *g)
+{
+    const struct sync_type *t = &fx->types[fx->type];
     struct buf *x = &g->rows;
+    int rc;
     if (fx->generic && cached && !t->edge) {
         rc = buf_printf(x, "{i:%lld", (long long)cached->fid);
     } else {
@@ -258,41 +256,70 @@ int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
         rc = rc ? rc : buf_append_byte(&g->keys, ',');
     }
     rc = rc ? rc : xc_native_row(x, &sc->nt);
-    rc = rc ? rc : buf_append_str(x, "},");
+    return rc ? rc : buf_append_str(x, "},");
+}
+
+/* True when label (len bytes) is one of labels ("\x1f"-separated). */
+static bool has_label(const char *labels, const char *label, size_t len)
+{
+    for (const char *m = labels; *m;) {
+        size_t ml = strcspn(m, "\x1f");
+        if (ml == len && !memcmp(m, label, len))
+            return true;
+        m += ml + (m[ml] ? 1 : 0);
+    }
+    return false;
+}
+
+/* Removes from the cached node the labels the source no longer has. */
+static int remove_stale_labels(struct fixer *fx, const char *key, const struct sync_item *cached,
+                               const char *labels)
+{
+    const struct sync_type *t = &fx->types[fx->type];
+    int rc = 0;
+    for (const char *l = cached->labels; !rc && *l;) {
+        size_t len = strcspn(l, "\x1f");
+        if (len && !has_label(labels, l, len)) {
+            buf_reset(&fx->q);
+            if (fx->generic) {
+                rc = buf_printf(&fx->q,
+                                "MATCH (n) WHERE id(n) = %lld REMOVE n:", (long long)cached->fid);
+            } else {
+                rc = fdb_param_prefix_begin(&fx->q);
+                rc = rc ? rc : fdb_param_name(&fx->q, "k");
+                rc = rc ? rc : fdb_param_write_string(&fx->q, key, strlen(key));
+                rc = rc ? rc : fdb_param_prefix_end(&fx->q);
+                rc = rc ? rc : buf_printf(&fx->q, "MATCH (n:`%s` {uuid: $k}) REMOVE n:", t->name);
+            }
+            rc = rc ? rc : xc_ident(&fx->q, l, len);
+            rc = rc ? rc : fix_send(fx, &fx->q, PEND_WRITE, 0);
+        }
+        l += len + (l[len] ? 1 : 0);
+    }
+    return rc;
+}
+
+/* Queues the current source item for an upsert; removes labels the cache has
+ * and the source does not (nodes). */
+int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
+                 const struct sync_item *cached)
+{
+    const struct sync_type *t = &fx->types[fx->type];
+    const char *labels = sc->head.data ? sc->head.data + 2 : "";
+    if (fx->generic && t->edge && memchr(sc->rtype, '`', strlen(sc->rtype)))
+        return 0; /* cannot be named in FalkorDB */
+    int rc = 0;
+    struct fix_group *g = upsert_group(fx, sc, cached, labels, &rc);
     if (rc)
         return rc;
+    /* verify read the vectors in canonical form: now their text */
+    if (!sc->sparse && (rc = neo_cursor_reread(sc, fx->rules)))
+        return rc;
+    if ((rc = upsert_row(fx, sc, key, cached, g)))
+        return rc;
     g->n++;
-    if (!t->edge && cache_labels && *cache_labels) { /* stale labels */
-        const char *l = cache_labels;
-        while (!rc && *l) {
-            size_t len = strcspn(l, "\x1f");
-            bool keep = false;
-            const char *m = labels;
-            while (*m) {
-                size_t ml = strcspn(m, "\x1f");
-                if (ml == len && !memcmp(m, l, len))
-                    keep = true;
-                m += ml + (m[ml] ? 1 : 0);
-            }
-            if (len && !keep) {
-                buf_reset(&fx->q);
-                if (fx->generic) {
-                    rc = buf_printf(
-                        &fx->q, "MATCH (n) WHERE id(n) = %lld REMOVE n:", (long long)cached->fid);
-                } else {
-                    rc = fdb_param_prefix_begin(&fx->q);
-                    rc = rc ? rc : fdb_param_name(&fx->q, "k");
-                    rc = rc ? rc : fdb_param_write_string(&fx->q, key, strlen(key));
-                    rc = rc ? rc : fdb_param_prefix_end(&fx->q);
-                    rc = rc ? rc
-                            : buf_printf(&fx->q, "MATCH (n:`%s` {uuid: $k}) REMOVE n:", t->name);
-                }
-                rc = rc ? rc : xc_ident(&fx->q, l, len);
-                rc = rc ? rc : fix_send(fx, &fx->q, PEND_WRITE, 0);
-            }
-            l += len + (l[len] ? 1 : 0);
-        }
-    }
+    if (!t->edge && cached && cached->labels[0])
+        rc = remove_stale_labels(fx, key, cached, labels);
     if (!rc && (g->n >= (uint32_t)fx->batch || g->rows.len >= FIX_GROUP_BYTES))
         rc = fix_flush_group(fx, g); /* rows with vectors are ~10 KB each: cap the bytes too */
     return rc;

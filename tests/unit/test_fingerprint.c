@@ -80,9 +80,9 @@ static void test_compact_cells(void **state)
     canon_compact(cell(FDB_CT_BOOLEAN, r_str("true")), "b:1", 3);
     canon_compact(cell(FDB_CT_BOOLEAN, r_str("false")), "b:0", 3);
     canon_compact(cell(FDB_CT_DOUBLE, r_str("0.1")), "d:0.1", 5);
-    canon_compact(
-        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_STRING, r_str("x")))),
-        "l[i:1,s1:x,]", 12);
+    canon_compact(cell(FDB_CT_ARRAY,
+                       r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_STRING, r_str("x")))),
+                  "l[i:1,s1:x,]", 12);
     canon_compact(cell(FDB_CT_DATETIME, r_int(86400)), "t13:86400", 9);
     /* vectors: v<n>[ then the float32 bits of each element, little-endian here */
     float one = 1.0f;
@@ -107,7 +107,8 @@ static void test_both_sides_agree(void **state)
         const char *name;
         redisReply *c;
     } cached[] = {
-        {"l", cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2))))},
+        {"l", cell(FDB_CT_ARRAY,
+                   r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2))))},
         {"ok", cell(FDB_CT_BOOLEAN, r_str("true"))},
         {"f", cell(FDB_CT_DOUBLE, r_str("0.3"))}, /* FalkorDB prints 15 digits */
         {"name", cell(FDB_CT_STRING, r_str("Alice"))},
