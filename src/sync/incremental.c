@@ -10,6 +10,7 @@
 
 #include "sync/connect.h"
 #include "sync/cursor_neo4j.h"
+#include "sync/deletes.h"
 #include "sync/extract.h"
 #include "sync/fixer.h"
 #include "sync/state.h"
@@ -183,6 +184,8 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
         (rc = sync_list_groups(&bolt, &groups, &ngroups)))
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
+    /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
+    rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, rep);
     if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
