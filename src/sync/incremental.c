@@ -186,6 +186,10 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
     /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
     rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, rep);
+    /* per_group: the graphs of groups gone from Neo4j (Graphiti's clear_data) go now. */
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
+        (rc = sync_track_groups(c, &ld.fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
