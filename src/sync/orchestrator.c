@@ -10,6 +10,7 @@
 
 #include "falkor/fdb.h"
 #include "log/log.h"
+#include "sync/applied.h"
 #include "sync/connect.h"
 #include "sync/full.h"
 #include "sync/incremental.h"
@@ -101,9 +102,10 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
 }
 
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-                    const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
+                    const struct orch_hooks *hooks, struct sync_applied *applied,
+                    struct sync_report *rep, double *lag)
 {
-    struct sync_opts o = {.progress = false, .stop = stop};
+    struct sync_opts o = {.progress = false, .stop = stop, .applied = applied};
     if (hooks && hooks->progress) {
         o.on_progress = hooks->progress;
         o.progress_ud = hooks->ud;
@@ -130,7 +132,8 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
 }
 
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
+             const struct orch_hooks *hooks, struct sync_applied *applied, struct sync_report *rep,
+             double *lag)
 {
     int rc = 0;
     for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
@@ -138,7 +141,7 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
-        rc = run_once(c, mode, stop, hooks, rep, lag);
+        rc = run_once(c, mode, stop, hooks, applied, rep, lag);
         if (hooks && hooks->run_finished)
             hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
         char err[700];
@@ -146,10 +149,12 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
         if (!rc) {
             log_event(LOG_INFO, "sync completed",
                       "\"mode\":\"%s\",\"nodes\":%llu,\"relationships\":%llu,\"upserted\":%llu,"
-                      "\"deleted\":%llu,\"duration_ms\":%.0f,\"lag_seconds\":%.3f",
+                      "\"deleted\":%llu,\"skipped_unchanged\":%llu,\"duration_ms\":%.0f,"
+                      "\"lag_seconds\":%.3f",
                       rep->did_full ? "full" : orch_mode_name(mode), (unsigned long long)rep->nodes,
                       (unsigned long long)rep->relationships, (unsigned long long)rep->upserted,
-                      (unsigned long long)rep->deleted, rep->seconds * 1000, *lag);
+                      (unsigned long long)rep->deleted, (unsigned long long)rep->skipped_unchanged,
+                      rep->seconds * 1000, *lag);
             return 0;
         }
         if (rc == FS_ECANCELLED || (stop && *stop))
@@ -216,10 +221,13 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     struct sync_report rep;
     double lag = 0;
+    /* What incremental applied, across runs: 2^16 slots (1.5 MB), up to 49k rows of the
+     * overlap window; without it (out of memory) every run rewrites the window. */
+    struct sync_applied *applied = sync_applied_new(16);
     if (c->sync.full_sync_on_startup || !cache_present(c)) {
         log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
                   c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
-        if (orch_run(c, MODE_FULL, stop, hooks, &rep, &lag)) {
+        if (orch_run(c, MODE_FULL, stop, hooks, applied, &rep, &lag)) {
             /* retried at the next interval through incremental's empty-cache path */
         }
     }
@@ -238,12 +246,13 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
             else if (!c->sync.enable_incremental)
                 continue;
         }
-        if (orch_run(c, mode, stop, hooks, &rep, &lag)) {
+        if (orch_run(c, mode, stop, hooks, applied, &rep, &lag)) {
             /* logged; the next interval tries again */
         }
         if (!manual)
             due = wall_now() + c->sync.interval_seconds;
     }
+    sync_applied_free(applied);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }
