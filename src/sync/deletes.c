@@ -52,17 +52,36 @@ static int dc_fdb_error(struct dc *D, int rc)
     return rc;
 }
 
-/* Parameters {p: prefix (unless NULL), l: its length, keys: keys (unless NULL), g: group}. */
+/* The smallest key above every key starting with prefix: prefix with its last byte
+ * incremented; false for "" and for a last byte outside ASCII (then STARTS WITH is used). */
+static bool dc_upper(const char *prefix, char *hi, size_t cap)
+{
+    size_t n = strlen(prefix);
+    if (!n || n >= cap || (unsigned char)prefix[n - 1] >= 0x7e)
+        return false;
+    memcpy(hi, prefix, n + 1);
+    hi[n - 1]++;
+    return true;
+}
+
+/* Parameters {p: prefix (unless NULL), hi: its upper bound (when it has one), l: its length,
+ * keys: keys (unless NULL), g: group}. */
 static int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys *keys)
 {
     buf_reset(&D->p);
-    uint32_t n = (prefix ? 2 : 0) + (keys ? 1 : 0) + (D->group ? 1 : 0);
+    char hi[SYNC_KEY_CAP];
+    bool ranged = prefix && dc_upper(prefix, hi, sizeof hi);
+    uint32_t n = (prefix ? 2 : 0) + (ranged ? 1 : 0) + (keys ? 1 : 0) + (D->group ? 1 : 0);
     int rc = pack_write_map_header(&D->p, n);
     if (prefix) {
         rc = rc ? rc : pack_write_cstr(&D->p, "p");
         rc = rc ? rc : pack_write_cstr(&D->p, prefix);
         rc = rc ? rc : pack_write_cstr(&D->p, "l");
         rc = rc ? rc : pack_write_int(&D->p, (int64_t)strlen(prefix));
+    }
+    if (ranged) {
+        rc = rc ? rc : pack_write_cstr(&D->p, "hi");
+        rc = rc ? rc : pack_write_cstr(&D->p, hi);
     }
     if (keys) {
         rc = rc ? rc : pack_write_cstr(&D->p, "keys");
@@ -212,15 +231,24 @@ static int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud)
 static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, struct buf *pre)
 {
     const char *v = D->t->edge ? "r" : "n";
+    char hi[SYNC_KEY_CAP];
+    bool ranged = dc_upper(prefix, hi, sizeof hi);
     buf_reset(&D->q);
     int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[r:`%s`]->()", D->t->name)
                         : buf_printf(&D->q, "MATCH (n:`%s`)", D->t->name);
-    rc = rc ? rc : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p RETURN ", v);
+    /* a range is an index seek in FalkorDB, STARTS WITH a scan */
+    rc = rc       ? rc
+         : ranged ? buf_printf(&D->q, " WHERE %s.uuid >= $p AND %s.uuid < $hi RETURN ", v, v)
+                  : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p RETURN ", v);
     rc = rc        ? rc
          : by_char ? buf_printf(&D->q, "substring(%s.uuid, %zu, 1), count(*)", v, strlen(prefix))
                    : buf_printf(&D->q, "%s.uuid", v);
     rc = rc ? rc : buf_append_str(pre, "CYPHER p=");
     rc = rc ? rc : fdb_param_write_string(pre, prefix, strlen(prefix));
+    if (ranged) {
+        rc = rc ? rc : buf_append_str(pre, " hi=");
+        rc = rc ? rc : fdb_param_write_string(pre, hi, strlen(hi));
+    }
     return rc ? rc : buf_append_byte(pre, ' ');
 }
 
@@ -228,7 +256,9 @@ static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, s
 static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct dc_keys *fdb)
 {
     buf_reset(&D->q);
-    int rc = extract_prefix_query(&D->q, D->t, D->group != NULL, false);
+    char hi[SYNC_KEY_CAP];
+    int rc =
+        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), false);
     rc = rc ? rc : dc_neo_params(D, prefix, NULL);
     rc = rc ? rc : dc_neo_rows(D, dc_on_key, neo);
     struct buf pre;
@@ -357,7 +387,9 @@ static int dc_on_child(struct dc *D, const struct pack_item *it, int n, void *ud
 static int dc_children_of(struct dc *D, const char *prefix, struct dc_children *k)
 {
     buf_reset(&D->q);
-    int rc = extract_prefix_query(&D->q, D->t, D->group != NULL, true);
+    char hi[SYNC_KEY_CAP];
+    int rc =
+        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), true);
     rc = rc ? rc : dc_neo_params(D, prefix, NULL);
     rc = rc ? rc : dc_neo_rows(D, dc_on_child, k);
     struct buf pre;
