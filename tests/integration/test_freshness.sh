@@ -4,7 +4,6 @@
 # created, the entities only it mentioned), a community rebuild with new uuids, a deleted
 # RELATES_TO, a deleted group. A second run with nothing changed deletes nothing.
 set -euo pipefail
-ROOT="${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_fresh_$$"
