@@ -96,7 +96,7 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
         /* No change timestamps to follow in an arbitrary graph: compare
          * everything and fix what differs, deletes included. */
         struct verify_report found;
-        return sync_reconcile(c, &found, rep);
+        return sync_reconcile_stoppable(c, &found, rep, o ? o->stop : NULL);
     }
     return sync_incremental_changes(c, o, rep, lag_seconds);
 }
@@ -116,7 +116,7 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
     if (mode == MODE_INCREMENTAL)
         return sync_incremental(c, &o, rep, lag);
     struct verify_report found;
-    int rc = sync_reconcile(c, &found, rep);
+    int rc = sync_reconcile_stoppable(c, &found, rep, stop);
     for (int i = 0; i < found.ntypes; i++) {
         const struct verify_count *v = &found.types[i];
         char sample[2 * sizeof v->samples[0]]; /* a key holds any bytes: escaped */
