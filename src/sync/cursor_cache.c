@@ -232,6 +232,10 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
     c->done = false;
     int rc;
     do {
+        if (c->stop && *c->stop) {
+            snprintf(err, errlen, "stopped by a signal");
+            return FS_ECANCELLED;
+        }
         rc = cache_page(c, err, errlen);
     } while (!rc && !c->done);
     if (!rc && (rc = xsort_finish(&c->xs)))

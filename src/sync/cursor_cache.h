@@ -6,6 +6,7 @@
 #ifndef FALKORSYNC_SYNC_CURSOR_CACHE_H
 #define FALKORSYNC_SYNC_CURSOR_CACHE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ struct cache_cursor {
     bool done;
     struct fp_props props;
     struct buf tmp, head, q, rec;
+    volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
 };
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,

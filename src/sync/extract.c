@@ -32,6 +32,49 @@ int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group
     return keyset_query(q, t, "IS NOT NULL", by_group);
 }
 
+int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    return keyset_query(q, t, "IN $keys", by_group);
+}
+
+/* "MATCH <t's pattern> WHERE <key condition>" and the group filter; *v the variable. */
+static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
+                        const char **v)
+{
+    *v = t->edge ? "r" : "n";
+    int rc = t->edge
+                 ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE ", t->src_label, t->name,
+                              t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "")
+                 : buf_printf(q, "MATCH (n:`%s`) WHERE ", t->name);
+    rc = rc       ? rc
+         : ranged ? buf_printf(q, "%s.uuid >= $p AND %s.uuid < $hi", *v, *v)
+                  : buf_printf(q, "%s.uuid STARTS WITH $p", *v);
+    if (by_group)
+        rc = rc ? rc
+                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                            : " AND n.group_id = $g");
+    return rc;
+}
+
+int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
+                         bool by_char)
+{
+    const char *v;
+    int rc = prefix_match(q, t, by_group, ranged, &v);
+    if (by_char)
+        return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, $l, 1), count(*)", v);
+    return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
+}
+
+int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    if (!t->edge)
+        return buf_printf(q, "MATCH (n:`%s`)%s RETURN count(n)", t->name,
+                          by_group ? " WHERE n.group_id = $g" : "");
+    return buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->()%s RETURN count(r)", t->src_label, t->name,
+                      by_group ? " WHERE coalesce(r.group_id, a.group_id) = $g" : "");
+}
+
 int extract_generic_query(struct buf *q, const struct sync_type *t, const char *kp, bool ordered)
 {
     const char *v = t->edge ? "r" : "n";

@@ -29,6 +29,16 @@
 int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* Verify (graphiti): the same columns, every item with a key. */
 int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* Delete check (graphiti): the items of t whose key is in $keys, with the full query's columns. */
+int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* The items of t (group $g when by_group) whose key starts with $p (ranged: $p <= key < $hi,
+ * the same set when $hi is $p with its last byte incremented, and an index range seek on both
+ * databases): by_char, one row per next character of the key ($l: the prefix's length) and
+ * its count; else their keys. */
+int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
+                         bool by_char) FS_WARN_UNUSED;
+/* The count of t's items (group $g when by_group); without a group, from Neo4j's count store. */
+int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* Generic: every node (n, key value, element id) or every relationship (r; key value, element
  * id and a label of each endpoint; its own key value and element id), in key order when
  * ordered (verify). */

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "sync/applied.h"
 #include "sync/connect.h"
 #include "sync/cursor_neo4j.h"
+#include "sync/deletes.h"
 #include "sync/extract.h"
 #include "sync/fixer.h"
 #include "sync/state.h"
@@ -23,7 +25,12 @@ struct incr {
     struct sync_report *rep;
     struct state_wm w[STATE_MAX_FAMILIES];
     int nw;
-    double oldest_change; /* wall clock seconds of the oldest new change applied; 0 none */
+    double oldest_change;         /* wall clock seconds of the oldest new change applied; 0 none */
+    struct sync_applied *applied; /* the caller's; NULL: none */
+    struct sync_applied_batch pend; /* this query's rows, recorded once acknowledged */
+    const char *graph;
+    bool memo_ok;    /* the query's watermark exists: rows applied before are in the cache */
+    int64_t since_s; /* where the query started */
     struct buf q, p;
 };
 
@@ -52,6 +59,8 @@ static int run_change_query(struct incr *I, const struct extract_change *cq, con
     if (since->s != INT64_MIN &&
         (long long)time(NULL) - since->seen_at <= I->c->sync.overlap_seconds)
         ss -= I->c->sync.overlap_seconds;
+    I->since_s = ss;
+    I->memo_ok = since->s != INT64_MIN;
     int rc = extract_change_query(&I->q, cq, group);
     rc = rc ? rc : extract_change_params(&I->p, ss, since->s == INT64_MIN ? 0 : since->ns, group);
     rc = rc ? rc : bolt_run(I->bolt, I->q.data, I->p.data, I->p.len, BOLT_MODE_READ);
@@ -76,6 +85,23 @@ static void note_change(struct incr *I, const char *family, int64_t s, int64_t n
     }
 }
 
+/* Upserts the current row of query qi unless it was applied with the same change time. */
+static int apply_row(struct incr *I, struct neo_cursor *sc, int qi, const char *key)
+{
+    uint64_t id = 0;
+    if (I->applied && sc->cols.has_ts) {
+        id = sync_applied_id(I->graph, qi, key);
+        if (I->memo_ok && sync_applied_seen(I->applied, id, sc->cols.ts_s, sc->cols.ts_ns)) {
+            I->rep->skipped_unchanged++;
+            return 0;
+        }
+    }
+    int rc = fixer_upsert(I->fx, sc, key, NULL);
+    if (!rc && id)
+        sync_applied_queue(&I->pend, I->applied, id, sc->cols.ts_s, sc->cols.ts_ns);
+    return rc;
+}
+
 /* Every change query of one graph, each flushed before the next (the next type's
  * relationships need these endpoints). */
 static int apply_changes(struct incr *I, const char *group)
@@ -94,7 +120,7 @@ static int apply_changes(struct incr *I, const char *group)
         struct sync_item it;
         int more;
         while ((more = neo_cursor_next(sc, &it, &I->rep->dropped)) == 1) {
-            if ((rc = fixer_upsert(I->fx, sc, it.key, NULL)))
+            if ((rc = apply_row(I, sc, qi, it.key)))
                 break;
             if (sc->cols.has_ts && cq->family)
                 note_change(I, cq->family, sc->cols.ts_s, sc->cols.ts_ns);
@@ -105,6 +131,9 @@ static int apply_changes(struct incr *I, const char *group)
         }
         if (!rc)
             rc = fixer_flush(I->fx);
+        if (!rc) /* acknowledged: these rows need no rewrite while their change time stays */
+            sync_applied_commit(I->applied, &I->pend, I->since_s);
+        I->pend.n = 0;
     }
     neo_cursor_deinit(sc);
     free(sc);
@@ -126,6 +155,7 @@ static int incremental_graph(struct incr *I, const char *graph, const char *grou
     if (rc)
         return rc;
     I->fx->ld->graph = graph;
+    I->graph = graph;
     rc = apply_changes(I, group);
     /* Watermarks advance only after FalkorDB acknowledged everything above. */
     return rc ? rc : state_wm_advance(f, nm.wm, I->w, I->nw, err, errlen);
@@ -165,7 +195,8 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     struct sync_rules rules;
     struct loader ld = {0};
     struct fixer fx = {0};
-    struct incr I = {.c = c, .bolt = &bolt, .fx = &fx, .rep = rep};
+    struct incr I = {
+        .c = c, .bolt = &bolt, .fx = &fx, .rep = rep, .applied = o ? o->applied : NULL};
     buf_init(&I.q, SYNC_QUERY_CAP);
     buf_init(&I.p, SYNC_QUERY_CAP);
     bolt_init(&bolt);
@@ -183,6 +214,12 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
         (rc = sync_list_groups(&bolt, &groups, &ngroups)))
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
+    /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
+    rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, rep);
+    /* per_group: the graphs of groups gone from Neo4j (Graphiti's clear_data) go now. */
+    if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
+        (rc = sync_track_groups(c, &ld.fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
@@ -195,6 +232,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     free(ld.ring);
     buf_deinit(&I.q);
     buf_deinit(&I.p);
+    sync_applied_batch_free(&I.pend);
     rep->seconds = sync_now() - t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));

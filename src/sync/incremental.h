@@ -8,7 +8,8 @@
 
 /* Reads the changes of every graph of the layout and upserts them; watermarks come from the
  * data and advance only after FalkorDB acknowledged. *lag_seconds is the age of the oldest
- * change this run applied (0 when none). Deletes are left to reconcile. rep is reset here. */
+ * change this run applied (0 when none). Then the delete check (sync/deletes.h) removes what
+ * Neo4j no longer has. rep is reset here. */
 int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
                              struct sync_report *rep, double *lag_seconds) FS_WARN_UNUSED;
 

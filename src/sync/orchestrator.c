@@ -11,6 +11,7 @@
 
 #include "falkor/fdb.h"
 #include "log/log.h"
+#include "sync/applied.h"
 #include "sync/connect.h"
 #include "sync/full.h"
 #include "sync/incremental.h"
@@ -96,15 +97,16 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
         /* No change timestamps to follow in an arbitrary graph: compare
          * everything and fix what differs, deletes included. */
         struct verify_report found;
-        return sync_reconcile(c, &found, rep);
+        return sync_reconcile_stoppable(c, &found, rep, o ? o->stop : NULL);
     }
     return sync_incremental_changes(c, o, rep, lag_seconds);
 }
 
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-                    const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
+                    const struct orch_hooks *hooks, struct sync_applied *applied,
+                    struct sync_report *rep, double *lag)
 {
-    struct sync_opts o = {.progress = false, .stop = stop};
+    struct sync_opts o = {.progress = false, .stop = stop, .applied = applied};
     if (hooks && hooks->progress) {
         o.on_progress = hooks->progress;
         o.progress_ud = hooks->ud;
@@ -115,7 +117,7 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
     if (mode == MODE_INCREMENTAL)
         return sync_incremental(c, &o, rep, lag);
     struct verify_report found;
-    int rc = sync_reconcile(c, &found, rep);
+    int rc = sync_reconcile_stoppable(c, &found, rep, stop);
     for (int i = 0; i < found.ntypes; i++) {
         const struct verify_count *v = &found.types[i];
         if (v->missing + v->extra + v->different + v->duplicate)
@@ -129,7 +131,8 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
 }
 
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_report *rep, double *lag)
+             const struct orch_hooks *hooks, struct sync_applied *applied, struct sync_report *rep,
+             double *lag)
 {
     int rc = 0;
     for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
@@ -137,18 +140,19 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
-        rc = run_once(c, mode, stop, hooks, rep, lag);
+        rc = run_once(c, mode, stop, hooks, applied, rep, lag);
         if (rc)
             sync_report_fail(rep, rc);
         if (hooks && hooks->run_finished)
             hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
         if (!rc) {
             log_fields(LOG_INFO, "sync completed",
-                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:f}", "mode",
+                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "mode",
                                  rep->did_full ? "full" : orch_mode_name(mode), "nodes",
                                  (json_int_t)rep->nodes, "relationships",
                                  (json_int_t)rep->relationships, "upserted",
                                  (json_int_t)rep->upserted, "deleted", (json_int_t)rep->deleted,
+                                 "skipped_unchanged", (json_int_t)rep->skipped_unchanged,
                                  "duration_ms", round(rep->seconds * 1000), "lag_seconds",
                                  round(*lag * 1000) / 1000));
             return 0;
@@ -219,10 +223,13 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     struct sync_report rep;
     double lag = 0;
+    /* What incremental applied, across runs: 2^16 slots (1.5 MB), up to 49k rows of the
+     * overlap window; without it (out of memory) every run rewrites the window. */
+    struct sync_applied *applied = sync_applied_new(16);
     if (c->sync.full_sync_on_startup || !cache_present(c)) {
         log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
                   c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
-        if (orch_run(c, MODE_FULL, stop, hooks, &rep, &lag)) {
+        if (orch_run(c, MODE_FULL, stop, hooks, applied, &rep, &lag)) {
             /* retried at the next interval through incremental's empty-cache path */
         }
     }
@@ -241,12 +248,13 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
             else if (!c->sync.enable_incremental)
                 continue;
         }
-        if (orch_run(c, mode, stop, hooks, &rep, &lag)) {
+        if (orch_run(c, mode, stop, hooks, applied, &rep, &lag)) {
             /* logged; the next interval tries again */
         }
         if (!manual)
             due = wall_now() + c->sync.interval_seconds;
     }
+    sync_applied_free(applied);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }

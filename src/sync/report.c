@@ -85,6 +85,7 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     json_object_set_new(o, "resumed", json_boolean(rep->resumed));
     json_object_set_new(o, "did_full", json_boolean(rep->did_full));
     json_object_set_new(o, "upserted", sync_json_count(rep->upserted));
+    json_object_set_new(o, "skipped_unchanged", sync_json_count(rep->skipped_unchanged));
     json_object_set_new(o, "deleted", sync_json_count(rep->deleted));
     json_object_set_new(o, "edges_missing_endpoint", sync_json_count(rep->edges_missing_endpoint));
     json_object_set_new(o, "dropped", dropped_json(&rep->dropped));

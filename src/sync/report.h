@@ -15,9 +15,10 @@ struct sync_report {
     uint64_t relationships;
     uint64_t edges_missing_endpoint; /* relationships whose endpoint was not in the cache */
     uint64_t batches;
-    uint64_t deleted;  /* items removed from the cache (reconcile, incremental) */
-    uint64_t upserted; /* items written by MERGE (reconcile, incremental) */
-    int graphs;        /* graphs swapped in */
+    uint64_t deleted;           /* items removed from the cache (reconcile, incremental) */
+    uint64_t upserted;          /* items written by MERGE (reconcile, incremental) */
+    uint64_t skipped_unchanged; /* incremental: rows read again and not written (applied) */
+    int graphs;                 /* graphs swapped in */
     bool resumed;
     bool did_full;      /* incremental found an empty cache and ran a full sync */
     const char *method; /* full sync: "bulk" or "query" (the last graph's); or NULL */
@@ -36,6 +37,8 @@ struct sync_report {
  * (the service, metrics, the API) never do. */
 void sync_report_fail(struct sync_report *rep, int rc);
 
+struct sync_applied;
+
 struct sync_opts {
     bool progress; /* progress line on stderr */
     /* Called now and then with items written so far and the expected total
@@ -43,6 +46,9 @@ struct sync_opts {
     void (*on_progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
     volatile sig_atomic_t *stop; /* set by a signal: abandon cleanly (checkpoint kept) */
+    /* incremental: the rows applied so far (sync/applied.h), kept across runs by the caller
+     * so that the overlap window is not rewritten; NULL: every row read is written */
+    struct sync_applied *applied;
 };
 
 /* Prints rep as one JSON object (one line) to out; mode is the run's name ("full", ...). */

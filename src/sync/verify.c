@@ -139,7 +139,8 @@ static int merge_step(struct merge *m, int *ra, int *rb)
 
 static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
                        const char *graph, const char *group, int type, const struct xc_rules *rules,
-                       struct verify_count *vc, struct fixer *fx, char *err, size_t errlen)
+                       struct verify_count *vc, struct fixer *fx, volatile sig_atomic_t *stop,
+                       char *err, size_t errlen)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     const struct sync_type *t = &prof->types[type];
@@ -157,13 +158,20 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
     neo_cursor_init(&m->sc, bolt, rules, prof->generic, kp, false);
     m->sc.t = t;
     cache_cursor_init(&m->cc, fdb, graph, t, prof->generic, kp);
+    m->cc.stop = stop;
     if (fx)
         fx->type = type;
     int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, err, errlen);
     int rb = ra < 0 ? 0 : cache_cursor_next(&m->cc, &m->b, err, errlen);
     int fix_rc = 0;
-    while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1))
+    while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
+        if (stop && *stop) {
+            snprintf(err, errlen, "stopped by a signal");
+            fix_rc = FS_ECANCELLED;
+            break;
+        }
         fix_rc = merge_step(m, &ra, &rb);
+    }
     rc = ra < 0 ? ra : rb < 0 ? rb : fix_rc;
     if (!rc && fx)
         rc = fixer_flush(fx);
@@ -189,6 +197,7 @@ struct compare_run {
     struct sync_rules rules;
     struct loader ld; /* reconcile's writes */
     struct fixer fx;
+    volatile sig_atomic_t *stop; /* or NULL */
 };
 
 /* Every type of one graph. */
@@ -205,12 +214,12 @@ static int compare_graph(struct compare_run *C, const char *graph, const char *g
     for (int t = 0; !rc && t < prof->ntypes; t++) {
         uint64_t dups = rep->types[t].duplicate;
         rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &rep->types[t],
-                         fx, rep->error, sizeof rep->error);
+                         fx, C->stop, rep->error, sizeof rep->error);
         if (!rc && fx && rep->types[t].duplicate > dups) {
             /* The duplicates' copies were all deleted: a second pass restores one. */
             struct verify_count again = {0};
             rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &again, fx,
-                             rep->error, sizeof rep->error);
+                             C->stop, rep->error, sizeof rep->error);
         }
     }
     return rc;
@@ -240,7 +249,8 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
 }
 
 /* verify (srep == NULL) or reconcile (srep != NULL: fix what differs). */
-static int compare(const struct cfg *c, struct verify_report *rep, struct sync_report *srep)
+static int compare(const struct cfg *c, struct verify_report *rep, struct sync_report *srep,
+                   volatile sig_atomic_t *stop)
 {
     memset(rep, 0, sizeof *rep);
     double t0 = sync_now();
@@ -256,6 +266,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     C->c = c;
     C->rep = rep;
     C->srep = srep;
+    C->stop = stop;
     bolt_init(&C->bolt);
     fdb_init(&C->fdb);
     fdb_init(&C->ld.fdb);
@@ -294,14 +305,20 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
 
 int sync_verify(const struct cfg *c, struct verify_report *rep)
 {
-    return compare(c, rep, NULL);
+    return compare(c, rep, NULL, NULL);
 }
 
 int sync_reconcile(const struct cfg *c, struct verify_report *found, struct sync_report *done)
 {
+    return sync_reconcile_stoppable(c, found, done, NULL);
+}
+
+int sync_reconcile_stoppable(const struct cfg *c, struct verify_report *found,
+                             struct sync_report *done, volatile sig_atomic_t *stop)
+{
     memset(done, 0, sizeof *done);
     double t0 = sync_now();
-    int rc = compare(c, found, done);
+    int rc = compare(c, found, done, stop);
     done->seconds = sync_now() - t0;
     done->graphs = found->graphs;
     return rc;

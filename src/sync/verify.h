@@ -3,6 +3,7 @@
 #ifndef FALKORSYNC_SYNC_VERIFY_H
 #define FALKORSYNC_SYNC_VERIFY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ int sync_verify(const struct cfg *c, struct verify_report *rep) FS_WARN_UNUSED;
  * vanished groups). found says what differed, done what was written. */
 int sync_reconcile(const struct cfg *c, struct verify_report *found,
                    struct sync_report *done) FS_WARN_UNUSED;
+/* The same, abandoned within moments once *stop is set (FS_ECANCELLED; what was fixed stays
+ * fixed, the next reconcile starts over). stop may be NULL. */
+int sync_reconcile_stoppable(const struct cfg *c, struct verify_report *found,
+                             struct sync_report *done, volatile sig_atomic_t *stop) FS_WARN_UNUSED;
 /* Total missing + extra + different + duplicate. */
 uint64_t verify_differences(const struct verify_report *rep);
 /* The report as a table, or as one JSON object (jansson) when json. */

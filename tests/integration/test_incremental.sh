@@ -100,8 +100,8 @@ X "MATCH (ep:Episodic {group_id:'group_b'}) WITH ep ORDER BY ep.uuid LIMIT 1
 echo "== incremental alone: what its change queries can see, read back from the cache"
 # The adds (created_at is new), the edges expired by an update (expired_at is new), the
 # entities an episode touched (reached through the new episode's MENTIONS) and the grown
-# episodes list of a new edge. Updates that keep every timestamp and all deletes are left
-# to reconcile (below), so they are not asserted here.
+# episodes list of a new edge; and every delete (its per-run delete check). Updates that keep
+# every timestamp are left to reconcile (below).
 added_nodes="['w-ep-1','w-ent-1','w-comm-1','w-saga-1']"
 added_rels="['w-m-1','w-m-a0','w-m-a1','w-r-0','w-r-1','w-hm-1','w-he-1','w-ne-1']"
 q_added_nodes="MATCH (n) WHERE n.uuid IN $added_nodes RETURN count(n)"
@@ -140,14 +140,16 @@ expect_count "added relationships" "$q_added_rels" == 8
 expect_count "entities touched by the new episode" "$q_touched" == 2
 expect_count "relationships expired by an update" "$q_expired" ">=" 1
 expect_count "new relationships with their grown episodes list" "$q_episodes" == 2
+grep -q '"deleted":[1-9]' "$work/inc.json" || fail "incremental should have deleted what Neo4j no longer has"
 "$BIN" verify --json >"$work/after_inc.json" || true
 echo "differences left for reconcile: $(sed 's/.*"differences":\([0-9]*\).*/\1/' "$work/after_inc.json")"
+grep -Eq '"(missing|extra)":[1-9]' "$work/after_inc.json" && fail "incremental left missing or extra items: $(cat "$work/after_inc.json")"
 
 echo "== reconcile"
 "$BIN" reconcile --json >"$work/rec.json"
 cat "$work/rec.json"
 "$BIN" verify || fail "incremental + reconcile did not converge"
-grep -q '"deleted":[1-9]' "$work/rec.json" || fail "reconcile should have deleted what Neo4j no longer has"
+grep -q '"upserted":[1-9]' "$work/rec.json" || fail "reconcile should have fixed the updates that keep every timestamp"
 
 echo "== per_group layout: the same graph, a group cleared"
 FALKORDB_LAYOUT=per_group "$BIN" full >/dev/null

@@ -1,0 +1,516 @@
+/* Incremental's delete check: counts first, then key prefixes whose counts differ, then keys. */
+#include "sync/deletes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "falkor/param.h"
+#include "sync/cursor_neo4j.h"
+#include "sync/extract.h"
+#include "sync/gkey.h"
+#include "sync/target.h"
+
+/* A prefix is listed key by key once neither side holds more than this under it. */
+#define DC_LEAF 256
+/* Next characters of a prefix compared at once (a uuid has 17; more: the prefix is listed). */
+#define DC_CHILDREN 64
+/* Keys listed under one prefix, per side (a leaf holds DC_LEAF; longer lists: duplicates). */
+#define DC_MAX_KEYS ((size_t)1 << 20)
+
+struct dc_keys {
+    char **v;
+    size_t n, cap;
+};
+
+struct dc_child {
+    char c[8]; /* the next character (UTF-8), "" when a key ends at the prefix */
+    int64_t neo, fdb;
+};
+
+/* One type of one graph being checked. */
+struct dc {
+    const struct cfg *c;
+    struct bolt_session *bolt;
+    struct fixer *fx;
+    struct fdb_conn *fdb;
+    struct sync_report *rep;
+    const char *graph, *group;
+    const struct sync_type *t;
+    struct buf q, p;
+};
+
+static int dc_neo_error(struct dc *D, int rc)
+{
+    snprintf(D->rep->error, sizeof D->rep->error, "Neo4j: %s", D->bolt->errstr);
+    return rc;
+}
+
+static int dc_fdb_error(struct dc *D, int rc)
+{
+    snprintf(D->rep->error, sizeof D->rep->error, "FalkorDB: %s", D->fdb->errstr);
+    return rc;
+}
+
+/* The smallest key above every key starting with prefix: prefix with its last byte
+ * incremented; false for "" and for a last byte outside ASCII (then STARTS WITH is used). */
+static bool dc_upper(const char *prefix, char *hi, size_t cap)
+{
+    size_t n = strlen(prefix);
+    if (!n || n >= cap || (unsigned char)prefix[n - 1] >= 0x7e)
+        return false;
+    memcpy(hi, prefix, n + 1);
+    hi[n - 1]++;
+    return true;
+}
+
+/* Parameters {p: prefix (unless NULL), hi: its upper bound (when it has one), l: its length,
+ * keys: keys (unless NULL), g: group}. */
+static int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys *keys)
+{
+    buf_reset(&D->p);
+    char hi[SYNC_KEY_CAP];
+    bool ranged = prefix && dc_upper(prefix, hi, sizeof hi);
+    uint32_t n = (prefix ? 2 : 0) + (ranged ? 1 : 0) + (keys ? 1 : 0) + (D->group ? 1 : 0);
+    int rc = pack_write_map_header(&D->p, n);
+    if (prefix) {
+        rc = rc ? rc : pack_write_cstr(&D->p, "p");
+        rc = rc ? rc : pack_write_cstr(&D->p, prefix);
+        rc = rc ? rc : pack_write_cstr(&D->p, "l");
+        rc = rc ? rc : pack_write_int(&D->p, (int64_t)strlen(prefix));
+    }
+    if (ranged) {
+        rc = rc ? rc : pack_write_cstr(&D->p, "hi");
+        rc = rc ? rc : pack_write_cstr(&D->p, hi);
+    }
+    if (keys) {
+        rc = rc ? rc : pack_write_cstr(&D->p, "keys");
+        rc = rc ? rc : pack_write_list_header(&D->p, (uint32_t)keys->n);
+        for (size_t i = 0; !rc && i < keys->n; i++)
+            rc = pack_write_cstr(&D->p, keys->v[i]);
+    }
+    if (D->group) {
+        rc = rc ? rc : pack_write_cstr(&D->p, "g");
+        rc = rc ? rc : pack_write_cstr(&D->p, D->group);
+    }
+    return rc;
+}
+
+/* Runs D->q with D->p on Neo4j and reads each record's values: on_row(D, items, n, ud). */
+typedef int (*dc_row_fn)(struct dc *D, const struct pack_item *it, int n, void *ud);
+
+static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
+{
+    int rc = bolt_run(D->bolt, D->q.data, D->p.data, D->p.len, BOLT_MODE_READ);
+    if (rc)
+        return dc_neo_error(D, rc);
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(D->bolt, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it[3];
+        pack_reader_init(&r, rec.data, rec.len);
+        int n = 0;
+        rc = pack_read_item(&r, &it[0]); /* the list header */
+        while (!rc && n < 3 && n < (int)rec.nvalues && !(rc = pack_read_item(&r, &it[n])))
+            n++;
+        rc = rc ? rc : on_row(D, it, n, ud);
+        if (rc) {
+            if (bolt_discard(D->bolt)) {
+                /* the session is reset; the next run reports it */
+            }
+            return rc;
+        }
+    }
+    return more < 0 ? dc_neo_error(D, more) : 0;
+}
+
+/* Runs "CYPHER <params> <D->q>" read-only on the graph; *out NULL when the graph does not
+ * exist. */
+static int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out)
+{
+    int rc = buf_append(params, D->q.data, D->q.len);
+    rc = rc ? rc : buf_append_byte(params, '\0');
+    if (rc)
+        return rc;
+    const char *argv[3] = {"GRAPH.RO_QUERY", D->graph, params->data};
+    *out = NULL;
+    rc = fdb_commandv(D->fdb, out, 3, argv);
+    if (rc && D->fdb->server_err == FS_EFDB_NOGRAPH)
+        return 0;
+    return rc ? dc_fdb_error(D, rc) : 0;
+}
+
+/* The rows of a reply (NULL: none). */
+static const redisReply *dc_rows(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    return r->element[1];
+}
+
+/* The cache's count of t in the graph. */
+static int dc_fdb_count(struct dc *D, int64_t *n)
+{
+    buf_reset(&D->q);
+    *n = 0;
+    int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[x:`%s`]->() RETURN count(x)", D->t->name)
+                        : buf_printf(&D->q, "MATCH (x:`%s`) RETURN count(x)", D->t->name);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    const redisReply *rows = dc_rows(r);
+    if (!rc && rows && rows->elements && rows->element[0]->elements &&
+        rows->element[0]->element[0]->type == REDIS_REPLY_INTEGER)
+        *n = rows->element[0]->element[0]->integer;
+    freeReplyObject(r);
+    buf_deinit(&pre);
+    return rc;
+}
+
+static int dc_on_count(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    if (n >= 1 && it[0].kind == FS_VALUE_INT)
+        *(int64_t *)ud = it[0].i;
+    return 0;
+}
+
+/* Neo4j's count of t: the count store (group NULL) or the group's, by index. */
+static int dc_neo_count(struct dc *D, int64_t *n)
+{
+    buf_reset(&D->q);
+    *n = 0;
+    int rc = extract_count_query(&D->q, D->t, D->group != NULL);
+    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    return rc ? rc : dc_neo_rows(D, dc_on_count, n);
+}
+
+static void dc_keys_free(struct dc_keys *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i]);
+    free(k->v);
+    memset(k, 0, sizeof *k);
+}
+
+static int dc_keys_add(struct dc_keys *k, const char *s, size_t len)
+{
+    if (k->n == DC_MAX_KEYS)
+        return FS_ETOO_BIG;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 64;
+        char **v = realloc(k->v, cap * sizeof *v);
+        if (!v)
+            return FS_ENOMEM;
+        k->v = v;
+        k->cap = cap;
+    }
+    if (!(k->v[k->n] = strndup(s, len)))
+        return FS_ENOMEM;
+    k->n++;
+    return 0;
+}
+
+static int dc_strcmp(const void *a, const void *b)
+{
+    return sync_keycmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    if (n < 1 || it[0].kind != FS_VALUE_STRING)
+        return 0;
+    return dc_keys_add(ud, (const char *)it[0].data, it[0].size);
+}
+
+/* The cache's query text for t's keys under $p: by_char, counts by next character. */
+static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, struct buf *pre)
+{
+    const char *v = D->t->edge ? "r" : "n";
+    char hi[SYNC_KEY_CAP];
+    bool ranged = dc_upper(prefix, hi, sizeof hi);
+    buf_reset(&D->q);
+    int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[r:`%s`]->()", D->t->name)
+                        : buf_printf(&D->q, "MATCH (n:`%s`)", D->t->name);
+    /* a range is an index seek in FalkorDB, STARTS WITH a scan */
+    rc = rc       ? rc
+         : ranged ? buf_printf(&D->q, " WHERE %s.uuid >= $p AND %s.uuid < $hi RETURN ", v, v)
+                  : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p RETURN ", v);
+    rc = rc        ? rc
+         : by_char ? buf_printf(&D->q, "substring(%s.uuid, %zu, 1), count(*)", v, strlen(prefix))
+                   : buf_printf(&D->q, "%s.uuid", v);
+    rc = rc ? rc : buf_append_str(pre, "CYPHER p=");
+    rc = rc ? rc : fdb_param_write_string(pre, prefix, strlen(prefix));
+    if (ranged) {
+        rc = rc ? rc : buf_append_str(pre, " hi=");
+        rc = rc ? rc : fdb_param_write_string(pre, hi, strlen(hi));
+    }
+    return rc ? rc : buf_append_byte(pre, ' ');
+}
+
+/* Both sides' keys under prefix, sorted. */
+static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct dc_keys *fdb)
+{
+    buf_reset(&D->q);
+    char hi[SYNC_KEY_CAP];
+    int rc =
+        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), false);
+    rc = rc ? rc : dc_neo_params(D, prefix, NULL);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_key, neo);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    rc = rc ? rc : dc_fdb_prefix_query(D, prefix, false, &pre);
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    const redisReply *rows = dc_rows(r);
+    for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+        const redisReply *cell = rows->element[i]->elements ? rows->element[i]->element[0] : NULL;
+        if (cell && cell->type == REDIS_REPLY_STRING)
+            rc = dc_keys_add(fdb, cell->str, cell->len);
+    }
+    freeReplyObject(r);
+    buf_deinit(&pre);
+    if (!rc) {
+        qsort(neo->v, neo->n, sizeof *neo->v, dc_strcmp);
+        qsort(fdb->v, fdb->n, sizeof *fdb->v, dc_strcmp);
+    }
+    return rc;
+}
+
+/* Upserts the Neo4j items of keys. */
+static int dc_upsert(struct dc *D, const struct dc_keys *keys)
+{
+    if (!keys->n)
+        return 0;
+    buf_reset(&D->q);
+    int rc = extract_keys_query(&D->q, D->t, D->group != NULL);
+    rc = rc ? rc : dc_neo_params(D, NULL, keys);
+    rc = rc ? rc : bolt_run(D->bolt, D->q.data, D->p.data, D->p.len, BOLT_MODE_READ);
+    if (rc)
+        return dc_neo_error(D, rc);
+    struct neo_cursor *sc = malloc(sizeof *sc);
+    if (!sc)
+        return FS_ENOMEM;
+    neo_cursor_init(sc, D->bolt, D->fx->rules, false, "", true);
+    sc->t = D->t;
+    struct sync_item it;
+    int more;
+    while ((more = neo_cursor_next(sc, &it, &D->rep->dropped)) == 1)
+        if ((rc = fixer_upsert(D->fx, sc, it.key, NULL)))
+            break;
+    if (!rc && more < 0)
+        rc = dc_neo_error(D, more);
+    if (rc && !sc->done && bolt_discard(D->bolt)) {
+        /* the session is reset; the next run reports it */
+    }
+    neo_cursor_deinit(sc);
+    free(sc);
+    return rc ? rc : fixer_flush(D->fx);
+}
+
+/* Lists the keys under prefix on both sides: deletes the cache's extras (and every copy of a
+ * key it holds twice), upserts what it misses. */
+static int dc_fix(struct dc *D, const char *prefix)
+{
+    struct dc_keys neo = {0}, fdb = {0}, missing = {0};
+    int rc = dc_list(D, prefix, &neo, &fdb);
+    size_t i = 0, j = 0;
+    while (!rc && (i < neo.n || j < fdb.n)) {
+        int cmp = i == neo.n ? 1 : j == fdb.n ? -1 : sync_keycmp(neo.v[i], fdb.v[j]);
+        bool dup = j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]);
+        if (cmp > 0 || (cmp == 0 && dup)) {
+            struct sync_item b = {0};
+            snprintf(b.key, sizeof b.key, "%s", fdb.v[j]);
+            rc = fixer_delete(D->fx, &b);
+            while (!rc && j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]))
+                j++;
+            j++;
+            if (!rc && cmp == 0)
+                rc = dc_keys_add(&missing, neo.v[i], strlen(neo.v[i]));
+            i += cmp == 0;
+        } else if (cmp < 0) {
+            rc = dc_keys_add(&missing, neo.v[i], strlen(neo.v[i]));
+            i++;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    rc = rc ? rc : fixer_flush(D->fx);
+    rc = rc ? rc : dc_upsert(D, &missing);
+    dc_keys_free(&neo);
+    dc_keys_free(&fdb);
+    dc_keys_free(&missing);
+    return rc;
+}
+
+static struct dc_child *dc_child(struct dc_child *ch, int *n, const char *s, size_t len)
+{
+    char c[8];
+    snprintf(c, sizeof c, "%.*s", (int)(len < 7 ? len : 7), s);
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(ch[i].c, c))
+            return &ch[i];
+    if (*n == DC_CHILDREN)
+        return NULL;
+    struct dc_child *x = &ch[(*n)++];
+    memset(x, 0, sizeof *x);
+    memcpy(x->c, c, sizeof c);
+    return x;
+}
+
+struct dc_children {
+    struct dc_child v[DC_CHILDREN];
+    int n;
+    bool full; /* more next characters than DC_CHILDREN */
+};
+
+static int dc_on_child(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dc_children *k = ud;
+    if (n < 2 || it[0].kind != FS_VALUE_STRING || it[1].kind != FS_VALUE_INT)
+        return 0;
+    struct dc_child *x = dc_child(k->v, &k->n, (const char *)it[0].data, it[0].size);
+    if (!x)
+        k->full = true;
+    else
+        x->neo = it[1].i;
+    return 0;
+}
+
+/* Both sides' counts under prefix by next character. */
+static int dc_children_of(struct dc *D, const char *prefix, struct dc_children *k)
+{
+    buf_reset(&D->q);
+    char hi[SYNC_KEY_CAP];
+    int rc =
+        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), true);
+    rc = rc ? rc : dc_neo_params(D, prefix, NULL);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_child, k);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    rc = rc ? rc : dc_fdb_prefix_query(D, prefix, true, &pre);
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    const redisReply *rows = dc_rows(r);
+    for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+        const redisReply *row = rows->element[i];
+        if (row->elements < 2 || row->element[1]->type != REDIS_REPLY_INTEGER)
+            continue;
+        const redisReply *c = row->element[0];
+        bool str = c->type == REDIS_REPLY_STRING;
+        struct dc_child *x = dc_child(k->v, &k->n, str ? c->str : "", str ? c->len : 0);
+        if (!x)
+            k->full = true;
+        else
+            x->fdb = row->element[1]->integer;
+    }
+    freeReplyObject(r);
+    buf_deinit(&pre);
+    return rc;
+}
+
+/* Drills into the next characters of prefix whose counts differ. */
+static int dc_drill(struct dc *D, const char *prefix, int depth)
+{
+    struct dc_children *k = calloc(1, sizeof *k);
+    if (!k)
+        return FS_ENOMEM;
+    int rc = dc_children_of(D, prefix, k);
+    size_t len = strlen(prefix);
+    if (!rc && (k->full || depth >= 16)) {
+        free(k);
+        return dc_fix(D, prefix);
+    }
+    for (int i = 0; !rc && i < k->n; i++) {
+        const struct dc_child *x = &k->v[i];
+        if (x->neo == x->fdb)
+            continue;
+        char sub[SYNC_KEY_CAP];
+        if (!x->c[0] || len + strlen(x->c) >= sizeof sub) {
+            rc = dc_fix(D, prefix); /* a key ends here: the whole prefix, listed */
+            break;
+        }
+        snprintf(sub, sizeof sub, "%s%s", prefix, x->c);
+        int64_t most = x->neo > x->fdb ? x->neo : x->fdb;
+        rc = most <= DC_LEAF ? dc_fix(D, sub) : dc_drill(D, sub, depth + 1);
+    }
+    free(k);
+    return rc;
+}
+
+/* Per graph and type: the cache's counts (ngraphs x ntypes). */
+static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cnt)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int rc = 0;
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
+            D->t = &prof->types[t];
+            rc = dc_fdb_count(D, &cnt[g * prof->ntypes + t]);
+        }
+    }
+    D->graph = NULL;
+    return rc;
+}
+
+/* Type t in every graph: the group's Neo4j count (single: total) against the graph's. */
+static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total,
+                   const int64_t *cnt)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int rc = 0;
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        D->t = &prof->types[t];
+        int64_t neo = total;
+        if (D->group)
+            rc = dc_neo_count(D, &neo);
+        if (rc || neo == cnt[g * prof->ntypes + t])
+            continue;
+        D->fx->ld->graph = graph;
+        D->fx->type = t;
+        rc = dc_drill(D, "", 0);
+    }
+    return rc;
+}
+
+int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
+                       char **groups, int ngroups, struct sync_report *rep)
+{
+    const struct sync_profile *prof = sync_profile_of(c);
+    if (prof->generic)
+        return 0;
+    struct dc D = {.c = c, .bolt = bolt, .fx = fx, .fdb = &fx->ld->fdb, .rep = rep};
+    int ngraphs = sync_target_count(c, ngroups);
+    int64_t *cnt = calloc((size_t)(ngraphs ? ngraphs : 1) * (size_t)prof->ntypes, sizeof *cnt);
+    if (!cnt)
+        return FS_ENOMEM;
+    buf_init(&D.q, SYNC_QUERY_CAP);
+    buf_init(&D.p, SYNC_QUERY_CAP);
+    int rc = dc_cache_counts(&D, groups, ngraphs, cnt);
+    for (int t = 0; !rc && t < prof->ntypes; t++) {
+        D.t = &prof->types[t];
+        D.group = NULL;
+        int64_t total = 0, sum = 0;
+        rc = dc_neo_count(&D, &total);
+        for (int g = 0; g < ngraphs; g++)
+            sum += cnt[g * prof->ntypes + t];
+        if (!rc && total != sum)
+            rc = dc_type(&D, groups, ngraphs, t, total, cnt);
+    }
+    buf_deinit(&D.q);
+    buf_deinit(&D.p);
+    free(cnt);
+    return rc;
+}

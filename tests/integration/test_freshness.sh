@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Freshness: Graphiti's deletes reach the cache through `incremental` alone, before any
+# reconcile, in both layouts: remove_episode (the episode, its MENTIONS, the edges it
+# created, the entities only it mentioned), a community rebuild with new uuids, a deleted
+# RELATES_TO, a deleted group. A second run with nothing changed deletes nothing.
+set -euo pipefail
+BIN="${FALKORSYNC_BIN:?}"
+GEN="$(dirname "$BIN")/falkorsync-gen"
+export FALKORDB_DATABASE="itest_fresh_$$"
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
+export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
+R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
+X() { local args=(); for q in "$@"; do args+=(--exec "$q"); done; "$GEN" "${args[@]}" >/dev/null; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+del_key() {
+  if [[ "$(R TYPE "$1")" == graphdata ]]; then R GRAPH.DELETE "$1" >/dev/null; else R DEL "$1" >/dev/null; fi
+}
+work=$(mktemp -d)
+serve_pid=""
+cleanup() {
+  [[ -n "$serve_pid" ]] && kill -9 "$serve_pid" 2>/dev/null || true
+  for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*") \
+           $(R --scan --pattern "falkorsync:*group_[ab]*") $(R --scan --pattern "falkorsync:*default_db*") \
+           group_a group_b default_db; do
+    del_key "$k"
+  done
+  "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The number a read-only query on graph $1 returns ("0" when the graph does not exist).
+cache_count() {
+  local out; out=$(R GRAPH.RO_QUERY "$1" "$2" 2>&1 | sed -n 2p)
+  [[ "$out" =~ ^[0-9]+$ ]] && echo "$out" || echo 0
+}
+expect() { # $1 what, $2 graph, $3 query, $4 expected count
+  local n; n=$(cache_count "$2" "$3")
+  [[ "$n" == "$4" ]] || fail "$1: $n in $2, expected $4"
+  echo "   $1: $n"
+}
+field() { sed "s/.*\"$2\":\\([0-9]*\\).*/\\1/" "$1"; }
+
+# One layout ($1): a synced graph, Graphiti's deletes in Neo4j, one incremental, the cache read.
+run_layout() {
+  local layout=$1 ga gb
+  export FALKORDB_LAYOUT=$layout
+  if [[ $layout == single ]]; then ga=$FALKORDB_DATABASE; gb=$FALKORDB_DATABASE; else ga=group_a; gb=group_b; fi
+  echo "== layout $layout: a Graphiti graph in three groups, synced"
+  "$GEN" --clear --entities 300 --groups 3 --dim 8 --seed 5 >/dev/null
+  "$BIN" full >/dev/null
+  "$BIN" verify >"$work/v0.txt" 2>&1 || { cat "$work/v0.txt" >&2; fail "not in sync after the full sync"; }
+  # What goes: an episode of group_a with what it alone holds; group_a's communities; one
+  # RELATES_TO of group_a; every node of group_b.
+  local ep rel old_comms orphans
+  # An episode that mentions an entity no other episode mentions (read from the cache).
+  local q_only="MATCH (e:Episodic {group_id:'group_a'})-[:MENTIONS]->(n) OPTIONAL MATCH (o:Episodic)-[:MENTIONS]->(n)
+                WITH e, n, count(o) AS k WHERE k = 1"
+  ep=$(R GRAPH.RO_QUERY "$ga" "$q_only RETURN e.uuid ORDER BY e.uuid LIMIT 1" | sed -n 2p)
+  [[ -n "$ep" ]] || fail "no episode with an entity of its own in group_a"
+  orphans=$(R GRAPH.RO_QUERY "$ga" "$q_only AND e.uuid = '$ep' RETURN n.uuid" | sed -n '2,$p' | grep -v -e '^Cached' -e '^Query' | sed "s/.*/'&'/" | paste -sd, -)
+  [[ -n "$orphans" ]] || fail "no orphaned entity"
+  rel=$(R GRAPH.RO_QUERY "$ga" "MATCH (:Entity {group_id:'group_a'})-[r:RELATES_TO]->() WHERE NOT '$ep' IN r.episodes RETURN r.uuid ORDER BY r.uuid DESC LIMIT 1" | sed -n 2p)
+  old_comms=$(cache_count "$ga" "MATCH (c:Community {group_id:'group_a'}) RETURN count(c)")
+  (( old_comms > 0 )) || fail "no community in group_a to rebuild"
+  expect "entities only the episode mentions, before" "$ga" "MATCH (n:Entity) WHERE n.uuid IN [$orphans] RETURN count(n)" "$(tr ',' '\n' <<<"$orphans" | wc -l)"
+  echo "-- deleting in Neo4j: episode $ep, relationship $rel, $old_comms communities rebuilt, group_b"
+  # remove_episode
+  X "MATCH (ep:Episodic {uuid:'$ep'})
+     OPTIONAL MATCH ()-[r:RELATES_TO]->() WHERE r.episodes[0] = ep.uuid
+     WITH ep, collect(r) AS rs FOREACH (r IN rs | DELETE r)
+     WITH ep OPTIONAL MATCH (n:Entity) WHERE n.uuid IN [$orphans]
+     WITH ep, collect(n) AS only FOREACH (n IN only | DETACH DELETE n) DETACH DELETE ep"
+  # community rebuild: every community of the group and its HAS_MEMBER go, new uuids come
+  X "MATCH (c:Community {group_id:'group_a'}) DETACH DELETE c" \
+    "UNWIND range(1, 3) AS i
+     CREATE (c:Community {uuid:'fresh-comm-'+i, name:'rebuilt '+i, group_id:'group_a', summary:'', created_at: datetime()})
+     WITH c, i MATCH (e:Entity {group_id:'group_a'}) WITH c, i, e ORDER BY e.uuid
+     WITH c, i, collect(e)[i*2..i*2+2] AS members UNWIND members AS e
+     CREATE (c)-[:HAS_MEMBER {uuid: c.uuid + '-' + e.uuid, group_id:'group_a', created_at: datetime()}]->(e)"
+  # a deleted edge, and a deleted group (clear_data)
+  X "MATCH ()-[r:RELATES_TO {uuid:'$rel'}]->() DELETE r" \
+    "MATCH (n) WHERE n.group_id = 'group_b' DETACH DELETE n"
+
+  echo "-- incremental alone"
+  "$BIN" incremental >"$work/inc.json"
+  cat "$work/inc.json"
+  grep -q '"ok":true' "$work/inc.json" || fail "incremental failed"
+  expect "the removed episode" "$ga" "MATCH (e:Episodic {uuid:'$ep'}) RETURN count(e)" 0
+  expect "its MENTIONS" "$ga" "MATCH (e:Episodic)-[m:MENTIONS]->() WHERE e.uuid = '$ep' RETURN count(m)" 0
+  expect "relationships it created" "$ga" "MATCH ()-[r:RELATES_TO]->() WHERE r.episodes[0] = '$ep' RETURN count(r)" 0
+  expect "entities only it mentioned" "$ga" "MATCH (n:Entity) WHERE n.uuid IN [$orphans] RETURN count(n)" 0
+  expect "the deleted relationship" "$ga" "MATCH ()-[r:RELATES_TO {uuid:'$rel'}]->() RETURN count(r)" 0
+  expect "communities of group_a, all rebuilt" "$ga" "MATCH (c:Community {group_id:'group_a'}) RETURN count(c)" 3
+  expect "their old uuids" "$ga" "MATCH (c:Community {group_id:'group_a'}) WHERE NOT c.uuid STARTS WITH 'fresh-comm-' RETURN count(c)" 0
+  expect "HAS_MEMBER of old communities" "$ga" "MATCH (c:Community {group_id:'group_a'})-[h:HAS_MEMBER]->() WHERE NOT h.uuid STARTS WITH 'fresh-comm-' RETURN count(h)" 0
+  expect "HAS_MEMBER of the rebuilt ones" "$ga" "MATCH (c:Community {group_id:'group_a'})-[h:HAS_MEMBER]->() RETURN count(h)" 6
+  expect "nodes of the deleted group_b" "$gb" "MATCH (n {group_id:'group_b'}) RETURN count(n)" 0
+  if [[ $layout == per_group ]]; then
+    [[ "$(R EXISTS group_b)" == 0 ]] || fail "the graph of the deleted group_b should be gone"
+    echo "   graph group_b: gone"
+  fi
+  "$BIN" verify >"$work/verify.txt" 2>&1 || { cat "$work/verify.txt" >&2; fail "verify after incremental alone ($layout)"; }
+  echo "   verify: 0 differences, before any reconcile"
+
+  echo "-- a second incremental, nothing changed"
+  "$BIN" incremental >"$work/inc2.json"
+  cat "$work/inc2.json"
+  [[ "$(field "$work/inc2.json" deleted)" == 0 ]] || fail "a run with nothing changed deleted something"
+}
+
+run_layout single
+run_layout per_group
+
+echo "== continuous: each change written once, a late commit still arrives"
+export FALKORDB_LAYOUT=single
+"$GEN" --clear --entities 100 --groups 2 --dim 0 --seed 9 >/dev/null
+"$BIN" full >/dev/null
+SYNC_HEALTH_PORT=0 SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=0 LOG_LEVEL=INFO "$BIN" serve 2>"$work/serve.log" &
+serve_pid=$!
+inc_runs() { grep '"msg":"sync completed"' "$work/serve.log" | grep '"mode":"incremental"' || true; }
+runs() { inc_runs | wc -l; }
+wait_runs() { # until $1 more incremental runs completed (up to 20 s)
+  local want=$(( $(runs) + $1 )) deadline=$((SECONDS + 20))
+  while (( $(runs) < want )); do (( SECONDS < deadline )) || fail "no incremental run"; sleep 0.2; done
+}
+wait_runs 1 # the first run rewrites the window the full sync left (nothing remembered yet)
+first=$(runs)
+X "UNWIND range(1, 5) AS i CREATE (:Entity {uuid:'fresh-new-'+i, name:'n', group_id:'group_a', summary:'', created_at: datetime()})"
+wait_runs 2
+# A transaction that commits late: its created_at is older than the watermark (the entities
+# above) but inside the overlap window.
+X "CREATE (:Entity {uuid:'fresh-late', name:'late', group_id:'group_a', summary:'', created_at: datetime() - duration({seconds: 20})})"
+wait_runs 2
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+serve_pid=""
+expect "new entities" "$FALKORDB_DATABASE" "MATCH (n:Entity) WHERE n.uuid STARTS WITH 'fresh-new-' RETURN count(n)" 5
+expect "the late commit" "$FALKORDB_DATABASE" "MATCH (n:Entity {uuid:'fresh-late'}) RETURN count(n)" 1
+inc_runs | tail -n +$((first + 1)) >"$work/later.log"
+written=$(grep -o '"upserted":[0-9]*' "$work/later.log" | cut -d: -f2 | paste -sd+ - | bc)
+skipped=$(grep -o '"skipped_unchanged":[0-9]*' "$work/later.log" | cut -d: -f2 | paste -sd+ - | bc)
+echo "   runs after the first: $(wc -l <"$work/later.log"), items written: $written, rows skipped as applied: $skipped"
+[[ "$written" == 6 ]] || { cat "$work/later.log" >&2; fail "6 changes should have been written once each, not $written times"; }
+(( skipped > 0 )) || fail "the overlap window should have been read again and skipped"
+echo PASS
