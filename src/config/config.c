@@ -413,6 +413,52 @@ out:
     return rc;
 }
 
+/* A secret from a file (Docker/Kubernetes secrets): <ENV>_FILE names it; its
+ * content, less one trailing newline, is the value, and wins over <ENV>.
+ * 1 when the variable is set and the file was read, 0 when it is not set,
+ * FS_ECONFIG (with a message naming the variable, never the content). */
+#define CFG_SECRET_FILE_MAX 4096
+static int load_secret_file(struct cfg *c, const struct cfg_param *p, char *err, size_t errlen)
+{
+    char var[96];
+    snprintf(var, sizeof var, "%s_FILE", p->env);
+    const char *path = getenv(var);
+    if (!path || !*path)
+        return 0;
+    if (getenv(p->env) && *getenv(p->env)) {
+        snprintf(err, errlen, "both %s and %s are set: keep one", p->env, var);
+        return FS_ECONFIG;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read %s: %s", var, path, strerror(errno));
+        return FS_ECONFIG;
+    }
+    char buf[CFG_SECRET_FILE_MAX + 1];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed || n > CFG_SECRET_FILE_MAX) {
+        snprintf(err, errlen, "%s: %s is %s", var, path,
+                 failed ? "unreadable" : "longer than 4096 bytes (not a secret?)");
+        return FS_ECONFIG;
+    }
+    if (n && buf[n - 1] == '\n')
+        n--;
+    if (n && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (strlen(buf) != n) {
+        snprintf(err, errlen, "%s: %s holds a NUL byte", var, path);
+        return FS_ECONFIG;
+    }
+    char where[128];
+    snprintf(where, sizeof where, "the file named by %s", var);
+    int rc = set_value(c, p, buf, where, err, errlen);
+    memset(buf, 0, sizeof buf);
+    return rc ? rc : 1;
+}
+
 int cfg_load_env(struct cfg *c, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++) {
@@ -425,6 +471,13 @@ int cfg_load_env(struct cfg *c, char *err, size_t errlen)
         const struct cfg_param *p = &params[i];
         if (!p->env)
             continue;
+        if (p->type == T_SECRET) {
+            int rc = load_secret_file(c, p, err, errlen);
+            if (rc < 0)
+                return rc;
+            if (rc == 1)
+                continue; /* <ENV>_FILE given: it is the value */
+        }
         const char *v = getenv(p->env);
         if (!v)
             continue;

@@ -30,6 +30,9 @@ static int clean_env(void **state)
     unsetenv("NEO4J_POOL_SIZE");
     unsetenv("FALKORDB_POOL_SIZE");
     unsetenv("SYNC_STATE_DIR");
+    unsetenv("NEO4J_PASSWORD_FILE");
+    unsetenv("FALKORDB_PASSWORD_FILE");
+    unsetenv("SYNC_API_TOKEN_FILE");
     return 0;
 }
 
@@ -277,6 +280,38 @@ static void test_visit(void **state)
     cfg_deinit(&c);
 }
 
+/* <ENV>_FILE for every secret: the file's content (one trailing newline
+ * dropped) is the value; both forms at once, or an unreadable file, is a
+ * clear error that never shows the content. */
+static void test_secret_files(void **state)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/fs_test_secret_%d", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("s3cret-from-file\n", f);
+    fclose(f);
+    const char *vars[3] = {"NEO4J_PASSWORD_FILE", "FALKORDB_PASSWORD_FILE", "SYNC_API_TOKEN_FILE"};
+    for (int i = 0; i < 3; i++)
+        setenv(vars[i], path, 1);
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, NULL, err, sizeof err), 0);
+    assert_string_equal(c.neo4j.password, "s3cret-from-file");
+    assert_string_equal(c.falkordb.password, "s3cret-from-file");
+    assert_string_equal(c.monitoring.api_token, "s3cret-from-file");
+    cfg_deinit(&c);
+    for (int i = 1; i < 3; i++)
+        unsetenv(vars[i]);
+
+    setenv("NEO4J_PASSWORD", "other", 1);
+    EXPECT_ERROR(NULL, "both NEO4J_PASSWORD and NEO4J_PASSWORD_FILE");
+    unsetenv("NEO4J_PASSWORD");
+    unlink(path);
+    EXPECT_ERROR(NULL, "NEO4J_PASSWORD_FILE", "cannot read");
+    unsetenv("NEO4J_PASSWORD_FILE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup(test_removed_settings, clean_env),
         cmocka_unit_test_setup(test_env, clean_env),
         cmocka_unit_test_setup(test_visit, clean_env),
+        cmocka_unit_test_setup(test_secret_files, clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
