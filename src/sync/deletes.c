@@ -274,10 +274,10 @@ static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct
     }
     freeReplyObject(r);
     buf_deinit(&pre);
-    if (!rc) {
+    if (!rc && neo->n) /* qsort's base must not be NULL, even for 0 items */
         qsort(neo->v, neo->n, sizeof *neo->v, dc_strcmp);
+    if (!rc && fdb->n)
         qsort(fdb->v, fdb->n, sizeof *fdb->v, dc_strcmp);
-    }
     return rc;
 }
 

@@ -103,7 +103,8 @@ void fp_props_clear(struct fp_props *p)
 /* Fingerprint of head (labels/type/endpoints) plus the sorted properties. */
 uint64_t fp_hash(const char *head, struct fp_props *p)
 {
-    qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_prop);
+    if (p->n > 0) /* qsort wants a non-NULL base even for 0 items */
+        qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_prop);
     uint64_t h = fnv(14695981039346656037ULL, head, strlen(head) + 1);
     for (int i = 0; i < p->n; i++) {
         h = fnv(h, p->v[i].name, strlen(p->v[i].name) + 1);
