@@ -336,8 +336,15 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     case 12: {
         bool on = route == 11;
         svc_set_continuous(h->st, on);
-        log_fields(LOG_INFO, on ? "continuous sync started" : "continuous sync stopped", NULL);
-        return reply_json(c, 200, json_pack("{s:b}", "continuous", on));
+        /* kept in FalkorDB so that a restart of serve keeps it; when FalkorDB cannot
+         * store it the switch still holds until the restart */
+        char why[512] = "";
+        bool kept = !sync_continuous_set(h->cfg, PROBE_TIMEOUT_MS, on, why, sizeof why);
+        log_fields(kept ? LOG_INFO : LOG_WARNING,
+                   on ? "continuous sync started" : "continuous sync stopped",
+                   kept ? json_pack("{s:b}", "persisted", 1)
+                        : json_pack("{s:b,s:s}", "persisted", 0, "error", why));
+        return reply_json(c, 200, json_pack("{s:b,s:b}", "continuous", on, "persisted", kept));
     }
     }
     return reply_error(c, 404, "no such route", NULL);
