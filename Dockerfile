@@ -1,8 +1,8 @@
 # falkorsync container image: `docker build -t falkorsync .`
 #
-# Two stages on Debian 12. The build stage installs exactly the packages that
-# `make deps` installs (tests/integration/test_packaging.sh fails when the two
-# lists differ) and runs the same `make build` / `make install` as a developer.
+# Two stages on Debian 12. The build stage installs exactly the build packages
+# of scripts/deps.sh (`--list build`; tests/integration/test_packaging.sh fails
+# when the two lists differ) and runs the same `make build` / `make install` as a developer.
 # The runtime stage holds the binary, the Debian packages of the shared
 # libraries it loads (worked out from the binary itself) and CA certificates.
 #
@@ -15,21 +15,13 @@
 FROM debian:12-slim AS build
 
 ENV DEBIAN_FRONTEND=noninteractive
-# Exactly the packages of scripts/deps.sh (`scripts/deps.sh --list`):
-# the build and its tests need no more. The test-only tools make this stage
-# large; none of it reaches the runtime stage.
+# Exactly the build packages of scripts/deps.sh (`scripts/deps.sh --list
+# build`): the compiler, CMake, Ninja and the -dev packages `make build` links
+# against. The test-only tools (scripts/deps.sh --list test) stay out.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config git curl ca-certificates unzip \
+      build-essential cmake ninja-build pkg-config \
       libssl-dev libhiredis-dev libjansson-dev libyaml-dev libcivetweb-dev libcmocka-dev \
-      clang libclang-rt-14-dev clang-format cppcheck shellcheck \
-      openjdk-17-jdk-headless maven \
-      python3 python3-venv python3-pip \
-      libgomp1 redis-tools \
-      prometheus \
-      stunnel4 \
-      man-db groff-base systemd \
-      chromium nodejs \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

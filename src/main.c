@@ -243,7 +243,20 @@ static int cmd_serve(struct cli *cli)
                          fdb));
     int rc;
     struct svc_state st;
-    svc_state_init(&st, c->sync.enable_continuous, c->sync.interval_seconds);
+    /* POST /api/sync/stop and /start outlive a restart: what they stored in FalkorDB wins
+     * over sync.enable_continuous; without it (or FalkorDB) the configuration decides */
+    bool continuous = c->sync.enable_continuous;
+    char cerr[512] = "";
+    int crc = sync_continuous_get(c, 5000, &continuous, cerr, sizeof cerr);
+    if (crc < 0)
+        log_fields(LOG_WARNING,
+                   "cannot read the stored continuous switch; the configuration decides",
+                   json_pack("{s:s,s:b}", "error", cerr, "continuous", c->sync.enable_continuous));
+    else if (crc > 0)
+        log_fields(LOG_INFO, "continuous switch restored",
+                   json_pack("{s:b,s:b}", "continuous", continuous, "configured",
+                             c->sync.enable_continuous));
+    svc_state_init(&st, continuous, c->sync.interval_seconds);
     st.max_retries = c->sync.max_retries;
     st.types = sync_profile_of(c)->types;
     st.ntypes = sync_profile_of(c)->ntypes;

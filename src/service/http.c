@@ -45,6 +45,7 @@ struct http_server {
     pthread_t monitor, broadcaster;
     bool threads_started;
     pthread_mutex_t ws_mu;
+    pthread_mutex_t switch_mu; /* start/stop: the switch and its stored copy change together */
     struct ws_client *ws;
     int nws, max_ws;
     volatile int quit;
@@ -335,9 +336,18 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     case 11:
     case 12: {
         bool on = route == 11;
+        pthread_mutex_lock(&h->switch_mu);
         svc_set_continuous(h->st, on);
-        log_fields(LOG_INFO, on ? "continuous sync started" : "continuous sync stopped", NULL);
-        return reply_json(c, 200, json_pack("{s:b}", "continuous", on));
+        /* kept in FalkorDB so that a restart of serve keeps it; when FalkorDB cannot
+         * store it the switch still holds until the restart */
+        char why[512] = "";
+        bool kept = !sync_continuous_set(h->cfg, PROBE_TIMEOUT_MS, on, why, sizeof why);
+        pthread_mutex_unlock(&h->switch_mu);
+        log_fields(kept ? LOG_INFO : LOG_WARNING,
+                   on ? "continuous sync started" : "continuous sync stopped",
+                   kept ? json_pack("{s:b}", "persisted", 1)
+                        : json_pack("{s:b,s:s}", "persisted", 0, "error", why));
+        return reply_json(c, 200, json_pack("{s:b,s:b}", "continuous", on, "persisted", kept));
     }
     }
     return reply_error(c, 404, "no such route", NULL);
@@ -630,6 +640,7 @@ struct http_server *http_start(const struct cfg *c, struct svc_state *st,
     h->max_ws = c->monitoring.websocket_max_clients;
     h->ws = calloc((size_t)h->max_ws + 1, sizeof *h->ws);
     pthread_mutex_init(&h->ws_mu, NULL);
+    pthread_mutex_init(&h->switch_mu, NULL);
     if (!h->ws) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -682,6 +693,7 @@ void http_stop(struct http_server *h)
     if (h->metrics)
         mg_stop(h->metrics);
     pthread_mutex_destroy(&h->ws_mu);
+    pthread_mutex_destroy(&h->switch_mu);
     free(h->ws);
     free(h);
 }

@@ -190,3 +190,55 @@ void sync_probe_targets(const struct cfg *c, char *neo4j, size_t ncap, char *fal
         snprintf(addr, sizeof addr, "%s:%d", c->falkordb.host, c->falkordb.port);
     log_redact(addr, falkordb, fcap);
 }
+
+static int continuous_cmd(const struct cfg *c, int timeout_ms, int argc, const char **argv,
+                          redisReply **out, char *err, size_t errlen)
+{
+    struct fdb_config fc = sync_fdb_config(c);
+    if (timeout_ms > 0)
+        fc.connect_timeout_ms = fc.read_timeout_ms = timeout_ms;
+    struct fdb_conn f;
+    fdb_init(&f);
+    int rc = fdb_connect(&f, &fc);
+    if (!rc)
+        rc = fdb_commandv(&f, out, argc, argv);
+    if (rc) {
+        char why[600];
+        snprintf(why, sizeof why, "FalkorDB: %s", f.errstr);
+        log_redact(why, err, errlen);
+    }
+    fdb_close(&f);
+    return rc;
+}
+
+int sync_continuous_get(const struct cfg *c, int timeout_ms, bool *on, char *err, size_t errlen)
+{
+    char key[320];
+    snprintf(key, sizeof key, "falkorsync:continuous:%s", c->falkordb.database);
+    const char *get[2] = {"GET", key};
+    redisReply *r = NULL;
+    int rc = continuous_cmd(c, timeout_ms, 2, get, &r, err, errlen);
+    if (rc)
+        return rc < 0 ? rc : -1;
+    int found = 0;
+    if (r && r->type == REDIS_REPLY_STRING && r->str) {
+        if (!strcmp(r->str, "on") || !strcmp(r->str, "off")) {
+            *on = !strcmp(r->str, "on");
+            found = 1;
+        } else {
+            snprintf(err, errlen, "%s holds '%.32s', not on or off", key, r->str);
+            found = -1;
+        }
+    }
+    freeReplyObject(r);
+    return found;
+}
+
+int sync_continuous_set(const struct cfg *c, int timeout_ms, bool on, char *err, size_t errlen)
+{
+    char key[320];
+    snprintf(key, sizeof key, "falkorsync:continuous:%s", c->falkordb.database);
+    const char *set[3] = {"SET", key, on ? "on" : "off"};
+    int rc = continuous_cmd(c, timeout_ms, 3, set, NULL, err, errlen);
+    return rc ? (rc < 0 ? rc : -1) : 0;
+}

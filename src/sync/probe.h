@@ -4,6 +4,7 @@
 #define FALKORSYNC_SYNC_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -36,6 +37,17 @@ struct probe_result {
  * shared state); blocks up to about 2 * timeout_ms per side. */
 int sync_probe(const struct cfg *c, unsigned flags, int timeout_ms,
                struct probe_result *out) FS_WARN_UNUSED;
+
+/* The continuous-sync switch that POST /api/sync/start and /api/sync/stop set, kept in
+ * FalkorDB (falkorsync:continuous:<falkordb.database> = "on" | "off") so that a restart of
+ * `serve` keeps it. Each call opens its own connection (timeout_ms for connect and read,
+ * <= 0: the configured timeouts); thread-safe.
+ * sync_continuous_get: 1 with *on set when the key holds "on" or "off", 0 when there is no
+ * such key (the configuration decides), < 0 when FalkorDB cannot be asked (why in err). */
+int sync_continuous_get(const struct cfg *c, int timeout_ms, bool *on, char *err, size_t errlen);
+/* Stores on: 0, or < 0 with why in err. */
+int sync_continuous_set(const struct cfg *c, int timeout_ms, bool on, char *err,
+                        size_t errlen) FS_WARN_UNUSED;
 
 /* The Neo4j URI and FalkorDB address of c for display, credentials masked. */
 void sync_probe_targets(const struct cfg *c, char *neo4j, size_t ncap, char *falkordb, size_t fcap);

@@ -143,7 +143,7 @@ expect("POST", "/api/sync/full", 413, "Error", token=TOKEN, body=b"a" * 70000)
 
 # Continuous off, then triggers, 409 while a run is in progress
 _, _, doc = expect("POST", "/api/sync/stop", 200, "Continuous", token=TOKEN)
-check(doc == {"continuous": False}, "stop answers continuous false", str(doc))
+check(doc == {"continuous": False, "persisted": True}, "stop answers continuous false, persisted", str(doc))
 wait_idle()
 st = status()
 check(not st["continuous"] and st["next_run_in_seconds"] is None, "status: continuous off, no next run", str(st))
@@ -164,7 +164,7 @@ for mode in ("reconcile", "incremental"):
 expect("GET", "/api/sync/status", 200, "Status")
 expect("GET", "/api/sync/statistics", 200, "Statistics")
 _, _, doc = expect("POST", "/api/sync/start", 200, "Continuous", token=TOKEN)
-check(doc == {"continuous": True}, "start answers continuous true", str(doc))
+check(doc == {"continuous": True, "persisted": True}, "start answers continuous true, persisted", str(doc))
 check(status()["continuous"] is True, "status: continuous on")
 
 # The metrics port

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packaging, checked without a Docker engine:
-#  - the Dockerfile's build stage installs exactly `scripts/deps.sh --list`,
+#  - scripts/deps.sh's build and test lists are disjoint and make up --list;
+#    the Dockerfile's build stage installs exactly `scripts/deps.sh --list build`,
 #    and its build commands, run here on a copy of the build context that
 #    .dockerignore leaves, produce what the runtime stage copies;
 #  - the image's settings (ENV) and the compose file's environment are what
@@ -53,15 +54,25 @@ version=$("$BIN" --version)
 
 echo "== Dockerfile: structure, and the build stage's packages against scripts/deps.sh"
 python3 "$HERE/dockerfile.py" "$ROOT/Dockerfile" "$work" || fail "Dockerfile checks (above)"
-"$ROOT/scripts/deps.sh" --list | sort >"$work/deps.sorted"
+"$ROOT/scripts/deps.sh" --list build | sort >"$work/deps.sorted"
+"$ROOT/scripts/deps.sh" --list test | sort >"$work/deps-test.sorted"
+"$ROOT/scripts/deps.sh" --list | sort >"$work/deps-all.sorted"
+[[ -s "$work/deps.sorted" && -s "$work/deps-test.sorted" ]] \
+  || fail "scripts/deps.sh --list build / --list test printed nothing"
+both=$(comm -12 "$work/deps.sorted" "$work/deps-test.sorted")
+[[ -z "$both" ]] || fail "scripts/deps.sh lists these as build and test packages: $both"
+[[ -z "$(uniq -d "$work/deps-all.sorted")" ]] \
+  || fail "scripts/deps.sh --list has duplicates: $(uniq -d "$work/deps-all.sorted")"
+sort "$work/deps.sorted" "$work/deps-test.sorted" | cmp -s - "$work/deps-all.sorted" \
+  || fail "scripts/deps.sh --list is not --list build plus --list test"
 sort "$work/build-packages" >"$work/docker.sorted"
 dups=$(uniq -d "$work/docker.sorted")
 [[ -z "$dups" ]] || fail "Dockerfile lists these packages twice: $dups"
 if ! diff -u "$work/deps.sorted" "$work/docker.sorted" >"$work/deps.diff"; then
   cat "$work/deps.diff" >&2
-  fail "the Dockerfile's build stage and scripts/deps.sh install different packages (- deps.sh, + Dockerfile)"
+  fail "the Dockerfile's build stage and scripts/deps.sh --list build install different packages (- deps.sh, + Dockerfile)"
 fi
-echo "same $(wc -l <"$work/deps.sorted") packages"
+echo "same $(wc -l <"$work/deps.sorted") build packages; $(wc -l <"$work/deps-test.sorted") test packages stay out"
 
 echo "== the image's settings: a public bind that refuses to start without a token"
 mapfile -t image_env <"$work/runtime-env"
