@@ -37,8 +37,18 @@ struct dc {
     struct sync_report *rep;
     const char *graph, *group;
     const struct sync_type *t;
+    volatile sig_atomic_t *stop; /* or NULL */
     struct buf q, p;
 };
+
+/* A stop asked for: the error says so (the check is repeated by the next run). */
+static bool dc_stopped(struct dc *D)
+{
+    if (!(D->stop && *D->stop))
+        return false;
+    snprintf(D->rep->error, sizeof D->rep->error, "stopped by a signal");
+    return true;
+}
 
 static int dc_neo_error(struct dc *D, int rc)
 {
@@ -114,7 +124,7 @@ static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
         rc = pack_read_item(&r, &it[0]); /* the list header */
         while (!rc && n < 3 && n < (int)rec.nvalues && !(rc = pack_read_item(&r, &it[n])))
             n++;
-        rc = rc ? rc : on_row(D, it, n, ud);
+        rc = rc ? rc : dc_stopped(D) ? FS_ECANCELLED : on_row(D, it, n, ud);
         if (rc) {
             if (bolt_discard(D->bolt)) {
                 /* the session is reset; the next run reports it */
@@ -300,7 +310,7 @@ static int dc_upsert(struct dc *D, const struct dc_keys *keys)
     struct sync_item it;
     int more;
     while ((more = neo_cursor_next(sc, &it, &D->rep->dropped)) == 1)
-        if ((rc = fixer_upsert(D->fx, sc, it.key, NULL)))
+        if ((rc = dc_stopped(D) ? FS_ECANCELLED : fixer_upsert(D->fx, sc, it.key, NULL)))
             break;
     if (!rc && more < 0)
         rc = dc_neo_error(D, more);
@@ -319,6 +329,8 @@ static int dc_fix(struct dc *D, const char *prefix)
     struct dc_keys neo = {0}, fdb = {0}, missing = {0};
     int rc = dc_list(D, prefix, &neo, &fdb);
     size_t i = 0, j = 0;
+    if (!rc && dc_stopped(D))
+        rc = FS_ECANCELLED;
     while (!rc && (i < neo.n || j < fdb.n)) {
         int cmp = i == neo.n ? 1 : j == fdb.n ? -1 : sync_keycmp(neo.v[i], fdb.v[j]);
         bool dup = j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]);
@@ -428,6 +440,10 @@ static int dc_drill(struct dc *D, const char *prefix, int depth)
         return dc_fix(D, prefix);
     }
     for (int i = 0; !rc && i < k->n; i++) {
+        if (dc_stopped(D)) {
+            rc = FS_ECANCELLED;
+            break;
+        }
         const struct dc_child *x = &k->v[i];
         if (x->neo == x->fdb)
             continue;
@@ -486,12 +502,13 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
 }
 
 int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
-                       char **groups, int ngroups, struct sync_report *rep)
+                       char **groups, int ngroups, volatile sig_atomic_t *stop,
+                       struct sync_report *rep)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     if (prof->generic)
         return 0;
-    struct dc D = {.c = c, .bolt = bolt, .fx = fx, .fdb = &fx->ld->fdb, .rep = rep};
+    struct dc D = {.c = c, .bolt = bolt, .fx = fx, .fdb = &fx->ld->fdb, .rep = rep, .stop = stop};
     int ngraphs = sync_target_count(c, ngroups);
     int64_t *cnt = calloc((size_t)(ngraphs ? ngraphs : 1) * (size_t)prof->ntypes, sizeof *cnt);
     if (!cnt)
@@ -503,7 +520,7 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
         D.t = &prof->types[t];
         D.group = NULL;
         int64_t total = 0, sum = 0;
-        rc = dc_neo_count(&D, &total);
+        rc = dc_stopped(&D) ? FS_ECANCELLED : dc_neo_count(&D, &total);
         for (int g = 0; g < ngraphs; g++)
             sum += cnt[g * prof->ntypes + t];
         if (!rc && total != sum)

@@ -3,6 +3,8 @@
 #ifndef FALKORSYNC_SYNC_DELETES_H
 #define FALKORSYNC_SYNC_DELETES_H
 
+#include <signal.h>
+
 #include "bolt/bolt.h"
 #include "config/config.h"
 #include "sync/fixer.h"
@@ -17,6 +19,7 @@
  * (per_group), else NULL. A type whose counts match is not looked at: an extra and a missing
  * item of the same type in one graph cancel out (reconcile finds them). Not thread-safe. */
 int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
-                       char **groups, int ngroups, struct sync_report *rep) FS_WARN_UNUSED;
+                       char **groups, int ngroups, volatile sig_atomic_t *stop,
+                       struct sync_report *rep) FS_WARN_UNUSED;
 
 #endif

@@ -186,6 +186,8 @@ static int wait_indexes(struct run *R, const char *graph)
             return 0;
         if (sync_now() > deadline)
             break;
+        if (full_stopped(R))
+            return FS_ECANCELLED;
         usleep(pause);
     }
     snprintf(R->rep->error, sizeof R->rep->error, "indexes of %s not operational after 10 min",
@@ -314,6 +316,10 @@ static int sync_graphs(struct run *R)
     if (rc)
         snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
     for (int i = 0; !rc && i < ngroups; i++) {
+        if (full_stopped(R)) {
+            rc = FS_ECANCELLED;
+            break;
+        }
         char name[SYNC_GRAPH_CAP];
         sync_group_graph_name(c, groups[i], name, sizeof name);
         rc = sync_one_graph(R, name, groups[i]);

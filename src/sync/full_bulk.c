@@ -489,6 +489,8 @@ static int reload_map(struct bulk *B)
                      t->name, lo, lo + BULK_PAGE);
             const char *argv[4] = {"GRAPH.QUERY", B->graph, q, "--compact"};
             redisReply *r = NULL;
+            if (full_stopped(R))
+                return FS_ECANCELLED;
             if ((rc = full_fdb_simple(R, "reading node ids back", 4, argv, &r)))
                 break;
             /* compact: [header, rows, stats]; a cell is [type, value] */
@@ -537,7 +539,7 @@ static int vecf32_sweep(struct bulk *B, int upto_type)
                              "MATCH (n:`%s`) WHERE id(n) >= %" PRIu64 " AND id(n) < %" PRIu64
                              " AND typeof(n.`%s`) = 'List' SET n.`%s` = vecf32(n.`%s`)",
                              t->name, lo, lo + BULK_PAGE, e, e, e);
-                rc = full_graph_query(R, B->graph, q);
+                rc = full_stopped(R) ? FS_ECANCELLED : full_graph_query(R, B->graph, q);
             }
         }
     }

@@ -67,6 +67,14 @@ static int run_extract(struct run *R, const struct sync_type *t, const char *aft
     return rc;
 }
 
+bool full_stopped(struct run *R)
+{
+    if (!(R->opts->stop && *R->opts->stop))
+        return false;
+    snprintf(R->rep->error, sizeof R->rep->error, "stopped by a signal");
+    return true;
+}
+
 int full_stream(struct run *R, int type, const char *after, const char *group, bool generic,
                 const struct full_sink *sink)
 {
@@ -82,10 +90,8 @@ int full_stream(struct run *R, int type, const char *after, const char *group, b
     struct bolt_record rec;
     int more;
     while ((more = bolt_next(&R->bolt, &rec)) == 1) {
-        if (R->opts->stop && *R->opts->stop) {
-            snprintf(R->rep->error, sizeof R->rep->error, "stopped by a signal");
+        if (full_stopped(R))
             return FS_ECANCELLED;
-        }
         if ((rc = sink->record(sink->ud, &rec)))
             break;
         R->done_items++;

@@ -54,6 +54,9 @@ struct full_sink {
     /* Sends the open batch when it is full. */
     int (*flush_if_full)(void *ud);
 };
+/* True when a stop was asked for (SIGTERM, POST /api/sync/stop), with the report's error
+ * saying so; the caller returns FS_ECANCELLED and leaves the checkpoint for the next run. */
+bool full_stopped(struct run *R);
 /* Streams type `type` from key `after` on (group_id = group unless NULL) into sink, with the
  * loader's writer thread started; generic: the generic profile's query. Stops on a signal. */
 int full_stream(struct run *R, int type, const char *after, const char *group, bool generic,

@@ -29,6 +29,7 @@ struct incr {
     struct sync_applied *applied; /* the caller's; NULL: none */
     struct sync_applied_batch pend; /* this query's rows, recorded once acknowledged */
     const char *graph;
+    volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
     bool memo_ok;    /* the query's watermark exists: rows applied before are in the cache */
     int64_t since_s; /* where the query started */
     struct buf q, p;
@@ -120,6 +121,11 @@ static int apply_changes(struct incr *I, const char *group)
         struct sync_item it;
         int more;
         while ((more = neo_cursor_next(sc, &it, &I->rep->dropped)) == 1) {
+            if (I->stop && *I->stop) { /* nothing acknowledged past here counts */
+                snprintf(I->rep->error, sizeof I->rep->error, "stopped by a signal");
+                rc = FS_ECANCELLED;
+                break;
+            }
             if ((rc = apply_row(I, sc, qi, it.key)))
                 break;
             if (sc->cols.has_ts && cq->family)
@@ -195,8 +201,12 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     struct sync_rules rules;
     struct loader ld = {0};
     struct fixer fx = {0};
-    struct incr I = {
-        .c = c, .bolt = &bolt, .fx = &fx, .rep = rep, .applied = o ? o->applied : NULL};
+    struct incr I = {.c = c,
+                     .bolt = &bolt,
+                     .fx = &fx,
+                     .rep = rep,
+                     .applied = o ? o->applied : NULL,
+                     .stop = o ? o->stop : NULL};
     buf_init(&I.q, SYNC_QUERY_CAP);
     buf_init(&I.p, SYNC_QUERY_CAP);
     bolt_init(&bolt);
@@ -215,7 +225,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
     /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
-    rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, rep);
+    rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, I.stop, rep);
     /* per_group: the graphs of groups gone from Neo4j (Graphiti's clear_data) go now. */
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
         (rc = sync_track_groups(c, &ld.fdb, groups, ngroups, rep)))

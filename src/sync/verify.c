@@ -29,9 +29,14 @@ static void sample(struct verify_count *vc, const char *what, const char *key)
  * be wrong); a key equal to it is a second Neo4j item with the same key
  * (counted as unrepresentable: the cache can hold one item per key). */
 static int src_advance(struct neo_cursor *sc, struct sync_item *a, char *prev, struct xc_stats *st,
-                       struct verify_count *vc, char *err, size_t errlen)
+                       struct verify_count *vc, volatile sig_atomic_t *stop, char *err,
+                       size_t errlen)
 {
     for (;;) {
+        if (stop && *stop) { /* a long run of rows the merge skips */
+            snprintf(err, errlen, "stopped by a signal");
+            return FS_ECANCELLED;
+        }
         int ra = neo_cursor_next(sc, a, st);
         if (ra != 1)
             return ra;
@@ -131,7 +136,7 @@ static int merge_step(struct merge *m, int *ra, int *rb)
     if (rc)
         return rc;
     if (cmp <= 0)
-        *ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, m->err, m->errlen);
+        *ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, m->cc.stop, m->err, m->errlen);
     if (cmp >= 0)
         *rb = cache_cursor_next(&m->cc, &m->b, m->err, m->errlen);
     return 0;
@@ -161,7 +166,7 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
     m->cc.stop = stop;
     if (fx)
         fx->type = type;
-    int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, err, errlen);
+    int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, stop, err, errlen);
     int rb = ra < 0 ? 0 : cache_cursor_next(&m->cc, &m->b, err, errlen);
     int fix_rc = 0;
     while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
