@@ -52,24 +52,27 @@ room=$(( used > base ? used - base : 0 ))
 echo "used memory $used bytes, the live graph ~$room bytes; maxmemory $((used + room))"
 R CONFIG SET maxmemory-policy noeviction >/dev/null
 R CONFIG SET maxmemory $((used + room)) >/dev/null
-set +e
-out=$("$BIN" full 2>"$PWD/oom_stderr.$$")
-rc=$?
-set -e
-err=$(cat "$PWD/oom_stderr.$$"); rm -f "$PWD/oom_stderr.$$"
-echo "$out"
-(( rc != 0 )) || fail "full sync succeeded although the shadow graph cannot fit"
-[[ "$out" == *'"error_code":"FDB_OOM"'* ]] || fail "error_code is not FDB_OOM"
-[[ "$out" == *'"error_side":"falkordb"'* ]] || fail "error_side is not falkordb"
-[[ "$out$err" == *"out of memory"* && "$out$err" == *"2x the graph's memory"* ]] ||
-  fail "the error does not name memory and the headroom needed"
+for method in bulk query; do
+  echo "== $method method: the shadow graph does not fit"
+  set +e
+  out=$(SYNC_FULL_METHOD=$method "$BIN" full 2>"$TMPD/stderr")
+  rc=$?
+  set -e
+  err=$(cat "$TMPD/stderr")
+  echo "$out"
+  (( rc != 0 )) || fail "$method: full sync succeeded although the shadow graph cannot fit"
+  [[ "$out" == *'"error_code":"FDB_OOM"'* ]] || fail "$method: error_code is not FDB_OOM"
+  [[ "$out" == *'"error_side":"falkordb"'* ]] || fail "$method: error_side is not falkordb"
+  [[ "$out$err" == *"out of memory"* && "$out$err" == *"2x the graph's memory"* ]] ||
+    fail "$method: the error does not name memory and the headroom needed"
 
-echo "== the live graph is as it was, the shadow graph and its checkpoint are gone"
-after=$(count)
-[[ "$after" == "$before" ]] || fail "live graph changed: $before nodes before, '$after' after"
-left=$(R --scan --pattern "*__falkorsync_shadow*")
-[[ -z "$left" ]] || fail "shadow graph left behind: $left"
-[[ "$(R EXISTS "falkorsync:ckpt:${FALKORDB_DATABASE}")" == 0 ]] || fail "checkpoint left behind"
+  # the live graph is as it was, the shadow graph and its checkpoint are gone
+  after=$(count)
+  [[ "$after" == "$before" ]] || fail "$method: live graph changed: $before nodes before, '$after' after"
+  left=$(R --scan --pattern "*__falkorsync_shadow*")
+  [[ -z "$left" ]] || fail "$method: shadow graph left behind: $left"
+  [[ "$(R EXISTS "falkorsync:ckpt:${FALKORDB_DATABASE}")" == 0 ]] || fail "$method: checkpoint left behind"
+done
 
 echo "== the service does not retry an out-of-memory failure at once"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
