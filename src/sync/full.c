@@ -250,6 +250,89 @@ static int swap_in(struct run *R, const struct sync_names *nm)
     return rc;
 }
 
+/* The value of one "name:value" line of an INFO reply; -1 when absent. */
+static long long info_field(const char *info, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = info; line && *line;) {
+        if (!strncmp(line, name, n) && line[n] == ':')
+            return strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+/* The live graph's size in MB by GRAPH.MEMORY USAGE (FalkorDB 4.12+); -1 when unknown. */
+static long long live_graph_mb(struct run *R, const char *live)
+{
+    const char *argv[3] = {"GRAPH.MEMORY", "USAGE", live};
+    redisReply *r = NULL;
+    long long mb = -1;
+    if (!full_key_exists(R, live) || fdb_commandv(&R->ld.fdb, &r, 3, argv))
+        return -1;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || strcmp(k->str, "total_graph_sz_mb"))
+            continue;
+        if (v->type == REDIS_REPLY_INTEGER)
+            mb = v->integer;
+        else if (v->type == REDIS_REPLY_STRING)
+            mb = strtoll(v->str, NULL, 10);
+    }
+    freeReplyObject(r);
+    return mb;
+}
+
+/* FalkorDB refused a write for memory: the half-built shadow graph and its checkpoint go (the
+ * memory is given back; the live graph is untouched) and the error says how much room a full
+ * sync needs. Returns FS_EFDB_OOM. */
+static int fail_out_of_memory(struct run *R, const struct sync_names *nm)
+{
+    char why[sizeof R->rep->error];
+    snprintf(why, sizeof why, "%s", R->rep->error);
+    loader_async_stop(&R->ld, false); /* the writer thread may still hold the connection */
+    if (loader_reconnect(&R->ld))
+        log_fields(LOG_WARNING, "full sync: cannot reconnect to remove the shadow graph",
+                   json_pack("{s:o}", "error", sync_json_text(R->ld.fdb.errstr)));
+    /* INFO before the shadow goes: the memory as it was when the write was refused */
+    const char *info[2] = {"INFO", "memory"};
+    redisReply *r = NULL;
+    long long used = -1, max = -1;
+    if (!fdb_commandv(&R->ld.fdb, &r, 2, info)) {
+        if (r->type == REDIS_REPLY_STRING) {
+            used = info_field(r->str, "used_memory");
+            max = info_field(r->str, "maxmemory");
+        }
+        freeReplyObject(r);
+    }
+    const char *delck[2] = {"DEL", nm->ckpt};
+    bool removed = !delete_graph_if_exists(R, nm->shadow, "deleting the shadow graph") &&
+                   !full_fdb_simple(R, "deleting the checkpoint", 2, delck, NULL);
+    if (!removed)
+        log_fields(LOG_WARNING, "full sync: the shadow graph was not removed",
+                   json_pack("{s:o}", "error", sync_json_text(R->rep->error)));
+    long long live_mb = live_graph_mb(R, nm->live);
+    const double mb = 1024.0 * 1024.0;
+    char sizes[160] = "";
+    if (used >= 0 && max > 0)
+        snprintf(sizes, sizeof sizes, " (maxmemory %.0f MB, used %.0f MB)", max / mb, used / mb);
+    char live_size[96];
+    if (live_mb > 0)
+        snprintf(live_size, sizeof live_size, "the live graph uses ~%lld MB", live_mb);
+    else if (used >= 0)
+        snprintf(live_size, sizeof live_size, "the live graph uses at most ~%.0f MB", used / mb);
+    else
+        snprintf(live_size, sizeof live_size, "see INFO memory");
+    snprintf(R->rep->error, sizeof R->rep->error,
+             "FalkorDB is out of memory%s: a full sync builds a second copy of the graph next to "
+             "the live one; allow about 2x the graph's memory (%s); the live graph %s is "
+             "unchanged%s. FalkorDB said: %.200s",
+             sizes, live_size, nm->live,
+             removed ? " and the shadow graph was removed" : ", the shadow graph is left", why);
+    return FS_EFDB_OOM;
+}
+
 static int sync_one_graph(struct run *R, const char *live, const char *group)
 {
     struct graph_load G = {.group = group};
@@ -263,6 +346,8 @@ static int sync_one_graph(struct run *R, const char *live, const char *group)
     rc = rc ? rc : load_graph(R, &G);
     rc = rc ? rc : finish_indexes(R, G.nm.shadow);
     rc = rc ? rc : swap_in(R, &G.nm);
+    if (rc == FS_ESERVER && R->ld.fdb.server_err == FS_EFDB_OOM)
+        rc = fail_out_of_memory(R, &G.nm);
     if (!rc)
         R->rep->graphs++;
     return rc;

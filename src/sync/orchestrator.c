@@ -159,11 +159,13 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
         }
         if (rc == FS_ECANCELLED || (stop && *stop))
             return FS_ECANCELLED;
-        if (attempt == c->sync.max_retries) {
+        /* Out of memory does not pass in seconds: retrying now would build the shadow graph
+         * again into the same wall, so the next interval tries again. */
+        if (attempt == c->sync.max_retries || rc == FS_EFDB_OOM) {
             log_fields(LOG_ERROR, "sync failed, giving up until the next interval",
-                       json_pack("{s:s,s:i,s:o,s:s}", "mode", orch_mode_name(mode), "attempts",
+                       json_pack("{s:s,s:i,s:o,s:s,s:s}", "mode", orch_mode_name(mode), "attempts",
                                  attempt + 1, "error", sync_json_text(rep->error), "side",
-                                 fs_sidename(rep->err_side)));
+                                 fs_sidename(rep->err_side), "error_code", fs_errname(rc)));
             break;
         }
         /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). */

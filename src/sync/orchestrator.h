@@ -34,8 +34,9 @@ struct orch_ctl {
 
 /* Runs one mode with retries (exponential backoff with jitter from
  * sync.retry_delay_seconds, capped at sync.retry_max_delay_seconds, at most
- * sync.max_retries retries). Sleeps wake up early when *stop is set. applied: what incremental
- * applied so far (sync/applied.h; NULL: none), updated by incremental runs. */
+ * sync.max_retries retries; none after FS_EFDB_OOM: the next interval tries again). Sleeps wake up
+ * early when *stop is set. applied: what incremental applied so far (sync/applied.h; NULL: none),
+ * updated by incremental runs. */
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
              const struct orch_hooks *hooks, struct sync_applied *applied, struct sync_report *rep,
              double *lag) FS_WARN_UNUSED;
