@@ -29,8 +29,9 @@ static int drop_graph(struct fdb_conn *fdb, const char *graph, struct sync_repor
         log_fields(LOG_INFO, "deleted a graph of the previous layout",
                    json_pack("{s:o,s:s}", "graph", sync_json_text(graph), "reason", why));
     }
-    char wm[320];
-    snprintf(wm, sizeof wm, "falkorsync:wm:%s", graph);
+    struct sync_names nm = {0};
+    sync_names_of(graph, &nm);
+    const char *wm = nm.wm;
     const char *delwm[2] = {"DEL", wm};
     return fdb_commandv(fdb, NULL, 2, delwm);
 }
@@ -50,7 +51,7 @@ static bool is_current(const struct cfg *c, char *const *groups, int ngroups, co
 static int drop_group_graphs(const struct cfg *c, struct fdb_conn *fdb, struct sync_report *rep)
 {
     char set[320];
-    snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+    sync_groups_key(c, set, sizeof set);
     const char *sm[2] = {"SMEMBERS", set};
     redisReply *r = NULL;
     int rc = fdb_commandv(fdb, &r, 2, sm);
@@ -80,8 +81,9 @@ static int drop_single_graph(const struct cfg *c, struct fdb_conn *fdb, char *co
     const char *db = c->falkordb.database;
     if (is_current(c, groups, ngroups, db))
         return 0;
-    char wm[320];
-    snprintf(wm, sizeof wm, "falkorsync:wm:%s", db);
+    struct sync_names nm = {0};
+    sync_names_of(db, &nm);
+    const char *wm = nm.wm;
     const char *ex[2] = {"EXISTS", wm};
     redisReply *r = NULL;
     int rc = fdb_commandv(fdb, &r, 2, ex);
@@ -112,7 +114,7 @@ int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *
         /* Every graph this run wrote is recorded, also the graph of a group
          * incremental met first: a later switch or reconcile must find it. */
         char set[320];
-        snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+        sync_groups_key(c, set, sizeof set);
         for (int i = 0; !rc && i < ngroups; i++) {
             const char *sadd[3] = {"SADD", set, groups[i]};
             rc = fdb_commandv(fdb, NULL, 3, sadd);
@@ -191,7 +193,7 @@ int sync_layout_verify_stale(const struct cfg *c, struct fdb_conn *fdb, char *co
 {
     bool per_group = c->falkordb.layout == CFG_LAYOUT_PER_GROUP;
     char set[320];
-    snprintf(set, sizeof set, "falkorsync:groups:%s", c->falkordb.database);
+    sync_groups_key(c, set, sizeof set);
     const char *sm[2] = {"SMEMBERS", set};
     redisReply *r = NULL;
     int rc = fdb_commandv(fdb, &r, 2, sm);
@@ -218,8 +220,9 @@ int sync_layout_verify_stale(const struct cfg *c, struct fdb_conn *fdb, char *co
         return rc;
     bool was_single = r->type == REDIS_REPLY_STRING && r->str && !strcmp(r->str, "single");
     freeReplyObject(r);
-    char wm[320];
-    snprintf(wm, sizeof wm, "falkorsync:wm:%s", c->falkordb.database);
+    struct sync_names nm = {0};
+    sync_names_of(c->falkordb.database, &nm);
+    const char *wm = nm.wm;
     const char *ex[2] = {"EXISTS", wm};
     r = NULL;
     if ((rc = fdb_commandv(fdb, &r, 2, ex)))
