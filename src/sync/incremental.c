@@ -146,6 +146,32 @@ static int apply_changes(struct incr *I, const char *group)
     return rc;
 }
 
+/* The graph's indexes, created when missing. The continuous loop does this once per graph
+ * and process (noted in its applied set under a pseudo key): a graph with watermarks was
+ * built by a full sync or by an earlier run, which created them, and re-issuing 13
+ * CREATE INDEX writes every second only takes the graph's write lock for nothing. The
+ * generic profile asks every run, as new labels need new indexes; so does a graph without
+ * watermarks (new, or deleted and created again). */
+static int ensure_indexes_once(struct incr *I, struct fdb_conn *f, const char *graph, char *err,
+                               size_t errlen)
+{
+    bool has_wm = false;
+    for (int i = 0; i < I->nw; i++)
+        has_wm = has_wm || I->w[i].s != INT64_MIN;
+    bool memo = I->applied && has_wm && !sync_profile_of(I->c)->generic;
+    uint64_t id = sync_applied_id(graph, -1, "indexes");
+    if (memo && sync_applied_seen(I->applied, id, 1, 0))
+        return 0;
+    int rc = fixer_ensure_indexes(I->c, I->bolt, f, graph, err, errlen);
+    if (!rc && memo) {
+        struct sync_applied_batch b = {0};
+        sync_applied_queue(&b, I->applied, id, 1, 0);
+        sync_applied_commit(I->applied, &b, 0);
+        sync_applied_batch_free(&b);
+    }
+    return rc;
+}
+
 static int incremental_graph(struct incr *I, const char *graph, const char *group)
 {
     struct sync_names nm = {0};
@@ -157,7 +183,7 @@ static int incremental_graph(struct incr *I, const char *graph, const char *grou
     for (int i = 0; i < I->nw; i++)
         I->w[i].family = sync_wm_families[i].name;
     int rc = state_wm_read(f, nm.wm, I->w, I->nw, err, errlen);
-    rc = rc ? rc : fixer_ensure_indexes(I->c, I->bolt, f, graph, err, errlen);
+    rc = rc ? rc : ensure_indexes_once(I, f, graph, err, errlen);
     if (rc)
         return rc;
     I->fx->ld->graph = graph;
