@@ -17,7 +17,7 @@ struct route_run {
     struct buf ctxmap; /* the context as a PackStream map, for HELLO */
     char tried[MAX_TRIED][sizeof ((struct bolt_session *)0)->member];
     int ntried;
-    char failures[384]; /* "host:port: why; ..." for the final error */
+    char failures[448]; /* "host:port: why; ..." for the final error */
     int last_err;
 };
 
@@ -55,10 +55,13 @@ static void note_failure(struct route_run *R, const char *addr, int rc, enum bol
     R->last_err = rc;
     if (R->ntried < MAX_TRIED)
         snprintf(R->tried[R->ntried++], sizeof R->tried[0], "%s", addr);
+    /* The summary keeps the last part of the detail ("Connection refused"); the log has it all. */
+    const char *why = strrchr(R->s->errstr, ':');
+    why = why && why[1] == ' ' && strcmp(why + 2, fs_strerror(rc)) ? why + 2 : "";
     size_t used = strlen(R->failures);
     if (used + 8 < sizeof R->failures)
-        snprintf(R->failures + used, sizeof R->failures - used, "%s%s (%s)", used ? "; " : "",
-                 addr, R->s->errstr[0] ? R->s->errstr : fs_strerror(rc));
+        snprintf(R->failures + used, sizeof R->failures - used, "%s%s (%s%s%s)", used ? "; " : "",
+                 addr, fs_strerror(rc), *why ? ": " : "", why);
     emit(R, ev, addr, R->s->errstr);
 }
 
