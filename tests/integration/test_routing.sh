@@ -59,8 +59,8 @@ grep -q '"Neo4j routing table received"' "$work/a-full.err" \
 run a-verify env NEO4J_URI="neo4j://127.0.0.1:$NPORT" "$BIN" verify
 must_pass a-verify
 
-echo "== (b) a cluster of relays: router $ROUTER, readers $A $B $C"
 ROUTER=$(free_port); A=$(free_port); B=$(free_port); C=$(free_port); S=$(free_port); DEAD=$(free_port)
+echo "== (b) a cluster of relays: router $ROUTER, readers $A $B $C"
 table() { # table ROUTERS READERS (comma-separated ports)
   python3 - "$1" "$2" >"$work/table.tmp" <<'EOF'
 import json, sys
