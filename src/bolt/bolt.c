@@ -429,6 +429,8 @@ int bolt_connect_to(struct bolt_session *s, const struct bolt_config *cfg,
         set_errstr(s, rc, "connecting to Neo4j", s->net.errstr);
         return rc;
     }
+    if (t->handshake_timeout_ms > 0)
+        net_set_read_timeout(&s->net, t->handshake_timeout_ms);
     /* Magic, then 5.8 down to 5.0 (range 8), then 4.4. */
     static const uint8_t hs[20] = {0x60, 0x60, 0xB0, 0x17, 0x00, 0x08, 0x08, 0x05, 0x00, 0x00,
                                    0x04, 0x04, 0,    0,    0,    0,    0,    0,    0,    0};
@@ -483,6 +485,7 @@ int bolt_connect_to(struct bolt_session *s, const struct bolt_config *cfg,
             return rc;
         }
     }
+    net_set_read_timeout(&s->net, no.read_timeout_ms);
     s->state = BOLT_READY;
     s->stream_done = true;
     return 0;

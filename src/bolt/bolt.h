@@ -61,6 +61,9 @@ struct bolt_target {
     enum net_tls tls;
     const void *routing;
     size_t routing_len;
+    int handshake_timeout_ms; /* > 0: longest wait for the handshake and HELLO/LOGON
+                               * replies (a member that accepts and never answers);
+                               * <= 0: the read timeout */
 };
 
 /* Cap on one message we send (the query and its parameters) and on what is

@@ -86,6 +86,9 @@ static int connect_member(struct route_run *R, const struct bolt_addr *a)
         .tls = R->uri.tls,
         .routing = R->ctxmap.data,
         .routing_len = R->ctxmap.len,
+        /* a member that accepts and never answers costs the connect timeout, not the read
+         * timeout: the next member is tried within seconds */
+        .handshake_timeout_ms = R->cfg->connect_timeout_ms > 0 ? R->cfg->connect_timeout_ms : 10000,
     };
     return bolt_connect_to(R->s, R->cfg, &t);
 }
@@ -99,6 +102,8 @@ static int ask_router(struct route_run *R, const struct bolt_addr *a, struct bol
     struct buf msg;
     buf_init(&msg, (size_t)1 << 20);
     struct fs_value meta = {0};
+    net_set_read_timeout(&R->s->net, R->cfg->connect_timeout_ms > 0 ? R->cfg->connect_timeout_ms
+                                                                    : 10000);
     rc = bolt_route_write(&msg, &R->ctx, R->cfg->database, NULL);
     rc = rc ? rc : bolt_request(R->s, msg.data, msg.len, &meta);
     if (!rc) {
@@ -165,6 +170,13 @@ static int refresh(struct route_run *R)
     free(t);
     cur->expires = 0;
     char fail[sizeof R->failures];
+    if (fatal(rc)) { /* the member's own words (wrong password, no such database) say it best */
+        snprintf(fail, sizeof fail, "%s", R->s->errstr);
+        snprintf(R->s->errstr, sizeof R->s->errstr, "%s (Neo4j router %s)", fail,
+                 R->tried[R->ntried - 1]);
+        R->s->err = rc;
+        return rc;
+    }
     memcpy(fail, R->failures, sizeof fail);
     snprintf(R->s->errstr, sizeof R->s->errstr, "no Neo4j router answered ROUTE: %s", fail);
     R->s->err = rc;
@@ -193,8 +205,11 @@ static int try_role(struct route_run *R, enum bolt_role role)
             return 0;
         }
         note_failure(R, addr, rc, BOLT_ROUTE_MEMBER_FAILED);
-        if (fatal(rc))
+        if (fatal(rc)) {
+            size_t used = strlen(R->s->errstr);
+            snprintf(R->s->errstr + used, sizeof R->s->errstr - used, " (Neo4j member %s)", addr);
             return rc;
+        }
         forget(t, &list[k]);
     }
     return 1;
