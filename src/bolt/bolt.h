@@ -42,13 +42,13 @@ struct bolt_config {
     const char *uri;  /* required */
     const char *user; /* basic auth principal; NULL or "" for no auth */
     const char *password;
-    const char *database;   /* NULL: the server's default database */
-    const char *ca_file;    /* extra trusted CAs (PEM) for +s */
-    int connect_timeout_ms; /* <= 0: 10 s */
-    int read_timeout_ms;    /* <= 0: 60 s; the longest silence while waiting for a reply */
-    int write_timeout_ms;   /* <= 0: 60 s */
-    int fetch_size;         /* records per PULL; 0: 1000; -1: all at once */
-    size_t max_message;     /* cap on one Bolt message; 0: 256 MB */
+    const char *database;        /* NULL: the server's default database */
+    const char *ca_file;         /* extra trusted CAs (PEM) for +s */
+    int connect_timeout_ms;      /* <= 0: 10 s */
+    int read_timeout_ms;         /* <= 0: 60 s; the longest silence while waiting for a reply */
+    int write_timeout_ms;        /* <= 0: 60 s */
+    int fetch_size;              /* records per PULL; 0: 1000; -1: all at once */
+    size_t max_message;          /* cap on one Bolt message; 0: 256 MB */
     bolt_route_log_fn route_log; /* NULL: routing events are not reported */
     void *route_log_ctx;
 };

@@ -237,8 +237,8 @@ static int add_server(const struct fs_value *srv, struct bolt_route_table *out, 
     return 0;
 }
 
-int bolt_route_table_from_meta(const struct fs_value *meta, struct bolt_route_table *out,
-                               char *err, size_t errlen)
+int bolt_route_table_from_meta(const struct fs_value *meta, struct bolt_route_table *out, char *err,
+                               size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const struct fs_value *rt = fs_value_map_get(meta, "rt");

@@ -1,4 +1,5 @@
-/* Bolt routing codec (pure): the routing context of a neo4j:// URI, the ROUTE request, the table. */
+/* Bolt routing codec (pure): the routing context of a neo4j:// URI, the ROUTE request, the table.
+ */
 #ifndef FALKORSYNC_ROUTE_H
 #define FALKORSYNC_ROUTE_H
 
@@ -26,12 +27,12 @@ enum bolt_role { BOLT_ROLE_ROUTE = 0, BOLT_ROLE_READ, BOLT_ROLE_WRITE, BOLT_ROLE
 
 /* A routing table as Neo4j answers ROUTE. */
 struct bolt_route_table {
-    int64_t ttl;      /* seconds, as the server said */
-    double expires;   /* monotonic seconds when it goes stale; 0: no table */
-    char db[128];     /* the database it is for (the home database when none was asked) */
+    int64_t ttl;    /* seconds, as the server said */
+    double expires; /* monotonic seconds when it goes stale; 0: no table */
+    char db[128];   /* the database it is for (the home database when none was asked) */
     int n[BOLT_ROLE_COUNT];
     struct bolt_addr members[BOLT_ROLE_COUNT][BOLT_ROUTE_MAX_MEMBERS];
-    int dropped;      /* addresses beyond BOLT_ROUTE_MAX_MEMBERS, not kept */
+    int dropped; /* addresses beyond BOLT_ROUTE_MAX_MEMBERS, not kept */
 };
 
 /* The routing context: "address" (the URI's host:port) plus the URI's query parameters. */
@@ -67,8 +68,8 @@ int bolt_route_write(struct buf *b, const struct bolt_route_context *ctx, const 
  * role}]}}) into *out (expires left 0). Unknown roles and keys are ignored.
  * FS_EMALFORMED with a reason in err when rt, ttl or servers is missing or of
  * the wrong kind, or an address does not parse. */
-int bolt_route_table_from_meta(const struct fs_value *meta, struct bolt_route_table *out,
-                               char *err, size_t errlen) FS_WARN_UNUSED;
+int bolt_route_table_from_meta(const struct fs_value *meta, struct bolt_route_table *out, char *err,
+                               size_t errlen) FS_WARN_UNUSED;
 /* The same from the PackStream bytes of the metadata map (decoded within lim;
  * NULL: defaults). */
 int bolt_route_table_parse(const void *p, size_t len, const struct pack_limits *lim,

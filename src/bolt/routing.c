@@ -1,4 +1,5 @@
-/* bolt_connect: direct for bolt:// URIs; for neo4j:// a routing table (ROUTE), a reader, failover. */
+/* bolt_connect: direct for bolt:// URIs; for neo4j:// a routing table (ROUTE), a reader, failover.
+ */
 #include "bolt/bolt.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@ struct route_run {
     struct bolt_uri uri;
     struct bolt_route_context ctx;
     struct buf ctxmap; /* the context as a PackStream map, for HELLO */
-    char tried[MAX_TRIED][sizeof ((struct bolt_session *)0)->member];
+    char tried[MAX_TRIED][sizeof((struct bolt_session *)0)->member];
     int ntried;
     char failures[448]; /* "host:port: why; ..." for the final error */
     int last_err;
@@ -102,8 +103,8 @@ static int ask_router(struct route_run *R, const struct bolt_addr *a, struct bol
     struct buf msg;
     buf_init(&msg, (size_t)1 << 20);
     struct fs_value meta = {0};
-    net_set_read_timeout(&R->s->net, R->cfg->connect_timeout_ms > 0 ? R->cfg->connect_timeout_ms
-                                                                    : 10000);
+    net_set_read_timeout(&R->s->net,
+                         R->cfg->connect_timeout_ms > 0 ? R->cfg->connect_timeout_ms : 10000);
     rc = bolt_route_write(&msg, &R->ctx, R->cfg->database, NULL);
     rc = rc ? rc : bolt_request(R->s, msg.data, msg.len, &meta);
     if (!rc) {

@@ -3,7 +3,8 @@
 
 #include "log/log.h"
 
-/* Routing events of neo4j:// URIs, logged: which member a session reads from, and why not others. */
+/* Routing events of neo4j:// URIs, logged: which member a session reads from, and why not others.
+ */
 static void route_log(void *ctx, enum bolt_route_event ev, const char *address, const char *detail)
 {
     (void)ctx;

@@ -31,8 +31,8 @@ static void test_route_bytes_home_db(void **st)
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(bolt_route_write(&b, &c, NULL, NULL), 0);
-    static const uint8_t want[] = {0xB3, 0x66, 0xA1, 0x87, 'a', 'd', 'd', 'r', 'e', 's', 's',
-                                   0x86, 'h',  ':',  '7',  '6', '8', '7', 0x90, 0xA0};
+    static const uint8_t want[] = {0xB3, 0x66, 0xA1, 0x87, 'a', 'd', 'd', 'r', 'e',  's',
+                                   's',  0x86, 'h',  ':',  '7', '6', '8', '7', 0x90, 0xA0};
     assert_bytes(&b, want, sizeof want);
     buf_deinit(&b);
 }
@@ -41,10 +41,12 @@ static void test_route_bytes_home_db(void **st)
 static void test_route_bytes_db_params(void **st)
 {
     (void)st;
-    struct bolt_route_context c = ctx_of("neo4j+s://[::1]:7000/?region=eu%2Dwest&policy=a+b", "::1", 7000);
+    struct bolt_route_context c =
+        ctx_of("neo4j+s://[::1]:7000/?region=eu%2Dwest&policy=a+b", "::1", 7000);
     struct buf b;
     buf_init(&b, 0);
     assert_int_equal(bolt_route_write(&b, &c, "graphs", "bob"), 0);
+    /* clang-format off */
     static const uint8_t want[] = {
         0xB3, 0x66, 0xA3,                                               /* ROUTE, context of 3 */
         0x87, 'a',  'd',  'd', 'r', 'e', 's', 's',                      /* address */
@@ -56,6 +58,7 @@ static void test_route_bytes_db_params(void **st)
         0x90,                                                           /* no bookmarks */
         0xA2, 0x82, 'd',  'b', 0x86, 'g', 'r', 'a', 'p', 'h', 's',      /* db */
         0x88, 'i',  'm',  'p', '_', 'u', 's', 'e', 'r', 0x83, 'b', 'o', 'b'}; /* imp_user */
+    /* clang-format on */
     assert_bytes(&b, want, sizeof want);
     buf_deinit(&b);
 }
@@ -88,7 +91,8 @@ static void test_context_errors(void **st)
     assert_int_equal(bolt_route_context_parse(many, "h", 7687, &c, err, sizeof err), FS_EURI);
     assert_non_null(strstr(err, "more than"));
     /* empty pieces and a fragment are ignored */
-    assert_int_equal(bolt_route_context_parse("neo4j://h:1?&a=1&&b=2#frag", "h", 1, &c, err, sizeof err), 0);
+    assert_int_equal(
+        bolt_route_context_parse("neo4j://h:1?&a=1&&b=2#frag", "h", 1, &c, err, sizeof err), 0);
     assert_int_equal(c.nparams, 2);
     assert_string_equal(c.keys[1], "b");
     assert_string_equal(c.values[1], "2");
@@ -110,9 +114,9 @@ static void test_addr_parse(void **st)
     assert_int_equal(a.port, 9000);
     bolt_addr_format(&a, out, sizeof out);
     assert_string_equal(out, "[fe80::1]:9000");
-    static const char *const bad[] = {"",       ":7687",  "h:",      "h:0",       "h:65536",
-                                      "h:12ab", "h:-1",   "[::1",    "[::1]x",    "[]:1",
-                                      "a b:1",  "u@h:1",  "h:1:2",   "h:0000007687"};
+    static const char *const bad[] = {"",       ":7687", "h:",    "h:0",         "h:65536",
+                                      "h:12ab", "h:-1",  "[::1",  "[::1]x",      "[]:1",
+                                      "a b:1",  "u@h:1", "h:1:2", "h:0000007687"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         assert_int_equal(bolt_addr_parse(bad[k], strlen(bad[k]), &a), FS_EMALFORMED);
     /* the length is the bound, not a NUL */
@@ -121,6 +125,7 @@ static void test_addr_parse(void **st)
 }
 
 /* The SUCCESS metadata Neo4j 5.26 Community sends for ROUTE (single member). */
+/* clang-format off */
 static const uint8_t community_table[] = {
     0xA1, 0x82, 'r', 't', 0xA3, 0x87, 's', 'e', 'r', 'v', 'e', 'r', 's', 0x93,
     /* {addresses: ["127.0.0.1:17107"], role: "WRITE"} */
@@ -137,6 +142,7 @@ static const uint8_t community_table[] = {
     'T', 'E',
     /* ttl: 300, db: "neo4j" */
     0x83, 't', 't', 'l', 0xC9, 0x01, 0x2C, 0x82, 'd', 'b', 0x85, 'n', 'e', 'o', '4', 'j'};
+/* clang-format on */
 
 static void test_table_community(void **st)
 {
@@ -144,7 +150,8 @@ static void test_table_community(void **st)
     struct bolt_route_table t;
     char err[256];
     assert_int_equal(
-        bolt_route_table_parse(community_table, sizeof community_table, NULL, &t, err, sizeof err), 0);
+        bolt_route_table_parse(community_table, sizeof community_table, NULL, &t, err, sizeof err),
+        0);
     assert_int_equal(t.ttl, 300);
     assert_string_equal(t.db, "neo4j");
     for (int r = 0; r < BOLT_ROLE_COUNT; r++) {
@@ -155,7 +162,8 @@ static void test_table_community(void **st)
     assert_true(t.expires == 0);
     /* every truncation is an error, never a crash or a half table */
     for (size_t n = 0; n < sizeof community_table; n++) {
-        assert_int_not_equal(bolt_route_table_parse(community_table, n, NULL, &t, err, sizeof err), 0);
+        assert_int_not_equal(bolt_route_table_parse(community_table, n, NULL, &t, err, sizeof err),
+                             0);
         assert_int_equal(t.n[BOLT_ROLE_READ] + t.n[BOLT_ROLE_ROUTE] + t.n[BOLT_ROLE_WRITE], 0);
     }
 }
@@ -236,7 +244,8 @@ static void expect_bad(struct buf *b, const char *word)
 {
     struct bolt_route_table t;
     char err[256] = "";
-    assert_int_equal(bolt_route_table_parse(b->data, b->len, NULL, &t, err, sizeof err), FS_EMALFORMED);
+    assert_int_equal(bolt_route_table_parse(b->data, b->len, NULL, &t, err, sizeof err),
+                     FS_EMALFORMED);
     if (!strstr(err, word))
         fail_msg("error '%s' does not say '%s'", err, word);
     assert_int_equal(t.n[BOLT_ROLE_READ], 0);
