@@ -72,7 +72,8 @@ EOF
 }
 table "$ROUTER" "$A,$B,$C"
 start_relay() { # start_relay PORT [--silent]
-  python3 "$RELAY" "$1" 127.0.0.1 "$NPORT" "$work/table.json" "${@:2}" >"$work/relay-$1.log" 2>&1 &
+  python3 "$RELAY" "$1" 127.0.0.1 "$NPORT" "$work/table.json" --delay-file "$work/delay-$1" "${@:2}" \
+    >"$work/relay-$1.log" 2>&1 &
   pid[$1]=$!
 }
 for p in "$ROUTER" "$A" "$B" "$C"; do start_relay "$p"; done
@@ -88,10 +89,23 @@ must_pass b-full
 [[ "$(accepts "$A")" -ge 1 ]] || fail "b-full: reader $A saw no connection"
 grep -q ' route ' "$work/relay-$ROUTER.log" || fail "b-full: the router relay answered no ROUTE"
 
-echo "== kill reader $A; a change in Neo4j; the next run fails over to $B"
-kill "${pid[$A]}"; wait "${pid[$A]}" 2>/dev/null || true; unset "pid[$A]"
+echo "== a change in Neo4j; reader $A killed in the middle of a full sync; the next run fails over to $B"
 "$GEN" --entities 0 --exec "CREATE (:Entity {uuid: 'routing-change-1', name: 'after failover', group_id: 'group_a', summary: 'x', created_at: datetime(), labels: ['Entity']})" >/dev/null 2>&1 \
   || fail "cannot write the change to Neo4j"
+echo 400 >"$work/delay-$A" # A answers slowly now: the full sync below is still reading when A dies
+before_a=$(accepts "$A")
+( run b-cut "${VIA[@]}" "$BIN" full; echo "$last_rc" >"$work/b-cut.rc" ) &
+cut_job=$!
+for _ in $(seq 1 100); do [[ "$(accepts "$A")" -gt "$before_a" ]] && break; sleep 0.1; done
+sleep 2
+kill "${pid[$A]}"; unset "pid[$A]"
+wait "$cut_job" || true
+[[ "$(cat "$work/b-cut.rc")" == 1 ]] || fail "b-cut: exit $(cat "$work/b-cut.rc"), want 1 (the reader died under it)"
+cut_msg=$(cat "$work/b-cut.err" "$work/b-cut.out" | grep -v '^{' | grep -i 'failed' | tail -1)
+echo "  $cut_msg"
+[[ "$cut_msg" == *"Neo4j"* ]] || fail "b-cut: the error does not say that Neo4j went away"
+[[ "$(R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "MATCH (n {uuid: 'routing-change-1'}) RETURN count(n)" | sed -n 2p)" == 0 ]] \
+  || fail "b-cut: the interrupted run swapped in a graph (it should have stopped before the swap)"
 before_b=$(accepts "$B")
 run b-failover "${VIA[@]}" "$BIN" incremental
 must_pass b-failover

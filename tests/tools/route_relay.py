@@ -3,12 +3,14 @@
 passes every byte through, except the SUCCESS that answers ROUTE, whose routing table it
 rewrites to the one in TABLE_FILE (so one Neo4j looks like a cluster of relays).
 
-    route_relay.py LISTEN_PORT UPSTREAM_HOST UPSTREAM_PORT TABLE_FILE [--silent]
+    route_relay.py LISTEN_PORT UPSTREAM_HOST UPSTREAM_PORT TABLE_FILE [--silent] [--delay-file F]
 
 TABLE_FILE holds one JSON object, re-read at every ROUTE:
   {"ttl": 300, "routers": ["127.0.0.1:17110"], "readers": ["127.0.0.1:17111", ...],
    "writers": ["127.0.0.1:17110"]}
 --silent: accept connections and never answer (a member that hangs), for timeout tests.
+--delay-file F: while F exists, each message from the server waits the milliseconds F holds (a
+slow member, so that a test can kill it in the middle of a run).
 Prints one line per accepted connection ("accept") and per rewritten table ("route"), so a test
 can tell which member a client used. Loopback only; for tests, not for production.
 """
@@ -21,6 +23,7 @@ import time
 
 listen_port, up_host, up_port, table_file = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 silent = "--silent" in sys.argv[5:]
+delay_file = sys.argv[sys.argv.index("--delay-file") + 1] if "--delay-file" in sys.argv else None
 out_lock = threading.Lock()
 
 
@@ -186,6 +189,17 @@ def recv_exact(sock, buf, n):
     return buf
 
 
+def delay():
+    if not delay_file:
+        return
+    try:
+        with open(delay_file) as f:
+            ms = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return
+    time.sleep(ms / 1000.0)
+
+
 def pump_down(upstream, client):
     buf = b""
     try:
@@ -203,6 +217,7 @@ def pump_down(upstream, client):
             if n:
                 continue
             new = rewrite(msg) if msg else None
+            delay()
             client.sendall(chunked(new) if new is not None else raw)
             msg, raw = b"", b""
     except (OSError, EOFError, ValueError):
