@@ -353,7 +353,7 @@ static int auth_entries(const struct bolt_session *s)
     return s->cfg.user && *s->cfg.user ? 3 : 1;
 }
 
-static int send_hello(struct bolt_session *s)
+static int send_hello(struct bolt_session *s, const void *routing, size_t routing_len)
 {
     struct buf *b = &s->out;
     char agent[64];
@@ -361,7 +361,8 @@ static int send_hello(struct bolt_session *s)
     bool logon = s->version_major > 5 || (s->version_major == 5 && s->version_minor >= 1);
     bool bolt_agent = s->version_major >= 5 && s->version_minor >= 3;
     bool v44 = s->version_major == 4;
-    uint32_t n = 1 + (bolt_agent ? 1 : 0) + (v44 ? 1 : 0) + (logon ? 0 : (uint32_t)auth_entries(s));
+    uint32_t n = 1 + (bolt_agent ? 1 : 0) + (v44 ? 1 : 0) + (routing ? 1 : 0) +
+                 (logon ? 0 : (uint32_t)auth_entries(s));
     int rc = pack_write_struct_header(b, MSG_HELLO, 1);
     rc = rc ? rc : pack_write_map_header(b, n);
     rc = rc ? rc : pack_write_cstr(b, "user_agent");
@@ -381,6 +382,10 @@ static int send_hello(struct bolt_session *s)
         rc = rc ? rc : pack_write_list_header(b, 1);
         rc = rc ? rc : pack_write_cstr(b, "utc");
     }
+    if (routing) {
+        rc = rc ? rc : pack_write_cstr(b, "routing");
+        rc = rc ? rc : buf_append(b, routing, routing_len);
+    }
     if (!logon)
         rc = rc ? rc : write_auth(s, b);
     rc = rc ? rc : queue_msg(s);
@@ -395,7 +400,8 @@ static int send_hello(struct bolt_session *s)
     return rc;
 }
 
-int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
+int bolt_connect_to(struct bolt_session *s, const struct bolt_config *cfg,
+                    const struct bolt_target *t)
 {
     bolt_close(s);
     s->cfg = *cfg;
@@ -408,25 +414,23 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
     if (!s->rbuf)
         return FS_ENOMEM;
 
-    struct bolt_uri u;
-    char why[256];
-    int rc = bolt_uri_parse(cfg->uri, &u, why, sizeof why);
-    if (rc) {
-        set_errstr(s, rc, "Neo4j URI", why);
-        return rc;
-    }
     struct net_opts no = {
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 60000,
         .write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : 60000,
-        .tls = u.tls,
+        .tls = t->tls,
         .ca_file = cfg->ca_file,
     };
-    rc = net_connect(&s->net, u.host, u.port, &no);
+    struct bolt_addr a = {.port = t->port};
+    snprintf(a.host, sizeof a.host, "%s", t->host);
+    bolt_addr_format(&a, s->member, sizeof s->member);
+    int rc = net_connect(&s->net, t->host, t->port, &no);
     if (rc) {
         set_errstr(s, rc, "connecting to Neo4j", s->net.errstr);
         return rc;
     }
+    if (t->handshake_timeout_ms > 0)
+        net_set_read_timeout(&s->net, t->handshake_timeout_ms);
     /* Magic, then 5.8 down to 5.0 (range 8), then 4.4. */
     static const uint8_t hs[20] = {0x60, 0x60, 0xB0, 0x17, 0x00, 0x08, 0x08, 0x05, 0x00, 0x00,
                                    0x04, 0x04, 0,    0,    0,    0,    0,    0,    0,    0};
@@ -455,7 +459,7 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
         return FS_EPROTOCOL;
     }
 
-    rc = send_hello(s);
+    rc = send_hello(s, t->routing, t->routing_len);
     if (!rc)
         rc = flush(s);
     if (rc)
@@ -481,6 +485,7 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
             return rc;
         }
     }
+    net_set_read_timeout(&s->net, no.read_timeout_ms);
     s->state = BOLT_READY;
     s->stream_done = true;
     return 0;
@@ -817,6 +822,25 @@ int bolt_reset(struct bolt_session *s)
     if (s->state == BOLT_DISCONNECTED || s->state == BOLT_DEFUNCT)
         return FS_ESTATE;
     return reset_and_drain(s);
+}
+
+int bolt_request(struct bolt_session *s, const void *msg, size_t len, struct fs_value *meta)
+{
+    int rc = check_usable(s);
+    if (rc)
+        return rc;
+    rc = buf_append(&s->out, msg, len);
+    rc = rc ? rc : queue_msg(s);
+    rc = rc ? rc : flush(s);
+    if (rc)
+        return rc;
+    bool failed, ignored;
+    rc = wait_reply(s, meta, &failed, &ignored);
+    if (rc)
+        return failed ? recover(s, rc) : rc;
+    if (ignored)
+        return recover(s, FS_ESTATE);
+    return 0;
 }
 
 int bolt_field_index(const struct bolt_session *s, const char *name)

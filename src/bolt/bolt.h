@@ -8,12 +8,14 @@
 
 #include "bolt/chunk.h"
 #include "bolt/pack.h"
+#include "bolt/route.h"
 #include "net/net.h"
 #include "util/buf.h"
 #include "util/err.h"
 
 /* A parsed connection URI: bolt, bolt+s, bolt+ssc, neo4j, neo4j+s, neo4j+ssc.
- * The neo4j schemes connect directly to the given address (no routing table). */
+ * bolt* connect directly to the given address; neo4j* ask it for a routing
+ * table (bolt/routing.c) and read from the readers it lists. */
 struct bolt_uri {
     char scheme[16];
     char host[256];
@@ -25,17 +27,43 @@ struct bolt_uri {
 /* Parses uri into *out. FS_EURI with a reason in err (errlen bytes) otherwise. */
 int bolt_uri_parse(const char *uri, struct bolt_uri *out, char *err, size_t errlen) FS_WARN_UNUSED;
 
+/* What routing did, for the caller's log (bolt itself does not log). address
+ * is host:port (no credentials); detail may be NULL. */
+enum bolt_route_event {
+    BOLT_ROUTE_TABLE,         /* a new table: address = the router that answered */
+    BOLT_ROUTE_ROUTER_FAILED, /* a router (or the seed) did not answer ROUTE */
+    BOLT_ROUTE_MEMBER_FAILED, /* a member could not be connected to; trying the next */
+    BOLT_ROUTE_CHOSEN,        /* the session reads from this member */
+};
+typedef void (*bolt_route_log_fn)(void *ctx, enum bolt_route_event ev, const char *address,
+                                  const char *detail);
+
 struct bolt_config {
     const char *uri;  /* required */
     const char *user; /* basic auth principal; NULL or "" for no auth */
     const char *password;
-    const char *database;   /* NULL: the server's default database */
-    const char *ca_file;    /* extra trusted CAs (PEM) for +s */
-    int connect_timeout_ms; /* <= 0: 10 s */
-    int read_timeout_ms;    /* <= 0: 60 s; the longest silence while waiting for a reply */
-    int write_timeout_ms;   /* <= 0: 60 s */
-    int fetch_size;         /* records per PULL; 0: 1000; -1: all at once */
-    size_t max_message;     /* cap on one Bolt message; 0: 256 MB */
+    const char *database;        /* NULL: the server's default database */
+    const char *ca_file;         /* extra trusted CAs (PEM) for +s */
+    int connect_timeout_ms;      /* <= 0: 10 s */
+    int read_timeout_ms;         /* <= 0: 60 s; the longest silence while waiting for a reply */
+    int write_timeout_ms;        /* <= 0: 60 s */
+    int fetch_size;              /* records per PULL; 0: 1000; -1: all at once */
+    size_t max_message;          /* cap on one Bolt message; 0: 256 MB */
+    bolt_route_log_fn route_log; /* NULL: routing events are not reported */
+    void *route_log_ctx;
+};
+
+/* One server to connect to; routing: PackStream MAP bytes of the routing
+ * context for HELLO (NULL for a direct bolt:// connection). */
+struct bolt_target {
+    const char *host;
+    int port;
+    enum net_tls tls;
+    const void *routing;
+    size_t routing_len;
+    int handshake_timeout_ms; /* > 0: longest wait for the handshake and HELLO/LOGON
+                               * replies (a member that accepts and never answers);
+                               * <= 0: the read timeout */
 };
 
 /* Cap on one message we send (the query and its parameters) and on what is
@@ -87,6 +115,11 @@ struct bolt_session {
     uint8_t *rbuf; /* bytes read from the socket, not yet de-chunked */
     size_t rpos, rlen, rcap;
     struct pack_limits limits;
+
+    /* Routing (neo4j* URIs): the last table, kept across bolt_close so a
+     * reconnect within its ttl does not ask again, and the member in use. */
+    struct bolt_route_table route;
+    char member[272]; /* host:port this session is connected to */
 };
 
 /* One record: the PackStream LIST of its values. data points into the
@@ -99,10 +132,25 @@ struct bolt_record {
 
 /* Initialises caller storage. */
 void bolt_init(struct bolt_session *s);
-/* Connects, negotiates the version (5.8..5.0, then 4.4), says HELLO and
- * authenticates. Returns 0 or FS_EURI, FS_ECONNECT, FS_ETIMEOUT, FS_ETLS*,
- * FS_EVERSION, FS_EAUTH, FS_EPROTOCOL ...; s->errstr says why. */
+/* Connects as cfg->uri says: bolt* directly; neo4j* through a routing table
+ * (fetched with ROUTE from the seed or the table's routers when absent or
+ * older than its ttl) to the first reader that answers, then the other
+ * readers, then the routers. Negotiates the version (5.8..5.0, then 4.4),
+ * says HELLO and authenticates. Returns 0 or FS_EURI, FS_ECONNECT,
+ * FS_ETIMEOUT, FS_ETLS*, FS_EVERSION, FS_EAUTH, FS_EPROTOCOL ...; s->errstr
+ * says why (for a cluster: every member tried and how it failed).
+ * Defined in bolt/routing.c. */
 int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg) FS_WARN_UNUSED;
+/* Connects to one server t, with the settings of cfg (cfg->uri is not read).
+ * Same returns as bolt_connect. The building block of bolt_connect. */
+int bolt_connect_to(struct bolt_session *s, const struct bolt_config *cfg,
+                    const struct bolt_target *t) FS_WARN_UNUSED;
+/* Sends one encoded request message (msg, len: a PackStream struct) on a
+ * READY session and reads its one reply: 0 with the SUCCESS metadata in
+ * *meta (caller frees with fs_value_deinit), or the mapped FAILURE (session
+ * RESET, still usable) or I/O error. */
+int bolt_request(struct bolt_session *s, const void *msg, size_t len,
+                 struct fs_value *meta) FS_WARN_UNUSED;
 /* Says GOODBYE (when possible), closes and frees everything. Safe on a closed session. */
 void bolt_close(struct bolt_session *s);
 

@@ -56,7 +56,7 @@ static const char *const levels[] = {"DEBUG", "INFO", "WARNING", "ERROR", NULL};
 
 static const struct cfg_param params[] = {
     S("neo4j.uri", "NEO4J_URI", neo4j.uri, "bolt://127.0.0.1:7687",
-      "Bolt URI: bolt, bolt+s, bolt+ssc, neo4j, neo4j+s, neo4j+ssc (neo4j* connect directly)"),
+      "Bolt URI: bolt, bolt+s, bolt+ssc (direct), neo4j, neo4j+s, neo4j+ssc (cluster routing)"),
     S("neo4j.user", "NEO4J_USER", neo4j.user, "neo4j", "user for basic auth (empty: no auth)"),
     {"neo4j.password", "NEO4J_PASSWORD", T_SECRET, O(neo4j.password), "graphiti123", 0, 0, NULL,
      "password for basic auth (the seed's default)"},

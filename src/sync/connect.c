@@ -1,6 +1,29 @@
 /* Client settings for Neo4j and FalkorDB, derived from the one configuration. */
 #include "sync/connect.h"
 
+#include "log/log.h"
+
+/* Routing events of neo4j:// URIs, logged: which member a session reads from, and why not others.
+ */
+static void route_log(void *ctx, enum bolt_route_event ev, const char *address, const char *detail)
+{
+    (void)ctx;
+    static const struct {
+        enum log_level level;
+        const char *msg;
+    } what[] = {
+        [BOLT_ROUTE_TABLE] = {LOG_INFO, "Neo4j routing table received"},
+        [BOLT_ROUTE_ROUTER_FAILED] = {LOG_WARNING, "Neo4j router did not answer ROUTE"},
+        [BOLT_ROUTE_MEMBER_FAILED] = {LOG_WARNING, "Neo4j member unreachable, trying the next"},
+        [BOLT_ROUTE_CHOSEN] = {LOG_INFO, "Neo4j member chosen for reads"},
+    };
+    json_t *f = json_object();
+    json_object_set_new(f, "member", json_string(address ? address : ""));
+    if (detail && *detail)
+        json_object_set_new(f, "detail", json_string(detail));
+    log_fields(what[ev].level, what[ev].msg, f);
+}
+
 struct bolt_config sync_bolt_config(const struct cfg *c)
 {
     struct bolt_config b = {
@@ -13,6 +36,7 @@ struct bolt_config sync_bolt_config(const struct cfg *c)
         .read_timeout_ms = c->neo4j.read_timeout_seconds * 1000,
         .write_timeout_ms = c->neo4j.read_timeout_seconds * 1000,
         .fetch_size = c->neo4j.fetch_size,
+        .route_log = route_log,
     };
     return b;
 }
