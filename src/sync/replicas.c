@@ -1,5 +1,5 @@
-/* FalkorDB replicas: WAIT after a run's writes (falkordb.wait_replicas), and the READONLY error of a
- * replica turned into advice. */
+/* FalkorDB replicas: WAIT after a run's writes (falkordb.wait_replicas), and the READONLY error of
+ * a replica turned into advice. */
 #include "sync/replicas.h"
 
 #include <jansson.h>
@@ -17,7 +17,8 @@ static int connected_replicas(struct fdb_conn *f)
     if (!fdb_is_connected(f) || f->pending || fdb_commandv(f, &r, 1, argv))
         return -1;
     int n = -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY)
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY)
         n = (int)r->element[2]->elements;
     freeReplyObject(r);
     return n;
@@ -91,9 +92,9 @@ void sync_replicas_wait(const struct cfg *c, struct fdb_conn *const *conns, int 
              want, want == 1 ? "" : "s", acked, c->falkordb.wait_timeout_ms, conn_text,
              why[0] ? "; " : "", why);
     log_fields(LOG_WARNING, "replicas did not acknowledge the run's writes",
-               json_pack("{s:i,s:i,s:i,s:i,s:o}", "replicas_wanted", want, "replicas_acked",
-                         acked, "replicas_connected", connected, "timeout_ms",
-                         c->falkordb.wait_timeout_ms, "warning", sync_json_text(rep->warning)));
+               json_pack("{s:i,s:i,s:i,s:i,s:o}", "replicas_wanted", want, "replicas_acked", acked,
+                         "replicas_connected", connected, "timeout_ms", c->falkordb.wait_timeout_ms,
+                         "warning", sync_json_text(rep->warning)));
 }
 
 int sync_replicas_readonly(struct fdb_conn *f, int rc, char *err, size_t errlen)
@@ -117,7 +118,7 @@ int sync_replicas_readonly(struct fdb_conn *f, int rc, char *err, size_t errlen)
              "FalkorDB at %s:%d is a read-only replica%s: falkorsync writes to the primary only; "
              "point FALKORDB_HOST and FALKORDB_PORT (falkordb.host, falkordb.port) at the "
              "primary%s (FalkorDB said: %s)",
-             f->cfg.host ? f->cfg.host : "?", f->cfg.port, primary,
-             primary[0] ? " it names" : "", said);
+             f->cfg.host ? f->cfg.host : "?", f->cfg.port, primary, primary[0] ? " it names" : "",
+             said);
     return FS_EFDB_READONLY;
 }
