@@ -115,10 +115,9 @@ int sync_replicas_readonly(struct fdb_conn *f, int rc, char *err, size_t errlen)
         freeReplyObject(r);
     }
     snprintf(err, errlen,
-             "FalkorDB at %s:%d is a read-only replica%s: falkorsync writes to the primary only; "
-             "point FALKORDB_HOST and FALKORDB_PORT (falkordb.host, falkordb.port) at the "
-             "primary%s (FalkorDB said: %s)",
-             f->cfg.host ? f->cfg.host : "?", f->cfg.port, primary, primary[0] ? " it names" : "",
-             said);
+             "FalkorDB at %s:%d is a read-only replica%s; falkorsync writes to the primary only: "
+             "set FALKORDB_HOST/FALKORDB_PORT (falkordb.host/port) to the primary (FalkorDB "
+             "said: %s)",
+             f->cfg.host ? f->cfg.host : "?", f->cfg.port, primary, said);
     return FS_EFDB_READONLY;
 }

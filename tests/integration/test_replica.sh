@@ -130,7 +130,15 @@ cat "$work/ro.err"
 [[ "$out" == *'"error_code":"FDB_READONLY"'* && "$out" == *'"error_side":"falkordb"'* ]] ||
   fail "not classified FDB_READONLY/falkordb: $out"
 grep -q "is a read-only replica of 127.0.0.1:$FALKORDB_PORT" "$work/ro.err" &&
-  grep -q "at the primary" "$work/ro.err" || fail "the error does not say it is a replica and where the primary is"
+  grep -q "writes to the primary only" "$work/ro.err" || fail "the error does not say it is a replica and where the primary is"
+
+set +e
+out=$(FALKORDB_PORT=$FALKORDB_REPLICA_PORT "$BIN" ping)
+rc=$?
+set -e
+echo "$out"
+(( rc == 1 )) && grep -q "^falkordb: FAILED FalkorDB at .* is a read-only replica of 127.0.0.1:$FALKORDB_PORT" <<<"$out" ||
+  fail "ping does not say the FalkorDB it reaches is a replica"
 
 echo "== [$SECONDS s] the replica stopped: wait_replicas: 1 warns within the timeout"
 "$REPLICA" stop
