@@ -91,6 +91,10 @@ static const struct cfg_param params[] = {
       "largest FalkorDB reply accepted, in MB; a bigger one fails the call"),
     S("falkordb.record_commands", "FALKORSYNC_RECORD_COMMANDS", falkordb.record_commands, "",
       "benchmarks: append every command sent to FalkorDB to this file (empty: off)"),
+    I("falkordb.wait_replicas", "FALKORDB_WAIT_REPLICAS", falkordb.wait_replicas, "0", 0, 1000,
+      "after a run that wrote: WAIT until this many replicas acknowledged (0: off)"),
+    I("falkordb.wait_timeout_ms", "FALKORDB_WAIT_TIMEOUT_MS", falkordb.wait_timeout_ms, "5000", 1,
+      3600000, "longest WAIT for the replicas, in ms; fewer acknowledged: a warning"),
     I("sync.interval_seconds", "SYNC_INTERVAL_SECONDS", sync.interval_seconds, "300", 1, 86400 * 7,
       "seconds between incremental runs"),
     I("sync.batch_size", "SYNC_BATCH_SIZE", sync.batch_size, "1000", 1, 1000000,
@@ -518,6 +522,14 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
                  "monitoring.bind_address is %s (not loopback) but no API token is set: set "
                  "SYNC_API_TOKEN, or monitoring.allow_public_bind: true to accept the risk",
                  c->monitoring.bind_address);
+        return FS_ECONFIG;
+    }
+    if ((long long)c->falkordb.wait_timeout_ms >= c->falkordb.read_timeout_seconds * 1000LL) {
+        snprintf(err, errlen,
+                 "falkordb.wait_timeout_ms (FALKORDB_WAIT_TIMEOUT_MS) = %d must be shorter than "
+                 "falkordb.read_timeout_seconds (FALKORDB_READ_TIMEOUT) = %d s: the connection "
+                 "would time out before WAIT answers",
+                 c->falkordb.wait_timeout_ms, c->falkordb.read_timeout_seconds);
         return FS_ECONFIG;
     }
     if (c->sync.profile == CFG_PROFILE_GENERIC && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {

@@ -28,7 +28,9 @@ struct cfg {
         char *host, *password, *username, *database, *ca_file;
         char *record_commands; /* benchmarks: file that gets every command sent ("" = off) */
         int port, connect_timeout_seconds, read_timeout_seconds;
-        int max_reply_mb; /* cap on one FalkorDB reply */
+        int max_reply_mb;    /* cap on one FalkorDB reply */
+        int wait_replicas;   /* WAIT for this many replicas after a run that wrote (0: off) */
+        int wait_timeout_ms; /* longest such WAIT */
         bool tls, tls_insecure;
         int layout; /* enum cfg_layout */
     } falkordb;

@@ -122,6 +122,20 @@ static int render_state(struct buf *b, const struct svc_state *s)
     else
         rc = rc ? rc : buf_append_str(b, "falkorsync_replication_lag_seconds NaN\n");
     rc = rc ? rc
+            : head(b, "falkorsync_replicas_acked", "gauge",
+                   "FalkorDB replicas that acknowledged the last run's writes (WAIT; NaN before "
+                   "the first, or with falkordb.wait_replicas 0).");
+    if (s->replicas_acked >= 0)
+        rc = rc ? rc : buf_printf(b, "falkorsync_replicas_acked %d\n", s->replicas_acked);
+    else
+        rc = rc ? rc : buf_append_str(b, "falkorsync_replicas_acked NaN\n");
+    rc = rc ? rc
+            : head(b, "falkorsync_replica_wait_shortfalls_total", "counter",
+                   "Runs whose WAIT counted fewer replicas than falkordb.wait_replicas.");
+    rc = rc ? rc
+            : buf_printf(b, "falkorsync_replica_wait_shortfalls_total %" PRIu64 "\n",
+                         s->replica_shortfalls);
+    rc = rc ? rc
             : head(b, "falkorsync_last_success_timestamp_seconds", "gauge",
                    "When a run of each mode last succeeded (0: never).");
     for (int m = 0; m < 3; m++)

@@ -43,6 +43,7 @@ void svc_state_init(struct svc_state *s, bool continuous, int interval_seconds)
     s->interval_seconds = interval_seconds;
     s->next_run_id = 1;
     s->lag_seconds = -1;
+    s->replicas_acked = -1;
     for (int i = 0; i < 16; i++)
         s->count_neo4j[i] = s->count_falkordb[i] = -1;
     s->in_step_at = s->started_wall; /* a startup grace of max_staleness */
@@ -264,6 +265,11 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
     } else if (rc != FS_ECANCELLED) {
         s->runs_failed++;
         count_error_side_locked(s, rep);
+    }
+    if (rep->replicas_wanted > 0) {
+        s->replicas_acked = rep->replicas_acked;
+        if (rep->replicas_acked < rep->replicas_wanted)
+            s->replica_shortfalls++;
     }
     const struct xc_stats *d = &rep->dropped;
     uint64_t dv[8] = {d->dropped_nan, d->dropped_bytes, d->dropped_nul,   d->dropped_point,

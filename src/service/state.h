@@ -74,6 +74,10 @@ struct svc_state {
     uint64_t http_refused, http_evicted, http_timeouts, ws_dropped;
     double items_seconds; /* seconds spent in successful runs */
     double lag_seconds;   /* -1 unknown */
+    /* falkordb.wait_replicas: replicas that acknowledged the last WAIT (-1: none yet), and the
+     * runs whose WAIT counted fewer than wanted */
+    int replicas_acked;
+    uint64_t replica_shortfalls;
     double last_success_at[3];
     /* database health, from the last check */
     bool neo4j_up, falkordb_up;

@@ -13,6 +13,7 @@
 #include "log/log.h"
 #include "sync/connect.h"
 #include "sync/full_run.h"
+#include "sync/replicas.h"
 #include "sync/state.h"
 
 /* One graph being synced. */
@@ -442,6 +443,10 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
         full_progress(&R, true);
     }
     loader_async_stop(&R.ld, false); /* normally stopped by the load method already */
+    rc = sync_replicas_readonly(&R.ld.fdb, rc, rep->error, sizeof rep->error);
+    /* after the last swap: the replicas have every graph swapped in, or the report says not */
+    struct fdb_conn *wrote_on[1] = {&R.ld.fdb};
+    sync_replicas_wait(c, wrote_on, 1, !rc && rep->graphs > 0, rep);
     bolt_close(&R.bolt);
     fdb_close(&R.ld.fdb);
     free(R.ld.ring);

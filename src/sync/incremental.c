@@ -14,6 +14,7 @@
 #include "sync/deletes.h"
 #include "sync/extract.h"
 #include "sync/fixer.h"
+#include "sync/replicas.h"
 #include "sync/state.h"
 #include "sync/target.h"
 
@@ -261,6 +262,9 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     if (!rc && I.oldest_change > 0)
         *lag_seconds = wall_now() - I.oldest_change;
     fixer_close(&fx);
+    rc = sync_replicas_readonly(&ld.fdb, rc, rep->error, sizeof rep->error);
+    struct fdb_conn *wrote_on[1] = {&ld.fdb};
+    sync_replicas_wait(c, wrote_on, 1, !rc && rep->upserted + rep->deleted > 0, rep);
     sync_groups_free(groups, ngroups);
     sync_rules_deinit(&rules);
     bolt_close(&bolt);

@@ -12,6 +12,7 @@
 #include "log/log.h"
 #include "sync/connect.h"
 #include "sync/profile.h"
+#include "sync/replicas.h"
 
 static double mono_ms(void)
 {
@@ -156,9 +157,13 @@ static void probe_falkordb(const struct cfg *c, unsigned flags, int timeout_ms,
         freeReplyObject(r);
         r = NULL;
         const char *mod[] = {"GRAPH.QUERY", "falkorsync_ping", "RETURN 1"};
-        if (fdb_commandv(&f, &r, 3, mod)) {
+        int qrc = fdb_commandv(&f, &r, 3, mod);
+        if (qrc) {
             char why[400];
-            snprintf(why, sizeof why, "%s (is the FalkorDB module loaded?)", f.errstr);
+            snprintf(why, sizeof why, "%s", f.errstr);
+            /* GRAPH.QUERY is a write command to Redis: a replica refuses even RETURN 1 */
+            if (sync_replicas_readonly(&f, qrc, why, sizeof why) != FS_EFDB_READONLY)
+                snprintf(why, sizeof why, "%s (is the FalkorDB module loaded?)", f.errstr);
             set_error(p, why);
         }
         freeReplyObject(r);

@@ -89,6 +89,12 @@ void sync_report_json(const struct sync_report *rep, const char *mode, FILE *out
     json_object_set_new(o, "deleted", sync_json_count(rep->deleted));
     json_object_set_new(o, "edges_missing_endpoint", sync_json_count(rep->edges_missing_endpoint));
     json_object_set_new(o, "dropped", dropped_json(&rep->dropped));
+    if (rep->replicas_wanted > 0)
+        json_object_set_new(
+            o, "replicas",
+            json_pack("{s:i,s:i}", "wanted", rep->replicas_wanted, "acked", rep->replicas_acked));
+    if (rep->warning[0])
+        json_object_set_new(o, "warning", sync_json_text(rep->warning));
     if (rep->error[0])
         json_object_set_new(o, "error", sync_json_text(rep->error));
     if (rep->err_code) {

@@ -27,6 +27,11 @@ struct sync_report {
     char error[512];       /* empty on success */
     int err_code;          /* the failed run's code (util/err.h); 0 on success */
     enum fs_side err_side; /* who failed: neo4j, falkordb, config, internal */
+    /* falkordb.wait_replicas (sync/replicas.h): the replicas WAIT asked for after the run's
+     * writes (0: no WAIT sent) and how many acknowledged them. Fewer is a warning, not a
+     * failure: the primary holds the data and the state moved on. */
+    int replicas_wanted, replicas_acked;
+    char warning[384]; /* what the run could not promise; "" when nothing */
 };
 
 /* Records that a run returned rc (nonzero): the code, and the side that

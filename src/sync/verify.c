@@ -16,6 +16,7 @@
 #include "sync/extract.h"
 #include "sync/fixer.h"
 #include "sync/gkey.h"
+#include "sync/replicas.h"
 #include "sync/target.h"
 
 static void sample(struct verify_count *vc, const char *what, const char *key)
@@ -294,6 +295,15 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
             snprintf(srep->error, sizeof srep->error, "%s", rep->error);
         else if (srep->error[0] && !rep->error[0])
             snprintf(rep->error, sizeof rep->error, "%s", srep->error);
+        int ro = sync_replicas_readonly(&C->ld.fdb, rc, srep->error, sizeof srep->error);
+        ro = ro != rc ? ro : sync_replicas_readonly(&C->fdb, rc, srep->error, sizeof srep->error);
+        if (ro != rc) {
+            rc = ro;
+            snprintf(rep->error, sizeof rep->error, "%s", srep->error);
+        }
+        /* fixes go through the loader, deleted graphs through the other connection */
+        struct fdb_conn *wrote_on[2] = {&C->ld.fdb, &C->fdb};
+        sync_replicas_wait(c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
     }
     sync_groups_free(groups, ngroups);
     sync_rules_deinit(&C->rules);

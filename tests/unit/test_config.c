@@ -244,6 +244,41 @@ static void test_env(void **state)
     clean_env(NULL);
 }
 
+/* falkordb.wait_replicas and wait_timeout_ms: off by default, YAML and env, and a WAIT that
+ * could outlast the read timeout is refused. */
+static void test_wait_replicas(void **state)
+{
+    struct cfg c;
+    char err[256] = "";
+    assert_int_equal(cfg_load(&c, NULL, err, sizeof err), 0);
+    assert_int_equal(c.falkordb.wait_replicas, 0);
+    assert_int_equal(c.falkordb.wait_timeout_ms, 5000);
+    cfg_deinit(&c);
+
+    const char *p = yaml("falkordb:\n  wait_replicas: 2\n  wait_timeout_ms: 800\n");
+    assert_int_equal(cfg_load(&c, p, err, sizeof err), 0);
+    assert_int_equal(c.falkordb.wait_replicas, 2);
+    assert_int_equal(c.falkordb.wait_timeout_ms, 800);
+    cfg_deinit(&c);
+    setenv("FALKORDB_WAIT_REPLICAS", "1", 1); /* env wins over YAML */
+    assert_int_equal(cfg_load(&c, p, err, sizeof err), 0);
+    assert_int_equal(c.falkordb.wait_replicas, 1);
+    cfg_deinit(&c);
+
+    setenv("FALKORDB_WAIT_REPLICAS", "-1", 1);
+    EXPECT_ERROR(NULL, "FALKORDB_WAIT_REPLICAS", "from 0 to 1000");
+    unsetenv("FALKORDB_WAIT_REPLICAS");
+    setenv("FALKORDB_WAIT_TIMEOUT_MS", "0", 1); /* WAIT 0 would block for ever */
+    EXPECT_ERROR(NULL, "FALKORDB_WAIT_TIMEOUT_MS", "from 1 to 3600000");
+    setenv("FALKORDB_WAIT_TIMEOUT_MS", "300000", 1); /* = the read timeout, 300 s */
+    EXPECT_ERROR(NULL, "falkordb.wait_timeout_ms", "FALKORDB_READ_TIMEOUT", "shorter");
+    setenv("FALKORDB_READ_TIMEOUT", "301", 1);
+    assert_int_equal(cfg_load(&c, NULL, err, sizeof err), 0);
+    cfg_deinit(&c);
+    unlink(p);
+    clean_env(NULL);
+}
+
 struct seen {
     int n;
     bool max_reply, record, pool, secret_masked;
@@ -320,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup(test_yaml_errors, clean_env),
         cmocka_unit_test_setup(test_removed_settings, clean_env),
         cmocka_unit_test_setup(test_env, clean_env),
+        cmocka_unit_test_setup(test_wait_replicas, clean_env),
         cmocka_unit_test_setup(test_visit, clean_env),
         cmocka_unit_test_setup(test_secret_files, clean_env),
     };
