@@ -30,6 +30,7 @@ struct cfg {
         int port, connect_timeout_seconds, read_timeout_seconds;
         int max_reply_mb; /* cap on one FalkorDB reply */
         bool tls, tls_insecure;
+        bool cluster; /* Redis Cluster: host:port is a seed node */
         int layout; /* enum cfg_layout */
     } falkordb;
     struct {
