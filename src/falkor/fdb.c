@@ -390,9 +390,20 @@ int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen)
 /* The end of a round trip: an error reply becomes FS_ESERVER with its class. */
 static int finish_command(struct fdb_conn *c, redisReply **out, redisReply *r, const char *what)
 {
-    char why[400];
+    char why[460];
     if (fdb_reply_error(r, why, sizeof why)) {
         int cls = fdb_reply_errclass(r);
+        bool ask;
+        unsigned slot;
+        char host[64];
+        int port;
+        if (!c->cl && r->type == REDIS_REPLY_ERROR &&
+            fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port))
+        {
+            size_t n = strnlen(why, 380);
+            snprintf(why + n, sizeof why - n,
+                     " (FalkorDB is a Redis Cluster: set falkordb.cluster, FALKORDB_CLUSTER=true)");
+        }
         freeReplyObject(r);
         fail(c, FS_ESERVER, what, why);
         c->server_err = cls;
