@@ -31,7 +31,7 @@ struct cfg {
         int max_reply_mb; /* cap on one FalkorDB reply */
         bool tls, tls_insecure;
         bool cluster; /* Redis Cluster: host:port is a seed node */
-        int layout; /* enum cfg_layout */
+        int layout;   /* enum cfg_layout */
     } falkordb;
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;

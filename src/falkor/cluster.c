@@ -51,9 +51,9 @@ bool fdb_command_key(int argc, const char *const *argv, const size_t *argvlen, c
                      size_t *keylen)
 {
     static const char *const keyless[] = {
-        "MULTI",  "EXEC",         "DISCARD",     "UNWATCH", "PING",    "INFO",   "AUTH",
-        "HELLO",  "ASKING",       "CLUSTER",     "SELECT",  "CLIENT",  "CONFIG", "DBSIZE",
-        "SCAN",   "KEYS",         "FLUSHALL",    "FLUSHDB", "COMMAND", "WAIT",   "GRAPH.LIST",
+        "MULTI",        "EXEC",     "DISCARD",   "UNWATCH", "PING",    "INFO",   "AUTH",
+        "HELLO",        "ASKING",   "CLUSTER",   "SELECT",  "CLIENT",  "CONFIG", "DBSIZE",
+        "SCAN",         "KEYS",     "FLUSHALL",  "FLUSHDB", "COMMAND", "WAIT",   "GRAPH.LIST",
         "GRAPH.CONFIG", "READONLY", "READWRITE", "ECHO",    "TIME",    "QUIT",   NULL,
     };
     if (argc < 1)

@@ -398,8 +398,7 @@ static int finish_command(struct fdb_conn *c, redisReply **out, redisReply *r, c
         char host[64];
         int port;
         if (!c->cl && r->type == REDIS_REPLY_ERROR &&
-            fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port))
-        {
+            fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port)) {
             size_t n = strnlen(why, 380);
             snprintf(why + n, sizeof why - n,
                      " (FalkorDB is a Redis Cluster: set falkordb.cluster, FALKORDB_CLUSTER=true)");

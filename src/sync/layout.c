@@ -10,8 +10,8 @@
 #include "sync/profile.h"
 
 /* GRAPH.DELETE of graph (when it is a graph) and DEL of its watermark key. */
-static int drop_graph(const struct cfg *c, struct fdb_conn *fdb, const char *graph, struct sync_report *rep,
-                      const char *why)
+static int drop_graph(const struct cfg *c, struct fdb_conn *fdb, const char *graph,
+                      struct sync_report *rep, const char *why)
 {
     const char *type[2] = {"TYPE", graph};
     redisReply *r = NULL;

@@ -197,9 +197,9 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc16),   cmocka_unit_test(test_key_slot),
+        cmocka_unit_test(test_crc16),       cmocka_unit_test(test_key_slot),
         cmocka_unit_test(test_command_key), cmocka_unit_test(test_slot_map),
-        cmocka_unit_test(test_redirect), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_redirect),    cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
