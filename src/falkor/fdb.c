@@ -19,6 +19,10 @@ struct fdb_cluster {
     size_t ocap, ohead, ocount;
     int sticky; /* node of the last keyed command; -1 none */
     int multi;  /* node of an open MULTI; -1 none */
+    /* MULTI was asked for and answered OK here; it is sent, to the node of
+     * the next command, just before that command (a transaction's keys
+     * share one slot, so its first command names the node). */
+    bool multi_deferred;
     bool up;
     bool stale; /* a MOVED was seen: refresh the map before the next command */
 };
@@ -484,6 +488,7 @@ static void cl_drop(struct fdb_conn *c)
         }
     cl->ohead = cl->ocount = 0;
     cl->multi = -1;
+    cl->multi_deferred = false;
     cl->up = false;
     c->pending = 0;
 }
@@ -604,6 +609,27 @@ static int cl_route(struct fdb_conn *c, int argc, const char *const *argv, const
     return 0;
 }
 
+/* Order entries: a node index; ORDER_SYNTH_OK, a reply answered here (a
+ * deferred MULTI); ORDER_SWALLOW(node), a reply to read from node and drop
+ * (that MULTI's own OK, once sent). ORDER_SWALLOW is its own inverse. */
+#define ORDER_SYNTH_OK (-1)
+#define ORDER_SWALLOW(node) (-(node)-2)
+
+static redisReply *synth_ok(void)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = REDIS_REPLY_STATUS;
+    r->str = strdup("OK");
+    if (!r->str) {
+        free(r);
+        return NULL;
+    }
+    r->len = 2;
+    return r;
+}
+
 static int cl_push(struct fdb_conn *c, int node)
 {
     struct fdb_cluster *cl = c->cl;
@@ -629,21 +655,36 @@ static int cl_append(struct fdb_conn *c, int argc, const char *const *argv, cons
     struct fdb_cluster *cl = c->cl;
     if (!cl->up)
         return fail(c, FS_ESTATE, "FalkorDB command", "not connected");
+    size_t n0 = argvlen ? argvlen[0] : strlen(argv[0]);
+    int rc;
+    if (name_is(argv[0], n0, "MULTI") && cl->multi < 0 && !cl->multi_deferred) {
+        if ((rc = cl_push(c, ORDER_SYNTH_OK)))
+            return rc;
+        cl->multi_deferred = true;
+        c->pending++;
+        return 0;
+    }
     int node;
     bool keyed;
-    int rc = cl_route(c, argc, argv, argvlen, &node, &keyed);
+    rc = cl_route(c, argc, argv, argvlen, &node, &keyed);
     rc = rc ? rc : cl_node(c, node);
     if (rc)
         return rc;
+    if (cl->multi_deferred) {
+        const char *multi[1] = {"MULTI"};
+        if (fdb_append(&cl->node[node], 1, multi, NULL))
+            return cl_fail_from(c, &cl->node[node]);
+        if ((rc = cl_push(c, ORDER_SWALLOW(node))))
+            return rc;
+        cl->multi_deferred = false;
+        cl->multi = node;
+    }
     if (fdb_append(&cl->node[node], argc, argv, argvlen))
         return cl_fail_from(c, &cl->node[node]);
     if ((rc = cl_push(c, node)))
         return rc;
     c->pending++;
-    size_t n0 = argvlen ? argvlen[0] : strlen(argv[0]);
-    if (name_is(argv[0], n0, "MULTI"))
-        cl->multi = node;
-    else if (name_is(argv[0], n0, "EXEC") || name_is(argv[0], n0, "DISCARD"))
+    if (name_is(argv[0], n0, "EXEC") || name_is(argv[0], n0, "DISCARD"))
         cl->multi = -1;
     if (keyed)
         cl->sticky = node;
@@ -683,23 +724,36 @@ static int cl_read_reply(struct fdb_conn *c, redisReply **out)
     struct fdb_cluster *cl = c->cl;
     if (!cl->up)
         return fail(c, FS_ESTATE, "FalkorDB reply", "not connected");
-    if (!cl->ocount)
-        return fail(c, FS_ESTATE, "FalkorDB reply", "no reply owed");
     int rc = cl_flush(c);
     if (rc)
         return rc;
-    int node = cl->order[cl->ohead];
-    cl->ohead = (cl->ohead + 1) % cl->ocap;
-    cl->ocount--;
-    c->pending--;
-    if ((rc = fdb_read_reply(&cl->node[node], out))) {
-        cl_fail_from(c, &cl->node[node]);
-        cl_drop(c);
-        return rc;
+    for (;;) {
+        if (!cl->ocount)
+            return fail(c, FS_ESTATE, "FalkorDB reply", "no reply owed");
+        int e = cl->order[cl->ohead];
+        cl->ohead = (cl->ohead + 1) % cl->ocap;
+        cl->ocount--;
+        if (e == ORDER_SYNTH_OK) {
+            c->pending--;
+            *out = synth_ok();
+            return *out ? 0 : fail(c, FS_ENOMEM, "FalkorDB reply", NULL);
+        }
+        int node = e >= 0 ? e : ORDER_SWALLOW(e);
+        if ((rc = fdb_read_reply(&cl->node[node], out))) {
+            cl_fail_from(c, &cl->node[node]);
+            cl_drop(c);
+            return rc;
+        }
+        if (e < 0) { /* the deferred MULTI's own OK, answered already */
+            freeReplyObject(*out);
+            *out = NULL;
+            continue;
+        }
+        c->pending--;
+        if ((*out)->type == REDIS_REPLY_ERROR)
+            cl_note_redirect(c, node, *out);
+        return 0;
     }
-    if ((*out)->type == REDIS_REPLY_ERROR)
-        cl_note_redirect(c, node, *out);
-    return 0;
 }
 
 /* GRAPH.LIST on a cluster: every primary's graphs, in one array. */
@@ -773,7 +827,7 @@ static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char
     if (name_is(argv[0], n0, "GRAPH.LIST"))
         return cl_graph_list(c, out);
     for (int attempt = 0;; attempt++) {
-        bool in_multi = c->cl->multi >= 0;
+        bool in_multi = c->cl->multi >= 0 || c->cl->multi_deferred;
         int rc = cl_append(c, argc, argv, argvlen);
         redisReply *r = NULL;
         if (!rc)

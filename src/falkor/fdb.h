@@ -68,10 +68,11 @@ struct fdb_cluster; /* fdb.c */
 void fdb_init(struct fdb_conn *c);
 /* Redis Cluster (cfg.cluster): the same calls, routed. Each command goes to
  * the primary owning the slot of its key (argv[1]; argv[2] for MEMORY USAGE
- * and GRAPH.MEMORY USAGE); a keyless command (PING, INFO, MULTI, ...) to the
- * node of the last keyed command; between MULTI and EXEC/DISCARD everything
- * goes to the MULTI's node, so a transaction must keep its keys in one slot
- * (hash tags). Pipelined replies come back in the order the commands were
+ * and GRAPH.MEMORY USAGE); a keyless command (PING, INFO, ...) to the node
+ * of the last keyed command. MULTI is answered OK at once and sent just
+ * before the next command, to that command's node; until EXEC/DISCARD
+ * everything goes there, so a transaction must keep its keys in one slot
+ * (hash tags; a key elsewhere aborts it with the server's error). Pipelined replies come back in the order the commands were
  * appended, across nodes. fdb_command follows -MOVED (refreshing the slot
  * map) and -ASK (ASKING first) and waits out -TRYAGAIN/-CLUSTERDOWN a few
  * times; a pipelined reply that is a redirection is returned as the error
