@@ -72,12 +72,12 @@ void fdb_init(struct fdb_conn *c);
  * of the last keyed command. MULTI is answered OK at once and sent just
  * before the next command, to that command's node; until EXEC/DISCARD
  * everything goes there, so a transaction must keep its keys in one slot
- * (hash tags; a key elsewhere aborts it with the server's error). Pipelined replies come back in the order the commands were
- * appended, across nodes. fdb_command follows -MOVED (refreshing the slot
- * map) and -ASK (ASKING first) and waits out -TRYAGAIN/-CLUSTERDOWN a few
- * times; a pipelined reply that is a redirection is returned as the error
- * reply it is, and the next command is routed by the refreshed map.
- * GRAPH.LIST through fdb_command asks every primary and returns all graphs. */
+ * (hash tags; a key elsewhere aborts it with the server's error). Pipelined replies come back in
+ * the order the commands were appended, across nodes. fdb_command follows -MOVED (refreshing the
+ * slot map) and -ASK (ASKING first) and waits out -TRYAGAIN/-CLUSTERDOWN a few times; a pipelined
+ * reply that is a redirection is returned as the error reply it is, and the next command is routed
+ * by the refreshed map. GRAPH.LIST through fdb_command asks every primary and returns all graphs.
+ */
 bool fdb_is_cluster(const struct fdb_conn *c);
 /* Cluster mode: the number of primaries (nodes owning slots) in the map;
  * 1 for one server. */
