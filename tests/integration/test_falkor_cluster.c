@@ -61,7 +61,7 @@ static int owner_port(struct fdb_conn *cl, const char *key)
     fdb_cluster_node_of(cl, key, addr, sizeof addr);
     const char *colon = strrchr(addr, ':');
     assert_non_null(colon);
-    return atoi(colon + 1);
+    return (int)strtol(colon + 1, NULL, 10);
 }
 
 static int other_port(int p)
