@@ -3,6 +3,9 @@
 # the demo and benchmarks, on loopback. Downloads are cached outside the clone.
 #
 #   scripts/servers.sh start|stop|status
+#   scripts/servers.sh cluster-start|cluster-stop   a Redis Cluster of the same
+#     FalkorDB build: three primaries on FALKORDB_CLUSTER_PORTS (7000 7001 7002;
+#     cluster bus on port + 10000), no persistence
 #
 # Environment:
 #   NEO4J_VERSION (5.26.30, the LTS): any org.neo4j:neo4j on Maven Central, e.g. 2026.09.0
