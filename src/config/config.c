@@ -89,6 +89,8 @@ static const struct cfg_param params[] = {
       "per_group for the graphiti profile, single for generic"),
     I("falkordb.max_reply_mb", "FALKORDB_MAX_REPLY_MB", falkordb.max_reply_mb, "512", 1, 1048576,
       "largest FalkorDB reply accepted, in MB; a bigger one fails the call"),
+    B("falkordb.cluster", "FALKORDB_CLUSTER", falkordb.cluster, "false",
+      "Redis Cluster: host:port is a seed node; slots from CLUSTER SLOTS, each graph on its shard"),
     S("falkordb.record_commands", "FALKORSYNC_RECORD_COMMANDS", falkordb.record_commands, "",
       "benchmarks: append every command sent to FalkorDB to this file (empty: off)"),
     I("falkordb.wait_replicas", "FALKORDB_WAIT_REPLICAS", falkordb.wait_replicas, "0", 0, 1000,

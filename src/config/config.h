@@ -32,7 +32,8 @@ struct cfg {
         int wait_replicas;   /* WAIT for this many replicas after a run that wrote (0: off) */
         int wait_timeout_ms; /* longest such WAIT */
         bool tls, tls_insecure;
-        int layout; /* enum cfg_layout */
+        bool cluster; /* Redis Cluster: host:port is a seed node */
+        int layout;   /* enum cfg_layout */
     } falkordb;
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;

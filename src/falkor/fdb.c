@@ -6,6 +6,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "falkor/cluster.h"
+
+/* Cluster mode: one plain connection per node, opened when first used. */
+struct fdb_cluster {
+    struct fdb_slot_map map;
+    struct fdb_conn node[FDB_CLUSTER_MAX_NODES];
+    int *order; /* ring: the node of every reply owed, oldest first */
+    size_t ocap, ohead, ocount;
+    int sticky; /* node of the last keyed command; -1 none */
+    int multi;  /* node of an open MULTI; -1 none */
+    /* MULTI was asked for and answered OK here; it is sent, to the node of
+     * the next command, just before that command (a transaction's keys
+     * share one slot, so its first command names the node). */
+    bool multi_deferred;
+    bool up;
+    bool stale; /* a MOVED was seen: refresh the map before the next command */
+};
+
+static int cl_connect(struct fdb_conn *c);
+static void cl_free(struct fdb_conn *c);
+static int cl_reconnect(struct fdb_conn *c);
+static int cl_append(struct fdb_conn *c, int argc, const char *const *argv, const size_t *argvlen);
+static int cl_flush(struct fdb_conn *c);
+static int cl_read_reply(struct fdb_conn *c, redisReply **out);
+static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
+                      const size_t *argvlen);
 
 void fdb_init(struct fdb_conn *c)
 {
@@ -31,6 +60,8 @@ static void free_cfg(struct fdb_config *cfg)
 
 bool fdb_is_connected(const struct fdb_conn *c)
 {
+    if (c->cl)
+        return c->cl->up;
     return net_is_open(&c->net) && c->reader;
 }
 
@@ -155,6 +186,8 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
     c->cfg.record_file = dup_or_null(rec);
     if (!c->cfg.host || (rec && *rec && !c->cfg.record_file))
         return FS_ENOMEM;
+    if (c->cfg.cluster)
+        return cl_connect(c); /* every node's connection records on its own */
     /* Benchmarks replay the exact commands of a run (falkordb.record_commands). */
     if (c->cfg.record_file && !c->record) {
         c->record = fopen(c->cfg.record_file, "ab");
@@ -166,6 +199,8 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
 
 int fdb_reconnect(struct fdb_conn *c)
 {
+    if (c->cl)
+        return cl_reconnect(c);
     net_close(&c->net);
     if (c->reader) {
         redisReaderFree(c->reader);
@@ -179,6 +214,7 @@ int fdb_reconnect(struct fdb_conn *c)
 
 void fdb_close(struct fdb_conn *c)
 {
+    cl_free(c);
     net_close(&c->net);
     if (c->reader) {
         redisReaderFree(c->reader);
@@ -196,6 +232,8 @@ void fdb_close(struct fdb_conn *c)
 
 int fdb_append(struct fdb_conn *c, int argc, const char *const *argv, const size_t *argvlen)
 {
+    if (c->cl)
+        return cl_append(c, argc, argv, argvlen);
     if (!fdb_is_connected(c))
         return fail(c, FS_ESTATE, "FalkorDB command", "not connected");
     size_t mark = c->wbuf.len;
@@ -216,6 +254,8 @@ int fdb_append(struct fdb_conn *c, int argc, const char *const *argv, const size
 
 int fdb_flush(struct fdb_conn *c)
 {
+    if (c->cl)
+        return cl_flush(c);
     if (!c->wbuf.len)
         return 0;
     if (c->record)
@@ -239,6 +279,8 @@ static int too_big(struct fdb_conn *c)
 int fdb_read_reply(struct fdb_conn *c, redisReply **out)
 {
     *out = NULL;
+    if (c->cl)
+        return cl_read_reply(c, out);
     if (!fdb_is_connected(c))
         return fail(c, FS_ESTATE, "FalkorDB reply", "not connected");
     int rc = fdb_flush(c);
@@ -349,22 +391,24 @@ int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen)
     return 0;
 }
 
-int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
-                const size_t *argvlen)
+/* The end of a round trip: an error reply becomes FS_ESERVER with its class. */
+static int finish_command(struct fdb_conn *c, redisReply **out, redisReply *r, const char *what)
 {
-    if (out)
-        *out = NULL;
-    int rc = fdb_append(c, argc, argv, argvlen);
-    redisReply *r = NULL;
-    if (!rc)
-        rc = fdb_read_reply(c, &r);
-    if (rc)
-        return rc;
-    char why[400];
+    char why[460];
     if (fdb_reply_error(r, why, sizeof why)) {
         int cls = fdb_reply_errclass(r);
+        bool ask;
+        unsigned slot;
+        char host[64];
+        int port;
+        if (!c->cl && r->type == REDIS_REPLY_ERROR &&
+            fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port)) {
+            size_t n = strnlen(why, 380);
+            snprintf(why + n, sizeof why - n,
+                     " (FalkorDB is a Redis Cluster: set falkordb.cluster, FALKORDB_CLUSTER=true)");
+        }
         freeReplyObject(r);
-        fail(c, FS_ESERVER, argv[0], why);
+        fail(c, FS_ESERVER, what, why);
         c->server_err = cls;
         return FS_ESERVER;
     }
@@ -375,7 +419,437 @@ int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *cons
     return 0;
 }
 
+int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
+                const size_t *argvlen)
+{
+    if (out)
+        *out = NULL;
+    if (c->cl)
+        return cl_command(c, out, argc, argv, argvlen);
+    int rc = fdb_append(c, argc, argv, argvlen);
+    redisReply *r = NULL;
+    if (!rc)
+        rc = fdb_read_reply(c, &r);
+    if (rc)
+        return rc;
+    return finish_command(c, out, r, argv[0]);
+}
+
 int fdb_commandv(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv)
 {
     return fdb_command(c, out, argc, argv, NULL);
+}
+
+/* ---- Redis Cluster -------------------------------------------------------- */
+
+bool fdb_is_cluster(const struct fdb_conn *c)
+{
+    return c->cl != NULL;
+}
+
+int fdb_cluster_primaries(const struct fdb_conn *c)
+{
+    if (!c->cl)
+        return 1;
+    int n = 0;
+    for (int i = 0; i < c->cl->map.nnodes; i++)
+        n += fdb_slot_map_is_primary(&c->cl->map, i);
+    return n;
+}
+
+void fdb_cluster_node_of(const struct fdb_conn *c, const char *key, char *out, size_t cap)
+{
+    if (cap)
+        out[0] = '\0';
+    if (!c->cl)
+        return;
+    unsigned n = c->cl->map.node_of[fdb_key_slot(key, strlen(key))];
+    if (n != FDB_CLUSTER_NO_NODE)
+        snprintf(out, cap, "%s:%d", c->cl->map.node[n].host, c->cl->map.node[n].port);
+}
+
+/* A node's failure, told as the cluster connection's. */
+static int cl_fail_from(struct fdb_conn *c, const struct fdb_conn *n)
+{
+    c->err = n->err;
+    c->server_err = n->server_err;
+    memcpy(c->errstr, n->errstr, sizeof c->errstr);
+    return n->err ? n->err : FS_ESERVER;
+}
+
+/* Closes every node and forgets what was in flight (as drop() does for one server). */
+static void cl_drop(struct fdb_conn *c)
+{
+    struct fdb_cluster *cl = c->cl;
+    for (int i = 0; i < FDB_CLUSTER_MAX_NODES; i++)
+        if (cl->node[i].cfg.host) {
+            fdb_close(&cl->node[i]);
+            fdb_init(&cl->node[i]);
+        }
+    cl->ohead = cl->ocount = 0;
+    cl->multi = -1;
+    cl->multi_deferred = false;
+    cl->up = false;
+    c->pending = 0;
+}
+
+static void cl_free(struct fdb_conn *c)
+{
+    if (!c->cl)
+        return;
+    cl_drop(c);
+    for (int i = 0; i < FDB_CLUSTER_MAX_NODES; i++)
+        buf_deinit(&c->cl->node[i].wbuf);
+    free(c->cl->order);
+    free(c->cl);
+    c->cl = NULL;
+}
+
+/* Node i's connection, opened when first used (same settings, its address). */
+static int cl_node(struct fdb_conn *c, int i)
+{
+    struct fdb_conn *n = &c->cl->node[i];
+    if (fdb_is_connected(n))
+        return 0;
+    struct fdb_config nc = c->cfg;
+    nc.cluster = false;
+    nc.host = c->cl->map.node[i].host;
+    nc.port = c->cl->map.node[i].port;
+    if (fdb_connect(n, &nc))
+        return cl_fail_from(c, n);
+    return 0;
+}
+
+/* Reads the slot map (CLUSTER SLOTS) from the first node that answers. Only
+ * while no reply is owed: it uses the nodes' connections. */
+static int cl_refresh(struct fdb_conn *c)
+{
+    struct fdb_cluster *cl = c->cl;
+    int rc = fail(c, FS_ECONNECT, "Redis Cluster", "no node to ask for the slot map");
+    for (int i = 0; i < cl->map.nnodes; i++) {
+        if ((rc = cl_node(c, i)))
+            continue;
+        const char *argv[2] = {"CLUSTER", "SLOTS"};
+        redisReply *r = NULL;
+        if ((rc = fdb_commandv(&cl->node[i], &r, 2, argv))) {
+            cl_fail_from(c, &cl->node[i]);
+            snprintf(c->errstr, sizeof c->errstr,
+                     "falkordb.cluster is on, but CLUSTER SLOTS on %s:%d failed: %s",
+                     cl->map.node[i].host, cl->map.node[i].port, cl->node[i].errstr);
+            continue;
+        }
+        int bad = fdb_slot_map_parse(&cl->map, r, cl->map.node[i].host);
+        freeReplyObject(r);
+        if (bad) {
+            rc = fail(c, FS_EPROTOCOL, "CLUSTER SLOTS", "not a slot table");
+            continue;
+        }
+        cl->stale = false;
+        return 0;
+    }
+    return rc;
+}
+
+static int cl_connect(struct fdb_conn *c)
+{
+    c->cl = calloc(1, sizeof *c->cl);
+    if (!c->cl)
+        return fail(c, FS_ENOMEM, "connecting to Redis Cluster", NULL);
+    for (int i = 0; i < FDB_CLUSTER_MAX_NODES; i++)
+        fdb_init(&c->cl->node[i]);
+    fdb_slot_map_init(&c->cl->map);
+    if (fdb_slot_map_node(&c->cl->map, c->cfg.host, c->cfg.port) < 0)
+        return fail(c, FS_ECONFIG, "connecting to Redis Cluster", "host name too long");
+    c->cl->sticky = c->cl->multi = -1;
+    int rc = cl_refresh(c);
+    c->cl->up = rc == 0;
+    return rc;
+}
+
+static int cl_reconnect(struct fdb_conn *c)
+{
+    cl_drop(c);
+    int rc = cl_refresh(c);
+    c->cl->up = rc == 0;
+    return rc;
+}
+
+static bool name_is(const char *a, size_t n, const char *name)
+{
+    return n == strlen(name) && !strncasecmp(a, name, n);
+}
+
+/* The node a command goes to. */
+static int cl_route(struct fdb_conn *c, int argc, const char *const *argv, const size_t *argvlen,
+                    int *node, bool *keyed)
+{
+    struct fdb_cluster *cl = c->cl;
+    const char *key;
+    size_t klen;
+    *keyed = fdb_command_key(argc, argv, argvlen, &key, &klen);
+    if (cl->multi >= 0) {
+        *node = cl->multi;
+        return 0;
+    }
+    if (!*keyed) {
+        *node = cl->sticky >= 0 ? cl->sticky : 0;
+        return 0;
+    }
+    if (cl->stale && !cl->ocount)
+        (void)cl_refresh(c); /* best effort: the MOVED already fixed this slot */
+    unsigned slot = fdb_key_slot(key, klen);
+    if (cl->map.node_of[slot] == FDB_CLUSTER_NO_NODE && !cl->ocount)
+        (void)cl_refresh(c);
+    if (cl->map.node_of[slot] == FDB_CLUSTER_NO_NODE) {
+        char why[64];
+        snprintf(why, sizeof why, "no primary serves slot %u", slot);
+        return fail(c, FS_ECONNECT, "Redis Cluster", why);
+    }
+    *node = cl->map.node_of[slot];
+    return 0;
+}
+
+/* Order entries: a node index; ORDER_SYNTH_OK, a reply answered here (a
+ * deferred MULTI); ORDER_SWALLOW(node), a reply to read from node and drop
+ * (that MULTI's own OK, once sent). ORDER_SWALLOW is its own inverse. */
+#define ORDER_SYNTH_OK (-1)
+#define ORDER_SWALLOW(node) (-(node)-2)
+
+static redisReply *synth_ok(void)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = REDIS_REPLY_STATUS;
+    r->str = strdup("OK");
+    if (!r->str) {
+        free(r);
+        return NULL;
+    }
+    r->len = 2;
+    return r;
+}
+
+static int cl_push(struct fdb_conn *c, int node)
+{
+    struct fdb_cluster *cl = c->cl;
+    if (cl->ocount == cl->ocap) {
+        size_t cap = cl->ocap ? cl->ocap * 2 : 64;
+        int *o = malloc(cap * sizeof *o);
+        if (!o)
+            return fail(c, FS_ENOMEM, "FalkorDB command", NULL);
+        for (size_t i = 0; i < cl->ocount; i++)
+            o[i] = cl->order[(cl->ohead + i) % cl->ocap];
+        free(cl->order);
+        cl->order = o;
+        cl->ocap = cap;
+        cl->ohead = 0;
+    }
+    cl->order[(cl->ohead + cl->ocount) % cl->ocap] = node;
+    cl->ocount++;
+    return 0;
+}
+
+static int cl_append(struct fdb_conn *c, int argc, const char *const *argv, const size_t *argvlen)
+{
+    struct fdb_cluster *cl = c->cl;
+    if (!cl->up)
+        return fail(c, FS_ESTATE, "FalkorDB command", "not connected");
+    size_t n0 = argvlen ? argvlen[0] : strlen(argv[0]);
+    int rc;
+    if (name_is(argv[0], n0, "MULTI") && cl->multi < 0 && !cl->multi_deferred) {
+        if ((rc = cl_push(c, ORDER_SYNTH_OK)))
+            return rc;
+        cl->multi_deferred = true;
+        c->pending++;
+        return 0;
+    }
+    int node;
+    bool keyed;
+    rc = cl_route(c, argc, argv, argvlen, &node, &keyed);
+    rc = rc ? rc : cl_node(c, node);
+    if (rc)
+        return rc;
+    if (cl->multi_deferred) {
+        const char *multi[1] = {"MULTI"};
+        if (fdb_append(&cl->node[node], 1, multi, NULL))
+            return cl_fail_from(c, &cl->node[node]);
+        if ((rc = cl_push(c, ORDER_SWALLOW(node))))
+            return rc;
+        cl->multi_deferred = false;
+        cl->multi = node;
+    }
+    if (fdb_append(&cl->node[node], argc, argv, argvlen))
+        return cl_fail_from(c, &cl->node[node]);
+    if ((rc = cl_push(c, node)))
+        return rc;
+    c->pending++;
+    if (name_is(argv[0], n0, "EXEC") || name_is(argv[0], n0, "DISCARD"))
+        cl->multi = -1;
+    if (keyed)
+        cl->sticky = node;
+    return 0;
+}
+
+static int cl_flush(struct fdb_conn *c)
+{
+    struct fdb_cluster *cl = c->cl;
+    for (int i = 0; i < cl->map.nnodes; i++)
+        if (cl->node[i].wbuf.len && fdb_flush(&cl->node[i])) {
+            int rc = cl_fail_from(c, &cl->node[i]);
+            cl_drop(c);
+            return rc;
+        }
+    return 0;
+}
+
+/* A MOVED reply moves its slot in the map at once; the whole map is read
+ * again before the next command that finds no reply owed. */
+static void cl_note_redirect(struct fdb_conn *c, int from, const redisReply *r)
+{
+    bool ask;
+    unsigned slot;
+    char host[256];
+    int port;
+    if (!fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port) || ask)
+        return;
+    int n = fdb_slot_map_node(&c->cl->map, *host ? host : c->cl->map.node[from].host, port);
+    if (n >= 0)
+        c->cl->map.node_of[slot] = (uint16_t)n;
+    c->cl->stale = true;
+}
+
+static int cl_read_reply(struct fdb_conn *c, redisReply **out)
+{
+    struct fdb_cluster *cl = c->cl;
+    if (!cl->up)
+        return fail(c, FS_ESTATE, "FalkorDB reply", "not connected");
+    int rc = cl_flush(c);
+    if (rc)
+        return rc;
+    for (;;) {
+        if (!cl->ocount)
+            return fail(c, FS_ESTATE, "FalkorDB reply", "no reply owed");
+        int e = cl->order[cl->ohead];
+        cl->ohead = (cl->ohead + 1) % cl->ocap;
+        cl->ocount--;
+        if (e == ORDER_SYNTH_OK) {
+            c->pending--;
+            *out = synth_ok();
+            return *out ? 0 : fail(c, FS_ENOMEM, "FalkorDB reply", NULL);
+        }
+        int node = e >= 0 ? e : ORDER_SWALLOW(e);
+        if ((rc = fdb_read_reply(&cl->node[node], out))) {
+            cl_fail_from(c, &cl->node[node]);
+            cl_drop(c);
+            return rc;
+        }
+        if (e < 0) { /* the deferred MULTI's own OK, answered already */
+            freeReplyObject(*out);
+            *out = NULL;
+            continue;
+        }
+        c->pending--;
+        if ((*out)->type == REDIS_REPLY_ERROR)
+            cl_note_redirect(c, node, *out);
+        return 0;
+    }
+}
+
+/* GRAPH.LIST on a cluster: every primary's graphs, in one array. */
+static int cl_graph_list(struct fdb_conn *c, redisReply **out)
+{
+    struct fdb_cluster *cl = c->cl;
+    redisReply *all = calloc(1, sizeof *all);
+    if (!all)
+        return fail(c, FS_ENOMEM, "GRAPH.LIST", NULL);
+    all->type = REDIS_REPLY_ARRAY;
+    int rc = 0;
+    for (int i = 0; !rc && i < cl->map.nnodes; i++) {
+        if (!fdb_slot_map_is_primary(&cl->map, i))
+            continue;
+        const char *argv[1] = {"GRAPH.LIST"};
+        redisReply *r = NULL;
+        rc = cl_node(c, i);
+        if (!rc && fdb_commandv(&cl->node[i], &r, 1, argv))
+            rc = cl_fail_from(c, &cl->node[i]);
+        if (rc || r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            continue;
+        }
+        redisReply **e = realloc(all->element, (all->elements + r->elements + 1) * sizeof *e);
+        if (!e) {
+            freeReplyObject(r);
+            rc = fail(c, FS_ENOMEM, "GRAPH.LIST", NULL);
+            break;
+        }
+        all->element = e;
+        memcpy(e + all->elements, r->element, r->elements * sizeof *e);
+        all->elements += r->elements;
+        r->elements = 0;
+        freeReplyObject(r);
+    }
+    if (rc)
+        freeReplyObject(all);
+    else if (out)
+        *out = all;
+    else
+        freeReplyObject(all);
+    return rc;
+}
+
+/* -ASK: the one command goes to the importing node, after ASKING. */
+static int cl_ask(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
+                  const size_t *argvlen, const char *host, int port)
+{
+    int n = fdb_slot_map_node(&c->cl->map, host, port);
+    if (n < 0)
+        return fail(c, FS_ECONNECT, "Redis Cluster", "too many nodes");
+    int rc = cl_node(c, n);
+    if (rc)
+        return rc;
+    const char *asking[1] = {"ASKING"};
+    struct fdb_conn *node = &c->cl->node[n];
+    if (fdb_commandv(node, NULL, 1, asking) || fdb_command(node, out, argc, argv, argvlen))
+        return cl_fail_from(c, node);
+    return 0;
+}
+
+static bool is_transient(const redisReply *r)
+{
+    return has_prefix(r->str, r->len, "TRYAGAIN") || has_prefix(r->str, r->len, "CLUSTERDOWN");
+}
+
+static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
+                      const size_t *argvlen)
+{
+    size_t n0 = argvlen ? argvlen[0] : strlen(argv[0]);
+    if (name_is(argv[0], n0, "GRAPH.LIST"))
+        return cl_graph_list(c, out);
+    for (int attempt = 0;; attempt++) {
+        bool in_multi = c->cl->multi >= 0 || c->cl->multi_deferred;
+        int rc = cl_append(c, argc, argv, argvlen);
+        redisReply *r = NULL;
+        if (!rc)
+            rc = cl_read_reply(c, &r);
+        if (rc)
+            return rc;
+        bool ask;
+        unsigned slot;
+        char host[256];
+        int port;
+        if (r->type != REDIS_REPLY_ERROR || in_multi || attempt >= 5)
+            return finish_command(c, out, r, argv[0]);
+        if (fdb_redirect_parse(r->str, r->len, &ask, &slot, host, sizeof host, &port)) {
+            freeReplyObject(r);
+            if (ask)
+                return cl_ask(c, out, argc, argv, argvlen, host, port);
+            continue; /* MOVED: the map moved the slot; route again */
+        }
+        if (!is_transient(r))
+            return finish_command(c, out, r, argv[0]);
+        freeReplyObject(r);
+        struct timespec ts = {0, 100000000L * (attempt + 1)};
+        nanosleep(&ts, NULL);
+    }
 }

@@ -31,6 +31,10 @@ struct fdb_config {
      * setting falkordb.record_commands, FALKORSYNC_RECORD_COMMANDS). NULL:
      * not given (for now the variable is then read directly; see fdb.c). */
     const char *record_file;
+    /* Redis Cluster (setting falkordb.cluster): host:port is a seed node; the
+     * slot map comes from CLUSTER SLOTS and every command goes to the primary
+     * that owns its key's slot (see fdb_connect). */
+    bool cluster;
 };
 
 #define FDB_DEFAULT_MAX_REPLY_BYTES ((size_t)512 << 20)
@@ -56,9 +60,31 @@ struct fdb_conn {
      * callers test this field instead of matching errstr. */
     int server_err;
     char errstr[512];
+    struct fdb_cluster *cl; /* cluster mode (cfg.cluster); NULL for one server */
 };
 
+struct fdb_cluster; /* fdb.c */
+
 void fdb_init(struct fdb_conn *c);
+/* Redis Cluster (cfg.cluster): the same calls, routed. Each command goes to
+ * the primary owning the slot of its key (argv[1]; argv[2] for MEMORY USAGE
+ * and GRAPH.MEMORY USAGE); a keyless command (PING, INFO, ...) to the node
+ * of the last keyed command. MULTI is answered OK at once and sent just
+ * before the next command, to that command's node; until EXEC/DISCARD
+ * everything goes there, so a transaction must keep its keys in one slot
+ * (hash tags; a key elsewhere aborts it with the server's error). Pipelined replies come back in
+ * the order the commands were appended, across nodes. fdb_command follows -MOVED (refreshing the
+ * slot map) and -ASK (ASKING first) and waits out -TRYAGAIN/-CLUSTERDOWN a few times; a pipelined
+ * reply that is a redirection is returned as the error reply it is, and the next command is routed
+ * by the refreshed map. GRAPH.LIST through fdb_command asks every primary and returns all graphs.
+ */
+bool fdb_is_cluster(const struct fdb_conn *c);
+/* Cluster mode: the number of primaries (nodes owning slots) in the map;
+ * 1 for one server. */
+int fdb_cluster_primaries(const struct fdb_conn *c);
+/* Cluster mode: the primary ("host:port") that owns key's slot, into out; ""
+ * when unknown or not a cluster. */
+void fdb_cluster_node_of(const struct fdb_conn *c, const char *key, char *out, size_t cap);
 /* Connects (and AUTHs). Copies cfg's strings. FS_ECONNECT, FS_ETIMEOUT, FS_EAUTH,
  * FS_ETLS*, ...; c->errstr says why. */
 int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg) FS_WARN_UNUSED;

@@ -337,7 +337,7 @@ static int fail_out_of_memory(struct run *R, const struct sync_names *nm)
 static int sync_one_graph(struct run *R, const char *live, const char *group)
 {
     struct graph_load G = {.group = group};
-    sync_names_of(live, &G.nm);
+    sync_names_for(R->cfg, live, &G.nm);
     R->ld.graph = G.nm.shadow;
     R->ld.ckpt_key = G.nm.ckpt;
     /* a crash between swap and cleanup leaves the old graph */

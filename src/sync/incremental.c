@@ -176,7 +176,7 @@ static int ensure_indexes_once(struct incr *I, struct fdb_conn *f, const char *g
 static int incremental_graph(struct incr *I, const char *graph, const char *group)
 {
     struct sync_names nm = {0};
-    sync_names_of(graph, &nm);
+    sync_names_for(I->c, graph, &nm);
     struct fdb_conn *f = &I->fx->ld->fdb;
     char *err = I->rep->error;
     size_t errlen = sizeof I->rep->error;

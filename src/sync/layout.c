@@ -10,8 +10,8 @@
 #include "sync/profile.h"
 
 /* GRAPH.DELETE of graph (when it is a graph) and DEL of its watermark key. */
-static int drop_graph(struct fdb_conn *fdb, const char *graph, struct sync_report *rep,
-                      const char *why)
+static int drop_graph(const struct cfg *c, struct fdb_conn *fdb, const char *graph,
+                      struct sync_report *rep, const char *why)
 {
     const char *type[2] = {"TYPE", graph};
     redisReply *r = NULL;
@@ -30,7 +30,7 @@ static int drop_graph(struct fdb_conn *fdb, const char *graph, struct sync_repor
                    json_pack("{s:o,s:s}", "graph", sync_json_text(graph), "reason", why));
     }
     struct sync_names nm = {0};
-    sync_names_of(graph, &nm);
+    sync_names_for(c, graph, &nm);
     const char *wm = nm.wm;
     const char *delwm[2] = {"DEL", wm};
     return fdb_commandv(fdb, NULL, 2, delwm);
@@ -63,7 +63,7 @@ static int drop_group_graphs(const struct cfg *c, struct fdb_conn *fdb, struct s
         char graph[300];
         sync_group_graph_name(c, r->element[i]->str, graph, sizeof graph);
         if (strcmp(graph, c->falkordb.database)) /* the live single graph stays */
-            rc = drop_graph(fdb, graph, rep, "layout is single");
+            rc = drop_graph(c, fdb, graph, rep, "layout is single");
     }
     bool had = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
     freeReplyObject(r);
@@ -82,7 +82,7 @@ static int drop_single_graph(const struct cfg *c, struct fdb_conn *fdb, char *co
     if (is_current(c, groups, ngroups, db))
         return 0;
     struct sync_names nm = {0};
-    sync_names_of(db, &nm);
+    sync_names_for(c, db, &nm);
     const char *wm = nm.wm;
     const char *ex[2] = {"EXISTS", wm};
     redisReply *r = NULL;
@@ -91,7 +91,7 @@ static int drop_single_graph(const struct cfg *c, struct fdb_conn *fdb, char *co
         return rc;
     bool ours = (r->type == REDIS_REPLY_INTEGER && r->integer > 0) || !strcmp(marker, "single");
     freeReplyObject(r);
-    return ours ? drop_graph(fdb, db, rep, "layout is per_group") : 0;
+    return ours ? drop_graph(c, fdb, db, rep, "layout is per_group") : 0;
 }
 
 int sync_layout_cleanup(const struct cfg *c, struct fdb_conn *fdb, char *const *groups, int ngroups,
@@ -221,7 +221,7 @@ int sync_layout_verify_stale(const struct cfg *c, struct fdb_conn *fdb, char *co
     bool was_single = r->type == REDIS_REPLY_STRING && r->str && !strcmp(r->str, "single");
     freeReplyObject(r);
     struct sync_names nm = {0};
-    sync_names_of(c->falkordb.database, &nm);
+    sync_names_for(c, c->falkordb.database, &nm);
     const char *wm = nm.wm;
     const char *ex[2] = {"EXISTS", wm};
     r = NULL;

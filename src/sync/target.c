@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "falkor/cluster.h"
 #include "sync/profile.h"
 
 void sync_names_of(const char *live, struct sync_names *n)
@@ -14,6 +15,49 @@ void sync_names_of(const char *live, struct sync_names *n)
     snprintf(n->old, sizeof n->old, "%s__falkorsync_old", live);
     snprintf(n->ckpt, sizeof n->ckpt, "falkorsync:ckpt:%s", live);
     snprintf(n->wm, sizeof n->wm, "falkorsync:wm:%s", live);
+}
+
+/* The hash tag that puts a key in live's slot: "" when live already carries
+ * one (a suffix or a prefix without braces keeps it), live itself when it holds
+ * no '}', else a short tag found with the same slot. */
+static void slot_tag(const char *live, char *tag, size_t cap)
+{
+    size_t s, n, len = strlen(live);
+    tag[0] = '\0';
+    if (fdb_key_tag(live, len, &s, &n))
+        return;
+    if (!strchr(live, '}') && len + 3 <= cap) {
+        snprintf(tag, cap, "{%s}", live);
+        return;
+    }
+    unsigned want = fdb_key_slot(live, len);
+    for (unsigned i = 0;; i++) { /* about 16384 tries at most */
+        char t[16];
+        int tl = snprintf(t, sizeof t, "s%x", i);
+        if (fdb_key_slot(t, (size_t)tl) == want) {
+            snprintf(tag, cap, "{%s}", t);
+            return;
+        }
+    }
+}
+
+void sync_names_for(const struct cfg *c, const char *live, struct sync_names *n)
+{
+    if (!c || !c->falkordb.cluster) {
+        sync_names_of(live, n);
+        return;
+    }
+    char tag[SYNC_GRAPH_CAP];
+    slot_tag(live, tag, sizeof tag);
+    const char *name = live;
+    size_t len = strlen(live);
+    if (strlen(tag) == len + 2 && !strncmp(tag + 1, live, len)) /* "{alpha}": the tag is the name */
+        name = "";
+    snprintf(n->live, sizeof n->live, "%s", live);
+    snprintf(n->shadow, sizeof n->shadow, "%s%s__falkorsync_shadow", tag, name);
+    snprintf(n->old, sizeof n->old, "%s%s__falkorsync_old", tag, name);
+    snprintf(n->ckpt, sizeof n->ckpt, "falkorsync:ckpt:%s%s", tag, name);
+    snprintf(n->wm, sizeof n->wm, "falkorsync:wm:%s%s", tag, name);
 }
 
 bool sync_layout_is_default_group(const char *group)

@@ -23,6 +23,14 @@ struct sync_names {
     char wm[SYNC_KEY_NAME_CAP];   /* incremental's watermark hash */
 };
 void sync_names_of(const char *live, struct sync_names *n);
+/* The names as c's FalkorDB wants them: sync_names_of on one server; with
+ * falkordb.cluster, every key carries live's hash tag so that the swap's
+ * RENAMEs and MULTI/EXEC stay in one slot: live "alpha" has shadow
+ * "{alpha}__falkorsync_shadow", old "{alpha}__falkorsync_old", checkpoint
+ * "falkorsync:ckpt:{alpha}", watermarks "falkorsync:wm:{alpha}". A live name
+ * with its own tag keeps the one-server names (they carry it); a name with a
+ * '}' and no tag gets a short tag of the same slot. */
+void sync_names_for(const struct cfg *c, const char *live, struct sync_names *n);
 
 /* Graphiti's FalkorDB driver: the default group id (get_default_group_id,
  * FalkorDriver.default_group_id) and the graph it lives in (the driver's
