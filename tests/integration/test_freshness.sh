@@ -107,6 +107,15 @@ run_layout() {
   "$BIN" incremental >"$work/inc2.json"
   cat "$work/inc2.json"
   [[ "$(field "$work/inc2.json" deleted)" == 0 ]] || fail "a run with nothing changed deleted something"
+
+  echo "-- a member added to an older community (Graphiti's update_community): incremental alone"
+  local gd=$FALKORDB_DATABASE
+  [[ $layout == per_group ]] && gd=default_db
+  X "MATCH (c:Community {group_id:''}) WITH c ORDER BY c.uuid LIMIT 1
+     MATCH (e:Entity {group_id:''}) WHERE NOT (c)-[:HAS_MEMBER]->(e) WITH c, e ORDER BY e.uuid LIMIT 1
+     CREATE (c)-[:HAS_MEMBER {uuid:'late-member', group_id:'', created_at: datetime()}]->(e)"
+  "$BIN" incremental >"$work/inc3.json"
+  expect "the new member of an older community" "$gd" "MATCH ()-[h:HAS_MEMBER {uuid:'late-member'}]->() RETURN count(h)" 1
 }
 
 run_layout single
