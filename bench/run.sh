@@ -33,7 +33,8 @@
 # SIZE), BENCH_FRESH_A_ENTITIES (SIZE), BENCH_FRESH_RATE (200; smoke 10),
 # BENCH_FRESH_SECONDS (60; smoke 3), BENCH_FRESH_IDLE (10; smoke 1), BENCH_FRESH_TIMEOUT
 # (120; smoke 30), BENCH_FRESH_THREADS (writer sessions, 16), BENCH_FRESH_MIX (see
-# bench/peers/freshness.py), BENCH_FRESH_SERVE_ENV
+# bench/peers/freshness.py), BENCH_FRESH_REUSE=1 (keep a graph of about the size in Neo4j
+# instead of generating it again), BENCH_FRESH_SERVE_ENV
 # (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
 # this run in the report's history tables (e.g. "before").
 set -euo pipefail
@@ -123,6 +124,7 @@ FRESH_A_ENTITIES="${BENCH_FRESH_A_ENTITIES:-$SIZE}"
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
 FRESH_THREADS="${BENCH_FRESH_THREADS:-16}"
 FRESH_SERVE_ENV="${BENCH_FRESH_SERVE_ENV:-}"
+FRESH_REUSE="${BENCH_FRESH_REUSE:-}"
 # What Neo4j holds now ("<shape>:<entities>" as generated; empty when unknown or changed),
 # so that a section can reuse the graph the previous one generated.
 NEO4J_GRAPH=""
@@ -440,6 +442,16 @@ run_freshness() {
   local shape="$1" n="$2" dim=0 batch=5000 name="fresh.$1" hp mp
   [[ $shape == a ]] && { dim=$DIM; batch=1000; }
   log "=== freshness, shape ($shape), $n entities: $FRESH_RATE changes/s for $FRESH_SECONDS s, interval 1 s${FRESH_SERVE_ENV:+, $FRESH_SERVE_ENV}"
+  if [[ "$NEO4J_GRAPH" != "$shape:$n" && -n "$FRESH_REUSE" ]]; then
+    # BENCH_FRESH_REUSE=1: a graph of this size left by an earlier run (its writer changed
+    # some of it) serves as well and saves the generator's minutes.
+    local have
+    have=$("$GEN" --entities 0 --count | jq -r 'select(.source == "neo4j") | .Entity' 2>/dev/null || echo 0)
+    if (( have > n * 95 / 100 && have < n * 105 / 100 )); then
+      log "reusing the graph in Neo4j ($have entities; BENCH_FRESH_REUSE)"
+      NEO4J_GRAPH="$shape:$n"
+    fi
+  fi
   if [[ "$NEO4J_GRAPH" != "$shape:$n" ]]; then
     measure "$name.generate" "$GEN" --clear --entities "$n" --dim "$dim" --seed "$SEED" --batch "$batch" \
       || die "the generator failed"
