@@ -125,11 +125,15 @@ wm_after=$(R HGETALL "$wm_key" | tr '\n' ' ')
 [[ "$wm_after" == "$wm_before" ]] || fail "the watermark moved although the writes were refused: '$wm_before' -> '$wm_after'"
 [[ "$(count)" == "$nodes_before" ]] || fail "the cache changed under the wall"
 
-echo "== the service: one failure per interval, FDB_OOM, no retry at once"
-SYNC_HEALTH_PORT=$(free_port) SYNC_METRICS_PORT=$(free_port) SYNC_API_TOKEN=t0ken \
+echo "== the service: an incremental asked through the API fails once, FDB_OOM, no retry at once"
+hp=$(free_port)
+SYNC_HEALTH_PORT=$hp SYNC_METRICS_PORT=$(free_port) SYNC_API_TOKEN=t0ken \
   SYNC_INTERVAL_SECONDS=3600 SYNC_FULL_ON_STARTUP=false SYNC_MAX_RETRIES=3 \
-  SYNC_RETRY_DELAY_SECONDS=0 "$BIN" serve 2>"$TMPD/serve-inc.log" &
+  SYNC_RETRY_DELAY_SECONDS=0 LOG_FORMAT=json "$BIN" serve 2>"$TMPD/serve-inc.log" &
 svc_pid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$hp/health/live" && break; sleep 0.1; done
+curl -sf -X POST -H "Authorization: Bearer t0ken" "http://127.0.0.1:$hp/api/sync/incremental" >/dev/null \
+  || fail "POST /api/sync/incremental"
 for _ in $(seq 1 300); do grep -qs 'giving up until the next interval' "$TMPD/serve-inc.log" && break; sleep 0.1; done
 sleep 1 # a retry (delay 0) would have started by now
 kill "$svc_pid"; wait "$svc_pid" || true; svc_pid=
