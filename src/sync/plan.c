@@ -354,7 +354,7 @@ void sync_plan_text(const struct plan_report *rep, const struct cfg *c, FILE *ou
             rep->ngraphs, c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? "per_group" : "single");
     fprintf(out,
             "The cache will take about %.1f MB in FalkorDB (cost model: docs/operations.md "
-            "\"Sizing\", measured within about 25%%).\n",
+            "\"Sizing\", within 15%% on generated Graphiti graphs).\n",
             mb(rep->estimate));
     fprintf(out,
             "A full sync builds each graph's shadow copy next to its live copy (2x that graph "
