@@ -33,6 +33,12 @@ def soak_result(raw, missing):
         flat[key] = {"start": a, "end": b, "max": max(x.get(key, 0) for x in samples),
                      "change": change,
                      "flat": change is not None and abs(change) <= SOAK_FLAT}
+    # the last third of the window: whether RSS still grows at the end or has levelled off
+    tail = [x for x in samples if (x.get("t") or 0) >= first.get("t", 0) + 2 * (
+        (last.get("t") or 0) - first.get("t", 0)) / 3]
+    late = None
+    if len(tail) >= 2 and r.num(tail[0].get("rss_kb")) and tail[0]["rss_kb"] > 0:
+        late = (tail[-1]["rss_kb"] - tail[0]["rss_kb"]) / tail[0]["rss_kb"]
     v = r.load(raw, "soak.verify") or {}
     stop = r.load(raw, "soak.stop") or {}
     t0 = first.get("t") or 0
@@ -53,6 +59,7 @@ def soak_result(raw, missing):
         "exit": stop.get("exit"),
         "flat": flat,
         "all_flat": all(x["flat"] for x in flat.values()),
+        "rss_change_last_third": late,
         "verify_differences": v.get("differences"),
         "samples": [dict(x, minute=round(((x.get("t") or t0) - t0) / 60, 2)) for x in samples],
     }
@@ -86,6 +93,13 @@ def soak_markdown(result):
                      ("%+.1f%%" % (100 * x["change"])) if r.num(x["change"]) else "–",
                      "yes" if x["flat"] else "**no**"])
     L.append(r.md_table(["", "start", "end", "max", "change", "flat within 10%"], rows))
+    L.append("")
+    late = s.get("rss_change_last_third")
+    mach = result.get("machine") or {}
+    L.append("RSS over the last third of the window: %s. Machine: %s cores, load average %s at "
+             "the start and %s at the end (1, 5, 15 min); other work shares it." % (
+                 ("%+.1f%%" % (100 * late)) if r.num(late) else "–", mach.get("cores", "?"),
+                 mach.get("load_at_start", "?"), run.get("load_at_end", "?")))
     L.append("")
     L.append("Runs in the window: %s (%s failed), errors counted: %s; writer: %s changes "
              "(%s changes/s achieved, %s failed, %s never visible); `verify` at the end: "
