@@ -51,7 +51,7 @@ REPLAY="$BDIR/falkorsync-replay"
 CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
 
 MODE=full
-DEFAULT_SIZE=5000 # with the 100k-entity reconcile, about ten minutes on 2 cores
+DEFAULT_SIZE=5000 # with the 100k-entity reconcile, about ten minutes on 2 cores, plus the soak (SOAK_MINUTES, 60)
 SIZE=""
 OUT=""
 RESULT=""
