@@ -360,6 +360,7 @@ def freshness_targets(res):
     return out
 
 
+
 def reconcile_result(raw):
     r0, r1 = load(raw, "rec.reconcile_0"), load(raw, "rec.reconcile_1")
     if not (ok(r0) and ok(r1)):
@@ -473,6 +474,16 @@ def print_summary(result):
                  f1(100 * res["idle_core_share"] if num(res.get("idle_core_share")) else None)))
         print("  CPU over %s s: %s" % (f1(res["window_seconds"]), ", ".join(
             "%s %s s" % (k, f1(v, 1)) for k, v in res["cpu_s"].items())))
+    s = result.get("soak")
+    if s:  # see bench/report_soak.py
+        fl = s["flat"]
+        print("\nsoak, %s min at %s changes/s: RSS %s -> %s MB, fds %s -> %s, threads %s -> %s "
+              "(%s); %s runs, %s failed, %s errors; verify %s differences" % (
+                  f1(s["minutes"], 1), f1(s["rate"], 0), f1(fl["rss_kb"]["start"] / 1024.0),
+                  f1(fl["rss_kb"]["end"] / 1024.0), fl["fds"]["start"], fl["fds"]["end"],
+                  fl["threads"]["start"], fl["threads"]["end"],
+                  "flat within 10%" if s["all_flat"] else "NOT flat within 10%",
+                  s["runs"], s["runs_failed"], s["errors"], s["verify_differences"]))
     if result["missing"]:
         print("\nmissing figures: " + ", ".join(result["missing"]))
 
@@ -873,6 +884,9 @@ def markdown(result, history_dir):
         L.append("")
     if result.get("freshness"):
         L.extend(freshness_markdown(result, history_dir))
+    if result.get("soak"):
+        import report_soak
+        L.extend(report_soak.soak_markdown(result))
     L.append("## falkorsync peak RSS by size")
     L.append("")
     L.append("Every run in `bench/results/` plus this one (target: flat with size, under "
@@ -919,6 +933,9 @@ def main():
     if "freshness" in sections:
         result["freshness"] = {shape: freshness_result(args.raw, shape, missing)
                                for shape in (run.get("freshness") or {}).get("shapes", [])}
+    if "soak" in sections:
+        import report_soak
+        result["soak"] = report_soak.soak_result(args.raw, missing)
     result["raw"] = {os.path.basename(p)[:-5]: json.load(open(p))
                      for p in sorted(glob.glob(os.path.join(args.raw, "*.json")))}
     result["complete"] = not missing
@@ -935,6 +952,9 @@ def main():
             text = f.read()
         if result.get("freshness"):
             text = splice_section(text, "## Freshness", freshness_markdown(result, args.history))
+        if result.get("soak"):
+            import report_soak
+            text = splice_section(text, "## Soak", report_soak.soak_markdown(result))
         with open(args.markdown + ".tmp", "w") as f:
             f.write(text)
         os.replace(args.markdown + ".tmp", args.markdown)

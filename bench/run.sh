@@ -10,8 +10,8 @@
 #   bench/run.sh [SIZE]        SIZE = generator entities (default 5000; items ~ 5.1 x SIZE)
 #   bench/run.sh --smoke       300 entities, no lag/reconcile, a 3 s freshness run at 10
 #                              changes/s; output to a temp dir
-#   bench/run.sh --only freshness   one section (full, lag, reconcile, freshness; a comma
-#                              list); BENCHMARKS.md then gets only those sections replaced
+#   bench/run.sh --only freshness   one section (full, lag, reconcile, freshness, soak; a
+#                              comma list); BENCHMARKS.md then gets only those sections replaced
 #
 # Options:
 #   --out DIR        keep the raw figures here (default: a temp dir, deleted at the end)
@@ -21,7 +21,7 @@
 #                    FALKORDB_PORT) instead of dedicated ones; nothing is flushed,
 #                    the cache graph gets a unique name (the smoke test uses this)
 #   --only LIST      run only these sections: full (both shapes' full-sync contenders),
-#                    lag, reconcile, freshness
+#                    lag, reconcile, freshness, soak
 #
 # Environment: BUILD (build dir, default build), BENCH_NEO4J_PORT (27687),
 # BENCH_FALKORDB_PORT (26379), BENCH_RUN (<repo>/.run/bench), NEO4J_HEAP (3g),
@@ -37,6 +37,8 @@
 # instead of generating it again), BENCH_FRESH_SERVE_ENV
 # (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
 # this run in the report's history tables (e.g. "before").
+# Soak: SOAK_MINUTES (60; smoke 1), BENCH_SOAK_ENTITIES (2000; smoke SIZE), BENCH_SOAK_RATE
+# (writer changes/s, 20; smoke 10), BENCH_SOAK_SAMPLES (points sampled, 12).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,7 +52,7 @@ REPLAY="$BDIR/falkorsync-replay"
 CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
 
 MODE=full
-DEFAULT_SIZE=5000 # with the 100k-entity reconcile, about ten minutes on 2 cores
+DEFAULT_SIZE=5000 # with the 100k-entity reconcile, about ten minutes on 2 cores, plus the soak (SOAK_MINUTES, 60)
 SIZE=""
 OUT=""
 RESULT=""
@@ -67,7 +69,7 @@ while [[ $# -gt 0 ]]; do
     --no-markdown) MARKDOWN="" ;;
     --use-running) USE_RUNNING=1 ;;
     --only) SECTIONS="$2"; shift ;;
-    -h|--help) sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     [0-9]*) SIZE="$1" ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -83,12 +85,13 @@ else
   SIZE="${SIZE:-$DEFAULT_SIZE}"
   SEED_FRACTION="${BENCH_SEED_FRACTION:-0.25}"
 fi
+ALL_SECTIONS="full,lag,reconcile,freshness,soak"
 [[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 50 ]] || { echo "bench: SIZE must be an entity count >= 50" >&2; exit 2; }
 if [[ -z "$SECTIONS" ]]; then
-  if [[ $MODE == smoke ]]; then SECTIONS="full,freshness"; else SECTIONS="full,lag,reconcile,freshness"; fi
+  if [[ $MODE == smoke ]]; then SECTIONS="full,freshness,soak"; else SECTIONS="$ALL_SECTIONS"; fi
 fi
 for s in ${SECTIONS//,/ }; do
-  case "$s" in full|lag|reconcile|freshness) ;; *) echo "bench: unknown section $s (full, lag, reconcile, freshness)" >&2; exit 2 ;; esac
+  case "$s" in full|lag|reconcile|freshness|soak) ;; *) echo "bench: unknown section $s (full, lag, reconcile, freshness, soak)" >&2; exit 2 ;; esac
 done
 section() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -121,6 +124,18 @@ else
   FRESH_TIMEOUT="${BENCH_FRESH_TIMEOUT:-120}"
 fi
 FRESH_A_ENTITIES="${BENCH_FRESH_A_ENTITIES:-$SIZE}"
+if [[ $MODE == smoke ]]; then
+  SOAK_MINUTES="${SOAK_MINUTES:-1}"
+  SOAK_ENTITIES="${BENCH_SOAK_ENTITIES:-$SIZE}"
+  SOAK_RATE="${BENCH_SOAK_RATE:-10}"
+else
+  SOAK_MINUTES="${SOAK_MINUTES:-60}"
+  SOAK_ENTITIES="${BENCH_SOAK_ENTITIES:-2000}"
+  SOAK_RATE="${BENCH_SOAK_RATE:-20}"
+fi
+SOAK_SAMPLES="${BENCH_SOAK_SAMPLES:-12}"
+[[ "$SOAK_MINUTES" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: SOAK_MINUTES must be a number of minutes" >&2; exit 2; }
+[[ "$SOAK_SAMPLES" =~ ^[0-9]+$ && "$SOAK_SAMPLES" -ge 2 ]] || { echo "bench: BENCH_SOAK_SAMPLES must be >= 2" >&2; exit 2; }
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
 FRESH_THREADS="${BENCH_FRESH_THREADS:-16}"
 FRESH_SERVE_ENV="${BENCH_FRESH_SERVE_ENV:-}"
@@ -128,6 +143,7 @@ FRESH_REUSE="${BENCH_FRESH_REUSE:-}"
 # What Neo4j holds now ("<shape>:<entities>" as generated; empty when unknown or changed),
 # so that a section can reuse the graph the previous one generated.
 NEO4J_GRAPH=""
+NEO4J_USED=0 # a section generated a graph in this run
 T_START=$(date +%s)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -457,6 +473,7 @@ run_freshness() {
       || die "the generator failed"
   fi
   NEO4J_GRAPH="" # the writer changes it
+  NEO4J_USED=1
   "$GEN" --entities 0 --count | grep '"source":"neo4j"' >"$WORK/$name.source.json" \
     || die "counting the source failed"
   "$GEN" --entities 0 --exec "CALL db.checkpoint()" >/dev/null 2>&1 || log "db.checkpoint() failed (ignored)"
@@ -492,6 +509,86 @@ run_freshness() {
   jq -n --argjson t0 "$t0" --argjson t1 "$t1" --argjson rc "$rc" \
     '{stop_seconds: ($t1 - $t0), exit: $rc}' >"$WORK/$name.stop.json"
   measure "$name.reconcile" "$BIN" reconcile || true
+  reset_falkor
+}
+
+# ---- Soak -------------------------------------------------------------------------
+# soak_sample PID LABEL METRICS_URL: one JSON line with the service's RSS, open file
+# descriptors and threads (from /proc) and its run and error counters (from /metrics).
+soak_sample() {
+  local pid="$1" label="$2" url="$3" rss thr fds m runs ok failed errs
+  [[ -r /proc/$pid/status ]] || return 1
+  rss=$(awk '$1=="VmRSS:"{print $2}' "/proc/$pid/status")
+  thr=$(awk '$1=="Threads:"{print $2}' "/proc/$pid/status")
+  fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  m=$(curl -fsS --max-time 5 "$url" 2>/dev/null || true)
+  runs=$(awk '/^falkorsync_runs_total\{/{s+=$2} END{print s+0}' <<<"$m")
+  ok=$(awk '/^falkorsync_runs_total\{.*result="success"/{s+=$2} END{print s+0}' <<<"$m")
+  failed=$(( runs - ok ))
+  errs=$(awk '/^falkorsync_errors_total\{/{s+=$2} END{print s+0}' <<<"$m")
+  jq -n -c --arg point "$label" --argjson t "$(date +%s.%N)" --argjson rss "${rss:-0}" \
+    --argjson thr "${thr:-0}" --argjson fds "$fds" --argjson runs "$runs" --argjson ok "$ok" \
+    --argjson failed "$failed" --argjson errs "$errs" \
+    '{point: $point, t: $t, rss_kb: $rss, threads: $thr, fds: $fds, runs: $runs,
+      runs_ok: $ok, runs_failed: $failed, errors: $errs}'
+}
+
+# run_soak: `falkorsync serve` at a 1 s interval for SOAK_MINUTES under the freshness
+# bench's Graphiti-like writer at SOAK_RATE changes/s; the service's RSS, fds and threads
+# sampled SOAK_SAMPLES times from the first completed run to the writer's end; then
+# verify once every change is visible.
+run_soak() {
+  local n="$SOAK_ENTITIES" name="soak" hp mp seconds step i
+  seconds=$(awk -v m="$SOAK_MINUTES" 'BEGIN{printf "%d", m * 60 + 0.5}')
+  (( seconds >= 10 )) || die "SOAK_MINUTES: at least 10 seconds"
+  step=$(awk -v s="$seconds" -v k="$SOAK_SAMPLES" 'BEGIN{printf "%.3f", s / (k - 1)}')
+  log "=== soak, shape (b), $n entities: $SOAK_RATE changes/s for $SOAK_MINUTES min, interval 1 s, $SOAK_SAMPLES samples"
+  # the smoke reuses the graph the freshness section left (any Graphiti-shaped graph will do)
+  if [[ "$NEO4J_GRAPH" != "b:$n" && ! ( $MODE == smoke && $NEO4J_USED -eq 1 ) ]]; then
+    measure "$name.generate" "$GEN" --clear --entities "$n" --dim 0 --seed "$SEED" --batch 5000 \
+      || die "the generator failed"
+  fi
+  NEO4J_GRAPH="" # the writer changes it
+  reset_falkor # serve starts with a full sync of the empty cache
+  hp=$(free_port 28080); mp=$(free_port $(( hp + 1 )))
+  SYNC_INTERVAL_SECONDS=1 SYNC_HEALTH_PORT="$hp" SYNC_METRICS_PORT="$mp" \
+    LOG_FORMAT=json LOG_FILE="$WORK/$name.service.log" "$BIN" serve >"$WORK/$name.service.out" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 1 3000); do # up to 5 min for the first run: a full sync
+    grep -q '"sync completed"' "$WORK/$name.service.log" 2>/dev/null && break
+    kill -0 "$SERVE_PID" 2>/dev/null || die "falkorsync serve exited: $(tail -n 3 "$WORK/$name.service.out")"
+    sleep 0.1
+  done
+  local url="http://127.0.0.1:$mp/metrics" samples="$WORK/$name.samples.jsonl"
+  : >"$samples"
+  (
+    for i in $(seq 0 $(( SOAK_SAMPLES - 1 ))); do
+      (( i == 0 )) || sleep "$step"
+      soak_sample "$SERVE_PID" "$i" "$url" >>"$samples" || exit 0
+    done
+  ) &
+  local sampler=$!
+  local peer=("$PY" "$PEERS/freshness.py" --rate "$SOAK_RATE" --seconds "$seconds"
+    --dim 0 --idle-seconds 0 --timeout 60 --seed "$SEED" --threads 4
+    --service "http://127.0.0.1:$hp" --metrics "$url"
+    --pid "falkorsync=$SERVE_PID" --pid "falkordb=$FDB_PID")
+  [[ -n "$NEO_PID" ]] && peer+=(--pid "neo4j=$NEO_PID")
+  SKIP_SETTLE=1
+  measure "$name" "${peer[@]}" || true
+  SKIP_SETTLE=0
+  wait "$sampler" 2>/dev/null || true
+  sleep 3 # a last run or two after the writer's last change became visible
+  soak_sample "$SERVE_PID" end "$url" >"$WORK/$name.end.json" || echo '{}' >"$WORK/$name.end.json"
+  kill "$SERVE_PID" 2>/dev/null || true
+  local rc=0
+  wait "$SERVE_PID" 2>/dev/null || rc=$?
+  SERVE_PID=""
+  jq -n --argjson rc "$rc" --argjson minutes "$SOAK_MINUTES" --argjson rate "$SOAK_RATE" \
+    --argjson entities "$n" --argjson samples "$SOAK_SAMPLES" \
+    --argjson warnings "$(awk '/"level":"warn/{n++} END{print n+0}' "$WORK/$name.service.log" 2>/dev/null || echo 0)" \
+    '{exit: $rc, minutes: $minutes, rate: $rate, entities: $entities, samples: $samples,
+      warning_lines: $warnings}' >"$WORK/$name.stop.json"
+  verify_cache "$name"
   reset_falkor
 }
 
@@ -540,18 +637,19 @@ if section freshness; then
     esac
   done
 fi
+if section soak; then run_soak; fi
 T_END=$(date +%s)
 # The command that reproduces this run, with the BENCH_* settings it had.
 command_line() {
   local pre="" v
   if [[ $MODE == smoke ]]; then echo "bench/run.sh --smoke"; return; fi
-  for v in $(compgen -e | grep -E '^BENCH_' | grep -vE '^BENCH_(RUN|NEO4J_PORT|FALKORDB_PORT|LABEL)$' | sort); do
+  for v in $(compgen -e | grep -E '^(BENCH_|SOAK_MINUTES$)' | grep -vE '^BENCH_(RUN|NEO4J_PORT|FALKORDB_PORT|LABEL)$' | sort); do
     pre+="$v=$(printf '%q' "${!v}") "
   done
-  if [[ -z "$pre" && "$SECTIONS" == "full,lag,reconcile,freshness" ]]; then
+  if [[ -z "$pre" && "$SECTIONS" == "$ALL_SECTIONS" ]]; then
     [[ "$SIZE" == "$DEFAULT_SIZE" ]] && echo "make bench" || echo "make bench SIZE=$SIZE"
   else
-    echo "${pre}bench/run.sh$([[ "$SIZE" != "$DEFAULT_SIZE" ]] && echo " $SIZE")$([[ "$SECTIONS" != "full,lag,reconcile,freshness" ]] && echo " --only $SECTIONS")"
+    echo "${pre}bench/run.sh$([[ "$SIZE" != "$DEFAULT_SIZE" ]] && echo " $SIZE")$([[ "$SECTIONS" != "$ALL_SECTIONS" ]] && echo " --only $SECTIONS")"
   fi
 }
 jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson dim "$DIM" \
@@ -565,10 +663,13 @@ jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson
   --argjson fresh_rate "$FRESH_RATE" --argjson fresh_seconds "$FRESH_SECONDS" \
   --argjson fresh_a "$FRESH_A_ENTITIES" --argjson fresh_b "$FRESH_B_ENTITIES" \
   --arg fresh_env "$FRESH_SERVE_ENV" --arg run_label "${BENCH_LABEL:-}" \
+  --argjson soak_minutes "$SOAK_MINUTES" --argjson soak_rate "$SOAK_RATE" \
+  --argjson soak_entities "$SOAK_ENTITIES" \
   '{mode: $mode, entities: $size, sections: ($sections | split(",")), "label": $run_label,
     freshness: {shapes: ($fresh_shapes | split(" ") | map(select(length > 0))), rate: $fresh_rate,
                 seconds: $fresh_seconds, entities: {a: $fresh_a, b: $fresh_b},
-                serve_env: $fresh_env}, seed: $seed, dim: $dim, seed_fraction: $fraction,
+                serve_env: $fresh_env},
+    soak: {minutes: $soak_minutes, rate: $soak_rate, entities: $soak_entities}, seed: $seed, dim: $dim, seed_fraction: $fraction,
     pipeline_depth: $depth, lag_rate: $lag_rate, lag_seconds: $lag_seconds,
     reconcile_entities: $reconcile_entities, verify_shape_a: ($verify_a == 1), stamp: $stamp,
     bench_seconds: $seconds, command: $command, load_at_end: $load}' >"$WORK/run.json"

@@ -16,6 +16,7 @@
 #include "sync/orchestrator.h"
 #include "sync/verify.h"
 #include "sync/full.h"
+#include "sync/plan.h"
 #include "sync/probe.h"
 #include "sync/profile.h"
 #include "version.h"
@@ -39,6 +40,10 @@ static void usage(FILE *out)
             "  reconcile       compare item by item and fix: upsert what differs, delete what\n"
             "                  Neo4j no longer has (prints what it found, then a JSON summary)\n"
             "  verify [--json] compare Neo4j and FalkorDB item by item; exit 1 on any difference\n"
+            "  plan [--json]   size estimate: per cache graph the items Neo4j holds and the\n"
+            "                  FalkorDB memory they will take, the peak of a full sync (a shadow\n"
+            "                  copy of the largest graph next to the live one) against\n"
+            "                  maxmemory; exit 3 when it does not fit (read-only)\n"
             "  ping            connect to Neo4j and FalkorDB and report their versions\n"
             "  config          print the effective settings (secrets masked)\n"
             "\n"
@@ -52,7 +57,8 @@ static void usage(FILE *out)
             "  NEO4J_DATABASE [neo4j]  FALKORDB_HOST [127.0.0.1]  FALKORDB_PORT [6379]\n"
             "  FALKORDB_PASSWORD  FALKORDB_DATABASE [graphiti_cache]  SYNC_BATCH_SIZE [1000]\n"
             "\n"
-            "Exit status: 0 success, 1 failure, 2 usage or configuration error.\n");
+            "Exit status: 0 success, 1 failure, 2 usage or configuration error, 3 plan: the\n"
+            "cache does not fit in FalkorDB's memory.\n");
 }
 
 struct cli {
@@ -318,6 +324,35 @@ static int cmd_reconcile(struct cli *cli)
     return rc ? 1 : 0;
 }
 
+/* Exit 0 fits (or the limit is unknown), 3 does not fit, 1 a database could not be read. */
+static int cmd_plan(struct cli *cli)
+{
+    struct plan_report rep;
+    int rc = sync_plan(&cli->cfg, &rep);
+    if (rc) {
+        char safe[sizeof rep.error];
+        log_redact(rep.error, safe, sizeof safe);
+        if (cli->json) {
+            json_t *o =
+                json_pack("{s:b,s:s,s:s}", "ok", 0, "error", safe, "error_code", fs_errname(rc));
+            char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            printf("%s\n", text ? text : "{\"ok\":false}");
+            free(text);
+            json_decref(o);
+        }
+        fprintf(stderr, "falkorsync: plan failed: %s\n", safe);
+        sync_plan_free(&rep);
+        return 1;
+    }
+    if (cli->json)
+        sync_plan_json(&rep, &cli->cfg, stdout);
+    else
+        sync_plan_text(&rep, &cli->cfg, stdout);
+    int exit_code = rep.verdict == PLAN_NO_FIT ? 3 : 0;
+    sync_plan_free(&rep);
+    return exit_code;
+}
+
 static int cmd_config(struct cli *cli)
 {
     cfg_visit(&cli->cfg, print_setting, NULL);
@@ -348,6 +383,7 @@ int main(int argc, char **argv)
         {"verify", cmd_verify},
         {"reconcile", cmd_reconcile},
         {"incremental", cmd_incremental},
+        {"plan", cmd_plan},
         {"ping", cmd_ping},
         {"config", cmd_config},
     };

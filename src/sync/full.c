@@ -251,19 +251,6 @@ static int swap_in(struct run *R, const struct sync_names *nm)
     return rc;
 }
 
-/* The value of one "name:value" line of an INFO reply; -1 when absent. */
-static long long info_field(const char *info, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *line = info; line && *line;) {
-        if (!strncmp(line, name, n) && line[n] == ':')
-            return strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line ? line + 1 : NULL;
-    }
-    return -1;
-}
-
 /* The live graph's size in MB by GRAPH.MEMORY USAGE (FalkorDB 4.12+); -1 when unknown. */
 static long long live_graph_mb(struct run *R, const char *live)
 {
@@ -293,20 +280,12 @@ static int fail_out_of_memory(struct run *R, const struct sync_names *nm)
     char why[sizeof R->rep->error];
     snprintf(why, sizeof why, "%s", R->rep->error);
     loader_async_stop(&R->ld, false); /* the writer thread may still hold the connection */
-    if (loader_reconnect(&R->ld))
+    /* INFO before the shadow goes: the memory as it was when the write was refused */
+    long long used, max;
+    loader_memory(&R->ld, &used, &max);
+    if (!fdb_is_connected(&R->ld.fdb))
         log_fields(LOG_WARNING, "full sync: cannot reconnect to remove the shadow graph",
                    json_pack("{s:o}", "error", sync_json_text(R->ld.fdb.errstr)));
-    /* INFO before the shadow goes: the memory as it was when the write was refused */
-    const char *info[2] = {"INFO", "memory"};
-    redisReply *r = NULL;
-    long long used = -1, max = -1;
-    if (!fdb_commandv(&R->ld.fdb, &r, 2, info)) {
-        if (r->type == REDIS_REPLY_STRING) {
-            used = info_field(r->str, "used_memory");
-            max = info_field(r->str, "maxmemory");
-        }
-        freeReplyObject(r);
-    }
     const char *delck[2] = {"DEL", nm->ckpt};
     bool removed = !delete_graph_if_exists(R, nm->shadow, "deleting the shadow graph") &&
                    !full_fdb_simple(R, "deleting the checkpoint", 2, delck, NULL);

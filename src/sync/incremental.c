@@ -261,6 +261,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
         *lag_seconds = wall_now() - I.oldest_change;
+    rc = loader_out_of_memory(&ld, rc, "an incremental run", rep->error, sizeof rep->error);
     fixer_close(&fx);
     rc = sync_replicas_readonly(&ld.fdb, rc, rep->error, sizeof rep->error);
     struct fdb_conn *wrote_on[1] = {&ld.fdb};

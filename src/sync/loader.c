@@ -138,6 +138,55 @@ int loader_reconnect(struct loader *l)
     return fdb_reconnect(&l->fdb);
 }
 
+/* The value of one "name:value" line of an INFO reply; -1 when absent. */
+static long long info_field(const char *info, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = info; line && *line;) {
+        if (!strncmp(line, name, n) && line[n] == ':')
+            return strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+void loader_memory(struct loader *l, long long *used, long long *max)
+{
+    *used = *max = -1;
+    const char *info[2] = {"INFO", "memory"};
+    redisReply *r = NULL;
+    if (loader_reconnect(l) || fdb_commandv(&l->fdb, &r, 2, info))
+        return;
+    if (r->type == REDIS_REPLY_STRING) {
+        *used = info_field(r->str, "used_memory");
+        *max = info_field(r->str, "maxmemory");
+    }
+    freeReplyObject(r);
+}
+
+int loader_out_of_memory(struct loader *l, int rc, const char *what, char *err, size_t errlen)
+{
+    if (rc != FS_ESERVER || l->fdb.server_err != FS_EFDB_OOM)
+        return rc;
+    char why[400];
+    snprintf(why, sizeof why, "%s", err[0] ? err : l->fdb.errstr);
+    long long used, max;
+    loader_memory(l, &used, &max);
+    const double mb = 1024.0 * 1024.0;
+    char sizes[160] = "";
+    if (used >= 0 && max > 0)
+        snprintf(sizes, sizeof sizes, " (maxmemory %.0f MB, used %.0f MB)", max / mb, used / mb);
+    else if (used >= 0)
+        snprintf(sizes, sizeof sizes, " (used %.0f MB, maxmemory reached)", used / mb);
+    snprintf(err, errlen,
+             "FalkorDB is out of memory%s: it refused the writes of %s; no watermark moved past "
+             "what it acknowledged, so the next run writes them again once there is room (raise "
+             "maxmemory or free memory). FalkorDB said: %.200s",
+             sizes, what, why);
+    return FS_EFDB_OOM;
+}
+
 int loader_push(struct loader *l, const struct pending *p)
 {
     while (l->count >= l->depth) {

@@ -72,6 +72,15 @@ int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p
  * the pipeline may still owe replies that nobody will read. Not while a
  * writer thread runs. */
 int loader_reconnect(struct loader *l) FS_WARN_UNUSED;
+/* FalkorDB's used_memory and maxmemory in bytes (INFO memory) on the loader's connection, which
+ * is opened again first (a refused pipeline may still owe replies); -1 each when unknown. Not
+ * while a writer thread runs. */
+void loader_memory(struct loader *l, long long *used, long long *max);
+/* rc as it is, unless it is FS_ESERVER with FalkorDB's out-of-memory class: then err says so
+ * with maxmemory and the memory used, that `what` wrote nothing past its last acknowledged
+ * batch and waits for room, and what FalkorDB said (err's text before, else the
+ * connection's); returns FS_EFDB_OOM. Not while a writer thread runs. */
+int loader_out_of_memory(struct loader *l, int rc, const char *what, char *err, size_t errlen);
 /* Waits for every reply in flight. */
 int loader_drain(struct loader *l) FS_WARN_UNUSED;
 /* Drains, then records (type, after) in ckpt_key. With a writer thread: queued

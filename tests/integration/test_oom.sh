@@ -2,7 +2,10 @@
 # FalkorDB out of memory during a full sync: with maxmemory set so that the
 # shadow graph cannot fit next to the live one, the run fails with an error
 # that names memory (FDB_OOM, side falkordb), the live graph stays as it was,
-# and the half-built shadow graph and its checkpoint are removed.
+# and the half-built shadow graph and its checkpoint are removed. Then the same
+# wall during incremental: FDB_OOM naming maxmemory (not SERVER), the watermark
+# not advanced, no retry at once in serve, and nothing lost once the limit is
+# lifted (verify 0).
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -96,4 +99,55 @@ R CONFIG SET maxmemory 0 >/dev/null
 out=$("$BIN" full)
 [[ "$out" == *'"ok":true'* ]] || fail "full sync after lifting the limit failed: $out"
 (( $(count) > before )) || fail "the new data did not arrive"
+echo "== incremental under a too-small maxmemory: FDB_OOM, watermark kept, nothing lost"
+# Changes Graphiti-like writers make: new entities (created_at now) and a rewritten summary.
+"$GEN" --entities 0 \
+  --exec "UNWIND range(1, 300) AS i CREATE (:Entity {uuid: 'oom-inc-' + toString(i), name: 'oom ' + toString(i), group_id: 'group_a', summary: 'added under the wall', created_at: datetime(), name_embedding: [x IN range(1, 16) | toFloat(x) / 16.0]})" \
+  >/dev/null 2>&1 || fail "writing the changes to Neo4j failed"
+wm_key="falkorsync:wm:${FALKORDB_DATABASE}"
+wm_before=$(R HGETALL "$wm_key" | tr '\n' ' ')
+[[ -n "${wm_before// /}" ]] || wm_before=$(R GET "$wm_key")
+nodes_before=$(count)
+# below what is used: FalkorDB refuses every write (reads still go through)
+used=$(used_memory)
+R CONFIG SET maxmemory $(( used - 64 * 1024 )) >/dev/null
+set +e
+out=$("$BIN" incremental 2>"$TMPD/inc.stderr")
+rc=$?
+set -e
+echo "$out"
+(( rc != 0 )) || fail "incremental succeeded although FalkorDB refuses every write"
+[[ "$out" == *'"error_code":"FDB_OOM"'* ]] || fail "incremental: error_code is not FDB_OOM"
+[[ "$out" == *'"error_side":"falkordb"'* ]] || fail "incremental: error_side is not falkordb"
+[[ "$out" == *"out of memory"* && "$out" == *maxmemory* ]] || fail "incremental: the error does not name memory and maxmemory"
+wm_after=$(R HGETALL "$wm_key" | tr '\n' ' ')
+[[ -n "${wm_after// /}" ]] || wm_after=$(R GET "$wm_key")
+[[ "$wm_after" == "$wm_before" ]] || fail "the watermark moved although the writes were refused: '$wm_before' -> '$wm_after'"
+[[ "$(count)" == "$nodes_before" ]] || fail "the cache changed under the wall"
+
+echo "== the service: an incremental asked through the API fails once, FDB_OOM, no retry at once"
+hp=$(free_port)
+SYNC_HEALTH_PORT=$hp SYNC_METRICS_PORT=$(free_port) SYNC_API_TOKEN=t0ken \
+  SYNC_INTERVAL_SECONDS=3600 SYNC_FULL_ON_STARTUP=false SYNC_MAX_RETRIES=3 \
+  SYNC_RETRY_DELAY_SECONDS=0 LOG_FORMAT=json "$BIN" serve 2>"$TMPD/serve-inc.log" &
+svc_pid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$hp/health/live" && break; sleep 0.1; done
+curl -sf -X POST -H "Authorization: Bearer t0ken" "http://127.0.0.1:$hp/api/sync/incremental" >/dev/null \
+  || fail "POST /api/sync/incremental"
+for _ in $(seq 1 300); do grep -qs 'giving up until the next interval' "$TMPD/serve-inc.log" && break; sleep 0.1; done
+sleep 1 # a retry (delay 0) would have started by now
+kill "$svc_pid"; wait "$svc_pid" || true; svc_pid=
+grep 'sync failed' "$TMPD/serve-inc.log" || true
+fails=$(grep -c 'sync failed' "$TMPD/serve-inc.log" || true)
+[[ "$fails" == 1 ]] || fail "serve: an out-of-memory incremental was logged $fails times (retried at once?)"
+grep 'sync failed' "$TMPD/serve-inc.log" | grep -q 'FDB_OOM' || fail "serve: the failure does not carry FDB_OOM"
+grep 'sync failed' "$TMPD/serve-inc.log" | grep -q '"mode":"incremental"' || fail "serve: the failed run was not an incremental"
+
+echo "== limit lifted: the next incremental writes everything, verify 0"
+R CONFIG SET maxmemory 0 >/dev/null
+out=$("$BIN" incremental)
+[[ "$out" == *'"ok":true'* ]] || fail "incremental after lifting the limit failed: $out"
+(( $(count) >= nodes_before + 300 )) || fail "the changes made under the wall did not arrive ($(count) nodes)"
+"$BIN" verify --json >"$TMPD/verify.json" || { cat "$TMPD/verify.json"; fail "verify found differences after the limit was lifted"; }
+grep -q '"differences":0' "$TMPD/verify.json" || fail "verify: $(cat "$TMPD/verify.json")"
 echo PASS
