@@ -421,6 +421,7 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
         .write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : 60000,
         .tls = u.tls,
         .ca_file = cfg->ca_file,
+        .stop = cfg->stop,
     };
     rc = net_connect(&s->net, u.host, u.port, &no);
     if (rc) {

@@ -36,6 +36,9 @@ struct bolt_config {
     int write_timeout_ms;   /* <= 0: 60 s */
     int fetch_size;         /* records per PULL; 0: 1000; -1: all at once */
     size_t max_message;     /* cap on one Bolt message; 0: 256 MB */
+    /* Set while a reply is awaited: the wait ends within moments with FS_ECANCELLED and the
+     * session becomes defunct (net_opts.stop). NULL: only the read timeout ends a wait. */
+    volatile sig_atomic_t *stop;
 };
 
 /* Cap on one message we send (the query and its parameters) and on what is

@@ -237,6 +237,7 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
     struct verify_report *rep = C->rep;
     int rc = sync_rules_init(&C->rules, c);
     struct bolt_config bc = sync_bolt_config(c);
+    bc.stop = C->stop;
     struct fdb_config fc = sync_fdb_config(c);
     if (!rc && (rc = bolt_connect(&C->bolt, &bc)))
         snprintf(rep->error, sizeof rep->error, "%s", C->bolt.errstr);
