@@ -155,6 +155,8 @@ static void print_setting(void *ud, const char *path, const char *env, const cha
 }
 
 static volatile sig_atomic_t stop_flag;
+/* serve: the run in progress ends (set with stop_flag, and by POST /api/sync/stop) */
+static volatile sig_atomic_t run_cancel_flag;
 
 static volatile sig_atomic_t hup_flag;
 
@@ -162,8 +164,10 @@ static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         hup_flag = 1;
-    else
+    else {
         stop_flag = 1;
+        run_cancel_flag = 1;
+    }
 }
 
 static void install_signals(void)
@@ -257,6 +261,7 @@ static int cmd_serve(struct cli *cli)
                    json_pack("{s:b,s:b}", "continuous", continuous, "configured",
                              c->sync.enable_continuous));
     svc_state_init(&st, continuous, c->sync.interval_seconds);
+    st.cancel_run = &run_cancel_flag;
     st.max_retries = c->sync.max_retries;
     st.types = sync_profile_of(c)->types;
     st.ntypes = sync_profile_of(c)->ntypes;

@@ -314,6 +314,16 @@ static bool ctl_take(void *ud, enum sync_mode *mode)
     return t;
 }
 
+bool svc_cancel_run(struct svc_state *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool running = s->running || s->cur_reserved;
+    if (s->cancel_run)
+        *s->cancel_run = 1;
+    pthread_mutex_unlock(&s->mu);
+    return running;
+}
+
 static bool ctl_continuous(void *ud)
 {
     struct svc_state *s = ud;
@@ -336,7 +346,12 @@ static void ctl_planned(void *ud, double at)
 struct orch_ctl svc_ctl(struct svc_state *s)
 {
     struct orch_ctl c = {
-        .ud = s, .take_trigger = ctl_take, .continuous = ctl_continuous, .planned = ctl_planned};
+        .ud = s,
+        .take_trigger = ctl_take,
+        .continuous = ctl_continuous,
+        .planned = ctl_planned,
+        .cancel = s->cancel_run,
+    };
     return c;
 }
 

@@ -4,6 +4,7 @@
 #define FALKORSYNC_STATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ struct svc_state {
     pthread_cond_t cond; /* signalled on triggers and new events */
     double started_wall; /* process start, wall clock */
     bool continuous;
+    /* set by svc_cancel_run: the run in progress ends as cancelled (orch_ctl.cancel; the
+     * signal handler sets it too). NULL: runs cannot be cancelled from the API. */
+    volatile sig_atomic_t *cancel_run;
     int interval_seconds;
     double next_run_at; /* wall clock, 0 when none planned */
     /* current run */
@@ -104,6 +108,10 @@ void svc_state_deinit(struct svc_state *s);
 int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id) FS_WARN_UNUSED;
 /* Turns continuous sync on/off (emits state_changed). */
 void svc_set_continuous(struct svc_state *s, bool on);
+
+/* Cancels the run in progress, if any (POST /api/sync/stop): it ends within moments as
+ * cancelled, its state resumable. Returns whether a run was in progress. */
+bool svc_cancel_run(struct svc_state *s);
 
 /* Appends a WebSocket event; data is an object (takes ownership; NULL = {}). */
 void svc_emit(struct svc_state *s, const char *event, json_t *data);

@@ -204,6 +204,10 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
 {
     *manual = false;
     while (!(stop && *stop)) {
+        /* a cancel asked while no run was going has nothing left to cancel; read before the
+         * switch, which POST /api/sync/stop turns off before it cancels */
+        if (ctl && ctl->cancel)
+            *ctl->cancel = 0;
         if (ctl && ctl->take_trigger && ctl->take_trigger(ctl->ud, mode)) {
             *manual = true;
             return true;

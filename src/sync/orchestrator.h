@@ -30,6 +30,9 @@ struct orch_ctl {
     bool (*continuous)(void *ud);
     /* the time of the next planned run (wall clock seconds; 0 none) */
     void (*planned)(void *ud, double next_run_at);
+    /* set: the run in progress ends as cancelled (runs watch this flag instead of the loop's
+     * stop, which must set it too); cleared by the loop between runs. NULL: runs watch stop. */
+    volatile sig_atomic_t *cancel;
 };
 
 /* Runs one mode with retries (exponential backoff with jitter from
