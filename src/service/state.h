@@ -12,6 +12,7 @@
 #include "sync/target.h"
 #include "sync/orchestrator.h"
 #include "sync/profile.h"
+#include "sync/state.h"
 #include <jansson.h>
 
 #include "util/buf.h"
@@ -92,6 +93,10 @@ struct svc_state {
     /* series for the dashboard */
     double rate_series[SVC_SERIES], lag_series[SVC_SERIES];
     int series_n;
+    /* reconcile slices: where the pass is, the last whole pass, totals */
+    struct state_slice slice;
+    bool have_slice;
+    uint64_t slices_ok, slices_failed, slice_upserted, slice_deleted;
     /* events for WebSocket clients */
     struct svc_event events[SVC_EVENTS];
     uint64_t event_seq;
