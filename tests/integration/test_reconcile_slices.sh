@@ -40,8 +40,8 @@ wait_for() {
   until eval "$1"; do (( SECONDS < end )) || return 1; sleep 0.2; done
 }
 
-echo "== 2,000 entities, then drift behind incremental's back (direct FalkorDB writes)"
-"$GEN" --clear --entities 2000 --groups 1 --dim 16 --seed 5 >/dev/null 2>&1
+echo "== 1,000 entities, then drift behind incremental's back (direct FalkorDB writes)"
+"$GEN" --clear --entities 1000 --groups 1 --dim 16 --seed 5 >/dev/null 2>&1
 "$BIN" full >/dev/null
 g="$FALKORDB_DATABASE"
 # the last 10 entities in key order (late in the pass) and 5 extra nodes no one deleted
@@ -55,6 +55,7 @@ echo "== serve (1 s interval, 100 ms slices); kill -9 once the pass is under way
 t_serve=$(date +%s.%N)
 serve
 wait_for '[[ "$(pass_field slices)" -ge 3 ]] 2>/dev/null' 40 || fail "no 3 slices in 40 s"
+api "/api/sync/history?limit=200" > "$work/history1.json"
 kill -9 "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
 started=$(R HGET "falkorsync:reconcile:$g" started_at)
 checked=$(R HGET "falkorsync:reconcile:$g" checked)
@@ -77,24 +78,26 @@ import json, sys
 p = json.load(open(sys.argv[1]))["reconcile_pass"]
 print("   pass: %.1f s, %.1f s busy, %d checked, %d fixed" % (
     p["last_pass_seconds"], p["last_pass_busy_seconds"], p["last_pass_checked"], p["last_pass_fixed"]))
-assert p["last_pass_fixed"] >= 15, p
+assert p["last_pass_fixed"] >= 10, p  # the extras may go first, by the delete check
 assert p["last_pass_seconds"] > 2, p  # the pass spanned several interval runs
 EOF
 
 echo "== no gap between incremental runs over 2 intervals while the pass ran"
-api "/api/sync/history?limit=200" > "$work/history.json"
-python3 - "$work/history.json" "$t_serve" <<'EOF' || fail "an incremental run waited for the reconcile"
+api "/api/sync/history?limit=200" > "$work/history2.json"
+python3 - "$work/history1.json" "$work/history2.json" <<'EOF' || fail "an incremental run waited for the reconcile"
 import json, sys
 from datetime import datetime
-h = json.load(open(sys.argv[1]))
-runs = h["runs"] if isinstance(h, dict) else h
 ts = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-inc = sorted((ts(r["started_at"]), ts(r["finished_at"])) for r in runs
-             if r["mode"] == "incremental" and r.get("finished_at"))
-gaps = [b[0] - a[1] for a, b in zip(inc, inc[1:])]
-print("   %d incremental runs, longest gap %.2f s" % (len(inc), max(gaps)))
-assert len(inc) >= 5, len(inc)
-assert max(gaps) <= 2.0, max(gaps)
+n, longest = 0, 0.0
+for f in sys.argv[1:]:  # each serve's history: before the kill, after the restart
+    runs = json.load(open(f))["runs"]
+    inc = sorted((ts(r["started_at"]), ts(r["finished_at"])) for r in runs
+                 if r["mode"] == "incremental")
+    n += len(inc)
+    longest = max([longest] + [b[0] - a[1] for a, b in zip(inc, inc[1:])])
+print("   %d incremental runs while slices ran, longest gap %.2f s" % (n, longest))
+assert n >= 4, n
+assert longest <= 2.0, longest
 EOF
 
 echo "== POST /api/sync/stop during a full sync: idle within 2 s"
