@@ -34,7 +34,7 @@ struct net_conn {
     int read_timeout_ms;
     int write_timeout_ms;
     volatile sig_atomic_t *stop; /* from net_opts; NULL: none */
-    char errstr[256]; /* detail of the last failure */
+    char errstr[256];            /* detail of the last failure */
 };
 
 /* Sets c to the closed state. */

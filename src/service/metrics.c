@@ -126,10 +126,8 @@ static int render_slices(struct buf *b, const struct svc_state *s)
                    "Items reconcile slices wrote: upserted or deleted.");
     rc = rc ? rc
             : buf_printf(b,
-                         "falkorsync_reconcile_slice_fixed_total{action=\"upserted\"} %" PRIu64
-                         "\n"
-                         "falkorsync_reconcile_slice_fixed_total{action=\"deleted\"} %" PRIu64
-                         "\n",
+                         "falkorsync_reconcile_slice_fixed_total{action=\"upserted\"} %" PRIu64 "\n"
+                         "falkorsync_reconcile_slice_fixed_total{action=\"deleted\"} %" PRIu64 "\n",
                          s->slice_upserted, s->slice_deleted);
     rc = rc ? rc
             : head(b, "falkorsync_reconcile_passes_total", "counter",

@@ -391,10 +391,9 @@ static json_t *slice_json_locked(const struct svc_state *s)
         return json_null();
     const struct state_slice *p = &s->slice;
     const struct sync_type *t = p->active && p->type < s->ntypes ? &s->types[p->type] : NULL;
-    json_t *position =
-        p->active ? json_pack("{s:i,s:s,s:s,s:s}", "graph_index", p->graph, "group", p->group,
-                              "type", t ? t->name : "", "after", p->after)
-                  : json_null();
+    json_t *position = p->active ? json_pack("{s:i,s:s,s:s,s:s}", "graph_index", p->graph, "group",
+                                             p->group, "type", t ? t->name : "", "after", p->after)
+                                 : json_null();
     return json_pack(
         "{s:b,s:o,s:o,s:I,s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:I,s:I}", "in_progress", p->active,
         "position", position ? position : json_null(), "started_at",
@@ -420,11 +419,10 @@ json_t *svc_status(struct svc_state *s)
             : json_null();
     json_t *last =
         s->hist_n ? svc_run(&s->hist[(s->hist_head + SVC_HISTORY - 1) % SVC_HISTORY]) : json_null();
-    json_t *j = json_pack("{s:s,s:b,s:i,s:o,s:o,s:o,s:o}", "state",
-                          s->running ? "running" : "idle", "continuous", s->continuous,
-                          "interval_seconds", s->interval_seconds, "next_run_in_seconds", next,
-                          "current", current_locked(s), "last_run", last, "reconcile_pass",
-                          slice_json_locked(s));
+    json_t *j = json_pack("{s:s,s:b,s:i,s:o,s:o,s:o,s:o}", "state", s->running ? "running" : "idle",
+                          "continuous", s->continuous, "interval_seconds", s->interval_seconds,
+                          "next_run_in_seconds", next, "current", current_locked(s), "last_run",
+                          last, "reconcile_pass", slice_json_locked(s));
     pthread_mutex_unlock(&s->mu);
     return j;
 }

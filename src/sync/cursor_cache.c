@@ -85,15 +85,15 @@ static int range_page_query(struct cache_cursor *c)
 {
     const bool edge = c->t->edge;
     const char *v = edge ? "r" : "n";
-    int rc = buf_printf(&c->q, "CYPHER last=%lld after=",
-                        (long long)(edge ? c->last_rel : c->last_id));
+    int rc =
+        buf_printf(&c->q, "CYPHER last=%lld after=", (long long)(edge ? c->last_rel : c->last_id));
     rc = rc ? rc : fdb_param_write_string(&c->q, c->after, strlen(c->after));
     if (c->upto) {
         rc = rc ? rc : buf_append_str(&c->q, " upto=");
         rc = rc ? rc : fdb_param_write_string(&c->q, c->upto, strlen(c->upto));
     }
     /* edges: no endpoint in the pattern, or FalkorDB seeks the index once per start node */
-    rc = rc ? rc
+    rc = rc     ? rc
          : edge ? buf_printf(&c->q, " MATCH ()-[r:`%s`]->()", c->t->name)
                 : buf_printf(&c->q, " MATCH (n:`%s`)", c->t->name);
     /* FalkorDB's string range index can hand back more than the range (seen on 4.16 when the

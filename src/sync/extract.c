@@ -63,8 +63,8 @@ int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group)
 static int prefix_match_head(struct buf *q, const struct sync_type *t, const char **v)
 {
     *v = t->edge ? "r" : "n";
-    return t->edge ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE ", t->src_label,
-                                t->name, t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "")
+    return t->edge ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE ", t->src_label, t->name,
+                                t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "")
                    : buf_printf(q, "MATCH (n:`%s`) WHERE ", t->name);
 }
 

@@ -251,9 +251,8 @@ static void run_slice(const struct cfg *c, volatile sig_atomic_t *stop,
     if (!rc && pos->passes > passes)
         log_fields(LOG_INFO, "reconcile pass completed",
                    json_pack("{s:f,s:f,s:I,s:I}", "seconds", round(pos->last_seconds * 1000) / 1000,
-                             "busy_seconds", round(pos->last_busy_seconds * 1000) / 1000,
-                             "checked", (json_int_t)pos->last_checked, "fixed",
-                             (json_int_t)pos->last_fixed));
+                             "busy_seconds", round(pos->last_busy_seconds * 1000) / 1000, "checked",
+                             (json_int_t)pos->last_checked, "fixed", (json_int_t)pos->last_fixed));
     if (hooks && hooks->slice_finished)
         hooks->slice_finished(hooks->ud, rc, pos, &done);
 }

@@ -263,13 +263,17 @@ int state_slice_read(struct fdb_conn *f, const char *key, struct state_slice *s,
         for (size_t j = 0; j < SLICE_NFIELDS; j++) {
             if (strcmp(name, slice_fields[j].name))
                 continue;
-            char *at = (char *)s + slice_fields[j].off;
-            if (slice_fields[j].kind == SF_I)
-                *(int *)at = (int)strtol(v, NULL, 10);
-            else if (slice_fields[j].kind == SF_U)
-                *(uint64_t *)at = strtoull(v, NULL, 10);
-            else
-                *(double *)at = strtod(v, NULL);
+            unsigned char *at = (unsigned char *)s + slice_fields[j].off;
+            if (slice_fields[j].kind == SF_I) {
+                int iv = (int)strtol(v, NULL, 10);
+                memcpy(at, &iv, sizeof iv);
+            } else if (slice_fields[j].kind == SF_U) {
+                uint64_t uv = strtoull(v, NULL, 10);
+                memcpy(at, &uv, sizeof uv);
+            } else {
+                double dv = strtod(v, NULL);
+                memcpy(at, &dv, sizeof dv);
+            }
         }
     }
     freeReplyObject(r);
@@ -293,13 +297,20 @@ int state_slice_write(struct fdb_conn *f, const char *key, const struct state_sl
     argv[n++] = "after";
     argv[n++] = s->after;
     for (size_t j = 0; j < SLICE_NFIELDS; j++) {
-        const char *at = (const char *)s + slice_fields[j].off;
-        if (slice_fields[j].kind == SF_I)
-            snprintf(vals[j], sizeof vals[j], "%d", *(const int *)at);
-        else if (slice_fields[j].kind == SF_U)
-            snprintf(vals[j], sizeof vals[j], "%" PRIu64, *(const uint64_t *)at);
-        else
-            snprintf(vals[j], sizeof vals[j], "%.3f", *(const double *)at);
+        const unsigned char *at = (const unsigned char *)s + slice_fields[j].off;
+        int iv;
+        uint64_t uv;
+        double dv;
+        if (slice_fields[j].kind == SF_I) {
+            memcpy(&iv, at, sizeof iv);
+            snprintf(vals[j], sizeof vals[j], "%d", iv);
+        } else if (slice_fields[j].kind == SF_U) {
+            memcpy(&uv, at, sizeof uv);
+            snprintf(vals[j], sizeof vals[j], "%" PRIu64, uv);
+        } else {
+            memcpy(&dv, at, sizeof dv);
+            snprintf(vals[j], sizeof vals[j], "%.3f", dv);
+        }
         argv[n++] = slice_fields[j].name;
         argv[n++] = vals[j];
     }

@@ -74,18 +74,18 @@ int state_wm_advance(struct fdb_conn *f, const char *wmkey, const struct state_w
 
 /* A sliced reconcile pass (sync/verify.h) as stored between slices and across restarts. */
 struct state_slice {
-    bool active;                 /* a pass is in progress */
-    int graph;                   /* the graph of the layout it is in (per_group: sorted groups) */
-    char group[STATE_KEY_CAP];   /* per_group: that graph's group, to find it again */
-    int type;                    /* the profile's type it is in */
-    char after[STATE_KEY_CAP];   /* keys up to this one are compared ("": none yet) */
-    double started_at;           /* wall clock when the pass began */
-    double busy_seconds;         /* time its slices took so far */
-    uint64_t checked, fixed;     /* items compared, items fixed so far */
-    uint64_t slices, passes;     /* slices ever run; passes completed */
-    double last_seconds;         /* the last completed pass: from start to end */
-    double last_busy_seconds;    /* its slices' time */
-    double last_finished_at;     /* wall clock */
+    bool active;               /* a pass is in progress */
+    int graph;                 /* the graph of the layout it is in (per_group: sorted groups) */
+    char group[STATE_KEY_CAP]; /* per_group: that graph's group, to find it again */
+    int type;                  /* the profile's type it is in */
+    char after[STATE_KEY_CAP]; /* keys up to this one are compared ("": none yet) */
+    double started_at;         /* wall clock when the pass began */
+    double busy_seconds;       /* time its slices took so far */
+    uint64_t checked, fixed;   /* items compared, items fixed so far */
+    uint64_t slices, passes;   /* slices ever run; passes completed */
+    double last_seconds;       /* the last completed pass: from start to end */
+    double last_busy_seconds;  /* its slices' time */
+    double last_finished_at;   /* wall clock */
     uint64_t last_checked, last_fixed;
 };
 /* Reads it (all zero when never stored). */

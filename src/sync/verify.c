@@ -113,9 +113,9 @@ static int source_query(const struct cfg *c, struct bolt_session *bolt, const st
     int rc = prof->generic ? extract_generic_query(&q, t, c->sync.key_property, true)
              : rg          ? extract_slice_query(&q, t, group != NULL, rg->upto != NULL)
                            : extract_verify_query(&q, t, group != NULL);
-    rc = rc         ? rc
-         : rg       ? range_params(&p, rg->after, rg->upto, group, -1)
-                    : extract_group_params(&p, NULL, group);
+    rc = rc   ? rc
+         : rg ? range_params(&p, rg->after, rg->upto, group, -1)
+              : extract_group_params(&p, NULL, group);
     rc = rc ? rc : bolt_run(bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     buf_deinit(&q);
     buf_deinit(&p);
@@ -444,7 +444,10 @@ static int slice_chunk(struct compare_run *C, struct state_slice *pos, const cha
     pos->fixed += verify_differences(rep) - before;
     if (!last) {
         snprintf(pos->after, sizeof pos->after, "%s", upto);
-    } else if (++pos->type, pos->after[0] = '\0', pos->type >= prof->ntypes) {
+        return 0;
+    }
+    pos->after[0] = '\0'; /* the type is done: the next one, or the next graph */
+    if (++pos->type >= prof->ntypes) {
         pos->type = 0;
         pos->graph++;
     }

@@ -52,7 +52,6 @@ python3 -c "import json; d=json.load(open('$work/v0.json'))['differences']; asse
   || fail "the planted drift is not 15 differences: $(head -c 300 "$work/v0.json")"
 
 echo "== serve (1 s interval, 100 ms slices); kill -9 once the pass is under way"
-t_serve=$(date +%s.%N)
 serve
 wait_for '[[ "$(pass_field slices)" -ge 3 ]] 2>/dev/null' 40 || fail "no 3 slices in 40 s"
 api "/api/sync/history?limit=200" > "$work/history1.json"
