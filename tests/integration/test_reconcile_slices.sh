@@ -29,8 +29,9 @@ pass_field() {
 p=json.load(sys.stdin).get('reconcile_pass') or {}
 v=p.get('$1'); print('' if v is None else v)" 2>/dev/null || true
 }
+# small query-method batches: the full sync that POST /api/sync/stop interrupts lasts seconds
 serve() {
-  SYNC_HEALTH_PORT=$port SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=1 \
+  SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=5 SYNC_HEALTH_PORT=$port SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=1 \
     SYNC_RECONCILE_SLICE_MS=100 LOG_LEVEL=INFO "$BIN" serve 2>>"$work/serve.log" &
   serve_pid=$!
 }
@@ -103,7 +104,7 @@ echo "== POST /api/sync/stop during a full sync: idle within 2 s"
 api /api/sync/full -X POST >/dev/null
 wait_for '[[ "$(api /api/sync/status | python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" == running ]]' 10 \
   || fail "the full sync did not start"
-sleep 0.5
+sleep 0.3
 t0=$(date +%s.%N)
 api /api/sync/stop -X POST > "$work/stop.json"
 wait_for '[[ "$(api /api/sync/status | python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" == idle ]]' 10 \
