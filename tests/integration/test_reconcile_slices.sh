@@ -32,7 +32,7 @@ v=p.get('$1'); print('' if v is None else v)" 2>/dev/null || true
 # small query-method batches: the full sync that POST /api/sync/stop interrupts lasts seconds
 serve() {
   SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=5 SYNC_HEALTH_PORT=$port SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=1 \
-    SYNC_RECONCILE_SLICE_MS=100 LOG_LEVEL=INFO "$BIN" serve 2>>"$work/serve.log" &
+    SYNC_RECONCILE_SLICE_MS=1 LOG_LEVEL=INFO "$BIN" serve 2>>"$work/serve.log" &
   serve_pid=$!
 }
 # Waits up to $2 s for the command $1 to succeed.
@@ -52,7 +52,7 @@ R GRAPH.QUERY "$g" "UNWIND range(1, 5) AS i CREATE (:Entity {uuid: 'zz-extra-' +
 python3 -c "import json; d=json.load(open('$work/v0.json'))['differences']; assert d == 15, d" \
   || fail "the planted drift is not 15 differences: $(head -c 300 "$work/v0.json")"
 
-echo "== serve (1 s interval, 100 ms slices); kill -9 once the pass is under way"
+echo "== serve (1 s interval, slices of one chunk: 1 ms budget); kill -9 once the pass is under way"
 serve
 wait_for '[[ "$(pass_field slices)" -ge 3 ]] 2>/dev/null' 40 || fail "no 3 slices in 40 s"
 api "/api/sync/history?limit=200" > "$work/history1.json"
