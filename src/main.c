@@ -30,8 +30,9 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n"
             "  serve [FILE]    run continuously: full sync on startup or empty cache, then\n"
-            "                  incremental every sync.interval_seconds, reconcile every\n"
-            "                  sync.reconcile_every runs; SIGTERM stops cleanly (exit 0)\n"
+            "                  incremental every sync.interval_seconds, a reconcile slice\n"
+            "                  between runs (sync.reconcile_every, sync.reconcile_slice_ms);\n"
+            "                  SIGTERM stops cleanly (exit 0)\n"
             "  full            copy every type of the profile into a shadow graph, index it, swap "
             "it in\n"
             "                  (resumes after a crash; prints a JSON summary)\n"
@@ -161,6 +162,8 @@ static void print_setting(void *ud, const char *path, const char *env, const cha
 }
 
 static volatile sig_atomic_t stop_flag;
+/* serve: the run in progress ends (set with stop_flag, and by POST /api/sync/stop) */
+static volatile sig_atomic_t run_cancel_flag;
 
 static volatile sig_atomic_t hup_flag;
 
@@ -168,8 +171,10 @@ static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         hup_flag = 1;
-    else
+    else {
         stop_flag = 1;
+        run_cancel_flag = 1;
+    }
 }
 
 static void install_signals(void)
@@ -263,6 +268,7 @@ static int cmd_serve(struct cli *cli)
                    json_pack("{s:b,s:b}", "continuous", continuous, "configured",
                              c->sync.enable_continuous));
     svc_state_init(&st, continuous, c->sync.interval_seconds);
+    st.cancel_run = &run_cancel_flag;
     st.max_retries = c->sync.max_retries;
     st.types = sync_profile_of(c)->types;
     st.ntypes = sync_profile_of(c)->ntypes;

@@ -420,6 +420,7 @@ int bolt_connect_to(struct bolt_session *s, const struct bolt_config *cfg,
         .write_timeout_ms = cfg->write_timeout_ms > 0 ? cfg->write_timeout_ms : 60000,
         .tls = t->tls,
         .ca_file = cfg->ca_file,
+        .stop = cfg->stop,
     };
     struct bolt_addr a = {.port = t->port};
     snprintf(a.host, sizeof a.host, "%s", t->host);

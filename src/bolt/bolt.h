@@ -51,6 +51,9 @@ struct bolt_config {
     size_t max_message;          /* cap on one Bolt message; 0: 256 MB */
     bolt_route_log_fn route_log; /* NULL: routing events are not reported */
     void *route_log_ctx;
+    /* Set while a reply is awaited: the wait ends within moments with FS_ECANCELLED and the
+     * session becomes defunct (net_opts.stop). NULL: only the read timeout ends a wait. */
+    volatile sig_atomic_t *stop;
 };
 
 /* One server to connect to; routing: PackStream MAP bytes of the routing

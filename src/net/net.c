@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +208,7 @@ int net_connect(struct net_conn *c, const char *host, int port, const struct net
     net_close(c);
     c->read_timeout_ms = o->read_timeout_ms;
     c->write_timeout_ms = o->write_timeout_ms;
+    c->stop = o->stop;
     int cto = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
     long long deadline = now_ms() + cto;
     int rc = tcp_connect(c, host, port, cto);
@@ -228,6 +230,26 @@ int net_connect(struct net_conn *c, const char *host, int port, const struct net
 static long long deadline_for(int ms)
 {
     return ms > 0 ? now_ms() + ms : 0;
+}
+
+/* Waits for ev until the deadline, waking every NET_STOP_POLL_MS to look at the stop flag. */
+static int wait_read(struct net_conn *c, short ev, long long deadline)
+{
+    for (;;) {
+        if (c->stop && *c->stop) {
+            snprintf(c->errstr, sizeof c->errstr, "stopped while waiting for a reply");
+            return FS_ECANCELLED;
+        }
+        long long step = c->stop ? now_ms() + NET_STOP_POLL_MS : 0;
+        bool last = !step || (deadline && deadline <= step);
+        int w = wait_fd(c->fd, ev, last ? deadline : step);
+        if (!w)
+            return 0;
+        if (w != FS_ETIMEOUT || last) {
+            snprintf(c->errstr, sizeof c->errstr, "read timed out after %d ms", c->read_timeout_ms);
+            return w;
+        }
+    }
 }
 
 int net_read_some(struct net_conn *c, void *p, size_t len, size_t *got)
@@ -276,11 +298,9 @@ int net_read_some(struct net_conn *c, void *p, size_t len, size_t *got)
                 return FS_EIO;
             }
         }
-        int w = wait_fd(c->fd, ev, deadline);
-        if (w) {
-            snprintf(c->errstr, sizeof c->errstr, "read timed out after %d ms", c->read_timeout_ms);
+        int w = wait_read(c, ev, deadline);
+        if (w)
             return w;
-        }
     }
 }
 

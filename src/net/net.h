@@ -2,6 +2,7 @@
 #ifndef FALKORSYNC_NET_H
 #define FALKORSYNC_NET_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -18,7 +19,13 @@ struct net_opts {
     int write_timeout_ms;   /* <= 0: wait forever */
     enum net_tls tls;
     const char *ca_file; /* extra trusted CA bundle (PEM); NULL: system CAs / SSL_CERT_FILE */
+    /* Set (by a signal handler or another thread): a read waiting for data gives up within
+     * NET_STOP_POLL_MS with FS_ECANCELLED; the read timeout still counts as before. NULL: none. */
+    volatile sig_atomic_t *stop;
 };
+
+/* How often a waiting read looks at the stop flag. */
+#define NET_STOP_POLL_MS 100
 
 struct net_conn {
     int fd;
@@ -26,7 +33,8 @@ struct net_conn {
     void *ssl;     /* SSL * */
     int read_timeout_ms;
     int write_timeout_ms;
-    char errstr[256]; /* detail of the last failure */
+    volatile sig_atomic_t *stop; /* from net_opts; NULL: none */
+    char errstr[256];            /* detail of the last failure */
 };
 
 /* Sets c to the closed state. */
@@ -37,7 +45,8 @@ void net_init(struct net_conn *c);
 int net_connect(struct net_conn *c, const char *host, int port,
                 const struct net_opts *o) FS_WARN_UNUSED;
 /* Reads between 1 and len bytes into p and stores the count in *got.
- * FS_ECLOSED when the peer closed, FS_ETIMEOUT, FS_EIO. */
+ * FS_ECLOSED when the peer closed, FS_ETIMEOUT, FS_EIO, FS_ECANCELLED (the stop flag was set
+ * while waiting; the stream is then mid-message: close it). */
 int net_read_some(struct net_conn *c, void *p, size_t len, size_t *got) FS_WARN_UNUSED;
 /* Reads exactly len bytes. */
 int net_read_full(struct net_conn *c, void *p, size_t len) FS_WARN_UNUSED;

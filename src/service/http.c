@@ -338,6 +338,8 @@ static int api_handler(struct mg_connection *c, void *cbdata)
         bool on = route == 11;
         pthread_mutex_lock(&h->switch_mu);
         svc_set_continuous(h->st, on);
+        /* after the switch is off, so that no interval run starts between the two */
+        bool cancelled = !on && svc_cancel_run(h->st);
         /* kept in FalkorDB so that a restart of serve keeps it; when FalkorDB cannot
          * store it the switch still holds until the restart */
         char why[512] = "";
@@ -347,7 +349,10 @@ static int api_handler(struct mg_connection *c, void *cbdata)
                    on ? "continuous sync started" : "continuous sync stopped",
                    kept ? json_pack("{s:b}", "persisted", 1)
                         : json_pack("{s:b,s:s}", "persisted", 0, "error", why));
-        return reply_json(c, 200, json_pack("{s:b,s:b}", "continuous", on, "persisted", kept));
+        return reply_json(c, 200,
+                          on ? json_pack("{s:b,s:b}", "continuous", on, "persisted", kept)
+                             : json_pack("{s:b,s:b,s:b}", "continuous", on, "persisted", kept,
+                                         "cancelled", cancelled));
     }
     }
     return reply_error(c, 404, "no such route", NULL);

@@ -110,6 +110,46 @@ static int render_runs(struct buf *b, const struct svc_state *s)
 }
 
 /* Lag, last successes, errors, databases, dropped values, the service itself (s->mu held). */
+/* Reconcile slices: the pass in progress and the last whole one. */
+static int render_slices(struct buf *b, const struct svc_state *s)
+{
+    const struct state_slice *p = &s->slice;
+    int rc = head(b, "falkorsync_reconcile_slices_total", "counter",
+                  "Reconcile slices run between interval runs, by result.");
+    rc = rc ? rc
+            : buf_printf(b,
+                         "falkorsync_reconcile_slices_total{result=\"success\"} %" PRIu64 "\n"
+                         "falkorsync_reconcile_slices_total{result=\"failure\"} %" PRIu64 "\n",
+                         s->slices_ok, s->slices_failed);
+    rc = rc ? rc
+            : head(b, "falkorsync_reconcile_slice_fixed_total", "counter",
+                   "Items reconcile slices wrote: upserted or deleted.");
+    rc = rc ? rc
+            : buf_printf(b,
+                         "falkorsync_reconcile_slice_fixed_total{action=\"upserted\"} %" PRIu64 "\n"
+                         "falkorsync_reconcile_slice_fixed_total{action=\"deleted\"} %" PRIu64 "\n",
+                         s->slice_upserted, s->slice_deleted);
+    rc = rc ? rc
+            : head(b, "falkorsync_reconcile_passes_total", "counter",
+                   "Whole reconcile passes completed by slices (stored: survives restarts).");
+    rc = rc ? rc : buf_printf(b, "falkorsync_reconcile_passes_total %" PRIu64 "\n", p->passes);
+    rc = rc ? rc
+            : head(b, "falkorsync_reconcile_pass_in_progress_checked", "gauge",
+                   "Items the pass in progress has compared so far.");
+    rc = rc ? rc
+            : buf_printf(b, "falkorsync_reconcile_pass_in_progress_checked %" PRIu64 "\n",
+                         p->active ? p->checked : 0);
+    rc = rc ? rc
+            : head(b, "falkorsync_reconcile_last_pass_seconds", "gauge",
+                   "Wall-clock time of the last whole pass, first slice to last (0: none yet).");
+    rc = rc ? rc : buf_printf(b, "falkorsync_reconcile_last_pass_seconds %.3f\n", p->last_seconds);
+    rc = rc ? rc
+            : head(b, "falkorsync_reconcile_last_pass_fixed", "gauge",
+                   "Items the last whole pass found different and fixed.");
+    return rc ? rc
+              : buf_printf(b, "falkorsync_reconcile_last_pass_fixed %" PRIu64 "\n", p->last_fixed);
+}
+
 static int render_state(struct buf *b, const struct svc_state *s)
 {
     int rc = 0;
@@ -179,6 +219,7 @@ static int render_state(struct buf *b, const struct svc_state *s)
     rc =
         rc ? rc : head(b, "falkorsync_sync_running", "gauge", "Whether a sync run is in progress.");
     rc = rc ? rc : buf_printf(b, "falkorsync_sync_running %d\n", s->running ? 1 : 0);
+    rc = rc ? rc : render_slices(b, s);
     rc = rc ? rc
             : head(b, "falkorsync_http_connections_closed_total", "counter",
                    "HTTP connections the front refused or closed to stay responsive, by reason.");

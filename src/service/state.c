@@ -299,10 +299,35 @@ static void hk_finished(void *ud, enum sync_mode mode, int rc, const struct sync
     pthread_mutex_unlock(&s->mu);
 }
 
+static void hk_slice(void *ud, int rc, const struct state_slice *pos, const struct sync_report *rep)
+{
+    struct svc_state *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->sync_alive_at = svc_mono();
+    bool completed = !rc && s->have_slice && pos->passes > s->slice.passes;
+    s->slice = *pos;
+    s->have_slice = true;
+    if (rc && rc != FS_ECANCELLED)
+        s->slices_failed++;
+    else if (!rc)
+        s->slices_ok++;
+    s->slice_upserted += rep->upserted;
+    s->slice_deleted += rep->deleted;
+    if (completed)
+        emit_locked(s, "reconcile_pass_completed",
+                    json_pack("{s:f,s:I,s:I}", "seconds", round(pos->last_seconds * 1000) / 1000,
+                              "checked", (json_int_t)pos->last_checked, "fixed",
+                              (json_int_t)pos->last_fixed));
+    pthread_mutex_unlock(&s->mu);
+}
+
 struct orch_hooks svc_hooks(struct svc_state *s)
 {
-    struct orch_hooks h = {
-        .ud = s, .run_started = hk_started, .run_finished = hk_finished, .progress = hk_progress};
+    struct orch_hooks h = {.ud = s,
+                           .run_started = hk_started,
+                           .run_finished = hk_finished,
+                           .progress = hk_progress,
+                           .slice_finished = hk_slice};
     return h;
 }
 
@@ -318,6 +343,16 @@ static bool ctl_take(void *ud, enum sync_mode *mode)
     }
     pthread_mutex_unlock(&s->mu);
     return t;
+}
+
+bool svc_cancel_run(struct svc_state *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool running = s->running || s->cur_reserved;
+    if (s->cancel_run)
+        *s->cancel_run = 1;
+    pthread_mutex_unlock(&s->mu);
+    return running;
 }
 
 static bool ctl_continuous(void *ud)
@@ -342,11 +377,43 @@ static void ctl_planned(void *ud, double at)
 struct orch_ctl svc_ctl(struct svc_state *s)
 {
     struct orch_ctl c = {
-        .ud = s, .take_trigger = ctl_take, .continuous = ctl_continuous, .planned = ctl_planned};
+        .ud = s,
+        .take_trigger = ctl_take,
+        .continuous = ctl_continuous,
+        .planned = ctl_planned,
+        .cancel = s->cancel_run,
+    };
     return c;
 }
 
 /* ---- JSON for the API --------------------------------------------------- */
+
+static json_t *time_or_null(double t);
+
+/* The "reconcile_pass" object of the status: where the sliced pass is and the last whole one. */
+static json_t *slice_json_locked(const struct svc_state *s)
+{
+    if (!s->have_slice)
+        return json_null();
+    const struct state_slice *p = &s->slice;
+    const struct sync_type *t = p->active && p->type < s->ntypes ? &s->types[p->type] : NULL;
+    json_t *position = p->active ? json_pack("{s:i,s:s,s:s,s:s}", "graph_index", p->graph, "group",
+                                             p->group, "type", t ? t->name : "", "after", p->after)
+                                 : json_null();
+    return json_pack(
+        "{s:b,s:o,s:o,s:I,s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:I,s:I}", "in_progress", p->active,
+        "position", position ? position : json_null(), "started_at",
+        time_or_null(p->active ? p->started_at : 0), "checked", (json_int_t)p->checked, "fixed",
+        (json_int_t)p->fixed, "busy_seconds", round(p->busy_seconds * 1000) / 1000, "passes",
+        (json_int_t)p->passes, "last_pass_seconds",
+        p->passes ? json_real(round(p->last_seconds * 1000) / 1000) : json_null(),
+        "last_pass_busy_seconds",
+        p->passes ? json_real(round(p->last_busy_seconds * 1000) / 1000) : json_null(),
+        "last_pass_fixed", p->passes ? json_integer((json_int_t)p->last_fixed) : json_null(),
+        "last_pass_checked", p->passes ? json_integer((json_int_t)p->last_checked) : json_null(),
+        "last_pass_finished_at", time_or_null(p->passes ? p->last_finished_at : 0), "slices",
+        (json_int_t)p->slices, "slices_failed", (json_int_t)s->slices_failed);
+}
 
 json_t *svc_status(struct svc_state *s)
 {
@@ -358,10 +425,10 @@ json_t *svc_status(struct svc_state *s)
             : json_null();
     json_t *last =
         s->hist_n ? svc_run(&s->hist[(s->hist_head + SVC_HISTORY - 1) % SVC_HISTORY]) : json_null();
-    json_t *j =
-        json_pack("{s:s,s:b,s:i,s:o,s:o,s:o}", "state", s->running ? "running" : "idle",
-                  "continuous", s->continuous, "interval_seconds", s->interval_seconds,
-                  "next_run_in_seconds", next, "current", current_locked(s), "last_run", last);
+    json_t *j = json_pack("{s:s,s:b,s:i,s:o,s:o,s:o,s:o}", "state", s->running ? "running" : "idle",
+                          "continuous", s->continuous, "interval_seconds", s->interval_seconds,
+                          "next_run_in_seconds", next, "current", current_locked(s), "last_run",
+                          last, "reconcile_pass", slice_json_locked(s));
     pthread_mutex_unlock(&s->mu);
     return j;
 }

@@ -4,6 +4,7 @@
 #define FALKORSYNC_STATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -11,6 +12,7 @@
 #include "sync/target.h"
 #include "sync/orchestrator.h"
 #include "sync/profile.h"
+#include "sync/state.h"
 #include <jansson.h>
 
 #include "util/buf.h"
@@ -40,6 +42,9 @@ struct svc_state {
     pthread_cond_t cond; /* signalled on triggers and new events */
     double started_wall; /* process start, wall clock */
     bool continuous;
+    /* set by svc_cancel_run: the run in progress ends as cancelled (orch_ctl.cancel; the
+     * signal handler sets it too). NULL: runs cannot be cancelled from the API. */
+    volatile sig_atomic_t *cancel_run;
     int interval_seconds;
     double next_run_at; /* wall clock, 0 when none planned */
     /* current run */
@@ -92,6 +97,10 @@ struct svc_state {
     /* series for the dashboard */
     double rate_series[SVC_SERIES], lag_series[SVC_SERIES];
     int series_n;
+    /* reconcile slices: where the pass is, the last whole pass, totals */
+    struct state_slice slice;
+    bool have_slice;
+    uint64_t slices_ok, slices_failed, slice_upserted, slice_deleted;
     /* events for WebSocket clients */
     struct svc_event events[SVC_EVENTS];
     uint64_t event_seq;
@@ -108,6 +117,10 @@ void svc_state_deinit(struct svc_state *s);
 int svc_trigger(struct svc_state *s, enum sync_mode mode, uint64_t *run_id) FS_WARN_UNUSED;
 /* Turns continuous sync on/off (emits state_changed). */
 void svc_set_continuous(struct svc_state *s, bool on);
+
+/* Cancels the run in progress, if any (POST /api/sync/stop): it ends within moments as
+ * cancelled, its state resumable. Returns whether a run was in progress. */
+bool svc_cancel_run(struct svc_state *s);
 
 /* Appends a WebSocket event; data is an object (takes ownership; NULL = {}). */
 void svc_emit(struct svc_state *s, const char *event, json_t *data);

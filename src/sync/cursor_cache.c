@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "falkor/param.h"
 #include "sync/gkey.h"
 
 /* Items per FalkorDB page: hiredis builds the whole reply, and an item with
@@ -79,9 +80,58 @@ static int cache_key_cols(struct buf *q, const struct cache_cursor *c, const cha
     return rc ? rc : buf_printf(q, "%s.`" GK_ID_PROP "`", v);
 }
 
+/* A slice's page: the items of (after, upto] by index range, then by id (sync/verify.c). */
+static int range_page_query(struct cache_cursor *c)
+{
+    const bool edge = c->t->edge;
+    const char *v = edge ? "r" : "n";
+    int rc =
+        buf_printf(&c->q, "CYPHER last=%lld after=", (long long)(edge ? c->last_rel : c->last_id));
+    rc = rc ? rc : fdb_param_write_string(&c->q, c->after, strlen(c->after));
+    if (c->upto) {
+        rc = rc ? rc : buf_append_str(&c->q, " upto=");
+        rc = rc ? rc : fdb_param_write_string(&c->q, c->upto, strlen(c->upto));
+    }
+    /* edges: no endpoint in the pattern, or FalkorDB seeks the index once per start node */
+    rc = rc     ? rc
+         : edge ? buf_printf(&c->q, " MATCH ()-[r:`%s`]->()", c->t->name)
+                : buf_printf(&c->q, " MATCH (n:`%s`)", c->t->name);
+    /* FalkorDB's string range index can hand back more than the range (seen on 4.16 when the
+     * range starts below the smallest key): the range is checked again on the rows */
+    rc = rc ? rc : buf_printf(&c->q, " WHERE %s.uuid > $after", v);
+    if (c->upto)
+        rc = rc ? rc : buf_printf(&c->q, " AND %s.uuid <= $upto", v);
+    rc = rc ? rc : buf_printf(&c->q, " WITH %s WHERE (%s.uuid + '') > $after", v, v);
+    if (c->upto)
+        rc = rc ? rc : buf_printf(&c->q, " AND (%s.uuid + '') <= $upto", v);
+    if (!edge) {
+        rc = rc ? rc
+                : buf_printf(&c->q,
+                             " AND id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
+                             "RETURN id(n), ",
+                             PAGE);
+        rc = rc ? rc : cache_key_cols(&c->q, c, "n");
+        return rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
+    }
+    rc = rc ? rc
+            : buf_printf(&c->q,
+                         " AND id(r) > $last WITH r ORDER BY id(r) LIMIT %d "
+                         "WITH r, startNode(r) AS a, endNode(r) AS b RETURN id(a), ",
+                         EDGE_ROWS);
+    for (int i = 0; !rc && i < 3; i++) {
+        rc = cache_key_cols(&c->q, c, i == 0 ? "r" : i == 1 ? "a" : "b");
+        rc = rc ? rc : buf_append_str(&c->q, ", ");
+    }
+    return rc ? rc : buf_append_str(&c->q, "type(r), properties(r), id(r)");
+}
+
 /* The query of the next page. rest: the rest of one start node's relationships. */
 static int page_query(struct cache_cursor *c, bool rest)
 {
+    if (c->after) {
+        buf_reset(&c->q);
+        return range_page_query(c);
+    }
     buf_reset(&c->q);
     const bool edge = c->t->edge;
     int rc = rest ? buf_printf(&c->q, "CYPHER last=%lld lastr=%lld ", (long long)c->last_id,
@@ -205,7 +255,14 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     }
     const redisReply *rs = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 ? r->element[1] : NULL;
     size_t nrows = rs ? rs->elements : 0;
-    if (!edge) {
+    if (c->after) { /* a slice: paged by id(n) or id(r) */
+        c->done = edge ? nrows < EDGE_ROWS : nrows == 0;
+        for (size_t i = 0; edge && i < nrows; i++) {
+            int64_t rid = rs->element[i]->element[EDGE_COL_RID]->element[1]->integer;
+            if (rid > c->last_rel)
+                c->last_rel = rid;
+        }
+    } else if (!edge) {
         c->done = nrows == 0;
     } else if (nrows == EDGE_ROWS) { /* the last start node may have more */
         const redisReply *rid = rs->element[nrows - 1]->element[EDGE_COL_RID]->element[1];
@@ -228,6 +285,7 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
 static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
 {
     c->last_id = -1;
+    c->last_rel = -1;
     c->in_source = false;
     c->done = false;
     int rc;

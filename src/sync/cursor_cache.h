@@ -32,6 +32,9 @@ struct cache_cursor {
     struct fp_props props;
     struct buf tmp, head, q, rec;
     volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
+    /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
+     * bound), found by the uuid range index, paged by id. after NULL: the whole type. */
+    const char *after, *upto;
 };
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,

@@ -32,20 +32,47 @@ int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group
     return keyset_query(q, t, "IS NOT NULL", by_group);
 }
 
+static int prefix_match_head(struct buf *q, const struct sync_type *t, const char **v);
+
+int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_group, bool bounded)
+{
+    const char *cond = !bounded  ? "> $after"
+                       : t->edge ? "> $after AND r.uuid <= $upto"
+                                 : "> $after AND n.uuid <= $upto";
+    return keyset_query(q, t, cond, by_group);
+}
+
+int extract_slice_bound_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    const char *v;
+    int rc = prefix_match_head(q, t, &v);
+    rc = rc ? rc : buf_printf(q, "%s.uuid > $after", v);
+    if (by_group)
+        rc = rc ? rc
+                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                            : " AND n.group_id = $g");
+    return rc ? rc : buf_printf(q, " RETURN %s.uuid AS k ORDER BY k SKIP $skip LIMIT 1", v);
+}
+
 int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
     return keyset_query(q, t, "IN $keys", by_group);
+}
+
+/* "MATCH <t's pattern> WHERE " (*v the variable). */
+static int prefix_match_head(struct buf *q, const struct sync_type *t, const char **v)
+{
+    *v = t->edge ? "r" : "n";
+    return t->edge ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE ", t->src_label, t->name,
+                                t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "")
+                   : buf_printf(q, "MATCH (n:`%s`) WHERE ", t->name);
 }
 
 /* "MATCH <t's pattern> WHERE <key condition>" and the group filter; *v the variable. */
 static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
                         const char **v)
 {
-    *v = t->edge ? "r" : "n";
-    int rc = t->edge
-                 ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE ", t->src_label, t->name,
-                              t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "")
-                 : buf_printf(q, "MATCH (n:`%s`) WHERE ", t->name);
+    int rc = prefix_match_head(q, t, v);
     rc = rc       ? rc
          : ranged ? buf_printf(q, "%s.uuid >= $p AND %s.uuid < $hi", *v, *v)
                   : buf_printf(q, "%s.uuid STARTS WITH $p", *v);

@@ -29,6 +29,14 @@
 int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* Verify (graphiti): the same columns, every item with a key. */
 int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* Reconcile slice (graphiti): the verify columns of the items with key in ($after, $upto], or
+ * above $after when !bounded. */
+int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_group,
+                        bool bounded) FS_WARN_UNUSED;
+/* Reconcile slice (graphiti): the key $skip places above $after, in key order (index only):
+ * where a slice of $skip + 1 items ends. No row: the rest of the type is smaller. */
+int extract_slice_bound_query(struct buf *q, const struct sync_type *t,
+                              bool by_group) FS_WARN_UNUSED;
 /* Delete check (graphiti): the items of t whose key is in $keys, with the full query's columns. */
 int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* The items of t (group $g when by_group) whose key starts with $p (ranged: $p <= key < $hi,

@@ -411,6 +411,7 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     int rc = R.ld.ring ? sync_rules_init(&R.rules_store, c) : FS_ENOMEM;
     R.rules = R.rules_store.rules;
     struct bolt_config bc = sync_bolt_config(c);
+    bc.stop = o ? o->stop : NULL;
     struct fdb_config fc = sync_fdb_config(c);
     if (!rc && (rc = bolt_connect(&R.bolt, &bc)))
         snprintf(rep->error, sizeof rep->error, "%s", R.bolt.errstr);

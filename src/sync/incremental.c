@@ -242,6 +242,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     int ngroups = 0;
     int rc = sync_rules_init(&rules, c);
     struct bolt_config bc = sync_bolt_config(c);
+    bc.stop = o ? o->stop : NULL;
     struct fdb_config fc = sync_fdb_config(c);
     if (!rc && (rc = bolt_connect(&bolt, &bc)))
         snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);

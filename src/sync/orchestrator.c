@@ -204,6 +204,10 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
 {
     *manual = false;
     while (!(stop && *stop)) {
+        /* a cancel asked while no run was going has nothing left to cancel; read before the
+         * switch, which POST /api/sync/stop turns off before it cancels */
+        if (ctl && ctl->cancel)
+            *ctl->cancel = 0;
         if (ctl && ctl->take_trigger && ctl->take_trigger(ctl->ud, mode)) {
             *manual = true;
             return true;
@@ -219,19 +223,57 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
     return false;
 }
 
+double orch_slice_budget(const struct cfg *c)
+{
+    if (c->sync.reconcile_slice_ms > 0)
+        return c->sync.reconcile_slice_ms / 1000.0;
+    double q = c->sync.interval_seconds / 4.0;
+    return q < 0.1 ? 0.1 : q;
+}
+
+/* One reconcile slice after an interval run: logged, reported to the hooks. */
+static void run_slice(const struct cfg *c, volatile sig_atomic_t *stop,
+                      const struct orch_hooks *hooks, struct state_slice *pos)
+{
+    struct verify_report found;
+    struct sync_report done;
+    uint64_t passes = pos->passes;
+    int rc = sync_reconcile_slice(c, orch_slice_budget(c), pos, &found, &done, stop);
+    if (rc && rc != FS_ECANCELLED)
+        log_fields(LOG_WARNING, "reconcile slice failed; the next one retries",
+                   json_pack("{s:o,s:s}", "error", sync_json_text(found.error), "error_code",
+                             fs_errname(rc)));
+    if (done.upserted + done.deleted)
+        log_fields(LOG_INFO, "reconcile slice fixed drift",
+                   json_pack("{s:I,s:I,s:I}", "upserted", (json_int_t)done.upserted, "deleted",
+                             (json_int_t)done.deleted, "differences",
+                             (json_int_t)verify_differences(&found)));
+    if (!rc && pos->passes > passes)
+        log_fields(LOG_INFO, "reconcile pass completed",
+                   json_pack("{s:f,s:f,s:I,s:I}", "seconds", round(pos->last_seconds * 1000) / 1000,
+                             "busy_seconds", round(pos->last_busy_seconds * 1000) / 1000, "checked",
+                             (json_int_t)pos->last_checked, "fixed", (json_int_t)pos->last_fixed));
+    if (hooks && hooks->slice_finished)
+        hooks->slice_finished(hooks->ud, rc, pos, &done);
+}
+
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
               const struct orch_ctl *ctl)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     struct sync_report rep;
     double lag = 0;
+    /* runs end on ctl->cancel (which a stop sets too), the loop on stop */
+    volatile sig_atomic_t *run_stop = ctl && ctl->cancel ? ctl->cancel : stop;
     /* What incremental applied, across runs: 2^16 slots (1.5 MB), up to 49k rows of the
      * overlap window; without it (out of memory) every run rewrites the window. */
     struct sync_applied *applied = sync_applied_new(16);
+    struct state_slice pos = {0};
+    const bool slices = c->sync.reconcile_every > 0 && !sync_profile_of(c)->generic;
     if (c->sync.full_sync_on_startup || !cache_present(c)) {
         log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
                   c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
-        if (orch_run(c, MODE_FULL, stop, hooks, applied, &rep, &lag)) {
+        if (orch_run(c, MODE_FULL, run_stop, hooks, applied, &rep, &lag)) {
             /* retried at the next interval through incremental's empty-cache path */
         }
     }
@@ -240,21 +282,22 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
     while (!(stop && *stop)) {
         enum sync_mode mode = MODE_INCREMENTAL;
         bool manual;
-        if (!wait_for_work(c, stop, ctl, due, &mode, &manual))
+        if (!wait_for_work(c, stop, ctl, due, &mode, &manual) || (stop && *stop))
             break;
         if (!manual) {
             runs++;
             due = wall_now() + c->sync.interval_seconds;
-            if (c->sync.reconcile_every > 0 && runs % c->sync.reconcile_every == 0)
-                mode = MODE_RECONCILE;
-            else if (!c->sync.enable_incremental)
-                continue;
         }
-        if (orch_run(c, mode, stop, hooks, applied, &rep, &lag)) {
-            /* logged; the next interval tries again */
-        }
+        int rc = 0;
+        if (manual || c->sync.enable_incremental)
+            rc = orch_run(c, mode, run_stop, hooks, applied, &rep, &lag);
         if (!manual)
             due = wall_now() + c->sync.interval_seconds;
+        /* between interval runs, within the wait for the next one: never delays it by more
+         * than the budget (and one chunk) */
+        if (!manual && !rc && slices && runs % c->sync.reconcile_every == 0 &&
+            !(run_stop && *run_stop))
+            run_slice(c, run_stop, hooks, &pos);
     }
     sync_applied_free(applied);
     log_event(LOG_INFO, "stopped", NULL);

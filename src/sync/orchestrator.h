@@ -1,5 +1,5 @@
-/* Continuous sync: full on startup or empty cache, incremental every interval, reconcile every N
- * runs, retries. */
+/* Continuous sync: full on startup or empty cache, incremental every interval, reconcile slices
+ * between runs, retries. */
 #ifndef FALKORSYNC_ORCHESTRATOR_H
 #define FALKORSYNC_ORCHESTRATOR_H
 
@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "sync/report.h"
+#include "sync/state.h"
 
 enum sync_mode { MODE_FULL, MODE_INCREMENTAL, MODE_RECONCILE };
 
@@ -19,6 +20,10 @@ struct orch_hooks {
     void (*run_finished)(void *ud, enum sync_mode mode, int rc, const struct sync_report *rep,
                          double lag_seconds);
     void (*progress)(void *ud, uint64_t done, uint64_t total);
+    /* after each reconcile slice (rc 0, an error or FS_ECANCELLED); pos: where the pass is
+     * now and what the last whole pass found */
+    void (*slice_finished)(void *ud, int rc, const struct state_slice *pos,
+                           const struct sync_report *rep);
 };
 
 /* How the service steers the loop (all optional). */
@@ -30,6 +35,9 @@ struct orch_ctl {
     bool (*continuous)(void *ud);
     /* the time of the next planned run (wall clock seconds; 0 none) */
     void (*planned)(void *ud, double next_run_at);
+    /* set: the run in progress ends as cancelled (runs watch this flag instead of the loop's
+     * stop, which must set it too); cleared by the loop between runs. NULL: runs watch stop. */
+    volatile sig_atomic_t *cancel;
 };
 
 /* Runs one mode with retries (exponential backoff with jitter from
@@ -42,8 +50,9 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
              double *lag) FS_WARN_UNUSED;
 
 /* The continuous loop until *stop: full sync when asked on startup or when the
- * cache is empty, then incremental every interval, reconcile every
- * sync.reconcile_every runs. Returns 0 on a clean stop. */
+ * cache is empty, then incremental every interval, and after every sync.reconcile_every-th
+ * interval run a reconcile slice of orch_slice_budget seconds (graphiti profile; the pass
+ * resumes where the last slice ended, across restarts). Returns 0 on a clean stop. */
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
               const struct orch_ctl *ctl);
 
@@ -59,6 +68,10 @@ double orch_backoff(double base, double max, int attempt, double jitter);
 
 /* Sleeps up to seconds, returning early when *stop becomes set. */
 void orch_sleep(double seconds, volatile sig_atomic_t *stop);
+
+/* The time budget of one reconcile slice: sync.reconcile_slice_ms, or when 0 a quarter of the
+ * interval (at least 0.1 s). Pure. */
+double orch_slice_budget(const struct cfg *c);
 
 const char *orch_mode_name(enum sync_mode m);
 

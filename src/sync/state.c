@@ -2,6 +2,7 @@
 #include "sync/state.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,4 +218,101 @@ int state_wm_advance(struct fdb_conn *f, const char *wmkey, const struct state_w
         }
     }
     return 0;
+}
+
+/* The numeric fields of struct state_slice by name. */
+enum slice_field { SF_I, SF_U, SF_D };
+static const struct {
+    const char *name;
+    enum slice_field kind;
+    size_t off;
+} slice_fields[] = {
+    {"graph", SF_I, offsetof(struct state_slice, graph)},
+    {"type", SF_I, offsetof(struct state_slice, type)},
+    {"started_at", SF_D, offsetof(struct state_slice, started_at)},
+    {"busy_seconds", SF_D, offsetof(struct state_slice, busy_seconds)},
+    {"checked", SF_U, offsetof(struct state_slice, checked)},
+    {"fixed", SF_U, offsetof(struct state_slice, fixed)},
+    {"slices", SF_U, offsetof(struct state_slice, slices)},
+    {"passes", SF_U, offsetof(struct state_slice, passes)},
+    {"last_seconds", SF_D, offsetof(struct state_slice, last_seconds)},
+    {"last_busy_seconds", SF_D, offsetof(struct state_slice, last_busy_seconds)},
+    {"last_finished_at", SF_D, offsetof(struct state_slice, last_finished_at)},
+    {"last_checked", SF_U, offsetof(struct state_slice, last_checked)},
+    {"last_fixed", SF_U, offsetof(struct state_slice, last_fixed)},
+};
+#define SLICE_NFIELDS (sizeof slice_fields / sizeof slice_fields[0])
+
+int state_slice_read(struct fdb_conn *f, const char *key, struct state_slice *s, char *err,
+                     size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    const char *hg[2] = {"HGETALL", key};
+    redisReply *r = NULL;
+    int rc = command(f, "reading the reconcile position", 2, hg, &r, err, errlen);
+    if (rc)
+        return rc;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const char *name = r->element[i]->str, *v = r->element[i + 1]->str;
+        if (!strcmp(name, "active"))
+            s->active = !strcmp(v, "1");
+        else if (!strcmp(name, "group"))
+            snprintf(s->group, sizeof s->group, "%s", v);
+        else if (!strcmp(name, "after"))
+            snprintf(s->after, sizeof s->after, "%s", v);
+        for (size_t j = 0; j < SLICE_NFIELDS; j++) {
+            if (strcmp(name, slice_fields[j].name))
+                continue;
+            unsigned char *at = (unsigned char *)s + slice_fields[j].off;
+            if (slice_fields[j].kind == SF_I) {
+                int iv = (int)strtol(v, NULL, 10);
+                memcpy(at, &iv, sizeof iv);
+            } else if (slice_fields[j].kind == SF_U) {
+                uint64_t uv = strtoull(v, NULL, 10);
+                memcpy(at, &uv, sizeof uv);
+            } else {
+                double dv = strtod(v, NULL);
+                memcpy(at, &dv, sizeof dv);
+            }
+        }
+    }
+    freeReplyObject(r);
+    if (s->graph < 0 || s->type < 0) /* not ours to trust: start a new pass */
+        s->active = false;
+    return 0;
+}
+
+int state_slice_write(struct fdb_conn *f, const char *key, const struct state_slice *s, char *err,
+                      size_t errlen)
+{
+    char vals[SLICE_NFIELDS][32];
+    const char *argv[2 + 2 * (3 + SLICE_NFIELDS)];
+    int n = 0;
+    argv[n++] = "HSET";
+    argv[n++] = key;
+    argv[n++] = "active";
+    argv[n++] = s->active ? "1" : "0";
+    argv[n++] = "group";
+    argv[n++] = s->group;
+    argv[n++] = "after";
+    argv[n++] = s->after;
+    for (size_t j = 0; j < SLICE_NFIELDS; j++) {
+        const unsigned char *at = (const unsigned char *)s + slice_fields[j].off;
+        int iv;
+        uint64_t uv;
+        double dv;
+        if (slice_fields[j].kind == SF_I) {
+            memcpy(&iv, at, sizeof iv);
+            snprintf(vals[j], sizeof vals[j], "%d", iv);
+        } else if (slice_fields[j].kind == SF_U) {
+            memcpy(&uv, at, sizeof uv);
+            snprintf(vals[j], sizeof vals[j], "%" PRIu64, uv);
+        } else {
+            memcpy(&dv, at, sizeof dv);
+            snprintf(vals[j], sizeof vals[j], "%.3f", dv);
+        }
+        argv[n++] = slice_fields[j].name;
+        argv[n++] = vals[j];
+    }
+    return command(f, "writing the reconcile position", n, argv, NULL, err, errlen);
 }

@@ -4,7 +4,9 @@
  *   ckpt: type <next type>, after <last key written>, method query|bulk,
  *         at:<nodes>:<relationships> -> "<type> <last key>" (bulk method: one per command),
  *         wm:<family> -> "<seconds> <nanos> <stored at>" (watermarks when the load began)
- *   wm:   <family> -> "<seconds> <nanos> <stored at>" (the largest change applied) */
+ *   wm:   <family> -> "<seconds> <nanos> <stored at>" (the largest change applied)
+ *   reconcile (falkorsync:reconcile:<database>): where serve's sliced reconcile pass is and
+ *         what the last whole pass found: the fields of struct state_slice, as text. */
 #ifndef FALKORSYNC_SYNC_STATE_H
 #define FALKORSYNC_SYNC_STATE_H
 
@@ -69,5 +71,28 @@ int state_wm_read(struct fdb_conn *f, const char *wmkey, struct state_wm *w, int
  * changes they cover. */
 int state_wm_advance(struct fdb_conn *f, const char *wmkey, const struct state_wm *w, int n,
                      char *err, size_t errlen) FS_WARN_UNUSED;
+
+/* A sliced reconcile pass (sync/verify.h) as stored between slices and across restarts. */
+struct state_slice {
+    bool active;               /* a pass is in progress */
+    int graph;                 /* the graph of the layout it is in (per_group: sorted groups) */
+    char group[STATE_KEY_CAP]; /* per_group: that graph's group, to find it again */
+    int type;                  /* the profile's type it is in */
+    char after[STATE_KEY_CAP]; /* keys up to this one are compared ("": none yet) */
+    double started_at;         /* wall clock when the pass began */
+    double busy_seconds;       /* time its slices took so far */
+    uint64_t checked, fixed;   /* items compared, items fixed so far */
+    uint64_t slices, passes;   /* slices ever run; passes completed */
+    double last_seconds;       /* the last completed pass: from start to end */
+    double last_busy_seconds;  /* its slices' time */
+    double last_finished_at;   /* wall clock */
+    uint64_t last_checked, last_fixed;
+};
+/* Reads it (all zero when never stored). */
+int state_slice_read(struct fdb_conn *f, const char *key, struct state_slice *s, char *err,
+                     size_t errlen) FS_WARN_UNUSED;
+/* Stores it whole (one HSET). */
+int state_slice_write(struct fdb_conn *f, const char *key, const struct state_slice *s, char *err,
+                      size_t errlen) FS_WARN_UNUSED;
 
 #endif

@@ -104,6 +104,11 @@ void sync_groups_key(const struct cfg *c, char *out, size_t cap)
     snprintf(out, cap, "falkorsync:groups:%s", c->falkordb.database);
 }
 
+void sync_reconcile_key(const struct cfg *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "falkorsync:reconcile:%s", c->falkordb.database);
+}
+
 void sync_groups_free(char **groups, int n)
 {
     sync_strv_free(groups, n);

@@ -62,6 +62,10 @@ int sync_target_count(const struct cfg *c, int ngroups);
 /* The set of groups synced so far: falkorsync:groups:<database> (cap bytes). */
 void sync_groups_key(const struct cfg *c, char *out, size_t cap);
 
+/* Where serve's sliced reconcile pass is: falkorsync:reconcile:<database> (cap bytes; read
+ * and written by sync/state.c). */
+void sync_reconcile_key(const struct cfg *c, char *out, size_t cap);
+
 /* The distinct group_ids ("" for none) of Graphiti's node types in Neo4j, sorted.
  * *groups is the caller's to free with sync_groups_free. */
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n) FS_WARN_UNUSED;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bolt/bolt.h"
 #include "falkor/fdb.h"
@@ -17,6 +18,7 @@
 #include "sync/fixer.h"
 #include "sync/gkey.h"
 #include "sync/replicas.h"
+#include "sync/state.h"
 #include "sync/target.h"
 
 static void sample(struct verify_count *vc, const char *what, const char *key)
@@ -72,17 +74,49 @@ struct merge {
     size_t errlen;
 };
 
-/* Runs the key-ordered query of type t on the session. */
+/* A reconcile slice's keys: (after, upto]; upto NULL: every key above after. */
+struct key_range {
+    const char *after;
+    const char *upto;
+};
+
+/* The parameters of a slice's queries: {after, upto (unless NULL), g (unless NULL), skip (unless
+ * < 0)}. */
+static int range_params(struct buf *p, const char *after, const char *upto, const char *group,
+                        int64_t skip)
+{
+    int rc = pack_write_map_header(p, 1 + (upto != NULL) + (group != NULL) + (skip >= 0));
+    rc = rc ? rc : pack_write_cstr(p, "after");
+    rc = rc ? rc : pack_write_cstr(p, after);
+    if (upto) {
+        rc = rc ? rc : pack_write_cstr(p, "upto");
+        rc = rc ? rc : pack_write_cstr(p, upto);
+    }
+    if (group) {
+        rc = rc ? rc : pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, group);
+    }
+    if (skip >= 0) {
+        rc = rc ? rc : pack_write_cstr(p, "skip");
+        rc = rc ? rc : pack_write_int(p, skip);
+    }
+    return rc;
+}
+
+/* Runs the key-ordered query of type t on the session (rg: only those keys; NULL: all). */
 static int source_query(const struct cfg *c, struct bolt_session *bolt, const struct sync_type *t,
-                        const char *group, char *err, size_t errlen)
+                        const char *group, const struct key_range *rg, char *err, size_t errlen)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     struct buf q, p;
     buf_init(&q, SYNC_QUERY_CAP);
     buf_init(&p, SYNC_QUERY_CAP);
     int rc = prof->generic ? extract_generic_query(&q, t, c->sync.key_property, true)
+             : rg          ? extract_slice_query(&q, t, group != NULL, rg->upto != NULL)
                            : extract_verify_query(&q, t, group != NULL);
-    rc = rc ? rc : extract_group_params(&p, NULL, group);
+    rc = rc   ? rc
+         : rg ? range_params(&p, rg->after, rg->upto, group, -1)
+              : extract_group_params(&p, NULL, group);
     rc = rc ? rc : bolt_run(bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     buf_deinit(&q);
     buf_deinit(&p);
@@ -145,13 +179,13 @@ static int merge_step(struct merge *m, int *ra, int *rb)
 
 static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
                        const char *graph, const char *group, int type, const struct xc_rules *rules,
-                       struct verify_count *vc, struct fixer *fx, volatile sig_atomic_t *stop,
-                       char *err, size_t errlen)
+                       struct verify_count *vc, struct fixer *fx, const struct key_range *rg,
+                       volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     const struct sync_type *t = &prof->types[type];
     const char *kp = c->sync.key_property;
-    int rc = source_query(c, bolt, t, group, err, errlen);
+    int rc = source_query(c, bolt, t, group, rg, err, errlen);
     if (rc)
         return rc;
     struct merge *m = calloc(1, sizeof *m);
@@ -165,6 +199,10 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
     m->sc.t = t;
     cache_cursor_init(&m->cc, fdb, graph, t, prof->generic, kp);
     m->cc.stop = stop;
+    if (rg) {
+        m->cc.after = rg->after;
+        m->cc.upto = rg->upto;
+    }
     if (fx)
         fx->type = type;
     int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, stop, err, errlen);
@@ -220,12 +258,12 @@ static int compare_graph(struct compare_run *C, const char *graph, const char *g
     for (int t = 0; !rc && t < prof->ntypes; t++) {
         uint64_t dups = rep->types[t].duplicate;
         rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &rep->types[t],
-                         fx, C->stop, rep->error, sizeof rep->error);
+                         fx, NULL, C->stop, rep->error, sizeof rep->error);
         if (!rc && fx && rep->types[t].duplicate > dups) {
             /* The duplicates' copies were all deleted: a second pass restores one. */
             struct verify_count again = {0};
             rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &again, fx,
-                             C->stop, rep->error, sizeof rep->error);
+                             NULL, C->stop, rep->error, sizeof rep->error);
         }
     }
     return rc;
@@ -238,6 +276,7 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
     struct verify_report *rep = C->rep;
     int rc = sync_rules_init(&C->rules, c);
     struct bolt_config bc = sync_bolt_config(c);
+    bc.stop = C->stop;
     struct fdb_config fc = sync_fdb_config(c);
     if (!rc && (rc = bolt_connect(&C->bolt, &bc)))
         snprintf(rep->error, sizeof rep->error, "%s", C->bolt.errstr);
@@ -254,20 +293,24 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
     return rc;
 }
 
-/* verify (srep == NULL) or reconcile (srep != NULL: fix what differs). */
-static int compare(const struct cfg *c, struct verify_report *rep, struct sync_report *srep,
-                   volatile sig_atomic_t *stop)
+/* A comparison's report set up and its connections opened (groups listed in per_group);
+ * NULL only when out of memory. Error in rep->error (returned in *rc). */
+static struct compare_run *compare_new(const struct cfg *c, struct verify_report *rep,
+                                       struct sync_report *srep, volatile sig_atomic_t *stop,
+                                       char ***groups, int *ngroups, int *rc)
 {
     memset(rep, 0, sizeof *rep);
-    double t0 = sync_now();
     const struct sync_profile *prof = sync_profile_of(c);
     rep->ntypes = prof->ntypes;
     for (int t = 0; t < prof->ntypes; t++)
         rep->types[t].name = prof->types[t].name;
+    *groups = NULL;
+    *ngroups = 0;
     struct compare_run *C = calloc(1, sizeof *C);
     if (!C) {
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(FS_ENOMEM));
-        return FS_ENOMEM;
+        *rc = FS_ENOMEM;
+        return NULL;
     }
     C->c = c;
     C->rep = rep;
@@ -276,19 +319,15 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     bolt_init(&C->bolt);
     fdb_init(&C->fdb);
     fdb_init(&C->ld.fdb);
-    char **groups = NULL;
-    int ngroups = 0;
-    int rc = compare_open(C, &groups, &ngroups);
-    for (int g = 0; !rc && g < sync_target_count(c, ngroups); g++) {
-        char graph[SYNC_GRAPH_CAP];
-        const char *group = sync_target(c, groups, g, graph, sizeof graph);
-        rc = compare_graph(C, graph, group);
-        rep->graphs++;
-    }
-    if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, srep)))
-        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
-    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, groups, ngroups, rep)))
-        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
+    *rc = compare_open(C, groups, ngroups);
+    return C;
+}
+
+/* Closes what compare_new opened; returns rc, with the error text in both reports. */
+static int compare_free(struct compare_run *C, char **groups, int ngroups, int rc)
+{
+    struct verify_report *rep = C->rep;
+    struct sync_report *srep = C->srep;
     if (srep) {
         rc = loader_out_of_memory(&C->ld, rc, "reconcile", srep->error, sizeof srep->error);
         if (rc == FS_EFDB_OOM)
@@ -306,7 +345,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         }
         /* fixes go through the loader, deleted graphs through the other connection */
         struct fdb_conn *wrote_on[2] = {&C->ld.fdb, &C->fdb};
-        sync_replicas_wait(c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
+        sync_replicas_wait(C->c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
     }
     sync_groups_free(groups, ngroups);
     sync_rules_deinit(&C->rules);
@@ -315,9 +354,213 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     fdb_close(&C->ld.fdb);
     free(C->ld.ring);
     free(C);
-    rep->seconds = sync_now() - t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
+    return rc;
+}
+
+/* verify (srep == NULL) or reconcile (srep != NULL: fix what differs). */
+static int compare(const struct cfg *c, struct verify_report *rep, struct sync_report *srep,
+                   volatile sig_atomic_t *stop)
+{
+    double t0 = sync_now();
+    char **groups;
+    int ngroups, rc;
+    struct compare_run *C = compare_new(c, rep, srep, stop, &groups, &ngroups, &rc);
+    if (!C)
+        return rc;
+    for (int g = 0; !rc && g < sync_target_count(c, ngroups); g++) {
+        char graph[SYNC_GRAPH_CAP];
+        const char *group = sync_target(c, groups, g, graph, sizeof graph);
+        rc = compare_graph(C, graph, group);
+        rep->graphs++;
+    }
+    if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, srep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
+    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, groups, ngroups, rep)))
+        snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
+    rc = compare_free(C, groups, ngroups, rc);
+    rep->seconds = sync_now() - t0;
+    return rc;
+}
+
+/* ---- reconcile slices (serve) ------------------------------------------- */
+
+/* Items per chunk of a slice: a slice runs chunks until its budget is spent. */
+#define SLICE_CHUNK 500
+
+static double wall_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Where the next chunk of type t above after ends: *last when the rest of the type fits in one
+ * chunk, else upto (STATE_KEY_CAP bytes) = its last key. An index-only Neo4j query. */
+static int slice_bound(struct compare_run *C, const struct sync_type *t, const char *group,
+                       const char *after, char *upto, bool *last)
+{
+    struct buf q, p;
+    buf_init(&q, SYNC_QUERY_CAP);
+    buf_init(&p, SYNC_QUERY_CAP);
+    int rc = extract_slice_bound_query(&q, t, group != NULL);
+    rc = rc ? rc : range_params(&p, after, NULL, group, SLICE_CHUNK - 1);
+    rc = rc ? rc : bolt_run(&C->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+    buf_deinit(&q);
+    buf_deinit(&p);
+    *last = true;
+    struct bolt_record rec;
+    int more;
+    while (!rc && (more = bolt_next(&C->bolt, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING ||
+            it.size >= STATE_KEY_CAP)
+            continue;
+        memcpy(upto, it.data, it.size);
+        upto[it.size] = '\0';
+        *last = false;
+    }
+    if (!rc && more < 0)
+        rc = more;
+    if (rc)
+        snprintf(C->rep->error, sizeof C->rep->error, "Neo4j: %s", C->bolt.errstr);
+    return rc;
+}
+
+/* One chunk of the pass at pos: compares and fixes it, then moves pos past it. */
+static int slice_chunk(struct compare_run *C, struct state_slice *pos, const char *graph,
+                       const char *group)
+{
+    const struct sync_profile *prof = sync_profile_of(C->c);
+    struct verify_report *rep = C->rep;
+    struct verify_count *vc = &rep->types[pos->type];
+    char upto[STATE_KEY_CAP];
+    bool last;
+    int rc = slice_bound(C, &prof->types[pos->type], group, pos->after, upto, &last);
+    if (rc)
+        return rc;
+    struct key_range rg = {pos->after, last ? NULL : upto};
+    uint64_t before = verify_differences(rep), source = vc->source, dups = vc->duplicate;
+    rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, pos->type, &C->rules.rules, vc, &C->fx,
+                     &rg, C->stop, rep->error, sizeof rep->error);
+    if (!rc && vc->duplicate > dups) { /* the copies went: a second look restores one */
+        struct verify_count again = {0};
+        rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, pos->type, &C->rules.rules, &again,
+                         &C->fx, &rg, C->stop, rep->error, sizeof rep->error);
+    }
+    if (rc)
+        return rc;
+    pos->checked += vc->source - source;
+    pos->fixed += verify_differences(rep) - before;
+    if (!last) {
+        snprintf(pos->after, sizeof pos->after, "%s", upto);
+        return 0;
+    }
+    pos->after[0] = '\0'; /* the type is done: the next one, or the next graph */
+    if (++pos->type >= prof->ntypes) {
+        pos->type = 0;
+        pos->graph++;
+    }
+    return 0;
+}
+
+/* Puts pos on a graph of this run's list: per_group, the graph of its group (groups come
+ * sorted; a group gone since: the next one, from its first type). */
+static void slice_find_graph(const struct cfg *c, struct state_slice *pos, char **groups,
+                             int ngroups)
+{
+    if (c->falkordb.layout != CFG_LAYOUT_PER_GROUP || !pos->group[0] ||
+        (pos->graph < ngroups && !strcmp(groups[pos->graph], pos->group)))
+        return;
+    int g = 0;
+    while (g < ngroups && strcmp(groups[g], pos->group) < 0)
+        g++;
+    if (g >= ngroups || strcmp(groups[g], pos->group)) {
+        pos->type = 0;
+        pos->after[0] = '\0';
+    }
+    pos->graph = g;
+}
+
+/* A new pass at pos, keeping the totals and the last pass's figures. */
+static void slice_begin_pass(struct state_slice *pos)
+{
+    pos->active = true;
+    pos->graph = pos->type = 0;
+    pos->group[0] = pos->after[0] = '\0';
+    pos->started_at = wall_clock();
+    pos->busy_seconds = 0;
+    pos->checked = pos->fixed = 0;
+}
+
+/* The chunks of one slice, until the budget is spent or the pass ends. */
+static int slice_run(struct compare_run *C, struct state_slice *pos, char **groups, int ngroups,
+                     double budget, const char *key)
+{
+    const struct cfg *c = C->c;
+    double t0 = sync_now();
+    int rc = 0;
+    while (!rc) {
+        double c0 = sync_now();
+        if (pos->graph >= sync_target_count(c, ngroups)) {
+            if ((rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, C->srep)))
+                snprintf(C->rep->error, sizeof C->rep->error, "FalkorDB: %s", C->fdb.errstr);
+            pos->active = false;
+            pos->passes++;
+            pos->last_finished_at = wall_clock();
+            pos->last_seconds = pos->last_finished_at - pos->started_at;
+            pos->last_busy_seconds = pos->busy_seconds + (sync_now() - c0);
+            pos->last_checked = pos->checked;
+            pos->last_fixed = pos->fixed;
+        } else {
+            char graph[SYNC_GRAPH_CAP];
+            const char *group = sync_target(c, groups, pos->graph, graph, sizeof graph);
+            snprintf(pos->group, sizeof pos->group, "%s", group ? group : "");
+            C->ld.graph = graph;
+            if (!pos->type && !pos->after[0])
+                rc = fixer_ensure_indexes(c, &C->bolt, &C->ld.fdb, graph, C->rep->error,
+                                          sizeof C->rep->error);
+            rc = rc ? rc : slice_chunk(C, pos, graph, group);
+            C->rep->graphs = pos->graph + 1;
+        }
+        if (rc)
+            break;
+        pos->busy_seconds += sync_now() - c0;
+        rc = state_slice_write(&C->fdb, key, pos, C->rep->error, sizeof C->rep->error);
+        if (!pos->active || sync_now() - t0 >= budget)
+            break;
+    }
+    return rc;
+}
+
+int sync_reconcile_slice(const struct cfg *c, double budget_seconds, struct state_slice *pos,
+                         struct verify_report *found, struct sync_report *done,
+                         volatile sig_atomic_t *stop)
+{
+    memset(done, 0, sizeof *done);
+    double t0 = sync_now();
+    char **groups;
+    int ngroups, rc;
+    struct compare_run *C = compare_new(c, found, done, stop, &groups, &ngroups, &rc);
+    if (!C)
+        return rc;
+    char key[SYNC_KEY_NAME_CAP];
+    sync_reconcile_key(c, key, sizeof key);
+    if (!rc)
+        rc = state_slice_read(&C->fdb, key, pos, found->error, sizeof found->error);
+    if (!rc) {
+        if (!pos->active || pos->type >= found->ntypes)
+            slice_begin_pass(pos);
+        slice_find_graph(c, pos, groups, ngroups);
+        pos->slices++;
+        rc = slice_run(C, pos, groups, ngroups, budget_seconds, key);
+    }
+    rc = compare_free(C, groups, ngroups, rc);
+    found->seconds = done->seconds = sync_now() - t0;
+    done->graphs = found->graphs;
     return rc;
 }
 

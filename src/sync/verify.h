@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "sync/profile.h"
 #include "sync/report.h"
+#include "sync/state.h"
 
 #define VERIFY_SAMPLES 3
 #define VERIFY_MAX_TYPES 16
@@ -49,6 +50,15 @@ int sync_reconcile(const struct cfg *c, struct verify_report *found,
  * fixed, the next reconcile starts over). stop may be NULL. */
 int sync_reconcile_stoppable(const struct cfg *c, struct verify_report *found,
                              struct sync_report *done, volatile sig_atomic_t *stop) FS_WARN_UNUSED;
+/* serve's reconcile in slices: continues the pass stored in FalkorDB (a new one when none is
+ * in progress) for about budget_seconds (whole chunks of 500 keys of one type in one graph,
+ * each compared, fixed, then recorded as done), so that a restart, even after kill -9, goes on
+ * where the last recorded chunk ended. *pos is what is stored after the slice (when the pass
+ * ended: pos->active false and the last_* figures set). found/done as sync_reconcile, for this
+ * slice only. The graphiti profile only (uuid keys). */
+int sync_reconcile_slice(const struct cfg *c, double budget_seconds, struct state_slice *pos,
+                         struct verify_report *found, struct sync_report *done,
+                         volatile sig_atomic_t *stop) FS_WARN_UNUSED;
 /* Total missing + extra + different + duplicate. */
 uint64_t verify_differences(const struct verify_report *rep);
 /* The report as a table, or as one JSON object (jansson) when json. */

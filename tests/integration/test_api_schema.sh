@@ -143,7 +143,7 @@ expect("POST", "/api/sync/full", 413, "Error", token=TOKEN, body=b"a" * 70000)
 
 # Continuous off, then triggers, 409 while a run is in progress
 _, _, doc = expect("POST", "/api/sync/stop", 200, "Continuous", token=TOKEN)
-check(doc == {"continuous": False, "persisted": True}, "stop answers continuous false, persisted", str(doc))
+check(doc == {"continuous": False, "persisted": True, "cancelled": False}, "stop answers continuous false, persisted, nothing to cancel", str(doc))
 wait_idle()
 st = status()
 check(not st["continuous"] and st["next_run_in_seconds"] is None, "status: continuous off, no next run", str(st))

@@ -1,5 +1,6 @@
 /* Unit tests for sync/orchestrator's retry backoff: base * 2^attempt, capped, with jitter. */
 #include <setjmp.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,9 +36,23 @@ static void test_zero_base(void **state)
     assert_float_equal(orch_backoff(0, 60, 3, 0.7), 0, 1e-12);
 }
 
+static void test_slice_budget(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.sync.interval_seconds = 1;
+    assert_float_equal(orch_slice_budget(&c), 0.25, 1e-12); /* a quarter of the interval */
+    c.sync.interval_seconds = 300;
+    assert_float_equal(orch_slice_budget(&c), 75, 1e-12);
+    c.sync.reconcile_slice_ms = 40; /* set: taken as it is */
+    assert_float_equal(orch_slice_budget(&c), 0.04, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice_budget),
         cmocka_unit_test(test_doubles_until_the_cap),
         cmocka_unit_test(test_jitter_halves_at_most),
         cmocka_unit_test(test_zero_base),
