@@ -66,6 +66,64 @@ int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
 
+/* One type's "MATCH ... WHERE <key in the prefix's range>[ AND <group>]"; *v its variable. */
+static int histogram_match(struct buf *q, const struct sync_type *t, const char *p, bool by_group,
+                           bool cache, const char **v)
+{
+    *v = t->edge ? "r" : "n";
+    size_t n = strlen(p);
+    int rc;
+    if (t->edge && cache)
+        rc = buf_printf(q, "MATCH ()-[r:`%s`]->()", t->name);
+    else if (t->edge)
+        rc = buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s)", t->src_label, t->name,
+                        t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "");
+    else
+        rc = buf_printf(q, "MATCH (n:`%s`)", t->name);
+    /* a range, even for the whole type: FalkorDB seeks relationships by an index range, and
+     * would otherwise traverse from every node */
+    rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= '%s'", *v, p);
+    if (n) { /* the prefix's range: its last character incremented is the bound */
+        char hi[4];
+        memcpy(hi, p, n + 1);
+        hi[n - 1]++;
+        rc = rc ? rc : buf_printf(q, " AND %s.uuid < '%s'", *v, hi);
+    }
+    if (by_group && !cache)
+        rc = rc ? rc
+                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                            : " AND n.group_id = $g");
+    return rc;
+}
+
+int extract_histogram_union(struct buf *q, const struct sync_type *types, int ntypes,
+                            char (*prefixes)[4], bool by_group, bool cache)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < ntypes; i++) {
+        const char *p = prefixes[i];
+        size_t n = strnlen(p, 4);
+        if (n == 4 || strspn(p, "0123456789abcdef") != n)
+            return FS_EINVAL; /* written inline: hex characters only */
+        for (int h = 0; !rc && h < 2; h++) {
+            const char *v;
+            rc = i || h ? buf_append_str(q, " UNION ALL ") : 0;
+            rc = rc ? rc : histogram_match(q, &types[i], p, by_group, cache, &v);
+            /* the last two characters (padded: a shorter key is no error), or the two after
+             * the prefix */
+            rc = rc ? rc
+                 : h ? buf_printf(q, " RETURN %d AS t, 1 AS h, substring(%s.uuid, %zu, 2) AS b", i,
+                                  v, n)
+                     : buf_printf(q,
+                                  " RETURN %d AS t, 0 AS h, substring('  ' + %s.uuid, "
+                                  "size(%s.uuid), 2) AS b",
+                                  i, v, v);
+            rc = rc ? rc : buf_append_str(q, ", count(*) AS c");
+        }
+    }
+    return rc;
+}
+
 int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
     if (!t->edge)
