@@ -266,10 +266,10 @@ static void next_width(struct cache_cursor *c, size_t rows)
     int64_t w = c->width;
     if (!rows)
         w *= 4;
-    else if ((int64_t)rows * 4 < c->target)
-        w = w * 2;
-    else if ((int64_t)rows > c->target)
-        w = w / 2;
+    else if ((int64_t)rows * 3 < c->target * 2) /* aim at 3/4 of the target: few full pages */
+        w = w * c->target * 3 / 4 / (int64_t)rows;
+    if (w > c->width * 4)
+        w = c->width * 4;
     if (!c->t->edge && w > c->target)
         w = c->target;
     c->width = w < 1 ? 1 : w;
@@ -299,9 +299,11 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
         c->in_source = true;
         if (!rest && c->width > 1)
             c->width /= 2;
-    } else if (rest) { /* that node done: on after it, to the end of its range */
+    } else if (rest) { /* that node done: on after it, a range of the (halved) width */
         c->in_source = false;
         c->lo = c->last_id + 1;
+        if (c->hi - c->lo > c->width)
+            c->hi = c->lo + c->width;
     } else {
         c->lo = c->hi;
         next_width(c, nrows);
