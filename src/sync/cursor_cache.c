@@ -96,8 +96,7 @@ static int page_params(struct cache_cursor *c, bool rest)
     buf_reset(&c->q);
     int rc = rest ? buf_printf(&c->q, "CYPHER last=%lld lastr=%lld", (long long)c->last_id,
                                (long long)c->last_rel)
-                  : buf_printf(&c->q, "CYPHER lo=%lld hi=%lld", (long long)c->lo,
-                               (long long)c->hi);
+                  : buf_printf(&c->q, "CYPHER lo=%lld hi=%lld", (long long)c->lo, (long long)c->hi);
     if (c->key_lo) {
         rc = rc ? rc : buf_append_str(&c->q, " klo=");
         rc = rc ? rc : fdb_param_write_string(&c->q, c->key_lo, strlen(c->key_lo));
@@ -130,8 +129,9 @@ static int page_query(struct cache_cursor *c, bool rest)
     if (rest)
         rc = rc ? rc : buf_append_str(&c->q, ") WHERE id(a) = $last");
     else
-        rc = rc ? rc : buf_printf(&c->q, ") WHERE id(%s) >= $lo AND id(%s) < $hi",
-                                  edge ? "a" : "n", edge ? "a" : "n");
+        rc = rc ? rc
+                : buf_printf(&c->q, ") WHERE id(%s) >= $lo AND id(%s) < $hi", edge ? "a" : "n",
+                             edge ? "a" : "n");
     if (!edge) {
         rc = rc ? rc : key_range_cond(c, "n");
         rc = rc ? rc : buf_append_str(&c->q, " RETURN id(n), ");
@@ -203,7 +203,8 @@ static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
         /* map entries: key string, then a [type, value] cell */
         const redisReply *v = pm->element[j + 1];
         if (v->type == REDIS_REPLY_ARRAY && v->elements == 2 &&
-            v->element[0]->type == REDIS_REPLY_INTEGER && v->element[0]->integer == FDB_CT_VECTORF32)
+            v->element[0]->type == REDIS_REPLY_INTEGER &&
+            v->element[0]->integer == FDB_CT_VECTORF32)
             c->vectors = true;
         buf_reset(&c->tmp);
         rc = fp_canon_compact(&c->tmp, v);

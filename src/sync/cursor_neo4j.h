@@ -27,8 +27,8 @@ struct neo_cursor {
     struct xc_native nt;       /* generic: its native temporals */
     struct buf row, tmp, head; /* property text; scratch; "N:<labels>" or "E:<type>..." */
     struct buf emb[SYNC_MAX_EMBEDDINGS];
-    struct fp_item fp;         /* comparison: the fingerprint being built */
-    bool has_row;              /* row, emb and nt hold the item's parameter text */
+    struct fp_item fp; /* comparison: the fingerprint being built */
+    bool has_row;      /* row, emb and nt hold the item's parameter text */
     uint64_t vanished; /* rows skipped: their item was deleted while the query read it */
 };
 

@@ -519,7 +519,6 @@ static void dc_histogram_row(uint64_t *digest, int ntypes, int64_t t, int64_t h,
     digest[t] += fp_item_hash(&f, "", 0);
 }
 
-
 /* Neo4j's histogram rows into digest (dc_neo_rows reads three columns; this reads four). */
 static int dc_neo_histogram(struct dc *D, uint64_t *digest, int ntypes)
 {
@@ -537,8 +536,8 @@ static int dc_neo_histogram(struct dc *D, uint64_t *digest, int ntypes)
             k++;
         if (k == 5 && it[1].kind == FS_VALUE_INT && it[2].kind == FS_VALUE_INT &&
             it[3].kind == FS_VALUE_STRING && it[4].kind == FS_VALUE_INT)
-            dc_histogram_row(digest, ntypes, it[1].i, it[2].i, (const char *)it[3].data,
-                             it[3].size, it[4].i);
+            dc_histogram_row(digest, ntypes, it[1].i, it[2].i, (const char *)it[3].data, it[3].size,
+                             it[4].i);
     }
     return more < 0 ? dc_neo_error(D, more) : 0;
 }
@@ -578,8 +577,7 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
     rc = rc ? rc : dc_neo_params(D, NULL, NULL);
     rc = rc ? rc : dc_neo_histogram(D, neo, prof->ntypes);
     buf_reset(&D->q);
-    rc = rc ? rc
-            : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
+    rc = rc ? rc : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
@@ -591,9 +589,8 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
             row->element[1]->type == REDIS_REPLY_INTEGER &&
             row->element[2]->type == REDIS_REPLY_STRING &&
             row->element[3]->type == REDIS_REPLY_INTEGER)
-            dc_histogram_row(fdb, prof->ntypes, row->element[0]->integer,
-                             row->element[1]->integer, row->element[2]->str, row->element[2]->len,
-                             row->element[3]->integer);
+            dc_histogram_row(fdb, prof->ntypes, row->element[0]->integer, row->element[1]->integer,
+                             row->element[2]->str, row->element[2]->len, row->element[3]->integer);
     }
     freeReplyObject(r);
     buf_deinit(&pre);

@@ -111,7 +111,7 @@ int extract_histogram_union(struct buf *q, const struct sync_type *types, int nt
             rc = rc ? rc : histogram_match(q, &types[i], p, by_group, cache, &v);
             /* the last two characters (padded: a shorter key is no error), or the two after
              * the prefix */
-            rc = rc ? rc
+            rc = rc  ? rc
                  : h ? buf_printf(q, " RETURN %d AS t, 1 AS h, substring(%s.uuid, %zu, 2) AS b", i,
                                   v, n)
                      : buf_printf(q,

@@ -45,8 +45,7 @@ struct fp_item {
 };
 void fp_item_init(struct fp_item *f);
 /* One property: its name and its value in canonical form. */
-void fp_item_prop(struct fp_item *f, const char *name, size_t nlen, const void *canon,
-                  size_t clen);
+void fp_item_prop(struct fp_item *f, const char *name, size_t nlen, const void *canon, size_t clen);
 /* The fingerprint: the properties added so far and head (hlen bytes). */
 uint64_t fp_item_hash(const struct fp_item *f, const char *head, size_t hlen);
 
@@ -56,7 +55,7 @@ int fp_enc_bool(struct buf *b, bool v) FS_WARN_UNUSED;
 int fp_enc_int(struct buf *b, int64_t v) FS_WARN_UNUSED;
 int fp_enc_double(struct buf *b, double v) FS_WARN_UNUSED;
 int fp_enc_string(struct buf *b, const char *s, size_t len) FS_WARN_UNUSED;
-int fp_enc_list(struct buf *b, uint32_t n) FS_WARN_UNUSED; /* then n values */
+int fp_enc_list(struct buf *b, uint32_t n) FS_WARN_UNUSED;   /* then n values */
 int fp_enc_vector(struct buf *b, uint32_t n) FS_WARN_UNUSED; /* then n fp_enc_f32 */
 int fp_enc_f32(struct buf *b, float f) FS_WARN_UNUSED;
 int fp_enc_temporal(struct buf *b, int code, int64_t seconds) FS_WARN_UNUSED;

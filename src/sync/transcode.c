@@ -845,8 +845,7 @@ static int fps_list_begin(struct buf *b, uint32_t n)
 }
 
 static const struct xc_value_sink fps_values = {
-    fp_enc_null,   fp_enc_bool,   fp_enc_int, fp_enc_double,
-    fp_enc_string, fps_list_begin, NULL,       NULL,
+    fp_enc_null, fp_enc_bool, fp_enc_int, fp_enc_double, fp_enc_string, fps_list_begin, NULL, NULL,
 };
 
 struct fps_props {
@@ -855,7 +854,7 @@ struct fps_props {
 };
 
 static int fps_embedding(struct xc_props_sink *s, int e, const char *name, size_t len,
-                        struct pack_reader *r, struct xc_stats *st)
+                         struct pack_reader *r, struct xc_stats *st)
 {
     (void)e;
     size_t mark = s->vals->len;

@@ -5,7 +5,7 @@
 # - a 1024-float embedding that differs in one element by one float32 ULP is reported by
 #   verify, and a float64 that rounds to the cached float32 is not (vecf32 keeps float32).
 set -euo pipefail
-ROOT="${FALKORSYNC_ROOT:?}"
+: "${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
 export FALKORDB_DATABASE="itest_vx_$$"

@@ -116,8 +116,7 @@ static uint64_t neo_side(const struct buf *map, const char *head)
 }
 
 /* The fingerprint of (name, compact cell) pairs (the cache side); frees the cells. */
-static uint64_t cache_side(size_t n, const char *const *names, redisReply **cells,
-                           const char *head)
+static uint64_t cache_side(size_t n, const char *const *names, redisReply **cells, const char *head)
 {
     struct buf tmp;
     buf_init(&tmp, 0);
@@ -157,7 +156,8 @@ static void test_both_sides_agree(void **state)
     uint64_t a = neo_side(&m, "N:Entity\x1f");
     const char *names[] = {"l", "ok", "f", "name", "n"};
     redisReply *cells[] = {
-        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
         cell(FDB_CT_BOOLEAN, r_str("true")),
         cell(FDB_CT_DOUBLE, r_str("0.3")), /* FalkorDB prints 15 digits */
         cell(FDB_CT_STRING, r_str("Alice")),
@@ -166,7 +166,8 @@ static void test_both_sides_agree(void **state)
     assert_true(cache_side(5, names, cells, "N:Entity\x1f") == a);
     /* the head is part of it: another label set is another item */
     redisReply *again[] = {
-        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
         cell(FDB_CT_BOOLEAN, r_str("true")),
         cell(FDB_CT_DOUBLE, r_str("0.3")),
         cell(FDB_CT_STRING, r_str("Alice")),
@@ -175,7 +176,8 @@ static void test_both_sides_agree(void **state)
     assert_true(cache_side(5, names, again, "N:Entity\x1fPerson\x1f") != a);
     /* one value changed: another fingerprint */
     redisReply *changed[] = {
-        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
         cell(FDB_CT_BOOLEAN, r_str("true")),
         cell(FDB_CT_DOUBLE, r_str("0.3")),
         cell(FDB_CT_STRING, r_str("Alicf")),
@@ -184,7 +186,8 @@ static void test_both_sides_agree(void **state)
     assert_true(cache_side(5, names, changed, "N:Entity\x1f") != a);
     /* a property missing: another fingerprint */
     redisReply *fewer[] = {
-        cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
         cell(FDB_CT_BOOLEAN, r_str("true")),
         cell(FDB_CT_DOUBLE, r_str("0.3")),
         cell(FDB_CT_STRING, r_str("Alice")),
