@@ -567,6 +567,38 @@ static void dc_slices(struct dc *D, const int64_t *cnt, char (*prefixes)[4])
     }
 }
 
+/* The histogram query's parameters {p0: prefix, h0: its bound, ..., g: group} (PackStream for
+ * Neo4j), or "CYPHER p0='..' h0='..' ... " for FalkorDB (cache; no group there). */
+static int dc_histogram_params(struct dc *D, char (*prefixes)[4], int ntypes, bool cache,
+                               struct buf *p)
+{
+    buf_reset(p);
+    uint32_t n = D->group && !cache ? 1 : 0;
+    for (int i = 0; i < ntypes; i++)
+        n += prefixes[i][0] ? 2 : 1;
+    int rc = cache ? buf_append_str(p, "CYPHER") : pack_write_map_header(p, n);
+    for (int i = 0; !rc && i < ntypes; i++) {
+        char hi[4], name[16];
+        rc = extract_histogram_bounds(prefixes[i], hi);
+        for (int b = 0; !rc && b < (prefixes[i][0] ? 2 : 1); b++) {
+            const char *v = b ? hi : prefixes[i];
+            snprintf(name, sizeof name, "%c%d", b ? 'h' : 'p', i);
+            if (cache) {
+                rc = buf_printf(p, " %s=", name);
+                rc = rc ? rc : fdb_param_write_string(p, v, strlen(v));
+            } else {
+                rc = pack_write_cstr(p, name);
+                rc = rc ? rc : pack_write_cstr(p, v);
+            }
+        }
+    }
+    if (!rc && D->group && !cache) {
+        rc = pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, D->group);
+    }
+    return rc ? rc : cache ? buf_append_byte(p, ' ') : 0;
+}
+
 /* Both sides' histogram digests of each type's slice in the current graph: one query each. */
 static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t *fdb)
 {
@@ -574,13 +606,14 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
     buf_reset(&D->q);
     int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, D->group != NULL,
                                      false);
-    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, false, &D->p);
     rc = rc ? rc : dc_neo_histogram(D, neo, prof->ntypes);
     buf_reset(&D->q);
     rc = rc ? rc : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
+    rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, true, &pre);
     rc = rc ? rc : dc_fdb_query(D, &pre, &r);
     const redisReply *rows = dc_rows(r);
     for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
