@@ -119,6 +119,8 @@ static const struct cfg_param params[] = {
       86400000, "time budget of one reconcile slice in ms (0: a quarter of the interval)"),
     I("sync.overlap_seconds", "SYNC_OVERLAP_SECONDS", sync.overlap_seconds, "60", 0, 86400,
       "incremental re-reads this many seconds before the watermark"),
+    I("sync.delete_digest_keys", "SYNC_DELETE_DIGEST_KEYS", sync.delete_digest_keys, "2048", 0,
+      100000000, "keys per type and graph whose digest incremental compares each run (0: off)"),
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),
     E("sync.profile", "SYNC_PROFILE", sync.profile, "graphiti", profiles,

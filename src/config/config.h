@@ -37,7 +37,7 @@ struct cfg {
     } falkordb;
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
-        int reconcile_every, reconcile_slice_ms, overlap_seconds, pipeline_depth;
+        int reconcile_every, reconcile_slice_ms, overlap_seconds, pipeline_depth, delete_digest_keys;
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;                /* enum cfg_profile */
         int temporal;               /* enum cfg_temporal (generic profile) */

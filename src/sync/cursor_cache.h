@@ -1,8 +1,9 @@
 /* The FalkorDB side of a comparison: the cached items of one type, in key order.
- * The cache is read in FalkorDB's internal-id order, which it serves by id seek (a range of
- * uuids is a full index scan per page there), and sorted by key on disk (xsort) so it merges
- * with Neo4j's key-ordered stream. Memory stays bounded: one page of replies plus the sort
- * buffer. */
+ * The cache is read in pages of internal-id ranges (nodes, or the start nodes of
+ * relationships, whose ids are in [lo, hi): a label-and-id scan, no sort beyond the page,
+ * so reading a type is linear in its size), and sorted by key on disk (xsort) so it merges
+ * with Neo4j's key-ordered stream. Memory stays bounded: one page of replies (a few thousand
+ * rows, a few hundred when they hold vectors) plus the sort buffer. */
 #ifndef FALKORSYNC_SYNC_CURSOR_CACHE_H
 #define FALKORSYNC_SYNC_CURSOR_CACHE_H
 
@@ -23,13 +24,16 @@ struct cache_cursor {
     const char *kp; /* generic: sync.key_property */
     struct xsort xs;
     bool loaded;
-    int64_t last_id;
-    /* edges: a page ends after a fixed count of rows, maybe inside one start node's
-     * relationships; then the next page reads the rest of that node's */
+    const char *key_lo, *key_hi; /* cache_cursor_range; NULL: unbounded */
+    /* the next page: ids [lo, hi), up to max_id; the next range's width; rows per page */
+    int64_t lo, hi, width, max_id;
+    int target;
+    bool vectors; /* a page held vectors: pages stay small */
+    /* edges: a page ends after target rows, maybe inside one start node's relationships;
+     * then the next page reads the rest of that node's (last_id) after last_rel */
     bool in_source;
-    int64_t last_rel;
+    int64_t last_id, last_rel;
     bool done;
-    struct fp_props props;
     struct buf tmp, head, q, rec;
     volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
@@ -40,6 +44,11 @@ struct cache_cursor {
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,
                        const struct sync_type *t, bool generic, const char *key_property);
 void cache_cursor_deinit(struct cache_cursor *c);
+/* Only the items whose key k is lo <= k < hi (either NULL: unbounded; both borrowed until
+ * deinit), for a comparison in key-range slices. The pages still cover the whole type (a
+ * filter on each page), so a slice costs FalkorDB a scan of the type. Before the first
+ * next; graphiti profile only (FS_EINVAL otherwise). */
+int cache_cursor_range(struct cache_cursor *c, const char *lo, const char *hi) FS_WARN_UNUSED;
 /* The next cached item in key order: 1 with *out, 0 at the end, <0 (why in err). The first
  * call reads the whole type into the sorter. A graph that does not exist holds nothing. */
 int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err,

@@ -29,7 +29,6 @@ void neo_cursor_deinit(struct neo_cursor *c)
     buf_deinit(&c->head);
     for (int i = 0; i < SYNC_MAX_EMBEDDINGS; i++)
         buf_deinit(&c->emb[i]);
-    fp_props_free(&c->props);
 }
 
 /* "N:" and the node's labels sorted (those holding a backtick left out, as the mapping
@@ -70,24 +69,33 @@ static int edge_head(struct neo_cursor *c, struct sync_item *out, struct xc_stat
     return buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->rtype, k->gc.a.str, k->gc.b.str);
 }
 
-/* The fingerprint of the current item: its properties as FalkorDB will return them. */
-static int fingerprint_item(struct neo_cursor *c, struct sync_item *out)
+/* The fingerprint of the current item: its properties as FalkorDB will return them, read
+ * straight from the record (no text), then what the mapping adds (_neo4j_id, native
+ * temporals) and the head. */
+static int fingerprint_item(struct neo_cursor *c, struct pack_reader *r, struct xc_stats *st)
 {
-    fp_props_clear(&c->props);
-    int rc = fp_props_from_param(&c->props, &c->row, &c->tmp);
+    struct fp_item f;
+    fp_item_init(&f);
+    int rc = xc_props_fp(r, c->rules, &c->tmp, &c->nt, st, &f);
     for (int i = 0; !rc && i < c->nt.n; i++) { /* as FalkorDB returns them */
         buf_reset(&c->tmp);
-        rc = buf_printf(&c->tmp, "t%d:%" PRId64, c->nt.v[i].code, c->nt.v[i].value);
-        rc = rc ? rc : fp_props_add(&c->props, c->nt.v[i].name, strlen(c->nt.v[i].name), &c->tmp);
+        rc = fp_enc_temporal(&c->tmp, c->nt.v[i].code, c->nt.v[i].value);
+        if (!rc)
+            fp_item_prop(&f, c->nt.v[i].name, strlen(c->nt.v[i].name), c->tmp.data, c->tmp.len);
     }
-    /* emb[i] holds the canonical vector already (empty: none) */
-    for (int i = 0; !rc && i < c->rules->nembeddings; i++)
-        if (c->emb[i].len)
-            rc = fp_props_add(&c->props, c->rules->embeddings[i], strlen(c->rules->embeddings[i]),
-                              &c->emb[i]);
-    if (!rc)
-        out->hash = fp_hash(c->head.data ? c->head.data : "", &c->props);
+    c->fp = f;
     return rc;
+}
+
+/* The generic key property _neo4j_id, when the mapping adds it, and the head. */
+static uint64_t fingerprint_finish(struct neo_cursor *c)
+{
+    if (c->generic && c->cols.gc.self.by_id) {
+        buf_reset(&c->tmp);
+        if (!fp_enc_string(&c->tmp, c->cols.gc.self.str, strlen(c->cols.gc.self.str)))
+            fp_item_prop(&c->fp, GK_ID_PROP, strlen(GK_ID_PROP), c->tmp.data, c->tmp.len);
+    }
+    return fp_item_hash(&c->fp, c->head.data ? c->head.data : "", c->head.len);
 }
 
 /* One record into the current item: 1, 0 at the end, or an error. */
@@ -109,23 +117,25 @@ static int next_item(struct neo_cursor *c, struct sync_item *out, struct xc_stat
     else if (!rc)
         snprintf(c->rtype, sizeof c->rtype, "%.*s", (int)x.tlen, x.type);
     uint64_t before = xc_stats_total(st);
-    struct xc_rules canon = *c->rules;
-    canon.emb_canonical = !c->sparse;
     c->rec = rec;
     c->props_at = x.r.pos;
-    rc = rc ? rc : xc_props(&x.r, &canon, &c->row, c->emb, &c->nt, st);
+    c->has_row = c->sparse;
+    if (c->sparse) /* incremental: the text to write, no fingerprint */
+        rc = rc ? rc : xc_props(&x.r, c->rules, &c->row, c->emb, &c->nt, st);
+    else /* a comparison: the fingerprint; the text only for an item to fix (reread) */
+        rc = rc ? rc : fingerprint_item(c, &x.r, st);
     out->dropped = xc_stats_total(st) != before;
     rc = rc ? rc : extract_cols(&x, c->generic, &c->cols);
-    if (!rc && c->generic && c->cols.gc.self.by_id)
+    if (!rc && c->sparse && c->generic && c->cols.gc.self.by_id)
         rc = gk_add_id_prop(&c->row, c->cols.gc.self.str);
     if (!rc && c->t->edge)
         rc = edge_head(c, out, st);
     if (rc)
         return rc;
     snprintf(out->key, sizeof out->key, "%s", c->cols.key);
-    if (c->sparse) /* incremental: the fingerprint is not needed */
-        return 1;
-    return (rc = fingerprint_item(c, out)) ? rc : 1;
+    if (!c->sparse)
+        out->hash = fingerprint_finish(c);
+    return 1;
 }
 
 int neo_cursor_next(struct neo_cursor *c, struct sync_item *out, struct xc_stats *st)
@@ -138,11 +148,16 @@ int neo_cursor_next(struct neo_cursor *c, struct sync_item *out, struct xc_stats
 
 int neo_cursor_reread(struct neo_cursor *c, const struct xc_rules *rules)
 {
+    if (c->has_row)
+        return 0;
     struct pack_reader r;
-    struct xc_stats st = {0};
-    struct xc_native nt;
+    struct xc_stats st = {0}; /* counted when the item was read */
     pack_reader_init(&r, c->rec.data, c->rec.len);
     r.pos = c->props_at;
-    buf_reset(&c->tmp);
-    return xc_props(&r, rules, &c->tmp, c->emb, &nt, &st);
+    buf_reset(&c->row);
+    int rc = xc_props(&r, rules, &c->row, c->emb, &c->nt, &st);
+    if (!rc && c->generic && c->cols.gc.self.by_id)
+        rc = gk_add_id_prop(&c->row, c->cols.gc.self.str);
+    c->has_row = !rc;
+    return rc;
 }

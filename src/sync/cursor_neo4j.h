@@ -27,7 +27,8 @@ struct neo_cursor {
     struct xc_native nt;       /* generic: its native temporals */
     struct buf row, tmp, head; /* property text; scratch; "N:<labels>" or "E:<type>..." */
     struct buf emb[SYNC_MAX_EMBEDDINGS];
-    struct fp_props props;
+    struct fp_item fp; /* comparison: the fingerprint being built */
+    bool has_row;      /* row, emb and nt hold the item's parameter text */
     uint64_t vanished; /* rows skipped: their item was deleted while the query read it */
 };
 
@@ -37,8 +38,8 @@ void neo_cursor_deinit(struct neo_cursor *c);
 /* The next item: 1 with *out, 0 at the end, <0 on error (the session's errstr says why). */
 int neo_cursor_next(struct neo_cursor *c, struct sync_item *out,
                     struct xc_stats *st) FS_WARN_UNUSED;
-/* The current item's property text again, embeddings as parameter text (verify reads them
- * in canonical form first). */
+/* The current item's parameter text (row, emb, nt), for a comparison that fixes it: the
+ * comparison reads only fingerprints. A no-op when the text is there already. */
 int neo_cursor_reread(struct neo_cursor *c, const struct xc_rules *rules) FS_WARN_UNUSED;
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "falkor/param.h"
 #include "sync/cursor_neo4j.h"
@@ -15,6 +16,8 @@
 #define DC_LEAF 256
 /* Next characters of a prefix compared at once (a uuid has 17; more: the prefix is listed). */
 #define DC_CHILDREN 64
+/* Types of the graphiti profile, with room (the digest check keeps one row per type). */
+#define DC_MAX_TYPES 16
 /* Keys listed under one prefix, per side (a leaf holds DC_LEAF; longer lists: duplicates). */
 #define DC_MAX_KEYS ((size_t)1 << 20)
 
@@ -501,6 +504,161 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
     return rc;
 }
 
+/* A histogram row (t, h, b, c) into its type's digest: the rows' hashes summed, so the
+ * digests of two sides are equal when their rows are (whatever the order). */
+static void dc_histogram_row(uint64_t *digest, int ntypes, int64_t t, int64_t h, const char *b,
+                             size_t blen, int64_t c)
+{
+    if (t < 0 || t >= ntypes)
+        return;
+    char name[16];
+    int n = snprintf(name, sizeof name, "%lld:%.*s", (long long)h, (int)(blen < 8 ? blen : 8), b);
+    struct fp_item f;
+    fp_item_init(&f);
+    fp_item_prop(&f, name, (size_t)n, &c, sizeof c);
+    digest[t] += fp_item_hash(&f, "", 0);
+}
+
+/* Neo4j's histogram rows into digest (dc_neo_rows reads three columns; this reads four). */
+static int dc_neo_histogram(struct dc *D, uint64_t *digest, int ntypes)
+{
+    int rc = bolt_run(D->bolt, D->q.data, D->p.data, D->p.len, BOLT_MODE_READ);
+    if (rc)
+        return dc_neo_error(D, rc);
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(D->bolt, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it[5];
+        pack_reader_init(&r, rec.data, rec.len);
+        int k = 0;
+        while (k < 5 && !pack_read_item(&r, &it[k]))
+            k++;
+        if (k == 5 && it[1].kind == FS_VALUE_INT && it[2].kind == FS_VALUE_INT &&
+            it[3].kind == FS_VALUE_STRING && it[4].kind == FS_VALUE_INT)
+            dc_histogram_row(digest, ntypes, it[1].i, it[2].i, (const char *)it[3].data, it[3].size,
+                             it[4].i);
+    }
+    return more < 0 ? dc_neo_error(D, more) : 0;
+}
+
+/* The slice of each type whose key histograms this run compares in the current graph (cnt:
+ * the cache's counts there): the whole type while it holds at most sync.delete_digest_keys
+ * keys, else one of 16, 256 or 4096 key ranges (the first 1-3 hex characters), a different
+ * one each interval, so that a run reads about that many keys per type whatever the graph's
+ * size. */
+static void dc_slices(struct dc *D, const int64_t *cnt, char (*prefixes)[4])
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int64_t budget = D->c->sync.delete_digest_keys;
+    int64_t interval = D->c->sync.interval_seconds > 0 ? D->c->sync.interval_seconds : 1;
+    int64_t now = (int64_t)time(NULL) / interval;
+    for (int t = 0; t < prof->ntypes; t++) {
+        int d = 0;
+        int64_t slices = 1;
+        while (d < 3 && cnt[t] / slices > budget) {
+            d++;
+            slices *= 16;
+        }
+        int64_t slot = now % slices;
+        memset(prefixes[t], 0, sizeof prefixes[t]);
+        for (int i = d - 1; i >= 0; i--, slot /= 16)
+            prefixes[t][i] = "0123456789abcdef"[slot % 16];
+    }
+}
+
+/* The histogram query's parameters {p0: prefix, h0: its bound, ..., g: group} (PackStream for
+ * Neo4j), or "CYPHER p0='..' h0='..' ... " for FalkorDB (cache; no group there). */
+static int dc_histogram_params(struct dc *D, char (*prefixes)[4], int ntypes, bool cache,
+                               struct buf *p)
+{
+    buf_reset(p);
+    uint32_t n = D->group && !cache ? 1 : 0;
+    for (int i = 0; i < ntypes; i++)
+        n += prefixes[i][0] ? 2 : 1;
+    int rc = cache ? buf_append_str(p, "CYPHER") : pack_write_map_header(p, n);
+    for (int i = 0; !rc && i < ntypes; i++) {
+        char hi[4], name[16];
+        rc = extract_histogram_bounds(prefixes[i], hi);
+        for (int b = 0; !rc && b < (prefixes[i][0] ? 2 : 1); b++) {
+            const char *v = b ? hi : prefixes[i];
+            snprintf(name, sizeof name, "%c%d", b ? 'h' : 'p', i);
+            if (cache) {
+                rc = buf_printf(p, " %s=", name);
+                rc = rc ? rc : fdb_param_write_string(p, v, strlen(v));
+            } else {
+                rc = pack_write_cstr(p, name);
+                rc = rc ? rc : pack_write_cstr(p, v);
+            }
+        }
+    }
+    if (!rc && D->group && !cache) {
+        rc = pack_write_cstr(p, "g");
+        rc = rc ? rc : pack_write_cstr(p, D->group);
+    }
+    return rc ? rc : cache ? buf_append_byte(p, ' ') : 0;
+}
+
+/* Both sides' histogram digests of each type's slice in the current graph: one query each. */
+static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t *fdb)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    buf_reset(&D->q);
+    int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, D->group != NULL,
+                                     false);
+    rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, false, &D->p);
+    rc = rc ? rc : dc_neo_histogram(D, neo, prof->ntypes);
+    buf_reset(&D->q);
+    rc = rc ? rc : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, true, &pre);
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    const redisReply *rows = dc_rows(r);
+    for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+        const redisReply *row = rows->element[i];
+        if (row->elements == 4 && row->element[0]->type == REDIS_REPLY_INTEGER &&
+            row->element[1]->type == REDIS_REPLY_INTEGER &&
+            row->element[2]->type == REDIS_REPLY_STRING &&
+            row->element[3]->type == REDIS_REPLY_INTEGER)
+            dc_histogram_row(fdb, prof->ntypes, row->element[0]->integer, row->element[1]->integer,
+                             row->element[2]->str, row->element[2]->len, row->element[3]->integer);
+    }
+    freeReplyObject(r);
+    buf_deinit(&pre);
+    return rc;
+}
+
+/* Per graph: each type's key histograms of its slice on both sides; a slice whose histograms
+ * differ (an extra and a missing key of one type, which leave the counts equal) has its keys
+ * listed on both sides and fixed (the slice holds about sync.delete_digest_keys keys). */
+static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64_t *cnt)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    if (D->c->sync.delete_digest_keys <= 0 || prof->ntypes > DC_MAX_TYPES)
+        return 0;
+    int rc = 0;
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        char prefixes[DC_MAX_TYPES][4];
+        uint64_t neo[DC_MAX_TYPES] = {0}, fdb[DC_MAX_TYPES] = {0};
+        dc_slices(D, &cnt[g * prof->ntypes], prefixes);
+        rc = dc_stopped(D) ? FS_ECANCELLED : dc_digests(D, prefixes, neo, fdb);
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
+            if (neo[t] == fdb[t])
+                continue;
+            D->t = &prof->types[t];
+            D->fx->ld->graph = graph;
+            D->fx->type = t;
+            rc = dc_fix(D, prefixes[t]);
+        }
+    }
+    return rc;
+}
+
 int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
                        char **groups, int ngroups, volatile sig_atomic_t *stop,
                        struct sync_report *rep)
@@ -516,6 +674,12 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
     buf_init(&D.q, SYNC_QUERY_CAP);
     buf_init(&D.p, SYNC_QUERY_CAP);
     int rc = dc_cache_counts(&D, groups, ngraphs, cnt);
+    /* Digests first: deleting an extra node also deletes its relationships, which the
+     * counts then find missing. */
+    uint64_t fixed = rep->deleted + rep->upserted;
+    rc = rc ? rc : dc_digest_check(&D, groups, ngraphs, cnt);
+    if (!rc && rep->deleted + rep->upserted != fixed)
+        rc = dc_cache_counts(&D, groups, ngraphs, cnt);
     for (int t = 0; !rc && t < prof->ntypes; t++) {
         D.t = &prof->types[t];
         D.group = NULL;

@@ -93,6 +93,71 @@ int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
 
+/* Type i's "MATCH ... WHERE <key in the prefix's range $pI .. $hI>[ AND <group>]"; *v its
+ * variable. ranged: the range has an upper bound (a non-empty prefix). */
+static int histogram_match(struct buf *q, const struct sync_type *t, int i, bool ranged,
+                           bool by_group, bool cache, const char **v)
+{
+    *v = t->edge ? "r" : "n";
+    int rc;
+    if (t->edge && cache)
+        rc = buf_printf(q, "MATCH ()-[r:`%s`]->()", t->name);
+    else if (t->edge)
+        rc = buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s)", t->src_label, t->name,
+                        t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "");
+    else
+        rc = buf_printf(q, "MATCH (n:`%s`)", t->name);
+    /* a range, even for the whole type ($pI = ''): FalkorDB seeks relationships by an index
+     * range, and would otherwise traverse from every node */
+    rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= $p%d", *v, i);
+    if (ranged)
+        rc = rc ? rc : buf_printf(q, " AND %s.uuid < $h%d", *v, i);
+    if (by_group && !cache)
+        rc = rc ? rc
+                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                            : " AND n.group_id = $g");
+    return rc;
+}
+
+int extract_histogram_bounds(const char *prefix, char *hi)
+{
+    size_t n = strnlen(prefix, 4);
+    if (n == 4 || strspn(prefix, "0123456789abcdef") != n)
+        return FS_EINVAL;
+    memcpy(hi, prefix, n + 1);
+    if (n)
+        hi[n - 1]++; /* the prefix with its last character incremented: above all its keys */
+    return 0;
+}
+
+int extract_histogram_union(struct buf *q, const struct sync_type *types, int ntypes,
+                            char (*prefixes)[4], bool by_group, bool cache)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < ntypes; i++) {
+        char hi[4];
+        if (extract_histogram_bounds(prefixes[i], hi))
+            return FS_EINVAL;
+        size_t n = strlen(prefixes[i]);
+        for (int h = 0; !rc && h < 2; h++) {
+            const char *v;
+            rc = i || h ? buf_append_str(q, " UNION ALL ") : 0;
+            rc = rc ? rc : histogram_match(q, &types[i], i, n > 0, by_group, cache, &v);
+            /* the last two characters (padded: a shorter key is no error), or the two after
+             * the prefix */
+            rc = rc  ? rc
+                 : h ? buf_printf(q, " RETURN %d AS t, 1 AS h, substring(%s.uuid, %zu, 2) AS b", i,
+                                  v, n)
+                     : buf_printf(q,
+                                  " RETURN %d AS t, 0 AS h, substring('  ' + %s.uuid, "
+                                  "size(%s.uuid), 2) AS b",
+                                  i, v, v);
+            rc = rc ? rc : buf_append_str(q, ", count(*) AS c");
+        }
+    }
+    return rc;
+}
+
 int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
     if (!t->edge)

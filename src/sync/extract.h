@@ -45,6 +45,19 @@ int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group) 
  * its count; else their keys. */
 int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
                          bool by_char) FS_WARN_UNUSED;
+/* The delete check's key histograms of every type at once, one UNION ALL query: for types[i]
+ * whose keys are in [$pI, $hI) (prefixes[i] and its extract_histogram_bounds; "" = the whole
+ * type, no $hI), per group $g when by_group, rows (t: i, h: 0, b: the key's last two
+ * characters, c: count) and (t: i, h: 1, b: the two characters after the prefix, c: count).
+ * An extra and a missing key of one type, which leave the counts equal, change both
+ * histograms unless they share those four characters. The text depends only on which
+ * prefixes are empty (plans are cached on both sides). cache: FalkorDB's pattern
+ * (relationships by type alone, no group filter); else Neo4j's. */
+int extract_histogram_union(struct buf *q, const struct sync_type *types, int ntypes,
+                            char (*prefixes)[4], bool by_group, bool cache) FS_WARN_UNUSED;
+/* hi (4 bytes): the bound above every key starting with prefix (0-3 hex characters; ""
+ * for ""). FS_EINVAL for anything else. */
+int extract_histogram_bounds(const char *prefix, char *hi) FS_WARN_UNUSED;
 /* The count of t's items (group $g when by_group); without a group, from Neo4j's count store. */
 int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* Generic: every node (n, key value, element id) or every relationship (r; key value, element

@@ -1,129 +1,148 @@
-/* Canonical property text and fingerprints, the same from both sides of a comparison. */
+/* Canonical property values and fingerprints, the same from both sides of a comparison. */
 #include "sync/fingerprint.h"
 
-#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "falkor/param.h"
+#define K1 0x9E3779B97F4A7C15ULL
+#define K2 0xC2B2AE3D27D4EB4FULL
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+static uint64_t rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* MurmurHash3's finaliser: every input bit reaches every output bit. */
+static uint64_t fmix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* A 64-bit hash of n bytes, eight at a time. */
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= c[i];
-        h *= 1099511628211ULL;
+    uint64_t h = seed ^ ((uint64_t)n * K1);
+    for (; n >= 8; c += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, c, 8);
+        h ^= rotl(w * K2, 31) * K1;
+        h = rotl(h, 27) * 5 + 0x52DCE729;
     }
-    return h;
+    uint64_t w = 0;
+    memcpy(&w, c, n);
+    h ^= rotl(w * K2, 31) * K1;
+    return fmix(h);
 }
 
-static int canon_double(struct buf *b, double d)
+void fp_item_init(struct fp_item *f)
 {
-    return buf_printf(b, "d:%.15g", d);
+    f->sum = 0;
+    f->n = 0;
 }
 
-int fp_canon_value(struct buf *b, const struct fs_value *v)
+void fp_item_prop(struct fp_item *f, const char *name, size_t nlen, const void *canon, size_t clen)
 {
-    switch (v->kind) {
-    case FS_VALUE_NULL:
-        return buf_append_str(b, "n");
-    case FS_VALUE_BOOL:
-        return buf_append_str(b, v->u.b ? "b:1" : "b:0");
-    case FS_VALUE_INT:
-        return buf_printf(b, "i:%" PRId64, v->u.i);
-    case FS_VALUE_FLOAT:
-        return canon_double(b, v->u.f);
-    case FS_VALUE_STRING: {
-        int rc = buf_printf(b, "s%u:", v->u.str.len);
-        return rc ? rc : buf_append(b, v->u.str.data, v->u.str.len);
-    }
-    case FS_VALUE_LIST: {
-        int rc = buf_append_str(b, "l[");
-        for (uint32_t i = 0; !rc && i < v->u.list.len; i++) {
-            rc = fp_canon_value(b, &v->u.list.items[i]);
-            rc = rc ? rc : buf_append_byte(b, ',');
-        }
-        return rc ? rc : buf_append_str(b, "]");
-    }
-    default:
+    /* name and value hashed apart, so bytes cannot move from one to the other */
+    uint64_t h = hash_bytes(name, nlen, K1) * K2 + hash_bytes(canon, clen, K2);
+    f->sum += fmix(h);
+    f->n++;
+}
+
+uint64_t fp_item_hash(const struct fp_item *f, const char *head, size_t hlen)
+{
+    return fmix(hash_bytes(head, hlen, f->n) ^ f->sum);
+}
+
+static int enc_u32(struct buf *b, char tag, uint32_t n)
+{
+    char x[5] = {tag};
+    memcpy(x + 1, &n, 4);
+    return buf_append(b, x, 5);
+}
+
+int fp_enc_null(struct buf *b)
+{
+    return buf_append_byte(b, 'n');
+}
+
+int fp_enc_bool(struct buf *b, bool v)
+{
+    return buf_append(b, v ? "b1" : "b0", 2);
+}
+
+int fp_enc_int(struct buf *b, int64_t v)
+{
+    char x[9] = {'i'};
+    memcpy(x + 1, &v, 8);
+    return buf_append(b, x, 9);
+}
+
+int fp_enc_double(struct buf *b, double v)
+{
+    char x[40];
+    int n = snprintf(x + 2, sizeof x - 2, "%.15g", v);
+    if (n < 0 || (size_t)n >= sizeof x - 2)
+        return FS_EINVAL;
+    x[0] = 'd';
+    x[1] = (char)n;
+    return buf_append(b, x, (size_t)n + 2);
+}
+
+int fp_enc_string(struct buf *b, const char *s, size_t len)
+{
+    if (len > UINT32_MAX)
+        return FS_ETOO_BIG;
+    int rc = enc_u32(b, 's', (uint32_t)len);
+    return rc ? rc : buf_append(b, s, len);
+}
+
+int fp_enc_list(struct buf *b, uint32_t n)
+{
+    return enc_u32(b, 'l', n);
+}
+
+int fp_enc_vector(struct buf *b, uint32_t n)
+{
+    return enc_u32(b, 'v', n);
+}
+
+int fp_enc_f32(struct buf *b, float f)
+{
+    return buf_append(b, &f, sizeof f);
+}
+
+int fp_enc_temporal(struct buf *b, int code, int64_t seconds)
+{
+    char x[10] = {'t', (char)code};
+    memcpy(x + 2, &seconds, 8);
+    return buf_append(b, x, 10);
+}
+
+/* A vecf32 cell's elements (DOUBLE text of float32 values) as their float32 bits. */
+static int canon_vector(struct buf *b, const redisReply *v)
+{
+    if (v->type != REDIS_REPLY_ARRAY || v->elements > UINT32_MAX)
         return buf_append_str(b, "?");
+    int rc = fp_enc_vector(b, (uint32_t)v->elements);
+    rc = rc ? rc : buf_reserve(b, 4 * v->elements);
+    for (size_t i = 0; !rc && i < v->elements; i++) {
+        const redisReply *e = v->element[i];
+        double d = e->type == REDIS_REPLY_STRING    ? strtod(e->str, NULL)
+                   : e->type == REDIS_REPLY_INTEGER ? (double)e->integer
+                                                    : NAN;
+        rc = fp_enc_f32(b, (float)d);
     }
+    return rc;
 }
 
-/* Vectors are compared as the bits of their float32 elements: exact, and far
- * cheaper than printing a thousand numbers per item. */
-static int canon_f32(struct buf *b, double d)
-{
-    float f = (float)d;
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return buf_append(b, &bits, sizeof bits);
-}
-
-/* A property: name plus canonical value, collected then sorted by name. */
-static int cmp_prop(const void *a, const void *b)
-{
-    return strcmp(((const struct fp_prop *)a)->name, ((const struct fp_prop *)b)->name);
-}
-
-int fp_props_add(struct fp_props *p, const char *name, size_t nlen, const struct buf *text)
-{
-    if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 16;
-        struct fp_prop *v = realloc(p->v, sizeof *v * (size_t)cap);
-        if (!v)
-            return FS_ENOMEM;
-        p->v = v;
-        p->cap = cap;
-    }
-    struct fp_prop *x = &p->v[p->n];
-    x->name = strndup(name, nlen);
-    x->text = malloc(text->len + 1);
-    if (!x->name || !x->text) {
-        free(x->name);
-        free(x->text);
-        return FS_ENOMEM;
-    }
-    memcpy(x->text, text->data ? text->data : "", text->len);
-    x->len = text->len;
-    p->n++;
-    return 0;
-}
-
-void fp_props_clear(struct fp_props *p)
-{
-    for (int i = 0; i < p->n; i++) {
-        free(p->v[i].name);
-        free(p->v[i].text);
-    }
-    p->n = 0;
-}
-
-/* Fingerprint of head (labels/type/endpoints) plus the sorted properties. */
-uint64_t fp_hash(const char *head, struct fp_props *p)
-{
-    if (p->n > 0) /* qsort wants a non-NULL base even for 0 items */
-        qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_prop);
-    uint64_t h = fnv(14695981039346656037ULL, head, strlen(head) + 1);
-    for (int i = 0; i < p->n; i++) {
-        h = fnv(h, p->v[i].name, strlen(p->v[i].name) + 1);
-        h = fnv(h, p->v[i].text, p->v[i].len);
-        h = fnv(h, "\x1e", 1);
-    }
-    return h;
-}
-
-static double reply_double(const redisReply *v)
-{
-    if (v->type == REDIS_REPLY_STRING)
-        return strtod(v->str, NULL);
-    if (v->type == REDIS_REPLY_INTEGER)
-        return (double)v->integer;
-    return NAN;
-}
-
-/* A cell the accessors refuse (a reply FalkorDB would not send): "?", so it differs. */
 int fp_canon_compact(struct buf *b, const redisReply *cell)
 {
     int type = fdb_compact_type(cell);
@@ -132,14 +151,12 @@ int fp_canon_compact(struct buf *b, const redisReply *cell)
     const redisReply *v = cell->element[1];
     switch (type) {
     case FDB_CT_NULL:
-        return buf_append_str(b, "n");
+        return fp_enc_null(b);
     case FDB_CT_STRING: {
         const char *str;
         size_t len;
-        if (fdb_compact_string(cell, &str, &len))
-            return buf_append_str(b, "?");
-        int rc = buf_printf(b, "s%zu:", len);
-        return rc ? rc : buf_append(b, str, len);
+        return fdb_compact_string(cell, &str, &len) ? buf_append_str(b, "?")
+                                                    : fp_enc_string(b, str, len);
     }
     case FDB_CT_INTEGER:
     case FDB_CT_DATETIME:
@@ -149,67 +166,29 @@ int fp_canon_compact(struct buf *b, const redisReply *cell)
         int64_t i;
         if (fdb_compact_int(cell, &i))
             return buf_append_str(b, "?");
-        return type == FDB_CT_INTEGER ? buf_printf(b, "i:%lld", (long long)i)
-                                      : buf_printf(b, "t%d:%lld", type, (long long)i);
+        return type == FDB_CT_INTEGER ? fp_enc_int(b, i) : fp_enc_temporal(b, type, i);
     }
     case FDB_CT_BOOLEAN: {
         bool x;
-        if (fdb_compact_bool(cell, &x))
-            return buf_append_str(b, "?");
-        return buf_append_str(b, x ? "b:1" : "b:0");
+        return fdb_compact_bool(cell, &x) ? buf_append_str(b, "?") : fp_enc_bool(b, x);
     }
     case FDB_CT_DOUBLE: {
         double d;
-        if (fdb_compact_double(cell, &d))
-            return buf_append_str(b, "?");
-        return canon_double(b, d);
+        return fdb_compact_double(cell, &d) ? buf_append_str(b, "?") : fp_enc_double(b, d);
     }
     case FDB_CT_ARRAY: {
-        if (v->type != REDIS_REPLY_ARRAY)
+        if (v->type != REDIS_REPLY_ARRAY || v->elements > UINT32_MAX)
             return buf_append_str(b, "?");
-        int rc = buf_append_str(b, "l[");
-        for (size_t i = 0; !rc && i < v->elements; i++) {
-            rc = fp_canon_compact(b, v->element[i]);
-            rc = rc ? rc : buf_append_byte(b, ',');
-        }
-        return rc ? rc : buf_append_str(b, "]");
-    }
-    case FDB_CT_VECTORF32: {
-        if (v->type != REDIS_REPLY_ARRAY)
-            return buf_append_str(b, "?");
-        int rc = buf_printf(b, "v%u[", (unsigned)v->elements);
+        int rc = fp_enc_list(b, (uint32_t)v->elements);
         for (size_t i = 0; !rc && i < v->elements; i++)
-            rc = canon_f32(b, reply_double(v->element[i]));
-        return rc ? rc : buf_append_str(b, "]");
+            rc = fp_canon_compact(b, v->element[i]);
+        return rc;
     }
+    case FDB_CT_VECTORF32:
+        return canon_vector(b, v);
     default:
         return buf_printf(b, "?%d", type);
     }
-}
-
-void fp_props_free(struct fp_props *p)
-{
-    fp_props_clear(p);
-    free(p->v);
-    p->v = NULL;
-    p->cap = 0;
-}
-
-int fp_props_from_param(struct fp_props *p, const struct buf *row, struct buf *tmp)
-{
-    struct fs_value m = {0};
-    int rc = fdb_param_decode(row->data, row->len, &m);
-    if (rc)
-        return rc;
-    for (uint32_t i = 0; !rc && i < m.u.map.len; i++) {
-        buf_reset(tmp);
-        rc = fp_canon_value(tmp, &m.u.map.items[i].value);
-        rc = rc ? rc
-                : fp_props_add(p, m.u.map.items[i].key.u.str.data, m.u.map.items[i].key.u.str.len,
-                               tmp);
-    }
-    fs_value_deinit(&m);
-    return rc;
 }
 
 int fp_sorted_labels(struct buf *head, char **names, size_t n)
@@ -221,7 +200,9 @@ int fp_sorted_labels(struct buf *head, char **names, size_t n)
             names[j - 1] = x;
         }
     int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = buf_printf(head, "%s\x1f", names[i]);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = buf_append_str(head, names[i]);
+        rc = rc ? rc : buf_append_byte(head, 0x1f);
+    }
     return rc;
 }

@@ -414,29 +414,29 @@ int xc_embedding_sets(struct buf *q, const char *var, const struct xc_rules *rul
     return rc;
 }
 
-/* An embedding in verify's canonical form (see xc_rules.emb_canonical). */
-static int xc_embedding_canon(struct pack_reader *r, struct buf *b, struct xc_stats *st)
+/* An embedding in fingerprint form (sync/fingerprint.h): the float32 bits of its elements,
+ * exactly what vecf32() keeps, without text. 1 when null or dropped (b unchanged). */
+static int xc_embedding_fp(struct pack_reader *r, struct buf *b, struct xc_stats *st)
 {
     struct pack_item it;
     int rc = embedding_list(r, &it, st);
     if (rc)
-        return rc == XC_EMB_NULL ? 0 : rc;
+        return rc == XC_EMB_NULL ? 1 : rc;
     size_t mark = b->len;
-    rc = buf_printf(b, "v%u[", it.size);
+    rc = fp_enc_vector(b, it.size);
+    size_t avail = r->len - r->pos; /* never reserve more than the input could hold */
+    rc = rc ? rc : buf_reserve(b, 4 * (it.size < avail ? (size_t)it.size : avail));
     for (uint32_t i = 0; !rc && i < it.size; i++) {
         struct pack_item v;
         if ((rc = pack_read_item(r, &v)))
             break;
         if ((v.kind != FS_VALUE_FLOAT || !isfinite(v.f)) && v.kind != FS_VALUE_INT) {
             rollback(b, mark);
-            return drop_embedding(r, &v, it.size - i - 1, st);
+            rc = drop_embedding(r, &v, it.size - i - 1, st);
+            return rc ? rc : 1;
         }
-        float f = (float)(v.kind == FS_VALUE_FLOAT ? v.f : (double)v.i);
-        uint32_t bits;
-        memcpy(&bits, &f, sizeof bits);
-        rc = buf_append(b, &bits, sizeof bits);
+        rc = fp_enc_f32(b, (float)(v.kind == FS_VALUE_FLOAT ? v.f : (double)v.i));
     }
-    rc = rc ? rc : buf_append_byte(b, ']');
     if (rc)
         rollback(b, mark);
     return rc;
@@ -733,10 +733,9 @@ static int text_embedding(struct xc_props_sink *s, int e, const char *name, size
 {
     struct text_props *t = (struct text_props *)s;
     buf_reset(&t->emb[e]);
-    int rc = t->rules->emb_canonical ? xc_embedding_canon(r, &t->emb[e], st)
-                                     : xc_embedding(r, &t->emb[e], st);
+    int rc = xc_embedding(r, &t->emb[e], st);
     if (rc == 1)
-        rc = t->rules->emb_canonical ? 0 : fdb_param_write_null(&t->emb[e]);
+        rc = fdb_param_write_null(&t->emb[e]);
     t->seen[e] = rc == 0;
     return rc;
 }
@@ -761,8 +760,7 @@ static int text_end(struct xc_props_sink *s)
     for (int j = 0; !rc && j < t->rules->nembeddings && j < 8; j++)
         if (!t->seen[j]) {
             buf_reset(&t->emb[j]);
-            if (!t->rules->emb_canonical)
-                rc = fdb_param_write_null(&t->emb[j]);
+            rc = fdb_param_write_null(&t->emb[j]);
         }
     return rc;
 }
@@ -837,6 +835,71 @@ int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct bu
         .emb_seen = emb_seen,
     };
     return walk_props(r, rules, &t.s, NULL, st);
+}
+
+/* ---- The fingerprint sink: each property's canonical value hashed with its name ---- */
+
+static int fps_list_begin(struct buf *b, uint32_t n)
+{
+    return fp_enc_list(b, n);
+}
+
+static const struct xc_value_sink fps_values = {
+    fp_enc_null, fp_enc_bool, fp_enc_int, fp_enc_double, fp_enc_string, fps_list_begin, NULL, NULL,
+};
+
+struct fps_props {
+    struct xc_props_sink s;
+    struct fp_item *f;
+};
+
+static int fps_embedding(struct xc_props_sink *s, int e, const char *name, size_t len,
+                         struct pack_reader *r, struct xc_stats *st)
+{
+    (void)e;
+    size_t mark = s->vals->len;
+    int rc = xc_embedding_fp(r, s->vals, st);
+    if (!rc)
+        fp_item_prop(((struct fps_props *)s)->f, name, len, s->vals->data + mark,
+                     s->vals->len - mark);
+    rollback(s->vals, mark);
+    return rc;
+}
+
+static int fps_prop(struct xc_props_sink *s, const char *name, size_t len)
+{
+    (void)s;
+    (void)name;
+    (void)len;
+    return 0;
+}
+
+static int fps_kept(struct xc_props_sink *s, const char *name, size_t len, size_t mark)
+{
+    const char *v = s->vals->data + mark;
+    size_t vlen = s->vals->len - mark;
+    if (vlen == 1 && v[0] == 'n')
+        return 1; /* null: FalkorDB holds no such property */
+    fp_item_prop(((struct fps_props *)s)->f, name, len, v, vlen);
+    rollback(s->vals, mark);
+    return 0;
+}
+
+static int fps_end(struct xc_props_sink *s)
+{
+    (void)s;
+    return 0;
+}
+
+int xc_props_fp(struct pack_reader *r, const struct xc_rules *rules, struct buf *scratch,
+                struct xc_native *nt, struct xc_stats *st, struct fp_item *f)
+{
+    struct fps_props t = {
+        .s = {&fps_values, scratch, fps_embedding, fps_prop, fps_kept, fps_end},
+        .f = f,
+    };
+    buf_reset(scratch);
+    return walk_props(r, rules, &t.s, nt, st);
 }
 
 int xc_ident(struct buf *b, const char *name, size_t len)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bolt/pack.h"
+#include "sync/fingerprint.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -29,10 +30,6 @@ struct xc_rules {
     const char *const *embeddings; /* property names written as vecf32 (NULL-terminated) */
     int nembeddings;
     bool native_temporal; /* generic profile, sync.temporal = native */
-    /* verify: embeddings go to emb[i] as their canonical comparison form,
-     * "v<n>[" + the float32 bits of each element + "]" (nothing for null),
-     * instead of parameter text: no text to print and parse back. */
-    bool emb_canonical;
     /* graphiti profile: a group_id property holding the empty string (Neo4j's
      * default group) is written as this text instead (Graphiti's FalkorDB
      * default group "_"); NULL: no rewrite. See docs/mapping.md. */
@@ -110,6 +107,12 @@ int xc_value_bulk(struct pack_reader *r, struct buf *b, struct xc_stats *st) FS_
 int xc_props_bulk(struct pack_reader *r, const struct xc_rules *rules, struct buf *names,
                   struct buf *vals, uint32_t *nprops, unsigned *emb_seen,
                   struct xc_stats *st) FS_WARN_UNUSED;
+
+/* Verify's sink: the same rules, each kept property's value in fingerprint form
+ * (sync/fingerprint.h; embeddings as float32 bits, no text) added to f with its name; nulls
+ * left out. scratch holds one value at a time. Native temporals go to nt as with xc_props. */
+int xc_props_fp(struct pack_reader *r, const struct xc_rules *rules, struct buf *scratch,
+                struct xc_native *nt, struct xc_stats *st, struct fp_item *f) FS_WARN_UNUSED;
 
 /* Appends name as a backtick-quoted identifier for query text. 1 when it
  * cannot be represented (holds a backtick or NUL), 0 on success. */

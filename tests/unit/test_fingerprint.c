@@ -1,6 +1,6 @@
-/* Unit tests for sync/fingerprint: the canonical text and hash that verify compares, from
- * parameter text (the Neo4j side after transcoding) and from compact reply cells (the cache
- * side, built here as hiredis would). */
+/* Unit tests for sync/fingerprint: the canonical values and hash that verify compares, from
+ * PackStream through the mapping rules (the Neo4j side, sync/transcode's fingerprint sink) and
+ * from compact reply cells (the cache side, built here as hiredis would). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+#include <stdio.h>
+
+#include "bolt/pack.h"
 #include "sync/fingerprint.h"
+#include "sync/transcode.h"
 
 #define OK(call) assert_int_equal((call), 0)
 
@@ -75,84 +80,220 @@ static void test_compact_cells(void **state)
 {
     (void)state;
     canon_compact(cell(FDB_CT_NULL, r_int(0)), "n", 1);
-    canon_compact(cell(FDB_CT_STRING, r_str("a'b")), "s3:a'b", 6);
-    canon_compact(cell(FDB_CT_INTEGER, r_int(-42)), "i:-42", 5);
-    canon_compact(cell(FDB_CT_BOOLEAN, r_str("true")), "b:1", 3);
-    canon_compact(cell(FDB_CT_BOOLEAN, r_str("false")), "b:0", 3);
-    canon_compact(cell(FDB_CT_DOUBLE, r_str("0.1")), "d:0.1", 5);
-    canon_compact(cell(FDB_CT_ARRAY,
-                       r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_STRING, r_str("x")))),
-                  "l[i:1,s1:x,]", 12);
-    canon_compact(cell(FDB_CT_DATETIME, r_int(86400)), "t13:86400", 9);
-    /* vectors: v<n>[ then the float32 bits of each element, little-endian here */
+    canon_compact(cell(FDB_CT_STRING, r_str("a'b")), "s\3\0\0\0a'b", 8);
+    canon_compact(cell(FDB_CT_INTEGER, r_int(-2)), "i\xfe\xff\xff\xff\xff\xff\xff\xff", 9);
+    canon_compact(cell(FDB_CT_BOOLEAN, r_str("true")), "b1", 2);
+    canon_compact(cell(FDB_CT_BOOLEAN, r_str("false")), "b0", 2);
+    canon_compact(cell(FDB_CT_DOUBLE, r_str("0.1")), "d\0030.1", 5);
+    canon_compact(cell(FDB_CT_ARRAY, r_arr(2, cell(FDB_CT_BOOLEAN, r_str("true")),
+                                           cell(FDB_CT_STRING, r_str("x")))),
+                  "l\2\0\0\0b1s\1\0\0\0x", 13);
+    canon_compact(cell(FDB_CT_DATETIME, r_int(1)), "t\15\1\0\0\0\0\0\0\0", 10);
+    /* vectors: v, the count, then the float32 bits of each element (host order) */
     float one = 1.0f;
-    char want[16] = "v1[";
-    memcpy(want + 3, &one, 4);
-    want[7] = ']';
-    canon_compact(cell(FDB_CT_VECTORF32, r_arr(1, r_str("1"))), want, 8);
+    char want[16] = "v\1\0\0\0";
+    memcpy(want + 5, &one, 4);
+    canon_compact(cell(FDB_CT_VECTORF32, r_arr(1, r_str("1"))), want, 9);
+    /* a cell FalkorDB would not send differs from everything */
+    canon_compact(r_int(3), "?", 1);
+}
+
+/* The fingerprint of a PackStream property map read by the rules (the Neo4j side). */
+static uint64_t neo_side(const struct buf *map, const char *head)
+{
+    static const char *const embeddings[] = {"name_embedding", NULL};
+    struct xc_rules rules = {.embeddings = embeddings, .nembeddings = 1};
+    struct pack_reader r;
+    pack_reader_init(&r, map->data, map->len);
+    struct buf scratch;
+    buf_init(&scratch, 0);
+    struct xc_stats st = {0};
+    struct fp_item f;
+    fp_item_init(&f);
+    OK(xc_props_fp(&r, &rules, &scratch, NULL, &st, &f));
+    buf_deinit(&scratch);
+    return fp_item_hash(&f, head, strlen(head));
+}
+
+/* The fingerprint of (name, compact cell) pairs (the cache side); frees the cells. */
+static uint64_t cache_side(size_t n, const char *const *names, redisReply **cells, const char *head)
+{
+    struct buf tmp;
+    buf_init(&tmp, 0);
+    struct fp_item f;
+    fp_item_init(&f);
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&tmp);
+        OK(fp_canon_compact(&tmp, cells[i]));
+        fp_item_prop(&f, names[i], strlen(names[i]), tmp.data, tmp.len);
+        r_free(cells[i]);
+    }
+    buf_deinit(&tmp);
+    return fp_item_hash(&f, head, strlen(head));
 }
 
 /* The same item read from both sides hashes the same, whatever the property order. */
 static void test_both_sides_agree(void **state)
 {
     (void)state;
-    struct buf row, tmp;
-    buf_init(&row, 0);
-    buf_init(&tmp, 0);
-    OK(buf_append_str(&row, "{name:'Alice',n:7,f:0.30000000000000004,ok:true,l:[1,2]}"));
-    struct fp_props neo = {0}, cache = {0};
-    OK(fp_props_from_param(&neo, &row, &tmp));
-    assert_int_equal(neo.n, 5);
-    struct {
-        const char *name;
-        redisReply *c;
-    } cached[] = {
-        {"l", cell(FDB_CT_ARRAY,
-                   r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2))))},
-        {"ok", cell(FDB_CT_BOOLEAN, r_str("true"))},
-        {"f", cell(FDB_CT_DOUBLE, r_str("0.3"))}, /* FalkorDB prints 15 digits */
-        {"name", cell(FDB_CT_STRING, r_str("Alice"))},
-        {"n", cell(FDB_CT_INTEGER, r_int(7))},
+    struct buf m;
+    buf_init(&m, 0);
+    OK(pack_write_map_header(&m, 6));
+    OK(pack_write_cstr(&m, "name"));
+    OK(pack_write_cstr(&m, "Alice"));
+    OK(pack_write_cstr(&m, "n"));
+    OK(pack_write_int(&m, 7));
+    OK(pack_write_cstr(&m, "f"));
+    OK(pack_write_float(&m, 0.30000000000000004));
+    OK(pack_write_cstr(&m, "ok"));
+    OK(pack_write_bool(&m, true));
+    OK(pack_write_cstr(&m, "l"));
+    OK(pack_write_list_header(&m, 2));
+    OK(pack_write_int(&m, 1));
+    OK(pack_write_int(&m, 2));
+    OK(pack_write_cstr(&m, "gone"));
+    OK(pack_write_null(&m)); /* FalkorDB holds no null property */
+    uint64_t a = neo_side(&m, "N:Entity\x1f");
+    const char *names[] = {"l", "ok", "f", "name", "n"};
+    redisReply *cells[] = {
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_BOOLEAN, r_str("true")),
+        cell(FDB_CT_DOUBLE, r_str("0.3")), /* FalkorDB prints 15 digits */
+        cell(FDB_CT_STRING, r_str("Alice")),
+        cell(FDB_CT_INTEGER, r_int(7)),
     };
-    for (size_t i = 0; i < sizeof cached / sizeof cached[0]; i++) {
-        buf_reset(&tmp);
-        OK(fp_canon_compact(&tmp, cached[i].c));
-        OK(fp_props_add(&cache, cached[i].name, strlen(cached[i].name), &tmp));
-        r_free(cached[i].c);
-    }
-    uint64_t a = fp_hash("N:Entity\x1f", &neo), b = fp_hash("N:Entity\x1f", &cache);
-    assert_true(a == b);
+    assert_true(cache_side(5, names, cells, "N:Entity\x1f") == a);
     /* the head is part of it: another label set is another item */
-    assert_true(fp_hash("N:Entity\x1fPerson\x1f", &cache) != b);
+    redisReply *again[] = {
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_BOOLEAN, r_str("true")),
+        cell(FDB_CT_DOUBLE, r_str("0.3")),
+        cell(FDB_CT_STRING, r_str("Alice")),
+        cell(FDB_CT_INTEGER, r_int(7)),
+    };
+    assert_true(cache_side(5, names, again, "N:Entity\x1fPerson\x1f") != a);
     /* one value changed: another fingerprint */
-    fp_props_clear(&cache);
-    buf_reset(&tmp);
-    OK(buf_append_str(&tmp, "s5:Alicf"));
-    OK(fp_props_add(&cache, "name", 4, &tmp));
-    assert_true(fp_hash("N:Entity\x1f", &cache) != a);
-    fp_props_free(&neo);
-    fp_props_free(&cache);
-    buf_deinit(&row);
-    buf_deinit(&tmp);
+    redisReply *changed[] = {
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_BOOLEAN, r_str("true")),
+        cell(FDB_CT_DOUBLE, r_str("0.3")),
+        cell(FDB_CT_STRING, r_str("Alicf")),
+        cell(FDB_CT_INTEGER, r_int(7)),
+    };
+    assert_true(cache_side(5, names, changed, "N:Entity\x1f") != a);
+    /* a property missing: another fingerprint */
+    redisReply *fewer[] = {
+        cell(FDB_CT_ARRAY,
+             r_arr(2, cell(FDB_CT_INTEGER, r_int(1)), cell(FDB_CT_INTEGER, r_int(2)))),
+        cell(FDB_CT_BOOLEAN, r_str("true")),
+        cell(FDB_CT_DOUBLE, r_str("0.3")),
+        cell(FDB_CT_STRING, r_str("Alice")),
+    };
+    assert_true(cache_side(4, names, fewer, "N:Entity\x1f") != a);
+    buf_deinit(&m);
 }
 
-/* Property names and values are separated, so shifting bytes between them changes the hash. */
-static void test_no_ambiguity_between_name_and_value(void **state)
+/* Property names and values are hashed apart: moving bytes between them changes the hash;
+ * swapping the values of two properties too. */
+static void test_no_ambiguity(void **state)
 {
     (void)state;
-    struct fp_props p = {0}, q = {0};
-    struct buf t;
-    buf_init(&t, 0);
-    OK(buf_append_str(&t, "i:1"));
-    OK(fp_props_add(&p, "ab", 2, &t));
-    buf_reset(&t);
-    OK(buf_append_str(&t, "bi:1"));
-    OK(fp_props_add(&q, "a", 1, &t));
-    assert_true(fp_hash("", &p) != fp_hash("", &q));
-    assert_true(fp_hash("", &p) == fp_hash("", &p)); /* stable */
-    fp_props_free(&p);
-    fp_props_free(&q);
-    buf_deinit(&t);
+    struct fp_item p, q;
+    fp_item_init(&p);
+    fp_item_init(&q);
+    fp_item_prop(&p, "ab", 2, "i1", 2);
+    fp_item_prop(&q, "a", 1, "bi1", 3);
+    assert_true(fp_item_hash(&p, "", 0) != fp_item_hash(&q, "", 0));
+    fp_item_init(&p);
+    fp_item_init(&q);
+    fp_item_prop(&p, "a", 1, "x", 1);
+    fp_item_prop(&p, "b", 1, "y", 1);
+    fp_item_prop(&q, "a", 1, "y", 1);
+    fp_item_prop(&q, "b", 1, "x", 1);
+    assert_true(fp_item_hash(&p, "", 0) != fp_item_hash(&q, "", 0));
+    assert_true(fp_item_hash(&p, "", 0) == fp_item_hash(&p, "", 0)); /* stable */
+}
+
+/* A 1024-float embedding: the Neo4j list of float64 against FalkorDB's vecf32 cells. */
+#define DIM 1024
+
+static void embedding_map(struct buf *m, const double *v)
+{
+    buf_reset(m);
+    OK(pack_write_map_header(m, 2));
+    OK(pack_write_cstr(m, "uuid"));
+    OK(pack_write_cstr(m, "u1"));
+    OK(pack_write_cstr(m, "name_embedding"));
+    OK(pack_write_list_header(m, DIM));
+    for (int i = 0; i < DIM; i++)
+        OK(pack_write_float(m, v[i]));
+}
+
+/* The cache side of that item: FalkorDB prints each float32 element as double text. */
+static uint64_t cached_embedding(const float *v)
+{
+    redisReply *vec = r_arr(0);
+    free(vec->element);
+    vec->elements = DIM;
+    vec->element = calloc(DIM, sizeof *vec->element);
+    for (int i = 0; i < DIM; i++) {
+        char t[40];
+        snprintf(t, sizeof t, "%.17g", (double)v[i]);
+        vec->element[i] = r_str(t);
+    }
+    const char *names[] = {"uuid", "name_embedding"};
+    redisReply *cells[] = {cell(FDB_CT_STRING, r_str("u1")), cell(FDB_CT_VECTORF32, vec)};
+    return cache_side(2, names, cells, "N:Entity\x1f");
+}
+
+static void test_embedding_one_ulp(void **state)
+{
+    (void)state;
+    static double src[DIM];
+    static float cached[DIM];
+    for (int i = 0; i < DIM; i++) {
+        src[i] = (double)(float)(0.001 * (i - 512) + 1e-7 * i);
+        cached[i] = (float)src[i];
+    }
+    struct buf m;
+    buf_init(&m, 0);
+    embedding_map(&m, src);
+    uint64_t same = neo_side(&m, "N:Entity\x1f");
+    assert_true(cached_embedding(cached) == same);
+    /* one element one float32 ULP away in the cache: found */
+    cached[700] = nextafterf(cached[700], INFINITY);
+    assert_true(cached_embedding(cached) != same);
+    cached[700] = (float)src[700];
+    /* ... and in the source */
+    src[3] = (double)nextafterf((float)src[3], -INFINITY);
+    embedding_map(&m, src);
+    assert_true(neo_side(&m, "N:Entity\x1f") != same);
+    buf_deinit(&m);
+}
+
+static void test_embedding_equal_after_rounding(void **state)
+{
+    (void)state;
+    static double src[DIM];
+    static float cached[DIM];
+    for (int i = 0; i < DIM; i++) {
+        /* float64 values that are not float32 values: vecf32 keeps their rounding */
+        src[i] = 0.1 * (i + 1) / 3.0;
+        cached[i] = (float)src[i];
+    }
+    struct buf m;
+    buf_init(&m, 0);
+    embedding_map(&m, src);
+    uint64_t a = neo_side(&m, "N:Entity\x1f");
+    assert_true(cached_embedding(cached) == a);
+    /* a source value moved by less than half a float32 ULP rounds the same: no difference */
+    src[10] = nextafter(src[10], INFINITY);
+    embedding_map(&m, src);
+    assert_true(neo_side(&m, "N:Entity\x1f") == a);
+    buf_deinit(&m);
 }
 
 static void test_sorted_labels(void **state)
@@ -172,7 +313,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compact_cells),
         cmocka_unit_test(test_both_sides_agree),
-        cmocka_unit_test(test_no_ambiguity_between_name_and_value),
+        cmocka_unit_test(test_no_ambiguity),
+        cmocka_unit_test(test_embedding_one_ulp),
+        cmocka_unit_test(test_embedding_equal_after_rounding),
         cmocka_unit_test(test_sorted_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# What verify and incremental's delete check see, against the real servers:
+# - an extra and a missing Entity in one graph (planted in the cache, so every count stays
+#   equal) are found and fixed by `incremental` alone (the delete check's key histograms);
+# - a 1024-float embedding that differs in one element by one float32 ULP is reported by
+#   verify, and a float64 that rounds to the cached float32 is not (vecf32 keeps float32).
+set -euo pipefail
+: "${FALKORSYNC_ROOT:?}"
+BIN="${FALKORSYNC_BIN:?}"
+GEN="$(dirname "$BIN")/falkorsync-gen"
+export FALKORDB_DATABASE="itest_vx_$$"
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${NEO4J_PORT:-7687}}"
+export NEO4J_PASSWORD="${NEO4J_PASSWORD:-graphiti123}"
+R() { redis-cli -p "${FALKORDB_PORT:-6379}" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD" --no-auth-warning} "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+del_key() {
+  if [[ "$(R TYPE "$1")" == graphdata ]]; then R GRAPH.DELETE "$1" >/dev/null; else R DEL "$1" >/dev/null; fi
+}
+work=$(mktemp -d)
+cleanup() {
+  for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*") group_a group_b; do
+    del_key "$k"
+  done
+  "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# "<different>" of a type in verify's JSON.
+count_of() { jq -r ".types.$1.$2" "$work/v.json"; }
+
+for layout in per_group single; do
+  export FALKORDB_LAYOUT=$layout
+  echo "== $layout: an extra and a missing Entity in one graph, counts equal"
+  "$GEN" --clear --entities 300 --groups 2 --dim 0 --seed 5 >/dev/null
+  "$BIN" full >/dev/null
+  "$BIN" verify >/dev/null || fail "not in sync after the full sync"
+  graph=group_a
+  [[ $layout == single ]] && graph=$FALKORDB_DATABASE
+  # The cache's copy of one entity gets a key Neo4j does not have: one extra (the new key),
+  # one missing (the old key), every type's count unchanged.
+  old=$(R GRAPH.QUERY "$graph" "MATCH (n:Entity) RETURN n.uuid ORDER BY n.uuid LIMIT 1" | sed -n 2p)
+  [[ -n "$old" ]] || fail "no Entity in $graph"
+  R GRAPH.QUERY "$graph" "MATCH (n:Entity {uuid: '$old'}) SET n.uuid = 'zz-not-in-neo4j'" >/dev/null
+  "$BIN" verify --json >"$work/v.json" || true
+  [[ "$(count_of Entity extra)" == 1 && "$(count_of Entity missing)" == 1 ]] ||
+    fail "the planted pair is not what verify sees: $(jq -c .types.Entity "$work/v.json")"
+  [[ "$(count_of Entity source)" == "$(count_of Entity cache)" ]] || fail "counts differ"
+  "$BIN" incremental >"$work/inc.json"
+  if ! "$BIN" verify --json >"$work/v.json"; then
+    fail "incremental left $(jq -r .differences "$work/v.json") difference(s): $(jq -c .types.Entity "$work/v.json")"
+  fi
+  echo "   incremental: $(jq -c '{upserted, deleted, seconds}' "$work/inc.json")"
+done
+unset FALKORDB_LAYOUT
+
+echo "== a 1024-float embedding: one float32 ULP is a difference, float64 noise below it is not"
+export FALKORDB_LAYOUT=single
+"$GEN" --clear --entities 10 --groups 1 --dim 0 --seed 6 >/dev/null
+# Every element 0.25 but one; 0.500000059604644775390625 is a float32 (0.5 + 2^-24).
+set_emb() {
+  "$GEN" --exec "MATCH (n:Entity) WITH n ORDER BY n.uuid LIMIT 1
+    SET n.name_embedding = [i IN range(0, 1023) | CASE WHEN i = 700 THEN $1 ELSE 0.25 END]" >/dev/null
+}
+set_emb 0.500000059604644775390625
+"$BIN" full >/dev/null
+"$BIN" verify --json >"$work/v.json" || fail "not in sync after the full sync: $(jq -c .types.Entity "$work/v.json")"
+# 0.5000000596055543 (= 0.5 + 2^-24 + 2^-40) is no float32: vecf32 rounds it to the cached value.
+set_emb 0.5000000596055543
+"$BIN" verify --json >"$work/v.json" ||
+  fail "a float64 equal after float32 rounding was reported: $(jq -c .types.Entity "$work/v.json")"
+# 0.5 is one float32 ULP below the cached element.
+set_emb 0.5
+if "$BIN" verify --json >"$work/v.json"; then fail "one float32 ULP in one element was not found"; fi
+[[ "$(count_of Entity different)" == 1 ]] || fail "expected 1 different Entity: $(jq -c .types.Entity "$work/v.json")"
+"$BIN" reconcile >/dev/null
+"$BIN" verify >/dev/null || fail "reconcile did not fix the embedding"
+echo "PASS"
