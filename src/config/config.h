@@ -35,6 +35,7 @@ struct cfg {
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
         int reconcile_every, overlap_seconds, pipeline_depth;
+        int lease_ttl_seconds, lease_renew_seconds; /* sync/lease.h; renew 0: TTL/3 */
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;                /* enum cfg_profile */
         int temporal;               /* enum cfg_temporal (generic profile) */
@@ -56,6 +57,11 @@ struct cfg {
         int max_staleness_seconds, max_connections, max_connections_per_client;
         int websocket_max_clients;
     } monitoring;
+    /* Not a setting: the lease holder's fence for the connections of its runs (sync/lease.h
+     * sets it on a copy of the configuration; all NULL: unfenced). */
+    struct {
+        const char *client_name, *key, *value;
+    } fence;
 };
 
 /* Fills c with the defaults. Free with cfg_deinit. */

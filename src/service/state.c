@@ -449,6 +449,12 @@ void svc_sync_health(struct svc_state *s, double max_staleness, double stall_sec
         out->ready = true;
     }
     pthread_mutex_unlock(&s->mu);
+    /* A standby keeps nothing fresh itself: it is ready to take over, and the active one
+     * answers for the cache's freshness (docs/operations.md, High availability). */
+    if (!out->wedged && s->lease && !sync_lease_active(s->lease)) {
+        out->ready = true;
+        out->why[0] = 0;
+    }
 }
 
 json_t *svc_sync_summary(struct svc_state *s, const struct svc_sync_health *sh)

@@ -54,6 +54,10 @@ int sync_target_count(const struct cfg *c, int ngroups);
 /* The set of groups synced so far: falkorsync:groups:<database> (cap bytes). */
 void sync_groups_key(const struct cfg *c, char *out, size_t cap);
 
+/* The writer lease of the cache: falkorsync:lease:{<database>}, and the counter its fencing
+ * tokens come from, falkorsync:lease:{<database>}:token (sync/lease.h; cap bytes each). */
+void sync_lease_keys(const struct cfg *c, char *lease, char *token, size_t cap);
+
 /* The distinct group_ids ("" for none) of Graphiti's node types in Neo4j, sorted.
  * *groups is the caller's to free with sync_groups_free. */
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n) FS_WARN_UNUSED;
