@@ -216,6 +216,22 @@ static struct sync_lease *oneshot_lease(struct cli *cli, const char *cmd, struct
     return l;
 }
 
+/* Ends a one-shot command's hold on the lease; says so when the run failed because it was
+ * lost (its connections were closed by the new holder, so the error alone reads like an
+ * outage). */
+static void oneshot_done(struct sync_lease *l, const char *cmd, int rc)
+{
+    if (rc && !sync_lease_active(l)) {
+        struct sync_lease_info i;
+        sync_lease_info(l, &i);
+        fprintf(stderr,
+                "falkorsync: %s lost the cache's writer lease (token %lld) while it ran: another "
+                "falkorsync took it over, and this one wrote nothing after that\n",
+                cmd, i.token);
+    }
+    sync_lease_free(l);
+}
+
 static int cmd_full(struct cli *cli)
 {
     install_signals();
@@ -226,7 +242,7 @@ static int cmd_full(struct cli *cli)
     if (!lease)
         return 1;
     int rc = sync_full(&run, &o, &rep);
-    sync_lease_free(lease);
+    oneshot_done(lease, "full", rc);
     if (rc)
         sync_report_fail(&rep, rc);
     redact_report(&rep);
@@ -340,7 +356,7 @@ static int cmd_incremental(struct cli *cli)
     if (!lease)
         return 1;
     int rc = sync_incremental(&run, &o, &rep, &lag);
-    sync_lease_free(lease);
+    oneshot_done(lease, "incremental", rc);
     if (rc)
         sync_report_fail(&rep, rc);
     redact_report(&rep);
@@ -361,7 +377,7 @@ static int cmd_reconcile(struct cli *cli)
     if (!lease)
         return 1;
     int rc = sync_reconcile(&run, &found, &done);
-    sync_lease_free(lease);
+    oneshot_done(lease, "reconcile", rc);
     if (rc)
         sync_report_fail(&done, rc);
     redact_report(&done);

@@ -26,10 +26,14 @@ static const char take_script[] =
     "local v = cjson.encode({owner = ARGV[1], command = ARGV[2], token = t})\n"
     "redis.call('SET', KEYS[1], v, 'PX', ARGV[3])\n"
     "return {1, v, cur or ''}\n";
-/* KEYS lease; ARGV value, ttl ms: 1 renewed, 0 not ours any more. */
+/* KEYS lease, token counter; ARGV value, ttl ms, token: 1 renewed, 0 not ours any more. A
+ * lease that lapsed (FalkorDB's main thread busy past the TTL) while no one else took it (the
+ * counter still at our token) is taken again with the same value: no other holder existed. */
 static const char renew_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+    "if not v and redis.call('GET', KEYS[2]) == ARGV[3] then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
     "return 0\n";
 /* KEYS lease; ARGV value: deletes it when ours. */
 static const char release_script[] =
@@ -201,6 +205,69 @@ static int close_old_writers(struct sync_lease *l, struct fdb_conn *f, int *clos
     return 0;
 }
 
+/* The server's clock in whole seconds (TIME), or -1. */
+static long long server_seconds(struct fdb_conn *f)
+{
+    const char *argv[1] = {"TIME"};
+    redisReply *r = NULL;
+    long long t = -1;
+    if (!fdb_commandv(f, &r, 1, argv) && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING)
+        t = strtoll(r->element[0]->str, NULL, 10);
+    freeReplyObject(r);
+    return t;
+}
+
+/* How many queries FalkorDB still runs or queues that it received at or before second t
+ * (GRAPH.INFO RunningQueries WaitingQueries: sections of entries "Received at", seconds, ...);
+ * -1 when it cannot say. */
+static int queries_since(struct fdb_conn *f, long long t)
+{
+    const char *argv[3] = {"GRAPH.INFO", "RunningQueries", "WaitingQueries"};
+    redisReply *r = NULL;
+    if (fdb_commandv(f, &r, 3, argv) || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return -1;
+    }
+    int n = 0;
+    for (size_t s = 1; s < r->elements; s += 2) {
+        const redisReply *sec = r->element[s];
+        for (size_t q = 0; sec->type == REDIS_REPLY_ARRAY && q < sec->elements; q++) {
+            const redisReply *e = sec->element[q];
+            for (size_t k = 0; e->type == REDIS_REPLY_ARRAY && k + 1 < e->elements; k += 2)
+                if (e->element[k]->type == REDIS_REPLY_STRING &&
+                    !strcmp(e->element[k]->str, "Received at") &&
+                    e->element[k + 1]->type == REDIS_REPLY_INTEGER &&
+                    e->element[k + 1]->integer <= t)
+                    n++;
+        }
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* FalkorDB runs GRAPH.QUERY on worker threads: a query an earlier holder sent before its
+ * connection was closed may still be queued or running, and would commit after the takeover.
+ * Waits until every query received up to the takeover's second is done, at most the read
+ * timeout (the earlier holder's own limit). */
+static void drain_earlier_queries(struct sync_lease *l, struct fdb_conn *f)
+{
+    long long t = server_seconds(f);
+    double limit = mono() + (l->c->falkordb.read_timeout_seconds > 0
+                                 ? l->c->falkordb.read_timeout_seconds
+                                 : 300);
+    int n = t < 0 ? -1 : queries_since(f, t);
+    while (n > 0 && mono() < limit) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        n = queries_since(f, t);
+    }
+    if (n > 0)
+        log_fields(LOG_WARNING,
+                   "queries received before the lease takeover are still running; going on",
+                   json_pack("{s:i}", "queries", n));
+}
+
 /* Runs take_script. 1 taken (l->value, l->token set), 0 held (info), < 0 error. */
 static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct sync_lease_info *i,
                 char *prev, size_t prevcap)
@@ -255,6 +322,8 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
         if (close_old_writers(l, &f, &closed))
             log_fields(LOG_WARNING, "cannot close the previous lease holder's connections",
                        json_pack("{s:s}", "error", f.errstr));
+        if (fdb_is_connected(&f))
+            drain_earlier_queries(l, &f);
     }
     if (rc < 0)
         snprintf(i.error, sizeof i.error, "FalkorDB: %s", f.errstr);
@@ -295,11 +364,12 @@ static int renew_once(struct sync_lease *l, struct fdb_conn *f)
         if ((rc = lease_connect(l, f)))
             return rc;
     }
-    char ttl[24];
+    char ttl[24], token[24];
     snprintf(ttl, sizeof ttl, "%d", l->ttl_ms);
-    const char *argv[] = {"EVAL", renew_script, "1", l->key, l->value, ttl};
+    snprintf(token, sizeof token, "%lld", l->token);
+    const char *argv[] = {"EVAL", renew_script, "2", l->key, l->token_key, l->value, ttl, token};
     redisReply *r = NULL;
-    if ((rc = fdb_commandv(f, &r, 6, argv)))
+    if ((rc = fdb_commandv(f, &r, 8, argv)))
         return rc;
     rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
@@ -391,7 +461,7 @@ void sync_lease_release(struct sync_lease *l)
         redisReply *r = NULL;
         if (!fdb_commandv(&f, &r, 5, argv)) {
             if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-                log_fields(LOG_INFO, "lease released",
+                log_fields(strcmp(l->command, "serve") ? LOG_DEBUG : LOG_INFO, "lease released",
                            json_pack("{s:s,s:I}", "owner", l->owner, "token",
                                      (json_int_t)l->token));
             freeReplyObject(r);
