@@ -211,8 +211,8 @@ static int ready_route(struct http_server *h, struct mg_connection *c)
     svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
     json_t *sync = svc_sync_summary(h->st, &sh);
     json_t *j = json_pack("{s:s,s:i,s:o}", "status", sh.ready ? "ready" : "not_ready",
-                          "max_staleness_seconds", h->cfg->monitoring.max_staleness_seconds,
-                          "sync", sync ? sync : json_null());
+                          "max_staleness_seconds", h->cfg->monitoring.max_staleness_seconds, "sync",
+                          sync ? sync : json_null());
     with_role(h->st, j);
     return reply_json(c, sh.ready ? 200 : 503, j);
 }
@@ -326,8 +326,7 @@ static int api_handler(struct mg_connection *c, void *cbdata)
         return live_route(h, c);
     case 3:
         return ready_route(h, c);
-    case 4:
-    {
+    case 4: {
         json_t *j = svc_status(h->st);
         with_role(h->st, j);
         return reply_json(c, 200, j);

@@ -47,14 +47,14 @@ struct sync_lease {
     char command[32];
     char owner[192];
     char key[SYNC_KEY_NAME_CAP], token_key[SYNC_KEY_NAME_CAP];
-    char dbsafe[104];       /* falkordb.database as a client-name part */
-    char value[512];        /* what the lease key holds while ours */
-    char client_name[160];  /* our writer connections' name */
+    char dbsafe[104];      /* falkordb.database as a client-name part */
+    char value[512];       /* what the lease key holds while ours */
+    char client_name[160]; /* our writer connections' name */
     long long token;
     int ttl_ms;
-    pthread_mutex_t mu;     /* guards info and expires_at */
+    pthread_mutex_t mu; /* guards info and expires_at */
     struct sync_lease_info info;
-    double expires_at;      /* monotonic seconds: ours until then unless renewed */
+    double expires_at; /* monotonic seconds: ours until then unless renewed */
     pthread_t thread;
     bool thread_running;
     volatile sig_atomic_t quit;
@@ -253,9 +253,9 @@ static int queries_since(struct fdb_conn *f, long long t)
 static void drain_earlier_queries(struct sync_lease *l, struct fdb_conn *f)
 {
     long long t = server_seconds(f);
-    double limit = mono() + (l->c->falkordb.read_timeout_seconds > 0
-                                 ? l->c->falkordb.read_timeout_seconds
-                                 : 300);
+    double limit =
+        mono() +
+        (l->c->falkordb.read_timeout_seconds > 0 ? l->c->falkordb.read_timeout_seconds : 300);
     int n = t < 0 ? -1 : queries_since(f, t);
     while (n > 0 && mono() < limit) {
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -274,8 +274,8 @@ static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct syn
 {
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%d", l->ttl_ms);
-    const char *argv[] = {"EVAL", take_script, "2",   l->key,         l->token_key,
-                          l->owner, l->command, ttl, force ? "1" : "0"};
+    const char *argv[] = {"EVAL",   take_script, "2", l->key,           l->token_key,
+                          l->owner, l->command,  ttl, force ? "1" : "0"};
     redisReply *r = NULL;
     int rc = fdb_commandv(f, &r, (int)(sizeof argv / sizeof argv[0]), argv);
     if (rc)
@@ -298,7 +298,8 @@ static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct syn
         snprintf(prev, prevcap, "%.*s", x->type == REDIS_REPLY_STRING ? (int)x->len : 0,
                  x->type == REDIS_REPLY_STRING ? x->str : "");
     } else {
-        i->expires_in = x->type == REDIS_REPLY_INTEGER && x->integer >= 0 ? x->integer / 1000.0 : -1;
+        i->expires_in =
+            x->type == REDIS_REPLY_INTEGER && x->integer >= 0 ? x->integer / 1000.0 : -1;
     }
     freeReplyObject(r);
     return taken;
@@ -342,7 +343,9 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
         if (*prev)
             parse_value(prev, strlen(prev), &was);
         bool serve = !strcmp(l->command, "serve");
-        log_fields(*prev ? LOG_WARNING : serve ? LOG_INFO : LOG_DEBUG,
+        log_fields(*prev   ? LOG_WARNING
+                   : serve ? LOG_INFO
+                           : LOG_DEBUG,
                    *prev ? "lease taken over from its holder" : "lease taken",
                    json_pack("{s:s,s:I,s:s,s:s,s:I,s:i}", "owner", l->owner, "token",
                              (json_int_t)l->token, "command", l->command, "previous_holder",
@@ -461,9 +464,9 @@ void sync_lease_release(struct sync_lease *l)
         redisReply *r = NULL;
         if (!fdb_commandv(&f, &r, 5, argv)) {
             if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-                log_fields(strcmp(l->command, "serve") ? LOG_DEBUG : LOG_INFO, "lease released",
-                           json_pack("{s:s,s:I}", "owner", l->owner, "token",
-                                     (json_int_t)l->token));
+                log_fields(
+                    strcmp(l->command, "serve") ? LOG_DEBUG : LOG_INFO, "lease released",
+                    json_pack("{s:s,s:I}", "owner", l->owner, "token", (json_int_t)l->token));
             freeReplyObject(r);
         }
     }

@@ -11,12 +11,12 @@
 
 /* Who holds the lease, as last seen. */
 struct sync_lease_info {
-    bool active;        /* this process holds it */
-    long long token;    /* the holder's fencing token; 0: nobody holds it, or not known */
-    char holder[192];   /* the holder's owner id (host:pid:random); "" when nobody */
-    char command[32];   /* the holder's command (serve, full, incremental, reconcile) */
-    double expires_in;  /* seconds until it lapses unless renewed; < 0 unknown */
-    char error[256];    /* the last FalkorDB failure while taking or renewing it; "" none */
+    bool active;       /* this process holds it */
+    long long token;   /* the holder's fencing token; 0: nobody holds it, or not known */
+    char holder[192];  /* the holder's owner id (host:pid:random); "" when nobody */
+    char command[32];  /* the holder's command (serve, full, incremental, reconcile) */
+    double expires_in; /* seconds until it lapses unless renewed; < 0 unknown */
+    char error[256];   /* the last FalkorDB failure while taking or renewing it; "" none */
 };
 
 struct sync_lease;
