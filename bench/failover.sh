@@ -41,7 +41,7 @@ for i in $(seq 1 "$REPEAT"); do
   wait_role "$pb" standby
   sleep 1
   t0=$(date +%s.%N)
-  kill -9 "$a"
+  kill -9 "$a"; wait "$a" 2>/dev/null || true
   for _ in $(seq 1 1200); do
     grep -q '"msg":"lease taken"' "$work/b.log" && grep -A1000 '"msg":"lease taken"' "$work/b.log" |
       grep -q '"msg":"sync completed"' && break
@@ -52,7 +52,7 @@ for i in $(seq 1 "$REPEAT"); do
   took=$(echo "$t1 - $t0" | bc)
   times+=("$took")
   printf 'run %d: %.2f s from kill -9 to the standby'"'"'s first successful run\n' "$i" "$took"
-  kill -TERM "$b"; wait "$b" || true
+  kill -TERM "$b"; wait "$b" 2>/dev/null || true
 done
 printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END {
   m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2

@@ -332,8 +332,8 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
     pthread_mutex_lock(&l->mu);
     if (rc == 1)
         l->expires_at = t0 + l->ttl_ms / 1000.0;
-    if (rc >= 0)
-        l->info = i;
+    if (rc >= 0 || !l->info.active)
+        l->info = i; /* unreachable: nobody known to hold it */
     else
         snprintf(l->info.error, sizeof l->info.error, "%s", i.error);
     pthread_mutex_unlock(&l->mu);
