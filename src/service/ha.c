@@ -3,6 +3,7 @@
 #include "service/ha.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "log/log.h"
 
@@ -36,6 +37,32 @@ static void say_standby(int rc, const struct sync_lease_info *i, long long *said
     *said_rc = rc;
 }
 
+/* FalkorDB cannot be reached to take the lease, and nobody is known to hold it: what this
+ * serve would run fails the same way, and is reported like any failed run (history, metrics,
+ * the "sync failed" log line) at the pace runs would have: a manual request at once, else once
+ * per sync interval. */
+static void unreachable_run(const struct cfg *c, const struct orch_hooks *hooks,
+                            const struct orch_ctl *ctl, int rc, const char *why, double *due)
+{
+    enum sync_mode mode = MODE_INCREMENTAL;
+    bool manual = ctl && ctl->take_trigger && ctl->take_trigger(ctl->ud, &mode);
+    if (!manual && svc_wall() < *due)
+        return;
+    *due = svc_wall() + c->sync.interval_seconds;
+    struct sync_report rep;
+    memset(&rep, 0, sizeof rep);
+    snprintf(rep.error, sizeof rep.error, "%s (cannot take the cache's writer lease)", why);
+    sync_report_fail(&rep, rc);
+    if (hooks && hooks->run_started)
+        hooks->run_started(hooks->ud, mode, 0);
+    log_fields(LOG_ERROR, "sync failed, giving up until the next interval",
+               json_pack("{s:s,s:i,s:o,s:s,s:s}", "mode", orch_mode_name(mode), "attempts", 1,
+                         "error", sync_json_text(rep.error), "side", fs_sidename(rep.err_side),
+                         "error_code", fs_errname(rc)));
+    if (hooks && hooks->run_finished)
+        hooks->run_finished(hooks->ud, mode, rc, &rep, 0);
+}
+
 /* The cache was kept by the previous holder: readiness counts from the takeover, as from a
  * process start. */
 static void became_active(struct svc_state *st)
@@ -54,11 +81,14 @@ int svc_ha_loop(const struct cfg *c, volatile sig_atomic_t *stop, struct svc_sta
     double interval = sync_lease_interval(c);
     long long said_token = -1;
     int said_rc = 1;
+    double due = svc_wall(); /* an unreachable FalkorDB is reported as a failed run at once */
     while (!*stop) {
         struct sync_lease_info info;
         int rc = sync_lease_try(lease, false, &info);
         if (rc != 1) {
             say_standby(rc, &info, &said_token, &said_rc);
+            if (rc < 0)
+                unreachable_run(c, hooks, ctl, rc, info.error, &due);
             standby_wait(interval, stop, ctl);
             continue;
         }

@@ -249,7 +249,10 @@ static int parse_limit(const char *qs, int *limit)
 static int trigger(struct http_server *h, struct mg_connection *c, enum sync_mode mode)
 {
     uint64_t id;
-    if (h->st->lease && !sync_lease_active(h->st->lease)) {
+    struct sync_lease_info li = {.active = false};
+    if (h->st->lease && !sync_lease_active(h->st->lease))
+        sync_lease_info(h->st->lease, &li);
+    if (li.holder[0]) { /* a standby: another falkorsync holds the lease */
         json_t *j = json_pack("{s:s}", "error",
                               "this falkorsync is a standby: ask the active one (see lease)");
         with_role(h->st, j);

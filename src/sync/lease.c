@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,13 +19,15 @@
 #include "sync/report.h"
 #include "sync/target.h"
 
-/* Atomic take: KEYS lease, token counter; ARGV owner, command, ttl ms, force ("1").
+/* Atomic take: KEYS lease, token counter; ARGV owner, command, ttl ms, mode ("0": only when
+ * free, "1": force, "2": only when free or still holding exactly ARGV[6]), pid namespace.
  * Returns {1, value, previous value or ""} when taken, {0, value, pttl} when held. */
 static const char take_script[] =
     "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur and ARGV[4] ~= '1' then return {0, cur, redis.call('PTTL', KEYS[1])} end\n"
+    "if cur and ARGV[4] ~= '1' and not (ARGV[4] == '2' and cur == ARGV[6]) then\n"
+    "  return {0, cur, redis.call('PTTL', KEYS[1])} end\n"
     "local t = redis.call('INCR', KEYS[2])\n"
-    "local v = cjson.encode({owner = ARGV[1], command = ARGV[2], token = t})\n"
+    "local v = cjson.encode({owner = ARGV[1], command = ARGV[2], token = t, ns = ARGV[5]})\n"
     "redis.call('SET', KEYS[1], v, 'PX', ARGV[3])\n"
     "return {1, v, cur or ''}\n";
 /* KEYS lease, token counter; ARGV value, ttl ms, token: 1 renewed, 0 not ours any more. A
@@ -46,6 +50,7 @@ struct sync_lease {
     const struct cfg *c;
     char command[32];
     char owner[192];
+    char ns[48]; /* this process' pid namespace ("pid:[4026531836]"), "" unknown */
     char key[SYNC_KEY_NAME_CAP], token_key[SYNC_KEY_NAME_CAP];
     char dbsafe[104];      /* falkordb.database as a client-name part */
     char value[512];       /* what the lease key holds while ours */
@@ -97,6 +102,8 @@ struct sync_lease *sync_lease_new(const struct cfg *c, const char *command)
     l->c = c;
     snprintf(l->command, sizeof l->command, "%s", command);
     make_owner(l->owner, sizeof l->owner);
+    ssize_t nl = readlink("/proc/self/ns/pid", l->ns, sizeof l->ns - 1);
+    l->ns[nl > 0 ? nl : 0] = 0;
     sync_lease_keys(c, l->key, l->token_key, sizeof l->key);
     size_t n = 0;
     for (const char *p = c->falkordb.database; *p && n < sizeof l->dbsafe - 1; p++) {
@@ -140,14 +147,20 @@ static void set_error(struct sync_lease *l, const char *what, const char *why)
     pthread_mutex_unlock(&l->mu);
 }
 
-/* Fills holder, command and token of i from a lease value (JSON written by take_script). */
-static void parse_value(const char *v, size_t len, struct sync_lease_info *i)
+/* Fills holder, command and token of i from a lease value (JSON written by take_script), and
+ * the holder's pid namespace into ns (cap 48) when ns is not NULL. */
+static void parse_value(const char *v, size_t len, struct sync_lease_info *i, char *ns)
 {
     json_error_t je;
     json_t *j = json_loadb(v, len, 0, &je);
-    const char *owner = NULL, *cmd = NULL;
+    const char *owner = NULL, *cmd = NULL, *pidns = NULL;
     json_int_t token = 0;
-    if (j && !json_unpack(j, "{s?s,s?s,s?I}", "owner", &owner, "command", &cmd, "token", &token)) {
+    if (ns)
+        *ns = 0;
+    if (j && !json_unpack(j, "{s?s,s?s,s?I,s?s}", "owner", &owner, "command", &cmd, "token", &token,
+                          "ns", &pidns)) {
+        if (ns && pidns)
+            snprintf(ns, 48, "%s", pidns);
         snprintf(i->holder, sizeof i->holder, "%s", owner ? owner : "?");
         snprintf(i->command, sizeof i->command, "%s", cmd ? cmd : "?");
         i->token = (long long)token;
@@ -269,13 +282,14 @@ static void drain_earlier_queries(struct sync_lease *l, struct fdb_conn *f)
 }
 
 /* Runs take_script. 1 taken (l->value, l->token set), 0 held (info), < 0 error. */
-static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct sync_lease_info *i,
-                char *prev, size_t prevcap)
+static int take(struct sync_lease *l, struct fdb_conn *f, const char *mode,
+                struct sync_lease_info *i, char *ns, char *prev, size_t prevcap)
 {
-    char ttl[24];
+    char ttl[24], expect[512];
     snprintf(ttl, sizeof ttl, "%d", l->ttl_ms);
-    const char *argv[] = {"EVAL",   take_script, "2", l->key,           l->token_key,
-                          l->owner, l->command,  ttl, force ? "1" : "0"};
+    snprintf(expect, sizeof expect, "%s", prev);
+    const char *argv[] = {"EVAL",     take_script, "2",  l->key, l->token_key, l->owner,
+                          l->command, ttl,         mode, l->ns,  expect};
     redisReply *r = NULL;
     int rc = fdb_commandv(f, &r, (int)(sizeof argv / sizeof argv[0]), argv);
     if (rc)
@@ -288,7 +302,7 @@ static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct syn
     }
     const redisReply *v = r->element[1], *x = r->element[2];
     memset(i, 0, sizeof *i);
-    parse_value(v->str, v->len, i);
+    parse_value(v->str, v->len, i, ns);
     int taken = r->element[0]->integer == 1;
     if (taken) {
         snprintf(l->value, sizeof l->value, "%.*s", (int)v->len, v->str);
@@ -300,9 +314,32 @@ static int take(struct sync_lease *l, struct fdb_conn *f, bool force, struct syn
     } else {
         i->expires_in =
             x->type == REDIS_REPLY_INTEGER && x->integer >= 0 ? x->integer / 1000.0 : -1;
+        snprintf(prev, prevcap, "%.*s", (int)v->len, v->str);
     }
     freeReplyObject(r);
     return taken;
+}
+
+/* True when the holder ran on this host, in this pid namespace, and its process is gone (a
+ * kill -9 or a crash): its lease would only make everyone wait for the TTL. */
+static bool holder_gone(const struct sync_lease *l, const char *holder, const char *ns)
+{
+    const char *mine = strrchr(l->owner, ':'), *theirs = strrchr(holder, ':');
+    if (!*l->ns || strcmp(ns, l->ns) || !mine || !theirs)
+        return false;
+    const char *mhost_end = mine, *thost_end = theirs;
+    while (mhost_end > l->owner && mhost_end[-1] != ':')
+        mhost_end--;
+    while (thost_end > holder && thost_end[-1] != ':')
+        thost_end--;
+    size_t hl = (size_t)(mhost_end - l->owner);
+    if (hl != (size_t)(thost_end - holder) || strncmp(l->owner, holder, hl))
+        return false;
+    char *end = NULL;
+    long pid = strtol(thost_end, &end, 10);
+    if (end != theirs || pid <= 0 || pid == (long)getpid())
+        return false;
+    return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
 int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *info)
@@ -314,8 +351,16 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
     int rc = lease_connect(l, &f);
     char prev[512] = "";
     double t0 = mono();
+    char ns[48] = "";
     if (!rc)
-        rc = take(l, &f, force, &i, prev, sizeof prev);
+        rc = take(l, &f, force ? "1" : "0", &i, ns, prev, sizeof prev);
+    /* one-shot commands only: "kill -9, then the same command again" resumes at once; a standby
+     * serve keeps to the TTL (the measured failover path, the same on one host or many) */
+    if (rc == 0 && strcmp(l->command, "serve") && holder_gone(l, i.holder, ns)) {
+        log_fields(LOG_WARNING, "the lease's holder no longer runs on this host: taking it over",
+                   json_pack("{s:s,s:I}", "holder", i.holder, "token", (json_int_t)i.token));
+        rc = take(l, &f, "2", &i, ns, prev, sizeof prev);
+    }
     int closed = 0;
     if (rc == 1) {
         snprintf(l->client_name, sizeof l->client_name, WRITER_PREFIX "%s:%lld", l->dbsafe,
@@ -341,7 +386,7 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
         struct sync_lease_info was;
         memset(&was, 0, sizeof was);
         if (*prev)
-            parse_value(prev, strlen(prev), &was);
+            parse_value(prev, strlen(prev), &was, NULL);
         bool serve = !strcmp(l->command, "serve");
         log_fields(*prev   ? LOG_WARNING
                    : serve ? LOG_INFO
