@@ -354,9 +354,9 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
     char ns[48] = "";
     if (!rc)
         rc = take(l, &f, force ? "1" : "0", &i, ns, prev, sizeof prev);
-    /* one-shot commands only: "kill -9, then the same command again" resumes at once; a standby
-     * serve keeps to the TTL (the measured failover path, the same on one host or many) */
-    if (rc == 0 && strcmp(l->command, "serve") && holder_gone(l, i.holder, ns)) {
+    /* "kill -9, then the same command again" (or a supervisor's restart) resumes at once; a
+     * holder on another host or in another container is waited out (TTL) */
+    if (rc == 0 && holder_gone(l, i.holder, ns)) {
         log_fields(LOG_WARNING, "the lease's holder no longer runs on this host: taking it over",
                    json_pack("{s:s,s:I}", "holder", i.holder, "token", (json_int_t)i.token));
         rc = take(l, &f, "2", &i, ns, prev, sizeof prev);
