@@ -432,6 +432,12 @@ int main(int argc, char **argv)
         int rc = cli_load(&cli, argc - 1, argv + 1);
         if (rc)
             return rc;
+        if (cli.force && commands[i].run != cmd_full && commands[i].run != cmd_incremental &&
+            commands[i].run != cmd_reconcile) {
+            fprintf(stderr, "falkorsync: --force applies to full, incremental and reconcile\n");
+            cfg_deinit(&cli.cfg);
+            return 2;
+        }
         if (commands[i].run != cmd_serve)
             say_config_warnings(&cli.cfg, false);
         rc = commands[i].run(&cli);
