@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "log/log.h"
+#include "service/ha.h"
 #include "service/http.h"
 #include "service/notify.h"
 #include "service/state.h"
@@ -18,6 +19,7 @@
 #include "sync/verify.h"
 #include "sync/full.h"
 #include "sync/plan.h"
+#include "sync/lease.h"
 #include "sync/probe.h"
 #include "sync/profile.h"
 #include "version.h"
@@ -51,6 +53,9 @@ static void usage(FILE *out)
             "\n"
             "Options:\n"
             "  -c, --config FILE  YAML configuration; environment variables override it\n"
+            "  --force            full, incremental, reconcile: take the cache's writer lease\n"
+            "                     even while another falkorsync holds it (logged; its writes\n"
+            "                     are then refused and a serve waits as standby)\n"
             "  -h, --help         show this help and exit\n"
             "  -V, --version      print the version and exit\n"
             "\n"
@@ -66,6 +71,7 @@ static void usage(FILE *out)
 struct cli {
     const char *config_path;
     bool json;
+    bool force; /* --force: take the writer lease even from another holder */
     struct cfg cfg;
 };
 
@@ -75,6 +81,7 @@ static int cli_load(struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -87,6 +94,9 @@ static int cli_load(struct cli *cli, int argc, char **argv)
             break;
         case 'j':
             cli->json = true;
+            break;
+        case 'f':
+            cli->force = true;
             break;
         case 'h':
             usage(stdout);
@@ -190,12 +200,61 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The writing one-shot commands hold the cache's writer lease for their run (sync/lease.h):
+ * refused with the holder's name while another falkorsync holds it, unless --force. On
+ * success *run is cli's configuration fenced by the lease; free the lease after the run. */
+static struct sync_lease *oneshot_lease(struct cli *cli, const char *cmd, struct cfg *run)
+{
+    struct sync_lease *l = sync_lease_new(&cli->cfg, cmd);
+    struct sync_lease_info i;
+    int rc = l ? sync_lease_try(l, cli->force, &i) : FS_ENOMEM;
+    if (rc == 0) {
+        char who[320];
+        sync_lease_describe(&i, who, sizeof who);
+        fprintf(stderr,
+                "falkorsync: %s refused: the cache '%s' is being written by another falkorsync: "
+                "%s. Stop it, wait for it, or run with --force to take the lease over (that "
+                "one then stops writing; a serve waits as standby).\n",
+                cmd, cli->cfg.falkordb.database, who);
+    } else if (rc < 0) {
+        fprintf(stderr, "falkorsync: %s failed: cannot take the cache's writer lease: %s\n", cmd,
+                l ? i.error : fs_strerror(rc));
+    }
+    if (rc != 1 || sync_lease_keep(l, &stop_flag, &stop_flag)) {
+        sync_lease_free(l);
+        return NULL;
+    }
+    sync_lease_fence(l, &cli->cfg, run);
+    return l;
+}
+
+/* Ends a one-shot command's hold on the lease; says so when the run failed because it was
+ * lost (its connections were closed by the new holder, so the error alone reads like an
+ * outage). */
+static void oneshot_done(struct sync_lease *l, const char *cmd, int rc)
+{
+    if (rc && !sync_lease_active(l)) {
+        struct sync_lease_info i;
+        sync_lease_info(l, &i);
+        fprintf(stderr,
+                "falkorsync: %s lost the cache's writer lease (token %lld) while it ran: another "
+                "falkorsync took it over, and this one wrote nothing after that\n",
+                cmd, i.token);
+    }
+    sync_lease_free(l);
+}
+
 static int cmd_full(struct cli *cli)
 {
     install_signals();
     struct sync_opts o = {.progress = isatty(STDERR_FILENO) != 0, .stop = &stop_flag};
     struct sync_report rep;
-    int rc = sync_full(&cli->cfg, &o, &rep);
+    struct cfg run;
+    struct sync_lease *lease = oneshot_lease(cli, "full", &run);
+    if (!lease)
+        return 1;
+    int rc = sync_full(&run, &o, &rep);
+    oneshot_done(lease, "full", rc);
     if (rc)
         sync_report_fail(&rep, rc);
     redact_report(&rep);
@@ -284,12 +343,17 @@ static int cmd_serve(struct cli *cli)
     svc_notify("READY=1"); /* systemd Type=notify: the ports are open */
     struct orch_hooks hooks = svc_hooks(&st);
     struct orch_ctl ctl = svc_ctl(&st);
-    rc = orch_loop(c, &stop_flag, &hooks, &ctl);
+    /* one writer per cache: standby while another falkorsync holds the lease (service/ha.h) */
+    struct sync_lease *lease = sync_lease_new(c, "serve");
+    st.lease = lease;
+    rc = lease ? svc_ha_loop(c, &stop_flag, &st, lease, &hooks, &ctl)
+               : orch_loop(c, &stop_flag, &hooks, &ctl);
     svc_notify("STOPPING=1");
     pthread_mutex_lock(&st.mu);
     st.stopping = true; /* no more triggers */
     pthread_mutex_unlock(&st.mu);
     http_stop(http);
+    sync_lease_free(lease);
     svc_state_deinit(&st);
     return rc;
 }
@@ -300,7 +364,12 @@ static int cmd_incremental(struct cli *cli)
     struct sync_opts o = {.progress = false, .stop = &stop_flag};
     struct sync_report rep;
     double lag = 0;
-    int rc = sync_incremental(&cli->cfg, &o, &rep, &lag);
+    struct cfg run;
+    struct sync_lease *lease = oneshot_lease(cli, "incremental", &run);
+    if (!lease)
+        return 1;
+    int rc = sync_incremental(&run, &o, &rep, &lag);
+    oneshot_done(lease, "incremental", rc);
     if (rc)
         sync_report_fail(&rep, rc);
     redact_report(&rep);
@@ -316,7 +385,12 @@ static int cmd_reconcile(struct cli *cli)
 {
     struct verify_report found;
     struct sync_report done;
-    int rc = sync_reconcile(&cli->cfg, &found, &done);
+    struct cfg run;
+    struct sync_lease *lease = oneshot_lease(cli, "reconcile", &run);
+    if (!lease)
+        return 1;
+    int rc = sync_reconcile(&run, &found, &done);
+    oneshot_done(lease, "reconcile", rc);
     if (rc)
         sync_report_fail(&done, rc);
     redact_report(&done);
@@ -406,6 +480,12 @@ int main(int argc, char **argv)
         int rc = cli_load(&cli, argc - 1, argv + 1);
         if (rc)
             return rc;
+        if (cli.force && commands[i].run != cmd_full && commands[i].run != cmd_incremental &&
+            commands[i].run != cmd_reconcile) {
+            fprintf(stderr, "falkorsync: --force applies to full, incremental and reconcile\n");
+            cfg_deinit(&cli.cfg);
+            return 2;
+        }
         if (commands[i].run != cmd_serve)
             say_config_warnings(&cli.cfg, false);
         rc = commands[i].run(&cli);

@@ -123,6 +123,10 @@ static const struct cfg_param params[] = {
       100000000, "keys per type and graph whose digest incremental compares each run (0: off)"),
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),
+    I("sync.lease_ttl_seconds", "SYNC_LEASE_TTL_SECONDS", sync.lease_ttl_seconds, "15", 1, 3600,
+      "the writer lease expires this long after its holder's last renewal"),
+    I("sync.lease_renew_seconds", "SYNC_LEASE_RENEW_SECONDS", sync.lease_renew_seconds, "0", 0,
+      3600, "how often the holder renews the lease and a standby tries it (0: TTL/3)"),
     E("sync.profile", "SYNC_PROFILE", sync.profile, "graphiti", profiles,
       "mapping profile: graphiti or generic (any labels and types)"),
     E("sync.temporal", "SYNC_TEMPORAL", sync.temporal, "iso", temporals,
@@ -536,6 +540,14 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
                  "falkordb.read_timeout_seconds (FALKORDB_READ_TIMEOUT) = %d s: the connection "
                  "would time out before WAIT answers",
                  c->falkordb.wait_timeout_ms, c->falkordb.read_timeout_seconds);
+        return FS_ECONFIG;
+    }
+    if (c->sync.lease_renew_seconds >= c->sync.lease_ttl_seconds) {
+        snprintf(err, errlen,
+                 "sync.lease_renew_seconds (SYNC_LEASE_RENEW_SECONDS) = %d must be below "
+                 "sync.lease_ttl_seconds (SYNC_LEASE_TTL_SECONDS) = %d, or the lease lapses "
+                 "between renewals",
+                 c->sync.lease_renew_seconds, c->sync.lease_ttl_seconds);
         return FS_ECONFIG;
     }
     if (c->sync.profile == CFG_PROFILE_GENERIC && c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {

@@ -38,6 +38,7 @@ struct cfg {
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
         int reconcile_every, reconcile_slice_ms, overlap_seconds, pipeline_depth, delete_digest_keys;
+        int lease_ttl_seconds, lease_renew_seconds; /* sync/lease.h; renew 0: TTL/3 */
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;                /* enum cfg_profile */
         int temporal;               /* enum cfg_temporal (generic profile) */
@@ -59,6 +60,11 @@ struct cfg {
         int max_staleness_seconds, max_connections, max_connections_per_client;
         int websocket_max_clients;
     } monitoring;
+    /* Not a setting: the lease holder's fence for the connections of its runs (sync/lease.h
+     * sets it on a copy of the configuration; all NULL: unfenced). */
+    struct {
+        const char *client_name, *key, *value;
+    } fence;
 };
 
 /* Fills c with the defaults. Free with cfg_deinit. */

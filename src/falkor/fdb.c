@@ -55,6 +55,9 @@ static void free_cfg(struct fdb_config *cfg)
     free((char *)cfg->password);
     free((char *)cfg->ca_file);
     free((char *)cfg->record_file);
+    free((char *)cfg->client_name);
+    free((char *)cfg->fence_key);
+    free((char *)cfg->fence_value);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -124,6 +127,35 @@ static void *create_array_capped(const redisReadTask *task, int elements)
     return c->reader_fn_default->createArray(task, elements);
 }
 
+/* The fencing hook (cfg.client_name, cfg.fence_key): name first, then check, so that a
+ * connection either shows up in the new lease holder's CLIENT LIST (and is closed by it) or
+ * reads the new lease value here. */
+static int fence_check(struct fdb_conn *c)
+{
+    const struct fdb_config *cfg = &c->cfg;
+    redisReply *r = NULL;
+    int rc = 0;
+    if (cfg->client_name) {
+        const char *argv[3] = {"CLIENT", "SETNAME", cfg->client_name};
+        if ((rc = fdb_commandv(c, NULL, 3, argv)))
+            return rc;
+    }
+    if (!cfg->fence_key)
+        return 0;
+    const char *argv[2] = {"GET", cfg->fence_key};
+    if ((rc = fdb_commandv(c, &r, 2, argv)))
+        return rc;
+    bool ours = r && r->type == REDIS_REPLY_STRING && cfg->fence_value &&
+                r->len == strlen(cfg->fence_value) && !memcmp(r->str, cfg->fence_value, r->len);
+    freeReplyObject(r);
+    if (ours)
+        return 0;
+    drop(c);
+    return fail(c, FS_EFENCED, "connecting to FalkorDB",
+                "the lease changed hands; writes refused (see docs/operations.md, High "
+                "availability)");
+}
+
 static int open_conn(struct fdb_conn *c)
 {
     const struct fdb_config *cfg = &c->cfg;
@@ -171,7 +203,7 @@ static int open_conn(struct fdb_conn *c)
             return rc;
         freeReplyObject(r);
     }
-    return 0;
+    return fence_check(c);
 }
 
 int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
@@ -184,7 +216,12 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
     c->cfg.ca_file = dup_or_null(cfg->ca_file);
     const char *rec = cfg->record_file;
     c->cfg.record_file = dup_or_null(rec);
-    if (!c->cfg.host || (rec && *rec && !c->cfg.record_file))
+    c->cfg.client_name = dup_or_null(cfg->client_name);
+    c->cfg.fence_key = dup_or_null(cfg->fence_key);
+    c->cfg.fence_value = dup_or_null(cfg->fence_value);
+    if (!c->cfg.host || (rec && *rec && !c->cfg.record_file) ||
+        (cfg->client_name && *cfg->client_name && !c->cfg.client_name) ||
+        (cfg->fence_key && *cfg->fence_key && (!c->cfg.fence_key || !c->cfg.fence_value)))
         return FS_ENOMEM;
     if (c->cfg.cluster)
         return cl_connect(c); /* every node's connection records on its own */

@@ -35,6 +35,11 @@ struct fdb_config {
      * slot map comes from CLUSTER SLOTS and every command goes to the primary
      * that owns its key's slot (see fdb_connect). */
     bool cluster;
+    /* Fencing (sync/lease.h; NULL: off). After AUTH the connection names itself client_name
+     * (CLIENT SETNAME), so that a new lease holder can find and close it, and then checks
+     * that fence_key holds exactly fence_value (GET): otherwise the connect (or reconnect)
+     * fails with FS_EFENCED and nothing is written through it. */
+    const char *client_name, *fence_key, *fence_value;
 };
 
 #define FDB_DEFAULT_MAX_REPLY_BYTES ((size_t)512 << 20)

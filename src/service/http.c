@@ -18,6 +18,7 @@
 
 #include "log/log.h"
 #include "service/front.h"
+#include "service/ha.h"
 #include "service/metrics.h"
 #include "service/notify.h"
 #include "service/sysinfo.h"
@@ -163,6 +164,15 @@ static json_t *check_json(bool ok, double ms, const char *err)
                      ok ? json_null() : json_string(err));
 }
 
+/* Adds "role" and "lease" (service/ha.h) to a reply object. */
+static void with_role(struct svc_state *s, json_t *j)
+{
+    json_t *role = svc_lease_json(s);
+    if (j && role)
+        json_object_update(j, role);
+    json_decref(role);
+}
+
 /* /health: database checks (the seed's shape) plus the sync's freshness. */
 static json_t *health_json(struct http_server *h, bool *healthy)
 {
@@ -179,6 +189,7 @@ static json_t *health_json(struct http_server *h, bool *healthy)
                           "falkordb", check_json(s->falkordb_up, s->falkordb_ms, s->falkordb_err),
                           "sync", sync ? sync : json_null());
     pthread_mutex_unlock(&s->mu);
+    with_role(s, j);
     return j;
 }
 
@@ -187,9 +198,10 @@ static int live_route(struct http_server *h, struct mg_connection *c)
 {
     struct svc_sync_health sh;
     svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
-    return reply_json(c, sh.wedged ? 503 : 200,
-                      json_pack("{s:s,s:o}", "status", sh.wedged ? "wedged" : "alive", "reason",
-                                sh.wedged ? json_string(sh.why) : json_null()));
+    json_t *j = json_pack("{s:s,s:o}", "status", sh.wedged ? "wedged" : "alive", "reason",
+                          sh.wedged ? json_string(sh.why) : json_null());
+    with_role(h->st, j);
+    return reply_json(c, sh.wedged ? 503 : 200, j);
 }
 
 /* /health/ready: the cache is fresh enough to read from. */
@@ -198,10 +210,11 @@ static int ready_route(struct http_server *h, struct mg_connection *c)
     struct svc_sync_health sh;
     svc_sync_health(h->st, h->cfg->monitoring.max_staleness_seconds, stall_seconds(h->cfg), &sh);
     json_t *sync = svc_sync_summary(h->st, &sh);
-    return reply_json(c, sh.ready ? 200 : 503,
-                      json_pack("{s:s,s:i,s:o}", "status", sh.ready ? "ready" : "not_ready",
-                                "max_staleness_seconds", h->cfg->monitoring.max_staleness_seconds,
-                                "sync", sync ? sync : json_null()));
+    json_t *j = json_pack("{s:s,s:i,s:o}", "status", sh.ready ? "ready" : "not_ready",
+                          "max_staleness_seconds", h->cfg->monitoring.max_staleness_seconds, "sync",
+                          sync ? sync : json_null());
+    with_role(h->st, j);
+    return reply_json(c, sh.ready ? 200 : 503, j);
 }
 
 static json_t *system_json(struct http_server *h)
@@ -236,6 +249,15 @@ static int parse_limit(const char *qs, int *limit)
 static int trigger(struct http_server *h, struct mg_connection *c, enum sync_mode mode)
 {
     uint64_t id;
+    struct sync_lease_info li = {.active = false};
+    if (h->st->lease && !sync_lease_active(h->st->lease))
+        sync_lease_info(h->st->lease, &li);
+    if (li.holder[0]) { /* a standby: another falkorsync holds the lease */
+        json_t *j = json_pack("{s:s}", "error",
+                              "this falkorsync is a standby: ask the active one (see lease)");
+        with_role(h->st, j);
+        return reply_json(c, 409, j);
+    }
     if (svc_trigger(h->st, mode, &id)) {
         json_t *status = svc_status(h->st);
         json_t *cur = status ? json_object_get(status, "current") : NULL;
@@ -307,8 +329,11 @@ static int api_handler(struct mg_connection *c, void *cbdata)
         return live_route(h, c);
     case 3:
         return ready_route(h, c);
-    case 4:
-        return reply_json(c, 200, svc_status(h->st));
+    case 4: {
+        json_t *j = svc_status(h->st);
+        with_role(h->st, j);
+        return reply_json(c, 200, j);
+    }
     case 5:
         return reply_json(c, 200, svc_statistics(h->st));
     case 6: {

@@ -216,6 +216,20 @@ static int render_state(struct buf *b, const struct svc_state *s)
             : head(b, "falkorsync_continuous_enabled", "gauge",
                    "Whether interval runs are on (1) or stopped (0).");
     rc = rc ? rc : buf_printf(b, "falkorsync_continuous_enabled %d\n", s->continuous ? 1 : 0);
+    if (s->lease) {
+        struct sync_lease_info li;
+        sync_lease_info(s->lease, &li);
+        bool active = sync_lease_active(s->lease);
+        rc = rc ? rc
+                : head(b, "falkorsync_lease_active", "gauge",
+                       "Whether this falkorsync holds the cache's writer lease (1, active) or "
+                       "waits as a standby (0).");
+        rc = rc ? rc : buf_printf(b, "falkorsync_lease_active %d\n", active ? 1 : 0);
+        rc = rc ? rc
+                : head(b, "falkorsync_lease_token", "gauge",
+                       "The fencing token of the lease's holder as last seen (0: none).");
+        rc = rc ? rc : buf_printf(b, "falkorsync_lease_token %lld\n", li.token);
+    }
     rc =
         rc ? rc : head(b, "falkorsync_sync_running", "gauge", "Whether a sync run is in progress.");
     rc = rc ? rc : buf_printf(b, "falkorsync_sync_running %d\n", s->running ? 1 : 0);

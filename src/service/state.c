@@ -522,6 +522,16 @@ void svc_sync_health(struct svc_state *s, double max_staleness, double stall_sec
         out->ready = true;
     }
     pthread_mutex_unlock(&s->mu);
+    /* A standby keeps nothing fresh itself: it is ready to take over, and the active one
+     * answers for the cache's freshness (docs/operations.md, High availability). */
+    struct sync_lease_info li;
+    if (!out->wedged && s->lease && !sync_lease_active(s->lease)) {
+        sync_lease_info(s->lease, &li);
+        if (li.holder[0]) { /* another falkorsync holds it (not: FalkorDB unreachable) */
+            out->ready = true;
+            out->why[0] = 0;
+        }
+    }
 }
 
 json_t *svc_sync_summary(struct svc_state *s, const struct svc_sync_health *sh)

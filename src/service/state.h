@@ -13,6 +13,7 @@
 #include "sync/orchestrator.h"
 #include "sync/profile.h"
 #include "sync/state.h"
+#include "sync/lease.h"
 #include <jansson.h>
 
 #include "util/buf.h"
@@ -105,6 +106,8 @@ struct svc_state {
     struct svc_event events[SVC_EVENTS];
     uint64_t event_seq;
     bool stopping;
+    /* serve's writer lease (service/ha.h; borrowed, thread-safe on its own; NULL: none) */
+    struct sync_lease *lease;
 };
 
 extern const double svc_bucket_bounds[SVC_NBUCKETS];

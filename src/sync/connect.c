@@ -56,6 +56,9 @@ struct fdb_config sync_fdb_config(const struct cfg *c)
         .record_file = c->falkordb.record_commands,
         .max_reply_bytes = (size_t)c->falkordb.max_reply_mb << 20,
         .cluster = c->falkordb.cluster,
+        .client_name = c->fence.client_name,
+        .fence_key = c->fence.key,
+        .fence_value = c->fence.value,
     };
     return f;
 }

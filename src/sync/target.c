@@ -109,6 +109,12 @@ void sync_reconcile_key(const struct cfg *c, char *out, size_t cap)
     snprintf(out, cap, "falkorsync:reconcile:%s", c->falkordb.database);
 }
 
+void sync_lease_keys(const struct cfg *c, char *lease, char *token, size_t cap)
+{
+    snprintf(lease, cap, "falkorsync:lease:{%s}", c->falkordb.database);
+    snprintf(token, cap, "falkorsync:lease:{%s}:token", c->falkordb.database);
+}
+
 void sync_groups_free(char **groups, int n)
 {
     sync_strv_free(groups, n);

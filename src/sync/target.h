@@ -65,6 +65,9 @@ void sync_groups_key(const struct cfg *c, char *out, size_t cap);
 /* Where serve's sliced reconcile pass is: falkorsync:reconcile:<database> (cap bytes; read
  * and written by sync/state.c). */
 void sync_reconcile_key(const struct cfg *c, char *out, size_t cap);
+/* The writer lease of the cache: falkorsync:lease:{<database>}, and the counter its fencing
+ * tokens come from, falkorsync:lease:{<database>}:token (sync/lease.h; cap bytes each). */
+void sync_lease_keys(const struct cfg *c, char *lease, char *token, size_t cap);
 
 /* The distinct group_ids ("" for none) of Graphiti's node types in Neo4j, sorted.
  * *groups is the caller's to free with sync_groups_free. */

@@ -57,7 +57,8 @@ enum fs_side {
     X(FDB_OOM, -31, FALKORDB, "FalkorDB out of memory (maxmemory)")                                \
     X(FDB_READONLY, -32, FALKORDB, "FalkorDB is a read-only replica")                              \
     X(FDB_WRONGTYPE, -33, FALKORDB, "key holds a value that is not a graph")                       \
-    X(VANISHED, -34, NEO4J, "an item was deleted while the query read it (a null key)")
+    X(VANISHED, -34, NEO4J, "an item was deleted while the query read it (a null key)")            \
+    X(FENCED, -35, INTERNAL, "this falkorsync no longer holds the cache's lease")
 
 /* Positive codes: not failures but outcomes a callee hands up to its caller
  * (never reported as errors). Same X(name, code, side, message) shape; the

@@ -58,7 +58,7 @@ static void test_sides(void **state)
 /* Every code from -1 down to the last has a name, a message and one code each. */
 static void test_table_dense(void **state)
 {
-    int last = FS_EVANISHED;
+    int last = FS_EFENCED;
     for (int code = -1; code >= last; code--) {
         if (!strcmp(fs_errname(code), "UNKNOWN"))
             fail_msg("code %d has no entry", code);
