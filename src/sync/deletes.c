@@ -249,9 +249,13 @@ static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, s
     buf_reset(&D->q);
     int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[r:`%s`]->()", D->t->name)
                         : buf_printf(&D->q, "MATCH (n:`%s`)", D->t->name);
-    /* a range is an index seek in FalkorDB, STARTS WITH a scan */
+    /* a range is an index seek in FalkorDB, STARTS WITH a scan; the range is checked again on
+     * the rows, as the index can hand back keys outside it (FalkorDB 4.16) */
     rc = rc       ? rc
-         : ranged ? buf_printf(&D->q, " WHERE %s.uuid >= $p AND %s.uuid < $hi RETURN ", v, v)
+         : ranged ? buf_printf(&D->q,
+                               " WHERE %s.uuid >= $p AND %s.uuid < $hi WITH %s WHERE (%s.uuid + "
+                               "'') >= $p AND (%s.uuid + '') < $hi RETURN ",
+                               v, v, v, v, v)
                   : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p RETURN ", v);
     rc = rc        ? rc
          : by_char ? buf_printf(&D->q, "substring(%s.uuid, %zu, 1), count(*)", v, strlen(prefix))
@@ -282,7 +286,9 @@ static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct
     const redisReply *rows = dc_rows(r);
     for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
         const redisReply *cell = rows->element[i]->elements ? rows->element[i]->element[0] : NULL;
-        if (cell && cell->type == REDIS_REPLY_STRING)
+        /* only keys under the prefix: a key the index handed back from outside the range
+         * (see dc_fdb_prefix_query) must not be taken for an extra and deleted */
+        if (cell && cell->type == REDIS_REPLY_STRING && !strncmp(cell->str, prefix, strlen(prefix)))
             rc = dc_keys_add(fdb, cell->str, cell->len);
     }
     freeReplyObject(r);

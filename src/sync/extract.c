@@ -112,6 +112,13 @@ static int histogram_match(struct buf *q, const struct sync_type *t, int i, bool
     rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= $p%d", *v, i);
     if (ranged)
         rc = rc ? rc : buf_printf(q, " AND %s.uuid < $h%d", *v, i);
+    /* FalkorDB's string range index can hand back keys outside the range (seen on 4.16 when
+     * the range starts below the smallest key): the range is checked again on the rows */
+    if (cache) {
+        rc = rc ? rc : buf_printf(q, " WITH %s WHERE (%s.uuid + '') >= $p%d", *v, *v, i);
+        if (ranged)
+            rc = rc ? rc : buf_printf(q, " AND (%s.uuid + '') < $h%d", *v, i);
+    }
     if (by_group && !cache)
         rc = rc ? rc
                 : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"

@@ -147,13 +147,14 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             hooks->run_finished(hooks->ud, mode, rc, rep, *lag);
         if (!rc) {
             log_fields(LOG_INFO, "sync completed",
-                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "mode",
+                       json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "mode",
                                  rep->did_full ? "full" : orch_mode_name(mode), "nodes",
                                  (json_int_t)rep->nodes, "relationships",
                                  (json_int_t)rep->relationships, "upserted",
                                  (json_int_t)rep->upserted, "deleted", (json_int_t)rep->deleted,
                                  "skipped_unchanged", (json_int_t)rep->skipped_unchanged,
-                                 "duration_ms", round(rep->seconds * 1000), "lag_seconds",
+                                 "duration_ms", round(rep->seconds * 1000), "delete_check_ms",
+                                 round(rep->delete_check_seconds * 1000), "lag_seconds",
                                  round(*lag * 1000) / 1000));
             return 0;
         }

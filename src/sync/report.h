@@ -23,6 +23,7 @@ struct sync_report {
     bool did_full;      /* incremental found an empty cache and ran a full sync */
     const char *method; /* full sync: "bulk" or "query" (the last graph's); or NULL */
     double seconds;
+    double delete_check_seconds; /* incremental: the part of seconds the delete check took */
     struct xc_stats dropped;
     char error[512];       /* empty on success */
     int err_code;          /* the failed run's code (util/err.h); 0 on success */
