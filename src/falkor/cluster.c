@@ -51,10 +51,11 @@ bool fdb_command_key(int argc, const char *const *argv, const size_t *argvlen, c
                      size_t *keylen)
 {
     static const char *const keyless[] = {
-        "MULTI",        "EXEC",     "DISCARD",   "UNWATCH", "PING",    "INFO",   "AUTH",
-        "HELLO",        "ASKING",   "CLUSTER",   "SELECT",  "CLIENT",  "CONFIG", "DBSIZE",
-        "SCAN",         "KEYS",     "FLUSHALL",  "FLUSHDB", "COMMAND", "WAIT",   "GRAPH.LIST",
-        "GRAPH.CONFIG", "READONLY", "READWRITE", "ECHO",    "TIME",    "QUIT",   NULL,
+        "MULTI",   "EXEC",   "DISCARD",    "UNWATCH",      "PING",     "INFO",
+        "AUTH",    "HELLO",  "ASKING",     "CLUSTER",      "SELECT",   "CLIENT",
+        "CONFIG",  "DBSIZE", "SCAN",       "KEYS",         "FLUSHALL", "FLUSHDB",
+        "COMMAND", "WAIT",   "GRAPH.LIST", "GRAPH.CONFIG", "READONLY", "READWRITE",
+        "ECHO",    "TIME",   "QUIT",       "GRAPH.INFO",   NULL,
     };
     if (argc < 1)
         return false;
@@ -65,6 +66,13 @@ bool fdb_command_key(int argc, const char *const *argv, const size_t *argvlen, c
     int k = 1;
     if (arg_is(argv[0], n0, "MEMORY") || arg_is(argv[0], n0, "GRAPH.MEMORY"))
         k = 2;
+    /* EVAL script numkeys key...: the first key, when there is one */
+    if (arg_is(argv[0], n0, "EVAL") || arg_is(argv[0], n0, "EVALSHA") ||
+        arg_is(argv[0], n0, "EVAL_RO") || arg_is(argv[0], n0, "FCALL")) {
+        if (argc < 4 || (argv[2][0] == '0' && (argvlen ? argvlen[2] : strlen(argv[2])) == 1))
+            return false;
+        k = 3;
+    }
     if (argc <= k)
         return false;
     *key = argv[k];

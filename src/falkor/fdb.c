@@ -28,6 +28,7 @@ struct fdb_cluster {
 };
 
 static int cl_connect(struct fdb_conn *c);
+static void cl_drop(struct fdb_conn *c);
 static void cl_free(struct fdb_conn *c);
 static int cl_reconnect(struct fdb_conn *c);
 static int cl_append(struct fdb_conn *c, int argc, const char *const *argv, const size_t *argvlen);
@@ -135,7 +136,7 @@ static int fence_check(struct fdb_conn *c)
     const struct fdb_config *cfg = &c->cfg;
     redisReply *r = NULL;
     int rc = 0;
-    if (cfg->client_name) {
+    if (cfg->client_name && !c->cl) { /* a cluster's node connections named themselves */
         const char *argv[3] = {"CLIENT", "SETNAME", cfg->client_name};
         if ((rc = fdb_commandv(c, NULL, 3, argv)))
             return rc;
@@ -223,8 +224,14 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
         (cfg->client_name && *cfg->client_name && !c->cfg.client_name) ||
         (cfg->fence_key && *cfg->fence_key && (!c->cfg.fence_key || !c->cfg.fence_value)))
         return FS_ENOMEM;
-    if (c->cfg.cluster)
-        return cl_connect(c); /* every node's connection records on its own */
+    if (c->cfg.cluster) { /* every node's connection records on its own */
+        int rc = cl_connect(c);
+        /* the lease key is read through the slot map (a node's own GET could meet MOVED) */
+        rc = rc ? rc : fence_check(c);
+        if (rc == FS_EFENCED)
+            cl_drop(c); /* nothing is written through a fenced connection */
+        return rc;
+    }
     /* Benchmarks replay the exact commands of a run (falkordb.record_commands). */
     if (c->cfg.record_file && !c->record) {
         c->record = fopen(c->cfg.record_file, "ab");
@@ -550,6 +557,7 @@ static int cl_node(struct fdb_conn *c, int i)
         return 0;
     struct fdb_config nc = c->cfg;
     nc.cluster = false;
+    nc.fence_key = nc.fence_value = NULL; /* checked once, through the slot map (fdb_connect) */
     nc.host = c->cl->map.node[i].host;
     nc.port = c->cl->map.node[i].port;
     if (fdb_connect(n, &nc))
@@ -608,6 +616,9 @@ static int cl_reconnect(struct fdb_conn *c)
     cl_drop(c);
     int rc = cl_refresh(c);
     c->cl->up = rc == 0;
+    rc = rc ? rc : fence_check(c); /* a reconnect is fenced like the first connect */
+    if (rc == FS_EFENCED)
+        cl_drop(c);
     return rc;
 }
 

@@ -73,6 +73,15 @@ static void test_command_key(void **state)
     assert_false(fdb_command_key(2, info, NULL, &key, &len));
     const char *list[1] = {"GRAPH.LIST"};
     assert_false(fdb_command_key(1, list, NULL, &key, &len));
+    /* EVAL script numkeys key ...: the first key (the lease's script), none with 0 keys */
+    const char *ev[5] = {"EVAL", "return 1", "2", "falkorsync:lease:{db}", "x"};
+    assert_true(fdb_command_key(5, ev, NULL, &key, &len));
+    assert_int_equal(len, strlen("falkorsync:lease:{db}"));
+    assert_memory_equal(key, "falkorsync:lease:{db}", len);
+    const char *ev0[3] = {"eval", "return 1", "0"};
+    assert_false(fdb_command_key(3, ev0, NULL, &key, &len));
+    const char *gi[3] = {"GRAPH.INFO", "RunningQueries", "WaitingQueries"};
+    assert_false(fdb_command_key(3, gi, NULL, &key, &len));
 }
 
 static redisReply *mk(int type)
