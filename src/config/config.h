@@ -37,7 +37,8 @@ struct cfg {
     } falkordb;
     struct {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
-        int reconcile_every, reconcile_slice_ms, overlap_seconds, pipeline_depth, delete_digest_keys;
+        int reconcile_every, reconcile_slice_ms, reconcile_pass_seconds, overlap_seconds;
+        int pipeline_depth, delete_digest_keys;
         int lease_ttl_seconds, lease_renew_seconds; /* sync/lease.h; renew 0: TTL/3 */
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;                /* enum cfg_profile */

@@ -232,6 +232,17 @@ double orch_slice_budget(const struct cfg *c)
     return q < 0.1 ? 0.1 : q;
 }
 
+bool orch_slice_due(const struct cfg *c, const struct state_slice *pos, double now)
+{
+    double pass = c->sync.reconcile_pass_seconds;
+    if (pass <= 0 || !pos->slices || !pos->last_checked)
+        return true;  /* unpaced, or nothing known yet: as fast as the budget allows */
+    if (!pos->active) /* the next pass begins a pass time after the last one began */
+        return now >= pos->last_finished_at - pos->last_seconds + pass;
+    /* on schedule: the last pass's item count spread evenly over the pass time */
+    return (double)pos->checked < (now - pos->started_at) / pass * (double)pos->last_checked;
+}
+
 /* One reconcile slice after an interval run: logged, reported to the hooks. */
 static void run_slice(const struct cfg *c, volatile sig_atomic_t *stop,
                       const struct orch_hooks *hooks, struct state_slice *pos)
@@ -297,7 +308,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         /* between interval runs, within the wait for the next one: never delays it by more
          * than the budget (and one chunk) */
         if (!manual && !rc && slices && runs % c->sync.reconcile_every == 0 &&
-            !(run_stop && *run_stop))
+            !(run_stop && *run_stop) && orch_slice_due(c, &pos, wall_now()))
             run_slice(c, run_stop, hooks, &pos);
     }
     sync_applied_free(applied);

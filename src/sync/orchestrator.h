@@ -73,6 +73,13 @@ void orch_sleep(double seconds, volatile sig_atomic_t *stop);
  * interval (at least 0.1 s). Pure. */
 double orch_slice_budget(const struct cfg *c);
 
+struct state_slice;
+/* Whether the next reconcile slice is due at wall clock now: sync.reconcile_pass_seconds
+ * paces a pass over that time (the last pass's item count spread evenly, a new pass a pass
+ * time after the last one began), so an idle graph is not compared over and over; 0, or no
+ * pass completed yet: always. Pure. */
+bool orch_slice_due(const struct cfg *c, const struct state_slice *pos, double now);
+
 const char *orch_mode_name(enum sync_mode m);
 
 #endif

@@ -49,10 +49,43 @@ static void test_slice_budget(void **state)
     assert_float_equal(orch_slice_budget(&c), 0.04, 1e-12);
 }
 
+static void test_slice_pacing(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    struct state_slice pos;
+    memset(&pos, 0, sizeof pos);
+    c.sync.reconcile_pass_seconds = 600;
+    assert_true(orch_slice_due(&c, &pos, 1000)); /* nothing known yet */
+    /* a pass of 600,000 items under way since t = 1000: 1,000 items a second are due */
+    pos.slices = 10;
+    pos.last_checked = 600000;
+    pos.active = true;
+    pos.started_at = 1000;
+    pos.checked = 50000;
+    assert_false(orch_slice_due(&c, &pos, 1040)); /* 40,000 due: ahead */
+    assert_true(orch_slice_due(&c, &pos, 1060));  /* 60,000 due: behind */
+    /* a pass that ended at 1300 after 300 s: the next one begins at 1000 + 600 */
+    pos.active = false;
+    pos.last_finished_at = 1300;
+    pos.last_seconds = 300;
+    assert_false(orch_slice_due(&c, &pos, 1599));
+    assert_true(orch_slice_due(&c, &pos, 1600));
+    /* a pass longer than the pass time: the next one begins at once */
+    pos.last_seconds = 900;
+    assert_true(orch_slice_due(&c, &pos, 1301));
+    c.sync.reconcile_pass_seconds = 0; /* unpaced */
+    pos.active = true;
+    pos.checked = 600000;
+    assert_true(orch_slice_due(&c, &pos, 1001));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slice_budget),
+        cmocka_unit_test(test_slice_pacing),
         cmocka_unit_test(test_doubles_until_the_cap),
         cmocka_unit_test(test_jitter_halves_at_most),
         cmocka_unit_test(test_zero_base),
