@@ -216,9 +216,15 @@ static struct sync_lease *oneshot_lease(struct cli *cli, const char *cmd, struct
                 "%s. Stop it, wait for it, or run with --force to take the lease over (that "
                 "one then stops writing; a serve waits as standby).\n",
                 cmd, cli->cfg.falkordb.database, who);
-    } else if (rc < 0) {
+    } else if (rc < 0) { /* reported like the run it stops, with its error code and side */
+        struct sync_report rep;
+        memset(&rep, 0, sizeof rep);
+        snprintf(rep.error, sizeof rep.error, "%s", l ? i.error : fs_strerror(rc));
+        sync_report_fail(&rep, l && i.code ? i.code : rc);
+        redact_report(&rep);
+        sync_report_json(&rep, cmd, stdout);
         fprintf(stderr, "falkorsync: %s failed: cannot take the cache's writer lease: %s\n", cmd,
-                l ? i.error : fs_strerror(rc));
+                rep.error);
     }
     if (rc != 1 || sync_lease_keep(l, &stop_flag, &stop_flag)) {
         sync_lease_free(l);

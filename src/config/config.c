@@ -537,7 +537,8 @@ int cfg_validate(const struct cfg *c, char *err, size_t errlen)
                  c->monitoring.bind_address);
         return FS_ECONFIG;
     }
-    if ((long long)c->falkordb.wait_timeout_ms >= c->falkordb.read_timeout_seconds * 1000LL) {
+    if (c->falkordb.wait_replicas > 0 &&
+        (long long)c->falkordb.wait_timeout_ms >= c->falkordb.read_timeout_seconds * 1000LL) {
         snprintf(err, errlen,
                  "falkordb.wait_timeout_ms (FALKORDB_WAIT_TIMEOUT_MS) = %d must be shorter than "
                  "falkordb.read_timeout_seconds (FALKORDB_READ_TIMEOUT) = %d s: the connection "

@@ -88,7 +88,7 @@ int svc_ha_loop(const struct cfg *c, volatile sig_atomic_t *stop, struct svc_sta
         if (rc != 1) {
             say_standby(rc, &info, &said_token, &said_rc);
             if (rc < 0)
-                unreachable_run(c, hooks, ctl, rc, info.error, &due);
+                unreachable_run(c, hooks, ctl, info.code ? info.code : rc, info.error, &due);
             standby_wait(interval, stop, ctl);
             continue;
         }

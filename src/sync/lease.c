@@ -17,6 +17,7 @@
 #include "log/log.h"
 #include "sync/connect.h"
 #include "sync/report.h"
+#include "sync/replicas.h"
 #include "sync/target.h"
 
 /* Atomic take: KEYS lease, token counter; ARGV owner, command, ttl ms, mode ("0": only when
@@ -371,8 +372,17 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
         if (fdb_is_connected(&f))
             drain_earlier_queries(l, &f);
     }
-    if (rc < 0)
+    if (rc < 0) { /* classified as a run's failure would be: a replica, a full memory */
         snprintf(i.error, sizeof i.error, "FalkorDB: %s", f.errstr);
+        i.code = sync_replicas_readonly(&f, rc, i.error, sizeof i.error);
+        if (i.code == FS_ESERVER && f.server_err == FS_EFDB_OOM) {
+            i.code = FS_EFDB_OOM;
+            snprintf(i.error, sizeof i.error,
+                     "FalkorDB is out of memory (maxmemory): not even the writer lease can be "
+                     "stored; free memory or raise maxmemory (FalkorDB said: %.200s)",
+                     f.errstr);
+        }
+    }
     fdb_close(&f);
     pthread_mutex_lock(&l->mu);
     if (rc == 1)

@@ -16,7 +16,8 @@ struct sync_lease_info {
     char holder[192];  /* the holder's owner id (host:pid:random); "" when nobody */
     char command[32];  /* the holder's command (serve, full, incremental, reconcile) */
     double expires_in; /* seconds until it lapses unless renewed; < 0 unknown */
-    char error[256];   /* the last FalkorDB failure while taking or renewing it; "" none */
+    char error[512];   /* the last FalkorDB failure while taking or renewing it; "" none */
+    int code;          /* sync_lease_try's failure as a run's error code (FDB_OOM, ...) */
 };
 
 struct sync_lease;
