@@ -270,7 +270,7 @@ static void test_wait_replicas(void **state)
     unsetenv("FALKORDB_WAIT_REPLICAS");
     setenv("FALKORDB_WAIT_TIMEOUT_MS", "0", 1); /* WAIT 0 would block for ever */
     EXPECT_ERROR(NULL, "FALKORDB_WAIT_TIMEOUT_MS", "from 1 to 3600000");
-    setenv("FALKORDB_WAIT_TIMEOUT_MS", "300000", 1); /* = the read timeout, 300 s */
+    setenv("FALKORDB_WAIT_TIMEOUT_MS", "300000", 1);          /* = the read timeout, 300 s */
     assert_int_equal(cfg_load(&c, NULL, err, sizeof err), 0); /* no WAIT: no matter */
     cfg_deinit(&c);
     setenv("FALKORDB_WAIT_REPLICAS", "1", 1);
