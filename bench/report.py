@@ -556,10 +556,11 @@ def freshness_markdown(result, history_dir):
              "the writer changed; "
              "runs and gaps come from `/api/sync/history`; CPU from `/proc/<pid>/stat` over "
              "the writer's window. The full pass is `falkorsync reconcile` on the idle graph "
-             "afterwards (today's only full content pass)." % (
+             "afterwards (a whole pass on demand; `serve` runs its pass in slices)." % (
                  (" and `%s`" % run["freshness"]["serve_env"])
                  if (run.get("freshness") or {}).get("serve_env") else
-                 " (reconcile every `sync.reconcile_every` = 12th run, the default)",
+                 " (the default reconcile: a slice after every run, passes paced by "
+                 "`sync.reconcile_pass_seconds`)",
                  next((str(r["threads"]) for r in fr.values() if r and r.get("threads")), "?")))
     L.append("")
     for shape, res in fr.items():
