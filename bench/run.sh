@@ -38,7 +38,8 @@
 # (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
 # this run in the report's history tables (e.g. "before").
 # Soak: SOAK_MINUTES (60; smoke 1), BENCH_SOAK_ENTITIES (2000; smoke SIZE), BENCH_SOAK_RATE
-# (writer changes/s, 20; smoke 10), BENCH_SOAK_SAMPLES (points sampled, 12).
+# (writer changes/s, 20; smoke 10), BENCH_SOAK_SAMPLES (points sampled, 12), BENCH_SOAK_MIX
+# (the writer's mix, as freshness.py --mix; e.g. one that keeps the graph's size steady).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -134,6 +135,7 @@ else
   SOAK_RATE="${BENCH_SOAK_RATE:-20}"
 fi
 SOAK_SAMPLES="${BENCH_SOAK_SAMPLES:-12}"
+SOAK_MIX="${BENCH_SOAK_MIX:-}"
 [[ "$SOAK_MINUTES" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: SOAK_MINUTES must be a number of minutes" >&2; exit 2; }
 [[ "$SOAK_SAMPLES" =~ ^[0-9]+$ && "$SOAK_SAMPLES" -ge 2 ]] || { echo "bench: BENCH_SOAK_SAMPLES must be >= 2" >&2; exit 2; }
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
@@ -573,6 +575,7 @@ run_soak() {
     --service "http://127.0.0.1:$hp" --metrics "$url"
     --pid "falkorsync=$SERVE_PID" --pid "falkordb=$FDB_PID")
   [[ -n "$NEO_PID" ]] && peer+=(--pid "neo4j=$NEO_PID")
+  [[ -n "$SOAK_MIX" ]] && peer+=(--mix "$SOAK_MIX")
   SKIP_SETTLE=1
   measure "$name" "${peer[@]}" || true
   SKIP_SETTLE=0
