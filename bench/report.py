@@ -888,6 +888,9 @@ def markdown(result, history_dir):
     if result.get("soak"):
         import report_soak
         L.extend(report_soak.soak_markdown(result))
+    if result.get("scale"):
+        import report_scale
+        L.extend(report_scale.scale_markdown(result))
     L.append("## falkorsync peak RSS by size")
     L.append("")
     L.append("Every run in `bench/results/` plus this one (target: flat with size, under "
@@ -937,6 +940,9 @@ def main():
     if "soak" in sections:
         import report_soak
         result["soak"] = report_soak.soak_result(args.raw, missing)
+    if "scale" in sections and run.get("mode") == "full":
+        import report_scale
+        result["scale"] = report_scale.scale_result(args.raw, missing)
     result["raw"] = {os.path.basename(p)[:-5]: json.load(open(p))
                      for p in sorted(glob.glob(os.path.join(args.raw, "*.json")))}
     result["complete"] = not missing
@@ -956,6 +962,9 @@ def main():
         if result.get("soak"):
             import report_soak
             text = splice_section(text, "## Soak", report_soak.soak_markdown(result))
+        if result.get("scale"):
+            import report_scale
+            text = splice_section(text, "## Scale-out", report_scale.scale_markdown(result))
         with open(args.markdown + ".tmp", "w") as f:
             f.write(text)
         os.replace(args.markdown + ".tmp", args.markdown)

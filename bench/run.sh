@@ -40,6 +40,9 @@
 # Soak: SOAK_MINUTES (60; smoke 1), BENCH_SOAK_ENTITIES (2000; smoke SIZE), BENCH_SOAK_RATE
 # (writer changes/s, 20; smoke 10), BENCH_SOAK_SAMPLES (points sampled, 12), BENCH_SOAK_MIX
 # (the writer's mix, as freshness.py --mix; e.g. one that keeps the graph's size steady).
+# Scale-out (issue 16; full mode only): BENCH_SCALE_ENTITIES (5000: shape (b) in 9 groups into
+# 1 FalkorDB and a 3-primary cluster, bench/cluster.sh), BENCH_CLUSTER_PORTS ("27000 27001
+# 27002"), BENCH_FAILOVER_REPEAT (3 kill -9 failovers of the lease, bench/failover.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,13 +89,13 @@ else
   SIZE="${SIZE:-$DEFAULT_SIZE}"
   SEED_FRACTION="${BENCH_SEED_FRACTION:-0.25}"
 fi
-ALL_SECTIONS="full,lag,reconcile,freshness,soak"
+ALL_SECTIONS="full,lag,reconcile,freshness,soak,scale"
 [[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 50 ]] || { echo "bench: SIZE must be an entity count >= 50" >&2; exit 2; }
 if [[ -z "$SECTIONS" ]]; then
   if [[ $MODE == smoke ]]; then SECTIONS="full,freshness,soak"; else SECTIONS="$ALL_SECTIONS"; fi
 fi
 for s in ${SECTIONS//,/ }; do
-  case "$s" in full|lag|reconcile|freshness|soak) ;; *) echo "bench: unknown section $s (full, lag, reconcile, freshness, soak)" >&2; exit 2 ;; esac
+  case "$s" in full|lag|reconcile|freshness|soak|scale) ;; *) echo "bench: unknown section $s (full, lag, reconcile, freshness, soak, scale)" >&2; exit 2 ;; esac
 done
 section() { [[ ",$SECTIONS," == *",$1,"* ]]; }
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -136,6 +139,9 @@ else
 fi
 SOAK_SAMPLES="${BENCH_SOAK_SAMPLES:-12}"
 SOAK_MIX="${BENCH_SOAK_MIX:-}"
+SCALE_ENTITIES="${BENCH_SCALE_ENTITIES:-5000}"
+FAILOVER_REPEAT="${BENCH_FAILOVER_REPEAT:-3}"
+CLUSTER_PORTS="${BENCH_CLUSTER_PORTS:-27000 27001 27002}"
 [[ "$SOAK_MINUTES" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: SOAK_MINUTES must be a number of minutes" >&2; exit 2; }
 [[ "$SOAK_SAMPLES" =~ ^[0-9]+$ && "$SOAK_SAMPLES" -ge 2 ]] || { echo "bench: BENCH_SOAK_SAMPLES must be >= 2" >&2; exit 2; }
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
@@ -595,6 +601,26 @@ run_soak() {
   reset_falkor
 }
 
+# run_scale: issue 16's rows. bench/cluster.sh: the same shape-(b) data in 9 groups, full sync
+# (per_group) into the one FalkorDB and into a 3-primary Redis Cluster of the same build;
+# bench/failover.sh: two serve on one cache, kill -9 of the active one, time to the standby's
+# first successful run (the lease's TTL path).
+run_scale() {
+  log "=== scale-out: $SCALE_ENTITIES entities in 9 groups into 1 shard and 3; $FAILOVER_REPEAT lease failovers"
+  NEO4J_GRAPH="" # both scripts clear and refill Neo4j
+  if ! BUILD="$BDIR" FALKORDB_CLUSTER_PORTS="$CLUSTER_PORTS" "$ROOT/bench/cluster.sh" "$SCALE_ENTITIES" \
+      >"$WORK/scale.cluster.json" 2>"$WORK/scale.cluster.err"; then
+    log "the cluster row failed: $(tail -n 2 "$WORK/scale.cluster.err")"
+    rm -f "$WORK/scale.cluster.json"
+  fi
+  FALKORDB_CLUSTER_PORTS="$CLUSTER_PORTS" "$ROOT/scripts/servers.sh" cluster-stop >/dev/null 2>&1 || true
+  if ! FALKORSYNC_BIN="$BIN" "$ROOT/bench/failover.sh" "$FAILOVER_REPEAT" \
+      >"$WORK/scale.failover.txt" 2>"$WORK/scale.failover.err"; then
+    log "the failover row failed: $(tail -n 2 "$WORK/scale.failover.err")"
+  fi
+  cat "$WORK/scale.cluster.json" "$WORK/scale.failover.txt" 2>/dev/null | sed 's/^/  /' >&2 || true
+}
+
 # ---- Machine and versions ---------------------------------------------------------
 machine_json() {
   local neo_version fdb_ver redis_ver
@@ -641,6 +667,7 @@ if section freshness; then
   done
 fi
 if section soak; then run_soak; fi
+if [[ $MODE == full ]] && section scale; then run_scale; fi
 T_END=$(date +%s)
 # The command that reproduces this run, with the BENCH_* settings it had.
 command_line() {
