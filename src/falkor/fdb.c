@@ -901,3 +901,15 @@ static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char
         nanosleep(&ts, NULL);
     }
 }
+
+long long fdb_info_field(const char *info, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = info; line && *line;) {
+        if (!strncmp(line, name, n) && line[n] == ':')
+            return strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return -1;
+}

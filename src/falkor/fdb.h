@@ -139,4 +139,7 @@ int fdb_reply_errclass(const redisReply *r);
  * copied to errstr (errlen bytes). */
 int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen);
 
+/* The value of one "name:value" line of an INFO reply (text); -1 when absent. Pure. */
+long long fdb_info_field(const char *info, const char *name);
+
 #endif

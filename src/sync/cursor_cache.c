@@ -398,34 +398,23 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
 
 static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
 {
-    if (c->after) { /* a slice */
+    c->in_source = false;
+    c->done = false;
+    int rc = 0;
+    if (c->after) { /* a slice: by key range, paged by id */
         c->last_id = -1;
         c->last_rel = -1;
         c->target = PAGE_PLAIN;
-        c->done = false;
-        int rc = 0;
-        while (!rc && !c->done) {
-            if (c->stop && *c->stop) {
-                snprintf(err, errlen, "stopped by a signal");
-                return FS_ECANCELLED;
-            }
-            rc = cache_slice_page(c, err, errlen);
-        }
-        if (!rc && (rc = xsort_finish(&c->xs)))
-            snprintf(err, errlen, "sorting the cache side: %s", fs_strerror(rc));
-        c->loaded = true;
-        return rc;
+    } else {
+        rc = cache_bounds(c, err, errlen);
+        c->done = c->max_id < 0;
     }
-    c->in_source = false;
-    c->done = false;
-    int rc = cache_bounds(c, err, errlen);
-    c->done = c->max_id < 0;
     while (!rc && !c->done) {
         if (c->stop && *c->stop) {
             snprintf(err, errlen, "stopped by a signal");
             return FS_ECANCELLED;
         }
-        rc = cache_page(c, err, errlen);
+        rc = c->after ? cache_slice_page(c, err, errlen) : cache_page(c, err, errlen);
     }
     if (!rc && (rc = xsort_finish(&c->xs)))
         snprintf(err, errlen, "sorting the cache side: %s", fs_strerror(rc));

@@ -138,19 +138,6 @@ int loader_reconnect(struct loader *l)
     return fdb_reconnect(&l->fdb);
 }
 
-/* The value of one "name:value" line of an INFO reply; -1 when absent. */
-static long long info_field(const char *info, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *line = info; line && *line;) {
-        if (!strncmp(line, name, n) && line[n] == ':')
-            return strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line ? line + 1 : NULL;
-    }
-    return -1;
-}
-
 void loader_memory(struct loader *l, long long *used, long long *max)
 {
     *used = *max = -1;
@@ -159,8 +146,8 @@ void loader_memory(struct loader *l, long long *used, long long *max)
     if (loader_reconnect(l) || fdb_commandv(&l->fdb, &r, 2, info))
         return;
     if (r->type == REDIS_REPLY_STRING) {
-        *used = info_field(r->str, "used_memory");
-        *max = info_field(r->str, "maxmemory");
+        *used = fdb_info_field(r->str, "used_memory");
+        *max = fdb_info_field(r->str, "maxmemory");
     }
     freeReplyObject(r);
 }

@@ -199,19 +199,6 @@ static int plan_neo4j(const struct cfg *c, struct plan_report *rep)
     return rc;
 }
 
-/* The value of one "name:value" line of an INFO reply; -1 when absent. */
-static long long info_value(const char *info, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *line = info; line && *line;) {
-        if (!strncmp(line, name, n) && line[n] == ':')
-            return strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line ? line + 1 : NULL;
-    }
-    return -1;
-}
-
 static bool graph_exists(struct fdb_conn *f, const char *graph)
 {
     const char *ex[2] = {"EXISTS", graph};
@@ -239,9 +226,9 @@ static int plan_falkordb(const struct cfg *c, struct plan_report *rep)
         return rc;
     }
     if (r->type == REDIS_REPLY_STRING) {
-        rep->used_memory = info_value(r->str, "used_memory");
-        rep->maxmemory = info_value(r->str, "maxmemory");
-        rep->system_memory = info_value(r->str, "total_system_memory");
+        rep->used_memory = fdb_info_field(r->str, "used_memory");
+        rep->maxmemory = fdb_info_field(r->str, "maxmemory");
+        rep->system_memory = fdb_info_field(r->str, "total_system_memory");
     }
     freeReplyObject(r);
     for (int g = 0; g < rep->ngraphs; g++)
