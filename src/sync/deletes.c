@@ -109,7 +109,7 @@ static int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys 
     return rc;
 }
 
-/* Runs D->q with D->p on Neo4j and reads each record's values: on_row(D, items, n, ud). */
+/* Runs D->q with D->p on Neo4j; on_row(D, items, n, ud) gets each record's first four values. */
 typedef int (*dc_row_fn)(struct dc *D, const struct pack_item *it, int n, void *ud);
 
 static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
@@ -121,11 +121,11 @@ static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
     int more;
     while ((more = bolt_next(D->bolt, &rec)) == 1) {
         struct pack_reader r;
-        struct pack_item it[3];
+        struct pack_item it[4];
         pack_reader_init(&r, rec.data, rec.len);
         int n = 0;
         rc = pack_read_item(&r, &it[0]); /* the list header */
-        while (!rc && n < 3 && n < (int)rec.nvalues && !(rc = pack_read_item(&r, &it[n])))
+        while (!rc && n < 4 && n < (int)rec.nvalues && !(rc = pack_read_item(&r, &it[n])))
             n++;
         rc = rc ? rc : dc_stopped(D) ? FS_ECANCELLED : on_row(D, it, n, ud);
         if (rc) {
@@ -525,27 +525,21 @@ static void dc_histogram_row(uint64_t *digest, int ntypes, int64_t t, int64_t h,
     digest[t] += fp_item_hash(&f, "", 0);
 }
 
-/* Neo4j's histogram rows into digest (dc_neo_rows reads three columns; this reads four). */
-static int dc_neo_histogram(struct dc *D, uint64_t *digest, int ntypes)
+struct dc_hist {
+    uint64_t *digest;
+    int ntypes;
+};
+
+/* One of Neo4j's histogram rows (t, h, b, c) into its type's digest. */
+static int dc_on_histogram(struct dc *D, const struct pack_item *it, int n, void *ud)
 {
-    int rc = bolt_run(D->bolt, D->q.data, D->p.data, D->p.len, BOLT_MODE_READ);
-    if (rc)
-        return dc_neo_error(D, rc);
-    struct bolt_record rec;
-    int more;
-    while ((more = bolt_next(D->bolt, &rec)) == 1) {
-        struct pack_reader r;
-        struct pack_item it[5];
-        pack_reader_init(&r, rec.data, rec.len);
-        int k = 0;
-        while (k < 5 && !pack_read_item(&r, &it[k]))
-            k++;
-        if (k == 5 && it[1].kind == FS_VALUE_INT && it[2].kind == FS_VALUE_INT &&
-            it[3].kind == FS_VALUE_STRING && it[4].kind == FS_VALUE_INT)
-            dc_histogram_row(digest, ntypes, it[1].i, it[2].i, (const char *)it[3].data, it[3].size,
-                             it[4].i);
-    }
-    return more < 0 ? dc_neo_error(D, more) : 0;
+    (void)D;
+    const struct dc_hist *h = ud;
+    if (n == 4 && it[0].kind == FS_VALUE_INT && it[1].kind == FS_VALUE_INT &&
+        it[2].kind == FS_VALUE_STRING && it[3].kind == FS_VALUE_INT)
+        dc_histogram_row(h->digest, h->ntypes, it[0].i, it[1].i, (const char *)it[2].data,
+                         it[2].size, it[3].i);
+    return 0;
 }
 
 /* The slice of each type whose key histograms this run compares in the current graph (cnt:
@@ -613,7 +607,8 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
     int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, D->group != NULL,
                                      false);
     rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, false, &D->p);
-    rc = rc ? rc : dc_neo_histogram(D, neo, prof->ntypes);
+    struct dc_hist hist = {neo, prof->ntypes};
+    rc = rc ? rc : dc_neo_rows(D, dc_on_histogram, &hist);
     buf_reset(&D->q);
     rc = rc ? rc : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
     struct buf pre;

@@ -194,13 +194,6 @@ static int incremental_graph(struct incr *I, const char *graph, const char *grou
     return rc ? rc : state_wm_advance(f, nm.wm, I->w, I->nw, err, errlen);
 }
 
-static double wall_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (double)now.tv_sec + now.tv_nsec / 1e9;
-}
-
 /* Every graph of the layout. */
 static int incremental_graphs(struct incr *I, const struct sync_opts *o, char **groups, int ngroups)
 {
@@ -263,7 +256,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     if (!rc && (rc = sync_layout_cleanup(c, &ld.fdb, groups, ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", ld.fdb.errstr);
     if (!rc && I.oldest_change > 0)
-        *lag_seconds = wall_now() - I.oldest_change;
+        *lag_seconds = sync_wall_now() - I.oldest_change;
     rc = loader_out_of_memory(&ld, rc, "an incremental run", rep->error, sizeof rep->error);
     fixer_close(&fx);
     rc = sync_replicas_readonly(&ld.fdb, rc, rep->error, sizeof rep->error);

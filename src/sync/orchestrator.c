@@ -190,13 +190,6 @@ static bool cache_present(const struct cfg *c)
     return cache_exists(c, &present, err, sizeof err) ? true : present;
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Waits until the next planned run, a manual trigger or a stop. Returns true
  * with *mode set when something should run now. */
 static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
@@ -217,7 +210,7 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
             ctl && ctl->continuous ? ctl->continuous(ctl->ud) : c->sync.enable_continuous;
         if (ctl && ctl->planned)
             ctl->planned(ctl->ud, continuous ? due : 0);
-        if (continuous && wall_now() >= due)
+        if (continuous && sync_wall_now() >= due)
             return true;
         orch_sleep(0.05, stop);
     }
@@ -290,7 +283,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         }
     }
     long runs = 0;
-    double due = wall_now() + c->sync.interval_seconds;
+    double due = sync_wall_now() + c->sync.interval_seconds;
     while (!(stop && *stop)) {
         enum sync_mode mode = MODE_INCREMENTAL;
         bool manual;
@@ -298,17 +291,17 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
             break;
         if (!manual) {
             runs++;
-            due = wall_now() + c->sync.interval_seconds;
+            due = sync_wall_now() + c->sync.interval_seconds;
         }
         int rc = 0;
         if (manual || c->sync.enable_incremental)
             rc = orch_run(c, mode, run_stop, hooks, applied, &rep, &lag);
         if (!manual)
-            due = wall_now() + c->sync.interval_seconds;
+            due = sync_wall_now() + c->sync.interval_seconds;
         /* between interval runs, within the wait for the next one: never delays it by more
          * than the budget (and one chunk) */
         if (!manual && !rc && slices && runs % c->sync.reconcile_every == 0 &&
-            !(run_stop && *run_stop) && orch_slice_due(c, &pos, wall_now()))
+            !(run_stop && *run_stop) && orch_slice_due(c, &pos, sync_wall_now()))
             run_slice(c, run_stop, hooks, &pos);
     }
     sync_applied_free(applied);

@@ -14,6 +14,13 @@ double sync_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double sync_wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* A figure rounded to `places` decimals, as the report has always printed it. */
 static json_t *rounded(double v, int places)
 {

@@ -70,5 +70,7 @@ void sync_json_print(struct json_t *o, FILE *out);
 
 /* Monotonic seconds. */
 double sync_now(void);
+/* Wall-clock seconds since the epoch (CLOCK_REALTIME): for times stored or shown. */
+double sync_wall_now(void);
 
 #endif

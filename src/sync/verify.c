@@ -389,13 +389,6 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
 /* Items per chunk of a slice: a slice runs chunks until its budget is spent. */
 #define SLICE_CHUNK 500
 
-static double wall_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Where the next chunk of type t above after ends: *last when the rest of the type fits in one
  * chunk, else upto (STATE_KEY_CAP bytes) = its last key. An index-only Neo4j query. */
 static int slice_bound(struct compare_run *C, const struct sync_type *t, const char *group,
@@ -491,7 +484,7 @@ static void slice_begin_pass(struct state_slice *pos)
     pos->active = true;
     pos->graph = pos->type = 0;
     pos->group[0] = pos->after[0] = '\0';
-    pos->started_at = wall_clock();
+    pos->started_at = sync_wall_now();
     pos->busy_seconds = 0;
     pos->checked = pos->fixed = 0;
 }
@@ -510,7 +503,7 @@ static int slice_run(struct compare_run *C, struct state_slice *pos, char **grou
                 snprintf(C->rep->error, sizeof C->rep->error, "FalkorDB: %s", C->fdb.errstr);
             pos->active = false;
             pos->passes++;
-            pos->last_finished_at = wall_clock();
+            pos->last_finished_at = sync_wall_now();
             pos->last_seconds = pos->last_finished_at - pos->started_at;
             pos->last_busy_seconds = pos->busy_seconds + (sync_now() - c0);
             pos->last_checked = pos->checked;
