@@ -1,5 +1,6 @@
 /* Incremental's delete check: counts first, then key prefixes whose counts differ, then keys. */
 #include "sync/deletes.h"
+#include "sync/deletes_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,40 +13,13 @@
 #include "sync/gkey.h"
 #include "sync/target.h"
 
-/* A prefix is listed key by key once neither side holds more than this under it. */
-#define DC_LEAF 256
-/* Next characters of a prefix compared at once (a uuid has 17; more: the prefix is listed). */
-#define DC_CHILDREN 64
-/* Types of the graphiti profile, with room (the digest check keeps one row per type). */
-#define DC_MAX_TYPES 16
-/* Keys listed under one prefix, per side (a leaf holds DC_LEAF; longer lists: duplicates). */
-#define DC_MAX_KEYS ((size_t)1 << 20)
-
-struct dc_keys {
-    char **v;
-    size_t n, cap;
-};
-
 struct dc_child {
     char c[8]; /* the next character (UTF-8), "" when a key ends at the prefix */
     int64_t neo, fdb;
 };
 
-/* One type of one graph being checked. */
-struct dc {
-    const struct cfg *c;
-    struct bolt_session *bolt;
-    struct fixer *fx;
-    struct fdb_conn *fdb;
-    struct sync_report *rep;
-    const char *graph, *group;
-    const struct sync_type *t;
-    volatile sig_atomic_t *stop; /* or NULL */
-    struct buf q, p;
-};
-
 /* A stop asked for: the error says so (the check is repeated by the next run). */
-static bool dc_stopped(struct dc *D)
+bool dc_stopped(struct dc *D)
 {
     if (!(D->stop && *D->stop))
         return false;
@@ -67,7 +41,7 @@ static int dc_fdb_error(struct dc *D, int rc)
 
 /* The smallest key above every key starting with prefix: prefix with its last byte
  * incremented; false for "" and for a last byte outside ASCII (then STARTS WITH is used). */
-static bool dc_upper(const char *prefix, char *hi, size_t cap)
+bool dc_upper(const char *prefix, char *hi, size_t cap)
 {
     size_t n = strlen(prefix);
     if (!n || n >= cap || (unsigned char)prefix[n - 1] >= 0x7e)
@@ -77,15 +51,32 @@ static bool dc_upper(const char *prefix, char *hi, size_t cap)
     return true;
 }
 
+/* "bt": the bound, as a DateTime (Neo4j) or its ISO text (the cache's "CYPHER" prefix). */
+int dc_write_bt(const struct dc *D, struct buf *p, bool cache)
+{
+    if (cache) {
+        int rc = buf_append_str(p, " bt=");
+        return rc ? rc : fdb_param_write_string(p, D->bt_iso, strlen(D->bt_iso));
+    }
+    int rc = pack_write_cstr(p, "bt");
+    rc = rc ? rc : pack_write_struct_header(p, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(p, D->bt_s);
+    rc = rc ? rc : pack_write_int(p, 0);
+    return rc ? rc : pack_write_int(p, 0);
+}
+
 /* Parameters {p: prefix (unless NULL), hi: its upper bound (when it has one), l: its length,
  * keys: keys (unless NULL), g: group}. */
-static int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys *keys)
+int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys *keys)
 {
     buf_reset(&D->p);
     char hi[SYNC_KEY_CAP];
     bool ranged = prefix && dc_upper(prefix, hi, sizeof hi);
-    uint32_t n = (prefix ? 2 : 0) + (ranged ? 1 : 0) + (keys ? 1 : 0) + (D->group ? 1 : 0);
+    uint32_t n = (prefix ? 2 : 0) + (ranged ? 1 : 0) + (keys ? 1 : 0) + (D->group ? 1 : 0) +
+                 (D->old ? 1 : 0);
     int rc = pack_write_map_header(&D->p, n);
+    if (D->old)
+        rc = rc ? rc : dc_write_bt(D, &D->p, false);
     if (prefix) {
         rc = rc ? rc : pack_write_cstr(&D->p, "p");
         rc = rc ? rc : pack_write_cstr(&D->p, prefix);
@@ -110,9 +101,8 @@ static int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys 
 }
 
 /* Runs D->q with D->p on Neo4j; on_row(D, items, n, ud) gets each record's first four values. */
-typedef int (*dc_row_fn)(struct dc *D, const struct pack_item *it, int n, void *ud);
 
-static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
+int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
 {
     int rc = bolt_run(D->bolt, D->q.data, D->p.data, D->p.len, BOLT_MODE_READ);
     if (rc)
@@ -140,7 +130,7 @@ static int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
 
 /* Runs "CYPHER <params> <D->q>" read-only on the graph; *out NULL when the graph does not
  * exist. */
-static int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out)
+int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out)
 {
     int rc = buf_append(params, D->q.data, D->q.len);
     rc = rc ? rc : buf_append_byte(params, '\0');
@@ -155,7 +145,7 @@ static int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out)
 }
 
 /* The rows of a reply (NULL: none). */
-static const redisReply *dc_rows(const redisReply *r)
+const redisReply *dc_rows(const redisReply *r)
 {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->element[1]->type != REDIS_REPLY_ARRAY)
@@ -191,17 +181,27 @@ static int dc_on_count(struct dc *D, const struct pack_item *it, int n, void *ud
     return 0;
 }
 
-/* Neo4j's count of t: the count store (group NULL) or the group's, by index. */
+/* Neo4j's count of t: the count store (group NULL) or the group's, by index; when D->old, of
+ * the old items (all minus the young ones, two index-backed counts). */
 static int dc_neo_count(struct dc *D, int64_t *n)
 {
     buf_reset(&D->q);
     *n = 0;
-    int rc = extract_count_query(&D->q, D->t, D->group != NULL);
+    int rc = extract_count_query(&D->q, D->t, D->group != NULL, false);
     rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-    return rc ? rc : dc_neo_rows(D, dc_on_count, n);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_count, n);
+    if (rc || !D->old)
+        return rc;
+    int64_t young = 0;
+    buf_reset(&D->q);
+    rc = extract_count_query(&D->q, D->t, D->group != NULL, true);
+    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_count, &young);
+    *n -= young;
+    return rc;
 }
 
-static void dc_keys_free(struct dc_keys *k)
+void dc_keys_free(struct dc_keys *k)
 {
     for (size_t i = 0; i < k->n; i++)
         free(k->v[i]);
@@ -209,7 +209,7 @@ static void dc_keys_free(struct dc_keys *k)
     memset(k, 0, sizeof *k);
 }
 
-static int dc_keys_add(struct dc_keys *k, const char *s, size_t len)
+int dc_keys_add(struct dc_keys *k, const char *s, size_t len)
 {
     if (k->n == DC_MAX_KEYS)
         return FS_ETOO_BIG;
@@ -227,12 +227,12 @@ static int dc_keys_add(struct dc_keys *k, const char *s, size_t len)
     return 0;
 }
 
-static int dc_strcmp(const void *a, const void *b)
+int dc_strcmp(const void *a, const void *b)
 {
     return sync_keycmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud)
+int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud)
 {
     (void)D;
     if (n < 1 || it[0].kind != FS_VALUE_STRING)
@@ -247,16 +247,17 @@ static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, s
     char hi[SYNC_KEY_CAP];
     bool ranged = dc_upper(prefix, hi, sizeof hi);
     buf_reset(&D->q);
-    int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[r:`%s`]->()", D->t->name)
-                        : buf_printf(&D->q, "MATCH (n:`%s`)", D->t->name);
+    int rc = extract_cache_match(&D->q, D->t, false);
     /* a range is an index seek in FalkorDB, STARTS WITH a scan; the range is checked again on
      * the rows, as the index can hand back keys outside it (FalkorDB 4.16) */
     rc = rc       ? rc
          : ranged ? buf_printf(&D->q,
                                " WHERE %s.uuid >= $p AND %s.uuid < $hi WITH %s WHERE (%s.uuid + "
-                               "'') >= $p AND (%s.uuid + '') < $hi RETURN ",
+                               "'') >= $p AND (%s.uuid + '') < $hi",
                                v, v, v, v, v)
-                  : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p RETURN ", v);
+                  : buf_printf(&D->q, " WHERE %s.uuid STARTS WITH $p WITH %s WHERE true", v, v);
+    rc = rc ? rc : extract_old_filter(&D->q, D->t, D->old, true);
+    rc = rc ? rc : buf_append_str(&D->q, " RETURN ");
     rc = rc        ? rc
          : by_char ? buf_printf(&D->q, "substring(%s.uuid, %zu, 1), count(*)", v, strlen(prefix))
                    : buf_printf(&D->q, "%s.uuid", v);
@@ -266,6 +267,8 @@ static int dc_fdb_prefix_query(struct dc *D, const char *prefix, bool by_char, s
         rc = rc ? rc : buf_append_str(pre, " hi=");
         rc = rc ? rc : fdb_param_write_string(pre, hi, strlen(hi));
     }
+    if (D->old)
+        rc = rc ? rc : dc_write_bt(D, pre, true);
     return rc ? rc : buf_append_byte(pre, ' ');
 }
 
@@ -274,8 +277,8 @@ static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct
 {
     buf_reset(&D->q);
     char hi[SYNC_KEY_CAP];
-    int rc =
-        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), false);
+    int rc = extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi),
+                                  D->old, false);
     rc = rc ? rc : dc_neo_params(D, prefix, NULL);
     rc = rc ? rc : dc_neo_rows(D, dc_on_key, neo);
     struct buf pre;
@@ -331,19 +334,95 @@ static int dc_upsert(struct dc *D, const struct dc_keys *keys)
     return rc ? rc : fixer_flush(D->fx);
 }
 
+/* Keys of $keys looked up per request (a Neo4j index seek each). */
+#define DC_PRESENT_CHUNK 1000
+
+static int dc_bsearch_cmp(const void *key, const void *elem)
+{
+    return sync_keycmp(key, *(char *const *)elem);
+}
+
+/* Of keys, those that no item of the current type holds in Neo4j (in any group): into absent.
+ * A key is deleted from the cache only once Neo4j said so by key. */
+static int dc_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *absent)
+{
+    struct dc_keys present = {0};
+    const char *group = D->group;
+    bool old = D->old;
+    D->group = NULL;
+    D->old = false;
+    int rc = 0;
+    for (size_t at = 0; !rc && at < keys->n; at += DC_PRESENT_CHUNK) {
+        size_t n = keys->n - at < DC_PRESENT_CHUNK ? keys->n - at : DC_PRESENT_CHUNK;
+        struct dc_keys chunk = {keys->v + at, n, n};
+        buf_reset(&D->q);
+        rc = extract_present_query(&D->q, D->t);
+        rc = rc ? rc : dc_neo_params(D, NULL, &chunk);
+        rc = rc ? rc : dc_neo_rows(D, dc_on_key, &present);
+    }
+    D->group = group;
+    D->old = old;
+    if (!rc && present.n)
+        qsort(present.v, present.n, sizeof *present.v, dc_strcmp);
+    for (size_t i = 0; !rc && i < keys->n; i++)
+        if (!present.n ||
+            !bsearch(keys->v[i], present.v, present.n, sizeof *present.v, dc_bsearch_cmp))
+            rc = dc_keys_add(absent, keys->v[i], strlen(keys->v[i]));
+    dc_keys_free(&present);
+    return rc;
+}
+
+/* Deletes from the cache those of keys (of the current type, in D->graph) that Neo4j does
+ * not hold; *n: how many. */
+static int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n)
+{
+    struct dc_keys absent = {0};
+    int rc = keys->n ? dc_absent(D, keys, &absent) : 0;
+    for (size_t i = 0; !rc && i < absent.n; i++) {
+        struct sync_item b = {0};
+        snprintf(b.key, sizeof b.key, "%s", absent.v[i]);
+        rc = fixer_delete(D->fx, &b);
+    }
+    if (n)
+        *n = absent.n;
+    dc_keys_free(&absent);
+    return rc ? rc : fixer_flush(D->fx);
+}
+
 /* Lists the keys under prefix on both sides: deletes the cache's extras (and every copy of a
  * key it holds twice), upserts what it misses. */
 static int dc_fix(struct dc *D, const char *prefix)
 {
-    struct dc_keys neo = {0}, fdb = {0}, missing = {0};
+    struct dc_keys neo = {0}, fdb = {0};
     int rc = dc_list(D, prefix, &neo, &fdb);
+    if (rc) {
+        dc_keys_free(&neo);
+        dc_keys_free(&fdb);
+        return rc;
+    }
+    return dc_fix_lists(D, &neo, &fdb);
+}
+
+int dc_fix_lists(struct dc *D, struct dc_keys *neo_, struct dc_keys *fdb_)
+{
+    struct dc_keys neo = *neo_, fdb = *fdb_, missing = {0}, extra = {0};
+    memset(neo_, 0, sizeof *neo_);
+    memset(fdb_, 0, sizeof *fdb_);
+    int rc = 0;
     size_t i = 0, j = 0;
     if (!rc && dc_stopped(D))
         rc = FS_ECANCELLED;
     while (!rc && (i < neo.n || j < fdb.n)) {
         int cmp = i == neo.n ? 1 : j == fdb.n ? -1 : sync_keycmp(neo.v[i], fdb.v[j]);
         bool dup = j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]);
-        if (cmp > 0 || (cmp == 0 && dup)) {
+        if (cmp > 0 && D->old) {
+            /* old in the cache, not in Neo4j's list: maybe young there (its time differs);
+             * deleted once Neo4j says by key that it is gone */
+            rc = dc_keys_add(&extra, fdb.v[j], strlen(fdb.v[j]));
+            while (!rc && j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]))
+                j++;
+            j++;
+        } else if (cmp > 0 || (cmp == 0 && dup)) {
             struct sync_item b = {0};
             snprintf(b.key, sizeof b.key, "%s", fdb.v[j]);
             rc = fixer_delete(D->fx, &b);
@@ -362,10 +441,12 @@ static int dc_fix(struct dc *D, const char *prefix)
         }
     }
     rc = rc ? rc : fixer_flush(D->fx);
+    rc = rc ? rc : dc_delete_absent(D, &extra, NULL);
     rc = rc ? rc : dc_upsert(D, &missing);
     dc_keys_free(&neo);
     dc_keys_free(&fdb);
     dc_keys_free(&missing);
+    dc_keys_free(&extra);
     return rc;
 }
 
@@ -409,8 +490,8 @@ static int dc_children_of(struct dc *D, const char *prefix, struct dc_children *
 {
     buf_reset(&D->q);
     char hi[SYNC_KEY_CAP];
-    int rc =
-        extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi), true);
+    int rc = extract_prefix_query(&D->q, D->t, D->group != NULL, dc_upper(prefix, hi, sizeof hi),
+                                  D->old, true);
     rc = rc ? rc : dc_neo_params(D, prefix, NULL);
     rc = rc ? rc : dc_neo_rows(D, dc_on_child, k);
     struct buf pre;
@@ -437,7 +518,7 @@ static int dc_children_of(struct dc *D, const char *prefix, struct dc_children *
 }
 
 /* Drills into the next characters of prefix whose counts differ. */
-static int dc_drill(struct dc *D, const char *prefix, int depth)
+int dc_drill(struct dc *D, const char *prefix, int depth)
 {
     struct dc_children *k = calloc(1, sizeof *k);
     if (!k)
@@ -487,7 +568,8 @@ static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cn
     return rc;
 }
 
-/* Type t in every graph: the group's Neo4j count (single: total) against the graph's. */
+/* Type t in every graph: the group's Neo4j count (single: total) against the graph's (of the
+ * old items when the type has a birth expression). */
 static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total,
                    const int64_t *cnt)
 {
@@ -498,6 +580,7 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
         D->group = sync_target(D->c, groups, g, graph, sizeof graph);
         D->graph = graph;
         D->t = &prof->types[t];
+        D->old = D->t->birth != NULL;
         int64_t neo = total;
         if (D->group)
             rc = dc_neo_count(D, &neo);
@@ -505,7 +588,8 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
             continue;
         D->fx->ld->graph = graph;
         D->fx->type = t;
-        rc = dc_drill(D, "", 0);
+        int64_t most = neo > cnt[g * prof->ntypes + t] ? neo : cnt[g * prof->ntypes + t];
+        rc = dc_ranges(D, most);
     }
     return rc;
 }
@@ -573,10 +657,11 @@ static int dc_histogram_params(struct dc *D, char (*prefixes)[4], int ntypes, bo
                                struct buf *p)
 {
     buf_reset(p);
-    uint32_t n = D->group && !cache ? 1 : 0;
+    uint32_t n = (D->group && !cache ? 1 : 0) + 1;
     for (int i = 0; i < ntypes; i++)
         n += prefixes[i][0] ? 2 : 1;
     int rc = cache ? buf_append_str(p, "CYPHER") : pack_write_map_header(p, n);
+    rc = rc ? rc : dc_write_bt(D, p, cache);
     for (int i = 0; !rc && i < ntypes; i++) {
         char hi[4], name[16];
         rc = extract_histogram_bounds(prefixes[i], hi);
@@ -605,12 +690,14 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
     const struct sync_profile *prof = sync_profile_of(D->c);
     buf_reset(&D->q);
     int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, D->group != NULL,
-                                     false);
+                                     false, true);
     rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, false, &D->p);
     struct dc_hist hist = {neo, prof->ntypes};
     rc = rc ? rc : dc_neo_rows(D, dc_on_histogram, &hist);
     buf_reset(&D->q);
-    rc = rc ? rc : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true);
+    rc =
+        rc ? rc
+           : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true, true);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
@@ -631,9 +718,10 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
     return rc;
 }
 
-/* Per graph: each type's key histograms of its slice on both sides; a slice whose histograms
- * differ (an extra and a missing key of one type, which leave the counts equal) has its keys
- * listed on both sides and fixed (the slice holds about sync.delete_digest_keys keys). */
+/* Per graph: each type's key histograms of its slice on both sides (old items only); a slice
+ * whose histograms differ (an extra and a missing key of one type, which leave the counts equal)
+ * has its keys listed on both sides and fixed (the slice holds about sync.delete_digest_keys keys).
+ */
 static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64_t *cnt)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
@@ -652,11 +740,110 @@ static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64
             if (neo[t] == fdb[t])
                 continue;
             D->t = &prof->types[t];
+            D->old = D->t->birth != NULL;
             D->fx->ld->graph = graph;
             D->fx->type = t;
             rc = dc_fix(D, prefixes[t]);
         }
     }
+    return rc;
+}
+
+struct dc_young_rows {
+    struct dc_keys keys[DC_MAX_TYPES];
+    int ntypes;
+};
+
+/* Per graph: the cache's young items of each type (young: their count, after the deletes),
+ * those whose keys Neo4j no longer holds deleted. */
+static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int rc = 0;
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        struct dc_young_rows *y = calloc(1, sizeof *y);
+        struct buf pre;
+        buf_init(&pre, SYNC_QUERY_CAP);
+        redisReply *r = NULL;
+        buf_reset(&D->q);
+        rc = y ? extract_young_union(&D->q, prof->types, prof->ntypes) : FS_ENOMEM;
+        rc = rc ? rc : buf_append_str(&pre, "CYPHER");
+        rc = rc ? rc : dc_write_bt(D, &pre, true);
+        rc = rc ? rc : buf_append_byte(&pre, ' ');
+        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+        const redisReply *rows = dc_rows(r);
+        for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+            const redisReply *row = rows->element[i];
+            if (row->elements == 2 && row->element[0]->type == REDIS_REPLY_INTEGER &&
+                row->element[1]->type == REDIS_REPLY_STRING && row->element[0]->integer >= 0 &&
+                row->element[0]->integer < prof->ntypes)
+                rc = dc_keys_add(&y->keys[row->element[0]->integer], row->element[1]->str,
+                                 row->element[1]->len);
+        }
+        freeReplyObject(r);
+        buf_deinit(&pre);
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
+            size_t gone = 0;
+            D->t = &prof->types[t];
+            D->fx->ld->graph = graph;
+            D->fx->type = t;
+            rc = dc_stopped(D) ? FS_ECANCELLED : dc_delete_absent(D, &y->keys[t], &gone);
+            young[g * prof->ntypes + t] = (int64_t)(y->keys[t].n - gone);
+        }
+        for (int t = 0; y && t < prof->ntypes; t++)
+            dc_keys_free(&y->keys[t]);
+        free(y);
+    }
+    D->graph = NULL;
+    return rc;
+}
+
+struct dc_census {
+    int64_t all[DC_MAX_TYPES], young[DC_MAX_TYPES];
+};
+
+static int dc_on_census(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dc_census *cs = ud;
+    if (n < 3 || it[0].kind != FS_VALUE_INT || it[1].kind != FS_VALUE_INT ||
+        it[2].kind != FS_VALUE_INT || it[1].i < 0 || it[1].i >= DC_MAX_TYPES)
+        return 0;
+    (it[2].i ? cs->young : cs->all)[it[1].i] = it[0].i;
+    return 0;
+}
+
+/* Neo4j's counts of every type, whole and born after the bound, in one query (a writer
+ * committing between the two counts costs a drill, nothing else). */
+static int dc_neo_census(struct dc *D, struct dc_census *cs)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    memset(cs, 0, sizeof *cs);
+    buf_reset(&D->q);
+    D->group = NULL;
+    D->old = true;
+    int rc = extract_census_union(&D->q, prof->types, prof->ntypes);
+    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    D->old = false;
+    return rc ? rc : dc_neo_rows(D, dc_on_census, cs);
+}
+
+/* The cache's counts of every graph and type (cnt), of their young items (young, deleting
+ * those gone from Neo4j) and of their old ones (old = cnt - young). */
+static int dc_cache_census(struct dc *D, char **groups, int ngraphs, int64_t *cnt, int64_t *young,
+                           int64_t *old)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    uint64_t fixed = D->rep->deleted;
+    int rc = dc_cache_counts(D, groups, ngraphs, cnt);
+    rc = rc ? rc : dc_young(D, groups, ngraphs, young);
+    if (!rc && D->rep->deleted != fixed) /* a node's delete took its relationships along */
+        rc = dc_cache_counts(D, groups, ngraphs, cnt);
+    for (int i = 0; !rc && i < ngraphs * prof->ntypes; i++)
+        old[i] = cnt[i] - young[i];
     return rc;
 }
 
@@ -667,29 +854,39 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
     const struct sync_profile *prof = sync_profile_of(c);
     if (prof->generic)
         return 0;
+    if (prof->ntypes > DC_MAX_TYPES)
+        return FS_EINVAL;
     struct dc D = {.c = c, .bolt = bolt, .fx = fx, .fdb = &fx->ld->fdb, .rep = rep, .stop = stop};
+    D.bt_s = (int64_t)time(NULL) - c->sync.overlap_seconds - 1;
+    time_t bt = (time_t)D.bt_s;
+    struct tm tm;
+    gmtime_r(&bt, &tm);
+    strftime(D.bt_iso, sizeof D.bt_iso, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
     int ngraphs = sync_target_count(c, ngroups);
-    int64_t *cnt = calloc((size_t)(ngraphs ? ngraphs : 1) * (size_t)prof->ntypes, sizeof *cnt);
+    size_t cells = (size_t)(ngraphs ? ngraphs : 1) * (size_t)prof->ntypes;
+    int64_t *cnt = calloc(3 * cells, sizeof *cnt);
     if (!cnt)
         return FS_ENOMEM;
+    int64_t *young = cnt + cells, *old = cnt + 2 * cells;
     buf_init(&D.q, SYNC_QUERY_CAP);
     buf_init(&D.p, SYNC_QUERY_CAP);
-    int rc = dc_cache_counts(&D, groups, ngraphs, cnt);
+    int rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
     /* Digests first: deleting an extra node also deletes its relationships, which the
      * counts then find missing. */
     uint64_t fixed = rep->deleted + rep->upserted;
-    rc = rc ? rc : dc_digest_check(&D, groups, ngraphs, cnt);
+    rc = rc ? rc : dc_digest_check(&D, groups, ngraphs, old);
     if (!rc && rep->deleted + rep->upserted != fixed)
-        rc = dc_cache_counts(&D, groups, ngraphs, cnt);
+        rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+    struct dc_census cs;
+    rc = rc ? rc : dc_stopped(&D) ? FS_ECANCELLED : dc_neo_census(&D, &cs);
     for (int t = 0; !rc && t < prof->ntypes; t++) {
         D.t = &prof->types[t];
         D.group = NULL;
-        int64_t total = 0, sum = 0;
-        rc = dc_stopped(&D) ? FS_ECANCELLED : dc_neo_count(&D, &total);
+        int64_t total = cs.all[t] - (D.t->birth ? cs.young[t] : 0), sum = 0;
         for (int g = 0; g < ngraphs; g++)
-            sum += cnt[g * prof->ntypes + t];
-        if (!rc && total != sum)
-            rc = dc_type(&D, groups, ngraphs, t, total, cnt);
+            sum += D.t->birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
+        if (total != sum)
+            rc = dc_type(&D, groups, ngraphs, t, total, D.t->birth ? old : cnt);
     }
     buf_deinit(&D.q);
     buf_deinit(&D.p);

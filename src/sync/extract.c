@@ -68,14 +68,40 @@ static int prefix_match_head(struct buf *q, const struct sync_type *t, const cha
                    : buf_printf(q, "MATCH (n:`%s`) WHERE ", t->name);
 }
 
-/* "MATCH <t's pattern> WHERE <key condition>" and the group filter; *v the variable. */
+int extract_old_filter(struct buf *q, const struct sync_type *t, bool old, bool cache)
+{
+    if (!old || !t->birth)
+        return 0;
+    /* the cache's pattern names no endpoint (a relationship is sought by its key's index) */
+    const char *end = !cache || !t->edge   ? NULL
+                      : t->birth[0] == 'a' ? "startNode(r)"
+                      : t->birth[0] == 'b' ? "endNode(r)"
+                                           : NULL;
+    return end ? buf_printf(q, " AND NOT coalesce(%s%s > $bt, false)", end, t->birth + 1)
+               : buf_printf(q, " AND NOT coalesce(%s > $bt, false)", t->birth);
+}
+
+int extract_cache_match(struct buf *q, const struct sync_type *t, bool old)
+{
+    if (!t->edge)
+        return buf_printf(q, "MATCH (n:`%s`)", t->name);
+    /* only the endpoint the filter reads is named, by its label (an index on its time) */
+    bool a = old && t->birth && t->birth[0] == 'a';
+    bool b = old && t->birth && t->birth[0] == 'b' && t->dst_label;
+    return buf_printf(q, "MATCH (%s%s%s)-[r:`%s`]->(%s%s%s)", a ? "a:`" : "", a ? t->src_label : "",
+                      a ? "`" : "", t->name, b ? "b:`" : "", b ? t->dst_label : "", b ? "`" : "");
+}
+
+/* "MATCH <t's pattern> WHERE <key condition>", the old filter and the group filter; *v the
+ * variable. */
 static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
-                        const char **v)
+                        bool old, const char **v)
 {
     int rc = prefix_match_head(q, t, v);
     rc = rc       ? rc
          : ranged ? buf_printf(q, "%s.uuid >= $p AND %s.uuid < $hi", *v, *v)
                   : buf_printf(q, "%s.uuid STARTS WITH $p", *v);
+    rc = rc ? rc : extract_old_filter(q, t, old, false);
     if (by_group)
         rc = rc ? rc
                 : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
@@ -84,10 +110,10 @@ static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group,
 }
 
 int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
-                         bool by_char)
+                         bool old, bool by_char)
 {
     const char *v;
-    int rc = prefix_match(q, t, by_group, ranged, &v);
+    int rc = prefix_match(q, t, by_group, ranged, old, &v);
     if (by_char)
         return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, $l, 1), count(*)", v);
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
@@ -96,7 +122,7 @@ int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group
 /* Type i's "MATCH ... WHERE <key in the prefix's range $pI .. $hI>[ AND <group>]"; *v its
  * variable. ranged: the range has an upper bound (a non-empty prefix). */
 static int histogram_match(struct buf *q, const struct sync_type *t, int i, bool ranged,
-                           bool by_group, bool cache, const char **v)
+                           bool by_group, bool cache, bool old, const char **v)
 {
     *v = t->edge ? "r" : "n";
     int rc;
@@ -112,12 +138,15 @@ static int histogram_match(struct buf *q, const struct sync_type *t, int i, bool
     rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= $p%d", *v, i);
     if (ranged)
         rc = rc ? rc : buf_printf(q, " AND %s.uuid < $h%d", *v, i);
+    /* FalkorDB: the filter after the range's WITH, so that the range stays an index seek */
+    rc = rc || cache ? rc : extract_old_filter(q, t, old, false);
     /* FalkorDB's string range index can hand back keys outside the range (seen on 4.16 when
      * the range starts below the smallest key): the range is checked again on the rows */
     if (cache) {
         rc = rc ? rc : buf_printf(q, " WITH %s WHERE (%s.uuid + '') >= $p%d", *v, *v, i);
         if (ranged)
             rc = rc ? rc : buf_printf(q, " AND (%s.uuid + '') < $h%d", *v, i);
+        rc = rc ? rc : extract_old_filter(q, t, old, true);
     }
     if (by_group && !cache)
         rc = rc ? rc
@@ -138,7 +167,7 @@ int extract_histogram_bounds(const char *prefix, char *hi)
 }
 
 int extract_histogram_union(struct buf *q, const struct sync_type *types, int ntypes,
-                            char (*prefixes)[4], bool by_group, bool cache)
+                            char (*prefixes)[4], bool by_group, bool cache, bool old)
 {
     int rc = 0;
     for (int i = 0; !rc && i < ntypes; i++) {
@@ -149,7 +178,7 @@ int extract_histogram_union(struct buf *q, const struct sync_type *types, int nt
         for (int h = 0; !rc && h < 2; h++) {
             const char *v;
             rc = i || h ? buf_append_str(q, " UNION ALL ") : 0;
-            rc = rc ? rc : histogram_match(q, &types[i], i, n > 0, by_group, cache, &v);
+            rc = rc ? rc : histogram_match(q, &types[i], i, n > 0, by_group, cache, old, &v);
             /* the last two characters (padded: a shorter key is no error), or the two after
              * the prefix */
             rc = rc  ? rc
@@ -165,8 +194,125 @@ int extract_histogram_union(struct buf *q, const struct sync_type *types, int nt
     return rc;
 }
 
-int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group)
+int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
+                         bool cache)
 {
+    const char *v = t->edge ? "r" : "n";
+    int rc;
+    if (cache) {
+        rc = extract_cache_match(q, t, false);
+        rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= '' WITH %s WHERE true", v, v);
+        rc = rc ? rc : extract_old_filter(q, t, old, true);
+    } else {
+        rc = prefix_match_head(q, t, &v);
+        rc = rc ? rc : buf_printf(q, "%s.uuid >= ''", v);
+        rc = rc ? rc : extract_old_filter(q, t, old, false);
+        if (by_group)
+            rc = rc ? rc
+                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                                : " AND n.group_id = $g");
+    }
+    return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, 0, $k), count(*)", v);
+}
+
+int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
+                         bool cache)
+{
+    const char *v = t->edge ? "r" : "n";
+    int rc = buf_append_str(q, "UNWIND $ps AS p ");
+    if (cache) {
+        rc = rc ? rc : extract_cache_match(q, t, false);
+        rc =
+            rc ? rc
+               : buf_printf(q,
+                            " WHERE %s.uuid >= p[0] AND %s.uuid < p[1] WITH p, %s WHERE (%s.uuid + "
+                            "'') >= p[0] AND (%s.uuid + '') < p[1]",
+                            v, v, v, v, v);
+        rc = rc ? rc : extract_old_filter(q, t, old, true);
+    } else {
+        rc = rc ? rc : prefix_match_head(q, t, &v);
+        rc = rc ? rc : buf_printf(q, "%s.uuid >= p[0] AND %s.uuid < p[1]", v, v);
+        rc = rc ? rc : extract_old_filter(q, t, old, false);
+        if (by_group)
+            rc = rc ? rc
+                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                                : " AND n.group_id = $g");
+    }
+    return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
+}
+
+int extract_young_keys_query(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    const char *v;
+    int rc = prefix_match_head(q, t, &v);
+    rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth ? t->birth : "null");
+    if (by_group)
+        rc = rc ? rc
+                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                            : " AND n.group_id = $g");
+    return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
+}
+
+int extract_census_union(struct buf *q, const struct sync_type *types, int ntypes)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < ntypes; i++) {
+        const struct sync_type *t = &types[i];
+        const char *v;
+        rc = i ? buf_append_str(q, " UNION ALL ") : 0;
+        /* the count alone, then the literals: an aggregation grouped by literals reads every
+         * item instead of the count store, and gives no row at all for none */
+        rc = rc        ? rc
+             : t->edge ? buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->() WITH count(r) AS c",
+                                    t->src_label, t->name)
+                       : buf_printf(q, "MATCH (n:`%s`) WITH count(n) AS c", t->name);
+        rc = rc ? rc : buf_printf(q, " RETURN c, %d AS t, 0 AS y", i);
+        if (!t->birth)
+            continue;
+        rc = rc ? rc : buf_append_str(q, " UNION ALL ");
+        rc = rc ? rc : prefix_match_head(q, t, &v);
+        rc = rc ? rc
+                : buf_printf(q, "%s > $bt WITH count(*) AS c RETURN c, %d AS t, 1 AS y", t->birth,
+                             i);
+    }
+    return rc;
+}
+
+int extract_young_union(struct buf *q, const struct sync_type *types, int ntypes)
+{
+    int rc = 0, n = 0;
+    for (int i = 0; !rc && i < ntypes; i++) {
+        const struct sync_type *t = &types[i];
+        if (!t->birth)
+            continue;
+        rc = n++ ? buf_append_str(q, " UNION ALL ") : 0;
+        rc = rc ? rc : extract_cache_match(q, t, true);
+        rc = rc ? rc
+                : buf_printf(q, " WHERE %s > $bt RETURN %d AS t, %s.uuid AS k", t->birth, i,
+                             t->edge ? "r" : "n");
+    }
+    return rc;
+}
+
+int extract_present_query(struct buf *q, const struct sync_type *t)
+{
+    const char *v;
+    int rc = prefix_match_head(q, t, &v);
+    return rc ? rc : buf_printf(q, "%s.uuid IN $keys RETURN %s.uuid", v, v);
+}
+
+int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group, bool young)
+{
+    if (young && t->birth) { /* an index seek on the time, then the group's rows */
+        const char *v;
+        int rc = prefix_match_head(q, t, &v);
+        rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
+        if (by_group)
+            rc = rc ? rc
+                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                                : " AND n.group_id = $g");
+        return rc ? rc : buf_printf(q, " RETURN count(%s)", v);
+    }
     if (!t->edge)
         return buf_printf(q, "MATCH (n:`%s`)%s RETURN count(n)", t->name,
                           by_group ? " WHERE n.group_id = $g" : "");

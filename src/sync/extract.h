@@ -44,7 +44,37 @@ int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group) 
  * databases): by_char, one row per next character of the key ($l: the prefix's length) and
  * its count; else their keys. */
 int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group, bool ranged,
-                         bool by_char) FS_WARN_UNUSED;
+                         bool old, bool by_char) FS_WARN_UNUSED;
+/* When old and t has a birth expression: " AND NOT coalesce(<birth> > $bt, false)", the items
+ * born at or before $bt (a DateTime in Neo4j, ISO text in the cache; no time: old). cache:
+ * for the cache's pattern ()-[r]->() (an endpoint through startNode/endNode). In FalkorDB it
+ * belongs after the key range's WITH: in the range's WHERE it turns the index seek into a
+ * scan. */
+int extract_old_filter(struct buf *q, const struct sync_type *t, bool old,
+                       bool cache) FS_WARN_UNUSED;
+/* The cache's "MATCH" of t: a relationship by its type, with the endpoint its birth
+ * expression reads named (a or b, by label) when old. */
+int extract_cache_match(struct buf *q, const struct sync_type *t, bool old) FS_WARN_UNUSED;
+/* Delete check: the first $k characters of t's keys and their counts (Neo4j: group $g when
+ * by_group; cache: its pattern), of the old items only when old (extract_old_filter). */
+int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
+                         bool cache) FS_WARN_UNUSED;
+/* Delete check: t's keys in the ranges $ps ([[lo, hi], ...], lo <= key < hi), as
+ * extract_bucket_query's filters. */
+int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
+                         bool cache) FS_WARN_UNUSED;
+/* Neo4j: the keys of t's items (group $g when by_group) born after $bt (an index seek). */
+int extract_young_keys_query(struct buf *q, const struct sync_type *t,
+                             bool by_group) FS_WARN_UNUSED;
+/* Neo4j, every type at once (UNION ALL): rows (c: count, t: i, y: 0) of the whole type (count
+ * store) and, for types with a birth expression, (c, t: i, y: 1) of the items born after
+ * $bt (an index seek). */
+int extract_census_union(struct buf *q, const struct sync_type *types, int ntypes) FS_WARN_UNUSED;
+/* The cache, every type with a birth expression at once: rows (t: i, k: key) of the items born
+ * after $bt. */
+int extract_young_union(struct buf *q, const struct sync_type *types, int ntypes) FS_WARN_UNUSED;
+/* Neo4j: the keys of $keys that t's items hold (any group). */
+int extract_present_query(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
 /* The delete check's key histograms of every type at once, one UNION ALL query: for types[i]
  * whose keys are in [$pI, $hI) (prefixes[i] and its extract_histogram_bounds; "" = the whole
  * type, no $hI), per group $g when by_group, rows (t: i, h: 0, b: the key's last two
@@ -52,14 +82,18 @@ int extract_prefix_query(struct buf *q, const struct sync_type *t, bool by_group
  * An extra and a missing key of one type, which leave the counts equal, change both
  * histograms unless they share those four characters. The text depends only on which
  * prefixes are empty (plans are cached on both sides). cache: FalkorDB's pattern
- * (relationships by type alone, no group filter); else Neo4j's. */
+ * (relationships by type alone, no group filter); else Neo4j's. old: only the items
+ * extract_old_filter keeps. */
 int extract_histogram_union(struct buf *q, const struct sync_type *types, int ntypes,
-                            char (*prefixes)[4], bool by_group, bool cache) FS_WARN_UNUSED;
+                            char (*prefixes)[4], bool by_group, bool cache,
+                            bool old) FS_WARN_UNUSED;
 /* hi (4 bytes): the bound above every key starting with prefix (0-3 hex characters; ""
  * for ""). FS_EINVAL for anything else. */
 int extract_histogram_bounds(const char *prefix, char *hi) FS_WARN_UNUSED;
-/* The count of t's items (group $g when by_group); without a group, from Neo4j's count store. */
-int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* The count of t's items (group $g when by_group); without a group, from Neo4j's count store.
+ * young (t with a birth expression): of the items born after $bt only. */
+int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
+                        bool young) FS_WARN_UNUSED;
 /* Generic: every node (n, key value, element id) or every relationship (r; key value, element
  * id and a label of each endpoint; its own key value and element id), in key order when
  * ordered (verify). */

@@ -122,7 +122,7 @@ static int count_graph(struct bolt_session *s, const struct sync_profile *prof, 
         buf_init(&p, 512);
         char cq[200];
         if (by_group) {
-            rc = extract_count_query(&q, &prof->types[i], true);
+            rc = extract_count_query(&q, &prof->types[i], true, false);
             rc = rc ? rc : extract_group_params(&p, NULL, g->group);
         } else {
             rc = sync_count_query(&prof->types[i], cq, sizeof cq);

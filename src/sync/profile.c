@@ -10,23 +10,24 @@
 #include "sync/gkey.h"
 
 const struct sync_type sync_graphiti_types[] = {
-    {"Entity", false, NULL, NULL, NULL, false},
-    {"Episodic", false, NULL, NULL, NULL, false},
-    {"Community", false, NULL, NULL, NULL, false},
-    {"Saga", false, NULL, NULL, NULL, false},
-    {"RELATES_TO", true, "Entity", "Entity", "'Entity'", false},
-    {"MENTIONS", true, "Episodic", "Entity", "'Entity'", false},
+    {"Entity", false, NULL, NULL, NULL, false, "n.created_at"},
+    {"Episodic", false, NULL, NULL, NULL, false, "n.created_at"},
+    {"Community", false, NULL, NULL, NULL, false, "n.created_at"},
+    {"Saga", false, NULL, NULL, NULL, false, "n.created_at"},
+    {"RELATES_TO", true, "Entity", "Entity", "'Entity'", false, "r.created_at"},
+    /* edges without an indexed time of their own: their episode's or community's */
+    {"MENTIONS", true, "Episodic", "Entity", "'Entity'", false, "a.created_at"},
     {"HAS_MEMBER", true, "Community", NULL,
-     "CASE WHEN b:Community THEN 'Community' ELSE 'Entity' END", false},
-    {"HAS_EPISODE", true, "Saga", "Episodic", "'Episodic'", false},
-    {"NEXT_EPISODE", true, "Episodic", "Episodic", "'Episodic'", false},
+     "CASE WHEN b:Community THEN 'Community' ELSE 'Entity' END", false, "a.created_at"},
+    {"HAS_EPISODE", true, "Saga", "Episodic", "'Episodic'", false, "b.created_at"},
+    {"NEXT_EPISODE", true, "Episodic", "Episodic", "'Episodic'", false, "b.created_at"},
 };
 const int sync_graphiti_ntypes = sizeof sync_graphiti_types / sizeof sync_graphiti_types[0];
 
 /* Generic: any labels and types, so two "types" that cover everything. */
 static const struct sync_type generic_types[] = {
-    {"nodes", false, NULL, NULL, NULL, true},
-    {"relationships", true, NULL, NULL, NULL, true},
+    {"nodes", false, NULL, NULL, NULL, true, NULL},
+    {"relationships", true, NULL, NULL, NULL, true, NULL},
 };
 
 static const struct sync_profile graphiti_profile = {

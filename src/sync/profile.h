@@ -19,6 +19,10 @@ struct sync_type {
     const char *dst_label; /* edges: label of the end node, or NULL when it varies */
     const char *dst_expr;  /* edges: Cypher expression of the end node's key label */
     bool any;              /* generic profile: every node / every relationship */
+    /* The delete check's age of an item: an indexed Cypher expression of its creation time
+     * over n (nodes) or a, r, b (edges), the same value in Neo4j (DateTime) and in the cache
+     * (its ISO text); NULL: none (the type is compared whole). */
+    const char *birth;
 };
 
 /* What a profile syncs: its types, nodes first (edges need their endpoints). */

@@ -1,0 +1,82 @@
+/* The delete check's internals, shared by deletes.c (counts, digests, the young items, the
+ * per-prefix drill) and deletes_ranges.c (the batched range drill). */
+#ifndef FALKORSYNC_SYNC_DELETES_INT_H
+#define FALKORSYNC_SYNC_DELETES_INT_H
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bolt/bolt.h"
+#include "bolt/pack.h"
+#include "config/config.h"
+#include "sync/fixer.h"
+#include "sync/profile.h"
+#include "sync/report.h"
+#include "util/buf.h"
+
+/* A prefix is listed key by key once neither side holds more than this under it. */
+#define DC_LEAF 256
+/* Next characters of a prefix compared at once (a uuid has 17; more: the prefix is listed). */
+#define DC_CHILDREN 64
+/* Types of the graphiti profile, with room (the digest check keeps one row per type). */
+#define DC_MAX_TYPES 16
+/* Keys listed under one prefix, per side (a leaf holds DC_LEAF; longer lists: duplicates). */
+#define DC_MAX_KEYS ((size_t)1 << 20)
+
+struct dc_keys {
+    char **v;
+    size_t n, cap;
+};
+
+/* One type of one graph being checked. */
+struct dc {
+    const struct cfg *c;
+    struct bolt_session *bolt;
+    struct fixer *fx;
+    struct fdb_conn *fdb;
+    struct sync_report *rep;
+    const char *graph, *group;
+    const struct sync_type *t;
+    volatile sig_atomic_t *stop; /* or NULL */
+    struct buf q, p;
+    /* Items born after the bound (sync.overlap_seconds ago) may still be on their way to the
+     * cache: the counts and key lists compare only the older ones (old: the current type has
+     * a birth expression); the young ones in the cache are looked up in Neo4j by key. */
+    bool old;
+    int64_t bt_s;
+    char bt_iso[40];
+};
+
+/* A stop asked for: the error says so (the check is repeated by the next run). */
+bool dc_stopped(struct dc *D);
+/* The smallest key above every key starting with prefix (false: none that a range can use). */
+bool dc_upper(const char *prefix, char *hi, size_t cap);
+/* "bt", the bound: a DateTime into a PackStream map, or " bt='<ISO>'" for the cache. */
+int dc_write_bt(const struct dc *D, struct buf *p, bool cache);
+/* D->p: {p: prefix, l, hi: its bound (each unless NULL), keys (unless NULL), g: D->group,
+ * bt: the bound when D->old}. */
+int dc_neo_params(struct dc *D, const char *prefix, const struct dc_keys *keys);
+/* Runs D->q with D->p on Neo4j; on_row(D, items, n, ud) gets each record's first four values. */
+typedef int (*dc_row_fn)(struct dc *D, const struct pack_item *it, int n, void *ud);
+int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud);
+/* Runs "CYPHER <params> <D->q>" read-only on D->graph; *out NULL when it does not exist. */
+int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out);
+/* The rows of a reply (NULL: none). */
+const redisReply *dc_rows(const redisReply *r);
+void dc_keys_free(struct dc_keys *k);
+int dc_keys_add(struct dc_keys *k, const char *s, size_t len);
+int dc_strcmp(const void *a, const void *b);
+/* A row's first value, a key, into the dc_keys ud. */
+int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
+/* Both sides' sorted keys of one range (taken over, freed): the cache's extras deleted (once
+ * Neo4j confirms by key, for old items), what it misses upserted. */
+int dc_fix_lists(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb);
+/* Drills into prefix's next characters whose counts differ, one query per prefix. */
+int dc_drill(struct dc *D, const char *prefix, int depth);
+/* The current type in D->graph: its keys' leading characters counted on both sides in one
+ * query each, then the differing ranges listed in batches and fixed. */
+int dc_ranges(struct dc *D, int64_t most);
+
+#endif
