@@ -102,8 +102,17 @@ static int start_fresh(struct run *R, struct graph_load *G, bool bulk)
     rc = rc ? rc : state_ckpt_start(&R->ld.fdb, G->nm.ckpt, bulk, err, errlen);
     /* Where incremental will start once this graph is live: the newest
      * change timestamps now (changes during the load are newer). */
-    if (!rc && !R->prof->generic)
-        rc = state_ckpt_record_watermarks(&R->bolt, &R->ld.fdb, G->nm.ckpt, G->group, err, errlen);
+    if (!rc && !R->prof->generic &&
+        (rc = state_ckpt_record_watermarks(&R->bolt, &R->ld.fdb, G->nm.ckpt, G->group, err,
+                                           errlen))) {
+        /* A checkpoint holding part of the watermarks (a stop, or another shard's failure,
+         * while they were read) must not be resumed: the graph would go live without them. */
+        const char *del[2] = {"DEL", G->nm.ckpt};
+        if (fdb_commandv(&R->ld.fdb, NULL, 2, del))
+            log_fields(LOG_WARNING, "full sync: cannot remove an unfinished checkpoint",
+                       json_pack("{s:o,s:o}", "key", sync_json_text(G->nm.ckpt), "error",
+                                 sync_json_text(R->ld.fdb.errstr)));
+    }
     return rc;
 }
 

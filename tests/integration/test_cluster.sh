@@ -230,7 +230,23 @@ echo "exit $rc: $err"
 [[ "$(C "$PX" GRAPH.RO_QUERY "$GX" "MATCH (n) RETURN count(n)" | sed -n 2p)" == "$before" ]] \
   || fail "graph $GX changed in the failed run"
 C "$PX" GRAPH.LIST | grep -q "__falkorsync_old" && fail "a half-done swap left an old graph on $PX"
+echo "== $PX refuses writes (maxmemory): the other workers stop at once; the next run completes"
+maxmem=$(C "$PX" CONFIG GET maxmemory | sed -n 2p)
+C "$PX" CONFIG SET maxmemory 1 >/dev/null
+rc=0
+SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=1 SYNC_PIPELINE_DEPTH=1 "$BIN" full >"$work/oom.json" 2>/dev/null || rc=$?
+C "$PX" CONFIG SET maxmemory "$maxmem" >/dev/null
+echo "exit $rc, $(jq -c '{graphs, error_code}' "$work/oom.json"): $(jq -r .error "$work/oom.json" | cut -c1-80)..."
+[[ "$(jq -r .error_code "$work/oom.json")" == FDB_OOM ]] || fail "not an out-of-memory failure: $(cat "$work/oom.json")"
+jq -r .error "$work/oom.json" | grep -qF "[graph $GX on shard 127.0.0.1:$PX]" || fail "the error does not name graph $GX and shard $PX"
+# one write at a time, the other shards' graphs take seconds: a worker let run would swap them
+[[ "$(jq -r .graphs "$work/oom.json")" == 0 ]] || fail "the other workers went on after the failure"
 "$BIN" full >"$work/next.json" 2>/dev/null || { cat "$work/next.json" >&2; fail "the run after the failure"; }
+echo "the next run: $(jq -c '{graphs, resumed}' "$work/next.json")"
+for i in 0 1 2; do
+  [[ "$(C "${gnodes[$i]}" EXISTS "falkorsync:wm:{${gnames[$i]}}")" == 1 ]] \
+    || fail "graph ${gnames[$i]} went live without its watermarks"
+done
 [[ "$(has "$px" "f-$GX")" == 1 ]] || fail "graph $GX lacks its new entity after the next run"
 "$BIN" verify >"$work/verify.txt" || { cat "$work/verify.txt" >&2; fail "not in sync after the failure"; }
 
