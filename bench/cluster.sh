@@ -5,7 +5,10 @@
 #
 #   bench/cluster.sh [ENTITIES]      (default 2000; items ~ 5.1 x ENTITIES)
 #
-# Each is run twice (one, three, three, one); the second run of each counts.
+# Each is run twice (one, three, turn, turn, three, one); the second run of each counts.
+# "three" syncs the shards at once (sync.shard_workers 0: a worker per primary), "turn" one
+# after another (SYNC_SHARD_WORKERS=1, as before the workers). BENCH_CLUSTER_TURN=0 leaves
+# "turn" out.
 # Uses the servers in the environment: NEO4J_URI (or NEO4J_PORT), FALKORDB_PORT
 # (the one server) and FALKORDB_CLUSTER_PORTS (the cluster; started with
 # scripts/servers.sh cluster-start when not running). Neo4j is cleared and
@@ -44,11 +47,18 @@ run() { # $1: label; env follows
   t1=$(date +%s.%N)
   echo "$t0 $t1" >"$work/$label.t"
 }
-# Both twice, in the order one, three, three, one (a warm Neo4j for both); the
+TURN="${BENCH_CLUSTER_TURN:-1}"
+# Each twice, in the order one, three, turn, turn, three, one (a warm Neo4j for all); the
 # second of each counts.
 clean "$ONE"; clean "${PORTS[@]}"
 run one FALKORDB_PORT="$ONE" FALKORDB_CLUSTER=false
 run three FALKORDB_PORT="${PORTS[0]}" FALKORDB_CLUSTER=true
+if [[ $TURN == 1 ]]; then
+  for _ in 1 2; do
+    clean "${PORTS[@]}"
+    run turn FALKORDB_PORT="${PORTS[0]}" FALKORDB_CLUSTER=true SYNC_SHARD_WORKERS=1
+  done
+fi
 clean "${PORTS[@]}"
 run three FALKORDB_PORT="${PORTS[0]}" FALKORDB_CLUSTER=true
 clean "$ONE"
@@ -61,11 +71,15 @@ done
 FALKORDB_PORT="${PORTS[0]}" FALKORDB_CLUSTER=true "$BIN" verify >"$work/verify.txt" 2>&1 \
   || { cat "$work/verify.txt" >&2; echo "bench: the cluster cache does not verify" >&2; exit 1; }
 clean "$ONE"; clean "${PORTS[@]}"
+turn_json=null turn_t=""
+if [[ $TURN == 1 ]]; then turn_json=$(cat "$work/turn.json"); turn_t=$(cat "$work/turn.t"); fi
 jq -cn --argjson one "$(cat "$work/one.json")" --argjson three "$(cat "$work/three.json")" \
   --arg t1 "$(cat "$work/one.t")" --arg t3 "$(cat "$work/three.t")" --argjson shards "$shards" \
-  --argjson n "$N" '
+  --argjson turn "$turn_json" --arg tt "$turn_t" --argjson n "$N" '
   def wall($t): ($t | split(" ") | map(tonumber) | .[1] - .[0] | . * 1000 | round / 1000);
   {entities: $n, groups: 9, items: ($one.nodes + $one.relationships),
    one_shard: {seconds: $one.seconds, wall: wall($t1), method: $one.method},
    three_shards: {seconds: $three.seconds, wall: wall($t3), method: $three.method,
-                  shards_holding_graphs: $shards}}'
+                  shards_holding_graphs: $shards}}
+  + (if $turn == null then {} else
+     {three_shards_in_turn: {seconds: $turn.seconds, wall: wall($tt), method: $turn.method}} end)'

@@ -126,6 +126,8 @@ static const struct cfg_param params[] = {
       100000000, "keys per type and graph whose digest incremental compares each run (0: off)"),
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),
+    I("sync.shard_workers", "SYNC_SHARD_WORKERS", sync.shard_workers, "0", 0, 64,
+      "cluster, per_group: shards a full sync writes at once (0: one per primary; 1: in turn)"),
     I("sync.lease_ttl_seconds", "SYNC_LEASE_TTL_SECONDS", sync.lease_ttl_seconds, "15", 1, 3600,
       "the writer lease expires this long after its holder's last renewal"),
     I("sync.lease_renew_seconds", "SYNC_LEASE_RENEW_SECONDS", sync.lease_renew_seconds, "0", 0,

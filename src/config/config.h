@@ -39,6 +39,8 @@ struct cfg {
         int interval_seconds, batch_size, max_retries, retry_delay_seconds, retry_max_delay_seconds;
         int reconcile_every, reconcile_slice_ms, reconcile_pass_seconds, overlap_seconds;
         int pipeline_depth, delete_digest_keys;
+        int shard_workers; /* full sync in a Redis Cluster: shards synced at once (0: one per
+                              primary) */
         int lease_ttl_seconds, lease_renew_seconds; /* sync/lease.h; renew 0: TTL/3 */
         bool full_sync_on_startup, enable_incremental, enable_continuous;
         int profile;                /* enum cfg_profile */

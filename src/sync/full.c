@@ -14,6 +14,7 @@
 #include "sync/connect.h"
 #include "sync/full_run.h"
 #include "sync/replicas.h"
+#include "sync/shards.h"
 #include "sync/state.h"
 
 /* One graph being synced. */
@@ -101,8 +102,17 @@ static int start_fresh(struct run *R, struct graph_load *G, bool bulk)
     rc = rc ? rc : state_ckpt_start(&R->ld.fdb, G->nm.ckpt, bulk, err, errlen);
     /* Where incremental will start once this graph is live: the newest
      * change timestamps now (changes during the load are newer). */
-    if (!rc && !R->prof->generic)
-        rc = state_ckpt_record_watermarks(&R->bolt, &R->ld.fdb, G->nm.ckpt, G->group, err, errlen);
+    if (!rc && !R->prof->generic &&
+        (rc = state_ckpt_record_watermarks(&R->bolt, &R->ld.fdb, G->nm.ckpt, G->group, err,
+                                           errlen))) {
+        /* A checkpoint holding part of the watermarks (a stop, or another shard's failure,
+         * while they were read) must not be resumed: the graph would go live without them. */
+        const char *del[2] = {"DEL", G->nm.ckpt};
+        if (fdb_commandv(&R->ld.fdb, NULL, 2, del))
+            log_fields(LOG_WARNING, "full sync: cannot remove an unfinished checkpoint",
+                       json_pack("{s:o,s:o}", "key", sync_json_text(G->nm.ckpt), "error",
+                                 sync_json_text(R->ld.fdb.errstr)));
+    }
     return rc;
 }
 
@@ -380,7 +390,10 @@ static int sync_graphs(struct run *R)
     int rc = sync_list_groups(&R->bolt, &groups, &ngroups);
     if (rc)
         snprintf(R->rep->error, sizeof R->rep->error, "Neo4j: %s", R->bolt.errstr);
-    for (int i = 0; !rc && i < ngroups; i++) {
+    /* Redis Cluster: the graphs of different shards at once, one worker per shard */
+    if (!rc && (R->shards = full_shards_plan(R, groups, ngroups)))
+        rc = full_shards_run(R, R->shards, sync_one_graph);
+    for (int i = 0; !rc && !R->shards && i < ngroups; i++) {
         if (full_stopped(R)) {
             rc = FS_ECANCELLED;
             break;
@@ -400,23 +413,8 @@ static int sync_graphs(struct run *R)
 int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report *rep)
 {
     memset(rep, 0, sizeof *rep);
-    struct run R = {.cfg = c, .prof = sync_profile_of(c), .opts = o, .rep = rep};
-    R.t0 = sync_now();
-    bolt_init(&R.bolt);
-    fdb_init(&R.ld.fdb);
-    R.ld.depth = c->sync.pipeline_depth;
-    R.ld.rep = rep;
-    R.ld.types = R.prof->types;
-    R.ld.ring = calloc((size_t)RING_CAP(&R.ld), sizeof *R.ld.ring);
-    int rc = R.ld.ring ? sync_rules_init(&R.rules_store, c) : FS_ENOMEM;
-    R.rules = R.rules_store.rules;
-    struct bolt_config bc = sync_bolt_config(c);
-    bc.stop = o ? o->stop : NULL;
-    struct fdb_config fc = sync_fdb_config(c);
-    if (!rc && (rc = bolt_connect(&R.bolt, &bc)))
-        snprintf(rep->error, sizeof rep->error, "%s", R.bolt.errstr);
-    if (!rc && (rc = fdb_connect(&R.ld.fdb, &fc)))
-        snprintf(rep->error, sizeof rep->error, "%s", R.ld.fdb.errstr);
+    struct run R;
+    int rc = full_run_open(&R, c, o, rep);
     if (!rc) {
         count_items(&R);
         rc = sync_graphs(&R);
@@ -424,13 +422,14 @@ int sync_full(const struct cfg *c, const struct sync_opts *o, struct sync_report
     }
     loader_async_stop(&R.ld, false); /* normally stopped by the load method already */
     rc = sync_replicas_readonly(&R.ld.fdb, rc, rep->error, sizeof rep->error);
-    /* after the last swap: the replicas have every graph swapped in, or the report says not */
-    struct fdb_conn *wrote_on[1] = {&R.ld.fdb};
-    sync_replicas_wait(c, wrote_on, 1, !rc && rep->graphs > 0, rep);
-    bolt_close(&R.bolt);
-    fdb_close(&R.ld.fdb);
-    free(R.ld.ring);
-    sync_rules_deinit(&R.rules_store);
+    /* after the last swap: the replicas have every graph swapped in, or the report says not;
+     * on every connection the run wrote on (the shard workers' too) */
+    struct fdb_conn *wrote_on[1 + FULL_SHARDS_MAX] = {&R.ld.fdb};
+    int nconns = 1 + full_shards_conns(R.shards, wrote_on + 1, FULL_SHARDS_MAX);
+    sync_replicas_wait(c, wrote_on, nconns, !rc && rep->graphs > 0, rep);
+    full_shards_free(R.shards);
+    R.shards = NULL;
+    full_run_close(&R);
     rep->seconds = sync_now() - R.t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));

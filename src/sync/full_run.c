@@ -3,10 +3,54 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "sync/connect.h"
 #include "sync/extract.h"
 
+int full_run_open(struct run *R, const struct cfg *c, const struct sync_opts *o,
+                  struct sync_report *rep)
+{
+    *R = (struct run){.cfg = c, .prof = sync_profile_of(c), .opts = o, .rep = rep};
+    R->t0 = sync_now();
+    bolt_init(&R->bolt);
+    fdb_init(&R->ld.fdb);
+    R->ld.depth = c->sync.pipeline_depth;
+    R->ld.rep = rep;
+    R->ld.types = R->prof->types;
+    R->ld.ring = calloc((size_t)RING_CAP(&R->ld), sizeof *R->ld.ring);
+    int rc = R->ld.ring ? sync_rules_init(&R->rules_store, c) : FS_ENOMEM;
+    R->rules = R->rules_store.rules;
+    struct bolt_config bc = sync_bolt_config(c);
+    bc.stop = o ? o->stop : NULL;
+    struct fdb_config fc = sync_fdb_config(c);
+    if (!rc && (rc = bolt_connect(&R->bolt, &bc)))
+        snprintf(rep->error, sizeof rep->error, "%s", R->bolt.errstr);
+    if (!rc && (rc = fdb_connect(&R->ld.fdb, &fc)))
+        snprintf(rep->error, sizeof rep->error, "%s", R->ld.fdb.errstr);
+    return rc;
+}
+
+void full_run_close(struct run *R)
+{
+    loader_async_stop(&R->ld, false); /* normally stopped by the load method already */
+    bolt_close(&R->bolt);
+    fdb_close(&R->ld.fdb);
+    free(R->ld.ring);
+    R->ld.ring = NULL;
+    sync_rules_deinit(&R->rules_store);
+}
+
 void full_progress(struct run *R, bool final)
+{
+    if (!R->opts->progress && !R->opts->on_progress)
+        return;
+    if (!final && sync_now() - R->last_progress < 0.5)
+        return;
+    full_progress_done(R, loader_items(&R->ld), final); /* the writer thread counts acks */
+}
+
+void full_progress_done(struct run *R, uint64_t done, bool final)
 {
     if (!R->opts->progress && !R->opts->on_progress)
         return;
@@ -14,7 +58,6 @@ void full_progress(struct run *R, bool final)
     if (!final && t - R->last_progress < 0.5)
         return;
     R->last_progress = t;
-    uint64_t done = loader_items(&R->ld); /* the writer thread counts acknowledgements */
     if (R->opts->on_progress)
         R->opts->on_progress(R->opts->progress_ud, done, R->total_items);
     if (!R->opts->progress)

@@ -14,6 +14,8 @@
 #include "sync/report.h"
 #include "sync/transcode.h"
 
+struct full_shards; /* sync/shards.c */
+
 struct run {
     const struct cfg *cfg;
     const struct sync_profile *prof;
@@ -25,7 +27,19 @@ struct run {
     struct sync_rules rules_store;
     uint64_t total_items, total_nodes, done_items;
     double t0, last_progress;
+    /* Redis Cluster, per_group: the shard workers of this run (sync/shards.h), kept until the
+     * replicas were waited for on their connections; NULL otherwise. */
+    struct full_shards *shards;
 };
+
+/* Sets R up for a run of c with o, counting into rep: the transcode rules, the loader's ring,
+ * a Neo4j session and the loader's FalkorDB connection (fenced as c says). Returns 0 or an
+ * error with rep->error saying why; either way R is full_run_close's to release. */
+int full_run_open(struct run *R, const struct cfg *c, const struct sync_opts *o,
+                  struct sync_report *rep) FS_WARN_UNUSED;
+/* Stops the loader's writer thread (abandoning its queue), closes both connections and frees
+ * what full_run_open made. R->shards must be freed before. */
+void full_run_close(struct run *R);
 
 /* Positive results of a load method, outside the error table:
  * FULL_BULK_FALLBACK: the graph cannot be written by GRAPH.BULK (a label holding ':', two
@@ -39,6 +53,8 @@ struct run {
 
 /* Progress on stderr and to opts->on_progress, at most twice a second. */
 void full_progress(struct run *R, bool final);
+/* The same with the items done given (the sum of the shard workers'); not thread-safe. */
+void full_progress_done(struct run *R, uint64_t done, bool final);
 /* One command on the loader's connection; a failure goes to rep->error as "what: why". */
 int full_fdb_simple(struct run *R, const char *what, int argc, const char *const *argv,
                     redisReply **out) FS_WARN_UNUSED;

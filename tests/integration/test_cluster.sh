@@ -162,4 +162,119 @@ grep '"msg":"sync completed"' "$work/serve.log" | grep -q '"mode":"full"' || fai
 X "CREATE (n:Entity {uuid:'c-ent-3', name:'Third', group_id:'group_a', summary:'t', created_at: datetime()})"
 converge 30 || fail "a change after the migration did not arrive"
 kill -TERM "$serve_pid"; wait "$serve_pid" || true; serve_pid=""
+
+# ---- the shards at once (sync.shard_workers, default one worker per primary) ----
+export FALKORDB_LAYOUT=per_group
+echo "== per_group in parallel: 1,500 entities in three groups, one graph per shard"
+"$GEN" --clear --entities 1500 --groups 3 --dim 8 --seed 11 >/dev/null
+"$BIN" full >"$work/pfull.json" 2>"$work/pfull.log" || { cat "$work/pfull.json" "$work/pfull.log" >&2; fail "parallel full"; }
+grep -o '"msg":"full sync: shards in parallel"[^}]*' "$work/pfull.log" || true
+"$BIN" verify >"$work/verify.txt" || { cat "$work/verify.txt" >&2; fail "not in sync after the parallel full"; }
+# Neo4j's groups in the order a run lists them (ORDER BY group_id), and their graphs' nodes
+gids=("" group_a group_b); gnames=(default_db group_a group_b); gnodes=()
+for g in "${gnames[@]}"; do gnodes+=("$(graph_node "$g")"); done
+echo "graphs ${gnames[*]} on nodes ${gnodes[*]}"
+(( $(printf '%s\n' "${gnodes[@]}" | sort -u | wc -l) == 3 )) || fail "the three graphs should be on three shards"
+# The paused shard: the first graph a run visits whose node does not hold the lease (taking
+# the lease is a write); the graphs visited after it wait for it when shards go in turn.
+lease_node=$(owner "$(C "${PORTS[0]}" CLUSTER KEYSLOT "falkorsync:lease:{$FALKORDB_DATABASE}")" | cut -d' ' -f1)
+for i in 0 1 2; do [[ ${gnodes[$i]} != "$lease_node" ]] && { px=$i; break; }; done
+PX=${gnodes[$px]} GX=${gnames[$px]}
+marker() { # $1: prefix; one new entity per group
+  local i q=()
+  for i in 0 1 2; do
+    q+=("CREATE (n:Entity {uuid:'$1-${gnames[$i]}', name:'M', group_id:'${gids[$i]}', summary:'m', created_at: datetime()})")
+  done
+  X "${q[@]}"
+}
+has() { # $1: group index, $2: uuid -> 1 or 0 in its live graph
+  C "${gnodes[$1]}" GRAPH.RO_QUERY "${gnames[$1]}" "MATCH (n {uuid:'$2'}) RETURN count(n)" | sed -n 2p
+}
+
+echo "== writes paused on $PX (graph $GX): the other shards' graphs are swapped in meanwhile"
+marker p
+C "$PX" CLIENT PAUSE 8000 WRITE >/dev/null
+"$BIN" full >"$work/pause.json" 2>"$work/pause.log" &
+full_pid=$!
+others_done=0
+for _ in $(seq 1 70); do # 7 s, within the pause
+  n=0
+  for i in 0 1 2; do [[ $i != "$px" && "$(has "$i" "p-${gnames[$i]}")" == 1 ]] && n=$((n + 1)); done
+  (( n == 2 )) && { others_done=1; break; }
+  sleep 0.1
+done
+paused_had=$(has "$px" "p-$GX")
+# the worker waiting on the paused shard writes through a fenced (named) connection
+writers=$(C "$PX" CLIENT LIST | grep -c "name=falkorsync-writer:" || true)
+C "$PX" CLIENT UNPAUSE >/dev/null
+wait "$full_pid" || { cat "$work/pause.json" "$work/pause.log" >&2; fail "the full sync with a paused shard"; }
+(( others_done )) || fail "the other shards' graphs waited for the paused shard $PX (shards synced in turn)"
+[[ $paused_had == 0 ]] || fail "graph $GX on the paused shard changed while its writes were paused"
+(( writers >= 1 )) || fail "no fenced writer connection on the paused shard $PX"
+[[ "$(has "$px" "p-$GX")" == 1 ]] || fail "graph $GX lacks its new entity after the pause"
+echo "two graphs swapped in while $PX was paused; $GX after it"
+"$BIN" verify >"$work/verify.txt" || { cat "$work/verify.txt" >&2; fail "not in sync after the paused run"; }
+
+echo "== $PX stops answering past the read timeout: the run fails naming it, $GX is untouched"
+marker f
+before=$(C "$PX" GRAPH.RO_QUERY "$GX" "MATCH (n) RETURN count(n)" | sed -n 2p)
+C "$PX" CLIENT PAUSE 10000 WRITE >/dev/null
+rc=0
+FALKORDB_READ_TIMEOUT=2 "$BIN" full >"$work/fail.json" 2>"$work/fail.log" || rc=$?
+C "$PX" CLIENT UNPAUSE >/dev/null
+err=$(jq -r .error "$work/fail.json")
+echo "exit $rc: $err"
+(( rc != 0 )) || fail "the run succeeded with shard $PX not answering"
+[[ $err == *"graph $GX on shard 127.0.0.1:$PX"* ]] || fail "the error does not name graph $GX and shard $PX: $err"
+[[ "$(has "$px" "f-$GX")" == 0 ]] || fail "graph $GX was swapped although its shard failed"
+[[ "$(C "$PX" GRAPH.RO_QUERY "$GX" "MATCH (n) RETURN count(n)" | sed -n 2p)" == "$before" ]] \
+  || fail "graph $GX changed in the failed run"
+C "$PX" GRAPH.LIST | grep -q "__falkorsync_old" && fail "a half-done swap left an old graph on $PX"
+echo "== $PX refuses writes (maxmemory): the other workers stop at once; the next run completes"
+maxmem=$(C "$PX" CONFIG GET maxmemory | sed -n 2p)
+C "$PX" CONFIG SET maxmemory 1 >/dev/null
+rc=0
+SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=1 SYNC_PIPELINE_DEPTH=1 "$BIN" full >"$work/oom.json" 2>/dev/null || rc=$?
+C "$PX" CONFIG SET maxmemory "$maxmem" >/dev/null
+echo "exit $rc, $(jq -c '{graphs, error_code}' "$work/oom.json"): $(jq -r .error "$work/oom.json" | cut -c1-80)..."
+[[ "$(jq -r .error_code "$work/oom.json")" == FDB_OOM ]] || fail "not an out-of-memory failure: $(cat "$work/oom.json")"
+jq -r .error "$work/oom.json" | grep -qF "[graph $GX on shard 127.0.0.1:$PX]" || fail "the error does not name graph $GX and shard $PX"
+# one write at a time, the other shards' graphs take seconds: a worker let run would swap them
+[[ "$(jq -r .graphs "$work/oom.json")" == 0 ]] || fail "the other workers went on after the failure"
+"$BIN" full >"$work/next.json" 2>/dev/null || { cat "$work/next.json" >&2; fail "the run after the failure"; }
+echo "the next run: $(jq -c '{graphs, resumed}' "$work/next.json")"
+for i in 0 1 2; do
+  [[ "$(C "${gnodes[$i]}" EXISTS "falkorsync:wm:{${gnames[$i]}}")" == 1 ]] \
+    || fail "graph ${gnames[$i]} went live without its watermarks"
+done
+[[ "$(has "$px" "f-$GX")" == 1 ]] || fail "graph $GX lacks its new entity after the next run"
+"$BIN" verify >"$work/verify.txt" || { cat "$work/verify.txt" >&2; fail "not in sync after the failure"; }
+
+echo "== SIGTERM during a parallel full: answered within 2 s, the next run resumes"
+marker s
+SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=1 SYNC_PIPELINE_DEPTH=1 "$BIN" full >"$work/stop.json" 2>"$work/stop.log" &
+full_pid=$!
+building=0
+for _ in $(seq 1 200); do # shadow graphs on two shards at once
+  n=0
+  for p in "${PORTS[@]}"; do C "$p" GRAPH.LIST | grep -q "__falkorsync_shadow" && n=$((n + 1)); done
+  (( n >= 2 )) && { building=1; break; }
+  kill -0 "$full_pid" 2>/dev/null || break
+  sleep 0.02
+done
+(( building )) || { kill -9 "$full_pid" 2>/dev/null || true; fail "never saw two shards building at once"; }
+sleep 0.5 # into the load
+kill -0 "$full_pid" 2>/dev/null || fail "the full sync finished before the signal: it tests nothing here"
+t0=$(date +%s.%N)
+kill -TERM "$full_pid"
+rc=0; wait "$full_pid" || rc=$?
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+echo "exit $rc, $took s after SIGTERM: $(jq -r .error "$work/stop.json")"
+{ (( rc != 0 )) && [[ "$(jq -r .error_code "$work/stop.json")" == CANCELLED ]]; } \
+  || fail "the run was not stopped by the signal: $(cat "$work/stop.json")"
+(( $(echo "$took < 2" | bc) )) || fail "SIGTERM answered after $took s"
+for p in "${PORTS[@]}"; do C "$p" GRAPH.LIST | grep -q "__falkorsync_old" && fail "a half-done swap on $p"; done
+"$BIN" full >"$work/resume.json" 2>/dev/null || { cat "$work/resume.json" >&2; fail "the run after SIGTERM"; }
+grep -q '"resumed":true' "$work/resume.json" || fail "the next run did not resume: $(cat "$work/resume.json")"
+"$BIN" verify >"$work/verify.txt" || { cat "$work/verify.txt" >&2; fail "not in sync after the resumed run"; }
 echo "PASS"
