@@ -16,6 +16,8 @@ enum cfg_temporal { CFG_TEMPORAL_ISO, CFG_TEMPORAL_NATIVE };
 enum cfg_full_method { CFG_FULL_AUTO, CFG_FULL_BULK, CFG_FULL_QUERY };
 enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
 
+struct fdb_conn;
+
 struct cfg {
     /* Lines of text for settings that loaded but deserve a word (a removed
      * setting still set); "" when none. main prints them. */
@@ -65,6 +67,10 @@ struct cfg {
      * sets it on a copy of the configuration; all NULL: unfenced). */
     struct {
         const char *client_name, *key, *value;
+        /* Redis Cluster: called with every node connection a fenced client opens
+         * (fdb_config.node_opened). */
+        int (*node_opened)(void *arg, struct fdb_conn *node);
+        void *node_opened_arg;
     } fence;
 };
 

@@ -59,6 +59,8 @@ struct fdb_config sync_fdb_config(const struct cfg *c)
         .client_name = c->fence.client_name,
         .fence_key = c->fence.key,
         .fence_value = c->fence.value,
+        .node_opened = c->fence.node_opened,
+        .node_opened_arg = c->fence.node_opened_arg,
     };
     return f;
 }
