@@ -7,7 +7,11 @@
 # - SIGSTOP of the active: the standby takes over; SIGCONT: the old one writes nothing, goes
 #   standby; a clean stop releases the lease (the standby takes over at once);
 # - a paused one-shot full whose lease was taken over writes nothing after SIGCONT
-#   (FalkorDB's own command counters) and the cache verifies at 0.
+#   (FalkorDB's own command counters) and the cache verifies at 0;
+# - the same in a 3-node Redis Cluster (per_group layout), paused while it holds writer
+#   connections to two or more nodes and builds a graph on a node other than the lease key's:
+#   0 write commands on any node after SIGCONT (scripts/servers.sh cluster-start, ports
+#   FALKORDB_CLUSTER_PORTS; started and stopped here when not running).
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -184,4 +188,77 @@ echo "   FalkorDB write commands while the old full ran on: $((after - before))"
 [[ $after -eq $before ]] || fail "the paused full wrote $((after - before)) commands after it lost the lease"
 grep -q "lost the cache's writer lease" "$work/paused.err" || fail "the paused full does not say why it stopped"
 "$BIN" verify >/dev/null || fail "the cache differs after the paused full woke up"
+
+echo "== Redis Cluster: a paused full with writers on several nodes writes nothing on any node"
+read -r -a CPORTS <<<"${FALKORDB_CLUSTER_PORTS:-7000 7001 7002}"
+C() { local p=$1; shift; redis-cli -p "$p" "$@"; }
+cluster_started=0
+cluster_cleanup() {
+  for p in "${CPORTS[@]}"; do
+    for g in group_a group_b default_db; do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
+    for k in $(C "$p" --scan --pattern "*falkorsync*" 2>/dev/null); do C "$p" DEL "$k" >/dev/null 2>&1 || true; done
+    for g in $(C "$p" GRAPH.LIST 2>/dev/null | grep falkorsync_ || true); do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
+  done
+  [[ $cluster_started == 0 ]] || FALKORDB_CLUSTER_PORTS="${CPORTS[*]}" "$ROOT/scripts/servers.sh" cluster-stop >/dev/null 2>&1 || true
+}
+trap 'cluster_cleanup; cleanup' EXIT
+ROOT="${FALKORSYNC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
+if ! C "${CPORTS[0]}" CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok'; then
+  cluster_started=1
+  FALKORDB_CLUSTER_PORTS="${CPORTS[*]}" "$ROOT/scripts/servers.sh" cluster-start
+fi
+cluster_cleanup_keys() { local s=$cluster_started; cluster_started=0; cluster_cleanup; cluster_started=$s; }
+cluster_cleanup_keys
+# Every command that changes data, on every node.
+cwrites() { local n=0 p; for p in "${CPORTS[@]}"; do n=$((n + $(FALKORDB_PORT=$p writes))); done; echo $n; }
+slot_node() { # the port of the primary owning the slot of key $1 (another node answers MOVED)
+  local r; r=$(C "${CPORTS[0]}" GET "$1" 2>&1 || true)
+  if [[ "$r" == MOVED* ]]; then echo "${r##*:}"; else echo "${CPORTS[0]}"; fi
+}
+(
+  export FALKORDB_CLUSTER=true FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="${CPORTS[1]}" FALKORDB_LAYOUT=per_group
+  "$GEN" --clear --entities 600 --groups 3 --dim 0 --seed 17 >/dev/null 2>&1
+  lease_node=$(slot_node "$LEASE")
+  echo "   the lease key lives on $lease_node"
+  SYNC_BATCH_SIZE=2 SYNC_PIPELINE_DEPTH=1 SYNC_FULL_METHOD=query "$BIN" full >/dev/null 2>"$work/cpaused.err" &
+  echo $! >"$work/cpaused.pid"
+  cp=$(cat "$work/cpaused.pid")
+  building="" writer_nodes=0
+  for _ in $(seq 1 400); do
+    kill -0 "$cp" 2>/dev/null || fail "the cluster full to pause ended first: $(cat "$work/cpaused.err")"
+    building=""
+    for p in "${CPORTS[@]}"; do
+      [[ $p == "$lease_node" ]] && continue
+      [[ -n "$(C "$p" --scan --pattern '*__falkorsync_shadow' 2>/dev/null)" ]] && building=$p
+    done
+    writer_nodes=0
+    for p in "${CPORTS[@]}"; do
+      C "$p" CLIENT LIST | grep -q "name=falkorsync-writer:$FALKORDB_DATABASE:" && writer_nodes=$((writer_nodes + 1))
+    done
+    [[ -n "$building" && $writer_nodes -ge 2 ]] && break
+    sleep 0.05
+  done
+  kill -STOP "$cp"
+  old_token=$(C "$lease_node" GET "$LEASE" | jq -r .token)
+  [[ -n "$building" && $writer_nodes -ge 2 ]] || { kill -9 "$cp"; fail "the full never built a graph off the lease's node $lease_node"; }
+  echo "   paused while building a graph on $building, with writer connections on $writer_nodes nodes"
+  sleep $((TTL + 1))
+  "$BIN" full >/dev/null 2>"$work/cnew.err" || { kill -9 "$cp"; fail "the new cluster full failed: $(grep -v '^{' "$work/cnew.err" | tail -3)"; }
+  left=0
+  for p in "${CPORTS[@]}"; do
+    n=$(C "$p" CLIENT LIST | grep -c "name=falkorsync-writer:$FALKORDB_DATABASE:$old_token " || true)
+    left=$((left + n))
+  done
+  echo "   writer connections of the old holder (token $old_token) still open after the takeover: $left"
+  before=$(cwrites)
+  kill -CONT "$cp"
+  rc=0; wait "$cp" || rc=$?
+  after=$(cwrites)
+  grep -v '^{' "$work/cpaused.err" | tail -2
+  echo "   FalkorDB write commands, all nodes, while the old full ran on: $((after - before))"
+  [[ $after -eq $before ]] || fail "the paused cluster full wrote $((after - before)) commands after it lost the lease"
+  [[ $left -eq 0 ]] || fail "the takeover left $left of the old holder's writer connections open"
+  [[ $rc -ne 0 ]] || fail "the paused cluster full reported success after losing its lease"
+  "$BIN" verify >/dev/null || fail "the cluster cache differs after the paused full woke up"
+)
 echo PASS
