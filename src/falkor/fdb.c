@@ -546,8 +546,8 @@ static int cl_ready(struct fdb_conn *c, int i)
     int rc = c->cfg.fence_key ? cl_fence_read(c, i, &ours) : 0;
     if (!rc && !ours)
         rc = fenced(c);
-    if (!rc && c->cfg.node_opened && (rc = c->cfg.node_opened(c->cfg.node_opened_arg,
-                                                              &c->cl->node[i])))
+    if (!rc && c->cfg.node_opened &&
+        (rc = c->cfg.node_opened(c->cfg.node_opened_arg, &c->cl->node[i])))
         fail(c, rc, "FalkorDB node", c->cl->node[i].errstr);
     if (rc == FS_EFENCED)
         cl_drop(c); /* nothing is written through a fenced connection */
@@ -642,8 +642,8 @@ int fdb_each_primary(struct fdb_conn *c, int (*fn)(void *arg, struct fdb_conn *n
             cl_fail_from(c, n);
         if (rc && !first) {
             first = rc;
-            snprintf(why, sizeof why, "%s:%d: %s", c->cl->map.node[i].host,
-                     c->cl->map.node[i].port, c->errstr);
+            snprintf(why, sizeof why, "%s:%d: %s", c->cl->map.node[i].host, c->cl->map.node[i].port,
+                     c->errstr);
         }
     }
     if (first)

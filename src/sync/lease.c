@@ -300,8 +300,8 @@ static int sweep_locked(struct sync_lease *l, struct fdb_conn *node)
     int rc = close_old_writers(l, node, &closed);
     if (rc)
         log_fields(LOG_WARNING, "cannot close the previous lease holder's connections",
-                   json_pack("{s:s,s:i,s:s}", "node", node->cfg.host ? node->cfg.host : "",
-                             "port", node->cfg.port, "error", node->errstr));
+                   json_pack("{s:s,s:i,s:s}", "node", node->cfg.host ? node->cfg.host : "", "port",
+                             node->cfg.port, "error", node->errstr));
     if (fdb_is_connected(node))
         drain_earlier_queries(l, node);
     if (l->nswept < MAX_SWEPT)
@@ -341,8 +341,8 @@ static int sweep_hook(void *arg, struct fdb_conn *node)
     if (!swept_locked(l, node)) {
         int closed = sweep_locked(l, node);
         log_fields(LOG_INFO, "lease: swept a cluster node first used after the takeover",
-                   json_pack("{s:s,s:i,s:i}", "node", node->cfg.host ? node->cfg.host : "",
-                             "port", node->cfg.port, "closed_connections", closed));
+                   json_pack("{s:s,s:i,s:i}", "node", node->cfg.host ? node->cfg.host : "", "port",
+                             node->cfg.port, "closed_connections", closed));
     }
     pthread_mutex_unlock(&l->sweep_mu);
     return 0;
@@ -437,8 +437,9 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
         l->nswept = 0;
         void *arg[2] = {l, &closed};
         if (fdb_each_primary(&f, takeover_sweep, arg))
-            log_fields(LOG_WARNING, "cannot reach a FalkorDB node to close the previous lease "
-                                    "holder's connections there (done when first used)",
+            log_fields(LOG_WARNING,
+                       "cannot reach a FalkorDB node to close the previous lease "
+                       "holder's connections there (done when first used)",
                        json_pack("{s:s}", "error", f.errstr));
         nodes = l->nswept;
         pthread_mutex_unlock(&l->sweep_mu);

@@ -351,8 +351,7 @@ static void test_fence_on_every_node(void **state)
     assert_int_equal(fdb_commandv(&admin, NULL, 3, set2), 0);
     const char *q[3] = {"GRAPH.QUERY", g2, "CREATE (:T {v: 1})"};
     int rc = fdb_commandv(&w, NULL, 3, q);
-    printf("write through a node first used after the takeover: %s\n",
-           rc ? w.errstr : "accepted");
+    printf("write through a node first used after the takeover: %s\n", rc ? w.errstr : "accepted");
     assert_int_equal(rc, FS_EFENCED);
     assert_false(fdb_is_connected(&w)); /* every node closed */
     const char *ex[2] = {"EXISTS", g2};
