@@ -97,8 +97,11 @@ A_holder=$(status A | jq -r .lease.holder)
 code=$(curl -s -o "$work/ready" -w '%{http_code}' "http://127.0.0.1:${hp[B]}/health/ready")
 [[ $code == 200 && "$(jq -r .role "$work/ready")" == standby ]] || fail "standby /health/ready: $code $(cat "$work/ready")"
 [[ "$(curl -s "http://127.0.0.1:${hp[B]}/health" | jq -r .role)" == standby ]] || fail "/health role"
-curl -s "http://127.0.0.1:${mp[B]}/metrics" | grep -qx 'falkorsync_lease_active 0' || fail "B's metric"
-curl -s "http://127.0.0.1:${mp[A]}/metrics" | grep -qx 'falkorsync_lease_active 1' || fail "A's metric"
+# (the page is read whole first: `curl | grep -q` fails under pipefail when grep quits early)
+metrics_b=$(curl -s "http://127.0.0.1:${mp[B]}/metrics")
+metrics_a=$(curl -s "http://127.0.0.1:${mp[A]}/metrics")
+grep -qx 'falkorsync_lease_active 0' <<<"$metrics_b" || fail "B's metric"
+grep -qx 'falkorsync_lease_active 1' <<<"$metrics_a" || fail "A's metric"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${hp[B]}/api/sync/incremental")
 [[ $code == 409 ]] || fail "a run asked of the standby: $code, want 409"
 
