@@ -501,17 +501,16 @@ static int cl_node(struct fdb_conn *c, int i)
     return c->cl->fence_ready ? cl_ready(c, i) : 0;
 }
 
-/* GET of the lease key on its own node, for node i's connection that has just named itself:
- * through that node's connection when nothing is owed on it, else through a connection of
- * its own for this one command. */
-static int cl_fence_read(struct fdb_conn *c, int i, bool *ours)
+static void cl_note_redirect(struct fdb_conn *c, int from, const redisReply *r);
+
+/* GET of the lease key on node owner, for node i's connection that has just named itself:
+ * through owner's connection when nothing is owed on it, else through a connection of its own
+ * for this one command. An error reply is returned as the reply. */
+static int cl_fence_get(struct fdb_conn *c, int i, int owner, redisReply **r)
 {
     struct fdb_cluster *cl = c->cl;
     const char *argv[2] = {"GET", c->cfg.fence_key};
-    unsigned owner = cl->map.node_of[fdb_key_slot(argv[1], strlen(argv[1]))];
-    if (owner == FDB_CLUSTER_NO_NODE)
-        return fail(c, FS_ECONNECT, "Redis Cluster", "no primary serves the lease key's slot");
-    int rc = (int)owner == i ? 0 : cl_node(c, (int)owner);
+    int rc = owner == i ? 0 : cl_node(c, owner);
     if (rc)
         return rc;
     struct fdb_conn own, *via = &cl->node[owner];
@@ -527,13 +526,43 @@ static int cl_fence_read(struct fdb_conn *c, int i, bool *ours)
         }
         via = &own;
     }
-    redisReply *r = NULL;
-    if (fdb_commandv(via, &r, 2, argv))
-        rc = cl_fail_from(c, via); /* MOVED too: the run fails, its retry reads the map again */
-    *ours = !rc && fence_holds(&c->cfg, r);
-    freeReplyObject(r);
+    if (fdb_append(via, 2, argv, NULL) || fdb_read_reply(via, r))
+        rc = cl_fail_from(c, via);
     fdb_close(&own);
     return rc;
+}
+
+/* Whether the lease key holds this holder's value, read on the node owning its slot (after a
+ * MOVED, once more on the new owner). */
+static int cl_fence_read(struct fdb_conn *c, int i, bool *ours)
+{
+    struct fdb_cluster *cl = c->cl;
+    const char *key = c->cfg.fence_key;
+    for (int attempt = 0;; attempt++) {
+        unsigned owner = cl->map.node_of[fdb_key_slot(key, strlen(key))];
+        if (owner == FDB_CLUSTER_NO_NODE)
+            return fail(c, FS_ECONNECT, "Redis Cluster", "no primary serves the lease key's slot");
+        redisReply *r = NULL;
+        int rc = cl_fence_get(c, i, (int)owner, &r);
+        if (rc)
+            return rc;
+        if (r->type == REDIS_REPLY_ERROR && !attempt && !strncmp(r->str, "MOVED ", 6)) {
+            cl_note_redirect(c, (int)owner, r); /* the slot moved: ask its new owner */
+            freeReplyObject(r);
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            char why[400];
+            snprintf(why, sizeof why, "reading the lease key on %s:%d: %.*s",
+                     cl->map.node[owner].host, cl->map.node[owner].port, (int)r->len, r->str);
+            freeReplyObject(r);
+            cl->stale = true;
+            return fail(c, FS_ESERVER, "Redis Cluster", why);
+        }
+        *ours = fence_holds(&c->cfg, r);
+        freeReplyObject(r);
+        return 0;
+    }
 }
 
 /* Node i's connection has named itself: it may be used once the lease key still holds this

@@ -374,6 +374,60 @@ static void test_fence_on_every_node(void **state)
     fdb_close(&admin);
 }
 
+/* The fence read's two other paths: a pipeline in flight on the lease key's node when another
+ * node is first needed (the GET goes over a connection of its own; replies stay in order), and
+ * the lease key's slot moved under a connected client (the GET follows the MOVED). */
+static void test_fence_read_paths(void **state)
+{
+    (void)state;
+    struct fdb_conn admin;
+    clustered(&admin, ports[0]);
+    char key[64], name[80];
+    snprintf(key, sizeof key, "%s", graph_on(&admin, ports[0], "fence_mv"));
+    const char *g2 = graph_on(&admin, ports[2], "fence_mvg");
+    snprintf(name, sizeof name, "falkorsync-writer:fence_mv_%s:1", tagbuf);
+    const char *set[3] = {"SET", key, "holder-1"};
+    assert_int_equal(fdb_commandv(&admin, NULL, 3, set), 0);
+    struct fdb_config cfg = {.host = "127.0.0.1",
+                             .port = ports[1],
+                             .connect_timeout_ms = 5000,
+                             .cluster = true,
+                             .client_name = name,
+                             .fence_key = key,
+                             .fence_value = "holder-1"};
+    struct fdb_conn w;
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0);
+    const char *get[2] = {"GET", key};
+    const char *q[3] = {"GRAPH.QUERY", g2, "CREATE (:T {v: 1})"};
+    assert_int_equal(fdb_append(&w, 2, get, NULL), 0); /* owed on the key's node */
+    assert_int_equal(fdb_append(&w, 3, q, NULL), 0);   /* node 2, first used now */
+    redisReply *r = NULL;
+    assert_int_equal(fdb_read_reply(&w, &r), 0);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "holder-1");
+    freeReplyObject(r);
+    assert_int_equal(fdb_read_reply(&w, &r), 0);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    fdb_close(&w);
+
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0); /* nodes 1 and 0 */
+    move_slot(key, ports[0], ports[2], true);
+    int rc = fdb_commandv(&w, NULL, 3, q); /* opens node 2: its fence read meets MOVED */
+    if (rc)
+        fail_msg("after the lease key's slot moved: %s", w.errstr);
+    assert_int_equal(count_nodes(&w, g2), 2);
+    fdb_close(&w);
+
+    const char *gd[2] = {"GRAPH.DELETE", g2}, *del[2] = {"DEL", key};
+    assert_int_equal(fdb_commandv(&admin, NULL, 2, gd), 0);
+    assert_int_equal(fdb_commandv(&admin, NULL, 2, del), 0);
+    fdb_close(&admin);
+    move_slot(key, ports[2], ports[0], true); /* as it was */
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -416,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_not_a_cluster),
         cmocka_unit_test(test_fence_on_every_node),
+        cmocka_unit_test(test_fence_read_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
