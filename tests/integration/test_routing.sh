@@ -170,7 +170,9 @@ for _ in $(seq 1 150); do
   [[ "$(R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "MATCH (n {uuid: 'routing-seed-down'}) RETURN count(n)" | sed -n 2p)" == 1 ]] && { seen=1; break; }
   sleep 0.1
 done
-sleep 2 # a few more runs
+sleep 2 # a few more runs (and health checks, every 2 s)
+neo4j_ok=$(curl -s "http://127.0.0.1:$HP/health" | jq -r .checks.neo4j.ok)
+echo "   /health says Neo4j ok: $neo4j_ok"
 tail -n +"$((lines + 1))" "$work/c-serve.log" >"$work/c-after.log"
 after_ok=$(ok_runs "$work/c-after.log")
 after_fail=$(grep -c '"msg":"sync failed' "$work/c-after.log" || true)
@@ -180,6 +182,7 @@ grep -h '"msg":"sync failed' "$work/c-after.log" | sed 's/^{"ts":"[^"]*",/  /' |
 kill "${pid[serve]}"; wait "${pid[serve]}" 2>/dev/null || true; unset "pid[serve]"
 [[ $seen == 1 ]] || fail "c: a change made after the seed died did not reach the cache"
 [[ $after_fail == 0 ]] || fail "c: $after_fail runs failed after the seed died"
+[[ $neo4j_ok == true ]] || fail "c: /health reports Neo4j down while the other members answer"
 grep -q "\"Neo4j routing table received\".*\"member\":\"127.0.0.1:\($M1\|$M2\)\"" "$work/c-after.log" \
   || fail "c: no new table came from another member once the old one was past its ttl"
 echo "PASS"
