@@ -199,8 +199,10 @@ cluster_started=0
 cluster_cleanup() {
   for p in "${CPORTS[@]}"; do
     for g in group_a group_b default_db; do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
-    for k in $(C "$p" --scan --pattern "*falkorsync*" 2>/dev/null); do C "$p" DEL "$k" >/dev/null 2>&1 || true; done
     for g in $(C "$p" GRAPH.LIST 2>/dev/null | grep falkorsync_ || true); do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
+    for k in $(C "$p" --scan --pattern "*falkorsync*" 2>/dev/null | grep -E "group_a|group_b|default_db|itest_lease_$$" || true); do
+      C "$p" DEL "$k" >/dev/null 2>&1 || true
+    done
   done
   [[ $cluster_started == 0 ]] || FALKORDB_CLUSTER_PORTS="${CPORTS[*]}" "$ROOT/scripts/servers.sh" cluster-stop >/dev/null 2>&1 || true
 }
@@ -221,6 +223,14 @@ slot_node() { # the port of the primary owning the slot of key $1 (another node 
 (
   export FALKORDB_CLUSTER=true FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="${CPORTS[1]}" FALKORDB_LAYOUT=per_group
   "$GEN" --clear --entities 600 --groups 3 --dim 0 --seed 17 >/dev/null 2>&1
+  # a cache name whose lease key lives on another node than graph group_a (whatever earlier
+  # tests did to the slot map), so that a graph is built off the lease key's node
+  ga_node=$(slot_node group_a)
+  for k in $(seq 0 60); do
+    export FALKORDB_DATABASE="itest_lease_$$_c$k"
+    LEASE="falkorsync:lease:{$FALKORDB_DATABASE}"
+    [[ "$(slot_node "$LEASE")" != "$ga_node" ]] && break
+  done
   lease_node=$(slot_node "$LEASE")
   echo "   the lease key lives on $lease_node"
   SYNC_BATCH_SIZE=2 SYNC_PIPELINE_DEPTH=1 SYNC_FULL_METHOD=query "$BIN" full >/dev/null 2>"$work/cpaused.err" &
