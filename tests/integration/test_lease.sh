@@ -11,7 +11,9 @@
 # - the same in a 3-node Redis Cluster (per_group layout), paused while it holds writer
 #   connections to two or more nodes and builds a graph on a node other than the lease key's:
 #   0 write commands on any node after SIGCONT (scripts/servers.sh cluster-start, ports
-#   FALKORDB_CLUSTER_PORTS; started and stopped here when not running).
+#   FALKORDB_CLUSTER_PORTS; started and stopped here when not running); and again with the node
+#   the old one writes to stopped (SIGSTOP of its redis-server) during the takeover: the new
+#   holder sweeps that node when its run first connects there.
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -197,6 +199,7 @@ read -r -a CPORTS <<<"${FALKORDB_CLUSTER_PORTS:-7000 7001 7002}"
 C() { local p=$1; shift; redis-cli -p "$p" "$@"; }
 cluster_started=0
 cluster_cleanup() {
+  [[ ! -f "$work/stopped-node.pid" ]] || kill -CONT "$(cat "$work/stopped-node.pid")" 2>/dev/null || true
   for p in "${CPORTS[@]}"; do
     for g in group_a group_b default_db; do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
     for g in $(C "$p" GRAPH.LIST 2>/dev/null | grep falkorsync_ || true); do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
@@ -272,6 +275,58 @@ slot_node() { # the port of the primary owning the slot of key $1 (another node 
   [[ $after -eq $before ]] || fail "the paused cluster full wrote $((after - before)) commands after it lost the lease"
   [[ $left -eq 0 ]] || fail "the takeover left $left of the old holder's writer connections open"
   [[ $rc -ne 0 ]] || fail "the paused cluster full reported success after losing its lease"
+  "$BIN" verify >/dev/null || fail "the cluster cache differs after the paused full woke up"
+)
+
+echo "== Redis Cluster: a node the takeover could not reach is swept before the new holder's first command there"
+stopped_node=""
+(
+  ga_node=$(slot_node group_a)
+  seed=""; for p in "${CPORTS[@]}"; do [[ $p != "$ga_node" ]] && { seed=$p; break; }; done
+  export FALKORDB_CLUSTER=true FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="$seed" FALKORDB_LAYOUT=per_group
+  for k in $(seq 0 60); do # the lease key off group_a's node: that node is neither seed nor lease node
+    export FALKORDB_DATABASE="itest_lease_$$_d$k"
+    LEASE="falkorsync:lease:{$FALKORDB_DATABASE}"
+    [[ "$(slot_node "$LEASE")" != "$ga_node" ]] && break
+  done
+  SYNC_BATCH_SIZE=2 SYNC_PIPELINE_DEPTH=1 SYNC_FULL_METHOD=query "$BIN" full >/dev/null 2>"$work/dpaused.err" &
+  dp=$!
+  for _ in $(seq 1 400); do
+    [[ "$(C "$ga_node" EXISTS '{group_a}__falkorsync_shadow')" == 1 ]] && break
+    kill -0 "$dp" 2>/dev/null || fail "the full to pause ended first: $(cat "$work/dpaused.err")"
+    sleep 0.05
+  done
+  kill -STOP "$dp"
+  [[ "$(C "$ga_node" EXISTS '{group_a}__falkorsync_shadow')" == 1 ]] || { kill -9 "$dp"; fail "the full never built group_a"; }
+  old_token=$(C "$(slot_node "$LEASE")" GET "$LEASE" | jq -r .token)
+  sleep $((TTL + 1))
+  # node ga_node does not answer while the new holder takes the lease over
+  node_pid=$(C "$ga_node" INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  echo "$node_pid" >"$work/stopped-node.pid"
+  kill -STOP "$node_pid"
+  FALKORDB_READ_TIMEOUT=2 "$BIN" full >/dev/null 2>"$work/dnew.err" &
+  np=$!
+  for _ in $(seq 1 200); do grep -q 'cannot reach a FalkorDB node' "$work/dnew.err" && break; sleep 0.05; done
+  kill -CONT "$node_pid"; rm -f "$work/stopped-node.pid"
+  grep -q 'cannot reach a FalkorDB node' "$work/dnew.err" || { kill -9 "$dp"; fail "the takeover did not miss the stopped node $ga_node"; }
+  echo "   the takeover could not reach $ga_node (stopped), where the old full was building group_a"
+  rc=0; wait "$np" || rc=$?
+  [[ $rc -eq 0 ]] || { kill -9 "$dp"; fail "the new full failed: $(grep -v '^{' "$work/dnew.err" | tail -3)"; }
+  grep -o '"msg":"lease: swept a cluster node first used after the takeover"[^}]*' "$work/dnew.err" | sed 's/^/   /' || true
+  left=0
+  for p in "${CPORTS[@]}"; do
+    n=$(C "$p" CLIENT LIST | grep -c "name=falkorsync-writer:$FALKORDB_DATABASE:$old_token " || true)
+    left=$((left + n))
+  done
+  echo "   writer connections of the old holder still open after the new full: $left"
+  before=$(cwrites)
+  kill -CONT "$dp"
+  rc=0; wait "$dp" || rc=$?
+  after=$(cwrites)
+  echo "   FalkorDB write commands, all nodes, while the old full ran on: $((after - before))"
+  [[ $after -eq $before ]] || fail "the paused full wrote $((after - before)) commands after it lost the lease"
+  [[ $left -eq 0 ]] || fail "$left of the old holder's writer connections were left open"
+  [[ $rc -ne 0 ]] || fail "the paused full reported success after losing its lease"
   "$BIN" verify >/dev/null || fail "the cluster cache differs after the paused full woke up"
 )
 echo PASS
