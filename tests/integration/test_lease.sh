@@ -279,7 +279,6 @@ slot_node() { # the port of the primary owning the slot of key $1 (another node 
 )
 
 echo "== Redis Cluster: a node the takeover could not reach is swept before the new holder's first command there"
-stopped_node=""
 (
   ga_node=$(slot_node group_a)
   seed=""; for p in "${CPORTS[@]}"; do [[ $p != "$ga_node" ]] && { seed=$p; break; }; done
