@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bolt/bolt.h"
 #include "config/config.h"
 #include "log/log.h"
 #include "service/ha.h"
@@ -494,7 +495,13 @@ int main(int argc, char **argv)
         }
         if (commands[i].run != cmd_serve)
             say_config_warnings(&cli.cfg, false);
+        /* one Neo4j routing table for the whole process: a dead seed fails no run while
+         * the members it listed answer */
+        struct bolt_route_cache routes;
+        bolt_route_cache_init(&routes);
+        cli.cfg.neo4j_routes = &routes;
         rc = commands[i].run(&cli);
+        bolt_route_cache_deinit(&routes);
         cfg_deinit(&cli.cfg);
         return rc;
     }

@@ -2,6 +2,7 @@
 #ifndef FALKORSYNC_BOLT_H
 #define FALKORSYNC_BOLT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,19 @@ enum bolt_route_event {
 typedef void (*bolt_route_log_fn)(void *ctx, enum bolt_route_event ev, const char *address,
                                   const char *detail);
 
+/* The last routing table a router gave for a URI and database, shared by every session of a
+ * process (neo4j* URIs): a session starts from it instead of the seed, reads from its readers
+ * while it is within its ttl and, once it is older, asks its members for a new one before the
+ * seed. So a dead seed fails no run while other members answer. Thread-safe. */
+struct bolt_route_cache {
+    pthread_mutex_t mu;
+    char key[1024]; /* the URI and database the table is for; "" none */
+    struct bolt_route_table table;
+};
+/* Caller storage; deinit when no session uses it any more. */
+void bolt_route_cache_init(struct bolt_route_cache *rc);
+void bolt_route_cache_deinit(struct bolt_route_cache *rc);
+
 struct bolt_config {
     const char *uri;  /* required */
     const char *user; /* basic auth principal; NULL or "" for no auth */
@@ -51,6 +65,7 @@ struct bolt_config {
     size_t max_message;          /* cap on one Bolt message; 0: 256 MB */
     bolt_route_log_fn route_log; /* NULL: routing events are not reported */
     void *route_log_ctx;
+    struct bolt_route_cache *route_cache; /* NULL: a session knows only its own table */
     /* Set while a reply is awaited: the wait ends within moments with FS_ECANCELLED and the
      * session becomes defunct (net_opts.stop). NULL: only the read timeout ends a wait. */
     volatile sig_atomic_t *stop;
@@ -136,9 +151,10 @@ struct bolt_record {
 /* Initialises caller storage. */
 void bolt_init(struct bolt_session *s);
 /* Connects as cfg->uri says: bolt* directly; neo4j* through a routing table
- * (fetched with ROUTE from the seed or the table's routers when absent or
- * older than its ttl) to the first reader that answers, then the other
- * readers, then the routers. Negotiates the version (5.8..5.0, then 4.4),
+ * (the session's, else cfg->route_cache's; fetched with ROUTE when absent or
+ * older than its ttl, from the table's routers, then the seed, then its other
+ * members) to the first reader that answers, then the other readers, then the
+ * routers. Negotiates the version (5.8..5.0, then 4.4),
  * says HELLO and authenticates. Returns 0 or FS_EURI, FS_ECONNECT,
  * FS_ETIMEOUT, FS_ETLS*, FS_EVERSION, FS_EAUTH, FS_EPROTOCOL ...; s->errstr
  * says why (for a cluster: every member tried and how it failed).

@@ -20,7 +20,69 @@ struct route_run {
     int ntried;
     char failures[448]; /* "host:port: why; ..." for the final error */
     int last_err;
+    char key[sizeof((struct bolt_route_cache *)0)->key]; /* the URI and database */
 };
+
+void bolt_route_cache_init(struct bolt_route_cache *rc)
+{
+    memset(rc, 0, sizeof *rc);
+    pthread_mutex_init(&rc->mu, NULL);
+}
+
+void bolt_route_cache_deinit(struct bolt_route_cache *rc)
+{
+    pthread_mutex_destroy(&rc->mu);
+}
+
+/* The session starts from the process' table when it has none of its own or an older one. */
+static void cache_load(struct route_run *R)
+{
+    struct bolt_route_cache *rc = R->cfg->route_cache;
+    if (!rc)
+        return;
+    struct bolt_route_table *t = &R->s->route;
+    pthread_mutex_lock(&rc->mu);
+    const struct bolt_route_table *c = &rc->table;
+    bool members = c->n[BOLT_ROLE_ROUTE] + c->n[BOLT_ROLE_READ] + c->n[BOLT_ROLE_WRITE] > 0;
+    bool mine = t->n[BOLT_ROLE_ROUTE] + t->n[BOLT_ROLE_READ] + t->n[BOLT_ROLE_WRITE] > 0;
+    if (!strcmp(rc->key, R->key) && members && (!mine || c->expires > t->expires))
+        *t = *c;
+    pthread_mutex_unlock(&rc->mu);
+}
+
+/* A table a router just gave becomes the process' table. */
+static void cache_store(struct route_run *R)
+{
+    struct bolt_route_cache *rc = R->cfg->route_cache;
+    if (!rc)
+        return;
+    pthread_mutex_lock(&rc->mu);
+    snprintf(rc->key, sizeof rc->key, "%s", R->key);
+    rc->table = R->s->route;
+    pthread_mutex_unlock(&rc->mu);
+}
+
+/* A reader that could not be reached leaves the process' readers until the next table, so
+ * the next sessions do not wait for it again; with no reader left the table is asked again. */
+static void cache_forget_reader(struct route_run *R, const struct bolt_addr *a)
+{
+    struct bolt_route_cache *rc = R->cfg->route_cache;
+    if (!rc)
+        return;
+    pthread_mutex_lock(&rc->mu);
+    struct bolt_route_table *t = &rc->table;
+    for (int k = 0; !strcmp(rc->key, R->key) && k < t->n[BOLT_ROLE_READ]; k++)
+        if (t->members[BOLT_ROLE_READ][k].port == a->port &&
+            !strcmp(t->members[BOLT_ROLE_READ][k].host, a->host)) {
+            memmove(&t->members[BOLT_ROLE_READ][k], &t->members[BOLT_ROLE_READ][k + 1],
+                    (size_t)(t->n[BOLT_ROLE_READ] - k - 1) * sizeof t->members[0][0]);
+            t->n[BOLT_ROLE_READ]--;
+            k--;
+        }
+    if (!t->n[BOLT_ROLE_READ])
+        t->expires = 0;
+    pthread_mutex_unlock(&rc->mu);
+}
 
 static double mono_s(void)
 {
@@ -131,17 +193,21 @@ static void describe(const struct bolt_route_table *t, char *out, size_t cap)
              t->n[BOLT_ROLE_ROUTE], t->dropped ? ", some members beyond the cap ignored" : "");
 }
 
-/* A new table from the known routers, then the seed (the URI's address). */
+/* A new table from the known routers, then the seed (the URI's address), then the table's
+ * other members (every member of a Neo4j 5 cluster answers ROUTE). */
 static int refresh(struct route_run *R)
 {
     struct bolt_route_table *cur = &R->s->route;
-    struct bolt_addr cands[BOLT_ROUTE_MAX_MEMBERS + 1];
+    struct bolt_addr cands[BOLT_ROLE_COUNT * BOLT_ROUTE_MAX_MEMBERS + 1];
     int n = 0;
     for (int k = 0; k < cur->n[BOLT_ROLE_ROUTE]; k++)
         cands[n++] = cur->members[BOLT_ROLE_ROUTE][k];
     struct bolt_addr seed = {.port = R->uri.port};
     snprintf(seed.host, sizeof seed.host, "%s", R->uri.host);
     cands[n++] = seed;
+    for (int role = BOLT_ROLE_READ; role <= BOLT_ROLE_WRITE; role++)
+        for (int k = 0; k < cur->n[role]; k++)
+            cands[n++] = cur->members[role][k];
     struct bolt_route_table *t = malloc(sizeof *t);
     if (!t)
         return FS_ENOMEM;
@@ -158,6 +224,7 @@ static int refresh(struct route_run *R)
         if (!rc) {
             *cur = *t;
             cur->expires = mono_s() + (double)t->ttl;
+            cache_store(R);
             char d[256];
             describe(cur, d, sizeof d);
             emit(R, BOLT_ROUTE_TABLE, addr, d);
@@ -206,6 +273,8 @@ static int try_role(struct route_run *R, enum bolt_role role)
             return 0;
         }
         note_failure(R, addr, rc, BOLT_ROUTE_MEMBER_FAILED);
+        if (role == BOLT_ROLE_READ && !fatal(rc))
+            cache_forget_reader(R, &list[k]);
         if (fatal(rc)) {
             size_t used = strlen(R->s->errstr);
             snprintf(R->s->errstr + used, sizeof R->s->errstr - used, " (Neo4j member %s)", addr);
@@ -261,6 +330,9 @@ int bolt_connect(struct bolt_session *s, const struct bolt_config *cfg)
         R->s = s;
         R->cfg = cfg;
         R->uri = u;
+        snprintf(R->key, sizeof R->key, "%.900s\n%.100s", cfg->uri,
+                 cfg->database ? cfg->database : "");
+        cache_load(R);
         buf_init(&R->ctxmap, (size_t)64 << 10);
         rc = bolt_route_context_parse(cfg->uri, u.host, u.port, &R->ctx, why, sizeof why);
         if (!rc && (rc = bolt_route_context_write(&R->ctxmap, &R->ctx)))

@@ -16,6 +16,9 @@ enum cfg_temporal { CFG_TEMPORAL_ISO, CFG_TEMPORAL_NATIVE };
 enum cfg_full_method { CFG_FULL_AUTO, CFG_FULL_BULK, CFG_FULL_QUERY };
 enum cfg_log_format { CFG_LOG_JSON, CFG_LOG_TEXT };
 
+struct fdb_conn;
+struct bolt_route_cache;
+
 struct cfg {
     /* Lines of text for settings that loaded but deserve a word (a removed
      * setting still set); "" when none. main prints them. */
@@ -63,10 +66,17 @@ struct cfg {
         int max_staleness_seconds, max_connections, max_connections_per_client;
         int websocket_max_clients;
     } monitoring;
+    /* Not a setting: the process' last Neo4j routing table (neo4j:// URIs), owned by main;
+     * NULL: every session asks for its own (bolt_config.route_cache). */
+    struct bolt_route_cache *neo4j_routes;
     /* Not a setting: the lease holder's fence for the connections of its runs (sync/lease.h
      * sets it on a copy of the configuration; all NULL: unfenced). */
     struct {
         const char *client_name, *key, *value;
+        /* Redis Cluster: called with every node connection a fenced client opens
+         * (fdb_config.node_opened). */
+        int (*node_opened)(void *arg, struct fdb_conn *node);
+        void *node_opened_arg;
     } fence;
 };
 

@@ -25,6 +25,9 @@ struct fdb_cluster {
     bool multi_deferred;
     bool up;
     bool stale; /* a MOVED was seen: refresh the map before the next command */
+    /* The map has been read: node connections opened from now on are fenced (cl_ready) at
+     * once; the ones opened to read it are fenced right after (cl_start). */
+    bool fence_ready;
 };
 
 static int cl_connect(struct fdb_conn *c);
@@ -128,15 +131,29 @@ static void *create_array_capped(const redisReadTask *task, int elements)
     return c->reader_fn_default->createArray(task, elements);
 }
 
-/* The fencing hook (cfg.client_name, cfg.fence_key): name first, then check, so that a
- * connection either shows up in the new lease holder's CLIENT LIST (and is closed by it) or
- * reads the new lease value here. */
+/* True when a GET of the lease key answered exactly this holder's value. */
+static bool fence_holds(const struct fdb_config *cfg, const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_STRING && cfg->fence_value &&
+           r->len == strlen(cfg->fence_value) && !memcmp(r->str, cfg->fence_value, r->len);
+}
+
+static int fenced(struct fdb_conn *c)
+{
+    return fail(c, FS_EFENCED, "connecting to FalkorDB",
+                "the lease changed hands; writes refused (see docs/operations.md, High "
+                "availability)");
+}
+
+/* The fencing hook of one server (cfg.client_name, cfg.fence_key): name first, then check, so
+ * that a connection either shows up in the new lease holder's CLIENT LIST (and is closed by it)
+ * or reads the new lease value here. A cluster's node connections do the same in cl_ready. */
 static int fence_check(struct fdb_conn *c)
 {
     const struct fdb_config *cfg = &c->cfg;
     redisReply *r = NULL;
     int rc = 0;
-    if (cfg->client_name && !c->cl) { /* a cluster's node connections named themselves */
+    if (cfg->client_name) {
         const char *argv[3] = {"CLIENT", "SETNAME", cfg->client_name};
         if ((rc = fdb_commandv(c, NULL, 3, argv)))
             return rc;
@@ -146,15 +163,12 @@ static int fence_check(struct fdb_conn *c)
     const char *argv[2] = {"GET", cfg->fence_key};
     if ((rc = fdb_commandv(c, &r, 2, argv)))
         return rc;
-    bool ours = r && r->type == REDIS_REPLY_STRING && cfg->fence_value &&
-                r->len == strlen(cfg->fence_value) && !memcmp(r->str, cfg->fence_value, r->len);
+    bool ours = fence_holds(cfg, r);
     freeReplyObject(r);
     if (ours)
         return 0;
     drop(c);
-    return fail(c, FS_EFENCED, "connecting to FalkorDB",
-                "the lease changed hands; writes refused (see docs/operations.md, High "
-                "availability)");
+    return fenced(c);
 }
 
 static int open_conn(struct fdb_conn *c)
@@ -224,14 +238,8 @@ int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg)
         (cfg->client_name && *cfg->client_name && !c->cfg.client_name) ||
         (cfg->fence_key && *cfg->fence_key && (!c->cfg.fence_key || !c->cfg.fence_value)))
         return FS_ENOMEM;
-    if (c->cfg.cluster) { /* every node's connection records on its own */
-        int rc = cl_connect(c);
-        /* the lease key is read through the slot map (a node's own GET could meet MOVED) */
-        rc = rc ? rc : fence_check(c);
-        if (rc == FS_EFENCED)
-            cl_drop(c); /* nothing is written through a fenced connection */
-        return rc;
-    }
+    if (c->cfg.cluster) /* every node's connection records, and is fenced, on its own */
+        return cl_connect(c);
     /* Benchmarks replay the exact commands of a run (falkordb.record_commands). */
     if (c->cfg.record_file && !c->record) {
         c->record = fopen(c->cfg.record_file, "ab");
@@ -360,81 +368,6 @@ int fdb_read_reply(struct fdb_conn *c, redisReply **out)
     }
 }
 
-static bool has_prefix(const char *msg, size_t len, const char *p)
-{
-    size_t n = strlen(p);
-    return len >= n && memcmp(msg, p, n) == 0;
-}
-
-static bool contains(const char *msg, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; n <= len && i <= len - n; i++)
-        if (memcmp(msg + i, needle, n) == 0)
-            return true;
-    return false;
-}
-
-int fdb_classify_error(const char *msg, size_t len)
-{
-    static const struct {
-        const char *text;
-        bool prefix; /* else anywhere in the message */
-        int code;
-    } rules[] = {
-        /* Redis' own error prefixes first: they name the class exactly. */
-        {"NOPERM", true, FS_EFDB_NOPERM},
-        {"OOM ", true, FS_EFDB_OOM},
-        {"READONLY", true, FS_EFDB_READONLY},
-        {"WRONGTYPE", true, FS_EFDB_WRONGTYPE},
-        {"NOAUTH", true, FS_EAUTH},
-        {"WRONGPASS", true, FS_EAUTH},
-        {"unknown command", false, FS_EFDB_UNKNOWN_COMMAND},
-        /* FalkorDB: "ERR Invalid graph operation on empty key" */
-        {"empty key", false, FS_EFDB_NOGRAPH},
-        {"does not exist", false, FS_EFDB_NOGRAPH},
-        /* FalkorDB: "Attribute 'x' is already indexed", "... already exists" */
-        {"already", false, FS_EFDB_EXISTS},
-    };
-    if (!msg)
-        return FS_ESERVER;
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (rules[i].prefix ? has_prefix(msg, len, rules[i].text)
-                            : contains(msg, len, rules[i].text))
-            return rules[i].code;
-    return FS_ESERVER;
-}
-
-int fdb_reply_errclass(const redisReply *r)
-{
-    if (!r)
-        return 0;
-    if (r->type == REDIS_REPLY_ERROR)
-        return fdb_classify_error(r->str, r->len);
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i < r->elements; i++)
-            if (r->element[i] && r->element[i]->type == REDIS_REPLY_ERROR)
-                return fdb_classify_error(r->element[i]->str, r->element[i]->len);
-    return 0;
-}
-
-int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen)
-{
-    if (!r)
-        return 0;
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(errstr, errlen, "%.*s", (int)r->len, r->str);
-        return FS_ESERVER;
-    }
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i < r->elements; i++)
-            if (r->element[i] && r->element[i]->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errlen, "%.*s", (int)r->element[i]->len, r->element[i]->str);
-                return FS_ESERVER;
-            }
-    return 0;
-}
-
 /* The end of a round trip: an error reply becomes FS_ESERVER with its class. */
 static int finish_command(struct fdb_conn *c, redisReply **out, redisReply *r, const char *what)
 {
@@ -549,7 +482,10 @@ static void cl_free(struct fdb_conn *c)
     c->cl = NULL;
 }
 
-/* Node i's connection, opened when first used (same settings, its address). */
+static int cl_ready(struct fdb_conn *c, int i);
+
+/* Node i's connection, opened when first used (same settings, its address): named as the
+ * cluster connection is, then fenced (cl_ready) before anything of the caller goes through it. */
 static int cl_node(struct fdb_conn *c, int i)
 {
     struct fdb_conn *n = &c->cl->node[i];
@@ -557,12 +493,98 @@ static int cl_node(struct fdb_conn *c, int i)
         return 0;
     struct fdb_config nc = c->cfg;
     nc.cluster = false;
-    nc.fence_key = nc.fence_value = NULL; /* checked once, through the slot map (fdb_connect) */
+    nc.fence_key = nc.fence_value = NULL; /* read on the lease key's own node (cl_ready) */
     nc.host = c->cl->map.node[i].host;
     nc.port = c->cl->map.node[i].port;
     if (fdb_connect(n, &nc))
         return cl_fail_from(c, n);
-    return 0;
+    return c->cl->fence_ready ? cl_ready(c, i) : 0;
+}
+
+static void cl_note_redirect(struct fdb_conn *c, int from, const redisReply *r);
+
+/* GET of the lease key on node owner, for node i's connection that has just named itself:
+ * through owner's connection when nothing is owed on it, else through a connection of its own
+ * for this one command. An error reply is returned as the reply. */
+static int cl_fence_get(struct fdb_conn *c, int i, int owner, redisReply **r)
+{
+    struct fdb_cluster *cl = c->cl;
+    const char *argv[2] = {"GET", c->cfg.fence_key};
+    int rc = owner == i ? 0 : cl_node(c, owner);
+    if (rc)
+        return rc;
+    struct fdb_conn own, *via = &cl->node[owner];
+    fdb_init(&own);
+    if (via->pending || via->wbuf.len) { /* a pipeline is in flight on it */
+        struct fdb_config oc = via->cfg;
+        oc.client_name = NULL;
+        oc.record_file = NULL;
+        if (fdb_connect(&own, &oc)) {
+            rc = cl_fail_from(c, &own);
+            fdb_close(&own);
+            return rc;
+        }
+        via = &own;
+    }
+    if (fdb_append(via, 2, argv, NULL) || fdb_read_reply(via, r))
+        rc = cl_fail_from(c, via);
+    fdb_close(&own);
+    return rc;
+}
+
+/* Whether the lease key holds this holder's value, read on the node owning its slot (after a
+ * MOVED, once more on the new owner). */
+static int cl_fence_read(struct fdb_conn *c, int i, bool *ours)
+{
+    struct fdb_cluster *cl = c->cl;
+    const char *key = c->cfg.fence_key;
+    for (int attempt = 0;; attempt++) {
+        unsigned owner = cl->map.node_of[fdb_key_slot(key, strlen(key))];
+        if (owner == FDB_CLUSTER_NO_NODE)
+            return fail(c, FS_ECONNECT, "Redis Cluster", "no primary serves the lease key's slot");
+        redisReply *r = NULL;
+        int rc = cl_fence_get(c, i, (int)owner, &r);
+        if (rc)
+            return rc;
+        if (r->type == REDIS_REPLY_ERROR && !attempt && !strncmp(r->str, "MOVED ", 6)) {
+            cl_note_redirect(c, (int)owner, r); /* the slot moved: ask its new owner */
+            freeReplyObject(r);
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            char why[400];
+            snprintf(why, sizeof why, "reading the lease key on %s:%d: %.*s",
+                     cl->map.node[owner].host, cl->map.node[owner].port, (int)r->len, r->str);
+            freeReplyObject(r);
+            cl->stale = true;
+            return fail(c, FS_ESERVER, "Redis Cluster", why);
+        }
+        *ours = fence_holds(&c->cfg, r);
+        freeReplyObject(r);
+        return 0;
+    }
+}
+
+/* Node i's connection has named itself: it may be used once the lease key still holds this
+ * holder's value, read after the naming (the one-server argument holds per node: either the
+ * new holder's CLIENT LIST on node i saw the name and closed it, or the GET ran after the new
+ * holder's SET), and the node_opened hook agreed. Otherwise every node is closed. */
+static int cl_ready(struct fdb_conn *c, int i)
+{
+    bool ours = true;
+    int rc = c->cfg.fence_key ? cl_fence_read(c, i, &ours) : 0;
+    if (!rc && !ours)
+        rc = fenced(c);
+    if (!rc && c->cfg.node_opened &&
+        (rc = c->cfg.node_opened(c->cfg.node_opened_arg, &c->cl->node[i])))
+        fail(c, rc, "FalkorDB node", c->cl->node[i].errstr);
+    if (rc == FS_EFENCED)
+        cl_drop(c); /* nothing is written through a fenced connection */
+    else if (rc && c->cl->node[i].cfg.host) {
+        fdb_close(&c->cl->node[i]);
+        fdb_init(&c->cl->node[i]);
+    }
+    return rc;
 }
 
 /* Reads the slot map (CLUSTER SLOTS) from the first node that answers. Only
@@ -595,6 +617,25 @@ static int cl_refresh(struct fdb_conn *c)
     return rc;
 }
 
+/* Reads the map, then fences the node connections opened to read it (the seed's). */
+static int cl_start(struct fdb_conn *c)
+{
+    struct fdb_cluster *cl = c->cl;
+    cl->fence_ready = false;
+    int rc = cl_refresh(c);
+    cl->up = rc == 0;
+    cl->fence_ready = true;
+    bool opened[FDB_CLUSTER_MAX_NODES];
+    for (int i = 0; i < cl->map.nnodes; i++)
+        opened[i] = fdb_is_connected(&cl->node[i]);
+    for (int i = 0; !rc && i < cl->map.nnodes; i++)
+        if (opened[i] && fdb_is_connected(&cl->node[i]))
+            rc = cl_ready(c, i);
+    if (rc)
+        cl->up = false;
+    return rc;
+}
+
 static int cl_connect(struct fdb_conn *c)
 {
     c->cl = calloc(1, sizeof *c->cl);
@@ -606,20 +647,37 @@ static int cl_connect(struct fdb_conn *c)
     if (fdb_slot_map_node(&c->cl->map, c->cfg.host, c->cfg.port) < 0)
         return fail(c, FS_ECONFIG, "connecting to Redis Cluster", "host name too long");
     c->cl->sticky = c->cl->multi = -1;
-    int rc = cl_refresh(c);
-    c->cl->up = rc == 0;
-    return rc;
+    return cl_start(c);
 }
 
 static int cl_reconnect(struct fdb_conn *c)
 {
     cl_drop(c);
-    int rc = cl_refresh(c);
-    c->cl->up = rc == 0;
-    rc = rc ? rc : fence_check(c); /* a reconnect is fenced like the first connect */
-    if (rc == FS_EFENCED)
-        cl_drop(c);
-    return rc;
+    return cl_start(c); /* a reconnect is fenced like the first connect */
+}
+
+int fdb_each_primary(struct fdb_conn *c, int (*fn)(void *arg, struct fdb_conn *node), void *arg)
+{
+    if (!c->cl)
+        return fn(arg, c);
+    int first = 0;
+    char why[sizeof c->errstr] = "";
+    for (int i = 0; i < c->cl->map.nnodes; i++) {
+        if (!fdb_slot_map_is_primary(&c->cl->map, i))
+            continue;
+        struct fdb_conn *n = &c->cl->node[i];
+        int rc = cl_node(c, i);
+        if (!rc && (rc = fn(arg, n)))
+            cl_fail_from(c, n);
+        if (rc && !first) {
+            first = rc;
+            snprintf(why, sizeof why, "%s:%d: %s", c->cl->map.node[i].host, c->cl->map.node[i].port,
+                     c->errstr);
+        }
+    }
+    if (first)
+        memcpy(c->errstr, why, sizeof why);
+    return first;
 }
 
 static bool name_is(const char *a, size_t n, const char *name)
@@ -865,7 +923,8 @@ static int cl_ask(struct fdb_conn *c, redisReply **out, int argc, const char *co
 
 static bool is_transient(const redisReply *r)
 {
-    return has_prefix(r->str, r->len, "TRYAGAIN") || has_prefix(r->str, r->len, "CLUSTERDOWN");
+    return r->len >= 8 && (!strncmp(r->str, "TRYAGAIN", 8) ||
+                           (r->len >= 11 && !strncmp(r->str, "CLUSTERDOWN", 11)));
 }
 
 static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char *const *argv,
@@ -900,16 +959,4 @@ static int cl_command(struct fdb_conn *c, redisReply **out, int argc, const char
         struct timespec ts = {0, 100000000L * (attempt + 1)};
         nanosleep(&ts, NULL);
     }
-}
-
-long long fdb_info_field(const char *info, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *line = info; line && *line;) {
-        if (!strncmp(line, name, n) && line[n] == ':')
-            return strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line ? line + 1 : NULL;
-    }
-    return -1;
 }

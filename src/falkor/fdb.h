@@ -9,9 +9,12 @@
 
 #include <hiredis.h>
 
+#include "falkor/reply.h"
 #include "net/net.h"
 #include "util/buf.h"
 #include "util/err.h"
+
+struct fdb_conn;
 
 struct fdb_config {
     const char *host;
@@ -40,6 +43,13 @@ struct fdb_config {
      * that fence_key holds exactly fence_value (GET): otherwise the connect (or reconnect)
      * fails with FS_EFENCED and nothing is written through it. */
     const char *client_name, *fence_key, *fence_value;
+    /* Cluster mode, with the fence: called with every node connection the client opens (at
+     * connect, lazily on first use, after MOVED/ASK or a reconnect) once it named itself and
+     * passed the fence check, before anything else is sent through it. sync/lease.c closes an
+     * earlier lease holder's writer connections there on a node its takeover did not reach.
+     * Non-zero (an FS_ code) fails the command that needed the node. NULL: none. */
+    int (*node_opened)(void *arg, struct fdb_conn *node);
+    void *node_opened_arg;
 };
 
 #define FDB_DEFAULT_MAX_REPLY_BYTES ((size_t)512 << 20)
@@ -90,6 +100,13 @@ int fdb_cluster_primaries(const struct fdb_conn *c);
 /* Cluster mode: the primary ("host:port") that owns key's slot, into out; ""
  * when unknown or not a cluster. */
 void fdb_cluster_node_of(const struct fdb_conn *c, const char *key, char *out, size_t cap);
+/* Calls fn(arg, node) with the connection of every primary of the slot map (cluster mode:
+ * node connections opened as commands open them, named and fenced alike) or with c itself
+ * (one server), for keyless per-server commands (CLIENT LIST, GRAPH.INFO). Only while no
+ * reply is owed. Goes on past a node that cannot be reached or whose fn fails, and returns
+ * the first such failure (c->errstr names the node) or 0. */
+int fdb_each_primary(struct fdb_conn *c, int (*fn)(void *arg, struct fdb_conn *node),
+                     void *arg) FS_WARN_UNUSED;
 /* Connects (and AUTHs). Copies cfg's strings. FS_ECONNECT, FS_ETIMEOUT, FS_EAUTH,
  * FS_ETLS*, ...; c->errstr says why. */
 int fdb_connect(struct fdb_conn *c, const struct fdb_config *cfg) FS_WARN_UNUSED;
@@ -116,30 +133,5 @@ int fdb_command(struct fdb_conn *c, redisReply **out, int argc, const char *cons
 /* Convenience with NUL-terminated arguments. */
 int fdb_commandv(struct fdb_conn *c, redisReply **out, int argc,
                  const char *const *argv) FS_WARN_UNUSED;
-
-/* Classifies the text of a FalkorDB/Redis error reply (msg, len bytes; need
- * not be NUL-terminated). Pure and thread-safe. Returns:
- *   FS_EFDB_NOGRAPH          "... empty key" or "... does not exist" (the graph key is absent)
- *   FS_EFDB_EXISTS           "... already ..." (index or constraint already there)
- *   FS_EFDB_NOPERM           "NOPERM ..." (ACL)
- *   FS_EFDB_UNKNOWN_COMMAND  "... unknown command ..." (e.g. no GRAPH.BULK)
- *   FS_EFDB_OOM              "OOM ..." (maxmemory reached)
- *   FS_EFDB_READONLY         "READONLY ..." (a replica)
- *   FS_EFDB_WRONGTYPE        "WRONGTYPE ..." (the key is not a graph)
- *   FS_EAUTH                 "NOAUTH ..." or "WRONGPASS ..."
- *   FS_ESERVER               anything else (query errors, ...). */
-int fdb_classify_error(const char *msg, size_t len);
-/* The class (fdb_classify_error) of the error in a reply: a top-level error
- * reply or an error element inside a GRAPH.QUERY result; 0 when r holds no
- * error. Pure and thread-safe. */
-int fdb_reply_errclass(const redisReply *r);
-
-/* Checks a GRAPH.QUERY reply for an error: a top-level error reply or an
- * error element inside the result. Returns 0 or FS_ESERVER with the message
- * copied to errstr (errlen bytes). */
-int fdb_reply_error(const redisReply *r, char *errstr, size_t errlen);
-
-/* The value of one "name:value" line of an INFO reply (text); -1 when absent. Pure. */
-long long fdb_info_field(const char *info, const char *name);
 
 #endif

@@ -37,6 +37,7 @@ struct bolt_config sync_bolt_config(const struct cfg *c)
         .write_timeout_ms = c->neo4j.read_timeout_seconds * 1000,
         .fetch_size = c->neo4j.fetch_size,
         .route_log = route_log,
+        .route_cache = c->neo4j_routes,
     };
     return b;
 }
@@ -59,6 +60,8 @@ struct fdb_config sync_fdb_config(const struct cfg *c)
         .client_name = c->fence.client_name,
         .fence_key = c->fence.key,
         .fence_value = c->fence.value,
+        .node_opened = c->fence.node_opened,
+        .node_opened_arg = c->fence.node_opened_arg,
     };
     return f;
 }

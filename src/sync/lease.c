@@ -46,6 +46,8 @@ static const char release_script[] =
     "return 0\n";
 
 #define WRITER_PREFIX "falkorsync-writer:"
+/* Redis Cluster nodes (host:port) swept for the current token: the cap of falkor/cluster.h. */
+#define MAX_SWEPT 64
 
 struct sync_lease {
     const struct cfg *c;
@@ -65,6 +67,12 @@ struct sync_lease {
     bool thread_running;
     volatile sig_atomic_t quit;
     volatile sig_atomic_t *stop, *run_stop;
+    /* The servers on which an earlier holder's writers were closed and drained for this
+     * token: every primary at the takeover, then (Redis Cluster) any other node the moment a
+     * run's client first connects to it. sweep_mu is held for a whole sweep. */
+    pthread_mutex_t sweep_mu;
+    char swept[MAX_SWEPT][280];
+    int nswept;
 };
 
 static double mono(void)
@@ -116,6 +124,7 @@ struct sync_lease *sync_lease_new(const struct cfg *c, const char *command)
     l->ttl_ms = c->sync.lease_ttl_seconds * 1000;
     l->info.expires_in = -1;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->sweep_mu, NULL);
     return l;
 }
 
@@ -125,6 +134,7 @@ void sync_lease_free(struct sync_lease *l)
         return;
     sync_lease_release(l);
     pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->sweep_mu);
     free(l);
 }
 
@@ -282,6 +292,62 @@ static void drain_earlier_queries(struct sync_lease *l, struct fdb_conn *f)
                    json_pack("{s:i}", "queries", n));
 }
 
+/* Closes and drains an earlier holder's writers on one server (sweep_mu held) and notes
+ * it as swept. Returns the connections closed, or -1 when they could not be listed. */
+static int sweep_locked(struct sync_lease *l, struct fdb_conn *node)
+{
+    int closed = 0;
+    int rc = close_old_writers(l, node, &closed);
+    if (rc)
+        log_fields(LOG_WARNING, "cannot close the previous lease holder's connections",
+                   json_pack("{s:s,s:i,s:s}", "node", node->cfg.host ? node->cfg.host : "", "port",
+                             node->cfg.port, "error", node->errstr));
+    if (fdb_is_connected(node))
+        drain_earlier_queries(l, node);
+    if (l->nswept < MAX_SWEPT)
+        snprintf(l->swept[l->nswept++], sizeof l->swept[0], "%s:%d",
+                 node->cfg.host ? node->cfg.host : "", node->cfg.port);
+    return rc ? -1 : closed;
+}
+
+static bool swept_locked(const struct sync_lease *l, const struct fdb_conn *node)
+{
+    char addr[sizeof l->swept[0]];
+    snprintf(addr, sizeof addr, "%s:%d", node->cfg.host ? node->cfg.host : "", node->cfg.port);
+    for (int i = 0; i < l->nswept; i++)
+        if (!strcmp(l->swept[i], addr))
+            return true;
+    return false;
+}
+
+/* The takeover's sweep of one primary (fdb_each_primary): *arg counts what was closed. */
+static int takeover_sweep(void *arg, struct fdb_conn *node)
+{
+    struct sync_lease *l = ((void **)arg)[0];
+    int *closed = ((void **)arg)[1];
+    int n = sweep_locked(l, node);
+    *closed += n > 0 ? n : 0;
+    return 0;
+}
+
+/* fdb_config.node_opened of the fenced clients (Redis Cluster): a node that the takeover did
+ * not sweep (not a primary then: a failover, a node added, an ASK target) is swept before the
+ * run's first command on it, so that an earlier holder's connection there cannot write after
+ * this holder's first write. Once per node and token. */
+static int sweep_hook(void *arg, struct fdb_conn *node)
+{
+    struct sync_lease *l = arg;
+    pthread_mutex_lock(&l->sweep_mu);
+    if (!swept_locked(l, node)) {
+        int closed = sweep_locked(l, node);
+        log_fields(LOG_INFO, "lease: swept a cluster node first used after the takeover",
+                   json_pack("{s:s,s:i,s:i}", "node", node->cfg.host ? node->cfg.host : "", "port",
+                             node->cfg.port, "closed_connections", closed));
+    }
+    pthread_mutex_unlock(&l->sweep_mu);
+    return 0;
+}
+
 /* Runs take_script. 1 taken (l->value, l->token set), 0 held (info), < 0 error. */
 static int take(struct sync_lease *l, struct fdb_conn *f, const char *mode,
                 struct sync_lease_info *i, char *ns, char *prev, size_t prevcap)
@@ -362,15 +428,21 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
                    json_pack("{s:s,s:I}", "holder", i.holder, "token", (json_int_t)i.token));
         rc = take(l, &f, "2", &i, ns, prev, sizeof prev);
     }
-    int closed = 0;
+    int closed = 0, nodes = 0;
     if (rc == 1) {
         snprintf(l->client_name, sizeof l->client_name, WRITER_PREFIX "%s:%lld", l->dbsafe,
                  l->token);
-        if (close_old_writers(l, &f, &closed))
-            log_fields(LOG_WARNING, "cannot close the previous lease holder's connections",
+        /* every primary of a Redis Cluster, the one server otherwise */
+        pthread_mutex_lock(&l->sweep_mu);
+        l->nswept = 0;
+        void *arg[2] = {l, &closed};
+        if (fdb_each_primary(&f, takeover_sweep, arg))
+            log_fields(LOG_WARNING,
+                       "cannot reach a FalkorDB node to close the previous lease "
+                       "holder's connections there (done when first used)",
                        json_pack("{s:s}", "error", f.errstr));
-        if (fdb_is_connected(&f))
-            drain_earlier_queries(l, &f);
+        nodes = l->nswept;
+        pthread_mutex_unlock(&l->sweep_mu);
     }
     if (rc < 0) { /* classified as a run's failure would be: a replica, a full memory */
         snprintf(i.error, sizeof i.error, "FalkorDB: %s", f.errstr);
@@ -402,10 +474,10 @@ int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *inf
                    : serve ? LOG_INFO
                            : LOG_DEBUG,
                    *prev ? "lease taken over from its holder" : "lease taken",
-                   json_pack("{s:s,s:I,s:s,s:s,s:I,s:i}", "owner", l->owner, "token",
+                   json_pack("{s:s,s:I,s:s,s:s,s:I,s:i,s:i}", "owner", l->owner, "token",
                              (json_int_t)l->token, "command", l->command, "previous_holder",
                              was.holder, "previous_token", (json_int_t)was.token,
-                             "closed_connections", closed));
+                             "closed_connections", closed, "servers_swept", nodes));
     }
     if (info)
         *info = i;
@@ -533,12 +605,14 @@ void sync_lease_release(struct sync_lease *l)
     pthread_mutex_unlock(&l->mu);
 }
 
-void sync_lease_fence(const struct sync_lease *l, const struct cfg *c, struct cfg *out)
+void sync_lease_fence(struct sync_lease *l, const struct cfg *c, struct cfg *out)
 {
     *out = *c;
     out->fence.client_name = l->client_name;
     out->fence.key = l->key;
     out->fence.value = l->value;
+    out->fence.node_opened = sweep_hook;
+    out->fence.node_opened_arg = l;
 }
 
 void sync_lease_info(struct sync_lease *l, struct sync_lease_info *out)

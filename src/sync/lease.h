@@ -31,7 +31,8 @@ void sync_lease_free(struct sync_lease *l);
 
 /* Tries once to take the lease (SET NX with a new fencing token from INCR). force: take it
  * even from another holder, whose writes are then refused. Returns 1 when taken (then the
- * FalkorDB connections of earlier holders of this cache are closed: CLIENT LIST + KILL), 0
+ * FalkorDB connections of earlier holders of this cache are closed, CLIENT LIST + KILL, on the
+ * server or on every primary of a Redis Cluster, and their queries drained), 0
  * when another holds it (info says who), or a negative code with info->error. info may be
  * NULL. */
 int sync_lease_try(struct sync_lease *l, bool force, struct sync_lease_info *info) FS_WARN_UNUSED;
@@ -46,10 +47,12 @@ int sync_lease_keep(struct sync_lease *l, volatile sig_atomic_t *stop,
 /* Stops the renewal thread and deletes the lease when it is still this holder's. */
 void sync_lease_release(struct sync_lease *l);
 
-/* *out = *c with the fence of the held lease: every FalkorDB connection opened from out
- * names itself as this holder's writer and refuses to work once the lease changed hands.
- * Strings are borrowed from c and l (valid until the lease is released). */
-void sync_lease_fence(const struct sync_lease *l, const struct cfg *c, struct cfg *out);
+/* *out = *c with the fence of the held lease: every FalkorDB connection opened from out (in a
+ * Redis Cluster: every node connection, also those opened later) names itself as this holder's
+ * writer and refuses to work once the lease changed hands; a cluster node first used after the
+ * takeover that was not swept then is swept before its first use. Strings are borrowed from c
+ * and l (valid until the lease is released). */
+void sync_lease_fence(struct sync_lease *l, const struct cfg *c, struct cfg *out);
 
 /* What this handle knows about the lease now. Thread-safe. */
 void sync_lease_info(struct sync_lease *l, struct sync_lease_info *out);

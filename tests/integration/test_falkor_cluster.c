@@ -3,7 +3,8 @@
  * cluster-start, ports FALKORDB_CLUSTER_PORTS, default 7000 7001 7002):
  * routing by slot, pipelined replies in order across nodes, MOVED after a
  * slot moved under a connected client, ASK while a slot migrates, MULTI/EXEC
- * on the transaction's node, GRAPH.LIST over every primary. */
+ * on the transaction's node, GRAPH.LIST over every primary; the lease fence on every node
+ * connection, also one opened lazily after the lease changed hands (issue 16). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,6 +277,157 @@ static void test_not_a_cluster(void **state)
     fdb_close(&c);
 }
 
+/* node_opened hook: counts the node connections it saw and that they were named already. */
+struct hook_seen {
+    int calls, named;
+    char ports[8][16];
+};
+
+static int count_hook(void *arg, struct fdb_conn *node)
+{
+    struct hook_seen *h = arg;
+    const char *a[2] = {"CLIENT", "GETNAME"};
+    redisReply *r = NULL;
+    if (!fdb_commandv(node, &r, 2, a) && r->type == REDIS_REPLY_STRING &&
+        !strncmp(r->str, "falkorsync-writer:", 18))
+        h->named++;
+    freeReplyObject(r);
+    if (h->calls < 8)
+        snprintf(h->ports[h->calls], sizeof h->ports[0], "%d", node->cfg.port);
+    h->calls++;
+    return 0;
+}
+
+static int visit(void *arg, struct fdb_conn *node)
+{
+    (void)node;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A writer connection fenced by a lease key that lives on node 0, seeded on node 1: every
+ * node connection names itself and reads the key before use, so a node first touched after
+ * the lease changed hands (node 2 here) refuses, and nothing reaches that node. */
+static void test_fence_on_every_node(void **state)
+{
+    (void)state;
+    struct fdb_conn admin;
+    clustered(&admin, ports[0]);
+    char key[64], name[80];
+    snprintf(key, sizeof key, "%s", graph_on(&admin, ports[0], "fence_lease"));
+    const char *g2 = graph_on(&admin, ports[2], "fence_g");
+    snprintf(name, sizeof name, "falkorsync-writer:fence_%s:1", tagbuf);
+    const char *set1[3] = {"SET", key, "holder-1"};
+    assert_int_equal(fdb_commandv(&admin, NULL, 3, set1), 0);
+
+    struct hook_seen seen = {0};
+    struct fdb_config cfg = {.host = "127.0.0.1",
+                             .port = ports[1],
+                             .connect_timeout_ms = 5000,
+                             .cluster = true,
+                             .client_name = name,
+                             .fence_key = key,
+                             .fence_value = "holder-1",
+                             .node_opened = count_hook,
+                             .node_opened_arg = &seen};
+    struct fdb_conn w;
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0);
+    /* the seed (1) and the lease key's node (0), each named before the hook saw it */
+    assert_int_equal(seen.calls, 2);
+    assert_int_equal(seen.named, 2);
+    int primaries = 0;
+    assert_int_equal(fdb_each_primary(&w, visit, &primaries), 0);
+    assert_int_equal(primaries, 3);
+    assert_int_equal(seen.calls, 3); /* node 2 was opened for fdb_each_primary */
+    fdb_close(&w);
+
+    /* again, without touching node 2 before the lease changes hands */
+    memset(&seen, 0, sizeof seen);
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0);
+    assert_int_equal(seen.calls, 2);
+    const char *set2[3] = {"SET", key, "holder-2"};
+    assert_int_equal(fdb_commandv(&admin, NULL, 3, set2), 0);
+    const char *q[3] = {"GRAPH.QUERY", g2, "CREATE (:T {v: 1})"};
+    int rc = fdb_commandv(&w, NULL, 3, q);
+    printf("write through a node first used after the takeover: %s\n", rc ? w.errstr : "accepted");
+    assert_int_equal(rc, FS_EFENCED);
+    assert_false(fdb_is_connected(&w)); /* every node closed */
+    const char *ex[2] = {"EXISTS", g2};
+    char n[16];
+    on(ports[2], n, sizeof n, 2, ex);
+    assert_string_equal(n, "0");
+    /* a reconnect is refused the same way */
+    assert_int_equal(fdb_reconnect(&w), FS_EFENCED);
+    fdb_close(&w);
+
+    /* one server: fdb_each_primary is the connection itself */
+    struct fdb_conn one;
+    plain(&one, ports[0]);
+    primaries = 0;
+    assert_int_equal(fdb_each_primary(&one, visit, &primaries), 0);
+    assert_int_equal(primaries, 1);
+    fdb_close(&one);
+    const char *del[2] = {"DEL", key};
+    assert_int_equal(fdb_commandv(&admin, NULL, 2, del), 0);
+    fdb_close(&admin);
+}
+
+/* The fence read's two other paths: a pipeline in flight on the lease key's node when another
+ * node is first needed (the GET goes over a connection of its own; replies stay in order), and
+ * the lease key's slot moved under a connected client (the GET follows the MOVED). */
+static void test_fence_read_paths(void **state)
+{
+    (void)state;
+    struct fdb_conn admin;
+    clustered(&admin, ports[0]);
+    char key[64], name[80];
+    snprintf(key, sizeof key, "%s", graph_on(&admin, ports[0], "fence_mv"));
+    const char *g2 = graph_on(&admin, ports[2], "fence_mvg");
+    snprintf(name, sizeof name, "falkorsync-writer:fence_mv_%s:1", tagbuf);
+    const char *set[3] = {"SET", key, "holder-1"};
+    assert_int_equal(fdb_commandv(&admin, NULL, 3, set), 0);
+    struct fdb_config cfg = {.host = "127.0.0.1",
+                             .port = ports[1],
+                             .connect_timeout_ms = 5000,
+                             .cluster = true,
+                             .client_name = name,
+                             .fence_key = key,
+                             .fence_value = "holder-1"};
+    struct fdb_conn w;
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0);
+    const char *get[2] = {"GET", key};
+    const char *q[3] = {"GRAPH.QUERY", g2, "CREATE (:T {v: 1})"};
+    assert_int_equal(fdb_append(&w, 2, get, NULL), 0); /* owed on the key's node */
+    assert_int_equal(fdb_append(&w, 3, q, NULL), 0);   /* node 2, first used now */
+    redisReply *r = NULL;
+    assert_int_equal(fdb_read_reply(&w, &r), 0);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "holder-1");
+    freeReplyObject(r);
+    assert_int_equal(fdb_read_reply(&w, &r), 0);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    fdb_close(&w);
+
+    fdb_init(&w);
+    assert_int_equal(fdb_connect(&w, &cfg), 0); /* nodes 1 and 0 */
+    move_slot(key, ports[0], ports[2], true);
+    int rc = fdb_commandv(&w, NULL, 3, q); /* opens node 2: its fence read meets MOVED */
+    if (rc)
+        fail_msg("after the lease key's slot moved: %s", w.errstr);
+    assert_int_equal(count_nodes(&w, g2), 2);
+    fdb_close(&w);
+
+    const char *gd[2] = {"GRAPH.DELETE", g2}, *del[2] = {"DEL", key};
+    assert_int_equal(fdb_commandv(&admin, NULL, 2, gd), 0);
+    assert_int_equal(fdb_commandv(&admin, NULL, 2, del), 0);
+    fdb_close(&admin);
+    move_slot(key, ports[2], ports[0], true); /* as it was */
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -317,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_multi_on_the_transaction_node),
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_not_a_cluster),
+        cmocka_unit_test(test_fence_on_every_node),
+        cmocka_unit_test(test_fence_read_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,7 +7,13 @@
 # - SIGSTOP of the active: the standby takes over; SIGCONT: the old one writes nothing, goes
 #   standby; a clean stop releases the lease (the standby takes over at once);
 # - a paused one-shot full whose lease was taken over writes nothing after SIGCONT
-#   (FalkorDB's own command counters) and the cache verifies at 0.
+#   (FalkorDB's own command counters) and the cache verifies at 0;
+# - the same in a 3-node Redis Cluster (per_group layout), paused while it holds writer
+#   connections to two or more nodes and builds a graph on a node other than the lease key's:
+#   0 write commands on any node after SIGCONT (scripts/servers.sh cluster-start, ports
+#   FALKORDB_CLUSTER_PORTS; started and stopped here when not running); and again with the node
+#   the old one writes to stopped (SIGSTOP of its redis-server) during the takeover: the new
+#   holder sweeps that node when its run first connects there.
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 GEN="$(dirname "$BIN")/falkorsync-gen"
@@ -93,8 +99,11 @@ A_holder=$(status A | jq -r .lease.holder)
 code=$(curl -s -o "$work/ready" -w '%{http_code}' "http://127.0.0.1:${hp[B]}/health/ready")
 [[ $code == 200 && "$(jq -r .role "$work/ready")" == standby ]] || fail "standby /health/ready: $code $(cat "$work/ready")"
 [[ "$(curl -s "http://127.0.0.1:${hp[B]}/health" | jq -r .role)" == standby ]] || fail "/health role"
-curl -s "http://127.0.0.1:${mp[B]}/metrics" | grep -qx 'falkorsync_lease_active 0' || fail "B's metric"
-curl -s "http://127.0.0.1:${mp[A]}/metrics" | grep -qx 'falkorsync_lease_active 1' || fail "A's metric"
+# (the page is read whole first: `curl | grep -q` fails under pipefail when grep quits early)
+metrics_b=$(curl -s "http://127.0.0.1:${mp[B]}/metrics")
+metrics_a=$(curl -s "http://127.0.0.1:${mp[A]}/metrics")
+grep -qx 'falkorsync_lease_active 0' <<<"$metrics_b" || fail "B's metric"
+grep -qx 'falkorsync_lease_active 1' <<<"$metrics_a" || fail "A's metric"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${hp[B]}/api/sync/incremental")
 [[ $code == 409 ]] || fail "a run asked of the standby: $code, want 409"
 
@@ -184,4 +193,139 @@ echo "   FalkorDB write commands while the old full ran on: $((after - before))"
 [[ $after -eq $before ]] || fail "the paused full wrote $((after - before)) commands after it lost the lease"
 grep -q "lost the cache's writer lease" "$work/paused.err" || fail "the paused full does not say why it stopped"
 "$BIN" verify >/dev/null || fail "the cache differs after the paused full woke up"
+
+echo "== Redis Cluster: a paused full with writers on several nodes writes nothing on any node"
+read -r -a CPORTS <<<"${FALKORDB_CLUSTER_PORTS:-7000 7001 7002}"
+C() { local p=$1; shift; redis-cli -p "$p" "$@"; }
+cluster_started=0
+cluster_cleanup() {
+  [[ ! -f "$work/stopped-node.pid" ]] || kill -CONT "$(cat "$work/stopped-node.pid")" 2>/dev/null || true
+  for p in "${CPORTS[@]}"; do
+    for g in group_a group_b default_db; do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
+    for g in $(C "$p" GRAPH.LIST 2>/dev/null | grep falkorsync_ || true); do C "$p" GRAPH.DELETE "$g" >/dev/null 2>&1 || true; done
+    for k in $(C "$p" --scan --pattern "*falkorsync*" 2>/dev/null | grep -E "group_a|group_b|default_db|itest_lease_$$" || true); do
+      C "$p" DEL "$k" >/dev/null 2>&1 || true
+    done
+  done
+  [[ $cluster_started == 0 ]] || FALKORDB_CLUSTER_PORTS="${CPORTS[*]}" "$ROOT/scripts/servers.sh" cluster-stop >/dev/null 2>&1 || true
+}
+trap 'cluster_cleanup; cleanup' EXIT
+ROOT="${FALKORSYNC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
+if ! C "${CPORTS[0]}" CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok'; then
+  cluster_started=1
+  FALKORDB_CLUSTER_PORTS="${CPORTS[*]}" "$ROOT/scripts/servers.sh" cluster-start
+fi
+cluster_cleanup_keys() { local s=$cluster_started; cluster_started=0; cluster_cleanup; cluster_started=$s; }
+cluster_cleanup_keys
+# Every command that changes data, on every node.
+cwrites() { local n=0 p; for p in "${CPORTS[@]}"; do n=$((n + $(FALKORDB_PORT=$p writes))); done; echo $n; }
+slot_node() { # the port of the primary owning the slot of key $1 (another node answers MOVED)
+  local r; r=$(C "${CPORTS[0]}" GET "$1" 2>&1 || true)
+  if [[ "$r" == MOVED* ]]; then echo "${r##*:}"; else echo "${CPORTS[0]}"; fi
+}
+(
+  export FALKORDB_CLUSTER=true FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="${CPORTS[1]}" FALKORDB_LAYOUT=per_group
+  "$GEN" --clear --entities 600 --groups 3 --dim 0 --seed 17 >/dev/null 2>&1
+  # a cache name whose lease key lives on another node than graph group_a (whatever earlier
+  # tests did to the slot map), so that a graph is built off the lease key's node
+  ga_node=$(slot_node group_a)
+  for k in $(seq 0 60); do
+    export FALKORDB_DATABASE="itest_lease_$$_c$k"
+    LEASE="falkorsync:lease:{$FALKORDB_DATABASE}"
+    [[ "$(slot_node "$LEASE")" != "$ga_node" ]] && break
+  done
+  lease_node=$(slot_node "$LEASE")
+  echo "   the lease key lives on $lease_node"
+  SYNC_BATCH_SIZE=2 SYNC_PIPELINE_DEPTH=1 SYNC_FULL_METHOD=query "$BIN" full >/dev/null 2>"$work/cpaused.err" &
+  echo $! >"$work/cpaused.pid"
+  cp=$(cat "$work/cpaused.pid")
+  building="" writer_nodes=0
+  for _ in $(seq 1 400); do
+    kill -0 "$cp" 2>/dev/null || fail "the cluster full to pause ended first: $(cat "$work/cpaused.err")"
+    building=""
+    for p in "${CPORTS[@]}"; do
+      [[ $p == "$lease_node" ]] && continue
+      [[ -n "$(C "$p" --scan --pattern '*__falkorsync_shadow' 2>/dev/null)" ]] && building=$p
+    done
+    writer_nodes=0
+    for p in "${CPORTS[@]}"; do
+      C "$p" CLIENT LIST | grep -q "name=falkorsync-writer:$FALKORDB_DATABASE:" && writer_nodes=$((writer_nodes + 1))
+    done
+    [[ -n "$building" && $writer_nodes -ge 2 ]] && break
+    sleep 0.05
+  done
+  kill -STOP "$cp"
+  old_token=$(C "$lease_node" GET "$LEASE" | jq -r .token)
+  [[ -n "$building" && $writer_nodes -ge 2 ]] || { kill -9 "$cp"; fail "the full never built a graph off the lease's node $lease_node"; }
+  echo "   paused while building a graph on $building, with writer connections on $writer_nodes nodes"
+  sleep $((TTL + 1))
+  "$BIN" full >/dev/null 2>"$work/cnew.err" || { kill -9 "$cp"; fail "the new cluster full failed: $(grep -v '^{' "$work/cnew.err" | tail -3)"; }
+  left=0
+  for p in "${CPORTS[@]}"; do
+    n=$(C "$p" CLIENT LIST | grep -c "name=falkorsync-writer:$FALKORDB_DATABASE:$old_token " || true)
+    left=$((left + n))
+  done
+  echo "   writer connections of the old holder (token $old_token) still open after the takeover: $left"
+  before=$(cwrites)
+  kill -CONT "$cp"
+  rc=0; wait "$cp" || rc=$?
+  after=$(cwrites)
+  grep -v '^{' "$work/cpaused.err" | tail -2
+  echo "   FalkorDB write commands, all nodes, while the old full ran on: $((after - before))"
+  [[ $after -eq $before ]] || fail "the paused cluster full wrote $((after - before)) commands after it lost the lease"
+  [[ $left -eq 0 ]] || fail "the takeover left $left of the old holder's writer connections open"
+  [[ $rc -ne 0 ]] || fail "the paused cluster full reported success after losing its lease"
+  "$BIN" verify >/dev/null || fail "the cluster cache differs after the paused full woke up"
+)
+
+echo "== Redis Cluster: a node the takeover could not reach is swept before the new holder's first command there"
+(
+  ga_node=$(slot_node group_a)
+  seed=""; for p in "${CPORTS[@]}"; do [[ $p != "$ga_node" ]] && { seed=$p; break; }; done
+  export FALKORDB_CLUSTER=true FALKORDB_HOST=127.0.0.1 FALKORDB_PORT="$seed" FALKORDB_LAYOUT=per_group
+  for k in $(seq 0 60); do # the lease key off group_a's node: that node is neither seed nor lease node
+    export FALKORDB_DATABASE="itest_lease_$$_d$k"
+    LEASE="falkorsync:lease:{$FALKORDB_DATABASE}"
+    [[ "$(slot_node "$LEASE")" != "$ga_node" ]] && break
+  done
+  SYNC_BATCH_SIZE=2 SYNC_PIPELINE_DEPTH=1 SYNC_FULL_METHOD=query "$BIN" full >/dev/null 2>"$work/dpaused.err" &
+  dp=$!
+  for _ in $(seq 1 400); do
+    [[ "$(C "$ga_node" EXISTS '{group_a}__falkorsync_shadow')" == 1 ]] && break
+    kill -0 "$dp" 2>/dev/null || fail "the full to pause ended first: $(cat "$work/dpaused.err")"
+    sleep 0.05
+  done
+  kill -STOP "$dp"
+  [[ "$(C "$ga_node" EXISTS '{group_a}__falkorsync_shadow')" == 1 ]] || { kill -9 "$dp"; fail "the full never built group_a"; }
+  old_token=$(C "$(slot_node "$LEASE")" GET "$LEASE" | jq -r .token)
+  sleep $((TTL + 1))
+  # node ga_node does not answer while the new holder takes the lease over
+  node_pid=$(C "$ga_node" INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  echo "$node_pid" >"$work/stopped-node.pid"
+  kill -STOP "$node_pid"
+  FALKORDB_READ_TIMEOUT=2 "$BIN" full >/dev/null 2>"$work/dnew.err" &
+  np=$!
+  for _ in $(seq 1 200); do grep -q 'cannot reach a FalkorDB node' "$work/dnew.err" && break; sleep 0.05; done
+  kill -CONT "$node_pid"; rm -f "$work/stopped-node.pid"
+  grep -q 'cannot reach a FalkorDB node' "$work/dnew.err" || { kill -9 "$dp"; fail "the takeover did not miss the stopped node $ga_node"; }
+  echo "   the takeover could not reach $ga_node (stopped), where the old full was building group_a"
+  rc=0; wait "$np" || rc=$?
+  [[ $rc -eq 0 ]] || { kill -9 "$dp"; fail "the new full failed: $(grep -v '^{' "$work/dnew.err" | tail -3)"; }
+  grep -o '"msg":"lease: swept a cluster node first used after the takeover"[^}]*' "$work/dnew.err" | sed 's/^/   /' || true
+  left=0
+  for p in "${CPORTS[@]}"; do
+    n=$(C "$p" CLIENT LIST | grep -c "name=falkorsync-writer:$FALKORDB_DATABASE:$old_token " || true)
+    left=$((left + n))
+  done
+  echo "   writer connections of the old holder still open after the new full: $left"
+  before=$(cwrites)
+  kill -CONT "$dp"
+  rc=0; wait "$dp" || rc=$?
+  after=$(cwrites)
+  echo "   FalkorDB write commands, all nodes, while the old full ran on: $((after - before))"
+  [[ $after -eq $before ]] || fail "the paused full wrote $((after - before)) commands after it lost the lease"
+  [[ $left -eq 0 ]] || fail "$left of the old holder's writer connections were left open"
+  [[ $rc -ne 0 ]] || fail "the paused full reported success after losing its lease"
+  "$BIN" verify >/dev/null || fail "the cluster cache differs after the paused full woke up"
+)
 echo PASS

@@ -5,7 +5,9 @@
 # Neo4j (one router, three readers): reads go to the first reader; with that reader killed the
 # next run fails over to the next one; a reader that accepts and never answers costs one connect
 # timeout (not the read timeout), then the run reads from the router; with every member of the table down the run ends
-# with a clear error naming each member, never a hang.
+# with a clear error naming each member, never a hang. (c) The seed of a 3-member table dies
+# under a running `serve`: its runs go on through the other members (the process keeps the last
+# table; past its ttl the other members give a new one), and a change still reaches the cache.
 set -euo pipefail
 BIN="${FALKORSYNC_BIN:?}"
 ROOT="${FALKORSYNC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -136,4 +138,51 @@ echo "  $msg"
 for p in "$A" "$B" "$C" "$DEAD"; do
   [[ "$msg" == *"127.0.0.1:$p"* ]] || fail "b-down: the error does not name member $p"
 done
+echo "== (c) the seed goes down: serve goes on reading through the other members of its last table"
+SEED=$(free_port); M1=$(free_port); M2=$(free_port)
+python3 -c 'import json, sys
+a = [f"127.0.0.1:{p}" for p in sys.argv[1:]]
+print(json.dumps({"ttl": 2, "routers": a, "readers": a[1:], "writers": a[:1]}))' "$SEED" "$M1" "$M2" >"$work/table-c.json"
+for p in "$SEED" "$M1" "$M2"; do
+  python3 "$RELAY" "$p" 127.0.0.1 "$NPORT" "$work/table-c.json" >"$work/relay-$p.log" 2>&1 &
+  pid[$p]=$!
+done
+for p in "$SEED" "$M1" "$M2"; do
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+done
+HP=$(free_port); MP=$(free_port)
+NEO4J_URI="neo4j://127.0.0.1:$SEED" SYNC_ENABLE_CONTINUOUS=true SYNC_INTERVAL_SECONDS=1 \
+  SYNC_RECONCILE_EVERY=0 SYNC_RETRY_DELAY_SECONDS=1 SYNC_RETRY_MAX_DELAY_SECONDS=2 \
+  SYNC_HEALTH_PORT=$HP SYNC_METRICS_PORT=$MP LOG_LEVEL=INFO "$BIN" serve 2>"$work/c-serve.log" &
+pid[serve]=$!
+ok_runs() { grep -c '"msg":"sync completed"' "$1" || true; }
+for _ in $(seq 1 300); do [[ "$(ok_runs "$work/c-serve.log")" -ge 2 ]] && break; sleep 0.1; done
+[[ "$(ok_runs "$work/c-serve.log")" -ge 2 ]] ||
+  { tail -5 "$work/c-serve.log" >&2; fail "c: serve did not complete two runs through the seed $SEED"; }
+kill "${pid[$SEED]}"; wait "${pid[$SEED]}" 2>/dev/null || true; unset "pid[$SEED]"
+lines=$(wc -l <"$work/c-serve.log")
+echo "   seed $SEED killed after $(ok_runs "$work/c-serve.log") runs through it; table ttl 2 s"
+sleep 3 # past the table's ttl: the next runs must ask the other members for a new one
+"$GEN" --entities 0 --exec "CREATE (:Entity {uuid: 'routing-seed-down', name: 'seed down', group_id: 'group_a', summary: 'x', created_at: datetime(), labels: ['Entity']})" >/dev/null 2>&1 \
+  || fail "cannot write the change to Neo4j"
+seen=0
+for _ in $(seq 1 150); do
+  [[ "$(R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "MATCH (n {uuid: 'routing-seed-down'}) RETURN count(n)" | sed -n 2p)" == 1 ]] && { seen=1; break; }
+  sleep 0.1
+done
+sleep 2 # a few more runs (and health checks, every 2 s)
+neo4j_ok=$(curl -s "http://127.0.0.1:$HP/health" | jq -r .checks.neo4j.ok)
+echo "   /health says Neo4j ok: $neo4j_ok"
+tail -n +"$((lines + 1))" "$work/c-serve.log" >"$work/c-after.log"
+after_ok=$(ok_runs "$work/c-after.log")
+after_fail=$(grep -c '"msg":"sync failed' "$work/c-after.log" || true)
+echo "   after the seed died: $after_ok runs completed, $after_fail failed"
+grep -h '"Neo4j routing table received"' "$work/c-after.log" | sed 's/^{"ts":"[^"]*",/  /' | head -2 || true
+grep -h '"msg":"sync failed' "$work/c-after.log" | sed 's/^{"ts":"[^"]*",/  /' | head -1 || true
+kill "${pid[serve]}"; wait "${pid[serve]}" 2>/dev/null || true; unset "pid[serve]"
+[[ $seen == 1 ]] || fail "c: a change made after the seed died did not reach the cache"
+[[ $after_fail == 0 ]] || fail "c: $after_fail runs failed after the seed died"
+[[ $neo4j_ok == true ]] || fail "c: /health reports Neo4j down while the other members answer"
+grep -q "\"Neo4j routing table received\".*\"member\":\"127.0.0.1:\($M1\|$M2\)\"" "$work/c-after.log" \
+  || fail "c: no new table came from another member once the old one was past its ttl"
 echo "PASS"
