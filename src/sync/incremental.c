@@ -136,9 +136,14 @@ static int apply_changes(struct incr *I, const char *group)
             rc = more;
             snprintf(I->rep->error, sizeof I->rep->error, "Neo4j: %s", I->bolt->errstr);
         }
+        uint64_t orphans = I->rep->edges_missing_endpoint;
         if (!rc)
             rc = fixer_flush(I->fx);
-        if (!rc) /* acknowledged: these rows need no rewrite while their change time stays */
+        /* acknowledged: these rows need no rewrite while their change time stays; unless a
+         * relationship found an endpoint missing (a node committed after its type's query
+         * ran, with the relationship before this one did): then the window's next read
+         * writes them again, endpoints in place by then */
+        if (!rc && I->rep->edges_missing_endpoint == orphans)
             sync_applied_commit(I->applied, &I->pend, I->since_s);
         I->pend.n = 0;
     }
