@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "falkor/param.h"
 #include "sync/applied.h"
 #include "sync/connect.h"
 #include "sync/cursor_neo4j.h"
@@ -29,6 +30,8 @@ struct incr {
     double oldest_change;         /* wall clock seconds of the oldest new change applied; 0 none */
     struct sync_applied *applied; /* the caller's; NULL: none */
     struct sync_applied_batch pend; /* this query's rows, recorded once acknowledged */
+    char **pend_keys;               /* relationships: pend's keys, row by row */
+    uint32_t npend_keys;            /* allocated entries of pend_keys */
     const char *graph;
     volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
     bool memo_ok;    /* the query's watermark exists: rows applied before are in the cache */
@@ -99,8 +102,79 @@ static int apply_row(struct incr *I, struct neo_cursor *sc, int qi, const char *
         }
     }
     int rc = fixer_upsert(I->fx, sc, key, NULL);
+    uint32_t row = I->pend.n;
     if (!rc && id)
         sync_applied_queue(&I->pend, I->applied, id, sc->cols.ts_s, sc->cols.ts_ns);
+    if (rc || I->pend.n == row || !sc->t->edge)
+        return rc;
+    if (row >= I->npend_keys) { /* the key beside its row, for pend_keep_written */
+        uint32_t n = I->pend.cap;
+        char **v = realloc(I->pend_keys, n * sizeof *v);
+        if (!v)
+            return FS_ENOMEM;
+        memset(v + I->npend_keys, 0, (n - I->npend_keys) * sizeof *v);
+        I->pend_keys = v;
+        I->npend_keys = n;
+    }
+    free(I->pend_keys[row]);
+    return (I->pend_keys[row] = strdup(key)) ? 0 : FS_ENOMEM;
+}
+
+static int pend_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Relationship rows some of which found an endpoint missing: keeps in pend only those the
+ * cache holds now (looked up by key), so that the others are written again. */
+static int pend_keep_written(struct incr *I, const struct sync_type *t)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    uint32_t w = 0;
+    int rc = 0;
+    for (uint32_t at = 0; !rc && at < I->pend.n; at += 1000) {
+        uint32_t n = I->pend.n - at < 1000 ? I->pend.n - at : 1000;
+        buf_reset(&pre);
+        rc = buf_append_str(&pre, "CYPHER keys=[");
+        for (uint32_t i = 0; !rc && i < n; i++) {
+            const char *k = I->pend_keys[at + i] ? I->pend_keys[at + i] : "";
+            rc = i ? buf_append_byte(&pre, ',') : 0;
+            rc = rc ? rc : fdb_param_write_string(&pre, k, strlen(k));
+        }
+        rc = rc ? rc
+                : buf_printf(&pre, "] UNWIND $keys AS k MATCH ()-[r:`%s` {uuid: k}]->() RETURN k",
+                             t->name);
+        rc = rc ? rc : buf_append_byte(&pre, '\0');
+        redisReply *r = NULL;
+        const char *argv[3] = {"GRAPH.RO_QUERY", I->graph, pre.data};
+        if (!rc && (rc = fdb_commandv(&I->fx->ld->fdb, &r, 3, argv)))
+            snprintf(I->rep->error, sizeof I->rep->error, "FalkorDB: %s", I->fx->ld->fdb.errstr);
+        const redisReply *rows =
+            r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 ? r->element[1] : NULL;
+        size_t nf = rows && rows->type == REDIS_REPLY_ARRAY ? rows->elements : 0;
+        char **found = nf ? calloc(nf, sizeof *found) : NULL;
+        size_t m = 0;
+        for (size_t i = 0; found && i < nf; i++)
+            if (rows->element[i]->elements &&
+                rows->element[i]->element[0]->type == REDIS_REPLY_STRING)
+                found[m++] = rows->element[i]->element[0]->str;
+        if (m)
+            qsort(found, m, sizeof *found, pend_strcmp);
+        for (uint32_t i = 0; !rc && i < n; i++) {
+            const char *k = I->pend_keys[at + i];
+            if (!k || !m || !bsearch(&k, found, m, sizeof *found, pend_strcmp))
+                continue;
+            I->pend.v[w] = I->pend.v[at + i];
+            char *tmp = I->pend_keys[w];
+            I->pend_keys[w++] = I->pend_keys[at + i];
+            I->pend_keys[at + i] = tmp;
+        }
+        free(found);
+        freeReplyObject(r);
+    }
+    buf_deinit(&pre);
+    I->pend.n = rc ? 0 : w;
     return rc;
 }
 
@@ -139,11 +213,13 @@ static int apply_changes(struct incr *I, const char *group)
         uint64_t orphans = I->rep->edges_missing_endpoint;
         if (!rc)
             rc = fixer_flush(I->fx);
-        /* acknowledged: these rows need no rewrite while their change time stays; unless a
-         * relationship found an endpoint missing (a node committed after its type's query
-         * ran, with the relationship before this one did): then the window's next read
-         * writes them again, endpoints in place by then */
-        if (!rc && I->rep->edges_missing_endpoint == orphans)
+        /* acknowledged: these rows need no rewrite while their change time stays; but a
+         * relationship that found an endpoint missing (a node committed after its type's
+         * query ran, with the relationship before this one did) was not written: only the
+         * rows the cache holds are remembered, the window's next read writes the others */
+        if (!rc && I->rep->edges_missing_endpoint != orphans && I->pend.n)
+            rc = pend_keep_written(I, &sync_graphiti_types[cq->type]);
+        if (!rc)
             sync_applied_commit(I->applied, &I->pend, I->since_s);
         I->pend.n = 0;
     }
@@ -275,6 +351,9 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     buf_deinit(&I.q);
     buf_deinit(&I.p);
     sync_applied_batch_free(&I.pend);
+    for (uint32_t i = 0; i < I.npend_keys; i++)
+        free(I.pend_keys[i]);
+    free(I.pend_keys);
     rep->seconds = sync_now() - t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
