@@ -396,7 +396,7 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
     return rc;
 }
 
-static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
+int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen)
 {
     c->in_source = false;
     c->done = false;
@@ -410,7 +410,7 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
         c->done = c->max_id < 0;
     }
     while (!rc && !c->done) {
-        if (c->stop && *c->stop) {
+        if ((c->stop && *c->stop) || (c->cancel && *c->cancel)) {
             snprintf(err, errlen, "stopped by a signal");
             return FS_ECANCELLED;
         }
@@ -425,7 +425,7 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
 int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err, size_t errlen)
 {
     if (!c->loaded) {
-        int rc = cache_load(c, err, errlen);
+        int rc = cache_cursor_load(c, err, errlen);
         if (rc)
             return rc;
     }

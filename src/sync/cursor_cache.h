@@ -36,6 +36,7 @@ struct cache_cursor {
     bool done;
     struct buf tmp, head, q, rec;
     volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
+    volatile sig_atomic_t *cancel; /* the same, for the owner's own flag (sync/prefetch.c) */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
      * bound), found by the uuid range index, paged by id. after NULL: the whole type. */
     const char *after, *upto;
@@ -49,6 +50,10 @@ void cache_cursor_deinit(struct cache_cursor *c);
  * filter on each page), so a slice costs FalkorDB a scan of the type. Before the first
  * next; graphiti profile only (FS_EINVAL otherwise). */
 int cache_cursor_range(struct cache_cursor *c, const char *lo, const char *hi) FS_WARN_UNUSED;
+/* Reads the whole type into the sorter (what the first cache_cursor_next does): 0, or <0 (why
+ * in err). Not thread-safe on one cursor; cursors on their own connections may load in
+ * parallel. */
+int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen) FS_WARN_UNUSED;
 /* The next cached item in key order: 1 with *out, 0 at the end, <0 (why in err). The first
  * call reads the whole type into the sorter. A graph that does not exist holds nothing. */
 int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err,
