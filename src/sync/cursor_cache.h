@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "falkor/arena.h"
 #include "falkor/fdb.h"
 #include "sync/fingerprint.h"
 #include "sync/profile.h"
@@ -35,6 +36,7 @@ struct cache_cursor {
     int64_t last_id, last_rel;
     bool done;
     struct buf tmp, head, q, rec;
+    struct fdb_arena arena; /* the current page's reply */
     volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
     volatile sig_atomic_t *cancel; /* the same, for the owner's own flag (sync/prefetch.c) */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper

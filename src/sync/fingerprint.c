@@ -191,6 +191,23 @@ int fp_canon_compact(struct buf *b, const redisReply *cell)
     }
 }
 
+int fp_edge_head(struct buf *head, const char *type, size_t tlen, const char *a, const char *b)
+{
+    int rc = buf_append(head, "E:", 2);
+    rc = rc ? rc : buf_append(head, type, tlen);
+    rc = rc ? rc : buf_append_byte(head, 0x1f);
+    rc = rc ? rc : buf_append_str(head, a);
+    rc = rc ? rc : buf_append_byte(head, 0x1f);
+    return rc ? rc : buf_append_str(head, b);
+}
+
+void fp_key_copy(char *dst, const char *key)
+{
+    size_t n = strnlen(key, FP_KEY_CAP - 1);
+    memcpy(dst, key, n);
+    dst[n] = '\0';
+}
+
 int fp_sorted_labels(struct buf *head, char **names, size_t n)
 {
     for (size_t i = 1; i < n; i++)

@@ -64,6 +64,12 @@ int fp_enc_temporal(struct buf *b, int code, int64_t seconds) FS_WARN_UNUSED;
  * (a reply FalkorDB would not send) becomes "?" (so it differs from anything the source
  * gives). */
 int fp_canon_compact(struct buf *b, const redisReply *cell) FS_WARN_UNUSED;
+/* The head of a relationship: "E:<type>\x1f<start key>\x1f<end key>" appended to head. */
+int fp_edge_head(struct buf *head, const char *type, size_t tlen, const char *a,
+                 const char *b) FS_WARN_UNUSED;
+/* Copies key (NUL-terminated, cut at FP_KEY_CAP - 1 bytes) into dst (FP_KEY_CAP bytes): the
+ * merge's per-item copies, without printf. */
+void fp_key_copy(char *dst, const char *key);
 /* Appends the labels sorted, each followed by \x1f (names is reordered). */
 int fp_sorted_labels(struct buf *head, char **names, size_t n) FS_WARN_UNUSED;
 

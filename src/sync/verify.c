@@ -52,7 +52,7 @@ static int src_advance(struct neo_cursor *sc, struct sync_item *a, char *prev, s
                      sc->t->name, a->key, prev);
             return FS_EPROTOCOL;
         }
-        snprintf(prev, FP_KEY_CAP, "%s", a->key);
+        fp_key_copy(prev, a->key);
         if (order < 0 && !a->absent)
             return 1;
         vc->source++;
