@@ -48,13 +48,31 @@ static void load_job(struct prefetch *p, struct slot *s, int j)
     s->rc = cache_cursor_load(&s->cc, s->err, sizeof s->err);
 }
 
+/* Bytes the cursors read ahead (loaded, not taken yet) hold in memory (under mu). */
+static size_t held_ahead(const struct prefetch *p)
+{
+    size_t n = 0;
+    for (int i = 0; i < PREFETCH_DEPTH; i++) {
+        const struct slot *s = &p->slots[i];
+        if (s->job > p->released) /* released: the job being merged (its memory is spent) */
+            n += s->cc.xs.used + s->cc.xs.n * sizeof(size_t);
+    }
+    return n;
+}
+
+/* Whether the thread waits (under mu): nothing to load, or enough read ahead. */
+static bool must_wait(const struct prefetch *p)
+{
+    return !p->quit && (p->failed || p->next >= p->njobs ||
+                        p->next >= p->released + PREFETCH_DEPTH || held_ahead(p) >= PREFETCH_MEM);
+}
+
 static void *prefetch_main(void *arg)
 {
     struct prefetch *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit &&
-               (p->failed || p->next >= p->njobs || p->next >= p->released + PREFETCH_DEPTH))
+        while (must_wait(p))
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->quit)
             break;

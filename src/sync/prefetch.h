@@ -2,8 +2,9 @@
  * connection of its own, loads the cached items of the next (graph, type) pairs of a run into
  * cache cursors while the caller merges the current pair with Neo4j's stream, so that reading
  * FalkorDB overlaps reading Neo4j instead of alternating with it. At most PREFETCH_DEPTH
- * cursors exist at once (the one being merged and those read ahead), so memory stays bounded
- * by that many sort buffers. */
+ * cursors exist at once (the one being merged and those read ahead), and no new one is
+ * started while those read ahead hold PREFETCH_MEM bytes or more in memory (each holds at most
+ * its sort buffer, sync/cursor_cache.c; beyond it the sort spills to disk). */
 #ifndef FALKORSYNC_SYNC_PREFETCH_H
 #define FALKORSYNC_SYNC_PREFETCH_H
 
@@ -14,7 +15,8 @@
 #include "falkor/fdb.h"
 #include "sync/cursor_cache.h"
 
-#define PREFETCH_DEPTH 3
+#define PREFETCH_DEPTH 10                /* a graph's types and one more */
+#define PREFETCH_MEM ((size_t)32 << 20) /* bytes held by the cursors read ahead */
 
 struct prefetch;
 
