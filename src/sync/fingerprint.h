@@ -60,6 +60,12 @@ int fp_enc_vector(struct buf *b, uint32_t n) FS_WARN_UNUSED; /* then n fp_enc_f3
 int fp_enc_f32(struct buf *b, float f) FS_WARN_UNUSED;
 int fp_enc_temporal(struct buf *b, int code, int64_t seconds) FS_WARN_UNUSED;
 
+/* The float32 whose double FalkorDB printed as s (len bytes, decimal, as a vecf32 element
+ * arrives): true with *out, without strtod; false for what it leaves to strtod (more than 19
+ * significant digits, inf/nan, subnormal or huge values, anything else). Exact only for the
+ * text of a float32's double (or one within a few double ulps of it). */
+bool fp_f32_from_text(const char *s, size_t len, float *out);
+
 /* The canonical value of a compact reply cell [type, value]. A cell the accessors refuse
  * (a reply FalkorDB would not send) becomes "?" (so it differs from anything the source
  * gives). */
