@@ -294,23 +294,26 @@ static int read_raw(struct fdb_conn *c, struct fdb_arena *a)
     }
 }
 
-int fdb_command_arena(struct fdb_conn *c, struct fdb_arena *a, redisReply **out, int argc,
-                      const char *const *argv)
+bool fdb_arena_can_send(const struct fdb_conn *c)
+{
+    return !c->cl && !c->pending && c->reader && c->reader->pos == c->reader->len;
+}
+
+int fdb_arena_send(struct fdb_conn *c, int argc, const char *const *argv)
+{
+    if (!fdb_arena_can_send(c))
+        return arena_fail(c, FS_EINVAL, argv[0], "a reply is owed, or a cluster", false);
+    int rc = fdb_append(c, argc, argv, NULL);
+    return rc ? rc : fdb_flush(c);
+}
+
+int fdb_arena_read(struct fdb_conn *c, struct fdb_arena *a, redisReply **out, const char *what)
 {
     fdb_arena_reset(a);
     *out = NULL;
-    int rc;
-    if (c->cl || c->pending || !c->reader || c->reader->pos != c->reader->len) {
-        redisReply *r = NULL; /* not the plain case: hiredis, then a copy */
-        if ((rc = fdb_commandv(c, &r, argc, argv)))
-            return rc;
-        rc = copy_reply(a, r, out, 0);
-        freeReplyObject(r);
-        return rc ? arena_fail(c, rc, "copying a FalkorDB reply", NULL, false) : 0;
-    }
-    rc = fdb_append(c, argc, argv, NULL);
-    rc = rc ? rc : fdb_flush(c);
-    rc = rc ? rc : read_raw(c, a);
+    int rc = c->pending == 1 && net_is_open(&c->net)
+                 ? read_raw(c, a)
+                 : arena_fail(c, FS_ESTATE, what, "no reply owed", false);
     if (rc)
         return rc;
     c->pending--;
@@ -319,10 +322,28 @@ int fdb_command_arena(struct fdb_conn *c, struct fdb_arena *a, redisReply **out,
         return arena_fail(c, rc, "parsing a FalkorDB reply", NULL, rc == FS_EPROTOCOL);
     char why[460];
     if (fdb_reply_error(r, why, sizeof why)) {
-        arena_fail(c, FS_ESERVER, argv[0], why, false);
+        arena_fail(c, FS_ESERVER, what, why, false);
         c->server_err = fdb_reply_errclass(r);
         return FS_ESERVER;
     }
     *out = r;
     return 0;
+}
+
+int fdb_command_arena(struct fdb_conn *c, struct fdb_arena *a, redisReply **out, int argc,
+                      const char *const *argv)
+{
+    if (fdb_arena_can_send(c)) {
+        int rc = fdb_arena_send(c, argc, argv);
+        return rc ? rc : fdb_arena_read(c, a, out, argv[0]);
+    }
+    fdb_arena_reset(a);
+    *out = NULL;
+    redisReply *r = NULL; /* not the plain case: hiredis, then a copy */
+    int rc = fdb_commandv(c, &r, argc, argv);
+    if (rc)
+        return rc;
+    rc = copy_reply(a, r, out, 0);
+    freeReplyObject(r);
+    return rc ? arena_fail(c, rc, "copying a FalkorDB reply", NULL, false) : 0;
 }

@@ -8,6 +8,7 @@
 #define FALKORSYNC_FALKOR_ARENA_H
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,15 @@ int fdb_resp_scan(struct fdb_resp_scan *s, const char *buf, size_t len) FS_WARN_
  * memory: *out is a redisReply tree whose strings point into buf (which must outlive it, and
  * is written to: each string's "\r" becomes its NUL). 0, FS_EPROTOCOL or FS_ENOMEM. */
 int fdb_resp_parse(struct fdb_arena *a, char *buf, size_t len, redisReply **out) FS_WARN_UNUSED;
+
+/* Pipelining one command on one server: whether fdb_arena_send may be used now (not a
+ * cluster, no reply owed), sending it, and reading its reply into a (reset first) later;
+ * meanwhile the caller works on the previous reply (in another arena, or done with it before
+ * the read). Errors as fdb_command_arena's. */
+bool fdb_arena_can_send(const struct fdb_conn *c);
+int fdb_arena_send(struct fdb_conn *c, int argc, const char *const *argv) FS_WARN_UNUSED;
+int fdb_arena_read(struct fdb_conn *c, struct fdb_arena *a, redisReply **out,
+                   const char *what) FS_WARN_UNUSED;
 
 /* fdb_commandv with the reply held in a (reset first): one server, nothing else in flight,
  * read straight into a->raw and parsed there; in cluster mode (or with replies owed) the

@@ -281,22 +281,67 @@ static void next_width(struct cache_cursor *c, size_t rows)
     c->width = w < 1 ? 1 : w;
 }
 
-/* Reads one page into the sorter. */
+/* Whether a page's rows hold a vecf32 property (the properties cell is the row's last but
+ * one for relationships, last for nodes). */
+static bool rows_have_vectors(const struct cache_cursor *c, const redisReply *rs)
+{
+    size_t col = c->t->edge ? EDGE_COL_RID - 1 : 4;
+    for (size_t i = 0; rs && i < rs->elements; i++) {
+        const redisReply *pm = rs->element[i]->element[col]->element[1];
+        for (size_t j = 1; j < pm->elements; j += 2)
+            if (fdb_compact_type(pm->element[j]) == FDB_CT_VECTORF32)
+                return true;
+    }
+    return false;
+}
+
+/* The reply of the page query sent ahead (c->sent), or of the one run now. */
+static int page_reply(struct cache_cursor *c, bool rest, redisReply **r, char *err, size_t errlen)
+{
+    if (!c->sent) {
+        int rc = page_query(c, rest);
+        return rc ? rc : cache_query(c, r, err, errlen);
+    }
+    c->sent = false;
+    int rc = fdb_arena_read(c->fdb, &c->arena, r, "GRAPH.RO_QUERY");
+    if (rc && rc == FS_ESERVER && c->fdb->server_err == FS_EFDB_NOGRAPH)
+        return 0;
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+    return rc;
+}
+
+/* Sends the next page's query now, so that FalkorDB runs it while this page is fingerprinted
+ * (one server; a cluster's pages go one at a time). */
+static int send_ahead(struct cache_cursor *c, char *err, size_t errlen)
+{
+    if (c->done || !fdb_arena_can_send(c->fdb))
+        return 0;
+    int rc = page_query(c, c->t->edge && c->in_source);
+    const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
+    rc = rc ? rc : fdb_arena_send(c->fdb, 4, argv);
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+    c->sent = !rc;
+    return rc;
+}
+
+/* Reads one page into the sorter: the next range is worked out from the rows and its query
+ * sent before the rows are fingerprinted. */
 static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
 {
     const bool edge = c->t->edge;
     const bool rest = edge && c->in_source;
-    int rc = page_query(c, rest);
     redisReply *r = NULL;
-    rc = rc ? rc : cache_query(c, &r, err, errlen);
+    int rc = page_reply(c, rest, &r, err, errlen);
     if (rc || !r) {
         c->done = true;
         return rc;
     }
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
-    for (size_t i = 0; !rc && i < nrows; i++)
-        rc = add_row(c, rs->element[i], rs->element[i]->element[0]->element[1]->integer);
+    if (!c->vectors && !c->generic)
+        c->vectors = rows_have_vectors(c, rs);
     bool full = edge && nrows == (size_t)c->target;
     if (full) { /* the last start node may have more: its rest next, then on after it */
         const redisReply *last = rs->element[nrows - 1];
@@ -321,6 +366,9 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     if (c->vectors)
         c->target = PAGE_VECTORS;
     c->done = !c->in_source && c->lo > c->max_id;
+    rc = send_ahead(c, err, errlen);
+    for (size_t i = 0; !rc && i < nrows; i++)
+        rc = add_row(c, rs->element[i], rs->element[i]->element[0]->element[1]->integer);
     return rc;
 }
 
@@ -415,9 +463,17 @@ int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen)
     while (!rc && !c->done) {
         if ((c->stop && *c->stop) || (c->cancel && *c->cancel)) {
             snprintf(err, errlen, "stopped by a signal");
-            return FS_ECANCELLED;
+            rc = FS_ECANCELLED;
+            break;
         }
         rc = c->after ? cache_slice_page(c, err, errlen) : cache_page(c, err, errlen);
+    }
+    if (c->sent) { /* stopped with a page query sent ahead: its reply goes unread */
+        redisReply *r;
+        if (fdb_arena_read(c->fdb, &c->arena, &r, "GRAPH.RO_QUERY")) {
+            /* the connection is closed or failed: nothing more is read from it */
+        }
+        c->sent = false;
     }
     fdb_arena_deinit(&c->arena); /* the pages' memory is not needed for the merge */
     fdb_arena_init(&c->arena);

@@ -37,6 +37,7 @@ struct cache_cursor {
     bool done;
     struct buf tmp, head, q, rec;
     struct fdb_arena arena; /* the current page's reply */
+    bool sent;              /* the next page's query is sent, its reply not read yet */
     volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
     volatile sig_atomic_t *cancel; /* the same, for the owner's own flag (sync/prefetch.c) */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
