@@ -254,8 +254,7 @@ static int copy_reply(struct fdb_arena *a, const redisReply *src, redisReply **o
     return 0;
 }
 
-static int arena_fail(struct fdb_conn *c, int err, const char *what, const char *detail,
-                      bool close)
+static int arena_fail(struct fdb_conn *c, int err, const char *what, const char *detail, bool close)
 {
     if (close) { /* the rest of the reply is unknown: the next call reconnects or fails */
         net_close(&c->net);

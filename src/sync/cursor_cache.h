@@ -3,7 +3,8 @@
  * relationships, whose ids are in [lo, hi): a label-and-id scan, no sort beyond the page,
  * so reading a type is linear in its size), and sorted by key on disk (xsort) so it merges
  * with Neo4j's key-ordered stream. Memory stays bounded: one page of replies (a few thousand
- * rows, a few hundred when they hold vectors) plus the sort buffer. */
+ * rows, a few hundred when they hold vectors; held in one arena, falkor/arena.h) plus the sort
+ * buffer. On one server the next page's query is sent before a page is fingerprinted. */
 #ifndef FALKORSYNC_SYNC_CURSOR_CACHE_H
 #define FALKORSYNC_SYNC_CURSOR_CACHE_H
 
@@ -36,9 +37,9 @@ struct cache_cursor {
     int64_t last_id, last_rel;
     bool done;
     struct buf tmp, head, q, rec;
-    struct fdb_arena arena; /* the current page's reply */
-    bool sent;              /* the next page's query is sent, its reply not read yet */
-    volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
+    struct fdb_arena arena;        /* the current page's reply */
+    bool sent;                     /* the next page's query is sent, its reply not read yet */
+    volatile sig_atomic_t *stop;   /* set: loading stops between pages (FS_ECANCELLED); or NULL */
     volatile sig_atomic_t *cancel; /* the same, for the owner's own flag (sync/prefetch.c) */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
      * bound), found by the uuid range index, paged by id. after NULL: the whole type. */

@@ -133,8 +133,7 @@ struct prefetch *prefetch_new(const struct cfg *c, const struct fdb_config *fc, 
     return p;
 }
 
-int prefetch_take(struct prefetch *p, int job, struct cache_cursor **out, char *err,
-                  size_t errlen)
+int prefetch_take(struct prefetch *p, int job, struct cache_cursor **out, char *err, size_t errlen)
 {
     struct slot *s = &p->slots[job % PREFETCH_DEPTH];
     pthread_mutex_lock(&p->mu);

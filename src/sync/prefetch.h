@@ -15,7 +15,7 @@
 #include "falkor/fdb.h"
 #include "sync/cursor_cache.h"
 
-#define PREFETCH_DEPTH 10                /* a graph's types and one more */
+#define PREFETCH_DEPTH 10               /* a graph's types and one more */
 #define PREFETCH_MEM ((size_t)32 << 20) /* bytes held by the cursors read ahead */
 
 struct prefetch;

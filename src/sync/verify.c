@@ -255,7 +255,7 @@ struct compare_run {
     struct sync_rules rules;
     struct loader ld; /* reconcile's writes */
     struct fixer fx;
-    struct prefetch *ahead; /* the cache side read ahead (whole passes); or NULL */
+    struct prefetch *ahead;      /* the cache side read ahead (whole passes); or NULL */
     volatile sig_atomic_t *stop; /* or NULL */
 };
 
@@ -266,8 +266,8 @@ static int compare_type(struct compare_run *C, int g, const char *graph, const c
     struct fixer *fx = C->srep ? &C->fx : NULL;
     int job = g * rep->ntypes + t;
     struct cache_side side = {&C->fdb, NULL, NULL};
-    int rc = C->ahead ? prefetch_take(C->ahead, job, &side.ahead, rep->error, sizeof rep->error)
-                      : 0;
+    int rc =
+        C->ahead ? prefetch_take(C->ahead, job, &side.ahead, rep->error, sizeof rep->error) : 0;
     if (rc)
         return rc;
     uint64_t dups = rep->types[t].duplicate, before = verify_differences(rep);
@@ -404,8 +404,7 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
         return rc;
     if (!rc) { /* FalkorDB is read ahead on its own connection while Neo4j streams */
         struct fdb_config fc = sync_fdb_config(c);
-        C->ahead =
-            prefetch_new(c, &fc, groups, ngroups, stop, &rc, rep->error, sizeof rep->error);
+        C->ahead = prefetch_new(c, &fc, groups, ngroups, stop, &rc, rep->error, sizeof rep->error);
     }
     for (int g = 0; !rc && g < sync_target_count(c, ngroups); g++) {
         char graph[SYNC_GRAPH_CAP];

@@ -63,9 +63,16 @@ static void test_same_tree_as_hiredis(void **state)
 {
     (void)state;
     const char *cases[] = {
-        COMPACT, ":0\r\n", ":-9223372036854775807\r\n", "+OK\r\n",
-        "-ERR Invalid graph operation on empty key\r\n", "$0\r\n\r\n", "$-1\r\n", "*-1\r\n",
-        "*0\r\n", "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:7\r\n",
+        COMPACT,
+        ":0\r\n",
+        ":-9223372036854775807\r\n",
+        "+OK\r\n",
+        "-ERR Invalid graph operation on empty key\r\n",
+        "$0\r\n\r\n",
+        "$-1\r\n",
+        "*-1\r\n",
+        "*0\r\n",
+        "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:7\r\n",
     };
     struct fdb_arena a;
     fdb_arena_init(&a);
@@ -125,8 +132,8 @@ static void test_refuses_what_is_not_resp(void **state)
     /* deeper than the scanner's stack */
     char deep[400] = "";
     for (int i = 0; i < 40; i++)
-        strcat(deep, "*1\r\n");
-    strcat(deep, ":1\r\n");
+        memcpy(deep + 4 * i, "*1\r\n", 4);
+    memcpy(deep + 160, ":1\r\n", 5);
     struct fdb_resp_scan s;
     memset(&s, 0, sizeof s);
     assert_int_equal(fdb_resp_scan(&s, deep, strlen(deep)), FS_EPROTOCOL);

@@ -330,12 +330,24 @@ static void test_f32_from_text(void **state)
         char text[80];
         double d = f;
         switch (i % 6) { /* the ways a float32's double can be printed */
-        case 0: snprintf(text, sizeof text, "%.17g", d); break;
-        case 1: snprintf(text, sizeof text, "%.16g", d); break;
-        case 2: snprintf(text, sizeof text, "%.15g", d); break;
-        case 3: snprintf(text, sizeof text, "%.9g", d); break;
-        case 4: snprintf(text, sizeof text, "%.17e", d); break;
-        default: snprintf(text, sizeof text, "%.8f", d); break;
+        case 0:
+            snprintf(text, sizeof text, "%.17g", d);
+            break;
+        case 1:
+            snprintf(text, sizeof text, "%.16g", d);
+            break;
+        case 2:
+            snprintf(text, sizeof text, "%.15g", d);
+            break;
+        case 3:
+            snprintf(text, sizeof text, "%.9g", d);
+            break;
+        case 4:
+            snprintf(text, sizeof text, "%.17e", d);
+            break;
+        default:
+            snprintf(text, sizeof text, "%.8f", d);
+            break;
         }
         float want = (float)strtod(text, NULL), got;
         total++;
@@ -349,7 +361,7 @@ static void test_f32_from_text(void **state)
         }
     }
     assert_true(fast > total * 9 / 10); /* the fast path is the common one */
-    const char *no[] = {"inf", "-inf", "nan", "", "-", ".", "1e", "1.5x", "12345678901234567890",
+    const char *no[] = {"inf",   "-inf", "nan", "", "-", ".", "1e", "1.5x", "12345678901234567890",
                         "1e-60", "3e39"};
     float f;
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
