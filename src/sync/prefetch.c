@@ -82,8 +82,12 @@ static void *prefetch_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         load_job(p, s, j);
         pthread_mutex_lock(&p->mu);
-        if (gen != p->gen || p->quit) { /* thrown away meanwhile: next is set again */
+        if (gen != p->gen || p->quit || j < p->released) {
+            /* thrown away meanwhile (next is set again), or released without being taken (the
+             * caller's comparison failed first) */
             cache_cursor_deinit(&s->cc);
+            if (j < p->released && gen == p->gen)
+                p->next = j + 1;
             continue;
         }
         s->job = j;

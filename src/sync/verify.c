@@ -184,8 +184,9 @@ static int merge_step(struct merge *m, int *ra, int *rb)
  * items in rg only, when set). */
 struct cache_side {
     struct fdb_conn *fdb;
-    struct cache_cursor *ahead; /* or NULL */
     const struct key_range *rg; /* or NULL */
+    struct prefetch *ahead;     /* or NULL; else job's cursor is taken from it */
+    int job;
 };
 
 static int verify_type(const struct cfg *c, struct bolt_session *bolt,
@@ -210,7 +211,7 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt,
     m->stop = stop;
     neo_cursor_init(&m->sc, bolt, rules, prof->generic, kp, false);
     m->sc.t = t;
-    m->cc = side->ahead ? side->ahead : &m->own;
+    m->cc = &m->own;
     cache_cursor_init(&m->own, side->fdb, graph, t, prof->generic, kp);
     m->own.stop = stop;
     if (rg) {
@@ -220,7 +221,10 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt,
     if (fx)
         fx->type = type;
     int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, stop, err, errlen);
-    int rb = ra < 0 ? 0 : cache_cursor_next(m->cc, &m->b, err, errlen);
+    /* Neo4j has planned, sorted and started streaming while the cache was read ahead */
+    int rb =
+        ra < 0 || !side->ahead ? 0 : prefetch_take(side->ahead, side->job, &m->cc, err, errlen);
+    rb = ra < 0 || rb ? rb : cache_cursor_next(m->cc, &m->b, err, errlen);
     int fix_rc = 0;
     while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
         if (stop && *stop) {
@@ -265,14 +269,10 @@ static int compare_type(struct compare_run *C, int g, const char *graph, const c
     struct verify_report *rep = C->rep;
     struct fixer *fx = C->srep ? &C->fx : NULL;
     int job = g * rep->ntypes + t;
-    struct cache_side side = {&C->fdb, NULL, NULL};
-    int rc =
-        C->ahead ? prefetch_take(C->ahead, job, &side.ahead, rep->error, sizeof rep->error) : 0;
-    if (rc)
-        return rc;
+    struct cache_side side = {&C->fdb, NULL, C->ahead, job};
     uint64_t dups = rep->types[t].duplicate, before = verify_differences(rep);
-    rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &rep->types[t], fx,
-                     C->stop, rep->error, sizeof rep->error);
+    int rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &rep->types[t],
+                         fx, C->stop, rep->error, sizeof rep->error);
     if (!rc && fx && rep->types[t].duplicate > dups) {
         /* The duplicates' copies were all deleted: a second pass restores one. */
         struct verify_count again = {0};
@@ -474,7 +474,7 @@ static int slice_chunk(struct compare_run *C, struct state_slice *pos, const cha
         return rc;
     struct key_range rg = {pos->after, last ? NULL : upto};
     uint64_t before = verify_differences(rep), source = vc->source, dups = vc->duplicate;
-    struct cache_side side = {&C->fdb, NULL, &rg};
+    struct cache_side side = {&C->fdb, &rg, NULL, 0};
     rc = verify_type(C->c, &C->bolt, &side, graph, group, pos->type, &C->rules.rules, vc, &C->fx,
                      C->stop, rep->error, sizeof rep->error);
     if (!rc && vc->duplicate > dups) { /* the copies went: a second look restores one */
