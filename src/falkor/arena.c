@@ -78,22 +78,28 @@ static void *arena_alloc(struct fdb_arena *a, size_t n)
     return p;
 }
 
-/* The header line at buf[pos]: its type byte, and the text after it up to "\r\n" (line, n).
- * *next: the first byte after the line. 0 when the line is not all there yet. */
+/* The header line at buf[pos]: its type byte, and the text after it up to "\r\n" (line, n),
+ * found as hiredis finds it (the first "\r\n"). *next: the first byte after the line. False
+ * when the line is not all there yet. */
 static bool header(const char *buf, size_t len, size_t pos, char *type, const char **line,
                    size_t *n, size_t *next)
 {
     if (pos >= len)
         return false;
-    const char *nl = memchr(buf + pos, '\n', len - pos);
-    if (!nl)
-        return false;
-    *type = buf[pos];
-    *line = buf + pos + 1;
-    size_t end = (size_t)(nl - buf);
-    *n = end > pos + 1 && buf[end - 1] == '\r' ? end - pos - 2 : end - pos - 1;
-    *next = end + 1;
-    return true;
+    const char *p = buf + pos + 1, *end = buf + len;
+    for (;;) {
+        const char *cr = p < end ? memchr(p, '\r', (size_t)(end - p)) : NULL;
+        if (!cr || cr + 1 >= end)
+            return false;
+        if (cr[1] == '\n') {
+            *type = buf[pos];
+            *line = buf + pos + 1;
+            *n = (size_t)(cr - *line);
+            *next = (size_t)(cr - buf) + 2;
+            return true;
+        }
+        p = cr + 1;
+    }
 }
 
 /* A decimal count or integer of RESP ("-1", "42"). */
@@ -191,7 +197,7 @@ static int parse_at(struct fdb_arena *a, char *buf, size_t len, size_t *pos, int
     } else if (rt == REDIS_REPLY_STATUS || rt == REDIS_REPLY_ERROR) {
         r->str = buf + (line - buf);
         r->len = n;
-        r->str[n] = '\0'; /* the "\r" (or "\n") after the line */
+        r->str[n] = '\0'; /* the "\r" after the line */
     } else if (rt == REDIS_REPLY_STRING) {
         if (len - next < (uint64_t)v + 2)
             return FS_EPROTOCOL;
