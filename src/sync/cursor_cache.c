@@ -31,6 +31,7 @@ void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char 
     buf_init(&c->q, FP_ITEM_CAP);
     buf_init(&c->rec, FP_ITEM_CAP);
     xsort_init(&c->xs, SORT_MEM);
+    fdb_arena_init(&c->arena);
     c->target = PAGE_VECTORS;
 }
 
@@ -50,6 +51,7 @@ void cache_cursor_deinit(struct cache_cursor *c)
     buf_deinit(&c->q);
     buf_deinit(&c->rec);
     xsort_deinit(&c->xs);
+    fdb_arena_deinit(&c->arena);
 }
 
 /* A cached item's key from its key-property cell and its _neo4j_id cell
@@ -166,7 +168,10 @@ static int node_row_head(struct cache_cursor *c, const redisReply *row, char *la
         names[n++] = lv->element[j]->element[1]->str;
     int rc = buf_append_str(&c->head, "N:");
     rc = rc ? rc : fp_sorted_labels(&c->head, names, n);
-    snprintf(labels, lcap, "%s", c->head.data ? c->head.data + 2 : "");
+    size_t ll = c->head.len > 2 ? c->head.len - 2 : 0;
+    ll = ll < lcap ? ll : lcap - 1;
+    memcpy(labels, c->head.data ? c->head.data + 2 : "", ll);
+    labels[ll] = '\0';
     *pm = row->element[4]->element[1];
     return rc;
 }
@@ -191,8 +196,8 @@ static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
         if (!cache_key(row->element[5], row->element[6], bk, sizeof bk))
             bk[0] = '\0';
         const redisReply *tv = row->element[7]->element[1];
-        rc = buf_printf(&c->head, "E:%s\x1f%s\x1f%s", tv->type == REDIS_REPLY_STRING ? tv->str : "",
-                        ak, bk);
+        bool named = tv->type == REDIS_REPLY_STRING;
+        rc = fp_edge_head(&c->head, named ? tv->str : "", named ? tv->len : 0, ak, bk);
         pm = row->element[8]->element[1];
         fsrc = id;
         fid = row->element[EDGE_COL_RID]->element[1]->integer;
@@ -220,12 +225,13 @@ static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
     return rc ? rc : xsort_add(&c->xs, key, strlen(key), c->rec.data, c->rec.len);
 }
 
-/* Runs the query in c->q read-only; *r NULL when the graph does not exist. */
+/* Runs the query in c->q read-only; *r NULL when the graph does not exist. The reply lives in
+ * the cursor's arena until the next query (no malloc per reply object). */
 static int cache_query(struct cache_cursor *c, redisReply **r, char *err, size_t errlen)
 {
     const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
     *r = NULL;
-    int rc = fdb_commandv(c->fdb, r, 4, argv);
+    int rc = fdb_command_arena(c->fdb, &c->arena, r, 4, argv);
     if (rc && rc == FS_ESERVER && c->fdb->server_err == FS_EFDB_NOGRAPH)
         return 0; /* no such graph: nothing cached */
     if (rc)
@@ -250,7 +256,6 @@ static int cache_bounds(struct cache_cursor *c, char *err, size_t errlen)
         (fdb_compact_int(rows->element[0]->element[0], &max) ||
          fdb_compact_int(rows->element[0]->element[1], &n)))
         max = -1; /* null: no such node */
-    freeReplyObject(r);
     c->max_id = max;
     c->lo = 0;
     int64_t first = c->t->edge ? 64 : c->target; /* start nodes, items */
@@ -276,22 +281,67 @@ static void next_width(struct cache_cursor *c, size_t rows)
     c->width = w < 1 ? 1 : w;
 }
 
-/* Reads one page into the sorter. */
+/* Whether a page's rows hold a vecf32 property (the properties cell is the row's last but
+ * one for relationships, last for nodes). */
+static bool rows_have_vectors(const struct cache_cursor *c, const redisReply *rs)
+{
+    size_t col = c->t->edge ? EDGE_COL_RID - 1 : 4;
+    for (size_t i = 0; rs && i < rs->elements; i++) {
+        const redisReply *pm = rs->element[i]->element[col]->element[1];
+        for (size_t j = 1; j < pm->elements; j += 2)
+            if (fdb_compact_type(pm->element[j]) == FDB_CT_VECTORF32)
+                return true;
+    }
+    return false;
+}
+
+/* The reply of the page query sent ahead (c->sent), or of the one run now. */
+static int page_reply(struct cache_cursor *c, bool rest, redisReply **r, char *err, size_t errlen)
+{
+    if (!c->sent) {
+        int rc = page_query(c, rest);
+        return rc ? rc : cache_query(c, r, err, errlen);
+    }
+    c->sent = false;
+    int rc = fdb_arena_read(c->fdb, &c->arena, r, "GRAPH.RO_QUERY");
+    if (rc && rc == FS_ESERVER && c->fdb->server_err == FS_EFDB_NOGRAPH)
+        return 0;
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+    return rc;
+}
+
+/* Sends the next page's query now, so that FalkorDB runs it while this page is fingerprinted
+ * (one server; a cluster's pages go one at a time). */
+static int send_ahead(struct cache_cursor *c, char *err, size_t errlen)
+{
+    if (c->done || !fdb_arena_can_send(c->fdb))
+        return 0;
+    int rc = page_query(c, c->t->edge && c->in_source);
+    const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, c->q.data, "--compact"};
+    rc = rc ? rc : fdb_arena_send(c->fdb, 4, argv);
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+    c->sent = !rc;
+    return rc;
+}
+
+/* Reads one page into the sorter: the next range is worked out from the rows and its query
+ * sent before the rows are fingerprinted. */
 static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
 {
     const bool edge = c->t->edge;
     const bool rest = edge && c->in_source;
-    int rc = page_query(c, rest);
     redisReply *r = NULL;
-    rc = rc ? rc : cache_query(c, &r, err, errlen);
+    int rc = page_reply(c, rest, &r, err, errlen);
     if (rc || !r) {
         c->done = true;
         return rc;
     }
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
-    for (size_t i = 0; !rc && i < nrows; i++)
-        rc = add_row(c, rs->element[i], rs->element[i]->element[0]->element[1]->integer);
+    if (!c->vectors && !c->generic)
+        c->vectors = rows_have_vectors(c, rs);
     bool full = edge && nrows == (size_t)c->target;
     if (full) { /* the last start node may have more: its rest next, then on after it */
         const redisReply *last = rs->element[nrows - 1];
@@ -316,7 +366,9 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     if (c->vectors)
         c->target = PAGE_VECTORS;
     c->done = !c->in_source && c->lo > c->max_id;
-    freeReplyObject(r);
+    rc = send_ahead(c, err, errlen);
+    for (size_t i = 0; !rc && i < nrows; i++)
+        rc = add_row(c, rs->element[i], rs->element[i]->element[0]->element[1]->integer);
     return rc;
 }
 
@@ -392,11 +444,10 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
         }
         rc = add_row(c, row, id);
     }
-    freeReplyObject(r);
     return rc;
 }
 
-static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
+int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen)
 {
     c->in_source = false;
     c->done = false;
@@ -410,12 +461,22 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
         c->done = c->max_id < 0;
     }
     while (!rc && !c->done) {
-        if (c->stop && *c->stop) {
+        if ((c->stop && *c->stop) || (c->cancel && *c->cancel)) {
             snprintf(err, errlen, "stopped by a signal");
-            return FS_ECANCELLED;
+            rc = FS_ECANCELLED;
+            break;
         }
         rc = c->after ? cache_slice_page(c, err, errlen) : cache_page(c, err, errlen);
     }
+    if (c->sent) { /* stopped with a page query sent ahead: its reply goes unread */
+        redisReply *r;
+        if (fdb_arena_read(c->fdb, &c->arena, &r, "GRAPH.RO_QUERY")) {
+            /* the connection is closed or failed: nothing more is read from it */
+        }
+        c->sent = false;
+    }
+    fdb_arena_deinit(&c->arena); /* the pages' memory is not needed for the merge */
+    fdb_arena_init(&c->arena);
     if (!rc && (rc = xsort_finish(&c->xs)))
         snprintf(err, errlen, "sorting the cache side: %s", fs_strerror(rc));
     c->loaded = true;
@@ -425,7 +486,7 @@ static int cache_load(struct cache_cursor *c, char *err, size_t errlen)
 int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err, size_t errlen)
 {
     if (!c->loaded) {
-        int rc = cache_load(c, err, errlen);
+        int rc = cache_cursor_load(c, err, errlen);
         if (rc)
             return rc;
     }
@@ -436,7 +497,7 @@ int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err, 
             snprintf(err, errlen, "reading sorted cache items: %s", fs_strerror(rc));
         return rc;
     }
-    snprintf(out->key, sizeof out->key, "%s", rec.key);
+    fp_key_copy(out->key, rec.key);
     const char *d = rec.data;
     memcpy(&out->hash, d, sizeof out->hash);
     memcpy(&out->fid, d + 8, sizeof out->fid);

@@ -3,7 +3,8 @@
  * relationships, whose ids are in [lo, hi): a label-and-id scan, no sort beyond the page,
  * so reading a type is linear in its size), and sorted by key on disk (xsort) so it merges
  * with Neo4j's key-ordered stream. Memory stays bounded: one page of replies (a few thousand
- * rows, a few hundred when they hold vectors) plus the sort buffer. */
+ * rows, a few hundred when they hold vectors; held in one arena, falkor/arena.h) plus the sort
+ * buffer. On one server the next page's query is sent before a page is fingerprinted. */
 #ifndef FALKORSYNC_SYNC_CURSOR_CACHE_H
 #define FALKORSYNC_SYNC_CURSOR_CACHE_H
 
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "falkor/arena.h"
 #include "falkor/fdb.h"
 #include "sync/fingerprint.h"
 #include "sync/profile.h"
@@ -35,7 +37,10 @@ struct cache_cursor {
     int64_t last_id, last_rel;
     bool done;
     struct buf tmp, head, q, rec;
-    volatile sig_atomic_t *stop; /* set: loading stops between pages (FS_ECANCELLED); or NULL */
+    struct fdb_arena arena;        /* the current page's reply */
+    bool sent;                     /* the next page's query is sent, its reply not read yet */
+    volatile sig_atomic_t *stop;   /* set: loading stops between pages (FS_ECANCELLED); or NULL */
+    volatile sig_atomic_t *cancel; /* the same, for the owner's own flag (sync/prefetch.c) */
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
      * bound), found by the uuid range index, paged by id. after NULL: the whole type. */
     const char *after, *upto;
@@ -49,6 +54,10 @@ void cache_cursor_deinit(struct cache_cursor *c);
  * filter on each page), so a slice costs FalkorDB a scan of the type. Before the first
  * next; graphiti profile only (FS_EINVAL otherwise). */
 int cache_cursor_range(struct cache_cursor *c, const char *lo, const char *hi) FS_WARN_UNUSED;
+/* Reads the whole type into the sorter (what the first cache_cursor_next does): 0, or <0 (why
+ * in err). Not thread-safe on one cursor; cursors on their own connections may load in
+ * parallel. */
+int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen) FS_WARN_UNUSED;
 /* The next cached item in key order: 1 with *out, 0 at the end, <0 (why in err). The first
  * call reads the whole type into the sorter. A graph that does not exist holds nothing. */
 int cache_cursor_next(struct cache_cursor *c, struct sync_item *out, char *err,

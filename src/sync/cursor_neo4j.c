@@ -32,27 +32,27 @@ void neo_cursor_deinit(struct neo_cursor *c)
 }
 
 /* "N:" and the node's labels sorted (those holding a backtick left out, as the mapping
- * does), at most 64. */
-static int node_head(struct buf *head, struct extract_rec *x)
+ * does), at most 64; label text is copied into tmp (no allocation per label). */
+static int node_head(struct buf *head, struct buf *tmp, struct extract_rec *x)
 {
-    char *names[64];
+    size_t at[64];
     size_t n = 0;
     const char *l;
     size_t len;
+    buf_reset(tmp);
     int rc = buf_append_str(head, "N:");
     while (!rc && (rc = extract_label(x, &l, &len)) == 1) {
         rc = 0;
         if (n == 64 || memchr(l, '`', len))
             continue;
-        if (!(names[n] = strndup(l, len)))
-            rc = FS_ENOMEM;
-        else
-            n++;
+        at[n++] = tmp->len;
+        rc = buf_append(tmp, l, len);
+        rc = rc ? rc : buf_append_byte(tmp, 0);
     }
-    rc = rc ? rc : fp_sorted_labels(head, names, n);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    return rc;
+    char *names[64];
+    for (size_t i = 0; !rc && i < n; i++)
+        names[i] = tmp->data + at[i];
+    return rc ? rc : fp_sorted_labels(head, names, n);
 }
 
 /* "E:<type>\x1f<start key>\x1f<end key>"; generic: the key property, else _neo4j_id. */
@@ -60,13 +60,13 @@ static int edge_head(struct neo_cursor *c, struct sync_item *out, struct xc_stat
 {
     const struct extract_cols *k = &c->cols;
     if (!c->generic)
-        return buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->t->name, k->src, k->dst);
+        return fp_edge_head(&c->head, c->t->name, strlen(c->t->name), k->src, k->dst);
     if (memchr(c->rtype, '`', strlen(c->rtype))) { /* left out by the mapping */
         st->dropped_label++;
         out->dropped = true;
         out->absent = true;
     }
-    return buf_printf(&c->head, "E:%s\x1f%s\x1f%s", c->rtype, k->gc.a.str, k->gc.b.str);
+    return fp_edge_head(&c->head, c->rtype, strlen(c->rtype), k->gc.a.str, k->gc.b.str);
 }
 
 /* The fingerprint of the current item: its properties as FalkorDB will return them, read
@@ -113,9 +113,12 @@ static int next_item(struct neo_cursor *c, struct sync_item *out, struct xc_stat
     struct extract_rec x;
     int rc = extract_open(&x, &rec, c->t->edge);
     if (!rc && !c->t->edge)
-        rc = node_head(&c->head, &x);
-    else if (!rc)
-        snprintf(c->rtype, sizeof c->rtype, "%.*s", (int)x.tlen, x.type);
+        rc = node_head(&c->head, &c->tmp, &x);
+    else if (!rc) {
+        size_t n = x.tlen < sizeof c->rtype ? x.tlen : sizeof c->rtype - 1;
+        memcpy(c->rtype, x.type, n);
+        c->rtype[n] = '\0';
+    }
     uint64_t before = xc_stats_total(st);
     c->rec = rec;
     c->props_at = x.r.pos;
@@ -132,7 +135,7 @@ static int next_item(struct neo_cursor *c, struct sync_item *out, struct xc_stat
         rc = edge_head(c, out, st);
     if (rc)
         return rc;
-    snprintf(out->key, sizeof out->key, "%s", c->cols.key);
+    fp_key_copy(out->key, c->cols.key);
     if (!c->sparse)
         out->hash = fingerprint_finish(c);
     return 1;

@@ -126,6 +126,68 @@ int fp_enc_temporal(struct buf *b, int code, int64_t seconds)
     return buf_append(b, x, 10);
 }
 
+/* Exact powers of ten as doubles up to 1e22; beyond, correctly rounded. */
+static double pow10_of(int e)
+{
+    static const double exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    return e <= 22 ? exact[e] : exact[22] * pow10_of(e - 22);
+}
+
+bool fp_f32_from_text(const char *s, size_t len, float *out)
+{
+    /* [-]digits[.digits][e[+-]digits]: the decimal m * 10^e, with m in 64 bits */
+    size_t i = 0;
+    bool neg = i < len && s[i] == '-';
+    i += neg;
+    uint64_t m = 0;
+    int digits = 0, e = 0;
+    bool dot = false, any = false;
+    for (; i < len; i++) {
+        char ch = s[i];
+        if (ch == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (ch < '0' || ch > '9')
+            break;
+        any = true;
+        if (!m && ch == '0') { /* leading zeros count only as scale */
+            e -= dot;
+            continue;
+        }
+        if (++digits > 19)
+            return false;
+        m = m * 10 + (uint64_t)(ch - '0');
+        e -= dot;
+    }
+    if (!any)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        bool eneg = ++i < len && s[i] == '-';
+        i += i < len && (s[i] == '-' || s[i] == '+');
+        int x = 0, xd = 0;
+        for (; i < len && s[i] >= '0' && s[i] <= '9' && xd < 4; i++, xd++)
+            x = x * 10 + (s[i] - '0');
+        if (!xd)
+            return false;
+        e += eneg ? -x : x;
+    }
+    if (i != len || e < -80 || e > 60)
+        return false;
+    /* A few double ulps of error at most: the nearest float is that of the exact value
+     * whenever the text is a float32's double (a float32 sits at the centre of its rounding
+     * interval, 2^29 double ulps wide); the caller knows it is (a vecf32 element). */
+    double d = (double)m;
+    d = e < 0 ? d / pow10_of(-e) : d * pow10_of(e);
+    float f = (float)(neg ? -d : d);
+    if (m && !isnormal(f))
+        return false; /* subnormal or out of range: strtod decides */
+    *out = f;
+    return true;
+}
+
 /* A vecf32 cell's elements (DOUBLE text of float32 values) as their float32 bits. */
 static int canon_vector(struct buf *b, const redisReply *v)
 {
@@ -135,10 +197,13 @@ static int canon_vector(struct buf *b, const redisReply *v)
     rc = rc ? rc : buf_reserve(b, 4 * v->elements);
     for (size_t i = 0; !rc && i < v->elements; i++) {
         const redisReply *e = v->element[i];
-        double d = e->type == REDIS_REPLY_STRING    ? strtod(e->str, NULL)
-                   : e->type == REDIS_REPLY_INTEGER ? (double)e->integer
-                                                    : NAN;
-        rc = fp_enc_f32(b, (float)d);
+        float f;
+        if (e->type == REDIS_REPLY_STRING && fp_f32_from_text(e->str, e->len, &f))
+            rc = fp_enc_f32(b, f);
+        else
+            rc = fp_enc_f32(b, (float)(e->type == REDIS_REPLY_STRING    ? strtod(e->str, NULL)
+                                       : e->type == REDIS_REPLY_INTEGER ? (double)e->integer
+                                                                        : NAN));
     }
     return rc;
 }
@@ -189,6 +254,23 @@ int fp_canon_compact(struct buf *b, const redisReply *cell)
     default:
         return buf_printf(b, "?%d", type);
     }
+}
+
+int fp_edge_head(struct buf *head, const char *type, size_t tlen, const char *a, const char *b)
+{
+    int rc = buf_append(head, "E:", 2);
+    rc = rc ? rc : buf_append(head, type, tlen);
+    rc = rc ? rc : buf_append_byte(head, 0x1f);
+    rc = rc ? rc : buf_append_str(head, a);
+    rc = rc ? rc : buf_append_byte(head, 0x1f);
+    return rc ? rc : buf_append_str(head, b);
+}
+
+void fp_key_copy(char *dst, const char *key)
+{
+    size_t n = strnlen(key, FP_KEY_CAP - 1);
+    memcpy(dst, key, n);
+    dst[n] = '\0';
 }
 
 int fp_sorted_labels(struct buf *head, char **names, size_t n)

@@ -60,10 +60,22 @@ int fp_enc_vector(struct buf *b, uint32_t n) FS_WARN_UNUSED; /* then n fp_enc_f3
 int fp_enc_f32(struct buf *b, float f) FS_WARN_UNUSED;
 int fp_enc_temporal(struct buf *b, int code, int64_t seconds) FS_WARN_UNUSED;
 
+/* The float32 whose double FalkorDB printed as s (len bytes, decimal, as a vecf32 element
+ * arrives): true with *out, without strtod; false for what it leaves to strtod (more than 19
+ * significant digits, inf/nan, subnormal or huge values, anything else). Exact only for the
+ * text of a float32's double (or one within a few double ulps of it). */
+bool fp_f32_from_text(const char *s, size_t len, float *out);
+
 /* The canonical value of a compact reply cell [type, value]. A cell the accessors refuse
  * (a reply FalkorDB would not send) becomes "?" (so it differs from anything the source
  * gives). */
 int fp_canon_compact(struct buf *b, const redisReply *cell) FS_WARN_UNUSED;
+/* The head of a relationship: "E:<type>\x1f<start key>\x1f<end key>" appended to head. */
+int fp_edge_head(struct buf *head, const char *type, size_t tlen, const char *a,
+                 const char *b) FS_WARN_UNUSED;
+/* Copies key (NUL-terminated, cut at FP_KEY_CAP - 1 bytes) into dst (FP_KEY_CAP bytes): the
+ * merge's per-item copies, without printf. */
+void fp_key_copy(char *dst, const char *key);
 /* Appends the labels sorted, each followed by \x1f (names is reordered). */
 int fp_sorted_labels(struct buf *head, char **names, size_t n) FS_WARN_UNUSED;
 

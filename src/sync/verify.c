@@ -17,6 +17,7 @@
 #include "sync/extract.h"
 #include "sync/fixer.h"
 #include "sync/gkey.h"
+#include "sync/prefetch.h"
 #include "sync/replicas.h"
 #include "sync/state.h"
 #include "sync/target.h"
@@ -51,7 +52,7 @@ static int src_advance(struct neo_cursor *sc, struct sync_item *a, char *prev, s
                      sc->t->name, a->key, prev);
             return FS_EPROTOCOL;
         }
-        snprintf(prev, FP_KEY_CAP, "%s", a->key);
+        fp_key_copy(prev, a->key);
         if (order < 0 && !a->absent)
             return 1;
         vc->source++;
@@ -63,12 +64,14 @@ static int src_advance(struct neo_cursor *sc, struct sync_item *a, char *prev, s
 /* One type in one graph: both sides and where the merge is. */
 struct merge {
     struct neo_cursor sc;
-    struct cache_cursor cc;
+    struct cache_cursor *cc; /* own, or read ahead (sync/prefetch.c) */
+    struct cache_cursor own;
     struct verify_count *vc;
     struct fixer *fx; /* reconcile; NULL: verify */
     struct xc_stats st;
     struct sync_item a, b, prevb;
     bool have_prev;
+    volatile sig_atomic_t *stop;
     char preva[FP_KEY_CAP];
     char *err;
     size_t errlen;
@@ -133,7 +136,7 @@ static int merge_duplicate(struct merge *m, int *rb)
     m->vc->cache++;
     sample(m->vc, "duplicate", m->b.key);
     int rc = m->fx ? fixer_delete(m->fx, &m->b) : 0;
-    *rb = cache_cursor_next(&m->cc, &m->b, m->err, m->errlen);
+    *rb = cache_cursor_next(m->cc, &m->b, m->err, m->errlen);
     return rc;
 }
 
@@ -171,17 +174,27 @@ static int merge_step(struct merge *m, int *ra, int *rb)
     if (rc)
         return rc;
     if (cmp <= 0)
-        *ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, m->cc.stop, m->err, m->errlen);
+        *ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, m->stop, m->err, m->errlen);
     if (cmp >= 0)
-        *rb = cache_cursor_next(&m->cc, &m->b, m->err, m->errlen);
+        *rb = cache_cursor_next(m->cc, &m->b, m->err, m->errlen);
     return 0;
 }
 
-static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
-                       const char *graph, const char *group, int type, const struct xc_rules *rules,
-                       struct verify_count *vc, struct fixer *fx, const struct key_range *rg,
-                       volatile sig_atomic_t *stop, char *err, size_t errlen)
+/* Where one type's comparison reads the cache: a cursor read ahead, or its own on fdb (of the
+ * items in rg only, when set). */
+struct cache_side {
+    struct fdb_conn *fdb;
+    const struct key_range *rg; /* or NULL */
+    struct prefetch *ahead;     /* or NULL; else job's cursor is taken from it */
+    int job;
+};
+
+static int verify_type(const struct cfg *c, struct bolt_session *bolt,
+                       const struct cache_side *side, const char *graph, const char *group,
+                       int type, const struct xc_rules *rules, struct verify_count *vc,
+                       struct fixer *fx, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
+    const struct key_range *rg = side->rg;
     const struct sync_profile *prof = sync_profile_of(c);
     const struct sync_type *t = &prof->types[type];
     const char *kp = c->sync.key_property;
@@ -195,18 +208,23 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
     m->fx = fx;
     m->err = err;
     m->errlen = errlen;
+    m->stop = stop;
     neo_cursor_init(&m->sc, bolt, rules, prof->generic, kp, false);
     m->sc.t = t;
-    cache_cursor_init(&m->cc, fdb, graph, t, prof->generic, kp);
-    m->cc.stop = stop;
+    m->cc = &m->own;
+    cache_cursor_init(&m->own, side->fdb, graph, t, prof->generic, kp);
+    m->own.stop = stop;
     if (rg) {
-        m->cc.after = rg->after;
-        m->cc.upto = rg->upto;
+        m->own.after = rg->after;
+        m->own.upto = rg->upto;
     }
     if (fx)
         fx->type = type;
     int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, stop, err, errlen);
-    int rb = ra < 0 ? 0 : cache_cursor_next(&m->cc, &m->b, err, errlen);
+    /* Neo4j has planned, sorted and started streaming while the cache was read ahead */
+    int rb =
+        ra < 0 || !side->ahead ? 0 : prefetch_take(side->ahead, side->job, &m->cc, err, errlen);
+    rb = ra < 0 || rb ? rb : cache_cursor_next(m->cc, &m->b, err, errlen);
     int fix_rc = 0;
     while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
         if (stop && *stop) {
@@ -226,7 +244,7 @@ static int verify_type(const struct cfg *c, struct bolt_session *bolt, struct fd
             /* the session is reset or defunct; the next run reports it */
         }
     neo_cursor_deinit(&m->sc);
-    cache_cursor_deinit(&m->cc);
+    cache_cursor_deinit(&m->own);
     free(m);
     return rc;
 }
@@ -241,11 +259,35 @@ struct compare_run {
     struct sync_rules rules;
     struct loader ld; /* reconcile's writes */
     struct fixer fx;
+    struct prefetch *ahead;      /* the cache side read ahead (whole passes); or NULL */
     volatile sig_atomic_t *stop; /* or NULL */
 };
 
-/* Every type of one graph. */
-static int compare_graph(struct compare_run *C, const char *graph, const char *group)
+/* One type of graph g (job g * ntypes + t of the read-ahead), fixed when reconciling. */
+static int compare_type(struct compare_run *C, int g, const char *graph, const char *group, int t)
+{
+    struct verify_report *rep = C->rep;
+    struct fixer *fx = C->srep ? &C->fx : NULL;
+    int job = g * rep->ntypes + t;
+    struct cache_side side = {&C->fdb, NULL, C->ahead, job};
+    uint64_t dups = rep->types[t].duplicate, before = verify_differences(rep);
+    int rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &rep->types[t],
+                         fx, C->stop, rep->error, sizeof rep->error);
+    if (!rc && fx && rep->types[t].duplicate > dups) {
+        /* The duplicates' copies were all deleted: a second pass restores one. */
+        struct verify_count again = {0};
+        side.ahead = NULL;
+        rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &again, fx,
+                         C->stop, rep->error, sizeof rep->error);
+    }
+    /* A fix may have changed what was read ahead (a deleted node takes its relationships). */
+    if (C->ahead)
+        prefetch_release(C->ahead, job, fx && verify_differences(rep) != before);
+    return rc;
+}
+
+/* Every type of graph g. */
+static int compare_graph(struct compare_run *C, int g, const char *graph, const char *group)
 {
     const struct sync_profile *prof = sync_profile_of(C->c);
     struct verify_report *rep = C->rep;
@@ -254,18 +296,8 @@ static int compare_graph(struct compare_run *C, const char *graph, const char *g
         C->ld.graph = graph;
         rc = fixer_ensure_indexes(C->c, &C->bolt, &C->ld.fdb, graph, rep->error, sizeof rep->error);
     }
-    struct fixer *fx = C->srep ? &C->fx : NULL;
-    for (int t = 0; !rc && t < prof->ntypes; t++) {
-        uint64_t dups = rep->types[t].duplicate;
-        rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &rep->types[t],
-                         fx, NULL, C->stop, rep->error, sizeof rep->error);
-        if (!rc && fx && rep->types[t].duplicate > dups) {
-            /* The duplicates' copies were all deleted: a second pass restores one. */
-            struct verify_count again = {0};
-            rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, t, &C->rules.rules, &again, fx,
-                             NULL, C->stop, rep->error, sizeof rep->error);
-        }
-    }
+    for (int t = 0; !rc && t < prof->ntypes; t++)
+        rc = compare_type(C, g, graph, group, t);
     return rc;
 }
 
@@ -347,6 +379,7 @@ static int compare_free(struct compare_run *C, char **groups, int ngroups, int r
         struct fdb_conn *wrote_on[2] = {&C->ld.fdb, &C->fdb};
         sync_replicas_wait(C->c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
     }
+    prefetch_free(C->ahead);
     sync_groups_free(groups, ngroups);
     sync_rules_deinit(&C->rules);
     bolt_close(&C->bolt);
@@ -369,10 +402,14 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
     struct compare_run *C = compare_new(c, rep, srep, stop, &groups, &ngroups, &rc);
     if (!C)
         return rc;
+    if (!rc) { /* FalkorDB is read ahead on its own connection while Neo4j streams */
+        struct fdb_config fc = sync_fdb_config(c);
+        C->ahead = prefetch_new(c, &fc, groups, ngroups, stop, &rc, rep->error, sizeof rep->error);
+    }
     for (int g = 0; !rc && g < sync_target_count(c, ngroups); g++) {
         char graph[SYNC_GRAPH_CAP];
         const char *group = sync_target(c, groups, g, graph, sizeof graph);
-        rc = compare_graph(C, graph, group);
+        rc = compare_graph(C, g, graph, group);
         rep->graphs++;
     }
     if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, srep)))
@@ -437,12 +474,13 @@ static int slice_chunk(struct compare_run *C, struct state_slice *pos, const cha
         return rc;
     struct key_range rg = {pos->after, last ? NULL : upto};
     uint64_t before = verify_differences(rep), source = vc->source, dups = vc->duplicate;
-    rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, pos->type, &C->rules.rules, vc, &C->fx,
-                     &rg, C->stop, rep->error, sizeof rep->error);
+    struct cache_side side = {&C->fdb, &rg, NULL, 0};
+    rc = verify_type(C->c, &C->bolt, &side, graph, group, pos->type, &C->rules.rules, vc, &C->fx,
+                     C->stop, rep->error, sizeof rep->error);
     if (!rc && vc->duplicate > dups) { /* the copies went: a second look restores one */
         struct verify_count again = {0};
-        rc = verify_type(C->c, &C->bolt, &C->fdb, graph, group, pos->type, &C->rules.rules, &again,
-                         &C->fx, &rg, C->stop, rep->error, sizeof rep->error);
+        rc = verify_type(C->c, &C->bolt, &side, graph, group, pos->type, &C->rules.rules, &again,
+                         &C->fx, C->stop, rep->error, sizeof rep->error);
     }
     if (rc)
         return rc;

@@ -3,7 +3,11 @@
 # - an extra and a missing Entity in one graph (planted in the cache, so every count stays
 #   equal) are found and fixed by `incremental` alone (the delete check's key histograms);
 # - a 1024-float embedding that differs in one element by one float32 ULP is reported by
-#   verify, and a float64 that rounds to the cached float32 is not (vecf32 keeps float32).
+#   verify, and a float64 that rounds to the cached float32 is not (vecf32 keeps float32);
+# - the cache side is read ahead while Neo4j streams (sync/prefetch.c): a difference in the
+#   first and in the last type of the last graph is found, and reconcile reads ahead again
+#   after a fix: a cache-only Entity's delete takes its cache-only RELATES_TO with it, so that
+#   relationship is not found (and deleted) a second time from a stale read-ahead.
 set -euo pipefail
 : "${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
@@ -51,6 +55,33 @@ for layout in per_group single; do
   fi
   echo "   incremental: $(jq -c '{upserted, deleted, seconds}' "$work/inc.json")"
 done
+unset FALKORDB_LAYOUT
+
+echo "== read ahead: differences in the first and the last type of the last graph"
+export FALKORDB_LAYOUT=per_group
+"$GEN" --clear --entities 300 --groups 3 --dim 0 --seed 5 >/dev/null
+"$BIN" full >/dev/null
+# graphs in group order: default_db (Neo4j's ''), group_a, group_b; group_b is the last
+R GRAPH.QUERY group_b "MATCH (n:Entity) WITH n ORDER BY n.uuid DESC LIMIT 1 SET n.summary = 'drifted'" >/dev/null
+R GRAPH.QUERY group_b "MATCH ()-[r:NEXT_EPISODE]->() WITH r ORDER BY r.uuid LIMIT 1 SET r.extra = 1" >/dev/null
+"$BIN" verify --json >"$work/v.json" && fail "verify missed the drift in group_b"
+[[ "$(count_of Entity different)" == 1 && "$(count_of NEXT_EPISODE different)" == 1 &&
+   "$(jq -r .differences "$work/v.json")" == 2 ]] ||
+  fail "expected Entity and NEXT_EPISODE different once each: $(jq -c '{differences, e: .types.Entity.different, n: .types.NEXT_EPISODE.different}' "$work/v.json")"
+echo "== reconcile: a cache-only Entity's delete takes its cache-only RELATES_TO"
+R GRAPH.QUERY group_a "MATCH (b:Entity) WITH b ORDER BY b.uuid LIMIT 1
+  CREATE (:Entity {uuid: 'zz-cache-only', name: 'x', group_id: 'group_a'})-[:RELATES_TO {uuid: 'zz-cache-only-edge', group_id: 'group_a'}]->(b)" >/dev/null
+"$BIN" verify --json >"$work/v.json" && fail "verify missed the cache-only items"
+[[ "$(count_of Entity extra)" == 1 && "$(count_of RELATES_TO extra)" == 1 ]] ||
+  fail "expected one extra Entity and one extra RELATES_TO: $(jq -c '.types | {Entity, RELATES_TO}' "$work/v.json")"
+"$BIN" reconcile >"$work/rec.json" 2>"$work/rec.table" || fail "reconcile failed: $(cat "$work/rec.table")"
+# the table reconcile prints: type neo4j falkordb missing extra different ...
+rel_extra=$(awk '$1 == "RELATES_TO" {print $5}' "$work/rec.table")
+ent_extra=$(awk '$1 == "Entity" {print $5}' "$work/rec.table")
+echo "   reconcile found: Entity extra $ent_extra, RELATES_TO extra $rel_extra; $(jq -c '{upserted, deleted}' "$work/rec.json")"
+[[ "$ent_extra" == 1 && "$rel_extra" == 0 ]] ||
+  fail "reconcile compared RELATES_TO with a cache read before the Entity's delete (extra $rel_extra)"
+"$BIN" verify >/dev/null || fail "not in sync after reconcile"
 unset FALKORDB_LAYOUT
 
 echo "== a 1024-float embedding: one float32 ULP is a difference, float64 noise below it is not"

@@ -308,6 +308,70 @@ static void test_sorted_labels(void **state)
     buf_deinit(&h);
 }
 
+/* The vecf32 element parser against strtod: the same float32 for the texts FalkorDB prints
+ * (a float32's double, 17 significant digits or fewer), over random float32 bit patterns of
+ * every normal exponent; what it declines is left to strtod. */
+static void test_f32_from_text(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    unsigned fast = 0, total = 0;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t bits = (uint32_t)x;
+        if (i % 4 == 0) /* embeddings' range: |v| < 1 */
+            bits = (bits & 0x807FFFFFu) | ((uint32_t)(100 + (x >> 40) % 27) << 23);
+        float f;
+        memcpy(&f, &bits, 4);
+        if (!isnormal(f))
+            continue;
+        char text[80];
+        double d = f;
+        switch (i % 6) { /* the ways a float32's double can be printed */
+        case 0:
+            snprintf(text, sizeof text, "%.17g", d);
+            break;
+        case 1:
+            snprintf(text, sizeof text, "%.16g", d);
+            break;
+        case 2:
+            snprintf(text, sizeof text, "%.15g", d);
+            break;
+        case 3:
+            snprintf(text, sizeof text, "%.9g", d);
+            break;
+        case 4:
+            snprintf(text, sizeof text, "%.17e", d);
+            break;
+        default:
+            snprintf(text, sizeof text, "%.8f", d);
+            break;
+        }
+        float want = (float)strtod(text, NULL), got;
+        total++;
+        if (fp_f32_from_text(text, strlen(text), &got)) {
+            fast++;
+            uint32_t gb, wb;
+            memcpy(&gb, &got, 4);
+            memcpy(&wb, &want, 4);
+            if (gb != wb)
+                fail_msg("%s: %08x, strtod %08x", text, gb, wb);
+        }
+    }
+    assert_true(fast > total * 9 / 10); /* the fast path is the common one */
+    const char *no[] = {"inf",   "-inf", "nan", "", "-", ".", "1e", "1.5x", "12345678901234567890",
+                        "1e-60", "3e39"};
+    float f;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(fp_f32_from_text(no[i], strlen(no[i]), &f));
+    assert_true(fp_f32_from_text("-0", 2, &f) && f == 0 && signbit(f));
+    assert_true(fp_f32_from_text("0.5", 3, &f) && f == 0.5f);
+    assert_true(fp_f32_from_text("0.500000059604644775390625", 26, &f) == false ||
+                f == 0.500000059604644775390625f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_embedding_one_ulp),
         cmocka_unit_test(test_embedding_equal_after_rounding),
         cmocka_unit_test(test_sorted_labels),
+        cmocka_unit_test(test_f32_from_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
