@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ struct sync_lease {
     double expires_at; /* monotonic seconds: ours until then unless renewed */
     pthread_t thread;
     bool thread_running;
-    volatile sig_atomic_t quit;
+    atomic_int quit; /* set by sync_lease_release, read by the renewal thread */
     volatile sig_atomic_t *stop, *run_stop;
     /* The servers on which an earlier holder's writers were closed and drained for this
      * token: every primary at the takeover, then (Redis Cluster) any other node the moment a
@@ -526,7 +527,7 @@ static void *renew_thread(void *arg)
     fdb_init(&f);
     double interval = sync_lease_interval(l->c);
     double next = mono() + interval;
-    while (!l->quit) {
+    while (!atomic_load(&l->quit)) {
         if (l->stop && *l->stop && l->run_stop)
             *l->run_stop = 1;
         double now = mono();
@@ -569,7 +570,7 @@ int sync_lease_keep(struct sync_lease *l, volatile sig_atomic_t *stop,
         return FS_ESTATE;
     l->stop = stop;
     l->run_stop = run_stop;
-    l->quit = 0;
+    atomic_store(&l->quit, 0);
     if (pthread_create(&l->thread, NULL, renew_thread, l))
         return FS_ENOMEM;
     l->thread_running = true;
@@ -579,7 +580,7 @@ int sync_lease_keep(struct sync_lease *l, volatile sig_atomic_t *stop,
 void sync_lease_release(struct sync_lease *l)
 {
     if (l->thread_running) {
-        l->quit = 1;
+        atomic_store(&l->quit, 1);
         pthread_join(l->thread, NULL);
         l->thread_running = false;
     }
