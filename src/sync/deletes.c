@@ -749,6 +749,31 @@ static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64
     return rc;
 }
 
+int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    buf_reset(&D->q);
+    int rc = extract_young_union(&D->q, types, ntypes);
+    rc = rc ? rc : buf_append_str(&pre, "CYPHER");
+    rc = rc ? rc : dc_write_bt(D, &pre, true);
+    rc = rc ? rc : buf_append_byte(&pre, ' ');
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    const redisReply *rows = dc_rows(r);
+    for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+        const redisReply *row = rows->element[i];
+        if (row->elements == 2 && row->element[0]->type == REDIS_REPLY_INTEGER &&
+            row->element[1]->type == REDIS_REPLY_STRING && row->element[0]->integer >= 0 &&
+            row->element[0]->integer < ntypes)
+            rc = dc_keys_add(&keys[row->element[0]->integer], row->element[1]->str,
+                             row->element[1]->len);
+    }
+    freeReplyObject(r);
+    buf_deinit(&pre);
+    return rc;
+}
+
 struct dc_young_rows {
     struct dc_keys keys[DC_MAX_TYPES];
     int ntypes;
@@ -765,26 +790,7 @@ static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
         D->group = sync_target(D->c, groups, g, graph, sizeof graph);
         D->graph = graph;
         struct dc_young_rows *y = calloc(1, sizeof *y);
-        struct buf pre;
-        buf_init(&pre, SYNC_QUERY_CAP);
-        redisReply *r = NULL;
-        buf_reset(&D->q);
-        rc = y ? extract_young_union(&D->q, prof->types, prof->ntypes) : FS_ENOMEM;
-        rc = rc ? rc : buf_append_str(&pre, "CYPHER");
-        rc = rc ? rc : dc_write_bt(D, &pre, true);
-        rc = rc ? rc : buf_append_byte(&pre, ' ');
-        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-        const redisReply *rows = dc_rows(r);
-        for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
-            const redisReply *row = rows->element[i];
-            if (row->elements == 2 && row->element[0]->type == REDIS_REPLY_INTEGER &&
-                row->element[1]->type == REDIS_REPLY_STRING && row->element[0]->integer >= 0 &&
-                row->element[0]->integer < prof->ntypes)
-                rc = dc_keys_add(&y->keys[row->element[0]->integer], row->element[1]->str,
-                                 row->element[1]->len);
-        }
-        freeReplyObject(r);
-        buf_deinit(&pre);
+        rc = y ? dc_cache_young(D, prof->types, prof->ntypes, y->keys) : FS_ENOMEM;
         for (int t = 0; !rc && t < prof->ntypes; t++) {
             size_t gone = 0;
             D->t = &prof->types[t];

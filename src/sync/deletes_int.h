@@ -70,6 +70,9 @@ int dc_keys_add(struct dc_keys *k, const char *s, size_t len);
 int dc_strcmp(const void *a, const void *b);
 /* A row's first value, a key, into the dc_keys ud. */
 int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
+/* The cache's keys of items born after the bound, per type of types (keys: ntypes lists), in
+ * D->graph: one query. */
+int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys);
 /* Both sides' sorted keys of one range (taken over, freed): the cache's extras deleted (once
  * Neo4j confirms by key, for old items), what it misses upserted. */
 int dc_fix_lists(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb);

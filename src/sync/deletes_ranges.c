@@ -154,22 +154,7 @@ static int dr_take_young(struct dc *D, struct dr_counts *c, int k, bool neo)
         rc = rc ? rc : dc_neo_params(D, NULL, NULL);
         rc = rc ? rc : dc_neo_rows(D, dc_on_key, &y);
     } else {
-        struct buf pre;
-        buf_init(&pre, SYNC_QUERY_CAP);
-        redisReply *r = NULL;
-        rc = extract_young_union(&D->q, D->t, 1);
-        rc = rc ? rc : buf_append_str(&pre, "CYPHER");
-        rc = rc ? rc : dc_write_bt(D, &pre, true);
-        rc = rc ? rc : buf_append_byte(&pre, ' ');
-        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-        const redisReply *rs = dc_rows(r);
-        for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
-            const redisReply *row = rs->element[i];
-            if (row->elements == 2 && row->element[1]->type == REDIS_REPLY_STRING)
-                rc = dc_keys_add(&y, row->element[1]->str, row->element[1]->len);
-        }
-        freeReplyObject(r);
-        buf_deinit(&pre);
+        rc = dc_cache_young(D, D->t, 1, &y);
     }
     for (size_t i = 0; !rc && i < y.n; i++) {
         char p[sizeof c->v[0].p];

@@ -9,6 +9,15 @@
 _Static_assert(SYNC_KEY_CAP == GK_CAP, "a generic key fits an item key");
 
 /* Every item of t meeting cond on its key (and group $g when by_group), in key order. */
+/* " AND <t's group> = $g" when by_group. */
+static int group_filter(struct buf *q, const struct sync_type *t, bool by_group)
+{
+    if (!by_group)
+        return 0;
+    return buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
+                                     : " AND n.group_id = $g");
+}
+
 static int keyset_query(struct buf *q, const struct sync_type *t, const char *cond, bool by_group)
 {
     if (!t->edge)
@@ -47,10 +56,7 @@ int extract_slice_bound_query(struct buf *q, const struct sync_type *t, bool by_
     const char *v;
     int rc = prefix_match_head(q, t, &v);
     rc = rc ? rc : buf_printf(q, "%s.uuid > $after", v);
-    if (by_group)
-        rc = rc ? rc
-                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                            : " AND n.group_id = $g");
+    rc = rc ? rc : group_filter(q, t, by_group);
     return rc ? rc : buf_printf(q, " RETURN %s.uuid AS k ORDER BY k SKIP $skip LIMIT 1", v);
 }
 
@@ -102,10 +108,7 @@ static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group,
          : ranged ? buf_printf(q, "%s.uuid >= $p AND %s.uuid < $hi", *v, *v)
                   : buf_printf(q, "%s.uuid STARTS WITH $p", *v);
     rc = rc ? rc : extract_old_filter(q, t, old, false);
-    if (by_group)
-        rc = rc ? rc
-                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                            : " AND n.group_id = $g");
+    rc = rc ? rc : group_filter(q, t, by_group);
     return rc;
 }
 
@@ -207,10 +210,7 @@ int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group
         rc = prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s.uuid >= ''", v);
         rc = rc ? rc : extract_old_filter(q, t, old, false);
-        if (by_group)
-            rc = rc ? rc
-                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                                : " AND n.group_id = $g");
+        rc = rc ? rc : group_filter(q, t, by_group);
     }
     return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, 0, $k), count(*)", v);
 }
@@ -233,10 +233,7 @@ int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group
         rc = rc ? rc : prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s.uuid >= p[0] AND %s.uuid < p[1]", v, v);
         rc = rc ? rc : extract_old_filter(q, t, old, false);
-        if (by_group)
-            rc = rc ? rc
-                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                                : " AND n.group_id = $g");
+        rc = rc ? rc : group_filter(q, t, by_group);
     }
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
@@ -246,10 +243,7 @@ int extract_young_keys_query(struct buf *q, const struct sync_type *t, bool by_g
     const char *v;
     int rc = prefix_match_head(q, t, &v);
     rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth ? t->birth : "null");
-    if (by_group)
-        rc = rc ? rc
-                : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                            : " AND n.group_id = $g");
+    rc = rc ? rc : group_filter(q, t, by_group);
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
 
@@ -307,10 +301,7 @@ int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
         const char *v;
         int rc = prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
-        if (by_group)
-            rc = rc ? rc
-                    : buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                                : " AND n.group_id = $g");
+        rc = rc ? rc : group_filter(q, t, by_group);
         return rc ? rc : buf_printf(q, " RETURN count(%s)", v);
     }
     if (!t->edge)
