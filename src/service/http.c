@@ -3,12 +3,17 @@
  * idle and half-open connections and hands over whole requests. */
 #include "service/http.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +47,7 @@ struct http_server {
     struct svc_state *st;
     volatile sig_atomic_t *hup;
     struct mg_context *api, *metrics;
+    int api_port, metrics_port; /* their private loopback ports */
     struct front *api_front, *metrics_front;
     pthread_t monitor, broadcaster;
     bool threads_started;
@@ -681,6 +687,7 @@ struct http_server *http_start(const struct cfg *c, struct svc_state *st,
         h->api = start_backend(h, h->max_ws + 16, &bp, err, errlen);
         if (!h->api)
             goto fail;
+        h->api_port = bp;
         mg_set_request_handler(h->api, "/", api_handler, h);
         mg_set_websocket_handler(h->api, "/ws/updates", ws_connect, ws_ready, ws_data, ws_close, h);
         h->api_front = start_front(h, c->monitoring.health_port, bp, true, err, errlen);
@@ -692,6 +699,7 @@ struct http_server *http_start(const struct cfg *c, struct svc_state *st,
         h->metrics = start_backend(h, 4, &bp, err, errlen);
         if (!h->metrics)
             goto fail;
+        h->metrics_port = bp;
         mg_set_request_handler(h->metrics, "/", metrics_handler, h);
         h->metrics_front = start_front(h, c->monitoring.metrics_port, bp, false, err, errlen);
         if (!h->metrics_front)
@@ -706,6 +714,69 @@ fail:
     return NULL;
 }
 
+struct backend_stop {
+    struct mg_context *ctx;
+    int port;
+    atomic_int done;
+    bool threaded;
+    pthread_t thread;
+};
+
+static void *backend_stop_main(void *arg)
+{
+    struct backend_stop *b = arg;
+    mg_stop(b->ctx);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+/* civetweb's accept loop looks at its stop flag only between polls of up to 2 s (its socket
+ * timeout quantum): a connection to its port wakes it at once. */
+static void backend_wake(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        /* stopped already */
+    }
+    close(fd);
+}
+
+/* Stops both civetweb contexts at once, waking their accept loops (shutdown within 2 s). */
+static void backends_stop(struct http_server *h)
+{
+    struct backend_stop b[2] = {{.ctx = h->api, .port = h->api_port},
+                                {.ctx = h->metrics, .port = h->metrics_port}};
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&b[i].done, 0);
+        if (b[i].ctx)
+            b[i].threaded = !pthread_create(&b[i].thread, NULL, backend_stop_main, &b[i]);
+        if (b[i].ctx && !b[i].threaded)
+            mg_stop(b[i].ctx);
+    }
+    for (int round = 0; round < 300; round++) {
+        bool waiting = false;
+        for (int i = 0; i < 2; i++)
+            if (b[i].threaded && !atomic_load(&b[i].done) && b[i].port) {
+                waiting = true;
+                backend_wake(b[i].port);
+            }
+        if (!waiting)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (b[i].threaded)
+            pthread_join(b[i].thread, NULL);
+}
+
 void http_stop(struct http_server *h)
 {
     if (!h)
@@ -718,10 +789,7 @@ void http_stop(struct http_server *h)
     /* the fronts first: closing client connections ends the WebSocket sessions */
     front_stop(h->api_front);
     front_stop(h->metrics_front);
-    if (h->api)
-        mg_stop(h->api);
-    if (h->metrics)
-        mg_stop(h->metrics);
+    backends_stop(h);
     pthread_mutex_destroy(&h->ws_mu);
     pthread_mutex_destroy(&h->switch_mu);
     free(h->ws);

@@ -109,10 +109,14 @@ expect 404 "http://127.0.0.1:$MP/other"
 ! grep -q 's3cret-token' "$work/serve.log" || fail "the token leaked into the log"
 curl -s "$API/api/sync/status" "$API/api/sync/statistics" "$API/health" | grep -q 's3cret-token' && fail "the token leaked into an answer"
 
-echo "== SIGTERM: exit 0"
+echo "== SIGTERM: exit 0, within 2 s (both HTTP servers stopped at once, their accept loops woken)"
+t0=$(date +%s%N)
 kill -TERM "${pids[0]}"
 rc=0; wait "${pids[0]}" || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [[ $rc -eq 0 ]] || fail "serve exited $rc on SIGTERM"
+echo "   exited ${ms} ms after SIGTERM"
+(( ms < 2000 )) || fail "serve took ${ms} ms to exit after SIGTERM (promise: 2 s)"
 
 echo "== a database down: /health answers 503"
 HP2=$(free_port); MP2=$(free_port)
