@@ -122,7 +122,7 @@ static const struct cfg_param params[] = {
       "serve: spread a reconcile pass over this many seconds (0: as fast as slices allow)"),
     I("sync.overlap_seconds", "SYNC_OVERLAP_SECONDS", sync.overlap_seconds, "60", 0, 86400,
       "incremental re-reads this many seconds before the watermark"),
-    I("sync.delete_digest_keys", "SYNC_DELETE_DIGEST_KEYS", sync.delete_digest_keys, "256", 0,
+    I("sync.delete_digest_keys", "SYNC_DELETE_DIGEST_KEYS", sync.delete_digest_keys, "512", 0,
       100000000, "keys per type and graph whose digest incremental compares each run (0: off)"),
     I("sync.pipeline_depth", "SYNC_PIPELINE_DEPTH", sync.pipeline_depth, "4", 1, 64,
       "FalkorDB batches in flight"),

@@ -169,8 +169,9 @@ set_rule falkordb '{"action": "stall", "direction": "down", "after_bytes": 0, "t
 "${VIA_FDB[@]}" SYNC_HEALTH_PORT="$HP" SYNC_METRICS_PORT="$MP" FALKORDB_READ_TIMEOUT=2 \
   SYNC_MAX_RETRIES=1 SYNC_RETRY_DELAY_SECONDS=1 "$BIN" serve 2>"$work/serve.log" & spid=$!
 pids+=("$spid")
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$HP/health/live" && break; sleep 0.1; done
-curl -s -X POST "http://127.0.0.1:$HP/api/sync/full" >/dev/null
+for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$HP/health/live" && break; sleep 0.1; done
+curl -s -X POST "http://127.0.0.1:$HP/api/sync/full" >/dev/null \
+  || { tail -5 "$work/serve.log" >&2; fail "serve: the API did not answer within 30 s of the start while FalkorDB stalls"; }
 for i in $(seq 1 10); do
   code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HP/health/live" || true)
   [[ "$code" == 200 ]] || fail "serve: /health/live -> '$code' within 1 s while FalkorDB stalls (try $i)"
