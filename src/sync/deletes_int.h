@@ -1,5 +1,5 @@
-/* The delete check's internals, shared by deletes.c (counts, digests, the young items, the
- * per-prefix drill) and deletes_ranges.c (the batched range drill). */
+/* The delete check's internals: deletes_core.c's building blocks, used by deletes.c (what to
+ * compare: counts, digests, the young items) and deletes_ranges.c (the batched range drill). */
 #ifndef FALKORSYNC_SYNC_DELETES_INT_H
 #define FALKORSYNC_SYNC_DELETES_INT_H
 
@@ -73,6 +73,14 @@ int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
 /* The cache's keys of items born after the bound, per type of types (keys: ntypes lists), in
  * D->graph: one query. */
 int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys);
+/* The cache's count of D->t in D->graph. */
+int dc_fdb_count(struct dc *D, int64_t *n);
+/* Neo4j's count of D->t (count store, or D->group's by index); of the old items when D->old. */
+int dc_neo_count(struct dc *D, int64_t *n);
+/* Deletes from the cache those of keys that Neo4j does not hold (by key); *n: how many. */
+int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n);
+/* Lists both sides' keys under prefix and fixes them (dc_fix_lists). */
+int dc_fix(struct dc *D, const char *prefix);
 /* Both sides' sorted keys of one range (taken over, freed): the cache's extras deleted (once
  * Neo4j confirms by key, for old items), what it misses upserted. */
 int dc_fix_lists(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb);
