@@ -109,6 +109,35 @@ static int render_runs(struct buf *b, const struct svc_state *s)
     return rc;
 }
 
+/* The delete checks beside the incremental runs (sync/deleter.h). */
+static int render_deletes(struct buf *b, const struct svc_state *s)
+{
+    int rc = head(b, "falkorsync_delete_checks_total", "counter",
+                  "Delete checks run beside the incremental runs, by result.");
+    rc = rc ? rc
+            : buf_printf(b,
+                         "falkorsync_delete_checks_total{result=\"success\"} %" PRIu64 "\n"
+                         "falkorsync_delete_checks_total{result=\"failure\"} %" PRIu64 "\n"
+                         "falkorsync_delete_checks_total{result=\"cancelled\"} %" PRIu64 "\n",
+                         s->delete_checks[0], s->delete_checks[1], s->delete_checks[2]);
+    rc = rc ? rc
+            : head(b, "falkorsync_delete_check_fixed_total", "counter",
+                   "Items delete checks wrote: deleted (gone from Neo4j) or upserted (missing).");
+    rc = rc ? rc
+            : buf_printf(b,
+                         "falkorsync_delete_check_fixed_total{action=\"upserted\"} %" PRIu64 "\n"
+                         "falkorsync_delete_check_fixed_total{action=\"deleted\"} %" PRIu64 "\n",
+                         s->delete_upserted, s->delete_deleted);
+    if (!rc && s->delete_check_seconds >= 0) {
+        rc = head(b, "falkorsync_delete_check_last_duration_seconds", "gauge",
+                  "How long the last successful delete check took.");
+        rc = rc ? rc
+                : buf_printf(b, "falkorsync_delete_check_last_duration_seconds %.3f\n",
+                             s->delete_check_seconds);
+    }
+    return rc;
+}
+
 /* Lag, last successes, errors, databases, dropped values, the service itself (s->mu held). */
 /* Reconcile slices: the pass in progress and the last whole one. */
 static int render_slices(struct buf *b, const struct svc_state *s)
@@ -234,6 +263,7 @@ static int render_state(struct buf *b, const struct svc_state *s)
         rc ? rc : head(b, "falkorsync_sync_running", "gauge", "Whether a sync run is in progress.");
     rc = rc ? rc : buf_printf(b, "falkorsync_sync_running %d\n", s->running ? 1 : 0);
     rc = rc ? rc : render_slices(b, s);
+    rc = rc ? rc : render_deletes(b, s);
     rc = rc ? rc
             : head(b, "falkorsync_http_connections_closed_total", "counter",
                    "HTTP connections the front refused or closed to stay responsive, by reason.");

@@ -44,6 +44,7 @@ void svc_state_init(struct svc_state *s, bool continuous, int interval_seconds)
     s->next_run_id = 1;
     s->lag_seconds = -1;
     s->replicas_acked = -1;
+    s->delete_check_seconds = -1;
     for (int i = 0; i < 16; i++)
         s->count_neo4j[i] = s->count_falkordb[i] = -1;
     s->in_step_at = s->started_wall; /* a startup grace of max_staleness */
@@ -321,13 +322,36 @@ static void hk_slice(void *ud, int rc, const struct state_slice *pos, const stru
     pthread_mutex_unlock(&s->mu);
 }
 
+static void hk_deletes(void *ud, int rc, const struct sync_report *rep)
+{
+    struct svc_state *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->delete_checks[rc == 0 ? 0 : rc == FS_ECANCELLED ? 2 : 1]++;
+    if (rc == 0) {
+        s->delete_check_seconds = rep->seconds;
+        s->delete_upserted += rep->upserted;
+        s->delete_deleted += rep->deleted;
+        s->items_upserted += rep->upserted;
+        s->items_deleted += rep->deleted;
+    } else if (rc != FS_ECANCELLED) {
+        count_error_side_locked(s, rep);
+    }
+    if (rc == 0 && rep->upserted + rep->deleted)
+        emit_locked(s, "deletes_applied",
+                    json_pack("{s:I,s:I,s:f}", "deleted", (json_int_t)rep->deleted, "upserted",
+                              (json_int_t)rep->upserted, "seconds",
+                              round(rep->seconds * 1000) / 1000));
+    pthread_mutex_unlock(&s->mu);
+}
+
 struct orch_hooks svc_hooks(struct svc_state *s)
 {
     struct orch_hooks h = {.ud = s,
                            .run_started = hk_started,
                            .run_finished = hk_finished,
                            .progress = hk_progress,
-                           .slice_finished = hk_slice};
+                           .slice_finished = hk_slice,
+                           .deletes_finished = hk_deletes};
     return h;
 }
 

@@ -102,6 +102,10 @@ struct svc_state {
     struct state_slice slice;
     bool have_slice;
     uint64_t slices_ok, slices_failed, slice_upserted, slice_deleted;
+    /* the delete checks of the deleter thread: by result [success, failure, cancelled], what
+     * they wrote, the last one's duration (-1 none yet) */
+    uint64_t delete_checks[3], delete_upserted, delete_deleted;
+    double delete_check_seconds;
     /* events for WebSocket clients */
     struct svc_event events[SVC_EVENTS];
     uint64_t event_seq;

@@ -328,8 +328,10 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
     /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
     double td = sync_now();
-    rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, I.stop, rep);
-    rep->delete_check_seconds = sync_now() - td;
+    if (!rc && !(o && o->deletes_elsewhere)) {
+        rc = sync_deletes_check(c, &bolt, &fx, groups, ngroups, I.stop, rep);
+        rep->delete_check_seconds = sync_now() - td;
+    }
     /* per_group: the graphs of groups gone from Neo4j (Graphiti's clear_data) go now. */
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
         (rc = sync_track_groups(c, &ld.fdb, groups, ngroups, rep)))

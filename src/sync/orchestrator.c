@@ -13,6 +13,7 @@
 #include "log/log.h"
 #include "sync/applied.h"
 #include "sync/connect.h"
+#include "sync/deleter.h"
 #include "sync/full.h"
 #include "sync/incremental.h"
 #include "sync/profile.h"
@@ -104,9 +105,12 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
 
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
                     const struct orch_hooks *hooks, struct sync_applied *applied,
-                    struct sync_report *rep, double *lag)
+                    bool deletes_elsewhere, struct sync_report *rep, double *lag)
 {
-    struct sync_opts o = {.progress = false, .stop = stop, .applied = applied};
+    struct sync_opts o = {.progress = false,
+                          .stop = stop,
+                          .applied = applied,
+                          .deletes_elsewhere = deletes_elsewhere};
     if (hooks && hooks->progress) {
         o.on_progress = hooks->progress;
         o.progress_ud = hooks->ud;
@@ -131,8 +135,8 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
 }
 
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_applied *applied, struct sync_report *rep,
-             double *lag)
+             const struct orch_hooks *hooks, struct sync_applied *applied, bool deletes_elsewhere,
+             struct sync_report *rep, double *lag)
 {
     int rc = 0;
     for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
@@ -140,7 +144,7 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
-        rc = run_once(c, mode, stop, hooks, applied, rep, lag);
+        rc = run_once(c, mode, stop, hooks, applied, deletes_elsewhere, rep, lag);
         if (rc)
             sync_report_fail(rep, rc);
         if (hooks && hooks->run_finished)
@@ -193,15 +197,21 @@ static bool cache_present(const struct cfg *c)
 /* Waits until the next planned run, a manual trigger or a stop. Returns true
  * with *mode set when something should run now. */
 static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
-                          const struct orch_ctl *ctl, double due, enum sync_mode *mode,
-                          bool *manual)
+                          const struct orch_ctl *ctl, struct sync_deleter *dl, double due,
+                          enum sync_mode *mode, bool *manual)
 {
     *manual = false;
     while (!(stop && *stop)) {
         /* a cancel asked while no run was going has nothing left to cancel; read before the
-         * switch, which POST /api/sync/stop turns off before it cancels */
-        if (ctl && ctl->cancel)
+         * switch, which POST /api/sync/stop turns off before it cancels. The deleter's check
+         * watches the same flag: it stays set until that check has ended. */
+        if (ctl && ctl->cancel && *ctl->cancel) {
+            if (dl && sync_deleter_busy(dl)) {
+                orch_sleep(0.02, stop);
+                continue;
+            }
             *ctl->cancel = 0;
+        }
         if (ctl && ctl->take_trigger && ctl->take_trigger(ctl->ud, mode)) {
             *manual = true;
             return true;
@@ -262,6 +272,50 @@ static void run_slice(const struct cfg *c, volatile sig_atomic_t *stop,
         hooks->slice_finished(hooks->ud, rc, pos, &done);
 }
 
+/* The deleter's view of the loop's hooks and switch. */
+struct dl_glue {
+    const struct orch_hooks *hooks;
+    const struct orch_ctl *ctl;
+    const struct cfg *c;
+};
+
+static bool dl_enabled(void *ud)
+{
+    const struct dl_glue *g = ud;
+    return g->ctl && g->ctl->continuous ? g->ctl->continuous(g->ctl->ud)
+                                        : g->c->sync.enable_continuous;
+}
+
+static void dl_finished(void *ud, int rc, const struct sync_report *rep)
+{
+    const struct dl_glue *g = ud;
+    if (rc && rc != FS_ECANCELLED)
+        log_fields(LOG_WARNING, "delete check failed; the next one retries",
+                   json_pack("{s:o,s:s,s:s}", "error", sync_json_text(rep->error), "side",
+                             fs_sidename(rep->err_side), "error_code", fs_errname(rc)));
+    else if (!rc && rep->upserted + rep->deleted)
+        log_fields(LOG_INFO, "delete check applied",
+                   json_pack("{s:I,s:I,s:f}", "deleted", (json_int_t)rep->deleted, "upserted",
+                             (json_int_t)rep->upserted, "duration_ms",
+                             round(rep->seconds * 1000)));
+    if (g->hooks && g->hooks->deletes_finished)
+        g->hooks->deletes_finished(g->hooks->ud, rc, rep);
+}
+
+/* A full or reconcile run replaces what a delete check looks at: none runs beside it. */
+static int run_held(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
+                    const struct orch_hooks *hooks, struct sync_applied *applied,
+                    struct sync_deleter *dl, struct sync_report *rep, double *lag)
+{
+    bool hold = dl && mode != MODE_INCREMENTAL;
+    if (hold)
+        sync_deleter_hold(dl, true);
+    int rc = orch_run(c, mode, stop, hooks, applied, dl != NULL, rep, lag);
+    if (hold)
+        sync_deleter_hold(dl, false);
+    return rc;
+}
+
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
               const struct orch_ctl *ctl)
 {
@@ -278,16 +332,24 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
     if (c->sync.full_sync_on_startup || !cache_present(c)) {
         log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
                   c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
-        if (orch_run(c, MODE_FULL, run_stop, hooks, applied, &rep, &lag)) {
+        if (orch_run(c, MODE_FULL, run_stop, hooks, applied, false, &rep, &lag)) {
             /* retried at the next interval through incremental's empty-cache path */
         }
     }
+    /* Deletes are looked for beside the incremental runs, on connections of their own; when
+     * the thread cannot start, each run checks after its changes as the CLI does. */
+    struct dl_glue glue = {.hooks = hooks, .ctl = ctl, .c = c};
+    struct sync_deleter_hooks dh = {.ud = &glue, .enabled = dl_enabled, .finished = dl_finished};
+    struct sync_deleter *dl = NULL;
+    if (c->sync.enable_incremental && !sync_profile_of(c)->generic &&
+        !(dl = sync_deleter_start(c, run_stop, stop, &dh)))
+        log_event(LOG_WARNING, "delete check thread not started; runs check inline", NULL);
     long runs = 0;
     double due = sync_wall_now() + c->sync.interval_seconds;
     while (!(stop && *stop)) {
         enum sync_mode mode = MODE_INCREMENTAL;
         bool manual;
-        if (!wait_for_work(c, stop, ctl, due, &mode, &manual) || (stop && *stop))
+        if (!wait_for_work(c, stop, ctl, dl, due, &mode, &manual) || (stop && *stop))
             break;
         if (!manual) {
             runs++;
@@ -295,7 +357,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         }
         int rc = 0;
         if (manual || c->sync.enable_incremental)
-            rc = orch_run(c, mode, run_stop, hooks, applied, &rep, &lag);
+            rc = run_held(c, mode, run_stop, hooks, applied, dl, &rep, &lag);
         if (!manual)
             due = sync_wall_now() + c->sync.interval_seconds;
         /* between interval runs, within the wait for the next one: never delays it by more
@@ -304,6 +366,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
             !(run_stop && *run_stop) && orch_slice_due(c, &pos, sync_wall_now()))
             run_slice(c, run_stop, hooks, &pos);
     }
+    sync_deleter_stop(dl);
     sync_applied_free(applied);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;

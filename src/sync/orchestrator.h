@@ -24,6 +24,9 @@ struct orch_hooks {
      * now and what the last whole pass found */
     void (*slice_finished)(void *ud, int rc, const struct state_slice *pos,
                            const struct sync_report *rep);
+    /* after each delete check of the deleter thread (rc 0, an error or FS_ECANCELLED); runs
+     * on that thread */
+    void (*deletes_finished)(void *ud, int rc, const struct sync_report *rep);
 };
 
 /* How the service steers the loop (all optional). */
@@ -44,13 +47,15 @@ struct orch_ctl {
  * sync.retry_delay_seconds, capped at sync.retry_max_delay_seconds, at most
  * sync.max_retries retries; none after FS_EFDB_OOM: the next interval tries again). Sleeps wake up
  * early when *stop is set. applied: what incremental applied so far (sync/applied.h; NULL: none),
- * updated by incremental runs. */
+ * updated by incremental runs; deletes_elsewhere: incremental leaves the delete check to the
+ * deleter thread (sync/deleter.h). */
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_applied *applied, struct sync_report *rep,
-             double *lag) FS_WARN_UNUSED;
+             const struct orch_hooks *hooks, struct sync_applied *applied, bool deletes_elsewhere,
+             struct sync_report *rep, double *lag) FS_WARN_UNUSED;
 
 /* The continuous loop until *stop: full sync when asked on startup or when the
- * cache is empty, then incremental every interval, and after every sync.reconcile_every-th
+ * cache is empty, then incremental every interval (its delete check on a thread of its own,
+ * sync/deleter.h, once per interval: adds and updates never wait for it), and after every sync.reconcile_every-th
  * interval run a reconcile slice of orch_slice_budget seconds (graphiti profile; the pass
  * resumes where the last slice ended, across restarts). Returns 0 on a clean stop. */
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,

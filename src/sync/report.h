@@ -55,6 +55,9 @@ struct sync_opts {
     /* incremental: the rows applied so far (sync/applied.h), kept across runs by the caller
      * so that the overlap window is not rewritten; NULL: every row read is written */
     struct sync_applied *applied;
+    /* incremental: the delete check runs elsewhere (serve's deleter thread, sync/deleter.h);
+     * false: after the changes, in the same run */
+    bool deletes_elsewhere;
 };
 
 /* Prints rep as one JSON object (one line) to out; mode is the run's name ("full", ...). */

@@ -151,4 +151,30 @@ skipped=$(grep -o '"skipped_unchanged":[0-9]*' "$work/later.log" | cut -d: -f2 |
 echo "   runs after the first: $(wc -l <"$work/later.log"), items written: $written, rows skipped as applied: $skipped"
 [[ "$written" == 6 ]] || { cat "$work/later.log" >&2; fail "6 changes should have been written once each, not $written times"; }
 (( skipped > 0 )) || fail "the overlap window should have been read again and skipped"
+
+echo "== continuous: deletes of old items reach the cache beside the runs, no reconcile behind"
+# serve leaves deletes to its delete-check thread (its own connections): the incremental runs
+# report no delete check of their own, and the deletes arrive anyway.
+SYNC_HEALTH_PORT=0 SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=0 LOG_LEVEL=INFO "$BIN" serve 2>"$work/serve2.log" &
+serve_pid=$!
+old_ent=$(R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "MATCH (n:Entity) WHERE NOT n.uuid STARTS WITH 'fresh-' RETURN n.uuid ORDER BY n.uuid LIMIT 1" | sed -n 2p)
+old_rel=$(R GRAPH.RO_QUERY "$FALKORDB_DATABASE" "MATCH (a)-[r:RELATES_TO]->(b) WHERE a.uuid <> '$old_ent' AND b.uuid <> '$old_ent' RETURN r.uuid ORDER BY r.uuid LIMIT 1" | sed -n 2p)
+[[ -n "$old_ent" && -n "$old_rel" ]] || fail "no old entity or relationship to delete"
+X "MATCH (n:Entity {uuid:'$old_ent'}) DETACH DELETE n" "MATCH ()-[r:RELATES_TO {uuid:'$old_rel'}]->() DELETE r"
+deadline=$((SECONDS + 30))
+until [[ "$(cache_count "$FALKORDB_DATABASE" "MATCH (n:Entity {uuid:'$old_ent'}) RETURN count(n)")" == 0 &&
+         "$(cache_count "$FALKORDB_DATABASE" "MATCH ()-[r:RELATES_TO {uuid:'$old_rel'}]->() RETURN count(r)")" == 0 ]]; do
+  (( SECONDS < deadline )) || { tail -20 "$work/serve2.log" >&2; fail "the deletes did not reach the cache within 30 s"; }
+  sleep 0.2
+done
+echo "   entity $old_ent and relationship $old_rel gone from the cache after $((SECONDS - deadline + 30)) s"
+grep -q '"msg":"delete check applied"' "$work/serve2.log" || fail "no delete check reported what it applied"
+inc2=$(grep '"msg":"sync completed"' "$work/serve2.log" | grep '"mode":"incremental"' || true)
+[[ -n "$inc2" ]] || fail "no incremental run while the deletes arrived"
+if grep -o '"delete_check_ms":[0-9]*' <<<"$inc2" | grep -qv ':0$'; then
+  fail "an incremental run of serve checked deletes itself"
+fi
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+serve_pid=""
+"$BIN" verify >"$work/v9.txt" 2>&1 || { cat "$work/v9.txt" >&2; fail "not in sync after the deletes"; }
 echo PASS
