@@ -2,12 +2,15 @@
 #include "sync/deletes.h"
 #include "sync/deletes_int.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "falkor/param.h"
+#include "log/log.h"
 #include "sync/cursor_neo4j.h"
 #include "sync/extract.h"
 #include "sync/gkey.h"
@@ -314,24 +317,46 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
     int64_t *young = cnt + cells, *old = cnt + 2 * cells;
     buf_init(&D.q, SYNC_QUERY_CAP);
     buf_init(&D.p, SYNC_QUERY_CAP);
+    double t0 = sync_now();
     int rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+    double t_census = sync_now() - t0;
     /* Digests first: deleting an extra node also deletes its relationships, which the
      * counts then find missing. */
     uint64_t fixed = rep->deleted + rep->upserted;
     rc = rc ? rc : dc_digest_check(&D, groups, ngraphs, old);
     if (!rc && rep->deleted + rep->upserted != fixed)
         rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+    fixed = rep->deleted;
+    double t_digest = sync_now() - t0 - t_census;
     struct dc_census cs;
     rc = rc ? rc : dc_stopped(&D) ? FS_ECANCELLED : dc_neo_census(&D, &cs);
+    double t_neo = sync_now() - t0 - t_census - t_digest;
     for (int t = 0; !rc && t < prof->ntypes; t++) {
         D.t = &prof->types[t];
         D.group = NULL;
+        /* nodes deleted by the types before (nodes come first) took their relationships
+         * with them: the cache's counts again, so that those do not send an edge type into
+         * a drill that reads its every key to find nothing */
+        if (D.t->edge && rep->deleted != fixed) {
+            fixed = rep->deleted;
+            rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+            D.t = &prof->types[t];
+            D.group = NULL;
+            if (rc)
+                break;
+        }
         int64_t total = cs.all[t] - (D.t->birth ? cs.young[t] : 0), sum = 0;
         for (int g = 0; g < ngraphs; g++)
             sum += D.t->birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
         if (total != sum)
             rc = dc_type(&D, groups, ngraphs, t, total, D.t->birth ? old : cnt);
     }
+    log_fields(LOG_DEBUG, "delete check",
+               json_pack("{s:f,s:f,s:f,s:f,s:I,s:I}", "cache_census_ms", round(t_census * 1000),
+                         "digest_ms", round(t_digest * 1000), "neo4j_census_ms",
+                         round(t_neo * 1000), "total_ms", round((sync_now() - t0) * 1000),
+                         "deleted", (json_int_t)rep->deleted, "upserted",
+                         (json_int_t)rep->upserted));
     buf_deinit(&D.q);
     buf_deinit(&D.p);
     free(cnt);

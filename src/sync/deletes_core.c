@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "falkor/param.h"
+#include "falkor/reply.h"
 #include "sync/cursor_neo4j.h"
 #include "sync/extract.h"
 #include "sync/gkey.h"
@@ -127,6 +128,47 @@ int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
         }
     }
     return more < 0 ? dc_neo_error(D, more) : 0;
+}
+
+int dc_fdb_send(struct dc *D, struct buf *params)
+{
+    D->fdb_sent = false;
+    if (fdb_is_cluster(D->fdb)) /* redirects are followed by a round trip: dc_fdb_recv's */
+        return 0;
+    int rc = buf_append(params, D->q.data, D->q.len);
+    rc = rc ? rc : buf_append_byte(params, '\0');
+    if (rc)
+        return rc;
+    const char *argv[3] = {"GRAPH.RO_QUERY", D->graph, params->data};
+    rc = fdb_append(D->fdb, 3, argv, NULL);
+    rc = rc ? rc : fdb_flush(D->fdb);
+    if (rc)
+        return dc_fdb_error(D, rc);
+    D->fdb_sent = true;
+    return 0;
+}
+
+int dc_fdb_recv(struct dc *D, struct buf *params, redisReply **out)
+{
+    *out = NULL;
+    if (!D->fdb_sent)
+        return dc_fdb_query(D, params, out);
+    D->fdb_sent = false;
+    redisReply *r = NULL;
+    int rc = fdb_read_reply(D->fdb, &r);
+    if (rc)
+        return dc_fdb_error(D, rc);
+    int cls = fdb_reply_errclass(r);
+    if (cls == FS_EFDB_NOGRAPH) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (fdb_reply_error(r, D->fdb->errstr, sizeof D->fdb->errstr)) {
+        freeReplyObject(r);
+        return dc_fdb_error(D, FS_ESERVER);
+    }
+    *out = r;
+    return 0;
 }
 
 /* Runs "CYPHER <params> <D->q>" read-only on the graph; *out NULL when the graph does not

@@ -47,6 +47,7 @@ struct dc {
     bool old;
     int64_t bt_s;
     char bt_iso[40];
+    bool fdb_sent; /* dc_fdb_send sent a query whose reply dc_fdb_recv reads */
 };
 
 /* A stop asked for: the error says so (the check is repeated by the next run). */
@@ -63,6 +64,11 @@ typedef int (*dc_row_fn)(struct dc *D, const struct pack_item *it, int n, void *
 int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud);
 /* Runs "CYPHER <params> <D->q>" read-only on D->graph; *out NULL when it does not exist. */
 int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out);
+/* Both sides at once: dc_fdb_send sends "CYPHER <params> <D->q>" (a cluster connection: does
+ * nothing), Neo4j's query runs meanwhile, dc_fdb_recv reads the reply (or, when nothing was
+ * sent, runs dc_fdb_query). Nothing else may use D->fdb between the two. */
+int dc_fdb_send(struct dc *D, struct buf *params);
+int dc_fdb_recv(struct dc *D, struct buf *params, redisReply **out);
 /* The rows of a reply (NULL: none). */
 const redisReply *dc_rows(const redisReply *r);
 void dc_keys_free(struct dc_keys *k);

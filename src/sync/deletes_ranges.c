@@ -4,11 +4,14 @@
  * prefixes each run; one query per prefix (dc_drill) cost a round trip and a plan each. */
 #include "sync/deletes_int.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "falkor/param.h"
+#include "log/log.h"
 #include "sync/extract.h"
 #include "sync/gkey.h"
 
@@ -170,23 +173,29 @@ static int dr_take_young(struct dc *D, struct dr_counts *c, int k, bool neo)
 /* Both sides' counts by the first k characters of the current type's old keys. */
 static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
 {
+    /* the cache counts while Neo4j does */
     buf_reset(&D->q);
-    int rc = extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
+    int rc = extract_bucket_query(&D->q, D->t, false, false, true);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
     bool old = D->old;
     D->old = false;
+    rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
+    rc = rc ? rc : dc_fdb_send(D, &pre);
+    buf_reset(&D->q);
+    rc = rc ? rc : extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
     rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
     D->old = old;
     struct dr_rows rows = {c, k};
     rc = rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
-    buf_reset(&D->q);
-    rc = rc ? rc : extract_bucket_query(&D->q, D->t, false, false, true);
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    redisReply *r = NULL;
-    D->old = false;
-    rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
-    D->old = old;
-    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    if (!rc && !D->fdb_sent) { /* the query to run in dc_fdb_recv */
+        buf_reset(&D->q);
+        rc = extract_bucket_query(&D->q, D->t, false, false, true);
+    }
+    /* read even after a failure: a reply sent for is owed */
+    int rr = !rc || D->fdb_sent ? dc_fdb_recv(D, &pre, &r) : 0;
+    rc = rc ? rc : rr;
     const redisReply *rs = dc_rows(r);
     for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
         const redisReply *row = rs->element[i];
@@ -208,17 +217,24 @@ static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
 static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *sel, size_t nsel)
 {
     struct dc_keys neo = {0}, fdb = {0};
+    /* the cache lists while Neo4j does */
     buf_reset(&D->q);
-    int rc = extract_ranges_query(&D->q, D->t, D->group != NULL, D->old, false);
-    rc = rc ? rc : dr_neo_params(D, 0, c, sel, nsel);
-    rc = rc ? rc : dc_neo_rows(D, dc_on_key, &neo);
-    buf_reset(&D->q);
-    rc = rc ? rc : extract_ranges_query(&D->q, D->t, false, D->old, true);
+    int rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
     rc = rc ? rc : dr_fdb_params(D, 0, c, sel, nsel, &pre);
-    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    rc = rc ? rc : dc_fdb_send(D, &pre);
+    buf_reset(&D->q);
+    rc = rc ? rc : extract_ranges_query(&D->q, D->t, D->group != NULL, D->old, false);
+    rc = rc ? rc : dr_neo_params(D, 0, c, sel, nsel);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_key, &neo);
+    if (!rc && !D->fdb_sent) {
+        buf_reset(&D->q);
+        rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
+    }
+    int rr = !rc || D->fdb_sent ? dc_fdb_recv(D, &pre, &r) : 0;
+    rc = rc ? rc : rr;
     const redisReply *rs = dc_rows(r);
     for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
         const redisReply *cell = rs->element[i]->elements ? rs->element[i]->element[0] : NULL;
@@ -248,7 +264,10 @@ int dc_ranges(struct dc *D, int64_t most)
         span *= 16;
     }
     struct dr_counts c = {0};
+    double t0 = sync_now();
     int rc = dr_count_both(D, k, &c);
+    double counted = sync_now() - t0;
+    uint64_t fixed0 = D->rep->deleted + D->rep->upserted;
     if (!rc && c.odd) { /* keys shorter than k characters: prefix by prefix */
         free(c.v);
         return dc_drill(D, "", 0);
@@ -278,6 +297,12 @@ int dc_ranges(struct dc *D, int64_t most)
         }
     }
     free(sel);
+    log_fields(LOG_DEBUG, "delete check drilled a type",
+               json_pack("{s:s,s:s?,s:i,s:I,s:I,s:f,s:f,s:I}", "type", D->t->name, "group",
+                         D->group, "prefix_chars", k, "ranges", (json_int_t)c.n, "most",
+                         (json_int_t)most, "count_ms", round(counted * 1000), "total_ms",
+                         round((sync_now() - t0) * 1000), "fixed",
+                         (json_int_t)(D->rep->deleted + D->rep->upserted - fixed0)));
     free(c.v);
     return rc;
 }

@@ -203,8 +203,11 @@ int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group
     const char *v = t->edge ? "r" : "n";
     int rc;
     if (cache) {
+        /* a scan, not the key index: FalkorDB reads 107k entities' keys in 29 ms so and in
+         * 190-270 ms through the index (RELATES_TO: 175k in 350-390 ms against 510-680);
+         * items without a key count under a null prefix, which the caller skips */
         rc = extract_cache_match(q, t, false);
-        rc = rc ? rc : buf_printf(q, " WHERE %s.uuid >= '' WITH %s WHERE true", v, v);
+        rc = rc || !old ? rc : buf_append_str(q, " WHERE true");
         rc = rc ? rc : extract_old_filter(q, t, old, true);
     } else {
         rc = prefix_match_head(q, t, &v);

@@ -358,7 +358,10 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         int rc = 0;
         if (manual || c->sync.enable_incremental)
             rc = run_held(c, mode, run_stop, hooks, applied, dl, &rep, &lag);
-        if (!manual)
+        /* Interval runs start an interval apart, start to start (a run that took longer is
+         * followed by the next at once: a writer's changes wait at most an interval plus a
+         * run); after a run that failed for good, an interval from its end. */
+        if (!manual && rc)
             due = sync_wall_now() + c->sync.interval_seconds;
         /* between interval runs, within the wait for the next one: never delays it by more
          * than the budget (and one chunk) */

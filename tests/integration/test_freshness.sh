@@ -168,7 +168,12 @@ until [[ "$(cache_count "$FALKORDB_DATABASE" "MATCH (n:Entity {uuid:'$old_ent'})
   sleep 0.2
 done
 echo "   entity $old_ent and relationship $old_rel gone from the cache after $((SECONDS - deadline + 30)) s"
-grep -q '"msg":"delete check applied"' "$work/serve2.log" || fail "no delete check reported what it applied"
+# the check logs once it has closed its connections, a moment after the deletes landed
+deadline=$((SECONDS + 10))
+until grep -q '"msg":"delete check applied"' "$work/serve2.log"; do
+  (( SECONDS < deadline )) || fail "no delete check reported what it applied"
+  sleep 0.2
+done
 inc2=$(grep '"msg":"sync completed"' "$work/serve2.log" | grep '"mode":"incremental"' || true)
 [[ -n "$inc2" ]] || fail "no incremental run while the deletes arrived"
 if grep -o '"delete_check_ms":[0-9]*' <<<"$inc2" | grep -qv ':0$'; then
