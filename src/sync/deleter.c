@@ -60,7 +60,8 @@ static int cached_graphs(const struct cfg *c, struct fdb_conn *f, char ***groups
     return rc;
 }
 
-int sync_deletes_run(const struct cfg *c, volatile sig_atomic_t *stop, struct sync_report *rep)
+int sync_deletes_run(const struct cfg *c, struct dc_memo *memo, volatile sig_atomic_t *stop,
+                     struct sync_report *rep)
 {
     memset(rep, 0, sizeof *rep);
     double t0 = sync_now();
@@ -84,7 +85,7 @@ int sync_deletes_run(const struct cfg *c, volatile sig_atomic_t *stop, struct sy
         bc.stop = stop;
         if ((rc = bolt_connect(&bolt, &bc)))
             snprintf(rep->error, sizeof rep->error, "%s", bolt.errstr);
-        rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, stop, rep);
+        rc = rc ? rc : sync_deletes_check(c, &bolt, &fx, groups, ngroups, memo, stop, rep);
         rep->graphs = (uint64_t)sync_target_count(c, ngroups);
     }
     rc = loader_out_of_memory(&ld, rc, "the delete check", rep->error, sizeof rep->error);
@@ -111,6 +112,7 @@ struct sync_deleter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool busy, hold, quit;
+    struct dc_memo *memo; /* the keys the checks remember (NULL: none) */
     volatile sig_atomic_t check_stop; /* the check's own flag, set by the watcher */
 };
 
@@ -159,7 +161,7 @@ static void *deleter_main(void *arg)
         memset(&rep, 0, sizeof rep);
         double started = sync_wall_now();
         if (on && !told_to_stop(d)) {
-            rc = sync_deletes_run(d->c, &d->check_stop, &rep);
+            rc = sync_deletes_run(d->c, d->memo, &d->check_stop, &rep);
             if (rc)
                 sync_report_fail(&rep, rc);
         }
@@ -213,11 +215,13 @@ struct sync_deleter *sync_deleter_start(const struct cfg *c, volatile sig_atomic
     d->c = c;
     d->cancel = cancel;
     d->stop = stop;
+    d->memo = sync_deletes_memo_new();
     if (hooks)
         d->hooks = *hooks;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     if (pthread_create(&d->watch, NULL, watch_main, d)) {
+        sync_deletes_memo_free(d->memo);
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
         free(d);
@@ -229,6 +233,7 @@ struct sync_deleter *sync_deleter_start(const struct cfg *c, volatile sig_atomic
         pthread_cond_broadcast(&d->cv);
         pthread_mutex_unlock(&d->mu);
         pthread_join(d->watch, NULL);
+        sync_deletes_memo_free(d->memo);
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
         free(d);
@@ -251,6 +256,8 @@ void sync_deleter_hold(struct sync_deleter *d, bool on)
     d->hold = on;
     while (on && d->busy)
         pthread_cond_wait(&d->cv, &d->mu);
+    if (on) /* a full sync or a reconcile replaces what is remembered */
+        sync_deletes_memo_clear(d->memo);
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
@@ -265,6 +272,7 @@ void sync_deleter_stop(struct sync_deleter *d)
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->th, NULL);
     pthread_join(d->watch, NULL);
+    sync_deletes_memo_free(d->memo);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
     free(d);

@@ -10,10 +10,13 @@
 #include "config/config.h"
 #include "sync/report.h"
 
+struct dc_memo;
+
 /* One delete check on connections of its own: the graphs that exist in the cache (single: the
  * live graph; per_group: the groups incremental has synced, falkorsync:groups:<database>), so
- * that it never creates a graph a full sync is building. Nothing to check: 0, rep->graphs 0. */
-int sync_deletes_run(const struct cfg *c, volatile sig_atomic_t *stop,
+ * that it never creates a graph a full sync is building. Nothing to check: 0, rep->graphs 0.
+ * memo: what earlier checks remember of the cache's keys (sync/deletes.h; NULL: nothing). */
+int sync_deletes_run(const struct cfg *c, struct dc_memo *memo, volatile sig_atomic_t *stop,
                      struct sync_report *rep) FS_WARN_UNUSED;
 
 struct sync_deleter;

@@ -239,6 +239,12 @@ static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
             D->fx->type = t;
             rc = dc_stopped(D) ? FS_ECANCELLED : dc_delete_absent(D, &y->keys[t], &gone);
             young[g * prof->ntypes + t] = (int64_t)(y->keys[t].n - gone);
+            /* remembered from now on (the ones just deleted too: the next listing of their
+             * range forgets them) */
+            bool unusable;
+            struct dc_keys *set =
+                D->memo ? dc_memo_get(D->memo, graph, t, sync_wall_now(), &unusable) : NULL;
+            rc = rc ? rc : dc_memo_add(set, &y->keys[t]);
         }
         for (int t = 0; y && t < prof->ntypes; t++)
             dc_keys_free(&y->keys[t]);
@@ -295,15 +301,25 @@ static int dc_cache_census(struct dc *D, char **groups, int ngraphs, int64_t *cn
 }
 
 int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
-                       char **groups, int ngroups, volatile sig_atomic_t *stop,
-                       struct sync_report *rep)
+                       char **groups, int ngroups, struct dc_memo *memo,
+                       volatile sig_atomic_t *stop, struct sync_report *rep)
 {
     const struct sync_profile *prof = sync_profile_of(c);
     if (prof->generic)
         return 0;
     if (prof->ntypes > DC_MAX_TYPES)
         return FS_EINVAL;
-    struct dc D = {.c = c, .bolt = bolt, .fx = fx, .fdb = &fx->ld->fdb, .rep = rep, .stop = stop};
+    struct dc D = {.c = c,
+                   .bolt = bolt,
+                   .fx = fx,
+                   .fdb = &fx->ld->fdb,
+                   .rep = rep,
+                   .stop = stop,
+                   .memo = memo};
+    /* what is remembered holds the young keys of every check: a gap of half the overlap
+     * could have let some age unseen */
+    double started = sync_wall_now();
+    dc_memo_checked(memo, 0, started, c->sync.overlap_seconds / 2.0);
     D.bt_s = (int64_t)time(NULL) - c->sync.overlap_seconds - 1;
     time_t bt = (time_t)D.bt_s;
     struct tm tm;
@@ -357,6 +373,7 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
                          round(t_neo * 1000), "total_ms", round((sync_now() - t0) * 1000),
                          "deleted", (json_int_t)rep->deleted, "upserted",
                          (json_int_t)rep->upserted));
+    dc_memo_checked(memo, rc, started, c->sync.overlap_seconds / 2.0);
     buf_deinit(&D.q);
     buf_deinit(&D.p);
     free(cnt);

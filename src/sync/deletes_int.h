@@ -48,7 +48,29 @@ struct dc {
     int64_t bt_s;
     char bt_iso[40];
     bool fdb_sent; /* dc_fdb_send sent a query whose reply dc_fdb_recv reads */
+    struct dc_memo *memo;   /* or NULL */
+    struct dc_keys *set;    /* the current type's remembered keys, while a drill uses them */
+    struct dc_keys young;   /* with set: the cache's young keys of the type, sorted */
 };
+
+/* deletes_memo.c: the remembered keys of D->graph's type t, when fresh (NULL: none, or
+ * *unusable: too many to remember, do not list them again yet). */
+struct dc_keys *dc_memo_get(struct dc_memo *m, const char *graph, int type, double now,
+                            bool *unusable);
+/* Remembers keys (taken over, sorted here); unusable: remembers that the type is too big. */
+struct dc_keys *dc_memo_put(struct dc_memo *m, const char *graph, int type, struct dc_keys *keys,
+                            bool unusable, double now);
+void dc_memo_drop(struct dc_memo *m, const char *graph, int type);
+/* After a check that started at started (wall clock): forgets everything after a failure or
+ * when the last check is older than stale_after (young keys may have aged unseen). */
+void dc_memo_checked(struct dc_memo *m, int rc, double started, double stale_after);
+/* Adds keys (copied) to set (NULL: nothing). */
+int dc_memo_add(struct dc_keys *set, const struct dc_keys *keys);
+/* Replaces set's keys whose first k characters are one of prefixes (np, sorted by strcmp)
+ * with repl (sorted; copied), keeping those of them in keep (sorted). */
+int dc_memo_replace(struct dc_keys *set, int k, char *const *prefixes, size_t np,
+                    const struct dc_keys *repl, const struct dc_keys *keep);
+bool dc_keys_has(const struct dc_keys *sorted, const char *key);
 
 /* A stop asked for: the error says so (the check is repeated by the next run). */
 bool dc_stopped(struct dc *D);

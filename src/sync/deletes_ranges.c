@@ -160,57 +160,140 @@ static int dr_take_young(struct dc *D, struct dr_counts *c, int k, bool neo)
         rc = dc_cache_young(D, D->t, 1, &y);
     }
     for (size_t i = 0; !rc && i < y.n; i++) {
+        /* remembered keys: a young key committed since they were taken was not counted */
+        if (!neo && D->set && !dc_keys_has(D->set, y.v[i]))
+            continue;
         char p[sizeof c->v[0].p];
         snprintf(p, sizeof p, "%.*s", k, y.v[i]);
         struct dr_count *x = c->n ? bsearch(p, c->v, c->n, sizeof *c->v, dr_bsearch_cmp) : NULL;
         if (x)
             (neo ? &x->neo : &x->fdb)[0]--;
     }
+    if (!rc && !neo && D->set) { /* kept for dr_list_fix: the young keys stay remembered */
+        if (y.n)
+            qsort(y.v, y.n, sizeof *y.v, dc_strcmp);
+        dc_keys_free(&D->young);
+        D->young = y;
+        return 0;
+    }
     dc_keys_free(&y);
     return rc;
 }
 
-/* Both sides' counts by the first k characters of the current type's old keys. */
+/* The remembered keys' counts by their first k characters into c (the cache's side). */
+static int dr_count_set(const struct dc_keys *set, int k, struct dr_counts *c)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < set->n;) {
+        size_t len = strnlen(set->v[i], (size_t)k), j = i + 1;
+        while (j < set->n && strlen(set->v[j]) >= len && !strncmp(set->v[j], set->v[i], len) &&
+               (len == (size_t)k || strlen(set->v[j]) == len))
+            j++;
+        rc = dr_add(c, set->v[i], len, (int64_t)(j - i), false, k);
+        i = j;
+    }
+    return rc;
+}
+
+/* The cache's rows of a bucket query (prefix, count) into c; build: of a key list, into keys. */
+static int dr_fdb_rows(const redisReply *r, int k, struct dr_counts *c, bool build,
+                       struct dc_keys *keys)
+{
+    const redisReply *rs = dc_rows(r);
+    int rc = 0;
+    for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
+        const redisReply *row = rs->element[i];
+        if (build) {
+            if (row->elements >= 1 && row->element[0]->type == REDIS_REPLY_STRING)
+                rc = dc_keys_add(keys, row->element[0]->str, row->element[0]->len);
+        } else if (row->elements >= 2 && row->element[0]->type == REDIS_REPLY_STRING &&
+                   row->element[1]->type == REDIS_REPLY_INTEGER) {
+            rc = dr_add(c, row->element[0]->str, row->element[0]->len, row->element[1]->integer,
+                        false, k);
+        }
+    }
+    return rc;
+}
+
+/* The cache's query: counts by the first $k characters, or (build) every key. */
+static int dr_fdb_count_query(struct dc *D, bool build)
+{
+    buf_reset(&D->q);
+    if (!build)
+        return extract_bucket_query(&D->q, D->t, false, false, true);
+    int rc = extract_cache_match(&D->q, D->t, false);
+    return rc ? rc : buf_printf(&D->q, " RETURN %s.uuid", D->t->edge ? "r" : "n");
+}
+
+/* Both sides' counts by the first k characters of the current type's old keys. The cache's
+ * come from the remembered keys when there are (D->set), else from a query, which, with a
+ * memory to fill, lists the keys to remember instead of counting them. */
 static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
 {
-    /* the cache counts while Neo4j does */
-    buf_reset(&D->q);
-    int rc = extract_bucket_query(&D->q, D->t, false, false, true);
+    int ti = (int)(D->t - sync_profile_of(D->c)->types);
+    bool unusable = false;
+    D->set = D->memo ? dc_memo_get(D->memo, D->graph, ti, sync_wall_now(), &unusable) : NULL;
+    bool build = D->memo && !D->set && !unusable, ask = !D->set;
+    /* the cache answers while Neo4j counts */
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
     bool old = D->old;
     D->old = false;
-    rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
-    rc = rc ? rc : dc_fdb_send(D, &pre);
+    int rc = ask ? dr_fdb_count_query(D, build) : 0;
+    rc = rc || !ask ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
+    rc = rc || !ask ? rc : dc_fdb_send(D, &pre);
     buf_reset(&D->q);
     rc = rc ? rc : extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
     rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
-    D->old = old;
     struct dr_rows rows = {c, k};
     rc = rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
-    if (!rc && !D->fdb_sent) { /* the query to run in dc_fdb_recv */
-        buf_reset(&D->q);
-        rc = extract_bucket_query(&D->q, D->t, false, false, true);
-    }
+    if (!rc && ask && !D->fdb_sent) /* the query to run in dc_fdb_recv */
+        rc = dr_fdb_count_query(D, build);
     /* read even after a failure: a reply sent for is owed */
-    int rr = !rc || D->fdb_sent ? dc_fdb_recv(D, &pre, &r) : 0;
+    int rr = ask && (!rc || D->fdb_sent) ? dc_fdb_recv(D, &pre, &r) : 0;
     rc = rc ? rc : rr;
-    const redisReply *rs = dc_rows(r);
-    for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
-        const redisReply *row = rs->element[i];
-        if (row->elements >= 2 && row->element[0]->type == REDIS_REPLY_STRING &&
-            row->element[1]->type == REDIS_REPLY_INTEGER)
-            rc = dr_add(c, row->element[0]->str, row->element[0]->len, row->element[1]->integer,
-                        false, k);
-    }
+    struct dc_keys keys = {0};
+    rc = rc || !ask ? rc : dr_fdb_rows(r, k, c, build, &keys);
     freeReplyObject(r);
+    if (build && rc == FS_ETOO_BIG) { /* too many to remember: counted by the cache */
+        dc_keys_free(&keys);
+        (void)dc_memo_put(D->memo, D->graph, ti, &keys, true, sync_wall_now());
+        rc = dr_fdb_count_query(D, false);
+        buf_reset(&pre);
+        rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
+        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+        rc = rc ? rc : dr_fdb_rows(r, k, c, false, NULL);
+        freeReplyObject(r);
+    } else if (build && !rc) {
+        if (!(D->set = dc_memo_put(D->memo, D->graph, ti, &keys, false, sync_wall_now())))
+            rc = FS_ENOMEM;
+    }
+    dc_keys_free(&keys);
+    D->old = old;
     buf_deinit(&pre);
+    rc = rc || !D->set ? rc : dr_count_set(D->set, k, c);
     if (!rc)
         dr_merge(c);
     /* Neo4j's young items listed after its counts (see dr_take_young) */
     rc = rc || !old ? rc : dr_take_young(D, c, k, true);
     return rc || !old ? rc : dr_take_young(D, c, k, false);
+}
+
+/* The remembered keys of the selected ranges become neo's (old) and the young ones. */
+static int dr_remember(struct dc *D, const struct dr_counts *c, const size_t *sel, size_t nsel,
+                       const struct dc_keys *neo)
+{
+    if (!nsel)
+        return 0;
+    char **pfx = malloc(nsel * sizeof *pfx);
+    if (!pfx)
+        return FS_ENOMEM;
+    for (size_t i = 0; i < nsel; i++)
+        pfx[i] = (char *)c->v[sel[i]].p;
+    int rc = dc_memo_replace(D->set, (int)strlen(pfx[0]), pfx, nsel, neo, &D->young);
+    free(pfx);
+    return rc;
 }
 
 /* Lists both sides' keys in the selected ranges (one query each) and fixes them. */
@@ -247,6 +330,8 @@ static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *se
         qsort(neo.v, neo.n, sizeof *neo.v, dc_strcmp);
     if (!rc && fdb.n)
         qsort(fdb.v, fdb.n, sizeof *fdb.v, dc_strcmp);
+    if (!rc && D->set) /* once fixed, the ranges hold Neo4j's old keys and their young ones */
+        rc = dr_remember(D, c, sel, nsel, &neo);
     if (rc) {
         dc_keys_free(&neo);
         dc_keys_free(&fdb);
@@ -255,7 +340,7 @@ static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *se
     return dc_fix_lists(D, &neo, &fdb);
 }
 
-int dc_ranges(struct dc *D, int64_t most)
+static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
 {
     int k = 1;
     int64_t span = 16;
@@ -270,6 +355,7 @@ int dc_ranges(struct dc *D, int64_t most)
     uint64_t fixed0 = D->rep->deleted + D->rep->upserted;
     if (!rc && c.odd) { /* keys shorter than k characters: prefix by prefix */
         free(c.v);
+        *differed = true;
         return dc_drill(D, "", 0);
     }
     size_t *sel = rc ? NULL : malloc((c.n ? c.n : 1) * sizeof *sel);
@@ -289,6 +375,7 @@ int dc_ranges(struct dc *D, int64_t most)
         }
         if (rc || !x || x->neo == x->fdb)
             continue;
+        *differed = true;
         if (listable) {
             sel[nsel++] = i;
             keys += m;
@@ -298,11 +385,31 @@ int dc_ranges(struct dc *D, int64_t most)
     }
     free(sel);
     log_fields(LOG_DEBUG, "delete check drilled a type",
-               json_pack("{s:s,s:s?,s:i,s:I,s:I,s:f,s:f,s:I}", "type", D->t->name, "group",
+               json_pack("{s:s,s:s?,s:i,s:I,s:I,s:f,s:f,s:I,s:b}", "type", D->t->name, "group",
                          D->group, "prefix_chars", k, "ranges", (json_int_t)c.n, "most",
                          (json_int_t)most, "count_ms", round(counted * 1000), "total_ms",
                          round((sync_now() - t0) * 1000), "fixed",
-                         (json_int_t)(D->rep->deleted + D->rep->upserted - fixed0)));
+                         (json_int_t)(D->rep->deleted + D->rep->upserted - fixed0), "memo",
+                         D->set != NULL));
     free(c.v);
+    return rc;
+}
+
+int dc_ranges(struct dc *D, int64_t most)
+{
+    bool differed = false, remembered = false;
+    int rc = dr_ranges_once(D, most, &differed);
+    remembered = D->set != NULL;
+    /* The counts differ, yet no range does: what is remembered is wrong (an old item written
+     * behind the memory's back); read the type from the cache again and look once more. */
+    if (!rc && remembered && !differed) {
+        int ti = (int)(D->t - sync_profile_of(D->c)->types);
+        dc_memo_drop(D->memo, D->graph, ti);
+        D->set = NULL;
+        dc_keys_free(&D->young);
+        rc = dr_ranges_once(D, most, &differed);
+    }
+    D->set = NULL;
+    dc_keys_free(&D->young);
     return rc;
 }

@@ -329,7 +329,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     /* Deletes (and items an earlier run missed), found by counts: after every upsert. */
     double td = sync_now();
     if (!rc && !(o && o->deletes_elsewhere)) {
-        rc = sync_deletes_check(c, &bolt, &fx, groups, ngroups, I.stop, rep);
+        rc = sync_deletes_check(c, &bolt, &fx, groups, ngroups, NULL, I.stop, rep);
         rep->delete_check_seconds = sync_now() - td;
     }
     /* per_group: the graphs of groups gone from Neo4j (Graphiti's clear_data) go now. */

@@ -173,9 +173,15 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
                                  fs_sidename(rep->err_side), "error_code", fs_errname(rc)));
             break;
         }
-        /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). */
-        double delay = orch_backoff(c->sync.retry_delay_seconds, c->sync.retry_max_delay_seconds,
-                                    attempt, (double)rand() / ((double)RAND_MAX + 1.0));
+        /* Exponential backoff with jitter: base * 2^attempt, capped, times [0.5, 1). A failure
+         * Neo4j calls transient (a read that met a concurrent delete: Neo.TransientError.
+         * Transaction.Outdated, seen under a writer that deletes) asks for a retry, not a
+         * pause: 0.1-0.2 s. */
+        double jitter = (double)rand() / ((double)RAND_MAX + 1.0);
+        double delay = strstr(rep->error, "Neo.TransientError")
+                           ? orch_backoff(0.2, 0.2, 0, jitter)
+                           : orch_backoff(c->sync.retry_delay_seconds,
+                                          c->sync.retry_max_delay_seconds, attempt, jitter);
         log_fields(LOG_WARNING, "sync failed, retrying",
                    json_pack("{s:s,s:i,s:f,s:o,s:s}", "mode", orch_mode_name(mode), "attempt",
                              attempt + 1, "retry_in_seconds", round(delay * 10) / 10, "error",
