@@ -64,6 +64,8 @@ void dc_memo_drop(struct dc_memo *m, const char *graph, int type);
 /* After a check that started at started (wall clock): forgets everything after a failure or
  * when the last check is older than stale_after (young keys may have aged unseen). */
 void dc_memo_checked(struct dc_memo *m, int rc, double started, double stale_after);
+/* Whether census (a hash of both sides' counts) is the last check's; remembers it. */
+bool dc_memo_same_census(struct dc_memo *m, uint64_t census);
 /* Adds keys (copied) to set (NULL: nothing). */
 int dc_memo_add(struct dc_keys *set, const struct dc_keys *keys);
 /* Replaces set's keys whose first k characters are one of prefixes (np, sorted by strcmp)

@@ -28,7 +28,17 @@ struct dc_memo {
     struct dc_memo_set *v;
     int n, cap;
     double last_check;
+    bool census_known; /* census: a hash of the last check's counts on both sides */
+    uint64_t census;
 };
+
+bool dc_memo_same_census(struct dc_memo *m, uint64_t census)
+{
+    bool same = m->census_known && m->census == census;
+    m->census = census;
+    m->census_known = true;
+    return same;
+}
 
 struct dc_memo *sync_deletes_memo_new(void)
 {
@@ -43,6 +53,7 @@ void sync_deletes_memo_clear(struct dc_memo *m)
         dc_keys_free(&m->v[i].keys);
     m->n = 0;
     m->last_check = 0;
+    m->census_known = false;
 }
 
 void sync_deletes_memo_free(struct dc_memo *m)
