@@ -128,13 +128,14 @@ static int render_deletes(struct buf *b, const struct svc_state *s)
                          "falkorsync_delete_check_fixed_total{action=\"upserted\"} %" PRIu64 "\n"
                          "falkorsync_delete_check_fixed_total{action=\"deleted\"} %" PRIu64 "\n",
                          s->delete_upserted, s->delete_deleted);
-    if (!rc && s->delete_check_seconds >= 0) {
-        rc = head(b, "falkorsync_delete_check_last_duration_seconds", "gauge",
-                  "How long the last successful delete check took.");
-        rc = rc ? rc
-                : buf_printf(b, "falkorsync_delete_check_last_duration_seconds %.3f\n",
-                             s->delete_check_seconds);
-    }
+    rc = rc ? rc
+            : head(b, "falkorsync_delete_check_last_duration_seconds", "gauge",
+                   "How long the last successful delete check took (NaN before the first).");
+    if (!rc && s->delete_check_seconds >= 0)
+        rc = buf_printf(b, "falkorsync_delete_check_last_duration_seconds %.3f\n",
+                        s->delete_check_seconds);
+    else if (!rc)
+        rc = buf_append_str(b, "falkorsync_delete_check_last_duration_seconds NaN\n");
     return rc;
 }
 
