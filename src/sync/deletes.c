@@ -188,7 +188,8 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
  * whose histograms differ (an extra and a missing key of one type, which leave the counts equal)
  * has its keys listed on both sides and fixed (the slice holds about sync.delete_digest_keys keys).
  */
-static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64_t *cnt)
+static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64_t *cnt,
+                           const bool *drilled)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
     if (D->c->sync.delete_digest_keys <= 0 || prof->ntypes > DC_MAX_TYPES)
@@ -203,7 +204,7 @@ static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64
         dc_slices(D, &cnt[g * prof->ntypes], prefixes);
         rc = dc_stopped(D) ? FS_ECANCELLED : dc_digests(D, prefixes, neo, fdb);
         for (int t = 0; !rc && t < prof->ntypes; t++) {
-            if (neo[t] == fdb[t])
+            if (neo[t] == fdb[t] || (drilled && drilled[t]))
                 continue;
             D->t = &prof->types[t];
             D->old = D->t->birth != NULL;
@@ -219,6 +220,34 @@ struct dc_young_rows {
     struct dc_keys keys[DC_MAX_TYPES];
     int ntypes;
 };
+
+/* Deletes the cache's young keys of D->t that Neo4j no longer holds; *gone: how many. Many
+ * keys: Neo4j's young keys of the type are listed first (one index range seek), and only the
+ * cache's keys missing from that list are looked up by key, instead of every one of them (a
+ * writer's minute of items: about 12k point lookups a check). */
+static int dc_young_absent(struct dc *D, const struct dc_keys *keys, size_t *gone)
+{
+    *gone = 0;
+    if (keys->n <= DC_LEAF || !D->t->birth)
+        return dc_delete_absent(D, keys, gone);
+    struct dc_keys neo = {0}, cand = {0};
+    bool old = D->old;
+    D->old = true; /* the bound among the parameters */
+    buf_reset(&D->q);
+    int rc = extract_young_keys_query(&D->q, D->t, D->group != NULL);
+    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_key, &neo);
+    D->old = old;
+    if (!rc && neo.n)
+        qsort(neo.v, neo.n, sizeof *neo.v, dc_strcmp);
+    for (size_t i = 0; !rc && i < keys->n; i++)
+        if (!dc_keys_has(&neo, keys->v[i]))
+            rc = dc_keys_add(&cand, keys->v[i], strlen(keys->v[i]));
+    rc = rc ? rc : dc_delete_absent(D, &cand, gone);
+    dc_keys_free(&neo);
+    dc_keys_free(&cand);
+    return rc;
+}
 
 /* Per graph: the cache's young items of each type (young: their count, after the deletes),
  * those whose keys Neo4j no longer holds deleted. */
@@ -237,7 +266,7 @@ static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
             D->t = &prof->types[t];
             D->fx->ld->graph = graph;
             D->fx->type = t;
-            rc = dc_stopped(D) ? FS_ECANCELLED : dc_delete_absent(D, &y->keys[t], &gone);
+            rc = dc_stopped(D) ? FS_ECANCELLED : dc_young_absent(D, &y->keys[t], &gone);
             young[g * prof->ntypes + t] = (int64_t)(y->keys[t].n - gone);
             /* remembered from now on (the ones just deleted too: the next listing of their
              * range forgets them) */
@@ -300,6 +329,57 @@ static int dc_cache_census(struct dc *D, char **groups, int ngraphs, int64_t *cn
     return rc;
 }
 
+/* The cache's counts again after deletes took relationships along: whole counts and young
+ * counts only (index seeks), no young keys listed or looked up in Neo4j (what dc_cache_census
+ * does first, and what took 1-2.7 s a check under a deleting writer). */
+static int dc_cache_recount(struct dc *D, char **groups, int ngraphs, int64_t *cnt, int64_t *young,
+                            int64_t *old)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int rc = dc_cache_counts(D, groups, ngraphs, cnt);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        buf_reset(&D->q);
+        int n = 0;
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
+            const struct sync_type *ty = &prof->types[t];
+            young[g * prof->ntypes + t] = 0;
+            if (!ty->birth)
+                continue;
+            rc = n++ ? buf_append_str(&D->q, " UNION ALL ") : 0;
+            rc = rc ? rc : extract_cache_match(&D->q, ty, true);
+            rc = rc ? rc
+                    : buf_printf(&D->q, " WHERE %s > $bt RETURN %d AS t, count(*) AS c",
+                                 ty->birth, t);
+        }
+        buf_reset(&pre);
+        rc = rc ? rc : buf_append_str(&pre, "CYPHER");
+        rc = rc ? rc : dc_write_bt(D, &pre, true);
+        rc = rc ? rc : buf_append_byte(&pre, ' ');
+        redisReply *r = NULL;
+        rc = rc || !n ? rc : dc_fdb_query(D, &pre, &r);
+        const redisReply *rows = dc_rows(r);
+        for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
+            const redisReply *row = rows->element[i];
+            if (row->elements == 2 && row->element[0]->type == REDIS_REPLY_INTEGER &&
+                row->element[1]->type == REDIS_REPLY_INTEGER && row->element[0]->integer >= 0 &&
+                row->element[0]->integer < prof->ntypes)
+                young[g * prof->ntypes + row->element[0]->integer] = row->element[1]->integer;
+        }
+        freeReplyObject(r);
+    }
+    buf_deinit(&pre);
+    D->graph = NULL;
+    D->group = NULL;
+    for (int i = 0; !rc && i < ngraphs * prof->ntypes; i++)
+        old[i] = cnt[i] - young[i];
+    return rc;
+}
+
 int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fixer *fx,
                        char **groups, int ngroups, struct dc_memo *memo,
                        volatile sig_atomic_t *stop, struct sync_report *rep)
@@ -341,7 +421,7 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
      * look for an extra and a missing item that leave the counts equal) have nothing new to
      * find; an idle graph then costs two count queries a check. */
     struct dc_census cs;
-    bool neo_done = false, digest = true;
+    bool neo_done = false, digest = true, drilled[DC_MAX_TYPES] = {false};
     if (!rc && memo) {
         rc = dc_stopped(&D) ? FS_ECANCELLED : dc_neo_census(&D, &cs);
         neo_done = !rc;
@@ -352,12 +432,17 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
             h = (((h ^ (uint64_t)cs.all[t]) * 1099511628211ULL) ^ (uint64_t)cs.young[t]) *
                 1099511628211ULL;
         digest = !rc && !dc_memo_same_census(memo, h);
+        /* a type whose counts differ is drilled below, range by range: its slice need not be
+         * listed whole as well (single layout: the census is the graph's) */
+        for (int t = 0; !rc && ngraphs == 1 && t < prof->ntypes; t++)
+            drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) !=
+                         (prof->types[t].birth ? old[t] : cnt[t]);
     }
     double t_neo = sync_now() - t0 - t_census;
     /* Digests before the counts: deleting an extra node also deletes its relationships,
      * which the counts then find missing. */
     uint64_t fixed = rep->deleted + rep->upserted;
-    rc = rc || !digest ? rc : dc_digest_check(&D, groups, ngraphs, old);
+    rc = rc || !digest ? rc : dc_digest_check(&D, groups, ngraphs, old, drilled);
     if (!rc && rep->deleted + rep->upserted != fixed)
         rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
     fixed = rep->deleted;
@@ -372,7 +457,7 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
          * a drill that reads its every key to find nothing */
         if (D.t->edge && rep->deleted != fixed) {
             fixed = rep->deleted;
-            rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+            rc = dc_cache_recount(&D, groups, ngraphs, cnt, young, old);
             D.t = &prof->types[t];
             D.group = NULL;
             if (rc)
