@@ -104,13 +104,16 @@ int sync_incremental(const struct cfg *c, const struct sync_opts *o, struct sync
 }
 
 static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-                    const struct orch_hooks *hooks, struct sync_applied *applied,
-                    bool deletes_elsewhere, struct sync_report *rep, double *lag)
+                    const struct orch_hooks *hooks, const struct orch_keep *keep,
+                    struct sync_report *rep, double *lag)
 {
     struct sync_opts o = {.progress = false,
                           .stop = stop,
-                          .applied = applied,
-                          .deletes_elsewhere = deletes_elsewhere};
+                          .applied = keep ? keep->applied : NULL,
+                          .deletes_elsewhere = keep && keep->deletes_elsewhere,
+                          .group_list = keep ? keep->groups : NULL};
+    if (mode == MODE_FULL && keep) /* a full sync lists the groups itself */
+        sync_group_list_clear(keep->groups);
     if (hooks && hooks->progress) {
         o.on_progress = hooks->progress;
         o.progress_ud = hooks->ud;
@@ -135,7 +138,7 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
 }
 
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_applied *applied, bool deletes_elsewhere,
+             const struct orch_hooks *hooks, const struct orch_keep *keep,
              struct sync_report *rep, double *lag)
 {
     int rc = 0;
@@ -144,7 +147,7 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
-        rc = run_once(c, mode, stop, hooks, applied, deletes_elsewhere, rep, lag);
+        rc = run_once(c, mode, stop, hooks, keep, rep, lag);
         if (rc)
             sync_report_fail(rep, rc);
         if (hooks && hooks->run_finished)
@@ -310,13 +313,13 @@ static void dl_finished(void *ud, int rc, const struct sync_report *rep)
 
 /* A full or reconcile run replaces what a delete check looks at: none runs beside it. */
 static int run_held(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-                    const struct orch_hooks *hooks, struct sync_applied *applied,
+                    const struct orch_hooks *hooks, const struct orch_keep *keep,
                     struct sync_deleter *dl, struct sync_report *rep, double *lag)
 {
     bool hold = dl && mode != MODE_INCREMENTAL;
     if (hold)
         sync_deleter_hold(dl, true);
-    int rc = orch_run(c, mode, stop, hooks, applied, dl != NULL, rep, lag);
+    int rc = orch_run(c, mode, stop, hooks, keep, rep, lag);
     if (hold)
         sync_deleter_hold(dl, false);
     return rc;
@@ -334,11 +337,13 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
      * overlap window; without it (out of memory) every run rewrites the window. */
     struct sync_applied *applied = sync_applied_new(16);
     struct state_slice pos = {0};
+    struct sync_group_list groups = {0};
+    struct orch_keep keep = {.applied = applied, .groups = &groups};
     const bool slices = c->sync.reconcile_every > 0 && !sync_profile_of(c)->generic;
     if (c->sync.full_sync_on_startup || !cache_present(c)) {
         log_event(LOG_INFO, "full sync on startup", "\"reason\":\"%s\"",
                   c->sync.full_sync_on_startup ? "full_sync_on_startup" : "empty cache");
-        if (orch_run(c, MODE_FULL, run_stop, hooks, applied, false, &rep, &lag)) {
+        if (orch_run(c, MODE_FULL, run_stop, hooks, &keep, &rep, &lag)) {
             /* retried at the next interval through incremental's empty-cache path */
         }
     }
@@ -350,6 +355,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
     if (c->sync.enable_incremental && !sync_profile_of(c)->generic &&
         !(dl = sync_deleter_start(c, run_stop, stop, &dh)))
         log_event(LOG_WARNING, "delete check thread not started; runs check inline", NULL);
+    keep.deletes_elsewhere = dl != NULL;
     long runs = 0;
     double due = sync_wall_now() + c->sync.interval_seconds;
     while (!(stop && *stop)) {
@@ -363,7 +369,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
         }
         int rc = 0;
         if (manual || c->sync.enable_incremental)
-            rc = run_held(c, mode, run_stop, hooks, applied, dl, &rep, &lag);
+            rc = run_held(c, mode, run_stop, hooks, &keep, dl, &rep, &lag);
         /* Interval runs start an interval apart, start to start (a run that took longer is
          * followed by the next at once: a writer's changes wait at most an interval plus a
          * run); after a run that failed for good, an interval from its end. */
@@ -376,6 +382,7 @@ int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orc
             run_slice(c, run_stop, hooks, &pos);
     }
     sync_deleter_stop(dl);
+    sync_group_list_clear(&groups);
     sync_applied_free(applied);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;

@@ -46,11 +46,15 @@ struct orch_ctl {
 /* Runs one mode with retries (exponential backoff with jitter from
  * sync.retry_delay_seconds, capped at sync.retry_max_delay_seconds, at most
  * sync.max_retries retries; none after FS_EFDB_OOM: the next interval tries again). Sleeps wake up
- * early when *stop is set. applied: what incremental applied so far (sync/applied.h; NULL: none),
- * updated by incremental runs; deletes_elsewhere: incremental leaves the delete check to the
- * deleter thread (sync/deleter.h). */
+ * early when *stop is set. keep: what the loop keeps across runs (NULL: nothing); its applied
+ * set is updated by incremental runs. */
+struct orch_keep {
+    struct sync_applied *applied;   /* what incremental applied (sync/applied.h; NULL: none) */
+    bool deletes_elsewhere;         /* incremental leaves deletes to the deleter thread */
+    struct sync_group_list *groups; /* per_group: the group list across runs (NULL: none) */
+};
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, struct sync_applied *applied, bool deletes_elsewhere,
+             const struct orch_hooks *hooks, const struct orch_keep *keep,
              struct sync_report *rep, double *lag) FS_WARN_UNUSED;
 
 /* The continuous loop until *stop: full sync when asked on startup or when the

@@ -44,6 +44,7 @@ struct sync_report {
 void sync_report_fail(struct sync_report *rep, int rc);
 
 struct sync_applied;
+struct sync_group_list;
 
 struct sync_opts {
     bool progress; /* progress line on stderr */
@@ -58,6 +59,9 @@ struct sync_opts {
     /* incremental: the delete check runs elsewhere (serve's deleter thread, sync/deleter.h);
      * false: after the changes, in the same run */
     bool deletes_elsewhere;
+    /* incremental, per_group: the group list kept across runs (sync/target.h); NULL: every
+     * run lists the groups */
+    struct sync_group_list *group_list;
 };
 
 /* Prints rep as one JSON object (one line) to out; mode is the run's name ("full", ...). */

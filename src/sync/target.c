@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bolt/pack.h"
 #include "falkor/cluster.h"
 #include "sync/profile.h"
+#include "sync/report.h"
+#include "util/buf.h"
 
 void sync_names_of(const char *live, struct sync_names *n)
 {
@@ -118,6 +121,110 @@ void sync_lease_keys(const struct cfg *c, char *lease, char *token, size_t cap)
 void sync_groups_free(char **groups, int n)
 {
     sync_strv_free(groups, n);
+}
+
+void sync_group_list_clear(struct sync_group_list *gl)
+{
+    if (!gl)
+        return;
+    sync_groups_free(gl->groups, gl->n);
+    memset(gl, 0, sizeof *gl);
+}
+
+static int groups_copy(char **from, int n, char ***to, int *nto)
+{
+    *to = NULL;
+    *nto = 0;
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        char *g = strdup(from[i]);
+        rc = g ? sync_strv_push(to, nto, g) : FS_ENOMEM;
+    }
+    if (rc) {
+        sync_groups_free(*to, *nto);
+        *to = NULL;
+        *nto = 0;
+    }
+    return rc;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Groups of nodes created after since that gl does not hold, added to it (sorted). */
+static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, int64_t since)
+{
+    static const char *const labels[] = {"Entity", "Episodic", "Community", "Saga"};
+    struct buf q, p;
+    buf_init(&q, 1024);
+    buf_init(&p, 1024);
+    int rc = 0;
+    for (int i = 0; !rc && i < 4; i++)
+        rc = buf_printf(&q,
+                        "%sMATCH (n:%s) WHERE n.created_at > $since AND NOT coalesce(n.group_id, "
+                        "'') IN $known RETURN DISTINCT coalesce(n.group_id, '') AS g",
+                        i ? " UNION " : "", labels[i]);
+    rc = rc ? rc : pack_write_map_header(&p, 2);
+    rc = rc ? rc : pack_write_cstr(&p, "since");
+    rc = rc ? rc : pack_write_struct_header(&p, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(&p, since);
+    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : pack_write_cstr(&p, "known");
+    rc = rc ? rc : pack_write_list_header(&p, (uint32_t)gl->n);
+    for (int i = 0; !rc && i < gl->n; i++)
+        rc = pack_write_cstr(&p, gl->groups[i]);
+    rc = rc ? rc : bolt_run(s, q.data, p.data, p.len, BOLT_MODE_READ);
+    bool added = false;
+    struct bolt_record rec;
+    int more = 0;
+    while (!rc && (more = bolt_next(s, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
+            continue;
+        char *g = strndup((const char *)it.data, it.size);
+        rc = g ? sync_strv_push(&gl->groups, &gl->n, g) : FS_ENOMEM;
+        added = true;
+    }
+    rc = rc ? rc : more < 0 ? more : 0;
+    if (added && gl->n > 1)
+        qsort(gl->groups, (size_t)gl->n, sizeof *gl->groups, group_cmp);
+    if (!rc && added && sync_layout_default_group_clash(gl->groups, gl->n)) {
+        snprintf(s->errstr, sizeof s->errstr,
+                 "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
+                 "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
+        rc = FS_ECONFIG;
+    }
+    buf_deinit(&q);
+    buf_deinit(&p);
+    return rc;
+}
+
+int sync_group_list_get(struct bolt_session *s, struct sync_group_list *gl, int overlap_seconds,
+                        char ***groups, int *n)
+{
+    if (!gl)
+        return sync_list_groups(s, groups, n);
+    double now = sync_wall_now();
+    int rc;
+    if (!gl->listed_at || now - gl->listed_at >= SYNC_GROUPS_REFRESH || now < gl->listed_at) {
+        char **fresh = NULL;
+        int nfresh = 0;
+        if ((rc = sync_list_groups(s, &fresh, &nfresh)))
+            return rc;
+        sync_group_list_clear(gl);
+        gl->groups = fresh;
+        gl->n = nfresh;
+        gl->listed_at = now;
+    } else if ((rc = groups_new_since(s, gl, (int64_t)gl->listed_at - overlap_seconds - 1))) {
+        sync_group_list_clear(gl); /* listed again by the next run */
+        return rc;
+    }
+    return groups_copy(gl->groups, gl->n, groups, n);
 }
 
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n)

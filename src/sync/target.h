@@ -74,6 +74,23 @@ void sync_lease_keys(const struct cfg *c, char *lease, char *token, size_t cap);
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n) FS_WARN_UNUSED;
 void sync_groups_free(char **groups, int n);
 
+/* The group list of per_group kept across the runs of one process: listing every group is a
+ * scan of every node (76 ms of Neo4j per run on the bench graph). Within SYNC_GROUPS_REFRESH
+ * seconds of the last listing, a run asks Neo4j only for groups of nodes created since that
+ * listing (minus the overlap) that the list does not hold (index seeks on created_at); a
+ * group whose nodes were all deleted leaves the list at the next listing. */
+#define SYNC_GROUPS_REFRESH 10.0
+struct sync_group_list {
+    char **groups;
+    int n;
+    double listed_at; /* wall clock; 0: never */
+};
+/* The layout's groups now (a copy, *groups the caller's to free with sync_groups_free) from
+ * gl (NULL: listed every time). overlap_seconds: how late a node may commit. */
+int sync_group_list_get(struct bolt_session *s, struct sync_group_list *gl, int overlap_seconds,
+                        char ***groups, int *n) FS_WARN_UNUSED;
+void sync_group_list_clear(struct sync_group_list *gl);
+
 /* per_group layout: records the current groups in falkorsync:groups:<database>
  * and deletes the graphs of groups that are gone from Neo4j (counted in
  * srep->deleted when srep is not NULL). */

@@ -20,8 +20,8 @@ serve_pid=""
 cleanup() {
   [[ -n "$serve_pid" ]] && kill -9 "$serve_pid" 2>/dev/null || true
   for k in $(R --scan --pattern "${FALKORDB_DATABASE}*") $(R --scan --pattern "falkorsync:*${FALKORDB_DATABASE}*") \
-           $(R --scan --pattern "falkorsync:*group_[ab]*") $(R --scan --pattern "falkorsync:*default_db*") \
-           group_a group_b default_db; do
+           $(R --scan --pattern "falkorsync:*group_[abn]*") $(R --scan --pattern "falkorsync:*default_db*") \
+           group_a group_b group_new default_db; do
     del_key "$k"
   done
   "$GEN" --clear --entities 0 >/dev/null 2>&1 || true
@@ -197,4 +197,29 @@ serve_pid=""
 # under the sanitizer build: the deleter thread and its memory leave no report behind
 if grep -q "Sanitizer" "$work/serve2.log"; then grep -A20 "Sanitizer" "$work/serve2.log" >&2; fail "serve: a sanitizer report"; fi
 "$BIN" verify >"$work/v9.txt" 2>&1 || { cat "$work/v9.txt" >&2; fail "not in sync after the deletes"; }
+
+echo "== continuous, per_group: a new group arrives, a deleted group's graph goes (the group list kept across runs)"
+export FALKORDB_LAYOUT=per_group
+"$GEN" --clear --entities 100 --groups 2 --dim 0 --seed 11 >/dev/null
+"$BIN" full >/dev/null
+SYNC_HEALTH_PORT=0 SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=0 LOG_LEVEL=INFO "$BIN" serve 2>"$work/serve3.log" &
+serve_pid=$!
+X "CREATE (:Entity {uuid:'new-group-entity', name:'n', group_id:'group_new', summary:'', created_at: datetime()})"
+deadline=$((SECONDS + 30))
+until [[ "$(cache_count group_new "MATCH (n:Entity {uuid:'new-group-entity'}) RETURN count(n)")" == 1 ]]; do
+  (( SECONDS < deadline )) || { tail -20 "$work/serve3.log" >&2; fail "the new group's entity did not reach graph group_new"; }
+  sleep 0.2
+done
+echo "   new group: its graph holds the entity"
+X "MATCH (n) WHERE n.group_id = 'group_b' DETACH DELETE n"
+deadline=$((SECONDS + 30))
+until [[ "$(R EXISTS group_b)" == 0 ]]; do
+  (( SECONDS < deadline )) || { tail -20 "$work/serve3.log" >&2; fail "graph group_b stayed after its group was deleted"; }
+  sleep 0.2
+done
+echo "   deleted group: graph group_b gone"
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+serve_pid=""
+if grep -q "Sanitizer" "$work/serve3.log"; then grep -A20 "Sanitizer" "$work/serve3.log" >&2; fail "serve: a sanitizer report"; fi
+"$BIN" verify >"$work/v10.txt" 2>&1 || { cat "$work/v10.txt" >&2; fail "per_group: not in sync"; }
 echo PASS
