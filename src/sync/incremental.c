@@ -279,16 +279,30 @@ static int incremental_graph(struct incr *I, const char *graph, const char *grou
 static int incremental_graphs(struct incr *I, const struct sync_opts *o, char **groups, int ngroups)
 {
     int rc = 0;
+    /* per_group under serve: only the groups where something happened (one query) */
+    bool *changed = ngroups ? malloc((size_t)ngroups * sizeof *changed) : NULL;
+    if (ngroups && !changed)
+        return FS_ENOMEM;
+    if (ngroups && sync_group_list_changed(I->bolt, o ? o->group_list : NULL,
+                                           I->c->sync.overlap_seconds, groups, ngroups, changed)) {
+        /* every group runs; the session is reset by the next query */
+    }
     for (int g = 0; !rc && g < sync_target_count(I->c, ngroups); g++) {
         if (o && o->stop && *o->stop) {
             snprintf(I->rep->error, sizeof I->rep->error, "stopped by a signal");
+            free(changed);
             return FS_ECANCELLED;
         }
+        if (changed && g < ngroups && !changed[g])
+            continue;
         char graph[SYNC_GRAPH_CAP];
         const char *group = sync_target(I->c, groups, g, graph, sizeof graph);
         rc = incremental_graph(I, graph, group);
         I->rep->graphs++;
     }
+    free(changed);
+    if (rc && o)
+        sync_group_list_forget(o->group_list);
     return rc;
 }
 

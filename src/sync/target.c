@@ -227,6 +227,71 @@ int sync_group_list_get(struct bolt_session *s, struct sync_group_list *gl, int 
     return groups_copy(gl->groups, gl->n, groups, n);
 }
 
+void sync_group_list_forget(struct sync_group_list *gl)
+{
+    if (gl)
+        gl->probed_at = 0;
+}
+
+int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl,
+                            int overlap_seconds, char **groups, int n, bool *changed)
+{
+    double now = sync_wall_now();
+    for (int i = 0; i < n; i++)
+        changed[i] = true;
+    if (!gl || !gl->probed_at || now < gl->probed_at) {
+        if (gl)
+            gl->probed_at = now;
+        return 0;
+    }
+    static const char q[] =
+        "MATCH (n:Entity) WHERE n.created_at > $since RETURN DISTINCT coalesce(n.group_id, '') AS g"
+        " UNION MATCH (n:Episodic) WHERE n.created_at > $since"
+        " RETURN DISTINCT coalesce(n.group_id, '') AS g"
+        " UNION MATCH (n:Community) WHERE n.created_at > $since"
+        " RETURN DISTINCT coalesce(n.group_id, '') AS g"
+        " UNION MATCH (n:Saga) WHERE n.created_at > $since"
+        " RETURN DISTINCT coalesce(n.group_id, '') AS g"
+        " UNION MATCH (a)-[r:RELATES_TO]->() WHERE r.created_at > $since"
+        " RETURN DISTINCT coalesce(r.group_id, a.group_id, '') AS g"
+        " UNION MATCH (a)-[r:RELATES_TO]->() WHERE r.expired_at > $since"
+        " RETURN DISTINCT coalesce(r.group_id, a.group_id, '') AS g";
+    struct buf p;
+    buf_init(&p, 64);
+    int rc = pack_write_map_header(&p, 1);
+    rc = rc ? rc : pack_write_cstr(&p, "since");
+    rc = rc ? rc : pack_write_struct_header(&p, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(&p, (int64_t)gl->probed_at - overlap_seconds - 1);
+    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : bolt_run(s, q, p.data, p.len, BOLT_MODE_READ);
+    buf_deinit(&p);
+    for (int i = 0; !rc && i < n; i++)
+        changed[i] = false;
+    struct bolt_record rec;
+    int more = 0;
+    while (!rc && (more = bolt_next(s, &rec)) == 1) {
+        struct pack_reader r;
+        struct pack_item it;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
+            continue;
+        char g[SYNC_GRAPH_CAP];
+        snprintf(g, sizeof g, "%.*s", (int)it.size, (const char *)it.data);
+        for (int i = 0; i < n; i++) /* by name: Neo4j's order may not be strcmp's */
+            if (!strcmp(groups[i], g))
+                changed[i] = true;
+    }
+    rc = rc ? rc : more < 0 ? more : 0;
+    if (rc) { /* every group runs */
+        for (int i = 0; i < n; i++)
+            changed[i] = true;
+        return rc;
+    }
+    gl->probed_at = now;
+    return 0;
+}
+
 int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
 {
     *groups = NULL;

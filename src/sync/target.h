@@ -84,12 +84,21 @@ struct sync_group_list {
     char **groups;
     int n;
     double listed_at; /* wall clock; 0: never */
+    double probed_at; /* when sync_group_list_changed last asked (wall clock); 0: never */
 };
 /* The layout's groups now (a copy, *groups the caller's to free with sync_groups_free) from
  * gl (NULL: listed every time). overlap_seconds: how late a node may commit. */
 int sync_group_list_get(struct bolt_session *s, struct sync_group_list *gl, int overlap_seconds,
                         char ***groups, int *n) FS_WARN_UNUSED;
 void sync_group_list_clear(struct sync_group_list *gl);
+/* Which of groups had a node or relationship created, or a relationship expired,
+ * since the last ask minus the overlap (one query, index seeks on those times): changed[i]
+ * set for them; all set on the first ask, on a failure (why in s->errstr, rc returned) and
+ * after sync_group_list_forget. An idle group's change queries need not run. */
+int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl,
+                            int overlap_seconds, char **groups, int n, bool *changed);
+/* The next ask marks every group changed (a run failed: what it read is read again). */
+void sync_group_list_forget(struct sync_group_list *gl);
 
 /* per_group layout: records the current groups in falkorsync:groups:<database>
  * and deletes the graphs of groups that are gone from Neo4j (counted in

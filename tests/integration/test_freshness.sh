@@ -211,6 +211,15 @@ until [[ "$(cache_count group_new "MATCH (n:Entity {uuid:'new-group-entity'}) RE
   sleep 0.2
 done
 echo "   new group: its graph holds the entity"
+# runs look only at groups where something happened: a change in group_a is one
+sleep 2
+X "CREATE (:Entity {uuid:'group-a-later', name:'n', group_id:'group_a', summary:'', created_at: datetime()})"
+deadline=$((SECONDS + 30))
+until [[ "$(cache_count group_a "MATCH (n:Entity {uuid:'group-a-later'}) RETURN count(n)")" == 1 ]]; do
+  (( SECONDS < deadline )) || { tail -20 "$work/serve3.log" >&2; fail "a change in group_a did not reach its graph"; }
+  sleep 0.2
+done
+echo "   a later change in group_a: arrived"
 X "MATCH (n) WHERE n.group_id = 'group_b' DETACH DELETE n"
 deadline=$((SECONDS + 30))
 until [[ "$(R EXISTS group_b)" == 0 ]]; do
