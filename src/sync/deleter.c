@@ -17,8 +17,7 @@
 
 /* The graphs a check may look at: the live graph when it exists (single), else the groups
  * incremental recorded (per_group). *groups NULL with *n 0: none. */
-static int cached_graphs(const struct cfg *c, struct fdb_conn *f, char ***groups, int *n,
-                         bool *any)
+static int cached_graphs(const struct cfg *c, struct fdb_conn *f, char ***groups, int *n, bool *any)
 {
     *groups = NULL;
     *n = 0;
@@ -112,7 +111,7 @@ struct sync_deleter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool busy, hold, quit;
-    struct dc_memo *memo; /* the keys the checks remember (NULL: none) */
+    struct dc_memo *memo;             /* the keys the checks remember (NULL: none) */
     volatile sig_atomic_t check_stop; /* the check's own flag, set by the watcher */
 };
 

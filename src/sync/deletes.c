@@ -353,8 +353,8 @@ static int dc_cache_recount(struct dc *D, char **groups, int ngraphs, int64_t *c
             rc = n++ ? buf_append_str(&D->q, " UNION ALL ") : 0;
             rc = rc ? rc : extract_cache_match(&D->q, ty, true);
             rc = rc ? rc
-                    : buf_printf(&D->q, " WHERE %s > $bt RETURN %d AS t, count(*) AS c",
-                                 ty->birth, t);
+                    : buf_printf(&D->q, " WHERE %s > $bt RETURN %d AS t, count(*) AS c", ty->birth,
+                                 t);
         }
         buf_reset(&pre);
         rc = rc ? rc : buf_append_str(&pre, "CYPHER");

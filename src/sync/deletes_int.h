@@ -47,10 +47,10 @@ struct dc {
     bool old;
     int64_t bt_s;
     char bt_iso[40];
-    bool fdb_sent; /* dc_fdb_send sent a query whose reply dc_fdb_recv reads */
-    struct dc_memo *memo;   /* or NULL */
-    struct dc_keys *set;    /* the current type's remembered keys, while a drill uses them */
-    struct dc_keys young;   /* with set: the cache's young keys of the type, sorted */
+    bool fdb_sent;        /* dc_fdb_send sent a query whose reply dc_fdb_recv reads */
+    struct dc_memo *memo; /* or NULL */
+    struct dc_keys *set;  /* the current type's remembered keys, while a drill uses them */
+    struct dc_keys young; /* with set: the cache's young keys of the type, sorted */
 };
 
 /* deletes_memo.c: the remembered keys of D->graph's type t, when fresh (NULL: none, or

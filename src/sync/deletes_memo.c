@@ -20,7 +20,7 @@ struct dc_memo_set {
     char graph[SYNC_GRAPH_CAP];
     int type;
     double built_at;
-    bool unusable; /* more keys than a set holds: the type is counted by FalkorDB */
+    bool unusable;       /* more keys than a set holds: the type is counted by FalkorDB */
     struct dc_keys keys; /* sorted (sync_keycmp) */
 };
 

@@ -263,7 +263,7 @@ static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
         buf_reset(&pre);
         rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
         rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-        rc = rc ? rc : dr_fdb_rows(r, k, c, false, NULL);
+        rc = rc ? rc : dr_fdb_rows(r, k, c, false, &keys);
         freeReplyObject(r);
     } else if (build && !rc) {
         if (!(D->set = dc_memo_put(D->memo, D->graph, ti, &keys, false, sync_wall_now())))

@@ -337,8 +337,8 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     if (!rc)
         rc = fixer_open(&fx, &ld, c, &rules, rep, &fc, rep->error, sizeof rep->error);
     if (!rc && c->falkordb.layout == CFG_LAYOUT_PER_GROUP &&
-        (rc = sync_group_list_get(&bolt, o ? o->group_list : NULL, c->sync.overlap_seconds,
-                                  &groups, &ngroups)))
+        (rc = sync_group_list_get(&bolt, o ? o->group_list : NULL, c->sync.overlap_seconds, &groups,
+                                  &ngroups)))
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", bolt.errstr);
     rc = rc ? rc : incremental_graphs(&I, o, groups, ngroups);
     /* Deletes (and items an earlier run missed), found by counts: after every upsert. */

@@ -138,8 +138,8 @@ static int run_once(const struct cfg *c, enum sync_mode mode, volatile sig_atomi
 }
 
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, const struct orch_keep *keep,
-             struct sync_report *rep, double *lag)
+             const struct orch_hooks *hooks, const struct orch_keep *keep, struct sync_report *rep,
+             double *lag)
 {
     int rc = 0;
     for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
@@ -305,8 +305,7 @@ static void dl_finished(void *ud, int rc, const struct sync_report *rep)
     else if (!rc && rep->upserted + rep->deleted)
         log_fields(LOG_INFO, "delete check applied",
                    json_pack("{s:I,s:I,s:f}", "deleted", (json_int_t)rep->deleted, "upserted",
-                             (json_int_t)rep->upserted, "duration_ms",
-                             round(rep->seconds * 1000)));
+                             (json_int_t)rep->upserted, "duration_ms", round(rep->seconds * 1000)));
     if (g->hooks && g->hooks->deletes_finished)
         g->hooks->deletes_finished(g->hooks->ud, rc, rep);
 }

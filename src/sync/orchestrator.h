@@ -54,14 +54,15 @@ struct orch_keep {
     struct sync_group_list *groups; /* per_group: the group list across runs (NULL: none) */
 };
 int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *stop,
-             const struct orch_hooks *hooks, const struct orch_keep *keep,
-             struct sync_report *rep, double *lag) FS_WARN_UNUSED;
+             const struct orch_hooks *hooks, const struct orch_keep *keep, struct sync_report *rep,
+             double *lag) FS_WARN_UNUSED;
 
 /* The continuous loop until *stop: full sync when asked on startup or when the
  * cache is empty, then incremental every interval (its delete check on a thread of its own,
- * sync/deleter.h, once per interval: adds and updates never wait for it), and after every sync.reconcile_every-th
- * interval run a reconcile slice of orch_slice_budget seconds (graphiti profile; the pass
- * resumes where the last slice ended, across restarts). Returns 0 on a clean stop. */
+ * sync/deleter.h, once per interval: adds and updates never wait for it), and after every
+ * sync.reconcile_every-th interval run a reconcile slice of orch_slice_budget seconds (graphiti
+ * profile; the pass resumes where the last slice ended, across restarts). Returns 0 on a clean
+ * stop. */
 int orch_loop(const struct cfg *c, volatile sig_atomic_t *stop, const struct orch_hooks *hooks,
               const struct orch_ctl *ctl);
 

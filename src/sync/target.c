@@ -233,8 +233,8 @@ void sync_group_list_forget(struct sync_group_list *gl)
         gl->probed_at = 0;
 }
 
-int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl,
-                            int overlap_seconds, char **groups, int n, bool *changed)
+int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl, int overlap_seconds,
+                            char **groups, int n, bool *changed)
 {
     double now = sync_wall_now();
     for (int i = 0; i < n; i++)

@@ -95,8 +95,8 @@ void sync_group_list_clear(struct sync_group_list *gl);
  * since the last ask minus the overlap (one query, index seeks on those times): changed[i]
  * set for them; all set on the first ask, on a failure (why in s->errstr, rc returned) and
  * after sync_group_list_forget. An idle group's change queries need not run. */
-int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl,
-                            int overlap_seconds, char **groups, int n, bool *changed);
+int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl, int overlap_seconds,
+                            char **groups, int n, bool *changed);
 /* The next ask marks every group changed (a run failed: what it read is read again). */
 void sync_group_list_forget(struct sync_group_list *gl);
 

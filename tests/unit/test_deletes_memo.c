@@ -45,8 +45,8 @@ static void put_get_sorted(void **state)
     const char *sorted[] = {"a1", "b2", "c3"};
     assert_keys(set, sorted, 3);
     assert_ptr_equal(dc_memo_get(m, "g", 0, 150, &unusable), set);
-    assert_null(dc_memo_get(m, "g", 1, 150, &unusable)); /* another type */
-    assert_null(dc_memo_get(m, "h", 0, 150, &unusable)); /* another graph */
+    assert_null(dc_memo_get(m, "g", 1, 150, &unusable));       /* another type */
+    assert_null(dc_memo_get(m, "h", 0, 150, &unusable));       /* another graph */
     assert_null(dc_memo_get(m, "g", 0, 100 + 121, &unusable)); /* read again after 120 s */
     assert_true(dc_keys_has(set, "b2"));
     assert_false(dc_keys_has(set, "b3"));
