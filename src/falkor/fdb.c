@@ -182,6 +182,7 @@ static int open_conn(struct fdb_conn *c)
                : cfg->tls_insecure ? NET_TLS_TRUST_ANY
                                    : NET_TLS_VERIFY,
         .ca_file = cfg->ca_file,
+        .stop = cfg->stop,
     };
     int rc = net_connect(&c->net, cfg->host, cfg->port, &o);
     if (rc)

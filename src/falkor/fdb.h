@@ -3,6 +3,7 @@
 #ifndef FALKORSYNC_FDB_H
 #define FALKORSYNC_FDB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -50,6 +51,9 @@ struct fdb_config {
      * Non-zero (an FS_ code) fails the command that needed the node. NULL: none. */
     int (*node_opened)(void *arg, struct fdb_conn *node);
     void *node_opened_arg;
+    /* Set: a wait for FalkorDB ends with FS_ECANCELLED within NET_STOP_POLL_MS and the
+     * connection is dropped (its reply is never read). NULL: waits run to their timeout. */
+    volatile sig_atomic_t *stop;
 };
 
 #define FDB_DEFAULT_MAX_REPLY_BYTES ((size_t)512 << 20)

@@ -75,6 +75,7 @@ int sync_deletes_run(const struct cfg *c, struct dc_memo *memo, volatile sig_ato
     bool any = false;
     int rc = sync_rules_init(&rules, c);
     struct fdb_config fc = sync_fdb_config(c);
+    fc.stop = stop; /* a stop ends a wait behind a long write too */
     if (!rc)
         rc = fixer_open(&fx, &ld, c, &rules, rep, &fc, rep->error, sizeof rep->error);
     if (!rc && (rc = cached_graphs(c, &ld.fdb, &groups, &ngroups, &any)))
