@@ -192,10 +192,13 @@ int dc_memo_add(struct dc_keys *set, const struct dc_keys *keys)
 {
     if (!set || !keys->n)
         return 0;
+    /* every check hands in the whole young window, mostly remembered already: only the new
+     * keys are copied and merged (no new array when there are none) */
     struct dc_keys sorted = {0};
     int rc = 0;
     for (size_t i = 0; !rc && i < keys->n; i++)
-        rc = dc_keys_add(&sorted, keys->v[i], strlen(keys->v[i]));
+        if (!dc_keys_has(set, keys->v[i]))
+            rc = dc_keys_add(&sorted, keys->v[i], strlen(keys->v[i]));
     if (!rc && sorted.n)
         qsort(sorted.v, sorted.n, sizeof *sorted.v, dc_strcmp);
     rc = rc ? rc : merge_into(set, &sorted);

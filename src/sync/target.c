@@ -153,6 +153,33 @@ static int group_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A record's first value when it is a string (a group name): true with *it set. */
+static bool record_group(const struct bolt_record *rec, struct pack_item *it)
+{
+    struct pack_reader r;
+    pack_reader_init(&r, rec->data, rec->len);
+    return !pack_read_item(&r, it) && !pack_read_item(&r, it) && it->kind == FS_VALUE_STRING;
+}
+
+/* "since": a DateTime of whole seconds, into a PackStream map. */
+static int write_since(struct buf *p, int64_t since)
+{
+    int rc = pack_write_cstr(p, "since");
+    rc = rc ? rc : pack_write_struct_header(p, PACK_TAG_DATE_TIME, 3);
+    rc = rc ? rc : pack_write_int(p, since);
+    rc = rc ? rc : pack_write_int(p, 0);
+    return rc ? rc : pack_write_int(p, 0);
+}
+
+/* Groups '' and '_' both map to Graphiti's default graph: FS_ECONFIG, why in s->errstr. */
+static int default_group_clash(struct bolt_session *s)
+{
+    snprintf(s->errstr, sizeof s->errstr,
+             "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
+             "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
+    return FS_ECONFIG;
+}
+
 /* Groups of nodes created after since that gl does not hold, added to it (sorted). */
 static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, int64_t since)
 {
@@ -167,11 +194,7 @@ static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, 
                         "'') IN $known RETURN DISTINCT coalesce(n.group_id, '') AS g",
                         i ? " UNION " : "", labels[i]);
     rc = rc ? rc : pack_write_map_header(&p, 2);
-    rc = rc ? rc : pack_write_cstr(&p, "since");
-    rc = rc ? rc : pack_write_struct_header(&p, PACK_TAG_DATE_TIME, 3);
-    rc = rc ? rc : pack_write_int(&p, since);
-    rc = rc ? rc : pack_write_int(&p, 0);
-    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : write_since(&p, since);
     rc = rc ? rc : pack_write_cstr(&p, "known");
     rc = rc ? rc : pack_write_list_header(&p, (uint32_t)gl->n);
     for (int i = 0; !rc && i < gl->n; i++)
@@ -181,10 +204,8 @@ static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, 
     struct bolt_record rec;
     int more = 0;
     while (!rc && (more = bolt_next(s, &rec)) == 1) {
-        struct pack_reader r;
         struct pack_item it;
-        pack_reader_init(&r, rec.data, rec.len);
-        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
+        if (!record_group(&rec, &it))
             continue;
         char *g = strndup((const char *)it.data, it.size);
         rc = g ? sync_strv_push(&gl->groups, &gl->n, g) : FS_ENOMEM;
@@ -193,12 +214,8 @@ static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, 
     rc = rc ? rc : more < 0 ? more : 0;
     if (added && gl->n > 1)
         qsort(gl->groups, (size_t)gl->n, sizeof *gl->groups, group_cmp);
-    if (!rc && added && sync_layout_default_group_clash(gl->groups, gl->n)) {
-        snprintf(s->errstr, sizeof s->errstr,
-                 "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
-                 "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
-        rc = FS_ECONFIG;
-    }
+    if (!rc && added && sync_layout_default_group_clash(gl->groups, gl->n))
+        rc = default_group_clash(s);
     buf_deinit(&q);
     buf_deinit(&p);
     return rc;
@@ -259,11 +276,7 @@ int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl, 
     struct buf p;
     buf_init(&p, 64);
     int rc = pack_write_map_header(&p, 1);
-    rc = rc ? rc : pack_write_cstr(&p, "since");
-    rc = rc ? rc : pack_write_struct_header(&p, PACK_TAG_DATE_TIME, 3);
-    rc = rc ? rc : pack_write_int(&p, (int64_t)gl->probed_at - overlap_seconds - 1);
-    rc = rc ? rc : pack_write_int(&p, 0);
-    rc = rc ? rc : pack_write_int(&p, 0);
+    rc = rc ? rc : write_since(&p, (int64_t)gl->probed_at - overlap_seconds - 1);
     rc = rc ? rc : bolt_run(s, q, p.data, p.len, BOLT_MODE_READ);
     buf_deinit(&p);
     for (int i = 0; !rc && i < n; i++)
@@ -271,10 +284,8 @@ int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl, 
     struct bolt_record rec;
     int more = 0;
     while (!rc && (more = bolt_next(s, &rec)) == 1) {
-        struct pack_reader r;
         struct pack_item it;
-        pack_reader_init(&r, rec.data, rec.len);
-        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
+        if (!record_group(&rec, &it))
             continue;
         char g[SYNC_GRAPH_CAP];
         snprintf(g, sizeof g, "%.*s", (int)it.size, (const char *)it.data);
@@ -304,20 +315,14 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
     struct bolt_record rec;
     int more;
     while ((more = bolt_next(s, &rec)) == 1) {
-        struct pack_reader r;
         struct pack_item it;
-        pack_reader_init(&r, rec.data, rec.len);
-        if (pack_read_item(&r, &it) || pack_read_item(&r, &it) || it.kind != FS_VALUE_STRING)
+        if (!record_group(&rec, &it))
             continue;
         if ((rc = sync_strv_push(groups, n, strndup((const char *)it.data, it.size))))
             return rc;
     }
-    if (more == 0 && sync_layout_default_group_clash(*groups, *n)) {
-        snprintf(s->errstr, sizeof s->errstr,
-                 "groups '' and '_' both exist: both are Graphiti's FalkorDB default group "
-                 "(graph " SYNC_FALKOR_DEFAULT_GRAPH ") in layout per_group; use layout single");
-        return FS_ECONFIG;
-    }
+    if (more == 0 && sync_layout_default_group_clash(*groups, *n))
+        return default_group_clash(s);
     return more < 0 ? more : 0;
 }
 
