@@ -121,6 +121,40 @@ static int number(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+/* The header at buf[pos] with its number (*v, for '$', '*' and ':'): 1, 0 when not all there
+ * yet, FS_EPROTOCOL when the number is not one. A compact reply is mostly short number lines
+ * ("*2", ":2", "$36"): they are read in one pass over their digits; any other line goes the
+ * general way (the first "\r\n", then its text). */
+static int header_number(const char *buf, size_t len, size_t pos, char *type, const char **line,
+                         size_t *n, size_t *next, int64_t *v)
+{
+    if (pos >= len)
+        return 0;
+    char t = buf[pos];
+    if (t == '$' || t == '*' || t == ':') {
+        size_t i = pos + 1, lim = len < pos + 22 ? len : pos + 22; /* sign, 19 digits, \r\n */
+        bool neg = i < lim && buf[i] == '-';
+        i += neg;
+        size_t d0 = i;
+        uint64_t x = 0;
+        while (i < lim && buf[i] >= '0' && buf[i] <= '9')
+            x = x * 10 + (uint64_t)(buf[i++] - '0');
+        if (i > d0 && i - d0 <= 18 && i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') {
+            *type = t;
+            *line = buf + pos + 1;
+            *n = i - pos - 1;
+            *next = i + 2;
+            *v = neg ? -(int64_t)x : (int64_t)x;
+            return 1;
+        }
+    }
+    if (!header(buf, len, pos, type, line, n, next))
+        return 0;
+    if ((*type == '$' || *type == '*' || *type == ':') && number(*line, *n, v))
+        return FS_EPROTOCOL;
+    return 1;
+}
+
 int fdb_resp_scan(struct fdb_resp_scan *s, const char *buf, size_t len)
 {
     if (!s->pos && !s->depth && !s->left[0])
@@ -134,10 +168,9 @@ int fdb_resp_scan(struct fdb_resp_scan *s, const char *buf, size_t len)
         const char *line;
         size_t n, next;
         int64_t v = 0;
-        if (!header(buf, len, s->pos, &type, &line, &n, &next))
-            return 0;
-        if ((type == '$' || type == '*' || type == ':') && number(line, n, &v))
-            return FS_EPROTOCOL;
+        int h = header_number(buf, len, s->pos, &type, &line, &n, &next, &v);
+        if (h <= 0)
+            return h;
         if (type == '$' && v >= 0) {
             if (len - next < (uint64_t)v + 2)
                 return 0;
@@ -173,9 +206,8 @@ static int parse_at(struct fdb_arena *a, char *buf, size_t len, size_t *pos, int
     const char *line;
     size_t n, next;
     int64_t v = 0;
-    if (depth >= FDB_RESP_MAX_DEPTH_SCAN || !header(buf, len, *pos, &type, &line, &n, &next))
-        return FS_EPROTOCOL;
-    if ((type == '$' || type == '*' || type == ':') && number(line, n, &v))
+    if (depth >= FDB_RESP_MAX_DEPTH_SCAN ||
+        header_number(buf, len, *pos, &type, &line, &n, &next, &v) != 1)
         return FS_EPROTOCOL;
     bool nil = (type == '$' || type == '*') && v < 0;
     int rt = nil           ? REDIS_REPLY_NIL

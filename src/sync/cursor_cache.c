@@ -14,8 +14,10 @@
 #define PAGE_VECTORS 256
 #define PAGE_PLAIN 2048
 #define SORT_MEM ((size_t)16 << 20)
-/* Columns of an edge row: id(a), r key, r id, a key, a id, b key, b id, type, props, id(r). */
-#define EDGE_COL_RID 9
+/* Columns of a row: id(n), n (nodes); id(a), r, a key, a id, b key, b id (relationships). */
+#define COL_ENTITY 1
+#define EDGE_COL_AKEY 2
+#define EDGE_COL_BKEY 4
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,
                        const struct sync_type *t, bool generic, const char *key_property)
@@ -33,6 +35,16 @@ void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char 
     xsort_init(&c->xs, SORT_MEM);
     fdb_arena_init(&c->arena);
     c->target = PAGE_VECTORS;
+    c->kid_key = c->kid_nid = -1;
+}
+
+static void names_clear(struct cache_names *n)
+{
+    for (size_t i = 0; i < n->n; i++)
+        free(n->v[i]);
+    free(n->v);
+    n->v = NULL;
+    n->n = 0;
 }
 
 int cache_cursor_range(struct cache_cursor *c, const char *lo, const char *hi)
@@ -52,6 +64,161 @@ void cache_cursor_deinit(struct cache_cursor *c)
     buf_deinit(&c->rec);
     xsort_deinit(&c->xs);
     fdb_arena_deinit(&c->arena);
+    names_clear(&c->labels);
+    names_clear(&c->types);
+    names_clear(&c->keys);
+}
+
+/* The names of one kind listed by proc, in id order, into *n (on c's connection, with a
+ * reply arena of their own: the page being read stays where it is). */
+static int names_fetch(struct cache_cursor *c, const char *proc, struct cache_names *n, char *err,
+                       size_t errlen)
+{
+    struct fdb_arena a;
+    fdb_arena_init(&a);
+    const char *argv[4] = {"GRAPH.RO_QUERY", c->graph, proc, "--compact"};
+    redisReply *r = NULL;
+    int rc = fdb_command_arena(c->fdb, &a, &r, 4, argv);
+    if (rc)
+        snprintf(err, errlen, "FalkorDB: %s", c->fdb->errstr);
+    const redisReply *rows = rc ? NULL : fdb_compact_rows(r);
+    if (!rc && !rows) {
+        snprintf(err, errlen, "FalkorDB: %s gave no rows", proc);
+        rc = FS_EPROTOCOL;
+    }
+    names_clear(n);
+    char **v = rc || !rows->elements ? NULL : calloc(rows->elements, sizeof *v);
+    if (!rc && rows->elements && !v)
+        rc = FS_ENOMEM;
+    for (size_t i = 0; !rc && i < rows->elements; i++) {
+        const char *str;
+        size_t len;
+        const redisReply *row = rows->element[i];
+        if (row->type != REDIS_REPLY_ARRAY || row->elements < 1 ||
+            fdb_compact_string(row->element[0], &str, &len)) {
+            snprintf(err, errlen, "FalkorDB: %s listed something that is not a name", proc);
+            rc = FS_EPROTOCOL;
+        } else if (!(v[i] = strndup(str, len))) {
+            rc = FS_ENOMEM;
+        }
+        n->n = i + 1;
+    }
+    n->v = v;
+    if (rc)
+        names_clear(n);
+    fdb_arena_deinit(&a);
+    return rc;
+}
+
+/* The id of the property key named name, or -1. */
+static int64_t key_id(const struct cache_cursor *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->keys.n; i++)
+        if (!strcmp(c->keys.v[i], name))
+            return (int64_t)i;
+    return -1;
+}
+
+/* The whole node or relationship in a row's cell: [id, labels, props] or [id, type, src,
+ * dst, props] with integer ids; NULL when the cell is not that. */
+static const redisReply *row_entity(const struct cache_cursor *c, const redisReply *row)
+{
+    if (row->type != REDIS_REPLY_ARRAY || row->elements <= COL_ENTITY)
+        return NULL;
+    const redisReply *cell = row->element[COL_ENTITY];
+    int want = c->t->edge ? FDB_CT_EDGE : FDB_CT_NODE;
+    size_t n = c->t->edge ? 5 : 3;
+    if (fdb_compact_type(cell) != want)
+        return NULL;
+    const redisReply *e = cell->element[1];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != n ||
+        e->element[0]->type != REDIS_REPLY_INTEGER ||
+        e->element[n - 1]->type != REDIS_REPLY_ARRAY ||
+        e->element[1]->type != (c->t->edge ? REDIS_REPLY_INTEGER : REDIS_REPLY_ARRAY))
+        return NULL;
+    return e;
+}
+
+/* Whether every row of a page is whole and every id it names is known; else the names
+ * are fetched again (once: one still unknown is an error). */
+static int check_names(struct cache_cursor *c, const redisReply *rs, char *err, size_t errlen)
+{
+    for (int pass = 0; rs && pass < 2; pass++) {
+        bool unknown = false;
+        for (size_t i = 0; i < rs->elements && !unknown; i++) {
+            const redisReply *e = row_entity(c, rs->element[i]);
+            if (!e || rs->element[i]->elements < (c->t->edge ? 6u : 2u)) {
+                snprintf(err, errlen, "FalkorDB: a %s page row is not shaped as asked", c->t->name);
+                return FS_EPROTOCOL;
+            }
+            const redisReply *pm = e->element[e->elements - 1];
+            for (size_t j = 0; j < pm->elements && !unknown; j++) {
+                const redisReply *p = pm->element[j];
+                if (p->type != REDIS_REPLY_ARRAY || p->elements != 3 ||
+                    p->element[0]->type != REDIS_REPLY_INTEGER) {
+                    snprintf(err, errlen, "FalkorDB: a %s property is not shaped as asked",
+                             c->t->name);
+                    return FS_EPROTOCOL;
+                }
+                unknown =
+                    p->element[0]->integer < 0 || (uint64_t)p->element[0]->integer >= c->keys.n;
+            }
+            if (c->t->edge) {
+                unknown = unknown || e->element[1]->integer < 0 ||
+                          (uint64_t)e->element[1]->integer >= c->types.n;
+            } else {
+                const redisReply *lv = e->element[1];
+                for (size_t j = 0; j < lv->elements && !unknown; j++)
+                    unknown = lv->element[j]->type != REDIS_REPLY_INTEGER ||
+                              lv->element[j]->integer < 0 ||
+                              (uint64_t)lv->element[j]->integer >= c->labels.n;
+            }
+        }
+        if (!unknown)
+            return 0;
+        if (pass) {
+            snprintf(err, errlen,
+                     "FalkorDB: a %s page names a label, type or property key id that the "
+                     "graph's lists do not hold",
+                     c->t->name);
+            return FS_EPROTOCOL;
+        }
+        int rc = names_fetch(c, "CALL db.propertyKeys()", &c->keys, err, errlen);
+        rc = rc           ? rc
+             : c->t->edge ? names_fetch(c, "CALL db.relationshipTypes()", &c->types, err, errlen)
+                          : names_fetch(c, "CALL db.labels()", &c->labels, err, errlen);
+        if (rc)
+            return rc;
+        c->kid_key = key_id(c, c->generic ? (*c->kp ? c->kp : NULL) : "uuid");
+        c->kid_nid = c->generic ? key_id(c, GK_ID_PROP) : -1;
+    }
+    return 0;
+}
+
+/* A property's [type, value] cell, from its [key id, type, value] entry. */
+static void prop_cell(const redisReply *p, redisReply *cell)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->type = REDIS_REPLY_ARRAY;
+    cell->elements = 2;
+    cell->element = p->element + 1;
+}
+
+/* The [type, value] cell of property id kid in pm, or a NULL cell. */
+static void find_prop(const redisReply *pm, int64_t kid, redisReply *cell)
+{
+    static redisReply null_type = {.type = REDIS_REPLY_INTEGER, .integer = FDB_CT_NULL};
+    static redisReply null_value = {.type = REDIS_REPLY_NIL};
+    static redisReply *null_cell[2] = {&null_type, &null_value};
+    for (size_t j = 0; kid >= 0 && j < pm->elements; j++)
+        if (pm->element[j]->element[0]->integer == kid) {
+            prop_cell(pm->element[j], cell);
+            return;
+        }
+    memset(cell, 0, sizeof *cell);
+    cell->type = REDIS_REPLY_ARRAY;
+    cell->elements = 2;
+    cell->element = null_cell;
 }
 
 /* A cached item's key from its key-property cell and its _neo4j_id cell
@@ -89,6 +256,15 @@ static int cache_key_cols(struct buf *q, const struct cache_cursor *c, const cha
         return buf_printf(q, "%s.uuid, null AS %s_id", v, v);
     int rc = *c->kp ? buf_printf(q, "%s.`%s`, ", v, c->kp) : buf_printf(q, "null AS %s_k, ", v);
     return rc ? rc : buf_printf(q, "%s.`" GK_ID_PROP "`", v);
+}
+
+/* ", <a key>, <a id>, <b key>, <b id>": the endpoints' key columns of an edge row. */
+static int edge_end_cols(struct cache_cursor *c)
+{
+    int rc = buf_append_str(&c->q, ", ");
+    rc = rc ? rc : cache_key_cols(&c->q, c, "a");
+    rc = rc ? rc : buf_append_str(&c->q, ", ");
+    return rc ? rc : cache_key_cols(&c->q, c, "b");
 }
 
 /* "CYPHER lo=.. hi=.. [klo=.. khi=..] " for a range page, or "CYPHER last=.. lastr=.. [..] "
@@ -136,9 +312,7 @@ static int page_query(struct cache_cursor *c, bool rest)
                              edge ? "a" : "n");
     if (!edge) {
         rc = rc ? rc : key_range_cond(c, "n");
-        rc = rc ? rc : buf_append_str(&c->q, " RETURN id(n), ");
-        rc = rc ? rc : cache_key_cols(&c->q, c, "n");
-        return rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
+        return rc ? rc : buf_append_str(&c->q, " RETURN id(n), n");
     }
     rc = rc ? rc : buf_append_str(&c->q, " MATCH (a)-[r");
     if (!c->generic)
@@ -148,73 +322,71 @@ static int page_query(struct cache_cursor *c, bool rest)
         rc = rc ? rc : buf_append_str(&c->q, " AND id(r) > $lastr");
     rc = rc ? rc : key_range_cond(c, "r");
     rc = rc ? rc
-            : buf_printf(&c->q, " WITH a, r, b ORDER BY id(a), id(r) LIMIT %d RETURN id(a), ",
+            : buf_printf(&c->q, " WITH a, r, b ORDER BY id(a), id(r) LIMIT %d RETURN id(a), r",
                          c->target);
-    for (int i = 0; !rc && i < 3; i++) {
-        rc = cache_key_cols(&c->q, c, i == 0 ? "r" : i == 1 ? "a" : "b");
-        rc = rc ? rc : buf_append_str(&c->q, ", ");
-    }
-    return rc ? rc : buf_append_str(&c->q, "type(r), properties(r), id(r)");
+    return rc ? rc : edge_end_cols(c);
 }
 
-/* A node row's head "N:<sorted labels>"; *pm its property map. */
-static int node_row_head(struct cache_cursor *c, const redisReply *row, char *labels, size_t lcap,
-                         const redisReply **pm)
+/* A node's head "N:<sorted labels>" (in c->head) and the labels alone. */
+static int node_head(struct cache_cursor *c, const redisReply *e, char *labels, size_t lcap)
 {
-    const redisReply *lv = row->element[3]->element[1];
+    const redisReply *lv = e->element[1];
     char *names[64];
     size_t n = 0;
     for (size_t j = 0; j < lv->elements && n < 64; j++)
-        names[n++] = lv->element[j]->element[1]->str;
+        names[n++] = c->labels.v[lv->element[j]->integer];
     int rc = buf_append_str(&c->head, "N:");
     rc = rc ? rc : fp_sorted_labels(&c->head, names, n);
     size_t ll = c->head.len > 2 ? c->head.len - 2 : 0;
     ll = ll < lcap ? ll : lcap - 1;
     memcpy(labels, c->head.data ? c->head.data + 2 : "", ll);
     labels[ll] = '\0';
-    *pm = row->element[4]->element[1];
     return rc;
 }
 
-/* One row of a page into the sorter: key -> (hash, id, start id, labels). */
+/* One row of a page (its names checked by check_names) into the sorter: key -> (hash, id,
+ * start id, labels). */
 static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
 {
+    const redisReply *e = row_entity(c, row);
+    const redisReply *pm = e->element[e->elements - 1];
+    redisReply kv, idv;
+    find_prop(pm, c->kid_key, &kv);
+    find_prop(pm, c->kid_nid, &idv);
     char key[FP_KEY_CAP];
-    if (!cache_key(row->element[1], row->element[2], key, sizeof key))
+    if (!cache_key(&kv, &idv, key, sizeof key))
         return 0; /* no key */
     buf_reset(&c->head);
-    const redisReply *pm;
     char labels[256] = "";
-    int64_t fid = id, fsrc = -1;
+    int64_t fid = e->element[0]->integer, fsrc = -1;
     int rc;
     if (!c->t->edge) {
-        rc = node_row_head(c, row, labels, sizeof labels, &pm);
+        rc = node_head(c, e, labels, sizeof labels);
     } else {
         char ak[FP_KEY_CAP] = "", bk[FP_KEY_CAP] = "";
-        if (!cache_key(row->element[3], row->element[4], ak, sizeof ak))
+        if (!cache_key(row->element[EDGE_COL_AKEY], row->element[EDGE_COL_AKEY + 1], ak, sizeof ak))
             ak[0] = '\0';
-        if (!cache_key(row->element[5], row->element[6], bk, sizeof bk))
+        if (!cache_key(row->element[EDGE_COL_BKEY], row->element[EDGE_COL_BKEY + 1], bk, sizeof bk))
             bk[0] = '\0';
-        const redisReply *tv = row->element[7]->element[1];
-        bool named = tv->type == REDIS_REPLY_STRING;
-        rc = fp_edge_head(&c->head, named ? tv->str : "", named ? tv->len : 0, ak, bk);
-        pm = row->element[8]->element[1];
+        const char *type = c->types.v[e->element[1]->integer];
+        rc = fp_edge_head(&c->head, type, strlen(type), ak, bk);
         fsrc = id;
-        fid = row->element[EDGE_COL_RID]->element[1]->integer;
     }
     struct fp_item f;
     fp_item_init(&f);
-    for (size_t j = 0; !rc && j + 1 < pm->elements; j += 2) {
-        /* map entries: key string, then a [type, value] cell */
-        const redisReply *v = pm->element[j + 1];
-        if (v->type == REDIS_REPLY_ARRAY && v->elements == 2 &&
-            v->element[0]->type == REDIS_REPLY_INTEGER &&
-            v->element[0]->integer == FDB_CT_VECTORF32)
+    for (size_t j = 0; !rc && j < pm->elements; j++) {
+        /* entries: [key id, type, value] */
+        const redisReply *p = pm->element[j];
+        redisReply cell;
+        prop_cell(p, &cell);
+        if (p->element[1]->type == REDIS_REPLY_INTEGER &&
+            p->element[1]->integer == FDB_CT_VECTORF32)
             c->vectors = true;
         buf_reset(&c->tmp);
-        rc = fp_canon_compact(&c->tmp, v);
+        rc = fp_canon_compact(&c->tmp, &cell);
+        const char *name = c->keys.v[p->element[0]->integer];
         if (!rc)
-            fp_item_prop(&f, pm->element[j]->str, pm->element[j]->len, c->tmp.data, c->tmp.len);
+            fp_item_prop(&f, name, strlen(name), c->tmp.data, c->tmp.len);
     }
     uint64_t hash = rc ? 0 : fp_item_hash(&f, c->head.data ? c->head.data : "", c->head.len);
     buf_reset(&c->rec);
@@ -281,15 +453,15 @@ static void next_width(struct cache_cursor *c, size_t rows)
     c->width = w < 1 ? 1 : w;
 }
 
-/* Whether a page's rows hold a vecf32 property (the properties cell is the row's last but
- * one for relationships, last for nodes). */
+/* Whether a page's rows (checked by check_names) hold a vecf32 property. */
 static bool rows_have_vectors(const struct cache_cursor *c, const redisReply *rs)
 {
-    size_t col = c->t->edge ? EDGE_COL_RID - 1 : 4;
     for (size_t i = 0; rs && i < rs->elements; i++) {
-        const redisReply *pm = rs->element[i]->element[col]->element[1];
-        for (size_t j = 1; j < pm->elements; j += 2)
-            if (fdb_compact_type(pm->element[j]) == FDB_CT_VECTORF32)
+        const redisReply *e = row_entity(c, rs->element[i]);
+        const redisReply *pm = e->element[e->elements - 1];
+        for (size_t j = 0; j < pm->elements; j++)
+            if (pm->element[j]->element[1]->type == REDIS_REPLY_INTEGER &&
+                pm->element[j]->element[1]->integer == FDB_CT_VECTORF32)
                 return true;
     }
     return false;
@@ -340,13 +512,17 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     }
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
+    if ((rc = check_names(c, rs, err, errlen))) {
+        c->done = true;
+        return rc;
+    }
     if (!c->vectors && !c->generic)
         c->vectors = rows_have_vectors(c, rs);
     bool full = edge && nrows == (size_t)c->target;
     if (full) { /* the last start node may have more: its rest next, then on after it */
         const redisReply *last = rs->element[nrows - 1];
         c->last_id = last->element[0]->element[1]->integer;
-        c->last_rel = last->element[EDGE_COL_RID]->element[1]->integer;
+        c->last_rel = row_entity(c, last)->element[0]->integer;
         c->in_source = true;
         if (!rest && c->width > 1)
             c->width /= 2;
@@ -397,25 +573,18 @@ static int range_page_query(struct cache_cursor *c)
     rc = rc ? rc : buf_printf(&c->q, " WITH %s WHERE (%s.uuid + '') > $after", v, v);
     if (c->upto)
         rc = rc ? rc : buf_printf(&c->q, " AND (%s.uuid + '') <= $upto", v);
-    if (!edge) {
-        rc = rc ? rc
-                : buf_printf(&c->q,
-                             " AND id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
-                             "RETURN id(n), ",
-                             c->target);
-        rc = rc ? rc : cache_key_cols(&c->q, c, "n");
-        return rc ? rc : buf_append_str(&c->q, ", labels(n), properties(n)");
-    }
+    if (!edge)
+        return rc ? rc
+                  : buf_printf(&c->q,
+                               " AND id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
+                               "RETURN id(n), n",
+                               c->target);
     rc = rc ? rc
             : buf_printf(&c->q,
                          " AND id(r) > $last WITH r ORDER BY id(r) LIMIT %d "
-                         "WITH r, startNode(r) AS a, endNode(r) AS b RETURN id(a), ",
+                         "WITH r, startNode(r) AS a, endNode(r) AS b RETURN id(a), r",
                          c->target);
-    for (int i = 0; !rc && i < 3; i++) {
-        rc = cache_key_cols(&c->q, c, i == 0 ? "r" : i == 1 ? "a" : "b");
-        rc = rc ? rc : buf_append_str(&c->q, ", ");
-    }
-    return rc ? rc : buf_append_str(&c->q, "type(r), properties(r), id(r)");
+    return rc ? rc : edge_end_cols(c);
 }
 
 /* One page of a slice into the sorter: paged by id(n), or by id(r) for relationships. */
@@ -432,11 +601,12 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
     c->done = nrows < (size_t)c->target;
+    rc = check_names(c, rs, err, errlen);
     for (size_t i = 0; !rc && i < nrows; i++) {
         const redisReply *row = rs->element[i];
         int64_t id = row->element[0]->element[1]->integer;
         if (edge) {
-            int64_t rid = row->element[EDGE_COL_RID]->element[1]->integer;
+            int64_t rid = row_entity(c, row)->element[0]->integer;
             if (rid > c->last_rel)
                 c->last_rel = rid;
         } else if (id > c->last_id) {

@@ -18,6 +18,15 @@
 #include "sync/profile.h"
 #include "util/xsort.h"
 
+/* A graph's names of one kind (label, relationship type or property key), by id: pages
+ * name them by id (the compact form of a whole node or relationship, which FalkorDB
+ * builds for about 40% less CPU than a properties() map), and db.labels(),
+ * db.relationshipTypes() and db.propertyKeys() list them in id order. */
+struct cache_names {
+    char **v;
+    size_t n;
+};
+
 struct cache_cursor {
     struct fdb_conn *fdb; /* borrowed */
     const char *graph;
@@ -44,6 +53,8 @@ struct cache_cursor {
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
      * bound), found by the uuid range index, paged by id. after NULL: the whole type. */
     const char *after, *upto;
+    struct cache_names labels, types, keys; /* fetched when a page names an id they lack */
+    int64_t kid_key, kid_nid;               /* the key property's id and _neo4j_id's; -1 */
 };
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,

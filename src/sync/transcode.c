@@ -44,11 +44,32 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
+/* width decimal digits of v, zero-padded, at p; the byte after them. The formats below
+ * are built this way when their fields have their usual widths (snprintf otherwise):
+ * every temporal of every item is formatted, and printf was a tenth of a verify's CPU. */
+static char *put_digits(char *p, uint64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 int xc_format_date(int64_t days, char *out, size_t cap)
 {
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999 && cap > 10) {
+        char *p = put_digits(out, (uint64_t)y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        *p = '\0';
+        return (int)(p - out);
+    }
     if (y < 0) /* ISO 8601 expanded year, as Neo4j prints it: -0001 */
         return snprintf(out, cap, "-%04" PRId64 "-%02u-%02u", -y, m, d);
     return snprintf(out, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
@@ -57,6 +78,20 @@ int xc_format_date(int64_t days, char *out, size_t cap)
 /* HH:MM:SS plus the fraction rule (micro when whole, else nanos). */
 static int format_clock(int64_t secs_of_day, int64_t nanos, char *out, size_t cap)
 {
+    if (secs_of_day >= 0 && secs_of_day < 86400 && nanos >= 0 && nanos < 1000000000 && cap > 18) {
+        char *p = put_digits(out, (uint64_t)(secs_of_day / 3600), 2);
+        *p++ = ':';
+        p = put_digits(p, (uint64_t)(secs_of_day / 60 % 60), 2);
+        *p++ = ':';
+        p = put_digits(p, (uint64_t)(secs_of_day % 60), 2);
+        if (nanos) {
+            *p++ = '.';
+            p = nanos % 1000 == 0 ? put_digits(p, (uint64_t)(nanos / 1000), 6)
+                                  : put_digits(p, (uint64_t)nanos, 9);
+        }
+        *p = '\0';
+        return (int)(p - out);
+    }
     int n = snprintf(out, cap, "%02d:%02d:%02d", (int)(secs_of_day / 3600),
                      (int)(secs_of_day / 60 % 60), (int)(secs_of_day % 60));
     if (nanos % 1000 == 0 && nanos)
@@ -78,6 +113,10 @@ static int format_local_datetime(int64_t seconds, int64_t nanos, char *out, size
 int xc_format_datetime_utc(int64_t seconds, int64_t nanos, char *out, size_t cap)
 {
     int n = format_local_datetime(seconds, nanos, out, cap);
+    if (cap - (size_t)n > 6) {
+        memcpy(out + n, "+00:00", 7);
+        return n + 6;
+    }
     return n + snprintf(out + n, cap - (size_t)n, "+00:00");
 }
 
@@ -86,6 +125,19 @@ static int format_offset(int64_t off, char *out, size_t cap)
     char sign = off < 0 ? '-' : '+';
     if (off < 0)
         off = -off;
+    if (off < 100 * 3600 && cap > 9) {
+        char *p = out;
+        *p++ = sign;
+        p = put_digits(p, (uint64_t)(off / 3600), 2);
+        *p++ = ':';
+        p = put_digits(p, (uint64_t)(off / 60 % 60), 2);
+        if (off % 60) {
+            *p++ = ':';
+            p = put_digits(p, (uint64_t)(off % 60), 2);
+        }
+        *p = '\0';
+        return (int)(p - out);
+    }
     int n = snprintf(out, cap, "%c%02d:%02d", sign, (int)(off / 3600), (int)(off / 60 % 60));
     if (off % 60)
         n += snprintf(out + n, cap - (size_t)n, ":%02d", (int)(off % 60));

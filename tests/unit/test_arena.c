@@ -66,6 +66,9 @@ static void test_same_tree_as_hiredis(void **state)
         COMPACT,
         ":0\r\n",
         ":-9223372036854775807\r\n",
+        ":123456789012345678\r\n",  /* 18 digits: the quick path */
+        ":1234567890123456789\r\n", /* 19: the general one */
+        "*3\r\n$3\r\na\r\n\r\n:-1\r\n$-1\r\n",
         "+OK\r\n",
         "-ERR Invalid graph operation on empty key\r\n",
         "$0\r\n\r\n",
@@ -123,7 +126,8 @@ static void test_scan_in_pieces(void **state)
 static void test_refuses_what_is_not_resp(void **state)
 {
     (void)state;
-    const char *bad[] = {"?x\r\n", "*abc\r\n", ":12a\r\n", "$-\r\n", ":99999999999999999999\r\n"};
+    const char *bad[] = {"?x\r\n",    "*abc\r\n", ":12a\r\n", "$-\r\n", ":99999999999999999999\r\n",
+                         ":1\r2\r\n", "$\r\n",    "*1\n\r\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fdb_resp_scan s;
         memset(&s, 0, sizeof s);

@@ -273,12 +273,40 @@ static void test_generic_keys(void **state)
     buf_deinit(&p);
 }
 
+/* The ISO texts, built digit by digit for the usual widths and by snprintf otherwise. */
+static void test_iso_text(void **state)
+{
+    (void)state;
+    char t[96];
+    assert_int_equal(xc_format_date(0, t, sizeof t), 10);
+    assert_string_equal(t, "1970-01-01");
+    assert_int_equal(xc_format_date(-719528, t, sizeof t), 10); /* 0000-01-01 */
+    assert_string_equal(t, "0000-01-01");
+    xc_format_date(-719529, t, sizeof t);
+    assert_string_equal(t, "-0001-12-31");
+    xc_format_date(2932897, t, sizeof t); /* 10000-01-01: a fifth digit */
+    assert_string_equal(t, "10000-01-01");
+    xc_format_date(2932896, t, sizeof t);
+    assert_string_equal(t, "9999-12-31");
+    assert_int_equal(xc_format_datetime_utc(0, 0, t, sizeof t), 25);
+    assert_string_equal(t, "1970-01-01T00:00:00+00:00");
+    xc_format_datetime_utc(1756137599, 123000, t, sizeof t);
+    assert_string_equal(t, "2025-08-25T15:59:59.000123+00:00");
+    xc_format_datetime_utc(-1, 5, t, sizeof t);
+    assert_string_equal(t, "1969-12-31T23:59:59.000000005+00:00");
+    xc_format_datetime_utc(86400 * 20325 + 3723, 999999999, t, sizeof t);
+    assert_string_equal(t, "2025-08-25T01:02:03.999999999+00:00");
+    /* a small buffer: cut as snprintf cuts */
+    char s[8];
+    xc_format_date(20325, s, sizeof s);
+    assert_string_equal(s, "2025-08");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_native_temporals),
-        cmocka_unit_test(test_native_query_parts),
-        cmocka_unit_test(test_generic_keys),
+        cmocka_unit_test(test_iso_text),           cmocka_unit_test(test_native_temporals),
+        cmocka_unit_test(test_native_query_parts), cmocka_unit_test(test_generic_keys),
         cmocka_unit_test(test_empty_group_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
