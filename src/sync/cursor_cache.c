@@ -14,10 +14,16 @@
 #define PAGE_VECTORS 256
 #define PAGE_PLAIN 2048
 #define SORT_MEM ((size_t)16 << 20)
-/* Columns of a row: id(n), n (nodes); id(a), r, a key, a id, b key, b id (relationships). */
+/* Columns of a row, whole: id(n), n (nodes); id(a), r, a key, a id, b key, b id
+ * (relationships). By columns (a cluster, whose replies hiredis 0.14 parses, and it refuses
+ * a reply nested deeper than 7 levels: a list property inside a whole entity is 8): id(n),
+ * n key, n id, labels(n), properties(n); id(a), r key, r id, a key, a id, b key, b id,
+ * type(r), properties(r), id(r). */
 #define COL_ENTITY 1
 #define EDGE_COL_AKEY 2
 #define EDGE_COL_BKEY 4
+#define COLS_NODE 5
+#define COLS_EDGE 10
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,
                        const struct sync_type *t, bool generic, const char *key_property)
@@ -143,7 +149,18 @@ static const redisReply *row_entity(const struct cache_cursor *c, const redisRep
  * are fetched again (once: one still unknown is an error). */
 static int check_names(struct cache_cursor *c, const redisReply *rs, char *err, size_t errlen)
 {
-    for (int pass = 0; rs && pass < 2; pass++) {
+    for (size_t i = 0; !c->whole && rs && i < rs->elements; i++) {
+        const redisReply *row = rs->element[i];
+        size_t n = c->t->edge ? COLS_EDGE : COLS_NODE, pc = n == COLS_EDGE ? 8 : 4;
+        if (row->type != REDIS_REPLY_ARRAY || row->elements != n ||
+            fdb_compact_type(row->element[pc]) != FDB_CT_MAP ||
+            row->element[pc]->element[1]->type != REDIS_REPLY_ARRAY ||
+            (!c->t->edge && fdb_compact_type(row->element[3]) != FDB_CT_ARRAY)) {
+            snprintf(err, errlen, "FalkorDB: a %s page row is not shaped as asked", c->t->name);
+            return FS_EPROTOCOL;
+        }
+    }
+    for (int pass = 0; c->whole && rs && pass < 2; pass++) {
         bool unknown = false;
         for (size_t i = 0; i < rs->elements && !unknown; i++) {
             const redisReply *e = row_entity(c, rs->element[i]);
@@ -258,13 +275,22 @@ static int cache_key_cols(struct buf *q, const struct cache_cursor *c, const cha
     return rc ? rc : buf_printf(q, "%s.`" GK_ID_PROP "`", v);
 }
 
-/* ", <a key>, <a id>, <b key>, <b id>": the endpoints' key columns of an edge row. */
-static int edge_end_cols(struct cache_cursor *c)
+/* What a page returns after id(n) or id(a) (see COL_ENTITY). */
+static int return_cols(struct cache_cursor *c)
 {
-    int rc = buf_append_str(&c->q, ", ");
-    rc = rc ? rc : cache_key_cols(&c->q, c, "a");
-    rc = rc ? rc : buf_append_str(&c->q, ", ");
-    return rc ? rc : cache_key_cols(&c->q, c, "b");
+    const bool edge = c->t->edge;
+    if (c->whole && !edge)
+        return buf_append_str(&c->q, ", n");
+    int rc = c->whole ? buf_append_str(&c->q, ", r") : 0;
+    /* by columns: the item's own key first; whole: the endpoints' alone */
+    for (int i = c->whole ? 1 : 0; !rc && i < (edge ? 3 : 1); i++) {
+        rc = buf_append_str(&c->q, ", ");
+        rc = rc ? rc : cache_key_cols(&c->q, c, !edge ? "n" : i == 0 ? "r" : i == 1 ? "a" : "b");
+    }
+    if (rc || c->whole)
+        return rc;
+    return buf_append_str(&c->q,
+                          edge ? ", type(r), properties(r), id(r)" : ", labels(n), properties(n)");
 }
 
 /* "CYPHER lo=.. hi=.. [klo=.. khi=..] " for a range page, or "CYPHER last=.. lastr=.. [..] "
@@ -312,7 +338,8 @@ static int page_query(struct cache_cursor *c, bool rest)
                              edge ? "a" : "n");
     if (!edge) {
         rc = rc ? rc : key_range_cond(c, "n");
-        return rc ? rc : buf_append_str(&c->q, " RETURN id(n), n");
+        rc = rc ? rc : buf_append_str(&c->q, " RETURN id(n)");
+        return rc ? rc : return_cols(c);
     }
     rc = rc ? rc : buf_append_str(&c->q, " MATCH (a)-[r");
     if (!c->generic)
@@ -322,19 +349,98 @@ static int page_query(struct cache_cursor *c, bool rest)
         rc = rc ? rc : buf_append_str(&c->q, " AND id(r) > $lastr");
     rc = rc ? rc : key_range_cond(c, "r");
     rc = rc ? rc
-            : buf_printf(&c->q, " WITH a, r, b ORDER BY id(a), id(r) LIMIT %d RETURN id(a), r",
+            : buf_printf(&c->q, " WITH a, r, b ORDER BY id(a), id(r) LIMIT %d RETURN id(a)",
                          c->target);
-    return rc ? rc : edge_end_cols(c);
+    return rc ? rc : return_cols(c);
+}
+
+/* One row of a page, whichever shape it came in. */
+struct row_view {
+    const redisReply *key, *nid;           /* the item's key and _neo4j_id cells */
+    const redisReply *ak, *aid, *bk, *bid; /* relationships: the endpoints' */
+    const redisReply *labels;              /* nodes: ids (whole) or [type, name] cells */
+    const redisReply *props;               /* [key id, type, value] entries, or a map */
+    const char *type;                      /* relationships: the type name */
+    size_t tlen;
+    int64_t fid;
+    redisReply kcell, ncell; /* whole: the key cells found among the properties */
+};
+
+static void view_row(struct cache_cursor *c, const redisReply *row, int64_t id, struct row_view *v)
+{
+    redisReply *const *x = row->element;
+    if (c->whole) {
+        const redisReply *e = row_entity(c, row);
+        v->props = e->element[e->elements - 1];
+        find_prop(v->props, c->kid_key, &v->kcell);
+        find_prop(v->props, c->kid_nid, &v->ncell);
+        v->key = &v->kcell;
+        v->nid = &v->ncell;
+        v->fid = e->element[0]->integer;
+        if (c->t->edge) {
+            v->ak = x[EDGE_COL_AKEY];
+            v->aid = x[EDGE_COL_AKEY + 1];
+            v->bk = x[EDGE_COL_BKEY];
+            v->bid = x[EDGE_COL_BKEY + 1];
+            v->type = c->types.v[e->element[1]->integer];
+            v->tlen = strlen(v->type);
+        } else {
+            v->labels = e->element[1];
+        }
+        return;
+    }
+    v->key = x[1];
+    v->nid = x[2];
+    v->fid = id;
+    if (!c->t->edge) {
+        v->labels = x[3]->element[1];
+        v->props = x[4]->element[1];
+        return;
+    }
+    v->ak = x[3];
+    v->aid = x[4];
+    v->bk = x[5];
+    v->bid = x[6];
+    const redisReply *tv = x[7]->element[1];
+    bool named = tv->type == REDIS_REPLY_STRING;
+    v->type = named ? tv->str : "";
+    v->tlen = named ? tv->len : 0;
+    v->props = x[8]->element[1];
+    v->fid = x[COLS_EDGE - 1]->element[1]->integer;
+}
+
+/* The number of properties in a view, and the name and [type, value] cell of the jth. */
+static size_t view_nprops(const struct cache_cursor *c, const struct row_view *v)
+{
+    return c->whole ? v->props->elements : v->props->elements / 2;
+}
+
+static const char *view_prop(const struct cache_cursor *c, const struct row_view *v, size_t j,
+                             size_t *nlen, redisReply *scratch, const redisReply **cell)
+{
+    if (!c->whole) {
+        const redisReply *name = v->props->element[2 * j];
+        *cell = v->props->element[2 * j + 1];
+        *nlen = name->len;
+        return name->str;
+    }
+    const redisReply *p = v->props->element[j];
+    prop_cell(p, scratch);
+    *cell = scratch;
+    const char *name = c->keys.v[p->element[0]->integer];
+    *nlen = strlen(name);
+    return name;
 }
 
 /* A node's head "N:<sorted labels>" (in c->head) and the labels alone. */
-static int node_head(struct cache_cursor *c, const redisReply *e, char *labels, size_t lcap)
+static int node_head(struct cache_cursor *c, const struct row_view *v, char *labels, size_t lcap)
 {
-    const redisReply *lv = e->element[1];
+    const redisReply *lv = v->labels;
     char *names[64];
     size_t n = 0;
     for (size_t j = 0; j < lv->elements && n < 64; j++)
-        names[n++] = c->labels.v[lv->element[j]->integer];
+        names[n++] =
+            c->whole ? c->labels.v[lv->element[j]->integer] : lv->element[j]->element[1]->str;
     int rc = buf_append_str(&c->head, "N:");
     rc = rc ? rc : fp_sorted_labels(&c->head, names, n);
     size_t ll = c->head.len > 2 ? c->head.len - 2 : 0;
@@ -344,54 +450,48 @@ static int node_head(struct cache_cursor *c, const redisReply *e, char *labels, 
     return rc;
 }
 
-/* One row of a page (its names checked by check_names) into the sorter: key -> (hash, id,
- * start id, labels). */
+/* One row of a page (checked by check_names) into the sorter: key -> (hash, id, start id,
+ * labels). */
 static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
 {
-    const redisReply *e = row_entity(c, row);
-    const redisReply *pm = e->element[e->elements - 1];
-    redisReply kv, idv;
-    find_prop(pm, c->kid_key, &kv);
-    find_prop(pm, c->kid_nid, &idv);
+    struct row_view v;
+    view_row(c, row, id, &v);
     char key[FP_KEY_CAP];
-    if (!cache_key(&kv, &idv, key, sizeof key))
+    if (!cache_key(v.key, v.nid, key, sizeof key))
         return 0; /* no key */
     buf_reset(&c->head);
     char labels[256] = "";
-    int64_t fid = e->element[0]->integer, fsrc = -1;
+    int64_t fsrc = -1;
     int rc;
     if (!c->t->edge) {
-        rc = node_head(c, e, labels, sizeof labels);
+        rc = node_head(c, &v, labels, sizeof labels);
     } else {
         char ak[FP_KEY_CAP] = "", bk[FP_KEY_CAP] = "";
-        if (!cache_key(row->element[EDGE_COL_AKEY], row->element[EDGE_COL_AKEY + 1], ak, sizeof ak))
+        if (!cache_key(v.ak, v.aid, ak, sizeof ak))
             ak[0] = '\0';
-        if (!cache_key(row->element[EDGE_COL_BKEY], row->element[EDGE_COL_BKEY + 1], bk, sizeof bk))
+        if (!cache_key(v.bk, v.bid, bk, sizeof bk))
             bk[0] = '\0';
-        const char *type = c->types.v[e->element[1]->integer];
-        rc = fp_edge_head(&c->head, type, strlen(type), ak, bk);
+        rc = fp_edge_head(&c->head, v.type, v.tlen, ak, bk);
         fsrc = id;
     }
     struct fp_item f;
     fp_item_init(&f);
-    for (size_t j = 0; !rc && j < pm->elements; j++) {
-        /* entries: [key id, type, value] */
-        const redisReply *p = pm->element[j];
-        redisReply cell;
-        prop_cell(p, &cell);
-        if (p->element[1]->type == REDIS_REPLY_INTEGER &&
-            p->element[1]->integer == FDB_CT_VECTORF32)
+    for (size_t j = 0, n = view_nprops(c, &v); !rc && j < n; j++) {
+        redisReply scratch;
+        const redisReply *cell;
+        size_t nlen;
+        const char *name = view_prop(c, &v, j, &nlen, &scratch, &cell);
+        if (fdb_compact_type(cell) == FDB_CT_VECTORF32)
             c->vectors = true;
         buf_reset(&c->tmp);
-        rc = fp_canon_compact(&c->tmp, &cell);
-        const char *name = c->keys.v[p->element[0]->integer];
+        rc = fp_canon_compact(&c->tmp, cell);
         if (!rc)
-            fp_item_prop(&f, name, strlen(name), c->tmp.data, c->tmp.len);
+            fp_item_prop(&f, name, nlen, c->tmp.data, c->tmp.len);
     }
     uint64_t hash = rc ? 0 : fp_item_hash(&f, c->head.data ? c->head.data : "", c->head.len);
     buf_reset(&c->rec);
     rc = rc ? rc : buf_append(&c->rec, &hash, sizeof hash);
-    rc = rc ? rc : buf_append(&c->rec, &fid, sizeof fid);
+    rc = rc ? rc : buf_append(&c->rec, &v.fid, sizeof v.fid);
     rc = rc ? rc : buf_append(&c->rec, &fsrc, sizeof fsrc);
     rc = rc ? rc : buf_append_str(&c->rec, labels);
     return rc ? rc : xsort_add(&c->xs, key, strlen(key), c->rec.data, c->rec.len);
@@ -454,17 +554,29 @@ static void next_width(struct cache_cursor *c, size_t rows)
 }
 
 /* Whether a page's rows (checked by check_names) hold a vecf32 property. */
-static bool rows_have_vectors(const struct cache_cursor *c, const redisReply *rs)
+static bool rows_have_vectors(struct cache_cursor *c, const redisReply *rs)
 {
     for (size_t i = 0; rs && i < rs->elements; i++) {
-        const redisReply *e = row_entity(c, rs->element[i]);
-        const redisReply *pm = e->element[e->elements - 1];
-        for (size_t j = 0; j < pm->elements; j++)
-            if (pm->element[j]->element[1]->type == REDIS_REPLY_INTEGER &&
-                pm->element[j]->element[1]->integer == FDB_CT_VECTORF32)
+        struct row_view v;
+        view_row(c, rs->element[i], 0, &v);
+        for (size_t j = 0, n = view_nprops(c, &v); j < n; j++) {
+            redisReply scratch;
+            const redisReply *cell;
+            size_t nlen;
+            view_prop(c, &v, j, &nlen, &scratch, &cell);
+            if (fdb_compact_type(cell) == FDB_CT_VECTORF32)
                 return true;
+        }
     }
     return false;
+}
+
+/* A relationship row's own id. */
+static int64_t row_rid(struct cache_cursor *c, const redisReply *row)
+{
+    struct row_view v;
+    view_row(c, row, 0, &v);
+    return v.fid;
 }
 
 /* The reply of the page query sent ahead (c->sent), or of the one run now. */
@@ -522,7 +634,7 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     if (full) { /* the last start node may have more: its rest next, then on after it */
         const redisReply *last = rs->element[nrows - 1];
         c->last_id = last->element[0]->element[1]->integer;
-        c->last_rel = row_entity(c, last)->element[0]->integer;
+        c->last_rel = row_rid(c, last);
         c->in_source = true;
         if (!rest && c->width > 1)
             c->width /= 2;
@@ -573,18 +685,15 @@ static int range_page_query(struct cache_cursor *c)
     rc = rc ? rc : buf_printf(&c->q, " WITH %s WHERE (%s.uuid + '') > $after", v, v);
     if (c->upto)
         rc = rc ? rc : buf_printf(&c->q, " AND (%s.uuid + '') <= $upto", v);
-    if (!edge)
-        return rc ? rc
-                  : buf_printf(&c->q,
-                               " AND id(n) > $last WITH n ORDER BY id(n) LIMIT %d "
-                               "RETURN id(n), n",
-                               c->target);
     rc = rc ? rc
-            : buf_printf(&c->q,
-                         " AND id(r) > $last WITH r ORDER BY id(r) LIMIT %d "
-                         "WITH r, startNode(r) AS a, endNode(r) AS b RETURN id(a), r",
-                         c->target);
-    return rc ? rc : edge_end_cols(c);
+         : !edge
+             ? buf_printf(&c->q, " AND id(n) > $last WITH n ORDER BY id(n) LIMIT %d RETURN id(n)",
+                          c->target)
+             : buf_printf(&c->q,
+                          " AND id(r) > $last WITH r ORDER BY id(r) LIMIT %d "
+                          "WITH r, startNode(r) AS a, endNode(r) AS b RETURN id(a)",
+                          c->target);
+    return rc ? rc : return_cols(c);
 }
 
 /* One page of a slice into the sorter: paged by id(n), or by id(r) for relationships. */
@@ -606,7 +715,7 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
         const redisReply *row = rs->element[i];
         int64_t id = row->element[0]->element[1]->integer;
         if (edge) {
-            int64_t rid = row_entity(c, row)->element[0]->integer;
+            int64_t rid = row_rid(c, row);
             if (rid > c->last_rel)
                 c->last_rel = rid;
         } else if (id > c->last_id) {
@@ -619,6 +728,7 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
 
 int cache_cursor_load(struct cache_cursor *c, char *err, size_t errlen)
 {
+    c->whole = !c->fdb->cfg.cluster && !fdb_is_cluster(c->fdb);
     c->in_source = false;
     c->done = false;
     int rc = 0;

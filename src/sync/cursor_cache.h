@@ -55,6 +55,7 @@ struct cache_cursor {
     const char *after, *upto;
     struct cache_names labels, types, keys; /* fetched when a page names an id they lack */
     int64_t kid_key, kid_nid;               /* the key property's id and _neo4j_id's; -1 */
+    bool whole; /* pages return whole entities (one server), else columns (a cluster) */
 };
 
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,
