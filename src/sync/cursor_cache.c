@@ -145,9 +145,10 @@ static const redisReply *row_entity(const struct cache_cursor *c, const redisRep
     return e;
 }
 
-/* Whether every row of a page is whole and every id it names is known; else the names
- * are fetched again (once: one still unknown is an error). */
-static int check_names(struct cache_cursor *c, const redisReply *rs, char *err, size_t errlen)
+/* Whether every row of a page is shaped as asked and every id it names is known; else the
+ * names are fetched again (once: one still unknown is an error). Notes on the way whether a
+ * row holds a vecf32 property (graphiti profile: later pages are kept small). */
+static int check_page(struct cache_cursor *c, const redisReply *rs, char *err, size_t errlen)
 {
     for (size_t i = 0; !c->whole && rs && i < rs->elements; i++) {
         const redisReply *row = rs->element[i];
@@ -159,6 +160,10 @@ static int check_names(struct cache_cursor *c, const redisReply *rs, char *err, 
             snprintf(err, errlen, "FalkorDB: a %s page row is not shaped as asked", c->t->name);
             return FS_EPROTOCOL;
         }
+        const redisReply *pm = row->element[pc]->element[1];
+        for (size_t j = 1; !c->generic && j < pm->elements; j += 2)
+            if (fdb_compact_type(pm->element[j]) == FDB_CT_VECTORF32)
+                c->vectors = true;
     }
     for (int pass = 0; c->whole && rs && pass < 2; pass++) {
         bool unknown = false;
@@ -179,6 +184,9 @@ static int check_names(struct cache_cursor *c, const redisReply *rs, char *err, 
                 }
                 unknown =
                     p->element[0]->integer < 0 || (uint64_t)p->element[0]->integer >= c->keys.n;
+                if (!c->generic && p->element[1]->type == REDIS_REPLY_INTEGER &&
+                    p->element[1]->integer == FDB_CT_VECTORF32)
+                    c->vectors = true;
             }
             if (c->t->edge) {
                 unknown = unknown || e->element[1]->integer < 0 ||
@@ -450,7 +458,7 @@ static int node_head(struct cache_cursor *c, const struct row_view *v, char *lab
     return rc;
 }
 
-/* One row of a page (checked by check_names) into the sorter: key -> (hash, id, start id,
+/* One row of a page (checked by check_page) into the sorter: key -> (hash, id, start id,
  * labels). */
 static int add_row(struct cache_cursor *c, const redisReply *row, int64_t id)
 {
@@ -553,30 +561,11 @@ static void next_width(struct cache_cursor *c, size_t rows)
     c->width = w < 1 ? 1 : w;
 }
 
-/* Whether a page's rows (checked by check_names) hold a vecf32 property. */
-static bool rows_have_vectors(struct cache_cursor *c, const redisReply *rs)
-{
-    for (size_t i = 0; rs && i < rs->elements; i++) {
-        struct row_view v;
-        view_row(c, rs->element[i], 0, &v);
-        for (size_t j = 0, n = view_nprops(c, &v); j < n; j++) {
-            redisReply scratch;
-            const redisReply *cell;
-            size_t nlen;
-            view_prop(c, &v, j, &nlen, &scratch, &cell);
-            if (fdb_compact_type(cell) == FDB_CT_VECTORF32)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* A relationship row's own id. */
+/* A relationship row's own id (a row checked by check_page). */
 static int64_t row_rid(struct cache_cursor *c, const redisReply *row)
 {
-    struct row_view v;
-    view_row(c, row, 0, &v);
-    return v.fid;
+    return c->whole ? row_entity(c, row)->element[0]->integer
+                    : row->element[COLS_EDGE - 1]->element[1]->integer;
 }
 
 /* The reply of the page query sent ahead (c->sent), or of the one run now. */
@@ -624,12 +613,10 @@ static int cache_page(struct cache_cursor *c, char *err, size_t errlen)
     }
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
-    if ((rc = check_names(c, rs, err, errlen))) {
+    if ((rc = check_page(c, rs, err, errlen))) {
         c->done = true;
         return rc;
     }
-    if (!c->vectors && !c->generic)
-        c->vectors = rows_have_vectors(c, rs);
     bool full = edge && nrows == (size_t)c->target;
     if (full) { /* the last start node may have more: its rest next, then on after it */
         const redisReply *last = rs->element[nrows - 1];
@@ -710,7 +697,7 @@ static int cache_slice_page(struct cache_cursor *c, char *err, size_t errlen)
     const redisReply *rs = fdb_compact_rows(r);
     size_t nrows = rs ? rs->elements : 0;
     c->done = nrows < (size_t)c->target;
-    rc = check_names(c, rs, err, errlen);
+    rc = check_page(c, rs, err, errlen);
     for (size_t i = 0; !rc && i < nrows; i++) {
         const redisReply *row = rs->element[i];
         int64_t id = row->element[0]->element[1]->integer;

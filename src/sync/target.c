@@ -153,12 +153,19 @@ static int group_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A record's first value when it is a string (a group name): true with *it set. */
-static bool record_group(const struct bolt_record *rec, struct pack_item *it)
+/* The next record whose first value is a string (a group name): 1 with *it set (valid until
+ * the next read on s), 0 at the end, <0 on error. Other records are skipped. */
+static int next_group(struct bolt_session *s, struct pack_item *it)
 {
-    struct pack_reader r;
-    pack_reader_init(&r, rec->data, rec->len);
-    return !pack_read_item(&r, it) && !pack_read_item(&r, it) && it->kind == FS_VALUE_STRING;
+    struct bolt_record rec;
+    int more;
+    while ((more = bolt_next(s, &rec)) == 1) {
+        struct pack_reader r;
+        pack_reader_init(&r, rec.data, rec.len);
+        if (!pack_read_item(&r, it) && !pack_read_item(&r, it) && it->kind == FS_VALUE_STRING)
+            return 1;
+    }
+    return more;
 }
 
 /* "since": a DateTime of whole seconds, into a PackStream map. */
@@ -201,12 +208,9 @@ static int groups_new_since(struct bolt_session *s, struct sync_group_list *gl, 
         rc = pack_write_cstr(&p, gl->groups[i]);
     rc = rc ? rc : bolt_run(s, q.data, p.data, p.len, BOLT_MODE_READ);
     bool added = false;
-    struct bolt_record rec;
+    struct pack_item it;
     int more = 0;
-    while (!rc && (more = bolt_next(s, &rec)) == 1) {
-        struct pack_item it;
-        if (!record_group(&rec, &it))
-            continue;
+    while (!rc && (more = next_group(s, &it)) == 1) {
         char *g = strndup((const char *)it.data, it.size);
         rc = g ? sync_strv_push(&gl->groups, &gl->n, g) : FS_ENOMEM;
         added = true;
@@ -281,12 +285,9 @@ int sync_group_list_changed(struct bolt_session *s, struct sync_group_list *gl, 
     buf_deinit(&p);
     for (int i = 0; !rc && i < n; i++)
         changed[i] = false;
-    struct bolt_record rec;
+    struct pack_item it;
     int more = 0;
-    while (!rc && (more = bolt_next(s, &rec)) == 1) {
-        struct pack_item it;
-        if (!record_group(&rec, &it))
-            continue;
+    while (!rc && (more = next_group(s, &it)) == 1) {
         char g[SYNC_GRAPH_CAP];
         snprintf(g, sizeof g, "%.*s", (int)it.size, (const char *)it.data);
         for (int i = 0; i < n; i++) /* by name: Neo4j's order may not be strcmp's */
@@ -312,12 +313,9 @@ int sync_list_groups(struct bolt_session *s, char ***groups, int *n)
     int rc = bolt_run(s, q, NULL, 0, BOLT_MODE_READ);
     if (rc)
         return rc;
-    struct bolt_record rec;
+    struct pack_item it;
     int more;
-    while ((more = bolt_next(s, &rec)) == 1) {
-        struct pack_item it;
-        if (!record_group(&rec, &it))
-            continue;
+    while ((more = next_group(s, &it)) == 1) {
         if ((rc = sync_strv_push(groups, n, strndup((const char *)it.data, it.size))))
             return rc;
     }
