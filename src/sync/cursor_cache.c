@@ -44,6 +44,16 @@ void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char 
     c->kid_key = c->kid_nid = -1;
 }
 
+void cache_cursor_share(struct cache_cursor *c, int ways)
+{
+    /* a set of cursors may hold four times one cursor's buffer, each at least 2 MB */
+    size_t share = ways > 4 ? SORT_MEM * 4 / (size_t)ways : SORT_MEM;
+    if (share < ((size_t)2 << 20))
+        share = (size_t)2 << 20;
+    if (!c->loaded)
+        c->xs.mem_cap = share;
+}
+
 static void names_clear(struct cache_names *n)
 {
     for (size_t i = 0; i < n->n; i++)

@@ -61,6 +61,10 @@ struct cache_cursor {
 void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char *graph,
                        const struct sync_type *t, bool generic, const char *key_property);
 void cache_cursor_deinit(struct cache_cursor *c);
+/* This cursor is one of ways held at once (a comparison of one stream with several graphs):
+ * its sort buffer is a share of what one cursor may hold, so the set stays bounded. Before
+ * the first next. */
+void cache_cursor_share(struct cache_cursor *c, int ways);
 /* Only the items whose key k is lo <= k < hi (either NULL: unbounded; both borrowed until
  * deinit), for a comparison in key-range slices. The pages still cover the whole type (a
  * filter on each page), so a slice costs FalkorDB a scan of the type. Before the first

@@ -8,61 +8,76 @@
 
 _Static_assert(SYNC_KEY_CAP == GK_CAP, "a generic key fits an item key");
 
-/* Every item of t meeting cond on its key (and group $g when by_group), in key order. */
-/* " AND <t's group> = $g" when by_group. */
-static int group_filter(struct buf *q, const struct sync_type *t, bool by_group)
+/* Which groups a keyset query reads: all, group $g, or the groups of list $gs (then the
+ * group is the last column, for the caller to route each row to its group's graph). */
+enum keyset_by { BY_ALL, BY_GROUP, BY_GROUPS };
+
+/* t's group expression. */
+static const char *group_expr(const struct sync_type *t)
 {
-    if (!by_group)
-        return 0;
-    return buf_append_str(q, t->edge ? " AND coalesce(r.group_id, a.group_id) = $g"
-                                     : " AND n.group_id = $g");
+    return t->edge ? "coalesce(r.group_id, a.group_id)" : "n.group_id";
 }
 
-static int keyset_query(struct buf *q, const struct sync_type *t, const char *cond, bool by_group)
+/* " AND <t's group> = $g" (or "IN $gs") when by says so. */
+static int group_filter(struct buf *q, const struct sync_type *t, enum keyset_by by)
 {
+    if (by == BY_ALL)
+        return 0;
+    return buf_printf(q, " AND %s %s", group_expr(t), by == BY_GROUPS ? "IN $gs" : "= $g");
+}
+
+/* Every item of t meeting cond on its key (and the groups by says), in key order. */
+static int keyset_query(struct buf *q, const struct sync_type *t, const char *cond,
+                        enum keyset_by by)
+{
+    int rc;
     if (!t->edge)
-        return buf_printf(q, "MATCH (n:`%s`) WHERE n.uuid %s%s RETURN n, n.uuid ORDER BY n.uuid",
-                          t->name, cond, by_group ? " AND n.group_id = $g" : "");
-    return buf_printf(q,
-                      "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid %s%s "
-                      "RETURN r, a.uuid, b.uuid, %s, r.uuid ORDER BY r.uuid",
-                      t->src_label, t->name, t->dst_label ? ":" : "",
-                      t->dst_label ? t->dst_label : "", cond,
-                      by_group ? " AND coalesce(r.group_id, a.group_id) = $g" : "", t->dst_expr);
+        rc = buf_printf(q, "MATCH (n:`%s`) WHERE n.uuid %s", t->name, cond);
+    else
+        rc = buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->(b%s%s) WHERE r.uuid %s", t->src_label,
+                        t->name, t->dst_label ? ":" : "", t->dst_label ? t->dst_label : "", cond);
+    rc = rc ? rc : group_filter(q, t, by);
+    if (!t->edge)
+        rc = rc ? rc : buf_append_str(q, " RETURN n, n.uuid");
+    else
+        rc = rc ? rc : buf_printf(q, " RETURN r, a.uuid, b.uuid, %s, r.uuid", t->dst_expr);
+    if (by == BY_GROUPS)
+        rc = rc ? rc : buf_printf(q, ", %s", group_expr(t));
+    return rc ? rc : buf_printf(q, " ORDER BY %s.uuid", t->edge ? "r" : "n");
 }
 
 int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
-    return keyset_query(q, t, "> $after", by_group);
+    return keyset_query(q, t, "> $after", by_group ? BY_GROUP : BY_ALL);
 }
 
-int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group)
+int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_groups)
 {
-    return keyset_query(q, t, "IS NOT NULL", by_group);
+    return keyset_query(q, t, "IS NOT NULL", by_groups ? BY_GROUPS : BY_ALL);
 }
 
 static int prefix_match_head(struct buf *q, const struct sync_type *t, const char **v);
 
-int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_group, bool bounded)
+int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_groups, bool bounded)
 {
     const char *cond = !bounded  ? "> $after"
                        : t->edge ? "> $after AND r.uuid <= $upto"
                                  : "> $after AND n.uuid <= $upto";
-    return keyset_query(q, t, cond, by_group);
+    return keyset_query(q, t, cond, by_groups ? BY_GROUPS : BY_ALL);
 }
 
-int extract_slice_bound_query(struct buf *q, const struct sync_type *t, bool by_group)
+int extract_slice_bound_query(struct buf *q, const struct sync_type *t, bool by_groups)
 {
     const char *v;
     int rc = prefix_match_head(q, t, &v);
     rc = rc ? rc : buf_printf(q, "%s.uuid > $after", v);
-    rc = rc ? rc : group_filter(q, t, by_group);
+    rc = rc ? rc : group_filter(q, t, by_groups ? BY_GROUPS : BY_ALL);
     return rc ? rc : buf_printf(q, " RETURN %s.uuid AS k ORDER BY k SKIP $skip LIMIT 1", v);
 }
 
 int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group)
 {
-    return keyset_query(q, t, "IN $keys", by_group);
+    return keyset_query(q, t, "IN $keys", by_group ? BY_GROUP : BY_ALL);
 }
 
 /* "MATCH <t's pattern> WHERE " (*v the variable). */
@@ -108,7 +123,7 @@ static int prefix_match(struct buf *q, const struct sync_type *t, bool by_group,
          : ranged ? buf_printf(q, "%s.uuid >= $p AND %s.uuid < $hi", *v, *v)
                   : buf_printf(q, "%s.uuid STARTS WITH $p", *v);
     rc = rc ? rc : extract_old_filter(q, t, old, false);
-    rc = rc ? rc : group_filter(q, t, by_group);
+    rc = rc ? rc : group_filter(q, t, by_group ? BY_GROUP : BY_ALL);
     return rc;
 }
 
@@ -213,7 +228,7 @@ int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group
         rc = prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s.uuid >= ''", v);
         rc = rc ? rc : extract_old_filter(q, t, old, false);
-        rc = rc ? rc : group_filter(q, t, by_group);
+        rc = rc ? rc : group_filter(q, t, by_group ? BY_GROUP : BY_ALL);
     }
     return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, 0, $k), count(*)", v);
 }
@@ -236,7 +251,7 @@ int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group
         rc = rc ? rc : prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s.uuid >= p[0] AND %s.uuid < p[1]", v, v);
         rc = rc ? rc : extract_old_filter(q, t, old, false);
-        rc = rc ? rc : group_filter(q, t, by_group);
+        rc = rc ? rc : group_filter(q, t, by_group ? BY_GROUP : BY_ALL);
     }
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
@@ -246,7 +261,7 @@ int extract_young_keys_query(struct buf *q, const struct sync_type *t, bool by_g
     const char *v;
     int rc = prefix_match_head(q, t, &v);
     rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth ? t->birth : "null");
-    rc = rc ? rc : group_filter(q, t, by_group);
+    rc = rc ? rc : group_filter(q, t, by_group ? BY_GROUP : BY_ALL);
     return rc ? rc : buf_printf(q, " RETURN %s.uuid", v);
 }
 
@@ -304,7 +319,7 @@ int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
         const char *v;
         int rc = prefix_match_head(q, t, &v);
         rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
-        rc = rc ? rc : group_filter(q, t, by_group);
+        rc = rc ? rc : group_filter(q, t, by_group ? BY_GROUP : BY_ALL);
         return rc ? rc : buf_printf(q, " RETURN count(%s)", v);
     }
     if (!t->edge)
@@ -522,12 +537,24 @@ static int read_str(struct pack_reader *r, char *out, size_t cap)
 }
 
 /* An optional trailing DateTime column (incremental's change time). */
-static void read_ts(struct pack_reader *r, struct extract_cols *c)
+/* What may follow the key: the group (a string: verify and slices over several groups),
+ * then the change's time (a DateTime: incremental). */
+static void read_tail(struct pack_reader *r, struct extract_cols *c)
 {
     c->has_ts = false;
-    struct pack_item ts, x;
-    if (r->pos >= r->len || pack_read_item(r, &ts) || ts.kind != FS_VALUE_STRUCT || ts.size != 3 ||
-        (ts.tag != PACK_TAG_DATE_TIME && ts.tag != PACK_TAG_DATE_TIME_ZONE_ID))
+    c->group = NULL;
+    c->glen = 0;
+    struct pack_item it, x;
+    if (r->pos >= r->len || pack_read_item(r, &it))
+        return;
+    if (it.kind == FS_VALUE_STRING) {
+        c->group = (const char *)it.data;
+        c->glen = it.size;
+        if (r->pos >= r->len || pack_read_item(r, &it))
+            return;
+    }
+    if (it.kind != FS_VALUE_STRUCT || it.size != 3 ||
+        (it.tag != PACK_TAG_DATE_TIME && it.tag != PACK_TAG_DATE_TIME_ZONE_ID))
         return;
     int64_t f[2];
     for (int i = 0; i < 2; i++) {
@@ -557,7 +584,7 @@ int extract_cols(struct extract_rec *x, bool generic, struct extract_cols *c)
         rc = rc ? rc : read_str(&x->r, c->key, sizeof c->key);
     }
     if (!rc)
-        read_ts(&x->r, c);
+        read_tail(&x->r, c);
     return rc;
 }
 

@@ -27,16 +27,19 @@
 /* Full sync (graphiti): every item of t with key > $after (and group $g when by_group), in key
  * order: nodes (n, n.uuid), relationships (r, a.uuid, b.uuid, end label, r.uuid). */
 int extract_full_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
-/* Verify (graphiti): the same columns, every item with a key. */
-int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
+/* Verify (graphiti): the same columns, every item with a key; by_groups: only the items of
+ * the groups in list $gs, with the group as one more column (one stream for several graphs:
+ * Neo4j walks the type once for them all, instead of once per group). */
+int extract_verify_query(struct buf *q, const struct sync_type *t, bool by_groups) FS_WARN_UNUSED;
 /* Reconcile slice (graphiti): the verify columns of the items with key in ($after, $upto], or
  * above $after when !bounded. */
-int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_group,
+int extract_slice_query(struct buf *q, const struct sync_type *t, bool by_groups,
                         bool bounded) FS_WARN_UNUSED;
-/* Reconcile slice (graphiti): the key $skip places above $after, in key order (index only):
- * where a slice of $skip + 1 items ends. No row: the rest of the type is smaller. */
+/* Reconcile slice (graphiti): the key $skip places above $after, in key order (index only;
+ * by_groups: among the groups in $gs): where a slice of $skip + 1 items ends. No row: the
+ * rest of the type is smaller. */
 int extract_slice_bound_query(struct buf *q, const struct sync_type *t,
-                              bool by_group) FS_WARN_UNUSED;
+                              bool by_groups) FS_WARN_UNUSED;
 /* Delete check (graphiti): the items of t whose key is in $keys, with the full query's columns. */
 int extract_keys_query(struct buf *q, const struct sync_type *t, bool by_group) FS_WARN_UNUSED;
 /* The items of t (group $g when by_group) whose key starts with $p (ranged: $p <= key < $hi,
@@ -146,7 +149,10 @@ struct extract_cols {
     char dst[SYNC_KEY_CAP];       /* end node's uuid */
     char dst_label[SYNC_KEY_CAP]; /* end node's key label */
     struct sync_generic_cols gc;  /* generic: endpoints' and own keys */
-    bool has_ts;                  /* a trailing DateTime: the change's time (incremental) */
+    const char *group;            /* a trailing string: the item's group (verify and slices over
+                                   * several groups); points into the record; NULL: none */
+    size_t glen;
+    bool has_ts; /* a trailing DateTime: the change's time (incremental) */
     int64_t ts_s, ts_ns;
 };
 int extract_cols(struct extract_rec *x, bool generic, struct extract_cols *c) FS_WARN_UNUSED;

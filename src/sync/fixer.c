@@ -16,6 +16,8 @@ static int fix_send(struct fixer *fx, struct buf *q, enum pend_kind kind, uint32
     struct pending p = {
         .kind = kind, .rows = rows, .edge = fx->types[fx->type].edge, .type = fx->type};
     snprintf(p.first_key, sizeof p.first_key, "(reconcile)");
+    if (fx->graph) /* one of several fixers sharing the loader (its graph is read when sent) */
+        fx->ld->graph = fx->graph;
     return loader_send(fx->ld, q->data, q->len, &p);
 }
 
@@ -335,6 +337,20 @@ void fixer_close(struct fixer *fx)
     fx->ng = 0;
     buf_deinit(&fx->del);
     buf_deinit(&fx->q);
+}
+
+void fixer_like(struct fixer *fx, const struct fixer *from, const char *graph)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->ld = from->ld;
+    fx->types = from->types;
+    fx->generic = from->generic;
+    fx->rules = from->rules;
+    fx->batch = from->batch;
+    fx->type = from->type;
+    fx->graph = graph;
+    buf_init(&fx->del, SYNC_BATCH_CAP);
+    buf_init(&fx->q, SYNC_BATCH_CAP);
 }
 
 /* Connects the loader the fixer writes through. */

@@ -31,6 +31,9 @@ struct fixer {
     bool generic;                  /* generic: fixes address cached items by FalkorDB id */
     int batch;
     int type; /* the type being fixed: set before upserts or deletes of a type */
+    /* NULL: the loader's graph; else this fixer's, set on the loader before each send (the
+     * fixers of several graphs share one loader, which is not async) */
+    const char *graph;
     struct fix_group g[FIX_GROUPS];
     int ng;
     struct buf del; /* keys to delete, param text */
@@ -44,6 +47,9 @@ int fixer_open(struct fixer *fx, struct loader *ld, const struct cfg *c,
                const struct sync_rules *rules, struct sync_report *rep, const struct fdb_config *fc,
                char *err, size_t errlen) FS_WARN_UNUSED;
 void fixer_close(struct fixer *fx);
+/* Sets up fx to write to graph (borrowed) through from's loader, as from does; close it
+ * with fixer_close (the loader stays from's). */
+void fixer_like(struct fixer *fx, const struct fixer *from, const char *graph);
 /* Queues the current item of sc (key) for an upsert; cached: its cache copy, or NULL when
  * missing. Labels the cache has and the source does not are removed (nodes). */
 int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,

@@ -21,7 +21,7 @@ struct prefetch {
     const struct cfg *c;
     const struct sync_profile *prof;
     char **groups;
-    int njobs;
+    int fan, ngraphs, njobs;
     struct fdb_conn fdb;
     volatile sig_atomic_t *stop;
     volatile sig_atomic_t quit; /* prefetch_free: the load in progress ends at its next page */
@@ -31,17 +31,30 @@ struct prefetch {
     /* under mu: */
     int next;     /* the job the thread loads next */
     int released; /* jobs below this are done with; the thread stays < released + DEPTH */
+    int taken;    /* jobs below this are taken (held by the caller until released) */
     unsigned gen; /* bumped when what was read ahead is thrown away */
     bool failed;  /* a load failed: nothing more is loaded */
     struct slot slots[PREFETCH_DEPTH];
 };
 
+void prefetch_job_target(int j, int fan, int ngraphs, int ntypes, int *g, int *t)
+{
+    int per = fan * ntypes; /* the jobs of a whole set */
+    int g0 = j / per * fan, r = j % per;
+    int n = ngraphs - g0 < fan ? ngraphs - g0 : fan; /* the last set may be smaller */
+    *t = r / n;
+    *g = g0 + r % n;
+}
+
 /* Loads job j into s (without the lock: the slot is the thread's until it is published). */
 static void load_job(struct prefetch *p, struct slot *s, int j)
 {
-    const struct sync_type *t = &p->prof->types[j % p->prof->ntypes];
-    sync_target(p->c, p->groups, j / p->prof->ntypes, s->graph, sizeof s->graph);
+    int g, type;
+    prefetch_job_target(j, p->fan, p->ngraphs, p->prof->ntypes, &g, &type);
+    const struct sync_type *t = &p->prof->types[type];
+    sync_target(p->c, p->groups, g, s->graph, sizeof s->graph);
     cache_cursor_init(&s->cc, &p->fdb, s->graph, t, p->prof->generic, p->c->sync.key_property);
+    cache_cursor_share(&s->cc, p->fan);
     s->cc.stop = p->stop;
     s->cc.cancel = &p->quit;
     s->err[0] = '\0';
@@ -54,7 +67,7 @@ static size_t held_ahead(const struct prefetch *p)
     size_t n = 0;
     for (int i = 0; i < PREFETCH_DEPTH; i++) {
         const struct slot *s = &p->slots[i];
-        if (s->job > p->released) /* released: the job being merged (its memory is spent) */
+        if (s->job >= p->taken) /* a cursor taken is being merged (its memory is spent) */
             n += s->cc.xs.used + s->cc.xs.n * sizeof(size_t);
     }
     return n;
@@ -100,7 +113,7 @@ static void *prefetch_main(void *arg)
 }
 
 struct prefetch *prefetch_new(const struct cfg *c, const struct fdb_config *fc, char **groups,
-                              int ngroups, volatile sig_atomic_t *stop, int *rc, char *err,
+                              int ngroups, int fan, volatile sig_atomic_t *stop, int *rc, char *err,
                               size_t errlen)
 {
     struct prefetch *p = calloc(1, sizeof *p);
@@ -112,7 +125,9 @@ struct prefetch *prefetch_new(const struct cfg *c, const struct fdb_config *fc, 
     p->c = c;
     p->prof = sync_profile_of(c);
     p->groups = groups;
-    p->njobs = sync_target_count(c, ngroups) * p->prof->ntypes;
+    p->ngraphs = sync_target_count(c, ngroups);
+    p->fan = fan < 1 ? 1 : fan > PREFETCH_FAN ? PREFETCH_FAN : fan;
+    p->njobs = p->ngraphs * p->prof->ntypes;
     p->stop = stop;
     for (int i = 0; i < PREFETCH_DEPTH; i++)
         p->slots[i].job = -1;
@@ -144,6 +159,10 @@ int prefetch_take(struct prefetch *p, int job, struct cache_cursor **out, char *
     while (s->job != job && !(p->failed && p->next <= job))
         pthread_cond_wait(&p->cv, &p->mu);
     bool have = s->job == job;
+    if (have && job >= p->taken) {
+        p->taken = job + 1;
+        pthread_cond_broadcast(&p->cv); /* its memory no longer counts as read ahead */
+    }
     pthread_mutex_unlock(&p->mu);
     if (!have) { /* an earlier load failed and its error was not taken */
         snprintf(err, errlen, "FalkorDB: the cache reader stopped after an error");
@@ -162,12 +181,14 @@ void prefetch_release(struct prefetch *p, int job, bool stale)
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < PREFETCH_DEPTH; i++) {
         struct slot *s = &p->slots[i];
-        if (s->job == job || (stale && s->job > job)) {
+        if ((s->job >= 0 && s->job <= job) || (stale && s->job > job)) {
             cache_cursor_deinit(&s->cc);
             s->job = -1;
         }
     }
     p->released = job + 1;
+    if (p->taken < p->released)
+        p->taken = p->released;
     if (stale) {
         p->gen++;
         p->next = job + 1;

@@ -28,225 +28,151 @@ static void sample(struct verify_count *vc, const char *what, const char *key)
         snprintf(vc->samples[vc->nsamples++], sizeof vc->samples[0], "%s:%s", what, key);
 }
 
-/* The next source item, checked to come in merge order: a key smaller than
- * the previous one means Neo4j ordered differently (an error: the merge would
- * be wrong); a key equal to it is a second Neo4j item with the same key
- * (counted as unrepresentable: the cache can hold one item per key). */
-static int src_advance(struct neo_cursor *sc, struct sync_item *a, char *prev, struct xc_stats *st,
-                       struct verify_count *vc, volatile sig_atomic_t *stop, char *err,
-                       size_t errlen)
-{
-    for (;;) {
-        if (stop && *stop) { /* a long run of rows the merge skips */
-            snprintf(err, errlen, "stopped by a signal");
-            return FS_ECANCELLED;
-        }
-        int ra = neo_cursor_next(sc, a, st);
-        if (ra != 1)
-            return ra;
-        int order = *prev ? sync_keycmp(prev, a->key) : -1;
-        if (order > 0) {
-            snprintf(err, errlen,
-                     "Neo4j streamed %s keys out of byte order (\"%.100s\" after \"%.100s\"); "
-                     "the comparison cannot go on",
-                     sc->t->name, a->key, prev);
-            return FS_EPROTOCOL;
-        }
-        fp_key_copy(prev, a->key);
-        if (order < 0 && !a->absent)
-            return 1;
-        vc->source++;
-        vc->unrepresentable++;
-        sample(vc, a->absent ? "unrepresentable" : "neo4j_duplicate", a->key);
-    }
-}
+/* Graphs compared with one Neo4j stream. In per_group layout, a set of up to FAN groups is
+ * read from Neo4j by one query per type that returns each item's group, and every row goes
+ * to its group's merge: Neo4j walks a type once for the set, where a query per group walked
+ * every group's keys to keep its own (no index serves the group filter in key order). */
+#define FAN PREFETCH_FAN
 
-/* One type in one graph: both sides and where the merge is. */
-struct merge {
-    struct neo_cursor sc;
+/* One graph's side of the comparison of one type. */
+struct side {
     struct cache_cursor *cc; /* own, or read ahead (sync/prefetch.c) */
     struct cache_cursor own;
-    struct verify_count *vc;
-    struct fixer *fx; /* reconcile; NULL: verify */
-    struct xc_stats st;
-    struct sync_item a, b, prevb;
+    struct sync_item b, prevb;
     bool have_prev;
+    int rb;                 /* what cache_cursor_next last returned: 1, 0 (the end) */
+    char preva[FP_KEY_CAP]; /* the last source key of this graph */
+    const char *group;      /* NULL: the only graph (single layout) */
+    size_t glen;
+    struct fixer *fx; /* reconcile; NULL: verify */
+};
+
+/* One type over a set of graphs: the Neo4j stream and where each graph's merge is. */
+struct merge {
+    struct neo_cursor sc;
+    struct sync_item a;
+    char preva[FP_KEY_CAP]; /* the stream's last key */
+    struct xc_stats st;
+    struct verify_count *vc;
     volatile sig_atomic_t *stop;
-    char preva[FP_KEY_CAP];
     char *err;
     size_t errlen;
+    int n;
+    struct side s[FAN];
 };
 
-/* A reconcile slice's keys: (after, upto]; upto NULL: every key above after. */
-struct key_range {
-    const char *after;
-    const char *upto;
-};
-
-/* The parameters of a slice's queries: {after, upto (unless NULL), g (unless NULL), skip (unless
- * < 0)}. */
-static int range_params(struct buf *p, const char *after, const char *upto, const char *group,
-                        int64_t skip)
+static int stopped(struct merge *m)
 {
-    int rc = pack_write_map_header(p, 1 + (upto != NULL) + (group != NULL) + (skip >= 0));
-    rc = rc ? rc : pack_write_cstr(p, "after");
-    rc = rc ? rc : pack_write_cstr(p, after);
-    if (upto) {
-        rc = rc ? rc : pack_write_cstr(p, "upto");
-        rc = rc ? rc : pack_write_cstr(p, upto);
-    }
-    if (group) {
-        rc = rc ? rc : pack_write_cstr(p, "g");
-        rc = rc ? rc : pack_write_cstr(p, group);
-    }
-    if (skip >= 0) {
-        rc = rc ? rc : pack_write_cstr(p, "skip");
-        rc = rc ? rc : pack_write_int(p, skip);
-    }
-    return rc;
+    snprintf(m->err, m->errlen, "stopped by a signal");
+    return FS_ECANCELLED;
 }
 
-/* Runs the key-ordered query of type t on the session (rg: only those keys; NULL: all). */
-static int source_query(const struct cfg *c, struct bolt_session *bolt, const struct sync_type *t,
-                        const char *group, const struct key_range *rg, char *err, size_t errlen)
+/* The next source item, checked to come in key order: a key smaller than the previous one
+ * means Neo4j ordered differently (an error: the merge would be wrong). Items the cache
+ * cannot hold are counted and skipped. */
+static int src_advance(struct merge *m)
 {
-    const struct sync_profile *prof = sync_profile_of(c);
-    struct buf q, p;
-    buf_init(&q, SYNC_QUERY_CAP);
-    buf_init(&p, SYNC_QUERY_CAP);
-    int rc = prof->generic ? extract_generic_query(&q, t, c->sync.key_property, true)
-             : rg          ? extract_slice_query(&q, t, group != NULL, rg->upto != NULL)
-                           : extract_verify_query(&q, t, group != NULL);
-    rc = rc   ? rc
-         : rg ? range_params(&p, rg->after, rg->upto, group, -1)
-              : extract_group_params(&p, NULL, group);
-    rc = rc ? rc : bolt_run(bolt, q.data, p.data, p.len, BOLT_MODE_READ);
-    buf_deinit(&q);
-    buf_deinit(&p);
-    if (rc)
-        snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
-    return rc;
+    struct neo_cursor *sc = &m->sc;
+    for (;;) {
+        if (m->stop && *m->stop) /* a long run of rows the merge skips */
+            return stopped(m);
+        int ra = neo_cursor_next(sc, &m->a, &m->st);
+        if (ra != 1)
+            return ra;
+        if (m->preva[0] && sync_keycmp(m->preva, m->a.key) > 0) {
+            snprintf(m->err, m->errlen,
+                     "Neo4j streamed %s keys out of byte order (\"%.100s\" after \"%.100s\"); "
+                     "the comparison cannot go on",
+                     sc->t->name, m->a.key, m->preva);
+            return FS_EPROTOCOL;
+        }
+        fp_key_copy(m->preva, m->a.key);
+        if (!m->a.absent)
+            return 1;
+        m->vc->source++;
+        m->vc->unrepresentable++;
+        sample(m->vc, "unrepresentable", m->a.key);
+    }
 }
 
-/* A key the cache holds twice: every copy goes; the next reconcile (or this item's upsert)
- * restores one. */
-static int merge_duplicate(struct merge *m, int *rb)
+/* The graph the current source item belongs to, or NULL (a group outside the set). */
+static struct side *side_of(struct merge *m)
 {
-    m->vc->duplicate++;
-    m->vc->cache++;
-    sample(m->vc, "duplicate", m->b.key);
-    int rc = m->fx ? fixer_delete(m->fx, &m->b) : 0;
-    *rb = cache_cursor_next(m->cc, &m->b, m->err, m->errlen);
-    return rc;
+    if (!m->s[0].group)
+        return &m->s[0];
+    const struct extract_cols *k = &m->sc.cols;
+    for (int i = 0; k->group && i < m->n; i++)
+        if (m->s[i].glen == k->glen && !memcmp(m->s[i].group, k->group, k->glen))
+            return &m->s[i];
+    return NULL;
 }
 
-/* One step of the merge: compares the current items, fixes (reconcile), advances. */
-static int merge_step(struct merge *m, int *ra, int *rb)
+/* Steps s's cache side past its items below key (every item left when key is NULL): extra
+ * items, and second copies of a key (every copy goes; the next reconcile, or this item's
+ * upsert, restores one). */
+static int side_below(struct merge *m, struct side *s, const char *key)
 {
-    if (*rb == 1 && m->have_prev && !sync_keycmp(m->prevb.key, m->b.key))
-        return merge_duplicate(m, rb);
     struct verify_count *vc = m->vc;
-    int cmp = *ra != 1 ? 1 : *rb != 1 ? -1 : sync_keycmp(m->a.key, m->b.key);
-    int rc = 0;
-    if (cmp <= 0) {
-        vc->source++;
-        if (m->a.dropped)
-            vc->unrepresentable++;
+    while (s->rb == 1) {
+        if (m->stop && *m->stop)
+            return stopped(m);
+        int rc = 0;
+        if (s->have_prev && !sync_keycmp(s->prevb.key, s->b.key)) {
+            vc->duplicate++;
+            vc->cache++;
+            sample(vc, "duplicate", s->b.key);
+            rc = s->fx ? fixer_delete(s->fx, &s->b) : 0;
+        } else if (key && sync_keycmp(s->b.key, key) >= 0) {
+            return 0;
+        } else {
+            vc->cache++;
+            vc->extra++;
+            sample(vc, "extra", s->b.key);
+            s->prevb = s->b;
+            s->have_prev = true;
+            rc = s->fx ? fixer_delete(s->fx, &s->b) : 0;
+        }
+        if (rc)
+            return rc;
+        s->rb = cache_cursor_next(s->cc, &s->b, m->err, m->errlen);
     }
-    if (cmp >= 0) {
-        vc->cache++;
-        m->prevb = m->b;
-        m->have_prev = true;
+    return s->rb < 0 ? s->rb : 0;
+}
+
+/* The current source item against its graph's cache side: matched, different or missing
+ * (fixed when reconciling). */
+static int merge_source(struct merge *m, struct side *s)
+{
+    struct verify_count *vc = m->vc;
+    vc->source++;
+    if (s->preva[0] && !sync_keycmp(s->preva, m->a.key)) {
+        /* a second Neo4j item with this key in this graph: the cache holds one per key */
+        vc->unrepresentable++;
+        sample(vc, "neo4j_duplicate", m->a.key);
+        return 0;
     }
-    if (cmp < 0) {
+    fp_key_copy(s->preva, m->a.key);
+    int rc = side_below(m, s, m->a.key);
+    if (rc)
+        return rc;
+    if (m->a.dropped)
+        vc->unrepresentable++;
+    if (s->rb != 1 || sync_keycmp(s->b.key, m->a.key)) {
         vc->missing++;
         sample(vc, "missing", m->a.key);
-        rc = m->fx ? fixer_upsert(m->fx, &m->sc, m->a.key, NULL) : 0;
-    } else if (cmp > 0) {
-        vc->extra++;
-        sample(vc, "extra", m->b.key);
-        rc = m->fx ? fixer_delete(m->fx, &m->b) : 0;
-    } else if (m->a.hash != m->b.hash) {
+        return s->fx ? fixer_upsert(s->fx, &m->sc, m->a.key, NULL) : 0;
+    }
+    vc->cache++;
+    s->prevb = s->b;
+    s->have_prev = true;
+    if (m->a.hash != s->b.hash) {
         vc->different++;
         sample(vc, "different", m->a.key);
-        rc = m->fx ? fixer_upsert(m->fx, &m->sc, m->a.key, &m->b) : 0;
+        rc = s->fx ? fixer_upsert(s->fx, &m->sc, m->a.key, &s->b) : 0;
     }
-    if (rc)
-        return rc;
-    if (cmp <= 0)
-        *ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, m->stop, m->err, m->errlen);
-    if (cmp >= 0)
-        *rb = cache_cursor_next(m->cc, &m->b, m->err, m->errlen);
-    return 0;
-}
-
-/* Where one type's comparison reads the cache: a cursor read ahead, or its own on fdb (of the
- * items in rg only, when set). */
-struct cache_side {
-    struct fdb_conn *fdb;
-    const struct key_range *rg; /* or NULL */
-    struct prefetch *ahead;     /* or NULL; else job's cursor is taken from it */
-    int job;
-};
-
-static int verify_type(const struct cfg *c, struct bolt_session *bolt,
-                       const struct cache_side *side, const char *graph, const char *group,
-                       int type, const struct xc_rules *rules, struct verify_count *vc,
-                       struct fixer *fx, volatile sig_atomic_t *stop, char *err, size_t errlen)
-{
-    const struct key_range *rg = side->rg;
-    const struct sync_profile *prof = sync_profile_of(c);
-    const struct sync_type *t = &prof->types[type];
-    const char *kp = c->sync.key_property;
-    int rc = source_query(c, bolt, t, group, rg, err, errlen);
-    if (rc)
-        return rc;
-    struct merge *m = calloc(1, sizeof *m);
-    if (!m)
-        return FS_ENOMEM;
-    m->vc = vc;
-    m->fx = fx;
-    m->err = err;
-    m->errlen = errlen;
-    m->stop = stop;
-    neo_cursor_init(&m->sc, bolt, rules, prof->generic, kp, false);
-    m->sc.t = t;
-    m->cc = &m->own;
-    cache_cursor_init(&m->own, side->fdb, graph, t, prof->generic, kp);
-    m->own.stop = stop;
-    if (rg) {
-        m->own.after = rg->after;
-        m->own.upto = rg->upto;
-    }
-    if (fx)
-        fx->type = type;
-    int ra = src_advance(&m->sc, &m->a, m->preva, &m->st, vc, stop, err, errlen);
-    /* Neo4j has planned, sorted and started streaming while the cache was read ahead */
-    int rb =
-        ra < 0 || !side->ahead ? 0 : prefetch_take(side->ahead, side->job, &m->cc, err, errlen);
-    rb = ra < 0 || rb ? rb : cache_cursor_next(m->cc, &m->b, err, errlen);
-    int fix_rc = 0;
-    while (!fix_rc && ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
-        if (stop && *stop) {
-            snprintf(err, errlen, "stopped by a signal");
-            fix_rc = FS_ECANCELLED;
-            break;
-        }
-        fix_rc = merge_step(m, &ra, &rb);
-    }
-    rc = ra < 0 ? ra : rb < 0 ? rb : fix_rc;
-    if (!rc && fx)
-        rc = fixer_flush(fx);
-    if (ra < 0 && !err[0])
-        snprintf(err, errlen, "Neo4j: %s", bolt->errstr);
-    if (ra >= 0 && !m->sc.done)
-        if (bolt_discard(bolt)) {
-            /* the session is reset or defunct; the next run reports it */
-        }
-    neo_cursor_deinit(&m->sc);
-    cache_cursor_deinit(&m->own);
-    free(m);
-    return rc;
+    if (!rc)
+        s->rb = cache_cursor_next(s->cc, &s->b, m->err, m->errlen);
+    return rc ? rc : s->rb < 0 ? s->rb : 0;
 }
 
 /* What one comparison holds open. */
@@ -257,52 +183,212 @@ struct compare_run {
     struct bolt_session bolt;
     struct fdb_conn fdb; /* reads */
     struct sync_rules rules;
-    struct loader ld; /* reconcile's writes */
-    struct fixer fx;
+    struct loader ld;            /* reconcile's writes */
+    struct fixer fx[FAN];        /* reconcile: one per graph of a set, on the one loader */
+    int nfx;                     /* those set up */
     struct prefetch *ahead;      /* the cache side read ahead (whole passes); or NULL */
+    int job;                     /* the read-ahead's job of the set's first graph and this type */
     volatile sig_atomic_t *stop; /* or NULL */
+    char **groups;               /* per_group: the groups (sorted) */
+    int ngroups;
+    int fan; /* graphs per set: FAN in per_group, 1 in single */
+    /* the set being compared: graphs g0 .. g0 + n - 1 of sync_target */
+    int g0, n;
+    const char *set_group[FAN];
+    char graph[FAN][SYNC_GRAPH_CAP];
 };
 
-/* One type of graph g (job g * ntypes + t of the read-ahead), fixed when reconciling. */
-static int compare_type(struct compare_run *C, int g, const char *graph, const char *group, int t)
+/* Makes graphs g0 .. (up to C->fan of them) the set being compared. */
+static void set_open(struct compare_run *C, int g0)
 {
-    struct verify_report *rep = C->rep;
-    struct fixer *fx = C->srep ? &C->fx : NULL;
-    int job = g * rep->ntypes + t;
-    struct cache_side side = {&C->fdb, NULL, C->ahead, job};
-    uint64_t dups = rep->types[t].duplicate, before = verify_differences(rep);
-    int rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &rep->types[t],
-                         fx, C->stop, rep->error, sizeof rep->error);
-    if (!rc && fx && rep->types[t].duplicate > dups) {
-        /* The duplicates' copies were all deleted: a second pass restores one. */
-        struct verify_count again = {0};
-        side.ahead = NULL;
-        rc = verify_type(C->c, &C->bolt, &side, graph, group, t, &C->rules.rules, &again, fx,
-                         C->stop, rep->error, sizeof rep->error);
+    int count = sync_target_count(C->c, C->ngroups);
+    C->g0 = g0;
+    C->n = count - g0 < C->fan ? count - g0 : C->fan;
+    for (int i = 0; i < C->n; i++)
+        C->set_group[i] = sync_target(C->c, C->groups, g0 + i, C->graph[i], sizeof C->graph[i]);
+    C->ld.graph = C->graph[0];
+}
+
+/* A reconcile slice's keys: (after, upto]; upto NULL: every key above after. */
+struct key_range {
+    const char *after;
+    const char *upto;
+};
+
+/* The parameters of the set's queries: {after, upto (rg: a slice), gs (per_group: the set's
+ * groups), skip (unless < 0)}. */
+static int set_params(struct buf *p, const struct compare_run *C, const struct key_range *rg,
+                      int64_t skip)
+{
+    bool by = C->set_group[0] != NULL;
+    int rc = pack_write_map_header(p, (rg ? 1 + (rg->upto != NULL) : 0) + by + (skip >= 0));
+    if (rg) {
+        rc = rc ? rc : pack_write_cstr(p, "after");
+        rc = rc ? rc : pack_write_cstr(p, rg->after);
     }
-    /* A fix may have changed what was read ahead (a deleted node takes its relationships). */
-    if (C->ahead)
-        prefetch_release(C->ahead, job, fx && verify_differences(rep) != before);
+    if (rg && rg->upto) {
+        rc = rc ? rc : pack_write_cstr(p, "upto");
+        rc = rc ? rc : pack_write_cstr(p, rg->upto);
+    }
+    if (by) {
+        rc = rc ? rc : pack_write_cstr(p, "gs");
+        rc = rc ? rc : pack_write_list_header(p, (uint32_t)C->n);
+        for (int i = 0; !rc && i < C->n; i++)
+            rc = pack_write_cstr(p, C->set_group[i]);
+    }
+    if (skip >= 0) {
+        rc = rc ? rc : pack_write_cstr(p, "skip");
+        rc = rc ? rc : pack_write_int(p, skip);
+    }
     return rc;
 }
 
-/* Every type of graph g. */
-static int compare_graph(struct compare_run *C, int g, const char *graph, const char *group)
+/* Runs the key-ordered query of type t over the set (rg: only those keys; NULL: all). */
+static int source_query(struct compare_run *C, const struct sync_type *t,
+                        const struct key_range *rg)
+{
+    const struct cfg *c = C->c;
+    const struct sync_profile *prof = sync_profile_of(c);
+    bool by = C->set_group[0] != NULL;
+    struct buf q, p;
+    buf_init(&q, SYNC_QUERY_CAP);
+    buf_init(&p, SYNC_QUERY_CAP);
+    int rc = prof->generic ? extract_generic_query(&q, t, c->sync.key_property, true)
+             : rg          ? extract_slice_query(&q, t, by, rg->upto != NULL)
+                           : extract_verify_query(&q, t, by);
+    rc = rc ? rc : set_params(&p, C, rg, -1);
+    rc = rc ? rc : bolt_run(&C->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
+    buf_deinit(&q);
+    buf_deinit(&p);
+    if (rc)
+        snprintf(C->rep->error, sizeof C->rep->error, "Neo4j: %s", C->bolt.errstr);
+    return rc;
+}
+
+/* Sets up m for type over the set: each graph's cache cursor (its own, of the keys in rg
+ * when set) and fixer. */
+static void merge_init(struct merge *m, struct compare_run *C, int type, const struct key_range *rg,
+                       struct verify_count *vc)
 {
     const struct sync_profile *prof = sync_profile_of(C->c);
-    struct verify_report *rep = C->rep;
-    int rc = 0;
-    if (C->srep) {
-        C->ld.graph = graph;
-        rc = fixer_ensure_indexes(C->c, &C->bolt, &C->ld.fdb, graph, rep->error, sizeof rep->error);
+    const struct sync_type *t = &prof->types[type];
+    const char *kp = C->c->sync.key_property;
+    m->vc = vc;
+    m->err = C->rep->error;
+    m->errlen = sizeof C->rep->error;
+    m->stop = C->stop;
+    m->n = C->n;
+    neo_cursor_init(&m->sc, &C->bolt, &C->rules.rules, prof->generic, kp, false);
+    m->sc.t = t;
+    for (int i = 0; i < m->n; i++) {
+        struct side *s = &m->s[i];
+        s->group = C->set_group[i];
+        s->glen = s->group ? strlen(s->group) : 0;
+        s->cc = &s->own;
+        cache_cursor_init(&s->own, &C->fdb, C->graph[i], t, prof->generic, kp);
+        cache_cursor_share(&s->own, m->n);
+        s->own.stop = C->stop;
+        if (rg) {
+            s->own.after = rg->after;
+            s->own.upto = rg->upto;
+        }
+        if (C->srep) {
+            s->fx = &C->fx[i];
+            s->fx->type = type;
+            s->fx->graph = C->graph[i];
+        }
     }
+}
+
+/* Type over the set: Neo4j's stream merged with each graph's cache side, fixed when
+ * reconciling. ahead: the cache cursors are the read-ahead's (jobs C->job ...). */
+static int verify_set(struct compare_run *C, int type, const struct key_range *rg,
+                      struct verify_count *vc, bool ahead)
+{
+    const struct sync_type *t = &sync_profile_of(C->c)->types[type];
+    int rc = source_query(C, t, rg);
+    if (rc)
+        return rc;
+    struct merge *m = calloc(1, sizeof *m);
+    if (!m)
+        return FS_ENOMEM;
+    merge_init(m, C, type, rg, vc);
+    int ra = src_advance(m);
+    /* Neo4j has planned, sorted and started streaming while the cache was read ahead */
+    rc = ra < 0 ? ra : 0;
+    for (int i = 0; !rc && i < m->n; i++) {
+        struct side *s = &m->s[i];
+        if (ahead)
+            rc = prefetch_take(C->ahead, C->job + i, &s->cc, m->err, m->errlen);
+        s->rb = rc ? 0 : cache_cursor_next(s->cc, &s->b, m->err, m->errlen);
+        rc = rc ? rc : s->rb < 0 ? s->rb : 0;
+    }
+    while (!rc && ra == 1) {
+        struct side *s = side_of(m);
+        rc = !s ? 0 : merge_source(m, s);
+        ra = rc ? ra : src_advance(m);
+        rc = rc ? rc : ra < 0 ? ra : 0;
+    }
+    for (int i = 0; !rc && i < m->n; i++)
+        rc = side_below(m, &m->s[i], NULL);
+    for (int i = 0; !rc && C->srep && i < m->n; i++)
+        rc = fixer_flush(m->s[i].fx);
+    if (ra < 0 && !m->err[0])
+        snprintf(m->err, m->errlen, "Neo4j: %s", C->bolt.errstr);
+    if (ra >= 0 && !m->sc.done)
+        if (bolt_discard(&C->bolt)) {
+            /* the session is reset or defunct; the next run reports it */
+        }
+    neo_cursor_deinit(&m->sc);
+    for (int i = 0; i < m->n; i++)
+        cache_cursor_deinit(&m->s[i].own);
+    free(m);
+    return rc;
+}
+
+/* One type of the set, fixed when reconciling. */
+static int compare_type(struct compare_run *C, int t)
+{
+    struct verify_report *rep = C->rep;
+    bool fix = C->srep != NULL;
+    uint64_t dups = rep->types[t].duplicate, before = verify_differences(rep);
+    int rc = verify_set(C, t, NULL, &rep->types[t], C->ahead != NULL);
+    if (!rc && fix && rep->types[t].duplicate > dups) {
+        /* The duplicates' copies were all deleted: a second pass restores one. */
+        struct verify_count again = {0};
+        rc = verify_set(C, t, NULL, &again, false);
+    }
+    /* A fix may have changed what was read ahead (a deleted node takes its relationships). */
+    if (C->ahead)
+        prefetch_release(C->ahead, C->job + C->n - 1, fix && verify_differences(rep) != before);
+    C->job += C->n;
+    return rc;
+}
+
+/* The range and full-text indexes on every graph of the set (reconcile). */
+static int set_indexes(struct compare_run *C)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < C->n; i++)
+        rc = fixer_ensure_indexes(C->c, &C->bolt, &C->ld.fdb, C->graph[i], C->rep->error,
+                                  sizeof C->rep->error);
+    return rc;
+}
+
+/* Every type of the set of graphs from g0. */
+static int compare_set(struct compare_run *C, int g0)
+{
+    const struct sync_profile *prof = sync_profile_of(C->c);
+    set_open(C, g0);
+    int rc = C->srep ? set_indexes(C) : 0;
     for (int t = 0; !rc && t < prof->ntypes; t++)
-        rc = compare_type(C, g, graph, group, t);
+        rc = compare_type(C, t);
+    C->rep->graphs += C->n;
     return rc;
 }
 
 /* Connections, and in per_group layout the groups (reconcile: tracked). */
-static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
+static int compare_open(struct compare_run *C)
 {
     const struct cfg *c = C->c;
     struct verify_report *rep = C->rep;
@@ -314,13 +400,18 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
         snprintf(rep->error, sizeof rep->error, "%s", C->bolt.errstr);
     if (!rc && (rc = fdb_connect(&C->fdb, &fc)))
         snprintf(rep->error, sizeof rep->error, "%s", C->fdb.errstr);
-    if (!rc && C->srep)
-        rc = fixer_open(&C->fx, &C->ld, c, &C->rules, C->srep, &fc, rep->error, sizeof rep->error);
+    if (!rc && C->srep) {
+        rc = fixer_open(&C->fx[0], &C->ld, c, &C->rules, C->srep, &fc, rep->error,
+                        sizeof rep->error);
+        C->nfx = 1;
+        for (; C->nfx < C->fan; C->nfx++)
+            fixer_like(&C->fx[C->nfx], &C->fx[0], NULL);
+    }
     if (rc || c->falkordb.layout != CFG_LAYOUT_PER_GROUP)
         return rc;
-    if ((rc = sync_list_groups(&C->bolt, groups, ngroups)))
+    if ((rc = sync_list_groups(&C->bolt, &C->groups, &C->ngroups)))
         snprintf(rep->error, sizeof rep->error, "Neo4j: %s", C->bolt.errstr);
-    if (!rc && C->srep && (rc = sync_track_groups(c, &C->fdb, *groups, *ngroups, C->srep)))
+    if (!rc && C->srep && (rc = sync_track_groups(c, &C->fdb, C->groups, C->ngroups, C->srep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
     return rc;
 }
@@ -329,15 +420,13 @@ static int compare_open(struct compare_run *C, char ***groups, int *ngroups)
  * NULL only when out of memory. Error in rep->error (returned in *rc). */
 static struct compare_run *compare_new(const struct cfg *c, struct verify_report *rep,
                                        struct sync_report *srep, volatile sig_atomic_t *stop,
-                                       char ***groups, int *ngroups, int *rc)
+                                       int *rc)
 {
     memset(rep, 0, sizeof *rep);
     const struct sync_profile *prof = sync_profile_of(c);
     rep->ntypes = prof->ntypes;
     for (int t = 0; t < prof->ntypes; t++)
         rep->types[t].name = prof->types[t].name;
-    *groups = NULL;
-    *ngroups = 0;
     struct compare_run *C = calloc(1, sizeof *C);
     if (!C) {
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(FS_ENOMEM));
@@ -348,15 +437,16 @@ static struct compare_run *compare_new(const struct cfg *c, struct verify_report
     C->rep = rep;
     C->srep = srep;
     C->stop = stop;
+    C->fan = c->falkordb.layout == CFG_LAYOUT_PER_GROUP ? FAN : 1;
     bolt_init(&C->bolt);
     fdb_init(&C->fdb);
     fdb_init(&C->ld.fdb);
-    *rc = compare_open(C, groups, ngroups);
+    *rc = compare_open(C);
     return C;
 }
 
 /* Closes what compare_new opened; returns rc, with the error text in both reports. */
-static int compare_free(struct compare_run *C, char **groups, int ngroups, int rc)
+static int compare_free(struct compare_run *C, int rc)
 {
     struct verify_report *rep = C->rep;
     struct sync_report *srep = C->srep;
@@ -364,7 +454,8 @@ static int compare_free(struct compare_run *C, char **groups, int ngroups, int r
         rc = loader_out_of_memory(&C->ld, rc, "reconcile", srep->error, sizeof srep->error);
         if (rc == FS_EFDB_OOM)
             snprintf(rep->error, sizeof rep->error, "%s", srep->error);
-        fixer_close(&C->fx);
+        for (int i = 0; i < C->nfx; i++)
+            fixer_close(&C->fx[i]);
         if (rc && !srep->error[0])
             snprintf(srep->error, sizeof srep->error, "%s", rep->error);
         else if (srep->error[0] && !rep->error[0])
@@ -380,7 +471,7 @@ static int compare_free(struct compare_run *C, char **groups, int ngroups, int r
         sync_replicas_wait(C->c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
     }
     prefetch_free(C->ahead);
-    sync_groups_free(groups, ngroups);
+    sync_groups_free(C->groups, C->ngroups);
     sync_rules_deinit(&C->rules);
     bolt_close(&C->bolt);
     fdb_close(&C->fdb);
@@ -397,26 +488,22 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
                    volatile sig_atomic_t *stop)
 {
     double t0 = sync_now();
-    char **groups;
-    int ngroups, rc;
-    struct compare_run *C = compare_new(c, rep, srep, stop, &groups, &ngroups, &rc);
+    int rc;
+    struct compare_run *C = compare_new(c, rep, srep, stop, &rc);
     if (!C)
         return rc;
     if (!rc) { /* FalkorDB is read ahead on its own connection while Neo4j streams */
         struct fdb_config fc = sync_fdb_config(c);
-        C->ahead = prefetch_new(c, &fc, groups, ngroups, stop, &rc, rep->error, sizeof rep->error);
+        C->ahead = prefetch_new(c, &fc, C->groups, C->ngroups, C->fan, stop, &rc, rep->error,
+                                sizeof rep->error);
     }
-    for (int g = 0; !rc && g < sync_target_count(c, ngroups); g++) {
-        char graph[SYNC_GRAPH_CAP];
-        const char *group = sync_target(c, groups, g, graph, sizeof graph);
-        rc = compare_graph(C, g, graph, group);
-        rep->graphs++;
-    }
-    if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, srep)))
+    for (int g0 = 0; !rc && g0 < sync_target_count(c, C->ngroups); g0 += C->fan)
+        rc = compare_set(C, g0);
+    if (!rc && srep && (rc = sync_layout_cleanup(c, &C->fdb, C->groups, C->ngroups, srep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
-    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, groups, ngroups, rep)))
+    if (!rc && !srep && (rc = sync_layout_verify_stale(c, &C->fdb, C->groups, C->ngroups, rep)))
         snprintf(rep->error, sizeof rep->error, "FalkorDB: %s", C->fdb.errstr);
-    rc = compare_free(C, groups, ngroups, rc);
+    rc = compare_free(C, rc);
     rep->seconds = sync_now() - t0;
     return rc;
 }
@@ -426,16 +513,18 @@ static int compare(const struct cfg *c, struct verify_report *rep, struct sync_r
 /* Items per chunk of a slice: a slice runs chunks until its budget is spent. */
 #define SLICE_CHUNK 500
 
-/* Where the next chunk of type t above after ends: *last when the rest of the type fits in one
- * chunk, else upto (STATE_KEY_CAP bytes) = its last key. An index-only Neo4j query. */
-static int slice_bound(struct compare_run *C, const struct sync_type *t, const char *group,
-                       const char *after, char *upto, bool *last)
+/* Where the next chunk of type t above after ends, over the set: *last when the rest of the
+ * type fits in one chunk, else upto (STATE_KEY_CAP bytes) = its last key. An index-only Neo4j
+ * query. */
+static int slice_bound(struct compare_run *C, const struct sync_type *t, const char *after,
+                       char *upto, bool *last)
 {
     struct buf q, p;
     buf_init(&q, SYNC_QUERY_CAP);
     buf_init(&p, SYNC_QUERY_CAP);
-    int rc = extract_slice_bound_query(&q, t, group != NULL);
-    rc = rc ? rc : range_params(&p, after, NULL, group, SLICE_CHUNK - 1);
+    struct key_range above = {after, NULL};
+    int rc = extract_slice_bound_query(&q, t, C->set_group[0] != NULL);
+    rc = rc ? rc : set_params(&p, C, &above, SLICE_CHUNK - 1);
     rc = rc ? rc : bolt_run(&C->bolt, q.data, p.data, p.len, BOLT_MODE_READ);
     buf_deinit(&q);
     buf_deinit(&p);
@@ -460,27 +549,24 @@ static int slice_bound(struct compare_run *C, const struct sync_type *t, const c
     return rc;
 }
 
-/* One chunk of the pass at pos: compares and fixes it, then moves pos past it. */
-static int slice_chunk(struct compare_run *C, struct state_slice *pos, const char *graph,
-                       const char *group)
+/* One chunk of the pass at pos (over the set open): compares and fixes it, then moves pos
+ * past it. */
+static int slice_chunk(struct compare_run *C, struct state_slice *pos)
 {
     const struct sync_profile *prof = sync_profile_of(C->c);
     struct verify_report *rep = C->rep;
     struct verify_count *vc = &rep->types[pos->type];
     char upto[STATE_KEY_CAP];
     bool last;
-    int rc = slice_bound(C, &prof->types[pos->type], group, pos->after, upto, &last);
+    int rc = slice_bound(C, &prof->types[pos->type], pos->after, upto, &last);
     if (rc)
         return rc;
     struct key_range rg = {pos->after, last ? NULL : upto};
     uint64_t before = verify_differences(rep), source = vc->source, dups = vc->duplicate;
-    struct cache_side side = {&C->fdb, &rg, NULL, 0};
-    rc = verify_type(C->c, &C->bolt, &side, graph, group, pos->type, &C->rules.rules, vc, &C->fx,
-                     C->stop, rep->error, sizeof rep->error);
+    rc = verify_set(C, pos->type, &rg, vc, false);
     if (!rc && vc->duplicate > dups) { /* the copies went: a second look restores one */
         struct verify_count again = {0};
-        rc = verify_type(C->c, &C->bolt, &side, graph, group, pos->type, &C->rules.rules, &again,
-                         &C->fx, C->stop, rep->error, sizeof rep->error);
+        rc = verify_set(C, pos->type, &rg, &again, false);
     }
     if (rc)
         return rc;
@@ -490,16 +576,16 @@ static int slice_chunk(struct compare_run *C, struct state_slice *pos, const cha
         snprintf(pos->after, sizeof pos->after, "%s", upto);
         return 0;
     }
-    pos->after[0] = '\0'; /* the type is done: the next one, or the next graph */
+    pos->after[0] = '\0'; /* the type is done: the next one, or the next set of graphs */
     if (++pos->type >= prof->ntypes) {
         pos->type = 0;
-        pos->graph++;
+        pos->graph += C->n;
     }
     return 0;
 }
 
-/* Puts pos on a graph of this run's list: per_group, the graph of its group (groups come
- * sorted; a group gone since: the next one, from its first type). */
+/* Puts pos on a graph of this run's list: per_group, the graph of its group (the first of
+ * its set; groups come sorted; a group gone since: the next one, from its first type). */
 static void slice_find_graph(const struct cfg *c, struct state_slice *pos, char **groups,
                              int ngroups)
 {
@@ -527,17 +613,18 @@ static void slice_begin_pass(struct state_slice *pos)
     pos->checked = pos->fixed = 0;
 }
 
-/* The chunks of one slice, until the budget is spent or the pass ends. */
-static int slice_run(struct compare_run *C, struct state_slice *pos, char **groups, int ngroups,
-                     double budget, const char *key)
+/* The chunks of one slice, until the budget is spent or the pass ends. A chunk covers the
+ * set of graphs that starts at pos->graph (per_group: up to FAN groups, read from Neo4j in
+ * one query). */
+static int slice_run(struct compare_run *C, struct state_slice *pos, double budget, const char *key)
 {
     const struct cfg *c = C->c;
     double t0 = sync_now();
     int rc = 0;
     while (!rc) {
         double c0 = sync_now();
-        if (pos->graph >= sync_target_count(c, ngroups)) {
-            if ((rc = sync_layout_cleanup(c, &C->fdb, groups, ngroups, C->srep)))
+        if (pos->graph >= sync_target_count(c, C->ngroups)) {
+            if ((rc = sync_layout_cleanup(c, &C->fdb, C->groups, C->ngroups, C->srep)))
                 snprintf(C->rep->error, sizeof C->rep->error, "FalkorDB: %s", C->fdb.errstr);
             pos->active = false;
             pos->passes++;
@@ -547,15 +634,12 @@ static int slice_run(struct compare_run *C, struct state_slice *pos, char **grou
             pos->last_checked = pos->checked;
             pos->last_fixed = pos->fixed;
         } else {
-            char graph[SYNC_GRAPH_CAP];
-            const char *group = sync_target(c, groups, pos->graph, graph, sizeof graph);
-            snprintf(pos->group, sizeof pos->group, "%s", group ? group : "");
-            C->ld.graph = graph;
+            set_open(C, pos->graph);
+            snprintf(pos->group, sizeof pos->group, "%s", C->set_group[0] ? C->set_group[0] : "");
             if (!pos->type && !pos->after[0])
-                rc = fixer_ensure_indexes(c, &C->bolt, &C->ld.fdb, graph, C->rep->error,
-                                          sizeof C->rep->error);
-            rc = rc ? rc : slice_chunk(C, pos, graph, group);
-            C->rep->graphs = pos->graph + 1;
+                rc = set_indexes(C);
+            rc = rc ? rc : slice_chunk(C, pos);
+            C->rep->graphs = C->g0 + C->n;
         }
         if (rc)
             break;
@@ -573,9 +657,8 @@ int sync_reconcile_slice(const struct cfg *c, double budget_seconds, struct stat
 {
     memset(done, 0, sizeof *done);
     double t0 = sync_now();
-    char **groups;
-    int ngroups, rc;
-    struct compare_run *C = compare_new(c, found, done, stop, &groups, &ngroups, &rc);
+    int rc;
+    struct compare_run *C = compare_new(c, found, done, stop, &rc);
     if (!C)
         return rc;
     char key[SYNC_KEY_NAME_CAP];
@@ -585,11 +668,11 @@ int sync_reconcile_slice(const struct cfg *c, double budget_seconds, struct stat
     if (!rc) {
         if (!pos->active || pos->type >= found->ntypes)
             slice_begin_pass(pos);
-        slice_find_graph(c, pos, groups, ngroups);
+        slice_find_graph(c, pos, C->groups, C->ngroups);
         pos->slices++;
-        rc = slice_run(C, pos, groups, ngroups, budget_seconds, key);
+        rc = slice_run(C, pos, budget_seconds, key);
     }
-    rc = compare_free(C, groups, ngroups, rc);
+    rc = compare_free(C, rc);
     found->seconds = done->seconds = sync_now() - t0;
     done->graphs = found->graphs;
     return rc;

@@ -30,6 +30,7 @@ p=json.load(sys.stdin).get('reconcile_pass') or {}
 v=p.get('$1'); print('' if v is None else v)" 2>/dev/null || true
 }
 # small query-method batches: the full sync that POST /api/sync/stop interrupts lasts seconds
+# (about 3 s for the 45,000 items it copies)
 serve() {
   SYNC_FULL_METHOD=query SYNC_BATCH_SIZE=5 SYNC_HEALTH_PORT=$port SYNC_METRICS_PORT=0 SYNC_INTERVAL_SECONDS=1 SYNC_RECONCILE_EVERY=1 \
     SYNC_RECONCILE_SLICE_MS=1 LOG_LEVEL=INFO "$BIN" serve 2>>"$work/serve.log" &
@@ -101,6 +102,8 @@ assert longest <= 2.0, longest
 EOF
 
 echo "== POST /api/sync/stop during a full sync: idle within 2 s"
+# 8,000 more entities: the full sync of 1,000 lasts about 0.4 s, too short to stop reliably
+"$GEN" --entities 8000 --groups 1 --dim 16 --seed 6 >/dev/null 2>&1
 api /api/sync/full -X POST >/dev/null
 wait_for '[[ "$(api /api/sync/status | python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" == running ]]' 10 \
   || fail "the full sync did not start"
