@@ -580,6 +580,10 @@ static int slice_chunk(struct compare_run *C, struct state_slice *pos)
     if (++pos->type >= prof->ntypes) {
         pos->type = 0;
         pos->graph += C->n;
+        /* the group where the pass resumes: left at the set just done, the next slice would
+         * find that set again by its name (slice_find_graph) and compare it once more */
+        bool by = C->set_group[0] != NULL && pos->graph < C->ngroups;
+        snprintf(pos->group, sizeof pos->group, "%s", by ? C->groups[pos->graph] : "");
     }
     return 0;
 }

@@ -7,7 +7,10 @@
 # - the cache side is read ahead while Neo4j streams (sync/prefetch.c): a difference in the
 #   first and in the last type of the last graph is found, and reconcile reads ahead again
 #   after a fix: a cache-only Entity's delete takes its cache-only RELATES_TO with it, so that
-#   relationship is not found (and deleted) a second time from a stale read-ahead.
+#   relationship is not found (and deleted) a second time from a stale read-ahead;
+# - per_group with 20 groups (two sets of graphs, each read from Neo4j in one stream per type):
+#   drift in both sets is found and fixed, and a key cached in the wrong group's graph is an
+#   extra there, not a match for the other group's item.
 set -euo pipefail
 : "${FALKORSYNC_ROOT:?}"
 BIN="${FALKORSYNC_BIN:?}"
@@ -82,6 +85,32 @@ echo "   reconcile found: Entity extra $ent_extra, RELATES_TO extra $rel_extra; 
 [[ "$ent_extra" == 1 && "$rel_extra" == 0 ]] ||
   fail "reconcile compared RELATES_TO with a cache read before the Entity's delete (extra $rel_extra)"
 "$BIN" verify >/dev/null || fail "not in sync after reconcile"
+unset FALKORDB_LAYOUT
+
+echo "== per_group, 20 groups: Neo4j streams each type once for 16 graphs, then for the other 4"
+export FALKORDB_LAYOUT=per_group
+"$GEN" --clear --entities 200 --groups 20 --dim 0 --seed 9 >/dev/null
+"$BIN" full >/dev/null
+"$BIN" verify --json >"$work/v.json" || fail "not in sync after the full sync: $(jq -c .differences "$work/v.json")"
+[[ "$(jq -r .graphs "$work/v.json")" == 20 ]] || fail "verify saw $(jq -r .graphs "$work/v.json") graphs, not 20"
+# graphs in group order: default_db (''), group_a .. group_s; the first set ends at group_o
+R GRAPH.QUERY group_o "MATCH (n:Entity) WITH n ORDER BY n.uuid LIMIT 1 SET n.summary = 'drifted'" >/dev/null
+R GRAPH.QUERY group_p "MATCH ()-[r:RELATES_TO]->() WITH r ORDER BY r.uuid DESC LIMIT 1 DELETE r" >/dev/null
+R GRAPH.QUERY group_s "CREATE (:Entity {uuid: 'zz-extra-s', name: 'x', group_id: 'group_s'})" >/dev/null
+# a copy in group_a of an Entity of group_b: extra in group_a, although Neo4j streams that key
+# in the same query (it belongs to group_b's merge)
+key_b=$(R GRAPH.QUERY group_b "MATCH (n:Entity) RETURN n.uuid ORDER BY n.uuid LIMIT 1" | sed -n 2p)
+R GRAPH.QUERY group_a "CREATE (:Entity {uuid: '$key_b', name: 'copy', group_id: 'group_a'})" >/dev/null
+"$BIN" verify --json >"$work/v.json" && fail "verify missed the drift in 4 graphs"
+echo "   verify: $(jq -c '{differences, e: .types.Entity | {different, extra}, r: .types.RELATES_TO.missing}' "$work/v.json")"
+[[ "$(count_of Entity different)" == 1 && "$(count_of Entity extra)" == 2 &&
+   "$(count_of RELATES_TO missing)" == 1 && "$(jq -r .differences "$work/v.json")" == 4 ]] ||
+  fail "expected 1 different and 2 extra Entities, 1 missing RELATES_TO: $(jq -c .types "$work/v.json")"
+"$BIN" reconcile >"$work/rec.json" 2>/dev/null || fail "reconcile failed"
+"$BIN" verify --json >"$work/v.json" || fail "not in sync after reconcile: $(jq -c .types "$work/v.json")"
+[[ "$(R GRAPH.QUERY group_b "MATCH (n:Entity {uuid: '$key_b'}) RETURN count(n)" | sed -n 2p)" == 1 ]] ||
+  fail "reconcile touched group_b's copy of the key it deleted from group_a"
+for k in $(R --scan --pattern "group_*") default_db; do del_key "$k"; done
 unset FALKORDB_LAYOUT
 
 echo "== a 1024-float embedding: one float32 ULP is a difference, float64 noise below it is not"
