@@ -11,10 +11,10 @@
 # Prints one JSON line per measurement (what, wall seconds, CPU seconds of falkorsync,
 # Neo4j and FalkorDB, load average) and a summary line with medians and
 # ratio = read limit seconds / verify seconds (1.0: verify as fast as reading Neo4j alone).
-# In layout per_group verify reads each group with its own queries (a group filter on
-# every type); those are drained too (read_limit_groups: the verify queries of
-# src/sync/extract.c's extract_verify_query, per group of `falkorsync plan`), and
-# ratio_groups compares with them.
+# In layout per_group verify reads up to 16 groups with one query per type (the group as a
+# column, src/sync/verify.c); until December 2026 it read each group with queries of its own
+# (a group filter on every type). Those per-group queries are drained too, for comparison
+# (read_limit_groups, per group of `falkorsync plan`), and ratio_groups compares with them.
 # Environment: BUILD (build dir, default build), FALKORSYNC_RUN (the servers' pid files,
 # default <repo>/.run), VERIFY_BASELINE (a falkorsync binary to compare with).
 set -euo pipefail

@@ -42,6 +42,12 @@ void cache_cursor_init(struct cache_cursor *c, struct fdb_conn *fdb, const char 
     fdb_arena_init(&c->arena);
     c->target = PAGE_VECTORS;
     c->kid_key = c->kid_nid = -1;
+    c->lists = &c->own_lists;
+}
+
+void cache_cursor_use_lists(struct cache_cursor *c, struct cache_lists *l)
+{
+    c->lists = l;
 }
 
 void cache_cursor_share(struct cache_cursor *c, int ways)
@@ -63,6 +69,13 @@ static void names_clear(struct cache_names *n)
     n->n = 0;
 }
 
+void cache_lists_clear(struct cache_lists *l)
+{
+    names_clear(&l->labels);
+    names_clear(&l->types);
+    names_clear(&l->keys);
+}
+
 int cache_cursor_range(struct cache_cursor *c, const char *lo, const char *hi)
 {
     if (c->generic || c->loaded)
@@ -80,9 +93,7 @@ void cache_cursor_deinit(struct cache_cursor *c)
     buf_deinit(&c->rec);
     xsort_deinit(&c->xs);
     fdb_arena_deinit(&c->arena);
-    names_clear(&c->labels);
-    names_clear(&c->types);
-    names_clear(&c->keys);
+    cache_lists_clear(&c->own_lists);
 }
 
 /* The names of one kind listed by proc, in id order, into *n (on c's connection, with a
@@ -129,8 +140,8 @@ static int names_fetch(struct cache_cursor *c, const char *proc, struct cache_na
 /* The id of the property key named name, or -1. */
 static int64_t key_id(const struct cache_cursor *c, const char *name)
 {
-    for (size_t i = 0; name && i < c->keys.n; i++)
-        if (!strcmp(c->keys.v[i], name))
+    for (size_t i = 0; name && i < c->lists->keys.n; i++)
+        if (!strcmp(c->lists->keys.v[i], name))
             return (int64_t)i;
     return -1;
 }
@@ -192,25 +203,28 @@ static int check_page(struct cache_cursor *c, const redisReply *rs, char *err, s
                              c->t->name);
                     return FS_EPROTOCOL;
                 }
-                unknown =
-                    p->element[0]->integer < 0 || (uint64_t)p->element[0]->integer >= c->keys.n;
+                unknown = p->element[0]->integer < 0 ||
+                          (uint64_t)p->element[0]->integer >= c->lists->keys.n;
                 if (!c->generic && p->element[1]->type == REDIS_REPLY_INTEGER &&
                     p->element[1]->integer == FDB_CT_VECTORF32)
                     c->vectors = true;
             }
             if (c->t->edge) {
                 unknown = unknown || e->element[1]->integer < 0 ||
-                          (uint64_t)e->element[1]->integer >= c->types.n;
+                          (uint64_t)e->element[1]->integer >= c->lists->types.n;
             } else {
                 const redisReply *lv = e->element[1];
                 for (size_t j = 0; j < lv->elements && !unknown; j++)
                     unknown = lv->element[j]->type != REDIS_REPLY_INTEGER ||
                               lv->element[j]->integer < 0 ||
-                              (uint64_t)lv->element[j]->integer >= c->labels.n;
+                              (uint64_t)lv->element[j]->integer >= c->lists->labels.n;
             }
         }
-        if (!unknown)
+        if (!unknown) { /* the lists may be a graph's, fetched by an earlier cursor */
+            c->kid_key = key_id(c, c->generic ? (*c->kp ? c->kp : NULL) : "uuid");
+            c->kid_nid = c->generic ? key_id(c, GK_ID_PROP) : -1;
             return 0;
+        }
         if (pass) {
             snprintf(err, errlen,
                      "FalkorDB: a %s page names a label, type or property key id that the "
@@ -218,14 +232,13 @@ static int check_page(struct cache_cursor *c, const redisReply *rs, char *err, s
                      c->t->name);
             return FS_EPROTOCOL;
         }
-        int rc = names_fetch(c, "CALL db.propertyKeys()", &c->keys, err, errlen);
-        rc = rc           ? rc
-             : c->t->edge ? names_fetch(c, "CALL db.relationshipTypes()", &c->types, err, errlen)
-                          : names_fetch(c, "CALL db.labels()", &c->labels, err, errlen);
+        int rc = names_fetch(c, "CALL db.propertyKeys()", &c->lists->keys, err, errlen);
+        rc = rc ? rc
+             : c->t->edge
+                 ? names_fetch(c, "CALL db.relationshipTypes()", &c->lists->types, err, errlen)
+                 : names_fetch(c, "CALL db.labels()", &c->lists->labels, err, errlen);
         if (rc)
             return rc;
-        c->kid_key = key_id(c, c->generic ? (*c->kp ? c->kp : NULL) : "uuid");
-        c->kid_nid = c->generic ? key_id(c, GK_ID_PROP) : -1;
     }
     return 0;
 }
@@ -400,7 +413,7 @@ static void view_row(struct cache_cursor *c, const redisReply *row, int64_t id, 
             v->aid = x[EDGE_COL_AKEY + 1];
             v->bk = x[EDGE_COL_BKEY];
             v->bid = x[EDGE_COL_BKEY + 1];
-            v->type = c->types.v[e->element[1]->integer];
+            v->type = c->lists->types.v[e->element[1]->integer];
             v->tlen = strlen(v->type);
         } else {
             v->labels = e->element[1];
@@ -445,7 +458,7 @@ static const char *view_prop(const struct cache_cursor *c, const struct row_view
     const redisReply *p = v->props->element[j];
     prop_cell(p, scratch);
     *cell = scratch;
-    const char *name = c->keys.v[p->element[0]->integer];
+    const char *name = c->lists->keys.v[p->element[0]->integer];
     *nlen = strlen(name);
     return name;
 }
@@ -457,8 +470,8 @@ static int node_head(struct cache_cursor *c, const struct row_view *v, char *lab
     char *names[64];
     size_t n = 0;
     for (size_t j = 0; j < lv->elements && n < 64; j++)
-        names[n++] =
-            c->whole ? c->labels.v[lv->element[j]->integer] : lv->element[j]->element[1]->str;
+        names[n++] = c->whole ? c->lists->labels.v[lv->element[j]->integer]
+                              : lv->element[j]->element[1]->str;
     int rc = buf_append_str(&c->head, "N:");
     rc = rc ? rc : fp_sorted_labels(&c->head, names, n);
     size_t ll = c->head.len > 2 ? c->head.len - 2 : 0;

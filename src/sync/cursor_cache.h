@@ -27,6 +27,13 @@ struct cache_names {
     size_t n;
 };
 
+/* A graph's three lists. */
+struct cache_lists {
+    struct cache_names labels, types, keys;
+};
+/* Frees the lists (empty again). */
+void cache_lists_clear(struct cache_lists *l);
+
 struct cache_cursor {
     struct fdb_conn *fdb; /* borrowed */
     const char *graph;
@@ -53,8 +60,9 @@ struct cache_cursor {
     /* Reconcile slices (graphiti profile): only keys in (after, upto] (upto NULL: no upper
      * bound), found by the uuid range index, paged by id. after NULL: the whole type. */
     const char *after, *upto;
-    struct cache_names labels, types, keys; /* fetched when a page names an id they lack */
-    int64_t kid_key, kid_nid;               /* the key property's id and _neo4j_id's; -1 */
+    struct cache_lists *lists;    /* fetched when a page names an id they lack: own_lists, or */
+    struct cache_lists own_lists; /* the caller's (cursors of one graph, one after another) */
+    int64_t kid_key, kid_nid;     /* the key property's id and _neo4j_id's; -1 */
     bool whole; /* pages return whole entities (one server), else columns (a cluster) */
 };
 
@@ -65,6 +73,10 @@ void cache_cursor_deinit(struct cache_cursor *c);
  * its sort buffer is a share of what one cursor may hold, so the set stays bounded. Before
  * the first next. */
 void cache_cursor_share(struct cache_cursor *c, int ways);
+/* The cursor names ids from l (borrowed; the graph's, and of no cursor in use on another
+ * thread) and adds to it what it fetches: cursors of one graph, one after another, fetch the
+ * lists once (ids only grow). Before the first next. */
+void cache_cursor_use_lists(struct cache_cursor *c, struct cache_lists *l);
 /* Only the items whose key k is lo <= k < hi (either NULL: unbounded; both borrowed until
  * deinit), for a comparison in key-range slices. The pages still cover the whole type (a
  * filter on each page), so a slice costs FalkorDB a scan of the type. Before the first

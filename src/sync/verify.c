@@ -196,6 +196,10 @@ struct compare_run {
     int g0, n;
     const char *set_group[FAN];
     char graph[FAN][SYNC_GRAPH_CAP];
+    /* each graph's label, type and property-key lists, for its cursors one after another
+     * (a slice's chunks; ids only grow); lists_of: the graph they are of */
+    struct cache_lists lists[FAN];
+    char lists_of[FAN][SYNC_GRAPH_CAP];
 };
 
 /* Makes graphs g0 .. (up to C->fan of them) the set being compared. */
@@ -204,8 +208,13 @@ static void set_open(struct compare_run *C, int g0)
     int count = sync_target_count(C->c, C->ngroups);
     C->g0 = g0;
     C->n = count - g0 < C->fan ? count - g0 : C->fan;
-    for (int i = 0; i < C->n; i++)
+    for (int i = 0; i < C->n; i++) {
         C->set_group[i] = sync_target(C->c, C->groups, g0 + i, C->graph[i], sizeof C->graph[i]);
+        if (strcmp(C->lists_of[i], C->graph[i])) {
+            cache_lists_clear(&C->lists[i]);
+            snprintf(C->lists_of[i], sizeof C->lists_of[i], "%s", C->graph[i]);
+        }
+    }
     C->ld.graph = C->graph[0];
 }
 
@@ -287,6 +296,7 @@ static void merge_init(struct merge *m, struct compare_run *C, int type, const s
         s->cc = &s->own;
         cache_cursor_init(&s->own, &C->fdb, C->graph[i], t, prof->generic, kp);
         cache_cursor_share(&s->own, m->n);
+        cache_cursor_use_lists(&s->own, &C->lists[i]);
         s->own.stop = C->stop;
         if (rg) {
             s->own.after = rg->after;
@@ -471,6 +481,8 @@ static int compare_free(struct compare_run *C, int rc)
         sync_replicas_wait(C->c, wrote_on, 2, !rc && srep->upserted + srep->deleted > 0, srep);
     }
     prefetch_free(C->ahead);
+    for (int i = 0; i < FAN; i++)
+        cache_lists_clear(&C->lists[i]);
     sync_groups_free(C->groups, C->ngroups);
     sync_rules_deinit(&C->rules);
     bolt_close(&C->bolt);
