@@ -37,11 +37,18 @@ struct prefetch {
     struct slot slots[PREFETCH_DEPTH];
 };
 
+/* The size of job j's set (the last set may be smaller). */
+static int job_set_size(int j, int fan, int ngraphs, int ntypes)
+{
+    int g0 = j / (fan * ntypes) * fan;
+    return ngraphs - g0 < fan ? ngraphs - g0 : fan;
+}
+
 void prefetch_job_target(int j, int fan, int ngraphs, int ntypes, int *g, int *t)
 {
     int per = fan * ntypes; /* the jobs of a whole set */
     int g0 = j / per * fan, r = j % per;
-    int n = ngraphs - g0 < fan ? ngraphs - g0 : fan; /* the last set may be smaller */
+    int n = job_set_size(j, fan, ngraphs, ntypes);
     *t = r / n;
     *g = g0 + r % n;
 }
@@ -54,7 +61,7 @@ static void load_job(struct prefetch *p, struct slot *s, int j)
     const struct sync_type *t = &p->prof->types[type];
     sync_target(p->c, p->groups, g, s->graph, sizeof s->graph);
     cache_cursor_init(&s->cc, &p->fdb, s->graph, t, p->prof->generic, p->c->sync.key_property);
-    cache_cursor_share(&s->cc, p->fan);
+    cache_cursor_share(&s->cc, job_set_size(j, p->fan, p->ngraphs, p->prof->ntypes));
     s->cc.stop = p->stop;
     s->cc.cancel = &p->quit;
     s->err[0] = '\0';
