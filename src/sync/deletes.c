@@ -34,29 +34,115 @@ static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cn
     return rc;
 }
 
+/* A group's name and graph, for dc_on_group_count's lookups (sorted by name). */
+struct dc_gname {
+    const char *s;
+    size_t len;
+    int g;
+};
+
+struct dc_group_counts {
+    struct dc_gname *v;
+    int n;
+    int64_t *neo; /* per graph */
+    int sign;
+};
+
+/* Byte order of (s, len) pairs (a prefix first). */
+static int dc_name_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+static int dc_gname_cmp(const void *a, const void *b)
+{
+    const struct dc_gname *x = a, *y = b;
+    return dc_name_cmp(x->s, x->len, y->s, y->len);
+}
+
+static int dc_on_group_count(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dc_group_counts *k = ud;
+    if (n < 2 || it[0].kind != FS_VALUE_STRING || it[1].kind != FS_VALUE_INT)
+        return 0; /* no group (null): in no graph */
+    int lo = 0, hi = k->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        int c = dc_name_cmp(k->v[mid].s, k->v[mid].len, (const char *)it[0].data, it[0].size);
+        if (!c) {
+            k->neo[k->v[mid].g] += k->sign * it[1].i;
+            return 0;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0; /* a group created since the list was read: the next check */
+}
+
+/* per_group: Neo4j's count of the current type in every group, in one query (two when the
+ * type has a birth expression: the old items are all minus the young), into neo[g]. */
+static int dc_group_counts(struct dc *D, char **groups, int ngroups, int64_t *neo)
+{
+    struct dc_group_counts k = {calloc((size_t)ngroups + 1, sizeof *k.v), ngroups, neo, 1};
+    if (!k.v)
+        return FS_ENOMEM;
+    for (int g = 0; g < ngroups; g++) {
+        k.v[g] = (struct dc_gname){groups[g], strlen(groups[g]), g};
+        neo[g] = 0;
+    }
+    qsort(k.v, (size_t)ngroups, sizeof *k.v, dc_gname_cmp);
+    const char *group = D->group;
+    D->group = NULL; /* no $g */
+    int rc = 0;
+    for (int young = 0; !rc && young <= (D->old ? 1 : 0); young++) {
+        buf_reset(&D->q);
+        k.sign = young ? -1 : 1;
+        rc = extract_group_count_query(&D->q, D->t, young);
+        bool old = D->old;
+        D->old = young; /* $bt for the young count only */
+        rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+        D->old = old;
+        rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, &k);
+    }
+    D->group = group;
+    free(k.v);
+    return rc;
+}
+
 /* Type t in every graph: the group's Neo4j count (single: total) against the graph's (of the
  * old items when the type has a birth expression). */
 static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total,
                    const int64_t *cnt)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
+    int64_t *neo = NULL;
+    D->t = &prof->types[t];
+    D->old = D->t->birth != NULL;
     int rc = 0;
+    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP && ngraphs > 0) {
+        if (!(neo = calloc((size_t)ngraphs, sizeof *neo)))
+            return FS_ENOMEM;
+        rc = dc_group_counts(D, groups, ngraphs, neo);
+    }
     for (int g = 0; !rc && g < ngraphs; g++) {
         char graph[SYNC_GRAPH_CAP];
         D->group = sync_target(D->c, groups, g, graph, sizeof graph);
         D->graph = graph;
         D->t = &prof->types[t];
         D->old = D->t->birth != NULL;
-        int64_t neo = total;
-        if (D->group)
-            rc = dc_neo_count(D, &neo);
-        if (rc || neo == cnt[g * prof->ntypes + t])
+        if ((neo ? neo[g] : total) == cnt[g * prof->ntypes + t])
             continue;
+        int64_t n = neo ? neo[g] : total;
         D->fx->ld->graph = graph;
         D->fx->type = t;
-        int64_t most = neo > cnt[g * prof->ntypes + t] ? neo : cnt[g * prof->ntypes + t];
+        int64_t most = n > cnt[g * prof->ntypes + t] ? n : cnt[g * prof->ntypes + t];
         rc = dc_ranges(D, most);
     }
+    free(neo);
     return rc;
 }
 

@@ -216,34 +216,6 @@ int dc_fdb_count(struct dc *D, int64_t *n)
     return rc;
 }
 
-static int dc_on_count(struct dc *D, const struct pack_item *it, int n, void *ud)
-{
-    (void)D;
-    if (n >= 1 && it[0].kind == FS_VALUE_INT)
-        *(int64_t *)ud = it[0].i;
-    return 0;
-}
-
-/* Neo4j's count of t: the count store (group NULL) or the group's, by index; when D->old, of
- * the old items (all minus the young ones, two index-backed counts). */
-int dc_neo_count(struct dc *D, int64_t *n)
-{
-    buf_reset(&D->q);
-    *n = 0;
-    int rc = extract_count_query(&D->q, D->t, D->group != NULL, false);
-    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-    rc = rc ? rc : dc_neo_rows(D, dc_on_count, n);
-    if (rc || !D->old)
-        return rc;
-    int64_t young = 0;
-    buf_reset(&D->q);
-    rc = extract_count_query(&D->q, D->t, D->group != NULL, true);
-    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-    rc = rc ? rc : dc_neo_rows(D, dc_on_count, &young);
-    *n -= young;
-    return rc;
-}
-
 void dc_keys_free(struct dc_keys *k)
 {
     for (size_t i = 0; i < k->n; i++)

@@ -105,8 +105,6 @@ int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
 int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys);
 /* The cache's count of D->t in D->graph. */
 int dc_fdb_count(struct dc *D, int64_t *n);
-/* Neo4j's count of D->t (count store, or D->group's by index); of the old items when D->old. */
-int dc_neo_count(struct dc *D, int64_t *n);
 /* Deletes from the cache those of keys that Neo4j does not hold (by key); *n: how many. */
 int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n);
 /* Lists both sides' keys under prefix and fixes them (dc_fix_lists). */
