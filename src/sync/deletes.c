@@ -61,26 +61,86 @@ static int dc_gname_cmp(const void *a, const void *b)
     return dc_name_cmp(x->s, x->len, y->s, y->len);
 }
 
-static int dc_on_group_count(struct dc *D, const struct pack_item *it, int n, void *ud)
+/* The graph of the group named by a string cell, or -1 (none: not a string, or a group
+ * created since the list was read, which the next check sees). */
+static int dc_group_of(const struct dc_group_counts *k, const struct pack_item *it)
 {
-    (void)D;
-    struct dc_group_counts *k = ud;
-    if (n < 2 || it[0].kind != FS_VALUE_STRING || it[1].kind != FS_VALUE_INT)
-        return 0; /* no group (null): in no graph */
+    if (it->kind != FS_VALUE_STRING)
+        return -1; /* no group (null): in no graph */
     int lo = 0, hi = k->n;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        int c = dc_name_cmp(k->v[mid].s, k->v[mid].len, (const char *)it[0].data, it[0].size);
-        if (!c) {
-            k->neo[k->v[mid].g] += k->sign * it[1].i;
-            return 0;
-        }
+        int c = dc_name_cmp(k->v[mid].s, k->v[mid].len, (const char *)it->data, it->size);
+        if (!c)
+            return k->v[mid].g;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0; /* a group created since the list was read: the next check */
+    return -1;
+}
+
+static int dc_on_group_count(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dc_group_counts *k = ud;
+    int g = n < 2 || it[1].kind != FS_VALUE_INT ? -1 : dc_group_of(k, &it[0]);
+    if (g >= 0)
+        k->neo[g] += k->sign * it[1].i;
+    return 0;
+}
+
+/* The rows of extract_groups_bucket_query into each group's counts. */
+struct dc_group_buckets {
+    const struct dc_group_counts *k;
+    struct dr_counts *pre; /* per graph */
+    int chars;
+};
+
+static int dc_on_group_bucket(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dc_group_buckets *b = ud;
+    int g = n < 3 || it[1].kind != FS_VALUE_STRING || it[2].kind != FS_VALUE_INT
+                ? -1
+                : dc_group_of(b->k, &it[0]);
+    return g < 0
+               ? 0
+               : dr_add(&b->pre[g], (const char *)it[1].data, it[1].size, it[2].i, true, b->chars);
+}
+
+/* per_group, several groups' counts of the current type differing: Neo4j's counts of their
+ * keys by the first chars characters, in one walk of the type (the drill of each group would
+ * walk it once per group), into pre[g] of each graph g with diff[g]. */
+static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool *diff, int chars,
+                            struct dr_counts *pre)
+{
+    struct dc_group_counts k = {calloc((size_t)ngroups + 1, sizeof *k.v), 0, NULL, 1};
+    if (!k.v)
+        return FS_ENOMEM;
+    for (int g = 0; g < ngroups; g++)
+        if (diff[g])
+            k.v[k.n++] = (struct dc_gname){groups[g], strlen(groups[g]), g};
+    qsort(k.v, (size_t)k.n, sizeof *k.v, dc_gname_cmp);
+    buf_reset(&D->q);
+    buf_reset(&D->p);
+    int rc = extract_groups_bucket_query(&D->q, D->t);
+    rc = rc ? rc : pack_write_map_header(&D->p, 2);
+    rc = rc ? rc : pack_write_cstr(&D->p, "k");
+    rc = rc ? rc : pack_write_int(&D->p, chars);
+    rc = rc ? rc : pack_write_cstr(&D->p, "gs");
+    rc = rc ? rc : pack_write_list_header(&D->p, (uint32_t)k.n);
+    for (int i = 0; !rc && i < k.n; i++)
+        rc = pack_write_string(&D->p, k.v[i].s, k.v[i].len);
+    struct dc_group_buckets b = {&k, pre, chars};
+    double t0 = sync_now();
+    rc = rc ? rc : dc_neo_rows(D, dc_on_group_bucket, &b);
+    log_fields(LOG_DEBUG, "delete check counted several groups' keys at once",
+               json_pack("{s:s,s:i,s:i,s:f}", "type", D->t->name, "groups", k.n, "prefix_chars",
+                         chars, "ms", round((sync_now() - t0) * 1000)));
+    free(k.v);
+    return rc;
 }
 
 /* per_group: Neo4j's count of the current type in every group, in one query (two when the
@@ -123,10 +183,25 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
     D->t = &prof->types[t];
     D->old = D->t->birth != NULL;
     int rc = 0;
+    bool *diff = NULL;
+    struct dr_counts *pre = NULL;
+    int ndiff = 0, chars = 1;
     if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP && ngraphs > 0) {
-        if (!(neo = calloc((size_t)ngraphs, sizeof *neo)))
-            return FS_ENOMEM;
-        rc = dc_group_counts(D, groups, ngraphs, neo);
+        neo = calloc((size_t)ngraphs, sizeof *neo);
+        diff = calloc((size_t)ngraphs, sizeof *diff);
+        rc = neo && diff ? dc_group_counts(D, groups, ngraphs, neo) : FS_ENOMEM;
+        for (int g = 0; !rc && g < ngraphs; g++) {
+            int64_t c = cnt[g * prof->ntypes + t], most = neo[g] > c ? neo[g] : c;
+            if ((diff[g] = neo[g] != c)) {
+                ndiff++;
+                int k = dr_prefix_chars(most);
+                chars = k > chars ? k : chars;
+            }
+        }
+    }
+    if (!rc && ndiff >= 2) { /* their counts by key prefix in one walk of the type */
+        pre = calloc((size_t)ngraphs, sizeof *pre);
+        rc = pre ? dc_group_buckets(D, groups, ngraphs, diff, chars, pre) : FS_ENOMEM;
     }
     for (int g = 0; !rc && g < ngraphs; g++) {
         char graph[SYNC_GRAPH_CAP];
@@ -140,8 +215,15 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
         D->fx->ld->graph = graph;
         D->fx->type = t;
         int64_t most = n > cnt[g * prof->ntypes + t] ? n : cnt[g * prof->ntypes + t];
+        D->neo_pre = pre ? &pre[g] : NULL;
+        D->pre_k = chars;
         rc = dc_ranges(D, most);
+        D->neo_pre = NULL;
     }
+    for (int g = 0; pre && g < ngraphs; g++)
+        free(pre[g].v);
+    free(pre);
+    free(diff);
     free(neo);
     return rc;
 }

@@ -23,18 +23,7 @@
 /* Keys per range aimed at when choosing how many leading characters to count by. */
 #define DR_AIM 64
 
-struct dr_count {
-    char p[8];
-    int64_t neo, fdb;
-};
-
-struct dr_counts {
-    struct dr_count *v;
-    size_t n, cap;
-    bool odd; /* a key shorter than the prefixes (then ranges would overlap) */
-};
-
-static int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, int k)
+int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, int k)
 {
     if (len >= sizeof c->v[0].p)
         return FS_EPROTOCOL;
@@ -244,10 +233,17 @@ static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
     rc = rc || !ask ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
     rc = rc || !ask ? rc : dc_fdb_send(D, &pre);
     buf_reset(&D->q);
-    rc = rc ? rc : extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
-    rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
-    struct dr_rows rows = {c, k};
-    rc = rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
+    if (D->neo_pre && D->pre_k >= k) { /* read for several groups at once */
+        for (size_t i = 0; !rc && i < D->neo_pre->n; i++) {
+            const struct dr_count *x = &D->neo_pre->v[i];
+            rc = dr_add(c, x->p, strnlen(x->p, (size_t)k), x->neo, true, k);
+        }
+    } else {
+        rc = rc ? rc : extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
+        rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
+        struct dr_rows rows = {c, k};
+        rc = rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
+    }
     if (!rc && ask && !D->fdb_sent) /* the query to run in dc_fdb_recv */
         rc = dr_fdb_count_query(D, build);
     /* read even after a failure: a reply sent for is owed */
@@ -340,7 +336,7 @@ static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *se
     return dc_fix_lists(D, &neo, &fdb);
 }
 
-static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
+int dr_prefix_chars(int64_t most)
 {
     int k = 1;
     int64_t span = 16;
@@ -348,6 +344,12 @@ static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
         k++;
         span *= 16;
     }
+    return k;
+}
+
+static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
+{
+    int k = dr_prefix_chars(most);
     struct dr_counts c = {0};
     double t0 = sync_now();
     int rc = dr_count_both(D, k, &c);

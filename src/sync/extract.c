@@ -233,6 +233,16 @@ int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group
     return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, 0, $k), count(*)", v);
 }
 
+int extract_groups_bucket_query(struct buf *q, const struct sync_type *t)
+{
+    const char *v;
+    int rc = prefix_match_head(q, t, &v);
+    rc = rc ? rc : buf_printf(q, "%s.uuid >= ''", v);
+    rc = rc ? rc : group_filter(q, t, BY_GROUPS);
+    return rc ? rc
+              : buf_printf(q, " RETURN %s, substring(%s.uuid, 0, $k), count(*)", group_expr(t), v);
+}
+
 int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
                          bool cache)
 {

@@ -62,6 +62,9 @@ int extract_cache_match(struct buf *q, const struct sync_type *t, bool old) FS_W
  * by_group; cache: its pattern), of the old items only when old (extract_old_filter). */
 int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
                          bool cache) FS_WARN_UNUSED;
+/* Delete check, per_group: Neo4j's counts of t's keys by their first $k characters in each
+ * group of $gs, rows (group, prefix, count): one walk of the type for several groups. */
+int extract_groups_bucket_query(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
 /* Delete check: t's keys in the ranges $ps ([[lo, hi], ...], lo <= key < hi), as
  * extract_bucket_query's filters. */
 int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,

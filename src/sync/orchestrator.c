@@ -143,6 +143,15 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
 {
     int rc = 0;
     for (int attempt = 0; attempt <= c->sync.max_retries; attempt++) {
+        if (stop && *stop && attempt == 0 && hooks && hooks->run_started && hooks->run_finished) {
+            /* stopped before it began (while a delete check ended, say): reported as a
+             * cancelled run, so that the run a trigger announced ends and the state is idle */
+            memset(rep, 0, sizeof *rep);
+            snprintf(rep->error, sizeof rep->error, "%s", "stopped before it began");
+            sync_report_fail(rep, FS_ECANCELLED);
+            hooks->run_started(hooks->ud, mode, 0);
+            hooks->run_finished(hooks->ud, mode, FS_ECANCELLED, rep, 0);
+        }
         if (stop && *stop)
             return FS_ECANCELLED;
         if (hooks && hooks->run_started)

@@ -116,6 +116,20 @@ run_layout() {
      CREATE (c)-[:HAS_MEMBER {uuid:'late-member', group_id:'', created_at: datetime()}]->(e)"
   "$BIN" incremental >"$work/inc3.json"
   expect "the new member of an older community" "$gd" "MATCH ()-[h:HAS_MEMBER {uuid:'late-member'}]->() RETURN count(h)" 1
+
+  echo "-- a relationship deleted in each of two groups: incremental alone"
+  # per_group: two groups' counts differ, and one Neo4j query counts both groups' keys
+  local ra rd
+  ra=$(R GRAPH.RO_QUERY "$ga" "MATCH (:Entity {group_id:'group_a'})-[r:RELATES_TO]->() RETURN r.uuid ORDER BY r.uuid LIMIT 1" | sed -n 2p)
+  # (Neo4j's default group '' is Graphiti's '_' in the cache)
+  rd=$(R GRAPH.RO_QUERY "$gd" "MATCH (n:Entity)-[r:RELATES_TO]->() WHERE n.group_id IN ['', '_'] RETURN r.uuid ORDER BY r.uuid DESC LIMIT 1" | sed -n 2p)
+  [[ -n "$ra" && -n "$rd" ]] || fail "no RELATES_TO in group_a or the default group"
+  X "MATCH ()-[r:RELATES_TO]->() WHERE r.uuid IN ['$ra', '$rd'] DELETE r"
+  "$BIN" incremental >"$work/inc4.json"
+  [[ "$(field "$work/inc4.json" deleted)" == 2 ]] || fail "expected 2 deletes: $(cat "$work/inc4.json")"
+  expect "group_a's deleted relationship" "$ga" "MATCH ()-[r:RELATES_TO {uuid:'$ra'}]->() RETURN count(r)" 0
+  expect "the default group's deleted relationship" "$gd" "MATCH ()-[r:RELATES_TO {uuid:'$rd'}]->() RETURN count(r)" 0
+  "$BIN" verify >"$work/verify.txt" 2>&1 || { cat "$work/verify.txt" >&2; fail "verify after two groups' deletes ($layout)"; }
 }
 
 run_layout single

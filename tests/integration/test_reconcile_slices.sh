@@ -106,8 +106,9 @@ EOF
 echo "== POST /api/sync/stop during a full sync: idle within 2 s"
 # 8,000 more entities: the full sync of 1,000 lasts about 0.4 s, too short to stop reliably
 "$GEN" --entities 8000 --groups 1 --dim 16 --seed 6 >/dev/null 2>&1
-api /api/sync/full -X POST >/dev/null
-wait_for '[[ "$(api /api/sync/status | python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" == running ]]' 10 \
+# refused ("a sync run is in progress") while the interval runs copy those entities
+wait_for 'api /api/sync/full -X POST | grep -q "\"accepted\":true"' 30 || fail "POST /api/sync/full never accepted"
+wait_for '[[ "$(api /api/sync/status | jq -r .current.mode)" == full ]]' 20 \
   || fail "the full sync did not start"
 sleep 0.3
 t0=$(date +%s.%N)

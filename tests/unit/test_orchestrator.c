@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "sync/orchestrator.h"
 
 static void test_doubles_until_the_cap(void **state)
@@ -81,6 +82,50 @@ static void test_slice_pacing(void **state)
     assert_true(orch_slice_due(&c, &pos, 1001));
 }
 
+struct seen {
+    int started, finished, rc;
+};
+
+static void on_started(void *ud, enum sync_mode mode, int attempt)
+{
+    (void)mode;
+    (void)attempt;
+    ((struct seen *)ud)->started++;
+}
+
+static void on_finished(void *ud, enum sync_mode mode, int rc, const struct sync_report *rep,
+                        double lag)
+{
+    (void)mode;
+    (void)rep;
+    (void)lag;
+    struct seen *s = ud;
+    s->finished++;
+    s->rc = rc;
+}
+
+/* A run stopped before it began (a POST /api/sync/stop while it waited for the delete check)
+ * is reported started and finished as cancelled: the service's run a trigger announced ends
+ * (it stayed "running" until the next run, seen in test_reconcile_slices). No server is
+ * touched. */
+static void test_stopped_before_it_began(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.sync.max_retries = 3;
+    volatile sig_atomic_t stop = 1;
+    struct seen seen = {0};
+    struct orch_hooks hooks = {.ud = &seen, .run_started = on_started, .run_finished = on_finished};
+    struct sync_report rep;
+    double lag = 1;
+    assert_int_equal(orch_run(&c, MODE_FULL, &stop, &hooks, NULL, &rep, &lag), FS_ECANCELLED);
+    assert_int_equal(seen.started, 1);
+    assert_int_equal(seen.finished, 1);
+    assert_int_equal(seen.rc, FS_ECANCELLED);
+    assert_int_equal(rep.err_code, FS_ECANCELLED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_doubles_until_the_cap),
         cmocka_unit_test(test_jitter_halves_at_most),
         cmocka_unit_test(test_zero_base),
+        cmocka_unit_test(test_stopped_before_it_began),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
