@@ -494,8 +494,10 @@ int main(int argc, char **argv)
             cfg_deinit(&cli.cfg);
             return 2;
         }
-        if (commands[i].run != cmd_serve)
+        if (commands[i].run != cmd_serve) { /* serve sets up its own after its checks */
             say_config_warnings(&cli.cfg, false);
+            setup_logging(&cli.cfg); /* LOG_LEVEL, LOG_FILE, LOG_FORMAT apply to every command */
+        }
         /* one Neo4j routing table for the whole process: a dead seed fails no run while
          * the members it listed answer */
         struct bolt_route_cache routes;

@@ -464,8 +464,10 @@ def poll_query(kind, label):
 
 
 class Poller:
-    def __init__(self, args, graph, on_visible):
-        self.args, self.graph, self.on_visible = args, graph, on_visible
+    def __init__(self, args, graphs, on_visible):
+        # graphs: where a reader finds the items (one graph; or, per_group, every group's:
+        # a key is found in its group's graph, and uuids are unique across groups)
+        self.args, self.graphs, self.on_visible = args, graphs, on_visible
         self.pending = {}  # (kind, label, uuid, expected) -> [ops waiting, next due]
         self.lock = threading.Lock()
         self.queries = 0
@@ -488,15 +490,17 @@ class Poller:
                     groups.setdefault((ch[0], ch[1]), []).append(ch)
         for (kind, label), checks in groups.items():
             keys = [{"u": ch[2], "v": ch[3]} for ch in checks]
+            found = set()
             try:
-                rows = self.graph.ro_query(poll_query(kind, label), {"keys": keys}).result_set
+                for graph in self.graphs:
+                    rows = graph.ro_query(poll_query(kind, label), {"keys": keys}).result_set
+                    found.update(r[0] for r in rows)
+                    self.queries += 1
             except Exception:  # a busy or restarting server: poll again next cycle
                 self.errors += 1
                 continue
-            self.queries += 1
             self.keys_polled += len(keys)
             t = time.monotonic()
-            found = {r[0] for r in rows}
             newly = []
             with self.lock:
                 for ch in checks:
@@ -544,6 +548,9 @@ def main():
     ap.add_argument("--metrics", default="", help="falkorsync's /metrics URL")
     ap.add_argument("--pid", action="append", default=[], help="NAME=PID whose CPU to measure")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--graphs", default="",
+                    help="FalkorDB graphs to poll, comma-separated (per_group: every group's "
+                         "graph); default FALKORDB_DATABASE")
     args = ap.parse_args()
 
     mix = parse_mix(args.mix)
@@ -562,7 +569,8 @@ def main():
             pids[name] = int(pid)
 
     driver = c.neo4j_driver()
-    _, graph = c.falkor_graph()
+    db, graph = c.falkor_graph()
+    graphs = [db.select_graph(n) for n in args.graphs.split(",") if n] or [graph]
     targets, groups = sample_targets(driver, needs, rng)
     watch = HistoryWatch(args.service) if args.service else None
 
@@ -580,7 +588,7 @@ def main():
         watch.start()
 
     writer = Writer(args, driver, targets, groups, rng)
-    poller = Poller(args, graph, writer.on_visible)
+    poller = Poller(args, graphs, writer.on_visible)
     ops = []
     errors = []
     period = 1.0 / args.rate if args.rate > 0 else 0

@@ -110,9 +110,10 @@ static int dc_on_group_bucket(struct dc *D, const struct pack_item *it, int n, v
                : dr_add(&b->pre[g], (const char *)it[1].data, it[1].size, it[2].i, true, b->chars);
 }
 
-/* per_group, several groups' counts of the current type differing: Neo4j's counts of their
- * keys by the first chars characters, in one walk of the type (the drill of each group would
- * walk it once per group), into pre[g] of each graph g with diff[g]. */
+/* per_group: Neo4j's counts of the current type's keys by their first chars characters in
+ * every group (diff NULL) or those with diff[g], in one walk of the type (a query per group
+ * walks it once per group: no index serves a relationship's group), into pre[g] of each
+ * graph g. */
 static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool *diff, int chars,
                             struct dr_counts *pre)
 {
@@ -120,7 +121,7 @@ static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool
     if (!k.v)
         return FS_ENOMEM;
     for (int g = 0; g < ngroups; g++)
-        if (diff[g])
+        if (!diff || diff[g])
             k.v[k.n++] = (struct dc_gname){groups[g], strlen(groups[g]), g};
     qsort(k.v, (size_t)k.n, sizeof *k.v, dc_gname_cmp);
     buf_reset(&D->q);
@@ -143,31 +144,23 @@ static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool
     return rc;
 }
 
-/* per_group: Neo4j's count of the current type in every group, in one query (two when the
- * type has a birth expression: the old items are all minus the young), into neo[g]. */
-static int dc_group_counts(struct dc *D, char **groups, int ngroups, int64_t *neo)
+/* per_group: Neo4j's count of the current type's young items in every group (an index seek
+ * on the birth time), taken off neo[g]. */
+static int dc_group_young(struct dc *D, char **groups, int ngroups, int64_t *neo)
 {
     struct dc_group_counts k = {calloc((size_t)ngroups + 1, sizeof *k.v), ngroups, neo, 1};
     if (!k.v)
         return FS_ENOMEM;
-    for (int g = 0; g < ngroups; g++) {
+    for (int g = 0; g < ngroups; g++)
         k.v[g] = (struct dc_gname){groups[g], strlen(groups[g]), g};
-        neo[g] = 0;
-    }
     qsort(k.v, (size_t)ngroups, sizeof *k.v, dc_gname_cmp);
     const char *group = D->group;
-    D->group = NULL; /* no $g */
-    int rc = 0;
-    for (int young = 0; !rc && young <= (D->old ? 1 : 0); young++) {
-        buf_reset(&D->q);
-        k.sign = young ? -1 : 1;
-        rc = extract_group_count_query(&D->q, D->t, young);
-        bool old = D->old;
-        D->old = young; /* $bt for the young count only */
-        rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-        D->old = old;
-        rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, &k);
-    }
+    D->group = NULL; /* no $g; $bt */
+    k.sign = -1;
+    buf_reset(&D->q);
+    int rc = extract_group_count_query(&D->q, D->t, true);
+    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, &k);
     D->group = group;
     free(k.v);
     return rc;
@@ -183,25 +176,24 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
     D->t = &prof->types[t];
     D->old = D->t->birth != NULL;
     int rc = 0;
-    bool *diff = NULL;
     struct dr_counts *pre = NULL;
-    int ndiff = 0, chars = 1;
+    int chars = 1;
     if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP && ngraphs > 0) {
+        /* Neo4j's count store has no groups: every group's keys are counted by prefix in one
+         * walk of the type, which gives each group's total too (the young items, an index
+         * seek, are taken off it); the drill of a group that differs starts from its counts */
         neo = calloc((size_t)ngraphs, sizeof *neo);
-        diff = calloc((size_t)ngraphs, sizeof *diff);
-        rc = neo && diff ? dc_group_counts(D, groups, ngraphs, neo) : FS_ENOMEM;
-        for (int g = 0; !rc && g < ngraphs; g++) {
-            int64_t c = cnt[g * prof->ntypes + t], most = neo[g] > c ? neo[g] : c;
-            if ((diff[g] = neo[g] != c)) {
-                ndiff++;
-                int k = dr_prefix_chars(most);
-                chars = k > chars ? k : chars;
-            }
-        }
-    }
-    if (!rc && ndiff >= 2) { /* their counts by key prefix in one walk of the type */
         pre = calloc((size_t)ngraphs, sizeof *pre);
-        rc = pre ? dc_group_buckets(D, groups, ngraphs, diff, chars, pre) : FS_ENOMEM;
+        rc = neo && pre ? 0 : FS_ENOMEM;
+        for (int g = 0; !rc && g < ngraphs; g++) {
+            int k = dr_prefix_chars(cnt[g * prof->ntypes + t]);
+            chars = k > chars ? k : chars;
+        }
+        rc = rc ? rc : dc_group_buckets(D, groups, ngraphs, NULL, chars, pre);
+        for (int g = 0; !rc && g < ngraphs; g++)
+            for (size_t i = 0; i < pre[g].n; i++)
+                neo[g] += pre[g].v[i].neo;
+        rc = rc || !D->old ? rc : dc_group_young(D, groups, ngraphs, neo);
     }
     for (int g = 0; !rc && g < ngraphs; g++) {
         char graph[SYNC_GRAPH_CAP];
@@ -223,7 +215,6 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
     for (int g = 0; pre && g < ngraphs; g++)
         free(pre[g].v);
     free(pre);
-    free(diff);
     free(neo);
     return rc;
 }

@@ -125,7 +125,11 @@ run_layout() {
   rd=$(R GRAPH.RO_QUERY "$gd" "MATCH (n:Entity)-[r:RELATES_TO]->() WHERE n.group_id IN ['', '_'] RETURN r.uuid ORDER BY r.uuid DESC LIMIT 1" | sed -n 2p)
   [[ -n "$ra" && -n "$rd" ]] || fail "no RELATES_TO in group_a or the default group"
   X "MATCH ()-[r:RELATES_TO]->() WHERE r.uuid IN ['$ra', '$rd'] DELETE r"
-  "$BIN" incremental >"$work/inc4.json"
+  # no digest slices, so that the counts find these deletes (on a small graph a
+  # slice is the whole type, and the digest check finds everything first), and the overlap
+  # window passed, so that they are old items
+  sleep 2
+  SYNC_DELETE_DIGEST_KEYS=0 SYNC_OVERLAP_SECONDS=1 "$BIN" incremental >"$work/inc4.json"
   [[ "$(field "$work/inc4.json" deleted)" == 2 ]] || fail "expected 2 deletes: $(cat "$work/inc4.json")"
   expect "group_a's deleted relationship" "$ga" "MATCH ()-[r:RELATES_TO {uuid:'$ra'}]->() RETURN count(r)" 0
   expect "the default group's deleted relationship" "$gd" "MATCH ()-[r:RELATES_TO {uuid:'$rd'}]->() RETURN count(r)" 0
