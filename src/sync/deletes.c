@@ -158,7 +158,7 @@ static int dc_group_young(struct dc *D, char **groups, int ngroups, int64_t *neo
     D->group = NULL; /* no $g; $bt */
     k.sign = -1;
     buf_reset(&D->q);
-    int rc = extract_group_count_query(&D->q, D->t, true);
+    int rc = extract_group_young_query(&D->q, D->t);
     rc = rc ? rc : dc_neo_params(D, NULL, NULL);
     rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, &k);
     D->group = group;

@@ -339,20 +339,11 @@ int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
                       by_group ? " WHERE coalesce(r.group_id, a.group_id) = $g" : "");
 }
 
-int extract_group_count_query(struct buf *q, const struct sync_type *t, bool young)
+int extract_group_young_query(struct buf *q, const struct sync_type *t)
 {
     const char *v;
-    int rc;
-    if (young && t->birth) {
-        rc = prefix_match_head(q, t, &v);
-        rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
-    } else if (!t->edge) {
-        v = "n";
-        rc = buf_printf(q, "MATCH (n:`%s`)", t->name);
-    } else {
-        v = "r";
-        rc = buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->()", t->src_label, t->name);
-    }
+    int rc = t->birth ? prefix_match_head(q, t, &v) : FS_EINVAL;
+    rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
     return rc ? rc : buf_printf(q, " RETURN %s, count(%s)", group_expr(t), v);
 }
 

@@ -100,10 +100,9 @@ int extract_histogram_bounds(const char *prefix, char *hi) FS_WARN_UNUSED;
  * young (t with a birth expression): of the items born after $bt only. */
 int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
                         bool young) FS_WARN_UNUSED;
-/* Per group at once: rows (group, count) of t's items (young: of those born after $bt), one
- * walk of the type where extract_count_query walks it once per group (no index serves a
- * relationship's group). */
-int extract_group_count_query(struct buf *q, const struct sync_type *t, bool young) FS_WARN_UNUSED;
+/* Per group at once: rows (group, count) of t's items born after $bt (t has a birth
+ * expression; an index seek on it). */
+int extract_group_young_query(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
 /* Generic: every node (n, key value, element id) or every relationship (r; key value, element
  * id and a label of each endpoint; its own key value and element id), in key order when
  * ordered (verify). */
