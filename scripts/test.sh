@@ -22,7 +22,7 @@ JOBS="${JOBS:-$(nproc)}"
 # continuous with a steady writer): about 3 minutes on 2 cores. The service
 # API schema, dashboard, packaging, TLS and bench smoke tests run in the plain
 # build only, which keeps `make test` near 30 minutes on 2 cores.
-ASAN_TESTS="${ASAN_TESTS:-^integration\.(test_bolt|test_falkor_param|test_falkor_conn|test_smoke|test_full_sync|test_generic|test_incremental|test_routing|test_freshness)$}"
+ASAN_TESTS="${ASAN_TESTS:-^integration\.(test_bolt|test_falkor_param|test_falkor_conn|test_smoke|test_full_sync|test_generic|test_incremental|test_routing|test_freshness|test_verify_exact)$}"
 
 start_time=$SECONDS
 stage() { echo "== make test: $1 ($((SECONDS - start_time)) s in)"; }
