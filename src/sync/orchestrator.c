@@ -157,6 +157,10 @@ int orch_run(const struct cfg *c, enum sync_mode mode, volatile sig_atomic_t *st
         if (hooks && hooks->run_started)
             hooks->run_started(hooks->ud, mode, attempt);
         rc = run_once(c, mode, stop, hooks, keep, rep, lag);
+        /* a stop interrupts whatever the run was doing (a connect, a read): what that
+         * operation reports is the stop's doing, and the run is cancelled, not failed */
+        if (rc && stop && *stop)
+            rc = FS_ECANCELLED;
         if (rc)
             sync_report_fail(rep, rc);
         if (hooks && hooks->run_finished)
