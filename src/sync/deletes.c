@@ -110,20 +110,25 @@ static int dc_on_group_bucket(struct dc *D, const struct pack_item *it, int n, v
                : dr_add(&b->pre[g], (const char *)it[1].data, it[1].size, it[2].i, true, b->chars);
 }
 
-/* per_group: Neo4j's counts of the current type's keys by their first chars characters in
- * every group (diff NULL) or those with diff[g], in one walk of the type (a query per group
- * walks it once per group: no index serves a relationship's group), into pre[g] of each
- * graph g. */
-static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool *diff, int chars,
-                            struct dr_counts *pre)
+/* The groups sorted by name, for dc_group_of (k->v; free it). */
+static int dc_group_index(char **groups, int ngroups, struct dc_group_counts *k)
 {
-    struct dc_group_counts k = {calloc((size_t)ngroups + 1, sizeof *k.v), 0, NULL, 1};
-    if (!k.v)
+    k->v = calloc((size_t)ngroups + 1, sizeof *k->v);
+    if (!k->v)
         return FS_ENOMEM;
     for (int g = 0; g < ngroups; g++)
-        if (!diff || diff[g])
-            k.v[k.n++] = (struct dc_gname){groups[g], strlen(groups[g]), g};
-    qsort(k.v, (size_t)k.n, sizeof *k.v, dc_gname_cmp);
+        k->v[g] = (struct dc_gname){groups[g], strlen(groups[g]), g};
+    k->n = ngroups;
+    qsort(k->v, (size_t)ngroups, sizeof *k->v, dc_gname_cmp);
+    return 0;
+}
+
+/* per_group: Neo4j's counts of the current type's keys by their first chars characters in
+ * every group of k, in one walk of the type (a query per group walks it once per group: no
+ * index serves a relationship's group), into pre[g] of each graph g. */
+static int dc_group_buckets(struct dc *D, const struct dc_group_counts *k, int chars,
+                            struct dr_counts *pre)
+{
     buf_reset(&D->q);
     buf_reset(&D->p);
     int rc = extract_groups_bucket_query(&D->q, D->t);
@@ -131,38 +136,30 @@ static int dc_group_buckets(struct dc *D, char **groups, int ngroups, const bool
     rc = rc ? rc : pack_write_cstr(&D->p, "k");
     rc = rc ? rc : pack_write_int(&D->p, chars);
     rc = rc ? rc : pack_write_cstr(&D->p, "gs");
-    rc = rc ? rc : pack_write_list_header(&D->p, (uint32_t)k.n);
-    for (int i = 0; !rc && i < k.n; i++)
-        rc = pack_write_string(&D->p, k.v[i].s, k.v[i].len);
-    struct dc_group_buckets b = {&k, pre, chars};
+    rc = rc ? rc : pack_write_list_header(&D->p, (uint32_t)k->n);
+    for (int i = 0; !rc && i < k->n; i++)
+        rc = pack_write_string(&D->p, k->v[i].s, k->v[i].len);
+    struct dc_group_buckets b = {k, pre, chars};
     double t0 = sync_now();
     rc = rc ? rc : dc_neo_rows(D, dc_on_group_bucket, &b);
     log_fields(LOG_DEBUG, "delete check counted several groups' keys at once",
-               json_pack("{s:s,s:i,s:i,s:f}", "type", D->t->name, "groups", k.n, "prefix_chars",
+               json_pack("{s:s,s:i,s:i,s:f}", "type", D->t->name, "groups", k->n, "prefix_chars",
                          chars, "ms", round((sync_now() - t0) * 1000)));
-    free(k.v);
     return rc;
 }
 
-/* per_group: Neo4j's count of the current type's young items in every group (an index seek
- * on the birth time), taken off neo[g]. */
-static int dc_group_young(struct dc *D, char **groups, int ngroups, int64_t *neo)
+/* per_group: Neo4j's count of the current type's young items in every group of k (an index
+ * seek on the birth time), taken off k->neo[g]. */
+static int dc_group_young(struct dc *D, struct dc_group_counts *k)
 {
-    struct dc_group_counts k = {calloc((size_t)ngroups + 1, sizeof *k.v), ngroups, neo, 1};
-    if (!k.v)
-        return FS_ENOMEM;
-    for (int g = 0; g < ngroups; g++)
-        k.v[g] = (struct dc_gname){groups[g], strlen(groups[g]), g};
-    qsort(k.v, (size_t)ngroups, sizeof *k.v, dc_gname_cmp);
     const char *group = D->group;
     D->group = NULL; /* no $g; $bt */
-    k.sign = -1;
+    k->sign = -1;
     buf_reset(&D->q);
     int rc = extract_group_young_query(&D->q, D->t);
     rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-    rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, &k);
+    rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, k);
     D->group = group;
-    free(k.v);
     return rc;
 }
 
@@ -184,16 +181,18 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
          * seek, are taken off it); the drill of a group that differs starts from its counts */
         neo = calloc((size_t)ngraphs, sizeof *neo);
         pre = calloc((size_t)ngraphs, sizeof *pre);
-        rc = neo && pre ? 0 : FS_ENOMEM;
+        struct dc_group_counts k = {NULL, 0, neo, 1};
+        rc = neo && pre ? dc_group_index(groups, ngraphs, &k) : FS_ENOMEM;
         for (int g = 0; !rc && g < ngraphs; g++) {
-            int k = dr_prefix_chars(cnt[g * prof->ntypes + t]);
-            chars = k > chars ? k : chars;
+            int kc = dr_prefix_chars(cnt[g * prof->ntypes + t]);
+            chars = kc > chars ? kc : chars;
         }
-        rc = rc ? rc : dc_group_buckets(D, groups, ngraphs, NULL, chars, pre);
+        rc = rc ? rc : dc_group_buckets(D, &k, chars, pre);
         for (int g = 0; !rc && g < ngraphs; g++)
             for (size_t i = 0; i < pre[g].n; i++)
                 neo[g] += pre[g].v[i].neo;
-        rc = rc || !D->old ? rc : dc_group_young(D, groups, ngraphs, neo);
+        rc = rc || !D->old ? rc : dc_group_young(D, &k);
+        free(k.v);
     }
     for (int g = 0; !rc && g < ngraphs; g++) {
         char graph[SYNC_GRAPH_CAP];
