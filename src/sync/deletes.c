@@ -34,187 +34,29 @@ static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cn
     return rc;
 }
 
-/* A group's name and graph, for dc_on_group_count's lookups (sorted by name). */
-struct dc_gname {
-    const char *s;
-    size_t len;
-    int g;
-};
-
-struct dc_group_counts {
-    struct dc_gname *v;
-    int n;
-    int64_t *neo; /* per graph */
-    int sign;
-};
-
-/* Byte order of (s, len) pairs (a prefix first). */
-static int dc_name_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : al < bl ? -1 : al > bl ? 1 : 0;
-}
-
-static int dc_gname_cmp(const void *a, const void *b)
-{
-    const struct dc_gname *x = a, *y = b;
-    return dc_name_cmp(x->s, x->len, y->s, y->len);
-}
-
-/* The graph of the group named by a string cell, or -1 (none: not a string, or a group
- * created since the list was read, which the next check sees). */
-static int dc_group_of(const struct dc_group_counts *k, const struct pack_item *it)
-{
-    if (it->kind != FS_VALUE_STRING)
-        return -1; /* no group (null): in no graph */
-    int lo = 0, hi = k->n;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        int c = dc_name_cmp(k->v[mid].s, k->v[mid].len, (const char *)it->data, it->size);
-        if (!c)
-            return k->v[mid].g;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-static int dc_on_group_count(struct dc *D, const struct pack_item *it, int n, void *ud)
-{
-    (void)D;
-    struct dc_group_counts *k = ud;
-    int g = n < 2 || it[1].kind != FS_VALUE_INT ? -1 : dc_group_of(k, &it[0]);
-    if (g >= 0)
-        k->neo[g] += k->sign * it[1].i;
-    return 0;
-}
-
-/* The rows of extract_groups_bucket_query into each group's counts. */
-struct dc_group_buckets {
-    const struct dc_group_counts *k;
-    struct dr_counts *pre; /* per graph */
-    int chars;
-};
-
-static int dc_on_group_bucket(struct dc *D, const struct pack_item *it, int n, void *ud)
-{
-    (void)D;
-    struct dc_group_buckets *b = ud;
-    int g = n < 3 || it[1].kind != FS_VALUE_STRING || it[2].kind != FS_VALUE_INT
-                ? -1
-                : dc_group_of(b->k, &it[0]);
-    return g < 0
-               ? 0
-               : dr_add(&b->pre[g], (const char *)it[1].data, it[1].size, it[2].i, true, b->chars);
-}
-
-/* The groups sorted by name, for dc_group_of (k->v; free it). */
-static int dc_group_index(char **groups, int ngroups, struct dc_group_counts *k)
-{
-    k->v = calloc((size_t)ngroups + 1, sizeof *k->v);
-    if (!k->v)
-        return FS_ENOMEM;
-    for (int g = 0; g < ngroups; g++)
-        k->v[g] = (struct dc_gname){groups[g], strlen(groups[g]), g};
-    k->n = ngroups;
-    qsort(k->v, (size_t)ngroups, sizeof *k->v, dc_gname_cmp);
-    return 0;
-}
-
-/* per_group: Neo4j's counts of the current type's keys by their first chars characters in
- * every group of k, in one walk of the type (a query per group walks it once per group: no
- * index serves a relationship's group), into pre[g] of each graph g. */
-static int dc_group_buckets(struct dc *D, const struct dc_group_counts *k, int chars,
-                            struct dr_counts *pre)
-{
-    buf_reset(&D->q);
-    buf_reset(&D->p);
-    int rc = extract_groups_bucket_query(&D->q, D->t);
-    rc = rc ? rc : pack_write_map_header(&D->p, 2);
-    rc = rc ? rc : pack_write_cstr(&D->p, "k");
-    rc = rc ? rc : pack_write_int(&D->p, chars);
-    rc = rc ? rc : pack_write_cstr(&D->p, "gs");
-    rc = rc ? rc : pack_write_list_header(&D->p, (uint32_t)k->n);
-    for (int i = 0; !rc && i < k->n; i++)
-        rc = pack_write_string(&D->p, k->v[i].s, k->v[i].len);
-    struct dc_group_buckets b = {k, pre, chars};
-    double t0 = sync_now();
-    rc = rc ? rc : dc_neo_rows(D, dc_on_group_bucket, &b);
-    log_fields(LOG_DEBUG, "delete check counted several groups' keys at once",
-               json_pack("{s:s,s:i,s:i,s:f}", "type", D->t->name, "groups", k->n, "prefix_chars",
-                         chars, "ms", round((sync_now() - t0) * 1000)));
-    return rc;
-}
-
-/* per_group: Neo4j's count of the current type's young items in every group of k (an index
- * seek on the birth time), taken off k->neo[g]. */
-static int dc_group_young(struct dc *D, struct dc_group_counts *k)
-{
-    const char *group = D->group;
-    D->group = NULL; /* no $g; $bt */
-    k->sign = -1;
-    buf_reset(&D->q);
-    int rc = extract_group_young_query(&D->q, D->t);
-    rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-    rc = rc ? rc : dc_neo_rows(D, dc_on_group_count, k);
-    D->group = group;
-    return rc;
-}
-
-/* Type t in every graph: the group's Neo4j count (single: total) against the graph's (of the
- * old items when the type has a birth expression). */
+/* Type t, whose total differs between the sides (cnt: the cache's counts per graph and type,
+ * of the old items when the type has a birth expression): single layout, its graph drilled;
+ * per_group, every graph at once (Neo4j's count store has no groups, and counting a type
+ * group by group reads every item's group). */
 static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total,
                    const int64_t *cnt)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
-    int64_t *neo = NULL;
     D->t = &prof->types[t];
     D->old = D->t->birth != NULL;
-    int rc = 0;
-    struct dr_counts *pre = NULL;
-    int chars = 1;
-    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP && ngraphs > 0) {
-        /* Neo4j's count store has no groups: every group's keys are counted by prefix in one
-         * walk of the type, which gives each group's total too (the young items, an index
-         * seek, are taken off it); the drill of a group that differs starts from its counts */
-        neo = calloc((size_t)ngraphs, sizeof *neo);
-        pre = calloc((size_t)ngraphs, sizeof *pre);
-        struct dc_group_counts k = {NULL, 0, neo, 1};
-        rc = neo && pre ? dc_group_index(groups, ngraphs, &k) : FS_ENOMEM;
-        for (int g = 0; !rc && g < ngraphs; g++) {
-            int kc = dr_prefix_chars(cnt[g * prof->ntypes + t]);
-            chars = kc > chars ? kc : chars;
-        }
-        rc = rc ? rc : dc_group_buckets(D, &k, chars, pre);
-        for (int g = 0; !rc && g < ngraphs; g++)
-            for (size_t i = 0; i < pre[g].n; i++)
-                neo[g] += pre[g].v[i].neo;
-        rc = rc || !D->old ? rc : dc_group_young(D, &k);
-        free(k.v);
-    }
-    for (int g = 0; !rc && g < ngraphs; g++) {
-        char graph[SYNC_GRAPH_CAP];
-        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
-        D->graph = graph;
-        D->t = &prof->types[t];
-        D->old = D->t->birth != NULL;
-        if ((neo ? neo[g] : total) == cnt[g * prof->ntypes + t])
-            continue;
-        int64_t n = neo ? neo[g] : total;
-        D->fx->ld->graph = graph;
-        D->fx->type = t;
-        int64_t most = n > cnt[g * prof->ntypes + t] ? n : cnt[g * prof->ntypes + t];
-        D->neo_pre = pre ? &pre[g] : NULL;
-        D->pre_k = chars;
-        rc = dc_ranges(D, most);
-        D->neo_pre = NULL;
-    }
-    for (int g = 0; pre && g < ngraphs; g++)
-        free(pre[g].v);
-    free(pre);
-    free(neo);
+    D->fx->type = t;
+    int64_t sum = 0;
+    for (int g = 0; g < ngraphs; g++)
+        sum += cnt[g * prof->ntypes + t];
+    int64_t most = total > sum ? total : sum;
+    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP)
+        return ngraphs > 0 ? dc_ranges_groups(D, groups, ngraphs, most) : 0;
+    char graph[SYNC_GRAPH_CAP];
+    D->group = sync_target(D->c, groups, 0, graph, sizeof graph);
+    D->graph = graph;
+    D->fx->ld->graph = graph;
+    int rc = dc_ranges(D, most);
+    D->graph = NULL;
     return rc;
 }
 

@@ -25,23 +25,6 @@
 /* Keys listed under one prefix, per side (a leaf holds DC_LEAF; longer lists: duplicates). */
 #define DC_MAX_KEYS ((size_t)1 << 20)
 
-/* Both sides' counts of keys under one prefix (the range drill, deletes_ranges.c). */
-struct dr_count {
-    char p[8];
-    int64_t neo, fdb;
-};
-
-struct dr_counts {
-    struct dr_count *v;
-    size_t n, cap;
-    bool odd; /* a key shorter than the prefixes (then ranges would overlap) */
-};
-
-/* Adds a count of one side under prefix s (len bytes; not k: c->odd). */
-int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, int k);
-/* The prefix length the range drill counts by, for a type of most items a side. */
-int dr_prefix_chars(int64_t most);
-
 struct dc_keys {
     char **v;
     size_t n, cap;
@@ -68,10 +51,6 @@ struct dc {
     struct dc_memo *memo; /* or NULL */
     struct dc_keys *set;  /* the current type's remembered keys, while a drill uses them */
     struct dc_keys young; /* with set: the cache's young keys of the type, sorted */
-    /* per_group: Neo4j's counts of the type's keys in D->group by their first pre_k
-     * characters, read for several groups in one query (NULL: the drill asks) */
-    const struct dr_counts *neo_pre;
-    int pre_k;
 };
 
 /* deletes_memo.c: the remembered keys of D->graph's type t, when fresh (NULL: none, or
@@ -138,5 +117,9 @@ int dc_drill(struct dc *D, const char *prefix, int depth);
 /* The current type in D->graph: its keys' leading characters counted on both sides in one
  * query each, then the differing ranges listed in batches and fixed. */
 int dc_ranges(struct dc *D, int64_t most);
+/* per_group: the current type in every graph of groups at once: Neo4j's keys counted and
+ * listed for every group in one query each (the group read only for the listed keys), each
+ * graph's against them; a graph is fixed against its group's keys. */
+int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, int64_t most);
 
 #endif

@@ -14,6 +14,7 @@
 #include "log/log.h"
 #include "sync/extract.h"
 #include "sync/gkey.h"
+#include "sync/target.h"
 
 /* A range is listed key by key when neither side holds more than this in it (else drilled). */
 #define DR_LIST_MAX 4096
@@ -23,7 +24,19 @@
 /* Keys per range aimed at when choosing how many leading characters to count by. */
 #define DR_AIM 64
 
-int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, int k)
+/* Both sides' counts of keys under one prefix. */
+struct dr_count {
+    char p[8];
+    int64_t neo, fdb;
+};
+
+struct dr_counts {
+    struct dr_count *v;
+    size_t n, cap;
+    bool odd; /* a key shorter than the prefixes (then ranges would overlap) */
+};
+/* Adds a count of one side under prefix s (len bytes; not k: c->odd). */
+static int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, int k)
 {
     if (len >= sizeof c->v[0].p)
         return FS_EPROTOCOL;
@@ -42,6 +55,18 @@ int dr_add(struct dr_counts *c, const char *s, size_t len, int64_t n, bool neo, 
     memcpy(x->p, s, len);
     (neo ? &x->neo : &x->fdb)[0] = n;
     return 0;
+}
+
+/* The prefix length the range drill counts by, for a type of most items a side. */
+static int dr_prefix_chars(int64_t most)
+{
+    int k = 1;
+    int64_t span = 16;
+    while (k < 4 && most / span > DR_AIM) {
+        k++;
+        span *= 16;
+    }
+    return k;
 }
 
 static int dr_cmp(const void *a, const void *b)
@@ -214,61 +239,81 @@ static int dr_fdb_count_query(struct dc *D, bool build)
     return rc ? rc : buf_printf(&D->q, " RETURN %s.uuid", D->t->edge ? "r" : "n");
 }
 
-/* Both sides' counts by the first k characters of the current type's old keys. The cache's
- * come from the remembered keys when there are (D->set), else from a query, which, with a
- * memory to fill, lists the keys to remember instead of counting them. */
-static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
-{
-    int ti = (int)(D->t - sync_profile_of(D->c)->types);
-    bool unusable = false;
-    D->set = D->memo ? dc_memo_get(D->memo, D->graph, ti, sync_wall_now(), &unusable) : NULL;
-    bool build = D->memo && !D->set && !unusable, ask = !D->set;
-    /* the cache answers while Neo4j counts */
+/* The cache's side of a count by the first k characters, asked (dr_fdb_ask) before Neo4j's
+ * is read and answered (dr_fdb_answer) after: the cache answers while Neo4j counts. */
+struct dr_ask {
     struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
+    bool ask, build;
+    int ti;
+};
+
+/* Sends the cache's count of D->graph (all items: D->old is false here). Its counts come from
+ * the remembered keys when there are (D->set), else from a query, which, with a memory to
+ * fill, lists the keys to remember instead of counting them. */
+static int dr_fdb_ask(struct dc *D, int k, struct dr_ask *a)
+{
+    a->ti = (int)(D->t - sync_profile_of(D->c)->types);
+    bool unusable = false;
+    D->set = D->memo ? dc_memo_get(D->memo, D->graph, a->ti, sync_wall_now(), &unusable) : NULL;
+    a->build = D->memo && !D->set && !unusable;
+    a->ask = !D->set;
+    buf_init(&a->pre, SYNC_QUERY_CAP);
+    int rc = a->ask ? dr_fdb_count_query(D, a->build) : 0;
+    rc = rc || !a->ask ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &a->pre);
+    return rc || !a->ask ? rc : dc_fdb_send(D, &a->pre);
+}
+
+/* Reads the cache's counts asked by dr_fdb_ask into c (rc: what happened meanwhile; the
+ * reply sent for is read even then). */
+static int dr_fdb_answer(struct dc *D, int k, struct dr_counts *c, struct dr_ask *a, int rc)
+{
     redisReply *r = NULL;
-    bool old = D->old;
-    D->old = false;
-    int rc = ask ? dr_fdb_count_query(D, build) : 0;
-    rc = rc || !ask ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
-    rc = rc || !ask ? rc : dc_fdb_send(D, &pre);
-    buf_reset(&D->q);
-    if (D->neo_pre && D->pre_k >= k) { /* read for several groups at once */
-        for (size_t i = 0; !rc && i < D->neo_pre->n; i++) {
-            const struct dr_count *x = &D->neo_pre->v[i];
-            rc = dr_add(c, x->p, strnlen(x->p, (size_t)k), x->neo, true, k);
-        }
-    } else {
-        rc = rc ? rc : extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
-        rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
-        struct dr_rows rows = {c, k};
-        rc = rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
-    }
-    if (!rc && ask && !D->fdb_sent) /* the query to run in dc_fdb_recv */
-        rc = dr_fdb_count_query(D, build);
-    /* read even after a failure: a reply sent for is owed */
-    int rr = ask && (!rc || D->fdb_sent) ? dc_fdb_recv(D, &pre, &r) : 0;
+    if (!rc && a->ask && !D->fdb_sent) /* the query to run in dc_fdb_recv */
+        rc = dr_fdb_count_query(D, a->build);
+    int rr = a->ask && (!rc || D->fdb_sent) ? dc_fdb_recv(D, &a->pre, &r) : 0;
     rc = rc ? rc : rr;
     struct dc_keys keys = {0};
-    rc = rc || !ask ? rc : dr_fdb_rows(r, k, c, build, &keys);
+    rc = rc || !a->ask ? rc : dr_fdb_rows(r, k, c, a->build, &keys);
     freeReplyObject(r);
-    if (build && rc == FS_ETOO_BIG) { /* too many to remember: counted by the cache */
+    if (a->build && rc == FS_ETOO_BIG) { /* too many to remember: counted by the cache */
         dc_keys_free(&keys);
-        (void)dc_memo_put(D->memo, D->graph, ti, &keys, true, sync_wall_now());
+        (void)dc_memo_put(D->memo, D->graph, a->ti, &keys, true, sync_wall_now());
         rc = dr_fdb_count_query(D, false);
-        buf_reset(&pre);
-        rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &pre);
-        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+        buf_reset(&a->pre);
+        rc = rc ? rc : dr_fdb_params(D, k, NULL, NULL, 0, &a->pre);
+        rc = rc ? rc : dc_fdb_query(D, &a->pre, &r);
         rc = rc ? rc : dr_fdb_rows(r, k, c, false, &keys);
         freeReplyObject(r);
-    } else if (build && !rc) {
-        if (!(D->set = dc_memo_put(D->memo, D->graph, ti, &keys, false, sync_wall_now())))
+    } else if (a->build && !rc) {
+        if (!(D->set = dc_memo_put(D->memo, D->graph, a->ti, &keys, false, sync_wall_now())))
             rc = FS_ENOMEM;
     }
     dc_keys_free(&keys);
+    buf_deinit(&a->pre);
+    return rc || !D->set ? rc : dr_count_set(D->set, k, c);
+}
+
+/* Neo4j's counts of the current type's keys (in D->group, unless NULL: every group's) by
+ * their first k characters, into c. */
+static int dr_neo_counts(struct dc *D, int k, struct dr_counts *c)
+{
+    buf_reset(&D->q);
+    int rc = extract_bucket_query(&D->q, D->t, D->group != NULL, false, false);
+    rc = rc ? rc : dr_neo_params(D, k, NULL, NULL, 0);
+    struct dr_rows rows = {c, k};
+    return rc ? rc : dc_neo_rows(D, dr_on_count, &rows);
+}
+
+/* Both sides' counts by the first k characters of the current type's old keys. */
+static int dr_count_both(struct dc *D, int k, struct dr_counts *c)
+{
+    bool old = D->old;
+    D->old = false;
+    struct dr_ask a;
+    int rc = dr_fdb_ask(D, k, &a);
+    rc = rc ? rc : dr_neo_counts(D, k, c);
+    rc = dr_fdb_answer(D, k, c, &a, rc);
     D->old = old;
-    buf_deinit(&pre);
-    rc = rc || !D->set ? rc : dr_count_set(D->set, k, c);
     if (!rc)
         dr_merge(c);
     /* Neo4j's young items listed after its counts (see dr_take_young) */
@@ -289,6 +334,19 @@ static int dr_remember(struct dc *D, const struct dr_counts *c, const size_t *se
         pfx[i] = (char *)c->v[sel[i]].p;
     int rc = dc_memo_replace(D->set, (int)strlen(pfx[0]), pfx, nsel, neo, &D->young);
     free(pfx);
+    return rc;
+}
+
+/* The keys of a reply's rows (their first cell) into keys. */
+static int dr_fdb_keys(const redisReply *r, struct dc_keys *keys)
+{
+    const redisReply *rs = dc_rows(r);
+    int rc = 0;
+    for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
+        const redisReply *cell = rs->element[i]->elements ? rs->element[i]->element[0] : NULL;
+        if (cell && cell->type == REDIS_REPLY_STRING)
+            rc = dc_keys_add(keys, cell->str, cell->len);
+    }
     return rc;
 }
 
@@ -314,12 +372,7 @@ static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *se
     }
     int rr = !rc || D->fdb_sent ? dc_fdb_recv(D, &pre, &r) : 0;
     rc = rc ? rc : rr;
-    const redisReply *rs = dc_rows(r);
-    for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
-        const redisReply *cell = rs->element[i]->elements ? rs->element[i]->element[0] : NULL;
-        if (cell && cell->type == REDIS_REPLY_STRING)
-            rc = dc_keys_add(&fdb, cell->str, cell->len);
-    }
+    rc = rc ? rc : dr_fdb_keys(r, &fdb);
     freeReplyObject(r);
     buf_deinit(&pre);
     if (!rc && neo.n)
@@ -336,29 +389,258 @@ static int dr_list_fix(struct dc *D, const struct dr_counts *c, const size_t *se
     return dc_fix_lists(D, &neo, &fdb);
 }
 
-int dr_prefix_chars(int64_t most)
+/* per_group: one graph of a type drilled in every graph at once (dc_ranges_groups). */
+struct dr_graph {
+    char graph[SYNC_GRAPH_CAP];
+    const char *group;
+    struct dc_keys *set;  /* its remembered keys, or NULL */
+    struct dc_keys young; /* with set: its young keys, sorted */
+    struct dr_counts c;   /* the cache's counts there */
+    struct dc_keys neo;   /* Neo4j's keys of the group in the ranges being listed */
+};
+
+/* A group's name and graph, for dr_graph_of's lookups (sorted by name). */
+struct dr_gname {
+    const char *s;
+    size_t len;
+    int g;
+};
+
+struct dr_graphs {
+    struct dr_graph *v;
+    int n;
+    struct dr_gname *by_group;
+};
+
+/* D works on graph g of G (its memory and young keys lent to D until dr_unuse). */
+static void dr_use(struct dc *D, struct dr_graphs *G, int g)
 {
-    int k = 1;
-    int64_t span = 16;
-    while (k < 4 && most / span > DR_AIM) {
-        k++;
-        span *= 16;
-    }
-    return k;
+    struct dr_graph *x = &G->v[g];
+    D->graph = x->graph;
+    D->group = x->group;
+    D->set = x->set;
+    D->young = x->young;
+    D->fx->ld->graph = x->graph;
 }
 
-static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
+static void dr_unuse(struct dc *D, struct dr_graphs *G, int g)
+{
+    G->v[g].set = D->set;
+    G->v[g].young = D->young;
+    memset(&D->young, 0, sizeof D->young);
+    D->set = NULL;
+    D->group = NULL;
+}
+
+static int dr_name_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+static int dr_gname_cmp(const void *a, const void *b)
+{
+    const struct dr_gname *x = a, *y = b;
+    return dr_name_cmp(x->s, x->len, y->s, y->len);
+}
+
+/* The graph of the group a string cell names, or -1 (not a string: no group; or a group
+ * created since the list was read, which the next check sees). */
+static int dr_graph_of(const struct dr_graphs *G, const struct pack_item *it)
+{
+    if (it->kind != FS_VALUE_STRING)
+        return -1;
+    int lo = 0, hi = G->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        const struct dr_gname *x = &G->by_group[mid];
+        int c = dr_name_cmp(x->s, x->len, (const char *)it->data, it->size);
+        if (!c)
+            return x->g;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* The graphs of groups (G->v and G->by_group; dr_graphs_free frees them). */
+static int dr_graphs_init(struct dc *D, char **groups, int ngraphs, struct dr_graphs *G)
+{
+    memset(G, 0, sizeof *G);
+    G->v = calloc((size_t)ngraphs + 1, sizeof *G->v);
+    G->by_group = calloc((size_t)ngraphs + 1, sizeof *G->by_group);
+    if (!G->v || !G->by_group)
+        return FS_ENOMEM;
+    G->n = ngraphs;
+    for (int g = 0; g < ngraphs; g++) {
+        struct dr_graph *x = &G->v[g];
+        x->group = sync_target(D->c, groups, g, x->graph, sizeof x->graph);
+        if (!x->group)
+            return FS_EINVAL; /* not per_group */
+        G->by_group[g] = (struct dr_gname){x->group, strlen(x->group), g};
+    }
+    qsort(G->by_group, (size_t)ngraphs, sizeof *G->by_group, dr_gname_cmp);
+    return 0;
+}
+
+/* Forgets the counts and keys of one drill (the memories stay: they belong to the memo). */
+static void dr_graphs_reset(struct dr_graphs *G)
+{
+    for (int g = 0; g < G->n; g++) {
+        struct dr_graph *x = &G->v[g];
+        free(x->c.v);
+        memset(&x->c, 0, sizeof x->c);
+        dc_keys_free(&x->young);
+        dc_keys_free(&x->neo);
+        x->set = NULL;
+    }
+}
+
+static void dr_graphs_free(struct dr_graphs *G)
+{
+    if (G->v)
+        dr_graphs_reset(G);
+    free(G->v);
+    free(G->by_group);
+}
+
+/* Every graph's counts of the current type by the first k characters (each graph's kept in
+ * G, their sum in c's cache side) against Neo4j's counts of every group at once: an index
+ * scan of the type's keys, where counting group by group reads each item's group (3-5 times
+ * slower, and every item of a relationship type's source node as well). */
+static int dr_count_groups(struct dc *D, struct dr_graphs *G, int k, struct dr_counts *c)
+{
+    bool old = D->old;
+    int rc = 0;
+    for (int g = 0; !rc && g < G->n; g++) {
+        struct dr_graph *x = &G->v[g];
+        dr_use(D, G, g);
+        D->old = false;
+        struct dr_ask a;
+        rc = dr_fdb_ask(D, k, &a);
+        rc = dr_fdb_answer(D, k, &x->c, &a, rc);
+        D->old = old;
+        if (!rc)
+            dr_merge(&x->c);
+        rc = rc || !old ? rc : dr_take_young(D, &x->c, k, false);
+        dr_unuse(D, G, g);
+        for (size_t i = 0; !rc && i < x->c.n; i++)
+            rc = dr_add(c, x->c.v[i].p, strlen(x->c.v[i].p), x->c.v[i].fdb, false, k);
+        c->odd = c->odd || x->c.odd;
+    }
+    D->old = false;
+    rc = rc ? rc : dr_neo_counts(D, k, c);
+    D->old = old;
+    if (!rc)
+        dr_merge(c);
+    return rc || !old ? rc : dr_take_young(D, c, k, true);
+}
+
+/* Whether a graph's counts hold a key in one of the selected ranges. */
+static bool dr_holds(const struct dr_counts *gc, const struct dr_counts *c, const size_t *sel,
+                     size_t nsel)
+{
+    for (size_t i = 0; i < nsel; i++) {
+        const struct dr_count *x =
+            gc->n ? bsearch(c->v[sel[i]].p, gc->v, gc->n, sizeof *gc->v, dr_bsearch_cmp) : NULL;
+        if (x && x->fdb)
+            return true;
+    }
+    return false;
+}
+
+/* A row (key, group) of Neo4j's listing into its group's graph. */
+static int dr_on_group_key(struct dc *D, const struct pack_item *it, int n, void *ud)
+{
+    (void)D;
+    struct dr_graphs *G = ud;
+    int g = n < 2 || it[0].kind != FS_VALUE_STRING ? -1 : dr_graph_of(G, &it[1]);
+    return g < 0 ? 0 : dc_keys_add(&G->v[g].neo, (const char *)it[0].data, it[0].size);
+}
+
+/* The selected ranges: Neo4j's keys of every group listed in one query (with their group),
+ * then each graph's keys, and each graph fixed against its group's. A graph that holds none
+ * of the ranges and whose group has no key in them is not asked. */
+static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr_counts *c,
+                              const size_t *sel, size_t nsel)
+{
+    D->group = NULL;
+    buf_reset(&D->q);
+    int rc = extract_ranges_query(&D->q, D->t, false, D->old, false);
+    rc = rc ? rc : extract_group_column(&D->q, D->t);
+    rc = rc ? rc : dr_neo_params(D, 0, c, sel, nsel);
+    rc = rc ? rc : dc_neo_rows(D, dr_on_group_key, G);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    for (int g = 0; g < G->n; g++) {
+        struct dr_graph *x = &G->v[g];
+        struct dc_keys neo = x->neo, fdb = {0};
+        memset(&x->neo, 0, sizeof x->neo);
+        if (rc || (!neo.n && !dr_holds(&x->c, c, sel, nsel))) {
+            dc_keys_free(&neo);
+            continue;
+        }
+        dr_use(D, G, g);
+        buf_reset(&D->q);
+        buf_reset(&pre);
+        redisReply *r = NULL;
+        rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
+        rc = rc ? rc : dr_fdb_params(D, 0, c, sel, nsel, &pre);
+        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+        rc = rc ? rc : dr_fdb_keys(r, &fdb);
+        freeReplyObject(r);
+        if (!rc && neo.n)
+            qsort(neo.v, neo.n, sizeof *neo.v, dc_strcmp);
+        if (!rc && fdb.n)
+            qsort(fdb.v, fdb.n, sizeof *fdb.v, dc_strcmp);
+        if (!rc && D->set)
+            rc = dr_remember(D, c, sel, nsel, &neo);
+        if (!rc) {
+            rc = dc_fix_lists(D, &neo, &fdb);
+        } else {
+            dc_keys_free(&neo);
+            dc_keys_free(&fdb);
+        }
+        dr_unuse(D, G, g);
+    }
+    buf_deinit(&pre);
+    return rc;
+}
+
+/* A prefix drilled character by character (dc_drill): in every graph of G, each against its
+ * group (G NULL: D's graph). A drill does not keep a graph's memory up to date: forgotten. */
+static int dr_drill(struct dc *D, struct dr_graphs *G, const char *prefix, int depth)
+{
+    if (!G)
+        return dc_drill(D, prefix, depth);
+    int rc = 0;
+    for (int g = 0; !rc && g < G->n; g++) {
+        dr_use(D, G, g);
+        rc = dc_stopped(D) ? FS_ECANCELLED : dc_drill(D, prefix, depth);
+        if (D->set) {
+            dc_memo_drop(D->memo, D->graph, (int)(D->t - sync_profile_of(D->c)->types));
+            D->set = NULL;
+        }
+        dr_unuse(D, G, g);
+    }
+    return rc;
+}
+
+/* The current type's ranges compared in D's graph, or (G) in every graph of G at once. */
+static int dr_ranges_once(struct dc *D, struct dr_graphs *G, int64_t most, bool *differed)
 {
     int k = dr_prefix_chars(most);
     struct dr_counts c = {0};
     double t0 = sync_now();
-    int rc = dr_count_both(D, k, &c);
+    int rc = G ? dr_count_groups(D, G, k, &c) : dr_count_both(D, k, &c);
     double counted = sync_now() - t0;
     uint64_t fixed0 = D->rep->deleted + D->rep->upserted;
     if (!rc && c.odd) { /* keys shorter than k characters: prefix by prefix */
         free(c.v);
         *differed = true;
-        return dc_drill(D, "", 0);
+        return dr_drill(D, G, "", 0);
     }
     size_t *sel = rc ? NULL : malloc((c.n ? c.n : 1) * sizeof *sel);
     if (!rc && !sel)
@@ -371,7 +653,9 @@ static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
         char hi[sizeof c.v[0].p];
         bool listable = x && m <= DR_LIST_MAX && dc_upper(x->p, hi, sizeof hi);
         if (nsel && (!x || (listable && (keys + m > DR_BATCH_KEYS || nsel == DR_BATCH_RANGES)))) {
-            rc = dc_stopped(D) ? FS_ECANCELLED : dr_list_fix(D, &c, sel, nsel);
+            rc = dc_stopped(D) ? FS_ECANCELLED
+                 : G           ? dr_list_fix_groups(D, G, &c, sel, nsel)
+                               : dr_list_fix(D, &c, sel, nsel);
             nsel = 0;
             keys = 0;
         }
@@ -382,17 +666,20 @@ static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
             sel[nsel++] = i;
             keys += m;
         } else {
-            rc = dc_stopped(D) ? FS_ECANCELLED : dc_drill(D, x->p, k);
+            rc = dc_stopped(D) ? FS_ECANCELLED : dr_drill(D, G, x->p, k);
         }
     }
     free(sel);
+    bool memo = D->set != NULL;
+    for (int g = 0; G && g < G->n; g++)
+        memo = memo || G->v[g].set != NULL;
     log_fields(LOG_DEBUG, "delete check drilled a type",
-               json_pack("{s:s,s:s?,s:i,s:I,s:I,s:f,s:f,s:I,s:b}", "type", D->t->name, "group",
-                         D->group, "prefix_chars", k, "ranges", (json_int_t)c.n, "most",
-                         (json_int_t)most, "count_ms", round(counted * 1000), "total_ms",
-                         round((sync_now() - t0) * 1000), "fixed",
-                         (json_int_t)(D->rep->deleted + D->rep->upserted - fixed0), "memo",
-                         D->set != NULL));
+               json_pack("{s:s,s:s?,s:i,s:i,s:I,s:I,s:f,s:f,s:I,s:b}", "type", D->t->name, "group",
+                         G ? NULL : D->group, "graphs", G ? G->n : 1, "prefix_chars", k, "ranges",
+                         (json_int_t)c.n, "most", (json_int_t)most, "count_ms",
+                         round(counted * 1000), "total_ms", round((sync_now() - t0) * 1000),
+                         "fixed", (json_int_t)(D->rep->deleted + D->rep->upserted - fixed0), "memo",
+                         memo));
     free(c.v);
     return rc;
 }
@@ -400,7 +687,7 @@ static int dr_ranges_once(struct dc *D, int64_t most, bool *differed)
 int dc_ranges(struct dc *D, int64_t most)
 {
     bool differed = false, remembered = false;
-    int rc = dr_ranges_once(D, most, &differed);
+    int rc = dr_ranges_once(D, NULL, most, &differed);
     remembered = D->set != NULL;
     /* The counts differ, yet no range does: what is remembered is wrong (an old item written
      * behind the memory's back); read the type from the cache again and look once more. */
@@ -409,9 +696,30 @@ int dc_ranges(struct dc *D, int64_t most)
         dc_memo_drop(D->memo, D->graph, ti);
         D->set = NULL;
         dc_keys_free(&D->young);
-        rc = dr_ranges_once(D, most, &differed);
+        rc = dr_ranges_once(D, NULL, most, &differed);
     }
     D->set = NULL;
     dc_keys_free(&D->young);
+    return rc;
+}
+
+int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, int64_t most)
+{
+    struct dr_graphs G;
+    int rc = dr_graphs_init(D, groups, ngraphs, &G);
+    bool differed = false, remembered = false;
+    rc = rc ? rc : dr_ranges_once(D, &G, most, &differed);
+    for (int g = 0; g < G.n; g++)
+        remembered = remembered || G.v[g].set != NULL;
+    if (!rc && remembered && !differed) { /* as in dc_ranges: a memory is wrong */
+        int ti = (int)(D->t - sync_profile_of(D->c)->types);
+        for (int g = 0; g < G.n; g++)
+            dc_memo_drop(D->memo, G.v[g].graph, ti);
+        dr_graphs_reset(&G);
+        rc = dr_ranges_once(D, &G, most, &differed);
+    }
+    dr_graphs_free(&G);
+    D->graph = NULL;
+    D->group = NULL;
     return rc;
 }

@@ -233,14 +233,9 @@ int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group
     return rc ? rc : buf_printf(q, " RETURN substring(%s.uuid, 0, $k), count(*)", v);
 }
 
-int extract_groups_bucket_query(struct buf *q, const struct sync_type *t)
+int extract_group_column(struct buf *q, const struct sync_type *t)
 {
-    const char *v;
-    int rc = prefix_match_head(q, t, &v);
-    rc = rc ? rc : buf_printf(q, "%s.uuid >= ''", v);
-    rc = rc ? rc : group_filter(q, t, BY_GROUPS);
-    return rc ? rc
-              : buf_printf(q, " RETURN %s, substring(%s.uuid, 0, $k), count(*)", group_expr(t), v);
+    return buf_printf(q, ", %s", group_expr(t));
 }
 
 int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
@@ -337,14 +332,6 @@ int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
                           by_group ? " WHERE n.group_id = $g" : "");
     return buf_printf(q, "MATCH (a:`%s`)-[r:`%s`]->()%s RETURN count(r)", t->src_label, t->name,
                       by_group ? " WHERE coalesce(r.group_id, a.group_id) = $g" : "");
-}
-
-int extract_group_young_query(struct buf *q, const struct sync_type *t)
-{
-    const char *v;
-    int rc = t->birth ? prefix_match_head(q, t, &v) : FS_EINVAL;
-    rc = rc ? rc : buf_printf(q, "%s > $bt", t->birth);
-    return rc ? rc : buf_printf(q, " RETURN %s, count(%s)", group_expr(t), v);
 }
 
 int extract_generic_query(struct buf *q, const struct sync_type *t, const char *kp, bool ordered)

@@ -62,9 +62,9 @@ int extract_cache_match(struct buf *q, const struct sync_type *t, bool old) FS_W
  * by_group; cache: its pattern), of the old items only when old (extract_old_filter). */
 int extract_bucket_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
                          bool cache) FS_WARN_UNUSED;
-/* Delete check, per_group: Neo4j's counts of t's keys by their first $k characters in each
- * group of $gs, rows (group, prefix, count): one walk of the type for several groups. */
-int extract_groups_bucket_query(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
+/* ", <t's group>": a column appended to a query's RETURN (a relationship's own group, else
+ * its source node's). */
+int extract_group_column(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
 /* Delete check: t's keys in the ranges $ps ([[lo, hi], ...], lo <= key < hi), as
  * extract_bucket_query's filters. */
 int extract_ranges_query(struct buf *q, const struct sync_type *t, bool by_group, bool old,
@@ -100,9 +100,6 @@ int extract_histogram_bounds(const char *prefix, char *hi) FS_WARN_UNUSED;
  * young (t with a birth expression): of the items born after $bt only. */
 int extract_count_query(struct buf *q, const struct sync_type *t, bool by_group,
                         bool young) FS_WARN_UNUSED;
-/* Per group at once: rows (group, count) of t's items born after $bt (t has a birth
- * expression; an index seek on it). */
-int extract_group_young_query(struct buf *q, const struct sync_type *t) FS_WARN_UNUSED;
 /* Generic: every node (n, key value, element id) or every relationship (r; key value, element
  * id and a label of each endpoint; its own key value and element id), in key order when
  * ordered (verify). */
