@@ -25,7 +25,9 @@ struct dc_memo_set {
 };
 
 struct dc_memo {
-    struct dc_memo_set *v;
+    /* each set allocated alone: a drill of several graphs holds the keys of each while
+     * others are put or dropped */
+    struct dc_memo_set **v;
     int n, cap;
     double last_check;
     bool census_known; /* census: a hash of the last check's counts on both sides */
@@ -49,8 +51,10 @@ void sync_deletes_memo_clear(struct dc_memo *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < m->n; i++)
-        dc_keys_free(&m->v[i].keys);
+    for (int i = 0; i < m->n; i++) {
+        dc_keys_free(&m->v[i]->keys);
+        free(m->v[i]);
+    }
     m->n = 0;
     m->last_check = 0;
     m->census_known = false;
@@ -78,8 +82,8 @@ void dc_memo_checked(struct dc_memo *m, int rc, double started, double stale_aft
 static struct dc_memo_set *find(struct dc_memo *m, const char *graph, int type)
 {
     for (int i = 0; i < m->n; i++)
-        if (m->v[i].type == type && !strcmp(m->v[i].graph, graph))
-            return &m->v[i];
+        if (m->v[i]->type == type && !strcmp(m->v[i]->graph, graph))
+            return m->v[i];
     return NULL;
 }
 
@@ -104,7 +108,7 @@ struct dc_keys *dc_memo_put(struct dc_memo *m, const char *graph, int type, stru
     if (!s) {
         if (m->n == m->cap) {
             int cap = m->cap ? m->cap * 2 : 16;
-            struct dc_memo_set *v = realloc(m->v, (size_t)cap * sizeof *v);
+            struct dc_memo_set **v = realloc(m->v, (size_t)cap * sizeof *v);
             if (!v) {
                 dc_keys_free(keys);
                 return NULL;
@@ -112,8 +116,11 @@ struct dc_keys *dc_memo_put(struct dc_memo *m, const char *graph, int type, stru
             m->v = v;
             m->cap = cap;
         }
-        s = &m->v[m->n++];
-        memset(s, 0, sizeof *s);
+        if (!(s = calloc(1, sizeof *s))) {
+            dc_keys_free(keys);
+            return NULL;
+        }
+        m->v[m->n++] = s;
         snprintf(s->graph, sizeof s->graph, "%s", graph);
         s->type = type;
     }
@@ -136,8 +143,11 @@ void dc_memo_drop(struct dc_memo *m, const char *graph, int type)
     struct dc_memo_set *s = m ? find(m, graph, type) : NULL;
     if (!s)
         return;
+    for (int i = 0; i < m->n; i++)
+        if (m->v[i] == s)
+            m->v[i] = m->v[--m->n];
     dc_keys_free(&s->keys);
-    *s = m->v[--m->n];
+    free(s);
 }
 
 static int bs_cmp(const void *key, const void *elem)
