@@ -677,6 +677,11 @@ def main():
             # what kept a few of them from being visible: (check, label or type, key)
             "never_visible_sample": [sorted(op.remaining)[0][:3] for op in mine
                                      if op.visible is None and op.remaining][:5],
+            # the slowest ones: (lag, seconds from the writer's start to the commit, the
+            # first of what it waited for), to find what held them
+            "slowest": [[round(lag, 3), round(op.commit - t0, 3), [list(c[:3]) for c in op.checks[:2]]]
+                        for lag, op in sorted(((x, op) for x, op in zip(lags, mine)
+                                               if math.isfinite(x)), key=lambda p: -p[0])[:3]],
         }
     changed = sum(op.items for op in ops)
     def written_between(a, b):

@@ -97,10 +97,10 @@ static int dc_on_histogram(struct dc *D, const struct pack_item *it, int n, void
  * keys, else one of 16, 256 or 4096 key ranges (the first 1-3 hex characters), a different
  * one each interval, so that a run reads about that many keys per type whatever the graph's
  * size. */
-static void dc_slices(struct dc *D, const int64_t *cnt, char (*prefixes)[4])
+static void dc_slices(struct dc *D, const int64_t *cnt, int graphs, char (*prefixes)[4])
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
-    int64_t budget = D->c->sync.delete_digest_keys;
+    int64_t budget = D->c->sync.delete_digest_keys * graphs;
     int64_t interval = D->c->sync.interval_seconds > 0 ? D->c->sync.interval_seconds : 1;
     int64_t now = (int64_t)time(NULL) / interval;
     for (int t = 0; t < prof->ntypes; t++) {
@@ -150,8 +150,8 @@ static int dc_histogram_params(struct dc *D, char (*prefixes)[4], int ntypes, bo
     return rc ? rc : cache ? buf_append_byte(p, ' ') : 0;
 }
 
-/* Both sides' histogram digests of each type's slice in the current graph: one query each. */
-static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t *fdb)
+/* Neo4j's histogram digests of each type's slice (in D->group; NULL: every group's). */
+static int dc_neo_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
     buf_reset(&D->q);
@@ -159,28 +159,139 @@ static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t
                                      false, true);
     rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, false, &D->p);
     struct dc_hist hist = {neo, prof->ntypes};
-    rc = rc ? rc : dc_neo_rows(D, dc_on_histogram, &hist);
+    return rc ? rc : dc_neo_rows(D, dc_on_histogram, &hist);
+}
+
+/* A cache histogram row (t, h, b, c), kept to be summed over graphs. */
+struct dc_hrow {
+    int t, h;
+    char b[8];
+    int64_t c;
+};
+
+struct dc_hrows {
+    struct dc_hrow *v;
+    size_t n, cap;
+};
+
+static int dc_hrow_cmp(const void *a, const void *b)
+{
+    const struct dc_hrow *x = a, *y = b;
+    return x->t != y->t   ? (x->t < y->t ? -1 : 1)
+           : x->h != y->h ? (x->h < y->h ? -1 : 1)
+                          : strcmp(x->b, y->b);
+}
+
+static int dc_hrows_add(struct dc_hrows *rows, const redisReply *const *cell)
+{
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 256;
+        struct dc_hrow *v = realloc(rows->v, cap * sizeof *v);
+        if (!v)
+            return FS_ENOMEM;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    struct dc_hrow *x = &rows->v[rows->n++];
+    x->t = (int)cell[0]->integer;
+    x->h = (int)cell[1]->integer;
+    snprintf(x->b, sizeof x->b, "%.*s", (int)(cell[2]->len < 7 ? cell[2]->len : 7), cell[2]->str);
+    x->c = cell[3]->integer;
+    return 0;
+}
+
+/* The cache's histogram rows of each type's slice in D->graph: into fdb's digests, or (rows)
+ * kept to be summed with other graphs' by dc_hrows_digest. */
+static int dc_fdb_digests(struct dc *D, char (*prefixes)[4], uint64_t *fdb, struct dc_hrows *rows)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
     buf_reset(&D->q);
-    rc =
-        rc ? rc
-           : extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true, true);
+    int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true, true);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
     rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, true, &pre);
     rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-    const redisReply *rows = dc_rows(r);
-    for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
-        const redisReply *row = rows->element[i];
-        if (row->elements == 4 && row->element[0]->type == REDIS_REPLY_INTEGER &&
-            row->element[1]->type == REDIS_REPLY_INTEGER &&
-            row->element[2]->type == REDIS_REPLY_STRING &&
-            row->element[3]->type == REDIS_REPLY_INTEGER)
+    const redisReply *rs = dc_rows(r);
+    for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
+        const redisReply *row = rs->element[i];
+        if (row->elements != 4 || row->element[0]->type != REDIS_REPLY_INTEGER ||
+            row->element[1]->type != REDIS_REPLY_INTEGER ||
+            row->element[2]->type != REDIS_REPLY_STRING ||
+            row->element[3]->type != REDIS_REPLY_INTEGER)
+            continue;
+        if (rows)
+            rc = dc_hrows_add(rows, (const redisReply *const *)row->element);
+        else
             dc_histogram_row(fdb, prof->ntypes, row->element[0]->integer, row->element[1]->integer,
                              row->element[2]->str, row->element[2]->len, row->element[3]->integer);
     }
     freeReplyObject(r);
     buf_deinit(&pre);
+    return rc;
+}
+
+/* The rows of every graph summed per (t, h, b), into each type's digest. */
+static void dc_hrows_digest(struct dc_hrows *rows, int ntypes, uint64_t *fdb)
+{
+    if (!rows->n)
+        return;
+    qsort(rows->v, rows->n, sizeof *rows->v, dc_hrow_cmp);
+    for (size_t i = 0; i < rows->n;) {
+        size_t j = i + 1;
+        int64_t c = rows->v[i].c;
+        for (; j < rows->n && !dc_hrow_cmp(&rows->v[i], &rows->v[j]); j++)
+            c += rows->v[j].c;
+        dc_histogram_row(fdb, ntypes, rows->v[i].t, rows->v[i].h, rows->v[i].b,
+                         strlen(rows->v[i].b), c);
+        i = j;
+    }
+}
+
+/* Both sides' histogram digests of each type's slice in the current graph: one query each. */
+static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t *fdb)
+{
+    int rc = dc_neo_digests(D, prefixes, neo);
+    return rc ? rc : dc_fdb_digests(D, prefixes, fdb, NULL);
+}
+
+/* per_group: the digests of every group at once: Neo4j's of every group's keys (no group read,
+ * where a query per group reads every item's group in its slice) against the sum of the
+ * graphs' rows; a slice that differs is listed with its groups and fixed in every graph. The
+ * slices are chosen from the graphs' summed counts with a budget of sync.delete_digest_keys
+ * per graph, so that a sweep of the whole key space takes as many intervals as per graph. */
+static int dc_digest_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cnt,
+                            const bool *drilled)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
+    int64_t sum[DC_MAX_TYPES] = {0};
+    for (int g = 0; g < ngraphs; g++)
+        for (int t = 0; t < prof->ntypes; t++)
+            sum[t] += cnt[g * prof->ntypes + t];
+    char prefixes[DC_MAX_TYPES][4];
+    uint64_t neo[DC_MAX_TYPES] = {0}, fdb[DC_MAX_TYPES] = {0};
+    dc_slices(D, sum, ngraphs, prefixes);
+    struct dc_hrows rows = {0};
+    D->group = NULL;
+    int rc = dc_stopped(D) ? FS_ECANCELLED : dc_neo_digests(D, prefixes, neo);
+    for (int g = 0; !rc && g < ngraphs; g++) {
+        char graph[SYNC_GRAPH_CAP];
+        (void)sync_target(D->c, groups, g, graph, sizeof graph);
+        D->graph = graph;
+        rc = dc_fdb_digests(D, prefixes, fdb, &rows);
+    }
+    D->graph = NULL;
+    if (!rc)
+        dc_hrows_digest(&rows, prof->ntypes, fdb);
+    free(rows.v);
+    for (int t = 0; !rc && t < prof->ntypes; t++) {
+        if (neo[t] == fdb[t] || (drilled && drilled[t]))
+            continue;
+        D->t = &prof->types[t];
+        D->old = D->t->birth != NULL;
+        D->fx->type = t;
+        rc = dc_fix_groups(D, groups, ngraphs, prefixes[t]);
+    }
     return rc;
 }
 
@@ -194,6 +305,8 @@ static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64
     const struct sync_profile *prof = sync_profile_of(D->c);
     if (D->c->sync.delete_digest_keys <= 0 || prof->ntypes > DC_MAX_TYPES)
         return 0;
+    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP)
+        return ngraphs > 0 ? dc_digest_groups(D, groups, ngraphs, cnt, drilled) : 0;
     int rc = 0;
     for (int g = 0; !rc && g < ngraphs; g++) {
         char graph[SYNC_GRAPH_CAP];
@@ -201,7 +314,7 @@ static int dc_digest_check(struct dc *D, char **groups, int ngraphs, const int64
         D->graph = graph;
         char prefixes[DC_MAX_TYPES][4];
         uint64_t neo[DC_MAX_TYPES] = {0}, fdb[DC_MAX_TYPES] = {0};
-        dc_slices(D, &cnt[g * prof->ntypes], prefixes);
+        dc_slices(D, &cnt[g * prof->ntypes], 1, prefixes);
         rc = dc_stopped(D) ? FS_ECANCELLED : dc_digests(D, prefixes, neo, fdb);
         for (int t = 0; !rc && t < prof->ntypes; t++) {
             if (neo[t] == fdb[t] || (drilled && drilled[t]))
@@ -446,10 +559,13 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
                 1099511628211ULL;
         digest = !rc && !dc_memo_same_census(memo, h);
         /* a type whose counts differ is drilled below, range by range: its slice need not be
-         * listed whole as well (single layout: the census is the graph's) */
-        for (int t = 0; !rc && ngraphs == 1 && t < prof->ntypes; t++)
-            drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) !=
-                         (prof->types[t].birth ? old[t] : cnt[t]);
+         * listed whole as well (per_group too: the drill compares every graph at once) */
+        for (int t = 0; !rc && t < prof->ntypes; t++) {
+            int64_t sum = 0;
+            for (int g = 0; g < ngraphs; g++)
+                sum += prof->types[t].birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
+            drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) != sum;
+        }
     }
     double t_neo = sync_now() - t0 - t_census;
     /* Digests before the counts: deleting an extra node also deletes its relationships,

@@ -410,6 +410,7 @@ struct dr_graphs {
     struct dr_graph *v;
     int n;
     struct dr_gname *by_group;
+    bool all; /* no counts: every graph is listed */
 };
 
 /* D works on graph g of G (its memory and young keys lent to D until dr_unuse). */
@@ -578,7 +579,7 @@ static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr
         struct dr_graph *x = &G->v[g];
         struct dc_keys neo = x->neo, fdb = {0};
         memset(&x->neo, 0, sizeof x->neo);
-        if (rc || (!neo.n && !dr_holds(&x->c, c, sel, nsel))) {
+        if (rc || (!G->all && !neo.n && !dr_holds(&x->c, c, sel, nsel))) {
             dc_keys_free(&neo);
             continue;
         }
@@ -717,6 +718,33 @@ int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, int64_t most)
             dc_memo_drop(D->memo, G.v[g].graph, ti);
         dr_graphs_reset(&G);
         rc = dr_ranges_once(D, &G, most, &differed);
+    }
+    dr_graphs_free(&G);
+    D->graph = NULL;
+    D->group = NULL;
+    return rc;
+}
+
+int dc_fix_groups(struct dc *D, char **groups, int ngraphs, const char *prefix)
+{
+    struct dr_graphs G;
+    int rc = dr_graphs_init(D, groups, ngraphs, &G);
+    char hi[sizeof(((struct dr_count *)0)->p)];
+    if (!rc && (!*prefix || strlen(prefix) >= sizeof hi || !dc_upper(prefix, hi, sizeof hi))) {
+        /* the whole type (at most about sync.delete_digest_keys keys a graph), or a prefix no
+         * range holds: graph by graph */
+        for (int g = 0; !rc && g < G.n; g++) {
+            dr_use(D, &G, g);
+            rc = dc_stopped(D) ? FS_ECANCELLED : dc_fix(D, prefix);
+            dr_unuse(D, &G, g);
+        }
+    } else if (!rc) {
+        struct dr_counts c = {0};
+        size_t sel = 0;
+        G.all = true;
+        rc = dr_add(&c, prefix, strlen(prefix), 0, true, (int)strlen(prefix));
+        rc = rc ? rc : dr_list_fix_groups(D, &G, &c, &sel, 1);
+        free(c.v);
     }
     dr_graphs_free(&G);
     D->graph = NULL;

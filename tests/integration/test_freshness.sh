@@ -134,6 +134,29 @@ run_layout() {
   expect "group_a's deleted relationship" "$ga" "MATCH ()-[r:RELATES_TO {uuid:'$ra'}]->() RETURN count(r)" 0
   expect "the default group's deleted relationship" "$gd" "MATCH ()-[r:RELATES_TO {uuid:'$rd'}]->() RETURN count(r)" 0
   "$BIN" verify >"$work/verify.txt" 2>&1 || { cat "$work/verify.txt" >&2; fail "verify after two groups' deletes ($layout)"; }
+
+  echo "-- an old entity gone from group_a, another added to the default group, counts equal: incremental alone"
+  # Both carry a created_at of 2020: no change query sees them, only the delete check. The
+  # second change leaves Entity's count as it was: only the key histograms of the run's slice
+  # see it. The slice is one of 16 key ranges (a budget of about a 16th of the entities), the
+  # one of this hour (interval 3600 s), and the keys are made to fall in it.
+  local ents hex c
+  ents=$(( $(cache_count "$ga" "MATCH (n:Entity) RETURN count(n)") ))
+  [[ $layout == per_group ]] && ents=$(( ents + $(cache_count "$gd" "MATCH (n:Entity) RETURN count(n)") ))
+  (( $(date +%s) % 3600 < 3590 )) || sleep 12
+  hex=0123456789abcdef
+  c=${hex:$(( ($(date +%s) / 3600) % 16 )):1}
+  local slice=(SYNC_INTERVAL_SECONDS=3600 SYNC_DELETE_DIGEST_KEYS=$(( (ents + 15) / 16 )))
+  X "CREATE (:Entity {uuid:'${c}000-late-a', name:'late a', group_id:'group_a', summary:'', labels:['Entity'], created_at: datetime('2020-01-01T00:00:00Z')})"
+  env "${slice[@]}" "$BIN" incremental >"$work/inc5.json"
+  expect "an old entity no change query sees, in group_a" "$ga" "MATCH (n:Entity {uuid:'${c}000-late-a'}) RETURN count(n)" 1
+  X "MATCH (n:Entity {uuid:'${c}000-late-a'}) DETACH DELETE n" \
+    "CREATE (:Entity {uuid:'${c}000-late-b', name:'late b', group_id:'', summary:'', labels:['Entity'], created_at: datetime('2020-01-01T00:00:00Z')})"
+  env "${slice[@]}" "$BIN" incremental >"$work/inc6.json"
+  cat "$work/inc6.json"
+  expect "the old entity gone from group_a" "$ga" "MATCH (n:Entity {uuid:'${c}000-late-a'}) RETURN count(n)" 0
+  expect "the old entity added to the default group" "$gd" "MATCH (n:Entity {uuid:'${c}000-late-b'}) RETURN count(n)" 1
+  "$BIN" verify >"$work/verify.txt" 2>&1 || { cat "$work/verify.txt" >&2; fail "verify after an equal-count swap ($layout)"; }
 }
 
 run_layout single
