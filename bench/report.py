@@ -543,7 +543,9 @@ def freshness_markdown(result, history_dir):
                  result.get("machine", {}).get("commit", "?"),
                  result.get("machine", {}).get("load_at_start", "?"), run.get("load_at_end", "?")))
     L.append("")
-    L.append("`falkorsync serve` with `SYNC_INTERVAL_SECONDS=1`%s keeps the cache while "
+    layout = (run.get("freshness") or {}).get("layout") or "single"
+    L.append("`falkorsync serve` with `SYNC_INTERVAL_SECONDS=1`%s keeps the cache (layout "
+             "`%s`%s) while "
              "`bench/peers/freshness.py` writes Graphiti-like changes into Neo4j at a steady "
              "rate (%s writer sessions, auto-commit; remove_episode in one transaction) and "
              "polls FalkorDB by key: an added item is there, a deleted one is gone, an update "
@@ -561,6 +563,8 @@ def freshness_markdown(result, history_dir):
                  if (run.get("freshness") or {}).get("serve_env") else
                  " (the default reconcile: a slice after every run, passes paced by "
                  "`sync.reconcile_pass_seconds`)",
+                 layout, ": a graph per group, every one polled" if layout == "per_group" else
+                 ": one graph",
                  next((str(r["threads"]) for r in fr.values() if r and r.get("threads")), "?")))
     L.append("")
     for shape, res in fr.items():
@@ -685,7 +689,9 @@ def freshness_history_rows(history_dir, current):
             rows.append([r["run"].get("stamp", "?") + (" (%s)" % r["run"]["label"]
                                                          if r["run"].get("label") else ""),
                          r.get("machine", {}).get("commit", "?"),
-                         "(%s)" % shape, fint(res.get("items")), fs(res.get("achieved_rate"), 0)]
+                         "(%s)%s" % (shape, ", per_group" if (r["run"].get("freshness") or {})
+                                     .get("layout") == "per_group" else ""),
+                         fint(res.get("items")), fs(res.get("achieved_rate"), 0)]
                         + cells + [fs(res.get("write_amplification")), fs(res.get("max_gap_s")),
                                    ("%.1f" % (100 * res["idle_core_share"]))
                                    if num(res.get("idle_core_share")) else "–",

@@ -34,7 +34,9 @@
 # BENCH_FRESH_SECONDS (60; smoke 3), BENCH_FRESH_IDLE (10; smoke 1), BENCH_FRESH_TIMEOUT
 # (120; smoke 30), BENCH_FRESH_THREADS (writer sessions, 16), BENCH_FRESH_MIX (see
 # bench/peers/freshness.py), BENCH_FRESH_REUSE=1 (keep a graph of about the size in Neo4j
-# instead of generating it again), BENCH_FRESH_SERVE_ENV
+# instead of generating it again), BENCH_FRESH_LAYOUT (the cache's layout: per_group, the
+# graphiti profile's default, polled in every group's graph; single; default per_group on the
+# benchmark's own servers, single with --use-running), BENCH_FRESH_SERVE_ENV
 # (extra settings for the service, e.g. "SYNC_RECONCILE_EVERY=0"). BENCH_LABEL: a word for
 # this run in the report's history tables (e.g. "before").
 # Soak: SOAK_MINUTES (60; smoke 1), BENCH_SOAK_ENTITIES (2000; smoke SIZE), BENCH_SOAK_RATE
@@ -146,6 +148,7 @@ CLUSTER_PORTS="${BENCH_CLUSTER_PORTS:-27000 27001 27002}"
 [[ "$SOAK_SAMPLES" =~ ^[0-9]+$ && "$SOAK_SAMPLES" -ge 2 ]] || { echo "bench: BENCH_SOAK_SAMPLES must be >= 2" >&2; exit 2; }
 FRESH_MIX="${BENCH_FRESH_MIX:-}"
 FRESH_THREADS="${BENCH_FRESH_THREADS:-16}"
+FRESH_LAYOUT="${BENCH_FRESH_LAYOUT:-}"
 FRESH_SERVE_ENV="${BENCH_FRESH_SERVE_ENV:-}"
 FRESH_REUSE="${BENCH_FRESH_REUSE:-}"
 # What Neo4j holds now ("<shape>:<entities>" as generated; empty when unknown or changed),
@@ -183,8 +186,9 @@ trap cleanup EXIT
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-export FALKORDB_LAYOUT=single # the peers write one graph; so does falkorsync here
+export FALKORDB_LAYOUT=single # the peers write one graph; so does falkorsync here (freshness: FRESH_LAYOUT)
 if [[ $USE_RUNNING -eq 1 ]]; then
+  FRESH_LAYOUT="${FRESH_LAYOUT:-single}" # graphs named after groups would outlive the run
   NEO4J_PORT="${NEO4J_PORT:-7687}"
   FALKORDB_PORT="${FALKORDB_PORT:-6379}"
   export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:$NEO4J_PORT}"
@@ -215,6 +219,11 @@ R() { redis-cli -p "$FALKORDB_PORT" ${FALKORDB_PASSWORD:+-a "$FALKORDB_PASSWORD"
 FDB_PID=$(R INFO server | tr -d '\r' | awk -F: '$1=="process_id"{print $2}')
 NEO_PID=$(ss -Hltnp "sport = :$NEO4J_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true)
 [[ -n "$FDB_PID" ]] || die "FalkorDB on port $FALKORDB_PORT does not answer"
+
+case "${FRESH_LAYOUT:=per_group}" in
+  single|per_group) ;;
+  *) die "BENCH_FRESH_LAYOUT must be single or per_group, not $FRESH_LAYOUT" ;;
+esac
 
 # Empties the cache before a writer runs: FLUSHALL on the dedicated server, else
 # only the keys this benchmark writes.
@@ -486,7 +495,15 @@ run_freshness() {
     || die "counting the source failed"
   "$GEN" --entities 0 --exec "CALL db.checkpoint()" >/dev/null 2>&1 || log "db.checkpoint() failed (ignored)"
   reset_falkor
+  export FALKORDB_LAYOUT="$FRESH_LAYOUT"
   measure "$name.full" "$BIN" full || die "the full sync before the freshness run failed"
+  local graphs=""
+  if [[ $FRESH_LAYOUT == per_group ]]; then
+    # every group's graph, as a Graphiti reader routes a group id to the graph of that name
+    graphs=$(R GRAPH.LIST | grep -v '^falkorsync' | paste -sd, -)
+    [[ -n "$graphs" ]] || die "no group graph after the per_group full sync"
+    log "per_group: polling $graphs"
+  fi
   settle
   hp=$(free_port 28080); mp=$(free_port $(( hp + 1 )))
   # shellcheck disable=SC2086 # FRESH_SERVE_ENV is a list of NAME=value words
@@ -505,6 +522,7 @@ run_freshness() {
     --pid "falkorsync=$SERVE_PID" --pid "falkordb=$FDB_PID")
   [[ -n "$NEO_PID" ]] && peer+=(--pid "neo4j=$NEO_PID")
   [[ -n "$FRESH_MIX" ]] && peer+=(--mix "$FRESH_MIX")
+  [[ -n "$graphs" ]] && peer+=(--graphs "$graphs")
   SKIP_SETTLE=1
   measure "$name" "${peer[@]}" || true
   SKIP_SETTLE=0
@@ -517,6 +535,7 @@ run_freshness() {
   jq -n --argjson t0 "$t0" --argjson t1 "$t1" --argjson rc "$rc" \
     '{stop_seconds: ($t1 - $t0), exit: $rc}' >"$WORK/$name.stop.json"
   measure "$name.reconcile" "$BIN" reconcile || true
+  export FALKORDB_LAYOUT=single
   reset_falkor
 }
 
@@ -692,13 +711,13 @@ jq -n --arg mode "$MODE" --argjson size "$SIZE" --argjson seed "$SEED" --argjson
   --arg sections "$SECTIONS" --arg fresh_shapes "$FRESH_SHAPES" \
   --argjson fresh_rate "$FRESH_RATE" --argjson fresh_seconds "$FRESH_SECONDS" \
   --argjson fresh_a "$FRESH_A_ENTITIES" --argjson fresh_b "$FRESH_B_ENTITIES" \
-  --arg fresh_env "$FRESH_SERVE_ENV" --arg run_label "${BENCH_LABEL:-}" \
+  --arg fresh_env "$FRESH_SERVE_ENV" --arg fresh_layout "$FRESH_LAYOUT" --arg run_label "${BENCH_LABEL:-}" \
   --argjson soak_minutes "$SOAK_MINUTES" --argjson soak_rate "$SOAK_RATE" \
   --argjson soak_entities "$SOAK_ENTITIES" \
   '{mode: $mode, entities: $size, sections: ($sections | split(",")), "label": $run_label,
     freshness: {shapes: ($fresh_shapes | split(" ") | map(select(length > 0))), rate: $fresh_rate,
                 seconds: $fresh_seconds, entities: {a: $fresh_a, b: $fresh_b},
-                serve_env: $fresh_env},
+                serve_env: $fresh_env, layout: $fresh_layout},
     soak: {minutes: $soak_minutes, rate: $soak_rate, entities: $soak_entities}, seed: $seed, dim: $dim, seed_fraction: $fraction,
     pipeline_depth: $depth, lag_rate: $lag_rate, lag_seconds: $lag_seconds,
     reconcile_entities: $reconcile_entities, verify_shape_a: ($verify_a == 1), stamp: $stamp,
