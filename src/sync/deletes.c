@@ -49,8 +49,16 @@ static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t tota
     for (int g = 0; g < ngraphs; g++)
         sum += cnt[g * prof->ntypes + t];
     int64_t most = total > sum ? total : sum;
-    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP)
-        return ngraphs > 0 ? dc_ranges_groups(D, groups, ngraphs, most) : 0;
+    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
+        int64_t *cached = ngraphs > 0 ? malloc((size_t)ngraphs * sizeof *cached) : NULL;
+        if (!cached)
+            return ngraphs > 0 ? FS_ENOMEM : 0;
+        for (int g = 0; g < ngraphs; g++)
+            cached[g] = cnt[g * prof->ntypes + t];
+        int rc = dc_ranges_groups(D, groups, ngraphs, cached, most);
+        free(cached);
+        return rc;
+    }
     char graph[SYNC_GRAPH_CAP];
     D->group = sync_target(D->c, groups, 0, graph, sizeof graph);
     D->graph = graph;

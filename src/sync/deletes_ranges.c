@@ -397,6 +397,7 @@ struct dr_graph {
     struct dc_keys young; /* with set: its young keys, sorted */
     struct dr_counts c;   /* the cache's counts there */
     struct dc_keys neo;   /* Neo4j's keys of the group in the ranges being listed */
+    bool empty;           /* the cache holds none of the type's old items there */
 };
 
 /* A group's name and graph, for dr_graph_of's lookups (sorted by name). */
@@ -517,6 +518,8 @@ static int dr_count_groups(struct dc *D, struct dr_graphs *G, int k, struct dr_c
     int rc = 0;
     for (int g = 0; !rc && g < G->n; g++) {
         struct dr_graph *x = &G->v[g];
+        if (x->empty) /* nothing to count (its group's keys in Neo4j are listed all the same) */
+            continue;
         dr_use(D, G, g);
         D->old = false;
         struct dr_ask a;
@@ -704,10 +707,12 @@ int dc_ranges(struct dc *D, int64_t most)
     return rc;
 }
 
-int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, int64_t most)
+int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cached, int64_t most)
 {
     struct dr_graphs G;
     int rc = dr_graphs_init(D, groups, ngraphs, &G);
+    for (int g = 0; !rc && cached && g < ngraphs; g++)
+        G.v[g].empty = cached[g] == 0;
     bool differed = false, remembered = false;
     rc = rc ? rc : dr_ranges_once(D, &G, most, &differed);
     for (int g = 0; g < G.n; g++)
