@@ -14,6 +14,7 @@
 #include "sync/cursor_neo4j.h"
 #include "sync/extract.h"
 #include "sync/gkey.h"
+#include "sync/loader.h"
 #include "sync/target.h"
 
 /* Per graph and type: the cache's counts (ngraphs x ntypes). */
@@ -548,34 +549,49 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
     buf_init(&D.q, SYNC_QUERY_CAP);
     buf_init(&D.p, SYNC_QUERY_CAP);
     double t0 = sync_now();
-    int rc = dc_cache_census(&D, groups, ngraphs, cnt, young, old);
-    double t_census = sync_now() - t0;
-    /* With a memory, Neo4j's census comes first: when neither side's counts moved since the
-     * last check, nothing was added, deleted or aged anywhere, and the digest slices (which
-     * look for an extra and a missing item that leave the counts equal) have nothing new to
-     * find; an idle graph then costs two count queries a check. */
+    /* With a memory, Neo4j's census comes first (one query). When it is the last whole
+     * check's and nothing was written to the cache since, nothing was added, deleted or aged
+     * on either side: the check ends there (dc_memo_quiet), whatever the number of graphs.
+     * When both sides' counts are the last check's, the digest slices (which look for an
+     * extra and a missing item that leave the counts equal) have nothing new to find. */
     struct dc_census cs;
     bool neo_done = false, digest = true, drilled[DC_MAX_TYPES] = {false};
-    if (!rc && memo) {
+    uint64_t writes = loader_writes(), hneo = 1469598103934665603ULL;
+    int rc = 0;
+    if (memo) {
         rc = dc_stopped(&D) ? FS_ECANCELLED : dc_neo_census(&D, &cs);
         neo_done = !rc;
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; !rc && i < 2 * cells; i++)
-            h = (h ^ (uint64_t)cnt[i]) * 1099511628211ULL;
         for (int t = 0; !rc && t < prof->ntypes; t++)
+            hneo = (((hneo ^ (uint64_t)cs.all[t]) * 1099511628211ULL) ^ (uint64_t)cs.young[t]) *
+                   1099511628211ULL;
+        if (!rc && dc_memo_quiet(memo, hneo, writes, started)) {
+            dc_memo_checked(memo, 0, started, c->sync.overlap_seconds / 2.0);
+            buf_deinit(&D.q);
+            buf_deinit(&D.p);
+            free(cnt);
+            return 0;
+        }
+    }
+    double t_neo = sync_now() - t0;
+    rc = rc ? rc : dc_cache_census(&D, groups, ngraphs, cnt, young, old);
+    double t_census = sync_now() - t0 - t_neo;
+    if (!rc && memo) {
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < 2 * cells; i++)
+            h = (h ^ (uint64_t)cnt[i]) * 1099511628211ULL;
+        for (int t = 0; t < prof->ntypes; t++)
             h = (((h ^ (uint64_t)cs.all[t]) * 1099511628211ULL) ^ (uint64_t)cs.young[t]) *
                 1099511628211ULL;
-        digest = !rc && !dc_memo_same_census(memo, h);
+        digest = !dc_memo_same_census(memo, h);
         /* a type whose counts differ is drilled below, range by range: its slice need not be
          * listed whole as well (per_group too: the drill compares every graph at once) */
-        for (int t = 0; !rc && t < prof->ntypes; t++) {
+        for (int t = 0; t < prof->ntypes; t++) {
             int64_t sum = 0;
             for (int g = 0; g < ngraphs; g++)
                 sum += prof->types[t].birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
             drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) != sum;
         }
     }
-    double t_neo = sync_now() - t0 - t_census;
     /* Digests before the counts: deleting an extra node also deletes its relationships,
      * which the counts then find missing. */
     uint64_t fixed = rep->deleted + rep->upserted;
@@ -612,6 +628,8 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
                          round(t_neo * 1000), "total_ms", round((sync_now() - t0) * 1000),
                          "deleted", (json_int_t)rep->deleted, "upserted",
                          (json_int_t)rep->upserted));
+    if (!rc && neo_done)
+        dc_memo_full_check(memo, hneo, writes, started);
     dc_memo_checked(memo, rc, started, c->sync.overlap_seconds / 2.0);
     buf_deinit(&D.q);
     buf_deinit(&D.p);

@@ -66,6 +66,15 @@ void dc_memo_drop(struct dc_memo *m, const char *graph, int type);
 void dc_memo_checked(struct dc_memo *m, int rc, double started, double stale_after);
 /* Whether census (a hash of both sides' counts) is the last check's; remembers it. */
 bool dc_memo_same_census(struct dc_memo *m, uint64_t census);
+/* A whole check is repeated at least this often (seconds), however quiet (dc_memo_quiet). */
+#define DC_QUIET_REFRESH 10.0
+/* Whether a check can stop after Neo4j's census: it hashes to neo as at the last whole check,
+ * nothing was written to the cache through a loader since (writes: loader_writes() now), and
+ * that check began less than DC_QUIET_REFRESH ago (something written behind falkorsync's
+ * back, or a FalkorDB that restarted empty, waits at most that long). */
+bool dc_memo_quiet(struct dc_memo *m, uint64_t neo, uint64_t writes, double now);
+/* A whole check that began at started (loader_writes() then: writes) succeeded. */
+void dc_memo_full_check(struct dc_memo *m, uint64_t neo, uint64_t writes, double started);
 /* Adds keys (copied) to set (NULL: nothing). */
 int dc_memo_add(struct dc_keys *set, const struct dc_keys *keys);
 /* Replaces set's keys whose first k characters are one of prefixes (np, sorted by strcmp)

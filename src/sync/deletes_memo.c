@@ -32,7 +32,26 @@ struct dc_memo {
     double last_check;
     bool census_known; /* census: a hash of the last check's counts on both sides */
     uint64_t census;
+    bool quiet_known;     /* neo: a hash of Neo4j's census, writes: loader_writes(), at the last */
+    uint64_t neo, writes; /* whole check, which began at full_at */
+    double full_at;
 };
+
+bool dc_memo_quiet(struct dc_memo *m, uint64_t neo, uint64_t writes, double now)
+{
+    return m && m->quiet_known && m->neo == neo && m->writes == writes && now - m->full_at >= 0 &&
+           now - m->full_at < DC_QUIET_REFRESH;
+}
+
+void dc_memo_full_check(struct dc_memo *m, uint64_t neo, uint64_t writes, double started)
+{
+    if (!m)
+        return;
+    m->quiet_known = true;
+    m->neo = neo;
+    m->writes = writes;
+    m->full_at = started;
+}
 
 bool dc_memo_same_census(struct dc_memo *m, uint64_t census)
 {
@@ -58,6 +77,7 @@ void sync_deletes_memo_clear(struct dc_memo *m)
     m->n = 0;
     m->last_check = 0;
     m->census_known = false;
+    m->quiet_known = false;
 }
 
 void sync_deletes_memo_free(struct dc_memo *m)

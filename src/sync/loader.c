@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,8 +403,17 @@ static int async_enqueue_swap(struct loader *l, const struct pending *p, struct 
     return 0;
 }
 
+/* Batches sent to FalkorDB by any loader of the process (loader_writes). */
+static atomic_uint_fast64_t writes_total;
+
+uint64_t loader_writes(void)
+{
+    return (uint64_t)atomic_load(&writes_total);
+}
+
 int loader_send(struct loader *l, const char *text, size_t len, const struct pending *p)
 {
+    atomic_fetch_add(&writes_total, 1);
     return l->async ? async_enqueue(l, p, text, len) : sync_send(l, text, len, p);
 }
 
@@ -411,6 +421,7 @@ int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p
 {
     struct pending q = *p;
     q.kind = PEND_CMDS;
+    atomic_fetch_add(&writes_total, 1);
     if (!l->async)
         return sync_send_cmds(l, cmds->data, cmds->len, &q);
     return async_enqueue_swap(l, &q, cmds);

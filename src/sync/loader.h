@@ -68,6 +68,9 @@ int loader_cmds_add(struct buf *cmds, int argc, const char *const *argv,
  * queued like loader_send's, by trading buffers: cmds comes back empty
  * (holding an allocation the queue no longer needs). */
 int loader_send_cmds(struct loader *l, struct buf *cmds, const struct pending *p) FS_WARN_UNUSED;
+/* How many batches (loader_send, loader_send_cmds) every loader of this process has sent so
+ * far: unchanged between two moments, nothing was written to the cache through a loader. */
+uint64_t loader_writes(void);
 /* Forgets every reply owed and opens the connection again: after a failure
  * the pipeline may still owe replies that nobody will read. Not while a
  * writer thread runs. */

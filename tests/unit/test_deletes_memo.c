@@ -86,6 +86,29 @@ static void held_sets_stay(void **state)
     sync_deletes_memo_free(m);
 }
 
+/* A check may stop after Neo4j's census only when that census and the cache's write count are
+ * those of the last whole check, which began less than DC_QUIET_REFRESH ago. */
+static void quiet_only_when_nothing_moved(void **state)
+{
+    (void)state;
+    struct dc_memo *m = sync_deletes_memo_new();
+    assert_non_null(m);
+    assert_false(dc_memo_quiet(m, 7, 3, 100)); /* no whole check yet */
+    dc_memo_full_check(m, 7, 3, 100);
+    assert_true(dc_memo_quiet(m, 7, 3, 101));
+    assert_false(dc_memo_quiet(m, 8, 3, 101)); /* Neo4j's counts moved */
+    assert_false(dc_memo_quiet(m, 7, 4, 101)); /* something was written to the cache */
+    assert_false(dc_memo_quiet(m, 7, 3, 100 + DC_QUIET_REFRESH)); /* a whole check is due */
+    assert_false(dc_memo_quiet(m, 7, 3, 99));                     /* the clock went back */
+    sync_deletes_memo_clear(m);                                   /* a full sync or reconcile */
+    assert_false(dc_memo_quiet(m, 7, 3, 101));
+    dc_memo_full_check(m, 7, 3, 100);
+    dc_memo_checked(m, FS_EPROTOCOL, 101, 30); /* a failed check forgets */
+    assert_false(dc_memo_quiet(m, 7, 3, 102));
+    assert_false(dc_memo_quiet(NULL, 7, 3, 102));
+    sync_deletes_memo_free(m);
+}
+
 static void too_big_is_remembered(void **state)
 {
     (void)state;
@@ -182,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_get_sorted),
         cmocka_unit_test(held_sets_stay),
+        cmocka_unit_test(quiet_only_when_nothing_moved),
         cmocka_unit_test(too_big_is_remembered),
         cmocka_unit_test(add_merges_without_duplicates),
         cmocka_unit_test(replace_ranges_keeps_young),
