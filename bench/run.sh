@@ -75,7 +75,7 @@ while [[ $# -gt 0 ]]; do
     --no-markdown) MARKDOWN="" ;;
     --use-running) USE_RUNNING=1 ;;
     --only) SECTIONS="$2"; shift ;;
-    -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,47p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     [0-9]*) SIZE="$1" ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
