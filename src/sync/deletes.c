@@ -106,6 +106,9 @@ static int dc_on_histogram(struct dc *D, const struct pack_item *it, int n, void
  * keys, else one of 16, 256 or 4096 key ranges (the first 1-3 hex characters), a different
  * one each interval, so that a run reads about that many keys per type whatever the graph's
  * size. */
+/* Graphs up to which a small type's digest slice may be the whole type in per_group. */
+#define DC_WHOLE_GRAPHS 4
+
 static void dc_slices(struct dc *D, const int64_t *cnt, int graphs, char (*prefixes)[4])
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
@@ -113,8 +116,11 @@ static void dc_slices(struct dc *D, const int64_t *cnt, int graphs, char (*prefi
     int64_t interval = D->c->sync.interval_seconds > 0 ? D->c->sync.interval_seconds : 1;
     int64_t now = (int64_t)time(NULL) / interval;
     for (int t = 0; t < prof->ntypes; t++) {
-        int d = 0;
-        int64_t slices = 1;
+        /* per_group with more than DC_WHOLE_GRAPHS graphs: never the whole type, which a
+         * differing digest would list graph by graph (dc_fix_groups), but one of 16 ranges
+         * at least, listed once for every group */
+        int d = graphs > DC_WHOLE_GRAPHS ? 1 : 0;
+        int64_t slices = d ? 16 : 1;
         while (d < 3 && cnt[t] / slices > budget) {
             d++;
             slices *= 16;
