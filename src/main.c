@@ -351,6 +351,7 @@ static int cmd_serve(struct cli *cli)
     svc_notify("READY=1"); /* systemd Type=notify: the ports are open */
     struct orch_hooks hooks = svc_hooks(&st);
     struct orch_ctl ctl = svc_ctl(&st);
+    ctl.shutdown = &stop_flag;
     /* one writer per cache: standby while another falkorsync holds the lease (service/ha.h) */
     struct sync_lease *lease = sync_lease_new(c, "serve");
     st.lease = lease;

@@ -227,6 +227,8 @@ static bool wait_for_work(const struct cfg *c, volatile sig_atomic_t *stop,
         /* a cancel asked while no run was going has nothing left to cancel; read before the
          * switch, which POST /api/sync/stop turns off before it cancels. The deleter's check
          * watches the same flag: it stays set until that check has ended. */
+        if (ctl && ctl->shutdown && *ctl->shutdown)
+            return false;
         if (ctl && ctl->cancel && *ctl->cancel) {
             if (dl && sync_deleter_busy(dl)) {
                 orch_sleep(0.02, stop);

@@ -41,6 +41,10 @@ struct orch_ctl {
     /* set: the run in progress ends as cancelled (runs watch this flag instead of the loop's
      * stop, which must set it too); cleared by the loop between runs. NULL: runs watch stop. */
     volatile sig_atomic_t *cancel;
+    /* the process is stopping (SIGTERM), or NULL: the loop ends at once. The loop's own stop
+     * can lag behind it (under a lease, a watcher thread passes it on), and a cancel seen
+     * between runs would otherwise be cleared as stale, letting one more run and slice start. */
+    volatile sig_atomic_t *shutdown;
 };
 
 /* Runs one mode with retries (exponential backoff with jitter from

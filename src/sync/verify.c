@@ -639,6 +639,11 @@ static int slice_run(struct compare_run *C, struct state_slice *pos, double budg
     int rc = 0;
     while (!rc) {
         double c0 = sync_now();
+        if (C->stop && *C->stop) { /* between chunks: a slice with a long budget ends here */
+            snprintf(C->rep->error, sizeof C->rep->error, "stopped by a signal");
+            rc = FS_ECANCELLED;
+            break;
+        }
         if (pos->graph >= sync_target_count(c, C->ngroups)) {
             if ((rc = sync_layout_cleanup(c, &C->fdb, C->groups, C->ngroups, C->srep)))
                 snprintf(C->rep->error, sizeof C->rep->error, "FalkorDB: %s", C->fdb.errstr);
