@@ -35,31 +35,29 @@ static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cn
     return rc;
 }
 
+/* Type t's count summed over the graphs (cnt: per graph and type, ntypes a row). */
+static int64_t dc_graphs_sum(const int64_t *cnt, int ngraphs, int ntypes, int t)
+{
+    int64_t sum = 0;
+    for (int g = 0; g < ngraphs; g++)
+        sum += cnt[g * ntypes + t];
+    return sum;
+}
+
 /* Type t, whose total differs between the sides (cnt: the cache's counts per graph and type,
  * of the old items when the type has a birth expression): single layout, its graph drilled;
  * per_group, every graph at once (Neo4j's count store has no groups, and counting a type
  * group by group reads every item's group). */
-static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total,
+static int dc_type(struct dc *D, char **groups, int ngraphs, int t, int64_t total, int64_t sum,
                    const int64_t *cnt)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
     D->t = &prof->types[t];
     D->old = D->t->birth != NULL;
     D->fx->type = t;
-    int64_t sum = 0;
-    for (int g = 0; g < ngraphs; g++)
-        sum += cnt[g * prof->ntypes + t];
     int64_t most = total > sum ? total : sum;
-    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP) {
-        int64_t *cached = ngraphs > 0 ? malloc((size_t)ngraphs * sizeof *cached) : NULL;
-        if (!cached)
-            return ngraphs > 0 ? FS_ENOMEM : 0;
-        for (int g = 0; g < ngraphs; g++)
-            cached[g] = cnt[g * prof->ntypes + t];
-        int rc = dc_ranges_groups(D, groups, ngraphs, cached, most);
-        free(cached);
-        return rc;
-    }
+    if (D->c->falkordb.layout == CFG_LAYOUT_PER_GROUP)
+        return ngraphs > 0 ? dc_ranges_groups(D, groups, ngraphs, cnt + t, prof->ntypes, most) : 0;
     char graph[SYNC_GRAPH_CAP];
     D->group = sync_target(D->c, groups, 0, graph, sizeof graph);
     D->graph = graph;
@@ -591,12 +589,9 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
         digest = !dc_memo_same_census(memo, h);
         /* a type whose counts differ is drilled below, range by range: its slice need not be
          * listed whole as well (per_group too: the drill compares every graph at once) */
-        for (int t = 0; t < prof->ntypes; t++) {
-            int64_t sum = 0;
-            for (int g = 0; g < ngraphs; g++)
-                sum += prof->types[t].birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
-            drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) != sum;
-        }
+        for (int t = 0; t < prof->ntypes; t++)
+            drilled[t] = cs.all[t] - (prof->types[t].birth ? cs.young[t] : 0) !=
+                         dc_graphs_sum(prof->types[t].birth ? old : cnt, ngraphs, prof->ntypes, t);
     }
     /* Digests before the counts: deleting an extra node also deletes its relationships,
      * which the counts then find missing. */
@@ -622,11 +617,11 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
             if (rc)
                 break;
         }
-        int64_t total = cs.all[t] - (D.t->birth ? cs.young[t] : 0), sum = 0;
-        for (int g = 0; g < ngraphs; g++)
-            sum += D.t->birth ? old[g * prof->ntypes + t] : cnt[g * prof->ntypes + t];
+        const int64_t *of = D.t->birth ? old : cnt;
+        int64_t total = cs.all[t] - (D.t->birth ? cs.young[t] : 0),
+                sum = dc_graphs_sum(of, ngraphs, prof->ntypes, t);
         if (total != sum)
-            rc = dc_type(&D, groups, ngraphs, t, total, D.t->birth ? old : cnt);
+            rc = dc_type(&D, groups, ngraphs, t, total, sum, of);
     }
     log_fields(LOG_DEBUG, "delete check",
                json_pack("{s:f,s:f,s:f,s:f,s:I,s:I}", "cache_census_ms", round(t_census * 1000),

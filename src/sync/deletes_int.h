@@ -128,9 +128,10 @@ int dc_drill(struct dc *D, const char *prefix, int depth);
 int dc_ranges(struct dc *D, int64_t most);
 /* per_group: the current type in every graph of groups at once: Neo4j's keys counted and
  * listed for every group in one query each (the group read only for the listed keys), each
- * graph's against them; a graph is fixed against its group's keys. cached: per graph, the
+ * graph's against them; a graph is fixed against its group's keys. cached[g * stride]: the
  * cache's count of the type's old items (0: not counted there; NULL: unknown). */
-int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cached, int64_t most);
+int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cached, int stride,
+                     int64_t most);
 /* per_group: the current type's keys under prefix listed on both sides and fixed in every
  * graph of groups (Neo4j's listed once with their groups when a range holds the prefix). */
 int dc_fix_groups(struct dc *D, char **groups, int ngraphs, const char *prefix);

@@ -707,12 +707,13 @@ int dc_ranges(struct dc *D, int64_t most)
     return rc;
 }
 
-int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cached, int64_t most)
+int dc_ranges_groups(struct dc *D, char **groups, int ngraphs, const int64_t *cached, int stride,
+                     int64_t most)
 {
     struct dr_graphs G;
     int rc = dr_graphs_init(D, groups, ngraphs, &G);
     for (int g = 0; !rc && cached && g < ngraphs; g++)
-        G.v[g].empty = cached[g] == 0;
+        G.v[g].empty = cached[g * stride] == 0;
     bool differed = false, remembered = false;
     rc = rc ? rc : dr_ranges_once(D, &G, most, &differed);
     for (int g = 0; g < G.n; g++)
