@@ -392,30 +392,30 @@ int extract_max_query(struct buf *q, const struct sync_wm_family *f, const char 
 
 const struct extract_change extract_changes[] = {
     {0, "Entity", "Entity", "n.group_id",
-     "MATCH (n:Entity) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+     "MATCH (n:Entity) WHERE n.created_at > $since%s RETURN n, n.uuid%s, n.created_at"},
     {0, NULL, "Episodic", "n.group_id",
      "MATCH (ep:Episodic)-[:MENTIONS]->(n:Entity) WHERE ep.created_at > $since%s "
-     "WITH n, max(ep.created_at) AS ts RETURN n, n.uuid, ts"},
+     "WITH n, max(ep.created_at) AS ts RETURN n, n.uuid%s, ts"},
     {1, "Episodic", "Episodic", "n.group_id",
-     "MATCH (n:Episodic) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+     "MATCH (n:Episodic) WHERE n.created_at > $since%s RETURN n, n.uuid%s, n.created_at"},
     {2, "Community", "Community", "n.group_id",
-     "MATCH (n:Community) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+     "MATCH (n:Community) WHERE n.created_at > $since%s RETURN n, n.uuid%s, n.created_at"},
     {3, "Saga", "Saga", "n.group_id",
-     "MATCH (n:Saga) WHERE n.created_at > $since%s RETURN n, n.uuid, n.created_at"},
+     "MATCH (n:Saga) WHERE n.created_at > $since%s RETURN n, n.uuid%s, n.created_at"},
     {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.created_at > $since%s "
-     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.created_at"},
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid%s, r.created_at"},
     {4, "RELATES_TO", "RELATES_TO", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Entity)-[r:RELATES_TO]->(b:Entity) WHERE r.expired_at > $since%s "
-     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, r.expired_at"},
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid%s, r.expired_at"},
     {4, NULL, "Episodic", "coalesce(r.group_id, a.group_id)",
      "MATCH (ep:Episodic)-[:MENTIONS]->(:Entity)-[r:RELATES_TO]-(:Entity) "
      "WHERE ep.created_at > $since AND ep.uuid IN r.episodes "
      "WITH r, max(ep.created_at) AS ts, startNode(r) AS a, endNode(r) AS b "
-     "WHERE a:Entity AND b:Entity%s RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, ts"},
+     "WHERE a:Entity AND b:Entity%s RETURN r, a.uuid, b.uuid, 'Entity', r.uuid%s, ts"},
     {5, "MENTIONS", "MENTIONS", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Episodic)-[r:MENTIONS]->(b:Entity) WHERE a.created_at > $since%s "
-     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid, a.created_at"},
+     "RETURN r, a.uuid, b.uuid, 'Entity', r.uuid%s, a.created_at"},
     /* From the community's created_at: Graphiti indexes no HAS_MEMBER property, so a filter
      * on r.created_at reads every membership each run (0.45 s of Neo4j at 100k entities, half
      * a core at a 1 s interval). A member added to an older community changes the type's
@@ -423,7 +423,7 @@ const struct extract_change extract_changes[] = {
     {6, "HAS_MEMBER", "HAS_MEMBER", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Community)-[r:HAS_MEMBER]->(b) WHERE a.created_at > $since%s "
      "RETURN r, a.uuid, b.uuid, CASE WHEN b:Community THEN 'Community' ELSE 'Entity' "
-     "END, r.uuid, a.created_at"},
+     "END, r.uuid%s, a.created_at"},
     /* From the Episodic watermark, not their own: a graph whose new episodes join no saga
      * leaves these types' own watermarks behind (never set, without sagas), and each run then
      * read every episode since (12 + 7 ms of Neo4j per idle run on the bench graph). A saga
@@ -431,31 +431,42 @@ const struct extract_change extract_changes[] = {
      * check's counts, as HAS_MEMBER's are. */
     {7, "HAS_EPISODE", "Episodic", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Saga)-[r:HAS_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
-     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid%s, b.created_at"},
     {8, "NEXT_EPISODE", "Episodic", "coalesce(r.group_id, a.group_id)",
      "MATCH (a:Episodic)-[r:NEXT_EPISODE]->(b:Episodic) WHERE b.created_at > $since%s "
-     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid, b.created_at"},
+     "RETURN r, a.uuid, b.uuid, 'Episodic', r.uuid%s, b.created_at"},
 };
 const int extract_nchanges = (int)(sizeof extract_changes / sizeof extract_changes[0]);
 
-int extract_change_query(struct buf *q, const struct extract_change *cq, const char *group)
+int extract_change_query(struct buf *q, const struct extract_change *cq, bool by_groups)
 {
+    char gf[128] = "", gc[128] = "";
+    if (by_groups) {
+        snprintf(gf, sizeof gf, " AND %s IN $gs", cq->group);
+        snprintf(gc, sizeof gc, ", %s", cq->group);
+    }
     buf_reset(q);
-    return with_group_filter(q, cq->cypher, cq->group, group);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    return buf_printf(q, cq->cypher, gf, gc);
+#pragma GCC diagnostic pop
 }
 
-int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, const char *group)
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, char *const *groups,
+                          int ngroups)
 {
     buf_reset(p);
-    int rc = pack_write_map_header(p, group ? 2 : 1);
+    int rc = pack_write_map_header(p, groups ? 2 : 1);
     rc = rc ? rc : pack_write_cstr(p, "since");
     rc = rc ? rc : pack_write_struct_header(p, PACK_TAG_DATE_TIME, 3);
     rc = rc ? rc : pack_write_int(p, since_s);
     rc = rc ? rc : pack_write_int(p, since_ns);
     rc = rc ? rc : pack_write_int(p, 0);
-    if (group) {
-        rc = rc ? rc : pack_write_cstr(p, "g");
-        rc = rc ? rc : pack_write_cstr(p, group);
+    if (groups) {
+        rc = rc ? rc : pack_write_cstr(p, "gs");
+        rc = rc ? rc : pack_write_list_header(p, (uint32_t)ngroups);
+        for (int i = 0; !rc && i < ngroups; i++)
+            rc = pack_write_cstr(p, groups[i]);
     }
     return rc;
 }

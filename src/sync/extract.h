@@ -112,21 +112,23 @@ int extract_max_query(struct buf *q, const struct sync_wm_family *f,
                       const char *group) FS_WARN_UNUSED;
 
 /* Incremental: one change query. Node queries return (n, n.uuid, ts); relationship queries
- * (r, a.uuid, b.uuid, end label, r.uuid, ts): the full query's columns plus the change time. */
+ * (r, a.uuid, b.uuid, end label, r.uuid, ts): the full query's columns plus the change time.
+ * by_groups: only the items of the groups in list $gs, with the group as a column before ts
+ * (one query for several graphs of the per_group layout). */
 struct extract_change {
     int type;           /* index in sync_graphiti_types */
     const char *family; /* watermark advanced by ts; NULL: touch query (ts is an episode's) */
     const char *since;  /* watermark the query starts from */
-    const char *group;  /* expression compared with $g in per_group layout */
-    const char *cypher; /* %s: the group filter */
+    const char *group;  /* the item's group expression */
+    const char *cypher; /* %s: the group filter, then %s: the group column */
 };
 extern const struct extract_change extract_changes[];
 extern const int extract_nchanges;
 int extract_change_query(struct buf *q, const struct extract_change *cq,
-                         const char *group) FS_WARN_UNUSED;
-/* {since: DateTime(seconds, nanos, UTC), g: group (unless NULL)}. */
-int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns,
-                          const char *group) FS_WARN_UNUSED;
+                         bool by_groups) FS_WARN_UNUSED;
+/* {since: DateTime(seconds, nanos, UTC), gs: groups[0..ngroups-1] (unless groups is NULL)}. */
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, char *const *groups,
+                          int ngroups) FS_WARN_UNUSED;
 
 /* ---- The record reader ----
  * extract_open, then (nodes) extract_label until it returns 0, then the caller reads the

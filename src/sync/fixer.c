@@ -158,11 +158,17 @@ static int fix_flush_deletes(struct fixer *fx)
     return rc;
 }
 
-int fixer_flush(struct fixer *fx)
+int fixer_send(struct fixer *fx)
 {
     int rc = fix_flush_deletes(fx);
     for (int i = 0; !rc && i < fx->ng; i++)
         rc = fix_flush_group(fx, &fx->g[i]);
+    return rc;
+}
+
+int fixer_flush(struct fixer *fx)
+{
+    int rc = fixer_send(fx);
     return rc ? rc : loader_drain(fx->ld);
 }
 

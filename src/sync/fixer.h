@@ -58,6 +58,9 @@ int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
 int fixer_delete(struct fixer *fx, const struct sync_item *b) FS_WARN_UNUSED;
 /* Sends everything queued and waits for the acknowledgements. */
 int fixer_flush(struct fixer *fx) FS_WARN_UNUSED;
+/* Sends everything queued; the loader's acknowledgements are awaited later (loader_drain):
+ * fixers of several graphs sharing a loader send, then drain once. */
+int fixer_send(struct fixer *fx) FS_WARN_UNUSED;
 /* Creates the range and full-text indexes on graph unless they exist already
  * (generic: for the labels and types Neo4j has now). */
 int fixer_ensure_indexes(const struct cfg *c, struct bolt_session *bolt, struct fdb_conn *fdb,
