@@ -38,6 +38,13 @@ void sync_applied_free(struct sync_applied *a)
 }
 
 /* FNV-1a, 64 bits. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len);
+
+uint64_t sync_applied_hash(const void *p, size_t len, uint64_t h)
+{
+    return fnv(h ? h : 0xcbf29ce484222325ULL, p, len);
+}
+
 static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
     const unsigned char *s = p;
@@ -117,19 +124,24 @@ static void forget(struct sync_applied *a, int64_t before_s)
 void sync_applied_commit(struct sync_applied *a, struct sync_applied_batch *b,
                          int64_t forget_before_s)
 {
-    for (uint32_t i = 0; a && i < b->n; i++) {
-        uint32_t limit = (a->mask + 1) / 4 * 3;
-        if (a->n >= limit) {
-            forget(a, forget_before_s);
-            if (a->n >= limit / 3 * 2)
-                forget(a, INT64_MAX);
-        }
-        struct slot *x = find(a, b->v[i].id);
-        if (!x->id)
-            a->n++;
-        *x = (struct slot){b->v[i].id, b->v[i].s, b->v[i].ns};
-    }
+    for (uint32_t i = 0; a && i < b->n; i++)
+        sync_applied_put(a, b->v[i].id, b->v[i].s, b->v[i].ns, forget_before_s);
     b->n = 0;
+}
+
+void sync_applied_put(struct sync_applied *a, uint64_t id, int64_t s, int64_t ns,
+                      int64_t forget_before_s)
+{
+    uint32_t limit = (a->mask + 1) / 4 * 3;
+    if (a->n >= limit) {
+        forget(a, forget_before_s);
+        if (a->n >= limit / 3 * 2)
+            forget(a, INT64_MAX);
+    }
+    struct slot *x = find(a, id);
+    if (!x->id)
+        a->n++;
+    *x = (struct slot){id, s, (int32_t)ns};
 }
 
 void sync_applied_batch_free(struct sync_applied_batch *b)

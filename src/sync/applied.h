@@ -5,6 +5,7 @@
 #define FALKORSYNC_SYNC_APPLIED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -18,6 +19,11 @@ void sync_applied_free(struct sync_applied *a);
 
 /* The identity of a row: graph, change query (its index) and key. */
 uint64_t sync_applied_id(const char *graph, int query, const char *key);
+/* FNV-1a of p[0..len-1], continuing from h (0: a fresh hash). */
+uint64_t sync_applied_hash(const void *p, size_t len, uint64_t h);
+/* Records id with (s, ns) at once (what sync_applied_commit does for each row of a batch). */
+void sync_applied_put(struct sync_applied *a, uint64_t id, int64_t s, int64_t ns,
+                      int64_t forget_before_s);
 /* True when row id was applied with exactly this change time (a NULL set: never). */
 bool sync_applied_seen(const struct sync_applied *a, uint64_t id, int64_t s, int64_t ns);
 

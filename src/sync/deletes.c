@@ -17,20 +17,46 @@
 #include "sync/loader.h"
 #include "sync/target.h"
 
-/* Per graph and type: the cache's counts (ngraphs x ntypes). */
+#define DC_PIPE 64 /* count queries in flight */
+
+/* Per graph and type: the cache's counts (ngraphs x ntypes). Pipelined, DC_PIPE queries
+ * sent before their replies are read: one round trip each was 0.6-0.8 s of a check with 64
+ * groups (a cluster connection: one at a time). */
 static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cnt)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
-    int rc = 0;
-    for (int g = 0; !rc && g < ngraphs; g++) {
-        char graph[SYNC_GRAPH_CAP];
-        sync_target(D->c, groups, g, graph, sizeof graph);
-        D->graph = graph;
-        for (int t = 0; !rc && t < prof->ntypes; t++) {
-            D->t = &prof->types[t];
-            rc = dc_fdb_count(D, &cnt[g * prof->ntypes + t]);
+    const int n = ngraphs * prof->ntypes;
+    char(*graph)[SYNC_GRAPH_CAP] = malloc(DC_PIPE * sizeof *graph);
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    int rc = graph ? 0 : FS_ENOMEM;
+    for (int at = 0; !rc && at < n; at += DC_PIPE) {
+        int m = n - at < DC_PIPE ? n - at : DC_PIPE, sent = 0;
+        for (int i = 0; !rc && i < m; i++) {
+            int g = (at + i) / prof->ntypes;
+            sync_target(D->c, groups, g, graph[i], sizeof graph[i]);
+            D->graph = graph[i];
+            D->t = &prof->types[(at + i) % prof->ntypes];
+            buf_reset(&pre);
+            rc = dc_fdb_count_query(D);
+            rc = rc ? rc : dc_fdb_send(D, &pre);
+            if (!rc && !D->fdb_sent) /* a cluster: nothing was sent */
+                rc = dc_fdb_count(D, &cnt[at + i]);
+            else if (!rc)
+                sent++;
+        }
+        /* every reply sent for is read, an error or not, before anything else is sent */
+        for (int i = 0; i < sent; i++) {
+            D->graph = graph[i];
+            redisReply *r = NULL;
+            int e = dc_fdb_recv(D, &pre, &r);
+            cnt[at + i] = e ? 0 : dc_count_of(r);
+            freeReplyObject(r);
+            rc = rc ? rc : e;
         }
     }
+    free(graph);
+    buf_deinit(&pre);
     D->graph = NULL;
     return rc;
 }

@@ -132,7 +132,6 @@ int dc_neo_rows(struct dc *D, dc_row_fn on_row, void *ud)
 
 int dc_fdb_send(struct dc *D, struct buf *params)
 {
-    D->fdb_sent = false;
     if (fdb_is_cluster(D->fdb)) /* redirects are followed by a round trip: dc_fdb_recv's */
         return 0;
     int rc = buf_append(params, D->q.data, D->q.len);
@@ -144,7 +143,7 @@ int dc_fdb_send(struct dc *D, struct buf *params)
     rc = rc ? rc : fdb_flush(D->fdb);
     if (rc)
         return dc_fdb_error(D, rc);
-    D->fdb_sent = true;
+    D->fdb_sent++;
     return 0;
 }
 
@@ -153,7 +152,7 @@ int dc_fdb_recv(struct dc *D, struct buf *params, redisReply **out)
     *out = NULL;
     if (!D->fdb_sent)
         return dc_fdb_query(D, params, out);
-    D->fdb_sent = false;
+    D->fdb_sent--;
     redisReply *r = NULL;
     int rc = fdb_read_reply(D->fdb, &r);
     if (rc)
@@ -196,21 +195,33 @@ const redisReply *dc_rows(const redisReply *r)
     return r->element[1];
 }
 
+int dc_fdb_count_query(struct dc *D)
+{
+    buf_reset(&D->q);
+    return D->t->edge ? buf_printf(&D->q, "MATCH ()-[x:`%s`]->() RETURN count(x)", D->t->name)
+                      : buf_printf(&D->q, "MATCH (x:`%s`) RETURN count(x)", D->t->name);
+}
+
+int64_t dc_count_of(const redisReply *r)
+{
+    const redisReply *rows = dc_rows(r);
+    if (rows && rows->elements && rows->element[0]->elements &&
+        rows->element[0]->element[0]->type == REDIS_REPLY_INTEGER)
+        return rows->element[0]->element[0]->integer;
+    return 0;
+}
+
 /* The cache's count of t in the graph. */
 int dc_fdb_count(struct dc *D, int64_t *n)
 {
-    buf_reset(&D->q);
     *n = 0;
-    int rc = D->t->edge ? buf_printf(&D->q, "MATCH ()-[x:`%s`]->() RETURN count(x)", D->t->name)
-                        : buf_printf(&D->q, "MATCH (x:`%s`) RETURN count(x)", D->t->name);
     struct buf pre;
     buf_init(&pre, SYNC_QUERY_CAP);
     redisReply *r = NULL;
+    int rc = dc_fdb_count_query(D);
     rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-    const redisReply *rows = dc_rows(r);
-    if (!rc && rows && rows->elements && rows->element[0]->elements &&
-        rows->element[0]->element[0]->type == REDIS_REPLY_INTEGER)
-        *n = rows->element[0]->element[0]->integer;
+    if (!rc)
+        *n = dc_count_of(r);
     freeReplyObject(r);
     buf_deinit(&pre);
     return rc;

@@ -47,7 +47,7 @@ struct dc {
     bool old;
     int64_t bt_s;
     char bt_iso[40];
-    bool fdb_sent;        /* dc_fdb_send sent a query whose reply dc_fdb_recv reads */
+    int fdb_sent;         /* queries dc_fdb_send sent whose replies dc_fdb_recv reads */
     struct dc_memo *memo; /* or NULL */
     struct dc_keys *set;  /* the current type's remembered keys, while a drill uses them */
     struct dc_keys young; /* with set: the cache's young keys of the type, sorted */
@@ -114,6 +114,9 @@ int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
 int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys);
 /* The cache's count of D->t in D->graph. */
 int dc_fdb_count(struct dc *D, int64_t *n);
+/* D->q: the count query of D->t; the count in its reply (0: none). */
+int dc_fdb_count_query(struct dc *D);
+int64_t dc_count_of(const redisReply *r);
 /* Deletes from the cache those of keys that Neo4j does not hold (by key); *n: how many. */
 int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n);
 /* Lists both sides' keys under prefix and fixes them (dc_fix_lists). */

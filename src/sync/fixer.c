@@ -323,8 +323,21 @@ int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
     /* verify read the vectors in canonical form: now their text */
     if (!sc->sparse && (rc = neo_cursor_reread(sc, fx->rules)))
         return rc;
+    size_t rows_at = g->rows.len, keys_at = g->keys.len;
     if ((rc = upsert_row(fx, sc, key, cached, g)))
         return rc;
+    if (fx->written) { /* the same row sent this run (another change query read the item) */
+        const char *graph = fx->graph ? fx->graph : fx->ld->graph;
+        uint64_t id = sync_applied_id(graph ? graph : "", fx->type, key);
+        uint64_t h = sync_applied_hash(g->key, strlen(g->key) + 1, 0);
+        h = sync_applied_hash(g->rows.data + rows_at, g->rows.len - rows_at, h);
+        if (sync_applied_seen(fx->written, id, (int64_t)h, 0)) {
+            g->rows.len = rows_at;
+            g->keys.len = keys_at;
+            return FIX_SAME;
+        }
+        sync_applied_put(fx->written, id, (int64_t)h, 0, INT64_MIN);
+    }
     g->n++;
     if (!t->edge && cached && cached->labels[0])
         rc = remove_stale_labels(fx, key, cached, labels);

@@ -9,6 +9,7 @@
 #include "bolt/bolt.h"
 #include "config/config.h"
 #include "falkor/fdb.h"
+#include "sync/applied.h"
 #include "sync/cursor_neo4j.h"
 #include "sync/fingerprint.h"
 #include "sync/loader.h"
@@ -16,6 +17,7 @@
 #include "sync/report.h"
 
 #define FIX_GROUPS 16
+#define FIX_SAME 1 /* fixer_upsert: the row is one this run sent already (fx->written) */
 
 struct fix_group {
     char *key;       /* node: label set; edge: dst label */
@@ -34,6 +36,10 @@ struct fixer {
     /* NULL: the loader's graph; else this fixer's, set on the loader before each send (the
      * fixers of several graphs share one loader, which is not async) */
     const char *graph;
+    /* incremental: the rows this run sent, by graph, type and key, with a hash of the row;
+     * a row equal to one sent already is not sent again (fixer_upsert says FIX_SAME). NULL:
+     * every row is sent. */
+    struct sync_applied *written;
     struct fix_group g[FIX_GROUPS];
     int ng;
     struct buf del; /* keys to delete, param text */
@@ -51,7 +57,8 @@ void fixer_close(struct fixer *fx);
  * with fixer_close (the loader stays from's). */
 void fixer_like(struct fixer *fx, const struct fixer *from, const char *graph);
 /* Queues the current item of sc (key) for an upsert; cached: its cache copy, or NULL when
- * missing. Labels the cache has and the source does not are removed (nodes). */
+ * missing. Labels the cache has and the source does not are removed (nodes). FIX_SAME, and
+ * nothing queued, when fx->written holds this very row. */
 int fixer_upsert(struct fixer *fx, struct neo_cursor *sc, const char *key,
                  const struct sync_item *cached) FS_WARN_UNUSED;
 /* Queues a cached item for deletion. */

@@ -46,7 +46,10 @@ struct incr {
     int *order;                   /* gv's indexes by the current query's start */
     double oldest_change;         /* wall clock seconds of the oldest new change applied; 0 none */
     struct sync_applied *applied; /* the caller's; NULL: none */
-    volatile sig_atomic_t *stop;  /* the caller's stop flag, or NULL */
+    /* the rows this run sent (fixer.h): an entity that a new episode mentions is read by its
+     * own change query and by the episode's; its row is sent once when it is the same */
+    struct sync_applied *written;
+    volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
     struct buf q, p;
 };
 
@@ -142,6 +145,10 @@ static int apply_row(struct incr *I, struct incr_graph *G, struct neo_cursor *sc
         }
     }
     int rc = fixer_upsert(&G->fx, sc, key, NULL);
+    if (rc == FIX_SAME) { /* another change query of the run sent this very row */
+        I->rep->skipped_unchanged++;
+        rc = 0;
+    }
     uint32_t row = G->pend.n;
     if (!rc && id)
         sync_applied_queue(&G->pend, I->applied, id, sc->cols.ts_s, sc->cols.ts_ns);
@@ -387,6 +394,7 @@ static int incremental_graphs(struct incr *I, const struct sync_opts *o, char **
         struct incr_graph *G = &I->gv[I->ng++];
         G->group = sync_target(I->c, groups, g, G->graph, sizeof G->graph);
         fixer_like(&G->fx, I->fx, G->graph);
+        G->fx.written = I->written;
     }
     free(changed);
     int rc = 0;
@@ -416,6 +424,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
                      .rep = rep,
                      .applied = o ? o->applied : NULL,
                      .stop = o ? o->stop : NULL};
+    I.written = sync_applied_new(15);
     buf_init(&I.q, SYNC_QUERY_CAP);
     buf_init(&I.p, SYNC_QUERY_CAP);
     bolt_init(&bolt);
@@ -471,6 +480,7 @@ int sync_incremental_changes(const struct cfg *c, const struct sync_opts *o,
     }
     free(I.gv);
     free(I.order);
+    sync_applied_free(I.written);
     rep->seconds = sync_now() - t0;
     if (rc && !rep->error[0])
         snprintf(rep->error, sizeof rep->error, "%s", fs_strerror(rc));
