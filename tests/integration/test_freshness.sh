@@ -213,6 +213,23 @@ echo "   runs after the first: $(wc -l <"$work/later.log"), items written: $writ
 [[ "$written" == 6 ]] || { cat "$work/later.log" >&2; fail "6 changes should have been written once each, not $written times"; }
 (( skipped > 0 )) || fail "the overlap window should have been read again and skipped"
 
+echo "== one run sends a row once, though two change queries read it"
+# Graphiti's add_episode: an episode, a new entity and the MENTIONS between them in one
+# transaction. The entity is read by the Entity query and again by the episode's (which finds
+# the entities a new episode mentions, for their rewritten summaries); the same row is sent
+# once. Two one-shot runs (no memory across them) over the same window, a long overlap
+# keeping it still: the second writes the first's rows again, and the 3 new items.
+once() { SYNC_OVERLAP_SECONDS=3600 "$BIN" incremental | sed 's/.*"upserted":\([0-9]*\).*/\1/'; }
+before=$(once)
+X "CREATE (ep:Episodic {uuid:'once-ep', name:'e', group_id:'group_a', content:'c', source:'text', source_description:'', valid_at: datetime(), created_at: datetime()})
+   -[:MENTIONS {uuid:'once-m', group_id:'group_a', created_at: datetime()}]->
+   (:Entity {uuid:'once-ent', name:'once', group_id:'group_a', summary:'s', created_at: datetime()})"
+after=$(once)
+echo "   rows sent: $before, then $after"
+[[ "$before" =~ ^[0-9]+$ && "$after" =~ ^[0-9]+$ ]] || fail "no upserted count from incremental"
+(( after - before == 3 )) || fail "3 new items should have been sent once each, not $((after - before)) rows"
+expect "the new entity" "$FALKORDB_DATABASE" "MATCH (n:Entity {uuid:'once-ent'})<-[:MENTIONS]-(:Episodic {uuid:'once-ep'}) RETURN count(n)" 1
+
 echo "== continuous: deletes of old items reach the cache beside the runs, no reconcile behind"
 # serve leaves deletes to its delete-check thread (its own connections): the incremental runs
 # report no delete check of their own, and the deletes arrive anyway.
