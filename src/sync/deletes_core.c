@@ -330,7 +330,7 @@ static int dc_list(struct dc *D, const char *prefix, struct dc_keys *neo, struct
 }
 
 /* Upserts the Neo4j items of keys. */
-static int dc_upsert(struct dc *D, const struct dc_keys *keys)
+int dc_upsert(struct dc *D, const struct dc_keys *keys)
 {
     if (!keys->n)
         return 0;
@@ -370,7 +370,7 @@ static int dc_bsearch_cmp(const void *key, const void *elem)
 
 /* Of keys, those that no item of the current type holds in Neo4j (in any group): into absent.
  * A key is deleted from the cache only once Neo4j said so by key. */
-static int dc_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *absent)
+int dc_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *absent)
 {
     struct dc_keys present = {0};
     const char *group = D->group;
@@ -429,9 +429,10 @@ int dc_fix(struct dc *D, const char *prefix)
     return dc_fix_lists(D, &neo, &fdb);
 }
 
-int dc_fix_lists(struct dc *D, struct dc_keys *neo_, struct dc_keys *fdb_)
+int dc_fix_compare(struct dc *D, struct dc_keys *neo_, struct dc_keys *fdb_,
+                   struct dc_keys *missing, struct dc_keys *extra)
 {
-    struct dc_keys neo = *neo_, fdb = *fdb_, missing = {0}, extra = {0};
+    struct dc_keys neo = *neo_, fdb = *fdb_;
     memset(neo_, 0, sizeof *neo_);
     memset(fdb_, 0, sizeof *fdb_);
     int rc = 0;
@@ -444,7 +445,7 @@ int dc_fix_lists(struct dc *D, struct dc_keys *neo_, struct dc_keys *fdb_)
         if (cmp > 0 && D->old) {
             /* old in the cache, not in Neo4j's list: maybe young there (its time differs);
              * deleted once Neo4j says by key that it is gone */
-            rc = dc_keys_add(&extra, fdb.v[j], strlen(fdb.v[j]));
+            rc = dc_keys_add(extra, fdb.v[j], strlen(fdb.v[j]));
             while (!rc && j + 1 < fdb.n && !sync_keycmp(fdb.v[j], fdb.v[j + 1]))
                 j++;
             j++;
@@ -456,21 +457,28 @@ int dc_fix_lists(struct dc *D, struct dc_keys *neo_, struct dc_keys *fdb_)
                 j++;
             j++;
             if (!rc && cmp == 0)
-                rc = dc_keys_add(&missing, neo.v[i], strlen(neo.v[i]));
+                rc = dc_keys_add(missing, neo.v[i], strlen(neo.v[i]));
             i += cmp == 0;
         } else if (cmp < 0) {
-            rc = dc_keys_add(&missing, neo.v[i], strlen(neo.v[i]));
+            rc = dc_keys_add(missing, neo.v[i], strlen(neo.v[i]));
             i++;
         } else {
             i++;
             j++;
         }
     }
+    dc_keys_free(&neo);
+    dc_keys_free(&fdb);
+    return rc;
+}
+
+int dc_fix_lists(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb)
+{
+    struct dc_keys missing = {0}, extra = {0};
+    int rc = dc_fix_compare(D, neo, fdb, &missing, &extra);
     rc = rc ? rc : fixer_flush(D->fx);
     rc = rc ? rc : dc_delete_absent(D, &extra, NULL);
     rc = rc ? rc : dc_upsert(D, &missing);
-    dc_keys_free(&neo);
-    dc_keys_free(&fdb);
     dc_keys_free(&missing);
     dc_keys_free(&extra);
     return rc;

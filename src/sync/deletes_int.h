@@ -124,6 +124,15 @@ int dc_fix(struct dc *D, const char *prefix);
 /* Both sides' sorted keys of one range (taken over, freed): the cache's extras deleted (once
  * Neo4j confirms by key, for old items), what it misses upserted. */
 int dc_fix_lists(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb);
+/* dc_fix_lists's first step: the cache's extras that need no asking and its duplicates queued
+ * for deletion in D->fx (not sent), what it misses into missing, its old extras (to confirm
+ * with dc_absent) into extra. */
+int dc_fix_compare(struct dc *D, struct dc_keys *neo, struct dc_keys *fdb, struct dc_keys *missing,
+                   struct dc_keys *extra);
+/* Of keys, those that no item of the current type holds in Neo4j (any group): into absent. */
+int dc_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *absent);
+/* Upserts the Neo4j items of keys (of D->group, when set) into D->graph. */
+int dc_upsert(struct dc *D, const struct dc_keys *keys);
 /* Drills into prefix's next characters whose counts differ, one query per prefix. */
 int dc_drill(struct dc *D, const char *prefix, int depth);
 /* The current type in D->graph: its keys' leading characters counted on both sides in one

@@ -564,9 +564,60 @@ static int dr_on_group_key(struct dc *D, const struct pack_item *it, int n, void
     return g < 0 ? 0 : dc_keys_add(&G->v[g].neo, (const char *)it[0].data, it[0].size);
 }
 
+static int dr_key_cmp(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, *(char *const *)elem);
+}
+
+/* The cache's keys of the selected ranges in every graph of G that list says (pipelined:
+ * every query sent before the first reply is read; a cluster: one at a time), into fdb. */
+static int dr_fdb_lists(struct dc *D, struct dr_graphs *G, const bool *list,
+                        const struct dr_counts *c, const size_t *sel, size_t nsel,
+                        struct dc_keys *fdb)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    int rc = 0, sent = 0;
+    for (int g = 0; !rc && g < G->n; g++) {
+        if (!list[g])
+            continue;
+        D->graph = G->v[g].graph;
+        buf_reset(&D->q);
+        buf_reset(&pre);
+        rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
+        rc = rc ? rc : dr_fdb_params(D, 0, c, sel, nsel, &pre);
+        rc = rc ? rc : dc_fdb_send(D, &pre);
+        if (!rc && !D->fdb_sent) { /* a cluster: nothing was sent */
+            redisReply *r = NULL;
+            buf_reset(&pre);
+            rc = dr_fdb_params(D, 0, c, sel, nsel, &pre);
+            rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+            rc = rc ? rc : dr_fdb_keys(r, &fdb[g]);
+            freeReplyObject(r);
+        } else if (!rc) {
+            sent++;
+        }
+    }
+    for (int g = 0; sent && g < G->n; g++) { /* every reply sent for is read */
+        if (!list[g])
+            continue;
+        D->graph = G->v[g].graph;
+        redisReply *r = NULL;
+        int e = dc_fdb_recv(D, &pre, &r);
+        e = e ? e : dr_fdb_keys(r, &fdb[g]);
+        freeReplyObject(r);
+        rc = rc ? rc : e;
+        sent--;
+    }
+    buf_deinit(&pre);
+    return rc;
+}
+
 /* The selected ranges: Neo4j's keys of every group listed in one query (with their group),
- * then each graph's keys, and each graph fixed against its group's. A graph that holds none
- * of the ranges and whose group has no key in them is not asked. */
+ * then each graph's keys (pipelined), and each graph compared with its group's. What the
+ * graphs' caches hold and Neo4j may not is asked in one query for them all; the deletes of
+ * every graph are sent before their acknowledgements are awaited. A graph that holds none of
+ * the ranges and whose group has no key in them is not asked. */
 static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr_counts *c,
                               const size_t *sel, size_t nsel)
 {
@@ -576,40 +627,81 @@ static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr
     rc = rc ? rc : extract_group_column(&D->q, D->t);
     rc = rc ? rc : dr_neo_params(D, 0, c, sel, nsel);
     rc = rc ? rc : dc_neo_rows(D, dr_on_group_key, G);
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    for (int g = 0; g < G->n; g++) {
+    struct dc_keys *fdb = calloc((size_t)G->n, sizeof *fdb);
+    struct dc_keys *missing = calloc((size_t)G->n, sizeof *missing);
+    struct dc_keys *extra = calloc((size_t)G->n, sizeof *extra);
+    bool *list = calloc((size_t)G->n, sizeof *list);
+    struct dc_keys all_extra = {0}, absent = {0};
+    if (!rc && (!fdb || !missing || !extra || !list))
+        rc = FS_ENOMEM;
+    for (int g = 0; !rc && g < G->n; g++)
+        list[g] = G->all || G->v[g].neo.n || dr_holds(&G->v[g].c, c, sel, nsel);
+    rc = rc ? rc : dr_fdb_lists(D, G, list, c, sel, nsel, fdb);
+    /* each graph against its group's keys: deletes queued and sent, extras to confirm */
+    for (int g = 0; !rc && g < G->n; g++) {
         struct dr_graph *x = &G->v[g];
-        struct dc_keys neo = x->neo, fdb = {0};
-        memset(&x->neo, 0, sizeof x->neo);
-        if (rc || (!G->all && !neo.n && !dr_holds(&x->c, c, sel, nsel))) {
-            dc_keys_free(&neo);
+        if (!list[g])
             continue;
-        }
-        dr_use(D, G, g);
-        buf_reset(&D->q);
-        buf_reset(&pre);
-        redisReply *r = NULL;
-        rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
-        rc = rc ? rc : dr_fdb_params(D, 0, c, sel, nsel, &pre);
-        rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-        rc = rc ? rc : dr_fdb_keys(r, &fdb);
-        freeReplyObject(r);
-        if (!rc && neo.n)
+        struct dc_keys neo = x->neo;
+        memset(&x->neo, 0, sizeof x->neo);
+        if (neo.n)
             qsort(neo.v, neo.n, sizeof *neo.v, dc_strcmp);
-        if (!rc && fdb.n)
-            qsort(fdb.v, fdb.n, sizeof *fdb.v, dc_strcmp);
-        if (!rc && D->set)
-            rc = dr_remember(D, c, sel, nsel, &neo);
-        if (!rc) {
-            rc = dc_fix_lists(D, &neo, &fdb);
-        } else {
-            dc_keys_free(&neo);
-            dc_keys_free(&fdb);
-        }
+        if (fdb[g].n)
+            qsort(fdb[g].v, fdb[g].n, sizeof *fdb[g].v, dc_strcmp);
+        dr_use(D, G, g);
+        rc = D->set ? dr_remember(D, c, sel, nsel, &neo) : 0;
+        if (!rc)
+            rc = dc_fix_compare(D, &neo, &fdb[g], &missing[g], &extra[g]);
+        dc_keys_free(&neo);
+        rc = rc ? rc : fixer_send(D->fx);
+        for (size_t i = 0; !rc && i < extra[g].n; i++)
+            rc = dc_keys_add(&all_extra, extra[g].v[i], strlen(extra[g].v[i]));
         dr_unuse(D, G, g);
     }
-    buf_deinit(&pre);
+    rc = rc ? rc : loader_drain(D->fx->ld);
+    /* the old extras of every graph: gone from Neo4j (any group), asked by key at once */
+    rc = rc || !all_extra.n ? rc : dc_absent(D, &all_extra, &absent);
+    if (!rc && absent.n)
+        qsort(absent.v, absent.n, sizeof *absent.v, dc_strcmp);
+    for (int g = 0; !rc && absent.n && g < G->n; g++) {
+        if (!extra[g].n)
+            continue;
+        dr_use(D, G, g);
+        for (size_t i = 0; !rc && i < extra[g].n; i++) {
+            if (!bsearch(extra[g].v[i], absent.v, absent.n, sizeof *absent.v, dr_key_cmp))
+                continue;
+            struct sync_item b = {0};
+            snprintf(b.key, sizeof b.key, "%s", extra[g].v[i]);
+            rc = fixer_delete(D->fx, &b);
+        }
+        rc = rc ? rc : fixer_send(D->fx);
+        dr_unuse(D, G, g);
+    }
+    rc = rc ? rc : loader_drain(D->fx->ld);
+    /* what a graph misses: read from Neo4j by key, graph by graph (rare: incremental writes
+     * what is added) */
+    for (int g = 0; !rc && g < G->n; g++) {
+        if (!missing[g].n)
+            continue;
+        dr_use(D, G, g);
+        rc = dc_upsert(D, &missing[g]);
+        dr_unuse(D, G, g);
+    }
+    for (int g = 0; G->v && g < G->n; g++) {
+        dc_keys_free(&G->v[g].neo);
+        if (fdb)
+            dc_keys_free(&fdb[g]);
+        if (missing)
+            dc_keys_free(&missing[g]);
+        if (extra)
+            dc_keys_free(&extra[g]);
+    }
+    dc_keys_free(&all_extra);
+    dc_keys_free(&absent);
+    free(fdb);
+    free(missing);
+    free(extra);
+    free(list);
     return rc;
 }
 
