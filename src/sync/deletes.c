@@ -17,46 +17,40 @@
 #include "sync/loader.h"
 #include "sync/target.h"
 
-#define DC_PIPE 64 /* count queries in flight */
+struct dc_young_rows;
 
-/* Per graph and type: the cache's counts (ngraphs x ntypes). Pipelined, DC_PIPE queries
- * sent before their replies are read: one round trip each was 0.6-0.8 s of a check with 64
- * groups (a cluster connection: one at a time). */
+/* What dc_fdb_each's callbacks of a census share. */
+struct dc_each {
+    char **groups;
+    int ntypes;
+    char graph[SYNC_GRAPH_CAP];
+    int64_t *cnt;            /* counts: per graph and type */
+    struct dc_young_rows *y; /* young keys: per graph */
+};
+
+static int dc_count_build(struct dc *D, int i, struct buf *pre, void *ud)
+{
+    struct dc_each *e = ud;
+    (void)pre;
+    sync_target(D->c, e->groups, i / e->ntypes, e->graph, sizeof e->graph);
+    D->graph = e->graph;
+    D->t = &sync_profile_of(D->c)->types[i % e->ntypes];
+    return dc_fdb_count_query(D);
+}
+
+static int dc_count_reply(struct dc *D, int i, const redisReply *r, void *ud)
+{
+    (void)D;
+    ((struct dc_each *)ud)->cnt[i] = dc_count_of(r);
+    return 0;
+}
+
+/* Per graph and type: the cache's counts (ngraphs x ntypes), pipelined (one round trip each
+ * was 0.6-0.8 s of a check with 64 groups). */
 static int dc_cache_counts(struct dc *D, char **groups, int ngraphs, int64_t *cnt)
 {
-    const struct sync_profile *prof = sync_profile_of(D->c);
-    const int n = ngraphs * prof->ntypes;
-    char(*graph)[SYNC_GRAPH_CAP] = malloc(DC_PIPE * sizeof *graph);
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    int rc = graph ? 0 : FS_ENOMEM;
-    for (int at = 0; !rc && at < n; at += DC_PIPE) {
-        int m = n - at < DC_PIPE ? n - at : DC_PIPE, sent = 0;
-        for (int i = 0; !rc && i < m; i++) {
-            int g = (at + i) / prof->ntypes;
-            sync_target(D->c, groups, g, graph[i], sizeof graph[i]);
-            D->graph = graph[i];
-            D->t = &prof->types[(at + i) % prof->ntypes];
-            buf_reset(&pre);
-            rc = dc_fdb_count_query(D);
-            rc = rc ? rc : dc_fdb_send(D, &pre);
-            if (!rc && !D->fdb_sent) /* a cluster: nothing was sent */
-                rc = dc_fdb_count(D, &cnt[at + i]);
-            else if (!rc)
-                sent++;
-        }
-        /* every reply sent for is read, an error or not, before anything else is sent */
-        for (int i = 0; i < sent; i++) {
-            D->graph = graph[i];
-            redisReply *r = NULL;
-            int e = dc_fdb_recv(D, &pre, &r);
-            cnt[at + i] = e ? 0 : dc_count_of(r);
-            freeReplyObject(r);
-            rc = rc ? rc : e;
-        }
-    }
-    free(graph);
-    buf_deinit(&pre);
+    struct dc_each e = {.groups = groups, .ntypes = sync_profile_of(D->c)->ntypes, .cnt = cnt};
+    int rc = dc_fdb_each(D, ngraphs * e.ntypes, dc_count_build, dc_count_reply, &e);
     D->graph = NULL;
     return rc;
 }
@@ -373,77 +367,104 @@ struct dc_young_rows {
     int ntypes;
 };
 
-/* Deletes the cache's young keys of D->t that Neo4j no longer holds; *gone: how many. Many
- * keys: Neo4j's young keys of the type (neo: of every group, listed by one index range seek
- * the first time a graph needs them, then shared by the others) are compared first, and only
- * the cache's keys missing from them are looked up by key, instead of every one of them (a
- * writer's minute of items: about 12k point lookups a check). */
-static int dc_young_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *neo,
-                           bool *listed, size_t *gone)
+static int dc_young_build(struct dc *D, int i, struct buf *pre, void *ud)
 {
-    *gone = 0;
-    if (keys->n <= DC_LEAF || !D->t->birth)
-        return dc_delete_absent(D, keys, gone);
-    struct dc_keys cand = {0};
+    struct dc_each *e = ud;
+    sync_target(D->c, e->groups, i, e->graph, sizeof e->graph);
+    D->graph = e->graph;
+    return dc_young_query(D, sync_profile_of(D->c)->types, e->ntypes, pre);
+}
+
+static int dc_young_reply(struct dc *D, int i, const redisReply *r, void *ud)
+{
+    (void)D;
+    struct dc_each *e = ud;
+    return dc_young_rows(r, e->ntypes, e->y[i].keys);
+}
+
+/* Of the young keys of type t in every graph (y), those Neo4j no longer holds (sorted, into
+ * absent). Few: looked up by key. Many: Neo4j's young keys of the type (of every group, one
+ * index range seek) are compared first, and only the keys missing from them are looked up,
+ * instead of every one of them (a writer's minute of items: about 12k point lookups). */
+static int dc_young_absent(struct dc *D, const struct dc_young_rows *y, int ngraphs, int t,
+                           struct dc_keys *absent)
+{
+    struct dc_keys neo = {0}, cand = {0};
+    size_t total = 0;
+    for (int g = 0; g < ngraphs; g++)
+        total += y[g].keys[t].n;
+    if (!total)
+        return 0;
+    bool many = total > DC_LEAF && D->t->birth;
     int rc = 0;
-    if (!*listed) {
-        const char *group = D->group;
+    if (many) {
         bool old = D->old;
         D->old = true; /* the bound among the parameters */
-        D->group = NULL;
         buf_reset(&D->q);
         rc = extract_young_keys_query(&D->q, D->t, false);
         rc = rc ? rc : dc_neo_params(D, NULL, NULL);
-        rc = rc ? rc : dc_neo_rows(D, dc_on_key, neo);
+        rc = rc ? rc : dc_neo_rows(D, dc_on_key, &neo);
         D->old = old;
-        D->group = group;
-        if (!rc && neo->n)
-            qsort(neo->v, neo->n, sizeof *neo->v, dc_strcmp);
-        *listed = !rc;
+        if (!rc && neo.n)
+            qsort(neo.v, neo.n, sizeof *neo.v, dc_strcmp);
     }
-    for (size_t i = 0; !rc && i < keys->n; i++)
-        if (!dc_keys_has(neo, keys->v[i]))
-            rc = dc_keys_add(&cand, keys->v[i], strlen(keys->v[i]));
-    rc = rc ? rc : dc_delete_absent(D, &cand, gone);
+    for (int g = 0; !rc && g < ngraphs; g++)
+        for (size_t i = 0; !rc && i < y[g].keys[t].n; i++)
+            if (!many || !dc_keys_has(&neo, y[g].keys[t].v[i]))
+                rc = dc_keys_add(&cand, y[g].keys[t].v[i], strlen(y[g].keys[t].v[i]));
+    rc = rc || !cand.n ? rc : dc_absent(D, &cand, absent);
+    if (!rc && absent->n)
+        qsort(absent->v, absent->n, sizeof *absent->v, dc_strcmp);
+    dc_keys_free(&neo);
     dc_keys_free(&cand);
     return rc;
 }
 
 /* Per graph: the cache's young items of each type (young: their count, after the deletes),
- * those whose keys Neo4j no longer holds deleted. */
+ * those whose keys Neo4j no longer holds deleted. The graphs' young keys are read pipelined,
+ * and each type's are asked of Neo4j once for every graph. */
 static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
-    struct dc_keys neo[DC_MAX_TYPES] = {{0}};
-    bool listed[DC_MAX_TYPES] = {false};
-    int rc = 0;
-    for (int g = 0; !rc && g < ngraphs; g++) {
-        char graph[SYNC_GRAPH_CAP];
-        D->group = sync_target(D->c, groups, g, graph, sizeof graph);
-        D->graph = graph;
-        struct dc_young_rows *y = calloc(1, sizeof *y);
-        rc = y ? dc_cache_young(D, prof->types, prof->ntypes, y->keys) : FS_ENOMEM;
-        for (int t = 0; !rc && t < prof->ntypes; t++) {
+    struct dc_each e = {.groups = groups, .ntypes = prof->ntypes};
+    e.y = calloc((size_t)(ngraphs ? ngraphs : 1), sizeof *e.y);
+    int rc = e.y ? 0 : FS_ENOMEM;
+    D->group = NULL;
+    rc = rc ? rc : dc_fdb_each(D, ngraphs, dc_young_build, dc_young_reply, &e);
+    for (int t = 0; !rc && t < prof->ntypes; t++) {
+        struct dc_keys absent = {0};
+        D->t = &prof->types[t];
+        D->fx->type = t;
+        rc = dc_stopped(D) ? FS_ECANCELLED : dc_young_absent(D, e.y, ngraphs, t, &absent);
+        for (int g = 0; !rc && g < ngraphs; g++) {
+            const struct dc_keys *k = &e.y[g].keys[t];
             size_t gone = 0;
-            D->t = &prof->types[t];
-            D->fx->ld->graph = graph;
-            D->fx->type = t;
-            rc = dc_stopped(D) ? FS_ECANCELLED
-                               : dc_young_absent(D, &y->keys[t], &neo[t], &listed[t], &gone);
-            young[g * prof->ntypes + t] = (int64_t)(y->keys[t].n - gone);
+            sync_target(D->c, groups, g, e.graph, sizeof e.graph);
+            D->fx->ld->graph = e.graph;
+            for (size_t i = 0; !rc && absent.n && i < k->n; i++) {
+                if (!dc_keys_has(&absent, k->v[i]))
+                    continue;
+                struct sync_item b = {0};
+                snprintf(b.key, sizeof b.key, "%s", k->v[i]);
+                rc = fixer_delete(D->fx, &b);
+                gone++;
+            }
+            rc = rc ? rc : fixer_send(D->fx); /* before the loader's graph changes */
+            young[g * prof->ntypes + t] = (int64_t)(k->n - gone);
             /* remembered from now on (the ones just deleted too: the next listing of their
              * range forgets them) */
             bool unusable;
             struct dc_keys *set =
-                D->memo ? dc_memo_get(D->memo, graph, t, sync_wall_now(), &unusable) : NULL;
-            rc = rc ? rc : dc_memo_add(set, &y->keys[t]);
+                D->memo ? dc_memo_get(D->memo, e.graph, t, sync_wall_now(), &unusable) : NULL;
+            rc = rc ? rc : dc_memo_add(set, k);
         }
-        for (int t = 0; y && t < prof->ntypes; t++)
-            dc_keys_free(&y->keys[t]);
-        free(y);
+        rc = rc ? rc : loader_drain(D->fx->ld);
+        dc_keys_free(&absent);
     }
-    for (int t = 0; t < prof->ntypes; t++)
-        dc_keys_free(&neo[t]);
+    for (int g = 0; e.y && g < ngraphs; g++)
+        for (int t = 0; t < prof->ntypes; t++)
+            dc_keys_free(&e.y[g].keys[t]);
+    free(e.y);
     D->graph = NULL;
     return rc;
 }

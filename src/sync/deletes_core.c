@@ -170,6 +170,44 @@ int dc_fdb_recv(struct dc *D, struct buf *params, redisReply **out)
     return 0;
 }
 
+int dc_fdb_each(struct dc *D, int n, dc_build_fn build, dc_reply_fn on_reply, void *ud)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    int rc = 0;
+    for (int at = 0; !rc && at < n; at += DC_PIPE) {
+        int m = n - at < DC_PIPE ? n - at : DC_PIPE, sent = 0;
+        for (int i = at; !rc && i < at + m; i++) {
+            buf_reset(&pre);
+            rc = build(D, i, &pre, ud);
+            if (rc == DC_SKIP) {
+                rc = 0;
+                continue;
+            }
+            rc = rc ? rc : dc_fdb_send(D, &pre);
+            if (!rc && !D->fdb_sent) { /* a cluster: nothing was sent, one at a time */
+                redisReply *r = NULL;
+                buf_reset(&pre);
+                rc = build(D, i, &pre, ud);
+                rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+                rc = rc ? rc : on_reply(D, i, r, ud);
+                freeReplyObject(r);
+            } else if (!rc) {
+                D->sent_ix[sent++] = i;
+            }
+        }
+        for (int k = 0; k < sent; k++) { /* every reply sent for is read, an error or not */
+            redisReply *r = NULL;
+            int e = dc_fdb_recv(D, &pre, &r);
+            e = e ? e : on_reply(D, D->sent_ix[k], r, ud);
+            freeReplyObject(r);
+            rc = rc ? rc : e;
+        }
+    }
+    buf_deinit(&pre);
+    return rc;
+}
+
 /* Runs "CYPHER <params> <D->q>" read-only on the graph; *out NULL when the graph does not
  * exist. */
 int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out)
@@ -584,18 +622,20 @@ int dc_drill(struct dc *D, const char *prefix, int depth)
     return rc;
 }
 
-int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys)
+int dc_young_query(struct dc *D, const struct sync_type *types, int ntypes, struct buf *pre)
 {
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    redisReply *r = NULL;
     buf_reset(&D->q);
+    buf_reset(pre);
     int rc = extract_young_union(&D->q, types, ntypes);
-    rc = rc ? rc : buf_append_str(&pre, "CYPHER");
-    rc = rc ? rc : dc_write_bt(D, &pre, true);
-    rc = rc ? rc : buf_append_byte(&pre, ' ');
-    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    rc = rc ? rc : buf_append_str(pre, "CYPHER");
+    rc = rc ? rc : dc_write_bt(D, pre, true);
+    return rc ? rc : buf_append_byte(pre, ' ');
+}
+
+int dc_young_rows(const redisReply *r, int ntypes, struct dc_keys *keys)
+{
     const redisReply *rows = dc_rows(r);
+    int rc = 0;
     for (size_t i = 0; !rc && rows && i < rows->elements; i++) {
         const redisReply *row = rows->element[i];
         if (row->elements == 2 && row->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -604,6 +644,17 @@ int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, stru
             rc = dc_keys_add(&keys[row->element[0]->integer], row->element[1]->str,
                              row->element[1]->len);
     }
+    return rc;
+}
+
+int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    int rc = dc_young_query(D, types, ntypes, &pre);
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    rc = rc ? rc : dc_young_rows(r, ntypes, keys);
     freeReplyObject(r);
     buf_deinit(&pre);
     return rc;

@@ -18,6 +18,8 @@
 
 /* A prefix is listed key by key once neither side holds more than this under it. */
 #define DC_LEAF 256
+#define DC_PIPE 64 /* dc_fdb_each: queries in flight */
+#define DC_SKIP 1  /* a dc_build_fn: nothing to ask here */
 /* Next characters of a prefix compared at once (a uuid has 17; more: the prefix is listed). */
 #define DC_CHILDREN 64
 /* Types of the graphiti profile, with room (the digest check keeps one row per type). */
@@ -48,6 +50,7 @@ struct dc {
     int64_t bt_s;
     char bt_iso[40];
     int fdb_sent;         /* queries dc_fdb_send sent whose replies dc_fdb_recv reads */
+    int sent_ix[DC_PIPE]; /* dc_fdb_each: what each reply in flight answers */
     struct dc_memo *memo; /* or NULL */
     struct dc_keys *set;  /* the current type's remembered keys, while a drill uses them */
     struct dc_keys young; /* with set: the cache's young keys of the type, sorted */
@@ -101,6 +104,12 @@ int dc_fdb_query(struct dc *D, struct buf *params, redisReply **out);
  * nothing), Neo4j's query runs meanwhile, dc_fdb_recv reads the reply (or, when nothing was
  * sent, runs dc_fdb_query). Nothing else may use D->fdb between the two. */
 int dc_fdb_send(struct dc *D, struct buf *params);
+/* n queries on the cache, pipelined (DC_PIPE in flight; a cluster: one at a time). build sets
+ * query i (D->graph, D->q and its parameters in pre; DC_SKIP: none); on_reply reads its reply
+ * (NULL: no such graph). Every reply sent for is read, whatever fails. */
+typedef int (*dc_build_fn)(struct dc *D, int i, struct buf *pre, void *ud);
+typedef int (*dc_reply_fn)(struct dc *D, int i, const redisReply *r, void *ud);
+int dc_fdb_each(struct dc *D, int n, dc_build_fn build, dc_reply_fn on_reply, void *ud);
 int dc_fdb_recv(struct dc *D, struct buf *params, redisReply **out);
 /* The rows of a reply (NULL: none). */
 const redisReply *dc_rows(const redisReply *r);
@@ -112,6 +121,10 @@ int dc_on_key(struct dc *D, const struct pack_item *it, int n, void *ud);
 /* The cache's keys of items born after the bound, per type of types (keys: ntypes lists), in
  * D->graph: one query. */
 int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, struct dc_keys *keys);
+/* dc_cache_young in two steps: its query (D->q, and its parameters in pre), and the rows of
+ * its reply into keys. */
+int dc_young_query(struct dc *D, const struct sync_type *types, int ntypes, struct buf *pre);
+int dc_young_rows(const redisReply *r, int ntypes, struct dc_keys *keys);
 /* The cache's count of D->t in D->graph. */
 int dc_fdb_count(struct dc *D, int64_t *n);
 /* D->q: the count query of D->t; the count in its reply (0: none). */

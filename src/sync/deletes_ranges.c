@@ -564,53 +564,41 @@ static int dr_on_group_key(struct dc *D, const struct pack_item *it, int n, void
     return g < 0 ? 0 : dc_keys_add(&G->v[g].neo, (const char *)it[0].data, it[0].size);
 }
 
-static int dr_key_cmp(const void *key, const void *elem)
+/* What dr_fdb_lists's callbacks share. */
+struct dr_lists {
+    struct dr_graphs *G;
+    const bool *list;
+    const struct dr_counts *c;
+    const size_t *sel;
+    size_t nsel;
+    struct dc_keys *fdb;
+};
+
+static int dr_list_build(struct dc *D, int g, struct buf *pre, void *ud)
 {
-    return strcmp((const char *)key, *(char *const *)elem);
+    struct dr_lists *L = ud;
+    if (!L->list[g])
+        return DC_SKIP;
+    D->graph = L->G->v[g].graph;
+    buf_reset(&D->q);
+    int rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
+    return rc ? rc : dr_fdb_params(D, 0, L->c, L->sel, L->nsel, pre);
 }
 
-/* The cache's keys of the selected ranges in every graph of G that list says (pipelined:
- * every query sent before the first reply is read; a cluster: one at a time), into fdb. */
+static int dr_list_reply(struct dc *D, int g, const redisReply *r, void *ud)
+{
+    (void)D;
+    return dr_fdb_keys(r, &((struct dr_lists *)ud)->fdb[g]);
+}
+
+/* The cache's keys of the selected ranges in every graph of G that list says, pipelined,
+ * into fdb. */
 static int dr_fdb_lists(struct dc *D, struct dr_graphs *G, const bool *list,
                         const struct dr_counts *c, const size_t *sel, size_t nsel,
                         struct dc_keys *fdb)
 {
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    int rc = 0, sent = 0;
-    for (int g = 0; !rc && g < G->n; g++) {
-        if (!list[g])
-            continue;
-        D->graph = G->v[g].graph;
-        buf_reset(&D->q);
-        buf_reset(&pre);
-        rc = extract_ranges_query(&D->q, D->t, false, D->old, true);
-        rc = rc ? rc : dr_fdb_params(D, 0, c, sel, nsel, &pre);
-        rc = rc ? rc : dc_fdb_send(D, &pre);
-        if (!rc && !D->fdb_sent) { /* a cluster: nothing was sent */
-            redisReply *r = NULL;
-            buf_reset(&pre);
-            rc = dr_fdb_params(D, 0, c, sel, nsel, &pre);
-            rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-            rc = rc ? rc : dr_fdb_keys(r, &fdb[g]);
-            freeReplyObject(r);
-        } else if (!rc) {
-            sent++;
-        }
-    }
-    for (int g = 0; sent && g < G->n; g++) { /* every reply sent for is read */
-        if (!list[g])
-            continue;
-        D->graph = G->v[g].graph;
-        redisReply *r = NULL;
-        int e = dc_fdb_recv(D, &pre, &r);
-        e = e ? e : dr_fdb_keys(r, &fdb[g]);
-        freeReplyObject(r);
-        rc = rc ? rc : e;
-        sent--;
-    }
-    buf_deinit(&pre);
-    return rc;
+    struct dr_lists L = {G, list, c, sel, nsel, fdb};
+    return dc_fdb_each(D, G->n, dr_list_build, dr_list_reply, &L);
 }
 
 /* The selected ranges: Neo4j's keys of every group listed in one query (with their group),
@@ -668,7 +656,7 @@ static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr
             continue;
         dr_use(D, G, g);
         for (size_t i = 0; !rc && i < extra[g].n; i++) {
-            if (!bsearch(extra[g].v[i], absent.v, absent.n, sizeof *absent.v, dr_key_cmp))
+            if (!dc_keys_has(&absent, extra[g].v[i]))
                 continue;
             struct sync_item b = {0};
             snprintf(b.key, sizeof b.key, "%s", extra[g].v[i]);
