@@ -235,17 +235,22 @@ static int dc_hrows_add(struct dc_hrows *rows, const redisReply *const *cell)
 
 /* The cache's histogram rows of each type's slice in D->graph: into fdb's digests, or (rows)
  * kept to be summed with other graphs' by dc_hrows_digest. */
-static int dc_fdb_digests(struct dc *D, char (*prefixes)[4], uint64_t *fdb, struct dc_hrows *rows)
+/* The cache side's histogram query of D->graph (D->q, its parameters in pre). */
+static int dc_fdb_digest_query(struct dc *D, char (*prefixes)[4], struct buf *pre)
 {
     const struct sync_profile *prof = sync_profile_of(D->c);
     buf_reset(&D->q);
     int rc = extract_histogram_union(&D->q, prof->types, prof->ntypes, prefixes, false, true, true);
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    redisReply *r = NULL;
-    rc = rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, true, &pre);
-    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    return rc ? rc : dc_histogram_params(D, prefixes, prof->ntypes, true, pre);
+}
+
+/* A cache histogram's rows: into fdb's digests, or (rows) kept to be summed over graphs. */
+static int dc_fdb_digest_rows(struct dc *D, const redisReply *r, uint64_t *fdb,
+                              struct dc_hrows *rows)
+{
+    const struct sync_profile *prof = sync_profile_of(D->c);
     const redisReply *rs = dc_rows(r);
+    int rc = 0;
     for (size_t i = 0; !rc && rs && i < rs->elements; i++) {
         const redisReply *row = rs->element[i];
         if (row->elements != 4 || row->element[0]->type != REDIS_REPLY_INTEGER ||
@@ -259,9 +264,42 @@ static int dc_fdb_digests(struct dc *D, char (*prefixes)[4], uint64_t *fdb, stru
             dc_histogram_row(fdb, prof->ntypes, row->element[0]->integer, row->element[1]->integer,
                              row->element[2]->str, row->element[2]->len, row->element[3]->integer);
     }
+    return rc;
+}
+
+static int dc_fdb_digests(struct dc *D, char (*prefixes)[4], uint64_t *fdb)
+{
+    struct buf pre;
+    buf_init(&pre, SYNC_QUERY_CAP);
+    redisReply *r = NULL;
+    int rc = dc_fdb_digest_query(D, prefixes, &pre);
+    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+    rc = rc ? rc : dc_fdb_digest_rows(D, r, fdb, NULL);
     freeReplyObject(r);
     buf_deinit(&pre);
     return rc;
+}
+
+/* dc_fdb_each's callbacks of the per_group digests. */
+struct dc_digest_each {
+    char **groups;
+    char graph[SYNC_GRAPH_CAP];
+    char (*prefixes)[4];
+    struct dc_hrows *rows;
+};
+
+static int dc_digest_build(struct dc *D, int g, struct buf *pre, void *ud)
+{
+    struct dc_digest_each *e = ud;
+    (void)sync_target(D->c, e->groups, g, e->graph, sizeof e->graph);
+    D->graph = e->graph;
+    return dc_fdb_digest_query(D, e->prefixes, pre);
+}
+
+static int dc_digest_reply(struct dc *D, int g, const redisReply *r, void *ud)
+{
+    (void)g;
+    return dc_fdb_digest_rows(D, r, NULL, ((struct dc_digest_each *)ud)->rows);
 }
 
 /* The rows of every graph summed per (t, h, b), into each type's digest. */
@@ -285,7 +323,7 @@ static void dc_hrows_digest(struct dc_hrows *rows, int ntypes, uint64_t *fdb)
 static int dc_digests(struct dc *D, char (*prefixes)[4], uint64_t *neo, uint64_t *fdb)
 {
     int rc = dc_neo_digests(D, prefixes, neo);
-    return rc ? rc : dc_fdb_digests(D, prefixes, fdb, NULL);
+    return rc ? rc : dc_fdb_digests(D, prefixes, fdb);
 }
 
 /* per_group: the digests of every group at once: Neo4j's of every group's keys (no group read,
@@ -307,12 +345,8 @@ static int dc_digest_groups(struct dc *D, char **groups, int ngraphs, const int6
     struct dc_hrows rows = {0};
     D->group = NULL;
     int rc = dc_stopped(D) ? FS_ECANCELLED : dc_neo_digests(D, prefixes, neo);
-    for (int g = 0; !rc && g < ngraphs; g++) {
-        char graph[SYNC_GRAPH_CAP];
-        (void)sync_target(D->c, groups, g, graph, sizeof graph);
-        D->graph = graph;
-        rc = dc_fdb_digests(D, prefixes, fdb, &rows);
-    }
+    struct dc_digest_each e = {.groups = groups, .prefixes = prefixes, .rows = &rows};
+    rc = rc ? rc : dc_fdb_each(D, ngraphs, dc_digest_build, dc_digest_reply, &e);
     D->graph = NULL;
     if (!rc)
         dc_hrows_digest(&rows, prof->ntypes, fdb);
