@@ -64,11 +64,37 @@ static void bounded(void **state)
     sync_applied_free(NULL);
 }
 
+/* The run's memory of rows sent (fixer.h): put at once, a row's hash as its value; a hash
+ * continues over several pieces as over their concatenation. */
+static void put_and_hash(void **state)
+{
+    (void)state;
+    struct sync_applied *a = sync_applied_new(6);
+    uint64_t h = sync_applied_hash("Entity", 7, 0);
+    h = sync_applied_hash("{u:'k',p:{}}", 12, h);
+    uint64_t whole = sync_applied_hash("Entity\0{u:'k',p:{}}", 19, 0);
+    assert_true(h == whole);
+    assert_true(h != sync_applied_hash("{u:'k',p:{x:1}}", 15, sync_applied_hash("Entity", 7, 0)));
+    uint64_t id = sync_applied_id("g", 0, "k");
+    sync_applied_put(a, id, (int64_t)h, 0, INT64_MIN);
+    assert_true(sync_applied_seen(a, id, (int64_t)h, 0));
+    assert_false(sync_applied_seen(a, id, (int64_t)h + 1, 0)); /* another row: sent again */
+    for (int i = 0; i < 100; i++) { /* full: starts over, keeps working */
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        sync_applied_put(a, sync_applied_id("g", 0, key), i, 0, INT64_MIN);
+    }
+    assert_true(sync_applied_count(a) <= 48);
+    assert_true(sync_applied_seen(a, sync_applied_id("g", 0, "k99"), 99, 0));
+    sync_applied_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seen_after_commit_only),
         cmocka_unit_test(bounded),
+        cmocka_unit_test(put_and_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
