@@ -64,26 +64,6 @@ static int64_t dc_graphs_sum(const int64_t *cnt, int ngraphs, int ntypes, int t)
     return sum;
 }
 
-/* A memory of type t's keys that holds fewer of them than the graph's cache does (whole:
- * the census's counts, per graph and type) misses an item written since it was read: one
- * that a reconcile slice, reading Neo4j before a writer deleted it, wrote back after this
- * check had deleted it. Its ranges then look equal on both sides, and while a writer keeps
- * another range differing the memory is never found wrong (such deletes waited for the
- * writer to stop: 23-47 s under the benchmark's writer). Forgotten: read again. A memory
- * holding more is no sign (deleted keys stay until their range is listed again). */
-static void dc_memo_trust(struct dc *D, char **groups, int ngraphs, int t, const int64_t *whole,
-                          int stride)
-{
-    for (int g = 0; D->memo && g < ngraphs; g++) {
-        char graph[SYNC_GRAPH_CAP];
-        bool unusable;
-        sync_target(D->c, groups, g, graph, sizeof graph);
-        const struct dc_keys *set = dc_memo_get(D->memo, graph, t, sync_wall_now(), &unusable);
-        if (set && (int64_t)set->n < whole[g * stride])
-            dc_memo_drop(D->memo, graph, t);
-    }
-}
-
 /* Type t, whose total differs between the sides (cnt: the cache's counts per graph and type,
  * of the old items when the type has a birth expression): single layout, its graph drilled;
  * per_group, every graph at once (Neo4j's count store has no groups, and counting a type
@@ -721,10 +701,8 @@ int sync_deletes_check(const struct cfg *c, struct bolt_session *bolt, struct fi
         const int64_t *of = D.t->birth ? old : cnt;
         int64_t total = cs.all[t] - (D.t->birth ? cs.young[t] : 0),
                 sum = dc_graphs_sum(of, ngraphs, prof->ntypes, t);
-        if (total != sum) {
-            dc_memo_trust(&D, groups, ngraphs, t, cnt + t, prof->ntypes);
+        if (total != sum)
             rc = dc_type(&D, groups, ngraphs, t, total, sum, of);
-        }
     }
     log_fields(LOG_DEBUG, "delete check",
                json_pack("{s:f,s:f,s:f,s:f,s:I,s:I}", "cache_census_ms", round(t_census * 1000),
