@@ -38,13 +38,6 @@ void sync_applied_free(struct sync_applied *a)
 }
 
 /* FNV-1a, 64 bits. */
-static uint64_t fnv(uint64_t h, const void *p, size_t len);
-
-uint64_t sync_applied_hash(const void *p, size_t len, uint64_t h)
-{
-    return fnv(h ? h : 0xcbf29ce484222325ULL, p, len);
-}
-
 static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
     const unsigned char *s = p;
@@ -53,6 +46,11 @@ static uint64_t fnv(uint64_t h, const void *p, size_t len)
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+uint64_t sync_applied_hash(const void *p, size_t len, uint64_t h)
+{
+    return fnv(h ? h : 0xcbf29ce484222325ULL, p, len);
 }
 
 uint64_t sync_applied_id(const char *graph, int query, const char *key)

@@ -475,15 +475,8 @@ static int dc_young(struct dc *D, char **groups, int ngraphs, int64_t *young)
             size_t gone = 0;
             sync_target(D->c, groups, g, e.graph, sizeof e.graph);
             D->fx->ld->graph = e.graph;
-            for (size_t i = 0; !rc && absent.n && i < k->n; i++) {
-                if (!dc_keys_has(&absent, k->v[i]))
-                    continue;
-                struct sync_item b = {0};
-                snprintf(b.key, sizeof b.key, "%s", k->v[i]);
-                rc = fixer_delete(D->fx, &b);
-                gone++;
-            }
-            rc = rc ? rc : fixer_send(D->fx); /* before the loader's graph changes */
+            if (absent.n)
+                rc = dc_delete_keys(D, k, &absent, &gone);
             young[g * prof->ntypes + t] = (int64_t)(k->n - gone);
             /* remembered from now on (the ones just deleted too: the next listing of their
              * range forgets them) */

@@ -184,15 +184,12 @@ int dc_fdb_each(struct dc *D, int n, dc_build_fn build, dc_reply_fn on_reply, vo
                 rc = 0;
                 continue;
             }
-            rc = rc ? rc : dc_fdb_send(D, &pre);
-            if (!rc && !D->fdb_sent) { /* a cluster: nothing was sent, one at a time */
+            if (!rc && fdb_is_cluster(D->fdb)) { /* redirects need a round trip each */
                 redisReply *r = NULL;
-                buf_reset(&pre);
-                rc = build(D, i, &pre, ud);
-                rc = rc ? rc : dc_fdb_query(D, &pre, &r);
+                rc = dc_fdb_query(D, &pre, &r);
                 rc = rc ? rc : on_reply(D, i, r, ud);
                 freeReplyObject(r);
-            } else if (!rc) {
+            } else if (!rc && !(rc = dc_fdb_send(D, &pre))) {
                 D->sent_ix[sent++] = i;
             }
         }
@@ -247,22 +244,6 @@ int64_t dc_count_of(const redisReply *r)
         rows->element[0]->element[0]->type == REDIS_REPLY_INTEGER)
         return rows->element[0]->element[0]->integer;
     return 0;
-}
-
-/* The cache's count of t in the graph. */
-int dc_fdb_count(struct dc *D, int64_t *n)
-{
-    *n = 0;
-    struct buf pre;
-    buf_init(&pre, SYNC_QUERY_CAP);
-    redisReply *r = NULL;
-    int rc = dc_fdb_count_query(D);
-    rc = rc ? rc : dc_fdb_query(D, &pre, &r);
-    if (!rc)
-        *n = dc_count_of(r);
-    freeReplyObject(r);
-    buf_deinit(&pre);
-    return rc;
 }
 
 void dc_keys_free(struct dc_keys *k)
@@ -436,21 +417,32 @@ int dc_absent(struct dc *D, const struct dc_keys *keys, struct dc_keys *absent)
     return rc;
 }
 
+int dc_delete_keys(struct dc *D, const struct dc_keys *keys, const struct dc_keys *only, size_t *n)
+{
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < keys->n; i++) {
+        if (only && !dc_keys_has(only, keys->v[i]))
+            continue;
+        struct sync_item b = {0};
+        snprintf(b.key, sizeof b.key, "%s", keys->v[i]);
+        rc = fixer_delete(D->fx, &b);
+        k++;
+    }
+    if (n)
+        *n = k;
+    return rc ? rc : fixer_send(D->fx);
+}
+
 /* Deletes from the cache those of keys (of the current type, in D->graph) that Neo4j does
  * not hold; *n: how many. */
 int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n)
 {
     struct dc_keys absent = {0};
     int rc = keys->n ? dc_absent(D, keys, &absent) : 0;
-    for (size_t i = 0; !rc && i < absent.n; i++) {
-        struct sync_item b = {0};
-        snprintf(b.key, sizeof b.key, "%s", absent.v[i]);
-        rc = fixer_delete(D->fx, &b);
-    }
-    if (n)
-        *n = absent.n;
+    rc = rc ? rc : dc_delete_keys(D, &absent, NULL, n);
     dc_keys_free(&absent);
-    return rc ? rc : fixer_flush(D->fx);
+    return rc ? rc : loader_drain(D->fx->ld);
 }
 
 /* Lists the keys under prefix on both sides: deletes the cache's extras (and every copy of a

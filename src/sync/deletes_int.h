@@ -125,11 +125,13 @@ int dc_cache_young(struct dc *D, const struct sync_type *types, int ntypes, stru
  * its reply into keys. */
 int dc_young_query(struct dc *D, const struct sync_type *types, int ntypes, struct buf *pre);
 int dc_young_rows(const redisReply *r, int ntypes, struct dc_keys *keys);
-/* The cache's count of D->t in D->graph. */
-int dc_fdb_count(struct dc *D, int64_t *n);
 /* D->q: the count query of D->t; the count in its reply (0: none). */
 int dc_fdb_count_query(struct dc *D);
 int64_t dc_count_of(const redisReply *r);
+/* Queues the deletion of keys (only those in the sorted only, unless NULL) in D->fx and sends
+ * it (the loader's graph may change next; the acknowledgements are awaited later); *n: how
+ * many. */
+int dc_delete_keys(struct dc *D, const struct dc_keys *keys, const struct dc_keys *only, size_t *n);
 /* Deletes from the cache those of keys that Neo4j does not hold (by key); *n: how many. */
 int dc_delete_absent(struct dc *D, const struct dc_keys *keys, size_t *n);
 /* Lists both sides' keys under prefix and fixes them (dc_fix_lists). */

@@ -655,14 +655,7 @@ static int dr_list_fix_groups(struct dc *D, struct dr_graphs *G, const struct dr
         if (!extra[g].n)
             continue;
         dr_use(D, G, g);
-        for (size_t i = 0; !rc && i < extra[g].n; i++) {
-            if (!dc_keys_has(&absent, extra[g].v[i]))
-                continue;
-            struct sync_item b = {0};
-            snprintf(b.key, sizeof b.key, "%s", extra[g].v[i]);
-            rc = fixer_delete(D->fx, &b);
-        }
-        rc = rc ? rc : fixer_send(D->fx);
+        rc = dc_delete_keys(D, &extra[g], &absent, NULL);
         dr_unuse(D, G, g);
     }
     rc = rc ? rc : loader_drain(D->fx->ld);

@@ -452,8 +452,8 @@ int extract_change_query(struct buf *q, const struct extract_change *cq, bool by
 #pragma GCC diagnostic pop
 }
 
-int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, char *const *groups,
-                          int ngroups)
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns,
+                          const char *const *groups, int ngroups)
 {
     buf_reset(p);
     int rc = pack_write_map_header(p, groups ? 2 : 1);

@@ -127,8 +127,8 @@ extern const int extract_nchanges;
 int extract_change_query(struct buf *q, const struct extract_change *cq,
                          bool by_groups) FS_WARN_UNUSED;
 /* {since: DateTime(seconds, nanos, UTC), gs: groups[0..ngroups-1] (unless groups is NULL)}. */
-int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns, char *const *groups,
-                          int ngroups) FS_WARN_UNUSED;
+int extract_change_params(struct buf *p, int64_t since_s, int64_t since_ns,
+                          const char *const *groups, int ngroups) FS_WARN_UNUSED;
 
 /* ---- The record reader ----
  * extract_open, then (nodes) extract_label until it returns 0, then the caller reads the

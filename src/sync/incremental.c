@@ -86,9 +86,9 @@ static void graph_since(struct incr *I, struct incr_graph *G, const struct extra
 static int run_change_query(struct incr *I, const struct extract_change *cq, const int *set, int n)
 {
     const struct incr_graph *first = &I->gv[set[0]]; /* the earliest: set is in order */
-    char *gs[PREFETCH_FAN];
+    const char *gs[PREFETCH_FAN];
     for (int i = 0; i < n; i++)
-        gs[i] = (char *)I->gv[set[i]].group;
+        gs[i] = I->gv[set[i]].group;
     bool by_groups = first->group != NULL;
     int rc = extract_change_query(&I->q, cq, by_groups);
     rc = rc ? rc
